@@ -59,16 +59,23 @@ def zero_states(cells: Sequence[nn.Module], batch: Batch) -> list:
 
 
 def _unstack(name: str, state, count: int, zeros: list) -> list:
-    expected = _describe_stacked(zeros)
-    parts = (state,) if isinstance(state, Tensor) else state
+    if not all(_same_layout(z, zeros[0]) for z in zeros):
+        raise ValueError(
+            f"{name}: the cells' states differ in shape, so they cannot be stacked; pass the "
+            "initial state as a list with one state per cell"
+        )
     is_tuple = not isinstance(zeros[0], Tensor)
+    wanted = [(count, *z.shape) for z in (zeros[0] if is_tuple else (zeros[0],))]
+    parts = (state,) if isinstance(state, Tensor) else state
     if (
         not isinstance(parts, tuple)
-        or len(parts) != (len(zeros[0]) if is_tuple else 1)
-        or not all(isinstance(p, Tensor) and p.dim() >= 2 and p.shape[0] == count for p in parts)
+        or len(parts) != len(wanted)
+        or not all(
+            isinstance(p, Tensor) and p.shape == w for p, w in zip(parts, wanted, strict=True)
+        )
     ):
         got = _shape(state) if isinstance(state, Tensor) else _describe_value(state)
-        raise ValueError(f"{name}: expected initial state {expected}, got {got}")
+        raise ValueError(f"{name}: expected initial state {_describe_stacked(zeros)}, got {got}")
     per_part = [p.unbind(0) for p in parts]
     if not is_tuple:
         return list(per_part[0])
@@ -87,7 +94,7 @@ def _describe_stacked(zeros: list) -> str:
     if isinstance(zeros[0], Tensor):
         return f"of shape {(count, *zeros[0].shape)}"
     shapes = ", ".join(str((count, *t.shape)) for t in zeros[0])
-    return f"a tuple of tensors of shapes ({shapes})"
+    return f"as a tuple of tensors of shapes ({shapes})"
 
 
 def _check_like(name: str, what: str, value, expected) -> None:
