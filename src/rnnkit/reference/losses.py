@@ -1,0 +1,90 @@
+"""Losses over a sequence of outputs o_t (T, N, C): forward returns (loss, cache), the
+backward beside it returns dL/do (T, N, C).
+
+Every loss is summed over time, as in the lectures (L = sum_t L_t), and averaged over the N
+sequences of the batch. So for one sequence dL/do_t is exactly the lecture's y_hat_t - y_t;
+for a batch it is that divided by N.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def softmax(o: np.ndarray) -> np.ndarray:
+    """y_hat = exp(o) / sum(exp(o)) over the last axis (shifted by max(o): same value, no
+    overflow)."""
+    e = np.exp(o - o.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def log_softmax(o: np.ndarray) -> np.ndarray:
+    shifted = o - o.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def cross_entropy_forward(o: np.ndarray, targets: np.ndarray):
+    """Many-to-many: L = (1/N) sum_t sum_n -log y_hat_t[y_t].  o (T, N, C), targets (T, N) int."""
+    T, N, C = o.shape
+    if targets.shape != (T, N):
+        raise ValueError(f"targets must have shape (T, N) = {(T, N)}, got {targets.shape}")
+    log_p = np.take_along_axis(log_softmax(o), targets[..., None], axis=-1)  # (T, N, 1)
+    loss = -log_p.sum() / N
+    return loss, (softmax(o), targets)
+
+
+def cross_entropy_backward(cache: tuple) -> np.ndarray:
+    y_hat, targets = cache
+    T, N, _ = y_hat.shape
+    t, n = np.indices((T, N))  # every (time, sequence) pair
+    do = y_hat.copy()  # (T, N, C)
+    do[t, n, targets] -= 1.0  # y_hat_t - y_t, y_t one-hot
+    return do / N  # dL/do_t = y_hat_t - y_t (y_t one-hot), averaged over the batch
+
+
+def last_step_cross_entropy_forward(o: np.ndarray, targets: np.ndarray):
+    """Many-to-one: only the last output is scored. o (T, N, C), targets (N,) int."""
+    T, N, C = o.shape
+    if targets.shape != (N,):
+        raise ValueError(f"targets must have shape (N,) = {(N,)}, got {targets.shape}")
+    loss, (y_hat, _) = cross_entropy_forward(o[-1:], targets[None, :])
+    return loss, (o.shape, y_hat, targets)
+
+
+def last_step_cross_entropy_backward(cache: tuple) -> np.ndarray:
+    shape, y_hat, targets = cache
+    do = np.zeros(shape)  # dL/do_t = 0 for t < T-1                           (T, N, C)
+    do[-1:] = cross_entropy_backward((y_hat, targets[None, :]))  # y_hat_T - y_T at the end
+    return do
+
+
+def mse_forward(o: np.ndarray, targets: np.ndarray):
+    """L = (1/N) sum_t sum_n 1/2 ||o_t - y_t||^2.  o and targets (T, N, C).
+
+    The 1/2 makes dL/do_t = o_t - y_t, the twin of softmax cross-entropy's y_hat_t - y_t.
+    (torch.nn.MSELoss has no 1/2 and averages over every element.)
+    """
+    if targets.shape != o.shape:
+        raise ValueError(f"targets must have the outputs' shape {o.shape}, got {targets.shape}")
+    N = o.shape[1]
+    diff = o - targets  # (T, N, C)
+    return 0.5 * (diff**2).sum() / N, (diff, N)
+
+
+def mse_backward(cache: tuple) -> np.ndarray:
+    diff, N = cache
+    return diff / N  # dL/do_t = o_t - y_t, averaged over the batch
+
+
+# name -> (forward, backward)
+LOSSES = {
+    "cross_entropy": (cross_entropy_forward, cross_entropy_backward),
+    "last_step_cross_entropy": (last_step_cross_entropy_forward, last_step_cross_entropy_backward),
+    "mse": (mse_forward, mse_backward),
+}
+
+
+def get_loss(name: str):
+    if name not in LOSSES:
+        raise ValueError(f"unknown loss {name!r}; expected one of {', '.join(LOSSES)}")
+    return LOSSES[name]
