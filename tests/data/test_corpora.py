@@ -59,6 +59,8 @@ def test_paths_resolve_to_files_and_directories(tmp_path):
     (tmp_path / "two.txt").write_text("second")
     assert resolve_text_source(tmp_path).kind == "directory"
     assert load_text(tmp_path) == "first" + DOCUMENT_SEPARATOR + "second"
+    (tmp_path / "three.log").write_text("third")
+    assert resolve_text_source(tmp_path, extensions=[".log"]).read_text() == "third"
     single = resolve_text_source(str(tmp_path / "one.txt"))
     assert single.kind == "file" and single.read_text() == "first"
 

@@ -62,6 +62,10 @@ def test_directory_reads_matching_files_in_sorted_order(tmp_path):
     assert [d.name for d in documents] == ["B.TXT", "a.md", "b/z.txt"]
     assert join_documents(documents) == DOCUMENT_SEPARATOR.join(["upper", "alpha", "zed"])
     assert [d.name for d in read_documents(tmp_path, extensions=(".md",))] == ["a.md"]
+    assert [d.name for d in read_documents(tmp_path, extensions=("MD", "json"))] == [
+        "a.md",
+        "skip.json",
+    ]
 
 
 def test_directory_without_text_files_lists_the_extensions(tmp_path):

@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import tarfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -146,16 +147,22 @@ class TextSource:
 
 
 def resolve_text_source(
-    name_or_path: str | Path = DEFAULT_DATASET, cache: Path | None = None
+    name_or_path: str | Path = DEFAULT_DATASET,
+    cache: Path | None = None,
+    extensions: Sequence[str] = TEXT_EXTENSIONS,
 ) -> TextSource:
-    """Turn a ``--data`` value into a ``TextSource`` (see the module docstring)."""
+    """Turn a ``--data`` value into a ``TextSource`` (see the module docstring).
+
+    ``extensions`` are the suffixes read from a user's directory; a named data set always
+    uses its own.
+    """
     if isinstance(name_or_path, str) and name_or_path in DATASETS:
         info = DATASETS[name_or_path]
         kind = "bundled" if info.bundled else "fetched"
         return TextSource(info.name, kind, dataset_path(info.name, cache), info.extensions)
     path = Path(name_or_path).expanduser()
     if path.is_dir():
-        return TextSource(str(name_or_path), "directory", path)
+        return TextSource(str(name_or_path), "directory", path, tuple(extensions))
     if path.is_file():
         return TextSource(str(name_or_path), "file", path)
     raise ValueError(

@@ -77,9 +77,12 @@ def read_text_file(path: str | Path) -> str:
 def list_text_files(
     directory: str | Path, extensions: Sequence[str] = TEXT_EXTENSIONS
 ) -> list[Path]:
-    """The files under ``directory`` whose suffix is in ``extensions``, in sorted order."""
+    """The files under ``directory`` whose suffix is in ``extensions``, in sorted order.
+
+    Suffixes match case-insensitively, with or without their dot (``".txt"`` or ``"txt"``).
+    """
     directory = Path(directory)
-    wanted = {suffix.lower() for suffix in extensions}
+    wanted = {"." + suffix.lower().lstrip(".") for suffix in extensions}
     found = []
     for path in directory.rglob("*"):
         relative = path.relative_to(directory)
