@@ -154,6 +154,16 @@ def test_foreign_folder_is_not_overwritten(cache, fake_deb, monkeypatch):
         fetch_dataset("c-code", cache=cache)
 
 
+def test_damaged_marker_says_how_to_recover(cache, fake_deb, monkeypatch):
+    serve(monkeypatch, fake_deb)
+    fetch_dataset("c-code", cache=cache)
+    (cache / "c-code" / MARKER_NAME).write_text("{truncated")
+    with pytest.raises(ValueError, match="is damaged.*rnnkit data fetch c-code --force"):
+        resolve_text_source("c-code", cache=cache)
+    assert fetch_dataset("c-code", cache=cache, force=True).marker["files"] == 2
+    assert read_marker("c-code", cache)["files"] == 2
+
+
 def test_names_that_cannot_be_fetched(cache):
     with pytest.raises(ValueError, match="ships inside rnnkit"):
         fetch_dataset("shakespeare", cache=cache)

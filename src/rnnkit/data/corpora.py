@@ -97,7 +97,12 @@ def read_marker(name: str, cache: Path | None = None) -> dict | None:
     marker = dataset_folder(name, cache) / MARKER_NAME
     if not marker.is_file():
         return None
-    return json.loads(marker.read_text(encoding="utf-8"))
+    try:
+        return json.loads(marker.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(
+            f"{marker} is damaged ({error}); fetch again with `rnnkit data fetch {name} --force`"
+        ) from None
 
 
 def dataset_path(name: str, cache: Path | None = None) -> Path:

@@ -138,10 +138,10 @@ def fetch_dataset(
     recipe = _recipe(name)
     cache = cache or cache_dir()
     target = dataset_folder(name, cache)
-    marker = read_marker(name, cache)
-    if marker is not None and not force:
+    marker = None if force else read_marker(name, cache)
+    if marker is not None:
         return FetchResult(name, target / TEXT_FOLDER_NAME, True, marker)
-    if target.exists() and marker is None and not force:
+    if target.exists() and not force:
         raise FetchError(
             f"{target} exists but has no {MARKER_NAME}, so rnnkit did not write it; "
             "move it away, or fetch with --force to replace it"
