@@ -12,6 +12,7 @@ SUBCOMMANDS = (
     "rnnkit.cli.demo",
     "rnnkit.cli.bench",
     "rnnkit.cli.gradcheck",
+    "rnnkit.cli.data",
 )
 
 

@@ -1,0 +1,116 @@
+"""Training-step time of rnnkit's layers against torch.nn at the same shapes.
+
+For each cell kind and shape (T, N, input, hidden, layers) three implementations run one
+training step each (forward, a loss over all outputs, backward), interleaved:
+
+    torch    torch.nn.LSTM/GRU/RNN                      the reference
+    fused    rnnkit.nn.LSTM/GRU/RNN, impl="auto"        target: <= 1.05x torch
+    loop     rnnkit.nn.LSTM/GRU/RNN, impl="loop"        the readable time loop
+
+All three hold the same weights.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+
+import torch
+
+from rnnkit.bench.timing import time_interleaved
+from rnnkit.nn import GRU, LSTM, RNN
+
+# (T, N, input_size, hidden_size, num_layers), as in issue 2
+DEFAULT_SHAPES = (
+    (100, 32, 64, 256, 1),
+    (100, 64, 128, 512, 2),
+    (200, 16, 65, 128, 1),
+    (1000, 8, 32, 128, 1),
+)
+CELLS = ("lstm", "gru", "rnn")
+IMPLS = ("torch", "fused", "loop")
+
+_LAYERS = {
+    "lstm": (torch.nn.LSTM, LSTM),
+    "gru": (torch.nn.GRU, GRU),
+    "rnn": (torch.nn.RNN, RNN),
+}
+
+
+@dataclass
+class Record:
+    cell: str
+    shape: tuple[int, int, int, int, int]
+    impl: str
+    ms: float
+    ratio_vs_torch: float
+
+    def to_json(self) -> dict:
+        record = asdict(self)
+        record["shape"] = list(self.shape)
+        return record
+
+
+def _training_step(module: torch.nn.Module, x: torch.Tensor) -> Callable[[], None]:
+    params = list(module.parameters())
+
+    def step() -> None:
+        for p in params:
+            p.grad = None
+        output, _ = module(x)
+        output.square().mean().backward()
+
+    return step
+
+
+def bench_shape(cell: str, shape, repeats: int, warmup: int = 1) -> list[Record]:
+    T, N, input_size, hidden_size, num_layers = shape
+    torch_class, rnnkit_class = _LAYERS[cell]
+    torch.manual_seed(0)
+    reference = torch_class(input_size, hidden_size, num_layers)
+    fused = rnnkit_class(input_size, hidden_size, num_layers, impl="auto")
+    loop = rnnkit_class(input_size, hidden_size, num_layers, impl="loop")
+    fused.load_state_dict(reference.state_dict())
+    loop.load_state_dict(reference.state_dict())
+    x = torch.randn(T, N, input_size)
+    modules = {"torch": reference, "fused": fused, "loop": loop}
+    seconds = time_interleaved(
+        {name: _training_step(module, x) for name, module in modules.items()}, repeats, warmup
+    )
+    return [
+        Record(cell, tuple(shape), impl, seconds[impl] * 1e3, seconds[impl] / seconds["torch"])
+        for impl in IMPLS
+    ]
+
+
+def run(
+    cells: Iterable[str] = CELLS,
+    shapes: Iterable[tuple[int, ...]] = DEFAULT_SHAPES,
+    repeats: int = 5,
+    warmup: int = 1,
+    on_record: Callable[[Record], None] | None = None,
+) -> list[Record]:
+    records = []
+    for cell in cells:
+        if cell not in _LAYERS:
+            raise ValueError(f"unknown cell {cell!r}; choose from {', '.join(CELLS)}")
+        for shape in shapes:
+            for record in bench_shape(cell, shape, repeats, warmup):
+                records.append(record)
+                if on_record is not None:
+                    on_record(record)
+    return records
+
+
+def parse_shape(text: str) -> tuple[int, int, int, int, int]:
+    """'T,N,input,hidden,layers' -> a shape tuple."""
+    try:
+        values = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 5 or min(values) < 1:
+        raise ValueError(
+            f"a shape is five positive integers T,N,input,hidden,layers (e.g. 100,32,64,256,1), "
+            f"got {text!r}"
+        )
+    return values

@@ -1,0 +1,64 @@
+"""``rnnkit bench``: speed against a reference measured in the same run."""
+
+from __future__ import annotations
+
+import json
+
+from rnnkit.bench import layers
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "bench", help="benchmarks that print ratios against torch.nn", description=__doc__
+    )
+    targets = parser.add_subparsers(dest="target", metavar="TARGET", required=True)
+    layer_parser = targets.add_parser(
+        "layers",
+        help="training-step time of the fused path, the loop and torch.nn",
+        description=layers.__doc__,
+    )
+    layer_parser.add_argument(
+        "--cells", default=",".join(layers.CELLS), help="comma-separated: lstm,gru,rnn"
+    )
+    layer_parser.add_argument(
+        "--shape",
+        action="append",
+        dest="shapes",
+        metavar="T,N,IN,HID,LAYERS",
+        help="a shape to time (repeatable); default: the four shapes of issue 2",
+    )
+    layer_parser.add_argument("--repeats", type=int, default=5, help="timed rounds (median)")
+    layer_parser.add_argument("--threads", type=int, default=None, help="torch threads")
+    layer_parser.add_argument("--json", action="store_true", help="print a list of records")
+    layer_parser.set_defaults(func=bench_layers_command)
+
+
+def bench_layers_command(args) -> int:
+    import torch
+
+    if args.repeats < 1:
+        raise ValueError(f"--repeats must be at least 1, got {args.repeats}")
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    shapes = [layers.parse_shape(s) for s in args.shapes] if args.shapes else layers.DEFAULT_SHAPES
+    cells = [c.strip() for c in args.cells.split(",") if c.strip()]
+
+    def show(record: layers.Record) -> None:
+        if not args.json:
+            shape = ",".join(map(str, record.shape))
+            print(
+                f"{record.cell:5s} {shape:>18s}  {record.impl:6s} {record.ms:10.2f} ms"
+                f"  {record.ratio_vs_torch:6.2f}x torch",
+                flush=True,
+            )
+
+    if not args.json:
+        print(
+            f"torch {torch.__version__}, {torch.get_num_threads()} threads; "
+            "training step = forward + backward"
+        )
+        print(f"{'cell':5s} {'T,N,in,hid,layers':>18s}  {'impl':6s} {'time':>13s}  ratio")
+    records = layers.run(cells, shapes, repeats=args.repeats, on_record=show)
+    if args.json:
+        print(json.dumps([record.to_json() for record in records], indent=1))
+    return 0
