@@ -1,0 +1,277 @@
+r"""A language model: predict token ``w_{t+1}`` from ``w_1 .. w_t``, one recurrent step a token.
+
+In the lectures' notation (U input weights, W recurrent weights, V output weights)::
+
+    x_t = onehot(w_t)                (V_size,)      the lectures' input; or
+    x_t = E[w_t]                     (E,)           a learned embedding (Bengio et al. 2003)
+    h_t = cell(x_t, h_{t-1})         (H,)           rnnkit.nn layers, L of them stacked
+    o_t = V dropout(h_t^{(L)}) + c   (V_size,)      raw logits
+    p(w_{t+1} | w_{<=t}) = softmax(o_t)
+    loss = -1/(T B) sum_{t,b} log p(target_{t,b})  mean cross-entropy, nats per token
+
+Shape letters: ``T`` time steps, ``B`` batch (streams), ``V`` vocabulary size, ``E`` embedding
+size, ``H`` hidden units, ``L`` layers. Everything is time-major, (T, B), as
+:class:`rnnkit.data.batching.TokenStreams` serves it.
+
+The state between calls is the recurrent layer's own, in torch's stacked layout: (L, B, H), or
+the tuple (h, c) of two of those for an LSTM. Carrying it from one call to the next is what
+lets training run truncated BPTT over a long stream and lets generation read one token at a
+time (:meth:`LanguageModel.step`) without ever re-reading the prefix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+import rnnkit.nn as rn
+from rnnkit.nn.states import map_state
+
+CELLS = ("lstm", "gru", "gru-lectures", "rnn", "rnn-relu")
+EMBEDDINGS = ("learned", "onehot")
+
+
+def _check_positive_int(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+@dataclass
+class LanguageModelConfig:
+    """Everything needed to rebuild a :class:`LanguageModel` (saved as JSON beside its weights).
+
+    Attributes:
+        vocab_size: number of token ids, ``V``.
+        cell: ``"lstm"``, ``"gru"`` (torch's GRU), ``"gru-lectures"`` (the GRU of Cho et al.
+            2014 and the lectures, ``reset_after=False``, readable loop only), ``"rnn"`` (tanh)
+            or ``"rnn-relu"``.
+        hidden_size: ``H``, units per recurrent layer.
+        num_layers: ``L``, stacked recurrent layers.
+        dropout: probability in [0, 1), applied between recurrent layers and to the top
+            layer's output before the decoder (Zaremba et al. 2014: never on the recurrent
+            connections).
+        embedding: ``"learned"`` (an ``nn.Embedding``) or ``"onehot"`` (the lectures' input:
+            ``x_t`` is a one-hot vector and the first layer's ``input_size`` is ``V``).
+        embedding_size: ``E`` for the learned embedding; ``None`` means ``hidden_size``.
+        tie_weights: the decoder reuses the embedding matrix (Press & Wolf 2017; Inan et al.
+            2017); needs the learned embedding with ``E == H``.
+    """
+
+    vocab_size: int
+    cell: str = "lstm"
+    hidden_size: int = 256
+    num_layers: int = 2
+    dropout: float = 0.0
+    embedding: str = "learned"
+    embedding_size: int | None = None
+    tie_weights: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("vocab_size", "hidden_size", "num_layers"):
+            _check_positive_int(name, getattr(self, name))
+        if self.cell not in CELLS:
+            raise ValueError(f"cell must be one of {', '.join(CELLS)}; got {self.cell!r}")
+        if self.embedding not in EMBEDDINGS:
+            raise ValueError(
+                f"embedding must be one of {', '.join(EMBEDDINGS)}; got {self.embedding!r}"
+            )
+        dropout = self.dropout
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)):
+            raise ValueError(f"dropout must be a number in [0, 1), got {dropout!r}")
+        if not 0 <= dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+        self._check_embedding_size()
+        self._check_tie_weights()
+
+    def _check_embedding_size(self) -> None:
+        if self.embedding_size is None:
+            return
+        if self.embedding == "onehot":
+            raise ValueError(
+                "embedding_size applies to embedding='learned' only; a one-hot input has "
+                f"vocab_size ({self.vocab_size}) features; got embedding_size="
+                f"{self.embedding_size!r}"
+            )
+        _check_positive_int("embedding_size", self.embedding_size)
+
+    def _check_tie_weights(self) -> None:
+        if not isinstance(self.tie_weights, bool):
+            raise ValueError(f"tie_weights must be true or false, got {self.tie_weights!r}")
+        if not self.tie_weights:
+            return
+        if self.embedding != "learned":
+            raise ValueError(
+                "tie_weights needs embedding='learned' (the decoder reuses the embedding "
+                "matrix); a one-hot input has no embedding to tie"
+            )
+        if self.input_size != self.hidden_size:
+            raise ValueError(
+                f"tie_weights needs embedding_size == hidden_size (the decoder weight is the "
+                f"embedding matrix, (V, E) used as (V, H)); got embedding_size="
+                f"{self.input_size}, hidden_size={self.hidden_size}"
+            )
+
+    @property
+    def input_size(self) -> int:
+        """Features of ``x_t``, the first recurrent layer's input: ``V`` or ``E``."""
+        if self.embedding == "onehot":
+            return self.vocab_size
+        return self.embedding_size or self.hidden_size
+
+    def to_dict(self) -> dict:
+        """The fields as a JSON-safe dict."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> LanguageModelConfig:
+        """The inverse of :meth:`to_dict`; unknown or missing keys are a ValueError."""
+        if not isinstance(data, dict):
+            raise ValueError(f"a language model config must be a dict, got {type(data).__name__}")
+        known = [f.name for f in fields(cls)]
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise ValueError(
+                f"unknown language model config keys: {', '.join(unknown)}; "
+                f"known keys: {', '.join(known)}"
+            )
+        if "vocab_size" not in data:
+            raise ValueError("a language model config needs vocab_size")
+        return cls(**data)
+
+
+def _recurrent_layer(config: LanguageModelConfig) -> nn.Module:
+    """The rnnkit layer for ``config.cell``; its parameters and state dict are torch.nn's."""
+    args = (config.input_size, config.hidden_size, config.num_layers)
+    # The layer drops out between its layers only; with one layer the model's own dropout
+    # (on the top output) is all there is, and torch.nn warns if given a layer dropout.
+    kwargs = {"dropout": config.dropout if config.num_layers > 1 else 0.0}
+    if config.cell == "lstm":
+        return rn.LSTM(*args, **kwargs)
+    if config.cell == "gru":
+        return rn.GRU(*args, **kwargs)
+    if config.cell == "gru-lectures":
+        return rn.GRU(*args, reset_after=False, **kwargs)
+    return rn.RNN(*args, nonlinearity="relu" if config.cell == "rnn-relu" else "tanh", **kwargs)
+
+
+class LanguageModel(nn.Module):
+    """Embedding (one-hot or learned) -> rnnkit recurrent layers -> dropout -> linear decoder.
+
+    ``forward(idx, targets=None, state=None) -> (logits, loss, state)`` for training and
+    scoring; ``step(tokens, state) -> (logits, state)`` for generation, one token at a time.
+    The modules are ``embedding`` (absent for one-hot input), ``recurrent`` (an
+    :class:`rnnkit.nn.LSTM`, ``GRU`` or ``RNN``, whose state dict loads into torch.nn's layer),
+    ``dropout`` and ``decoder`` (``nn.Linear(H, V)``).
+    """
+
+    def __init__(self, config: LanguageModelConfig) -> None:
+        super().__init__()
+        if not isinstance(config, LanguageModelConfig):
+            raise ValueError(
+                f"LanguageModel needs a LanguageModelConfig, got {type(config).__name__}"
+            )
+        self.config = config
+        if config.embedding == "learned":
+            self.embedding = nn.Embedding(config.vocab_size, config.input_size)
+        self.recurrent = _recurrent_layer(config)
+        self.dropout = nn.Dropout(config.dropout)
+        self.decoder = nn.Linear(config.hidden_size, config.vocab_size)
+        self._init_weights()
+        if config.tie_weights:
+            self.decoder.weight = self.embedding.weight  # one Parameter, (V, H)
+
+    def _init_weights(self) -> None:
+        """U(-0.1, 0.1) embedding and decoder, zero decoder bias, as pytorch/examples'
+        word_language_model; the recurrent layer keeps torch's U(-1/sqrt(H), 1/sqrt(H)).
+        (nn.Embedding's N(0, 1) would give a tied decoder logits of size ~sqrt(H).)"""
+        if self.config.embedding == "learned":
+            nn.init.uniform_(self.embedding.weight, -0.1, 0.1)
+        nn.init.uniform_(self.decoder.weight, -0.1, 0.1)
+        nn.init.zeros_(self.decoder.bias)
+
+    def _inputs(self, idx: Tensor) -> Tensor:
+        """Token ids (T, B) -> the recurrent layer's input x (T, B, E) or (T, B, V).
+
+        The one-hot input is built dense, as the lectures write it: the first layer's input
+        GEMM then picks one column of ``U = weight_ih_l0`` per token. For a character
+        vocabulary (V ~ 100) that costs about as much as a learned embedding of size V, and it
+        keeps the layer a plain rnnkit layer whose parameters and state dict are torch.nn's.
+        """
+        if self.config.embedding == "learned":
+            return self.embedding(idx)  # (T, B, E)
+        dtype = self.recurrent.weight_ih_l0.dtype
+        return F.one_hot(idx, self.config.vocab_size).to(dtype)  # (T, B, V)
+
+    def forward(
+        self, idx: Tensor, targets: Tensor | None = None, state=None
+    ) -> tuple[Tensor, Tensor | None, object]:
+        """Run a chunk of T steps from ``state`` (zeros if None).
+
+        Args:
+            idx: (T, B) int64 token ids.
+            targets: (T, B) int64 ids of the next tokens, or None.
+            state: the state a previous call returned, or None.
+        Returns:
+            ``(logits, loss, state)``: logits (T, B, V) float32, raw (no softmax); the mean
+            cross-entropy over all T * B positions in nats per token (float32, also under
+            bf16 autocast), or None without targets; the state after the last step.
+        """
+        self._check_ids("idx", idx)
+        if targets is not None:
+            self._check_ids("targets", targets)
+            if targets.shape != idx.shape:
+                raise ValueError(
+                    f"targets must have the shape of idx {tuple(idx.shape)}, "
+                    f"got {tuple(targets.shape)}"
+                )
+        x = self._inputs(idx)  # (T, B, E) or (T, B, V)
+        output, state = self.recurrent(x, self._state_dtype(state))  # (T, B, H)
+        state = self._state_dtype(state)
+        logits = self.decoder(self.dropout(output)).float()  # (T, B, V)
+        loss = None
+        if targets is not None:
+            vocab_size = self.config.vocab_size
+            loss = F.cross_entropy(logits.reshape(-1, vocab_size), targets.reshape(-1))
+        return logits, loss, state
+
+    def step(self, tokens: Tensor, state=None) -> tuple[Tensor, object]:
+        """One step of generation: tokens (B,) -> (logits (B, V), new state)."""
+        if not isinstance(tokens, Tensor) or tokens.dim() != 1:
+            shape = tuple(tokens.shape) if isinstance(tokens, Tensor) else type(tokens).__name__
+            raise ValueError(f"step takes token ids of shape (B,), got {shape}")
+        logits, _, state = self(tokens.unsqueeze(0), state=state)  # (1, B, V)
+        return logits.squeeze(0), state
+
+    def initial_state(self, batch_size: int, device: torch.device | str | None = None):
+        """The zero state for ``batch_size`` streams: (L, B, H), or (h, c) for an LSTM."""
+        _check_positive_int("batch_size", batch_size)
+        weight = self.recurrent.weight_hh_l0
+        shape = (self.config.num_layers, batch_size, self.config.hidden_size)
+        h = torch.zeros(shape, dtype=weight.dtype, device=device or weight.device)
+        return (h, torch.zeros_like(h)) if self.config.cell == "lstm" else h
+
+    def _state_dtype(self, state):
+        """The state in the parameters' dtype. Under bf16 autocast the layer returns a bf16
+        state; keeping the carried state float32 lets it pass into a call without autocast
+        (evaluation, generation) and keeps its dtype the same from chunk to chunk."""
+        if state is None:
+            return None
+        dtype = self.recurrent.weight_hh_l0.dtype
+        return map_state(state, lambda t: t if t.dtype == dtype else t.to(dtype))
+
+    def _check_ids(self, name: str, ids: Tensor) -> None:
+        if not isinstance(ids, Tensor) or ids.dim() != 2 or ids.dtype != torch.long:
+            got = (
+                f"{ids.dim()}-D {ids.dtype} {tuple(ids.shape)}"
+                if isinstance(ids, Tensor)
+                else type(ids).__name__
+            )
+            raise ValueError(f"{name} must be a (T, B) int64 tensor of token ids, got {got}")
+        if ids.numel() and (ids.min() < 0 or ids.max() >= self.config.vocab_size):
+            raise ValueError(
+                f"{name} holds ids outside [0, {self.config.vocab_size}): "
+                f"min {int(ids.min())}, max {int(ids.max())}"
+            )
