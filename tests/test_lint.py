@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-TARGETS = ["src", "tests", "benchmarks"]
+TARGETS = [name for name in ("src", "tests", "benchmarks") if (ROOT / name).is_dir()]
 
 
 def _ruff(*args: str) -> subprocess.CompletedProcess:
