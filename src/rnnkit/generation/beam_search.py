@@ -140,14 +140,11 @@ class _Beams:
         bound = float(self.scores.max()) / length_normalizer(max_length, self.alpha)
         return bound <= kth_best
 
-    def ranked(self, max_length: int) -> list[Hypothesis]:
-        """The finished hypotheses and those the length limit stopped, best first. (Live ones
-        cut short by :meth:`settled` are left out: they rank below the K best anyway.)"""
-        live = [
-            self.normalised(ids, score)
-            for ids, score in zip(self.ids, self.scores.tolist(), strict=True)
-            if len(ids) == max_length
-        ]
+    def ranked(self) -> list[Hypothesis]:
+        """Finished and live hypotheses, best first. Live ones have either reached the length
+        limit or, when the search :meth:`settled`, rank below the K best finished ones."""
+        scores = self.scores.tolist()
+        live = [self.normalised(ids, s) for ids, s in zip(self.ids, scores, strict=True)]
         ranked = sorted(self.finished + live, key=lambda hypothesis: -hypothesis[1])
         return ranked[: self.beam_size]
 
@@ -186,6 +183,6 @@ def beam_search(
                 break
             state = reorder_state(state, parents)
             logits, state = model.step(tokens, state)  # (K, V)
-    candidates = beams.ranked(length)
+    candidates = beams.ranked()
     best_ids, best_score = candidates[0]
     return BeamResult(best_ids, best_score, candidates)
