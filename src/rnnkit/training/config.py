@@ -1,0 +1,264 @@
+"""Typed configuration for training: dataclasses with defaults, overridden by presets and flags.
+
+A run's configuration is a tree of dataclasses. It is resolved in three layers::
+
+    defaults (the dataclasses below)  <-  a preset (a dict of sections)  <-  explicit CLI flags
+
+``apply_overrides(config, {"optimizer.lr": 1e-3, ...})`` applies the last two layers;
+``config_to_dict`` / ``config_from_dict`` turn the tree into JSON and back, so the resolved
+configuration is written into the run directory and read again on ``--resume``.
+
+This module holds the sections every task shares (optimizer, schedule, trainer); a task adds
+its own (data, model, sampling) in the same style.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+import types
+import typing
+from dataclasses import dataclass
+from typing import Any
+
+OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
+SCHEDULES = ("constant", "cosine", "plateau")
+PRECISIONS = ("fp32", "bf16")
+
+
+@dataclass
+class OptimizerConfig:
+    """Which optimizer and its hyperparameters (``betas`` for Adam/AdamW, ``alpha`` for RMSprop,
+    ``momentum`` for SGD and RMSprop)."""
+
+    name: str = "adam"
+    lr: float = 2e-3
+    weight_decay: float = 0.0
+    betas: tuple[float, float] = (0.9, 0.999)
+    alpha: float = 0.95
+    momentum: float = 0.0
+    eps: float = 1e-8
+
+    def validate(self) -> None:
+        _check_choice("optimizer", self.name, OPTIMIZERS)
+        _check_positive("lr", self.lr)
+        _check_non_negative("weight_decay", self.weight_decay)
+        _check_non_negative("momentum", self.momentum)
+        _check_positive("eps", self.eps)
+        if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
+            raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas}")
+        if not 0 <= self.alpha < 1:
+            raise ValueError(f"alpha (RMSprop's smoothing) must be in [0, 1), got {self.alpha}")
+
+
+@dataclass
+class ScheduleConfig:
+    """The learning-rate schedule (see ``schedules.py``): a linear warmup over
+    ``warmup_steps``, then constant, cosine decay to ``min_lr_ratio * lr`` at the end of the
+    run, or a cut by ``plateau_factor`` after ``plateau_patience`` evaluations without a new
+    best validation loss."""
+
+    name: str = "cosine"
+    warmup_steps: int = 0
+    min_lr_ratio: float = 0.1
+    plateau_factor: float = 0.5
+    plateau_patience: int = 2
+
+    def validate(self) -> None:
+        _check_choice("schedule", self.name, SCHEDULES)
+        _check_non_negative("warmup_steps", self.warmup_steps)
+        if not 0 <= self.min_lr_ratio <= 1:
+            raise ValueError(f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
+        if not 0 < self.plateau_factor < 1:
+            raise ValueError(f"plateau_factor must be in (0, 1), got {self.plateau_factor}")
+        _check_non_negative("plateau_patience", self.plateau_patience)
+
+
+@dataclass
+class TrainerConfig:
+    """How long to train, how often to evaluate, log and save, and in which precision.
+
+    Training stops at ``max_steps`` optimizer steps or after ``time_budget`` seconds of wall
+    time (evaluations included), whichever comes first; at least one must be set.
+    ``early_stopping_patience`` counts evaluations without a new best (None: never stop
+    early). ``clip_norm`` clips the global gradient norm (None: no clipping).
+    """
+
+    max_steps: int | None = None
+    time_budget: float | None = 600.0
+    eval_every: int = 500
+    log_every: int = 50
+    clip_norm: float | None = 5.0
+    early_stopping_patience: int | None = None
+    precision: str = "fp32"
+    seed: int = 0
+    tensorboard: bool = True
+
+    def validate(self) -> None:
+        if self.max_steps is None and self.time_budget is None:
+            raise ValueError("set a stopping point: a maximum number of steps or a time budget")
+        if self.max_steps is not None:
+            _check_positive("max_steps", self.max_steps)
+        if self.time_budget is not None:
+            _check_positive("time_budget", self.time_budget)
+        _check_positive("eval_every", self.eval_every)
+        _check_positive("log_every", self.log_every)
+        if self.clip_norm is not None:
+            _check_positive("clip norm", self.clip_norm)
+        if self.early_stopping_patience is not None:
+            _check_positive("early_stopping_patience", self.early_stopping_patience)
+        _check_choice("precision", self.precision, PRECISIONS)
+
+
+_DURATION = re.compile(r"(?:(\d+(?:\.\d*)?)h)?(?:(\d+(?:\.\d*)?)m)?(?:(\d+(?:\.\d*)?)s)?")
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in a duration such as ``90s``, ``10m``, ``1h30m``, ``1.5h`` or ``600`` (seconds).
+
+    Units are ``h``, ``m`` and ``s``, each at most once and in that order.
+    """
+    cleaned = str(text).strip().lower()
+    try:
+        seconds = float(cleaned)
+    except ValueError:
+        match = _DURATION.fullmatch(cleaned)
+        if not cleaned or match is None:
+            raise ValueError(
+                f"cannot read {text!r} as a duration; write e.g. 90s, 10m, 1h30m, 1.5h "
+                "or a plain number of seconds"
+            ) from None
+        hours, minutes, secs = (float(part) if part else 0.0 for part in match.groups())
+        seconds = 3600 * hours + 60 * minutes + secs
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError(f"a duration must be positive, got {text!r}")
+    return seconds
+
+
+def format_duration(seconds: float) -> str:
+    """``3725.0`` -> ``1:02:05``; ``65`` -> ``1:05``."""
+    seconds = max(0, int(round(seconds)))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def config_to_dict(config: Any) -> dict:
+    """A dataclass tree as plain JSON-able dicts (tuples become lists)."""
+    return dataclasses.asdict(config)
+
+
+def config_from_dict(cls: type, values: dict, where: str = "") -> Any:
+    """Build dataclass ``cls`` from ``values``, recursing into nested dataclass fields.
+
+    Missing keys keep their defaults; an unknown key is an error that lists the known ones.
+    """
+    if not isinstance(values, dict):
+        raise ValueError(f"config section {where or cls.__name__} must be a mapping")
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise ValueError(
+            f"unknown config key(s) {', '.join(where + k for k in unknown)}; "
+            f"known in {where or 'the top level'}: {', '.join(known)}"
+        )
+    kwargs = {}
+    for name, value in values.items():
+        hint = hints[name]
+        if dataclasses.is_dataclass(hint):
+            kwargs[name] = config_from_dict(hint, value, f"{where}{name}.")
+        else:
+            kwargs[name] = _coerce(value, hint, where + name)
+    return cls(**kwargs)
+
+
+def apply_overrides(config: Any, overrides: dict[str, Any]) -> Any:
+    """A copy of ``config`` with dotted keys replaced: ``{"model.hidden_size": 512}``."""
+    values = config_to_dict(config)
+    for key, value in overrides.items():
+        section = values
+        *parents, leaf = key.split(".")
+        for part in parents:
+            if not isinstance(section.get(part), dict):
+                raise ValueError(f"unknown config key {key!r}")
+            section = section[part]
+        if leaf not in section:
+            raise ValueError(f"unknown config key {key!r}")
+        section[leaf] = value
+    return config_from_dict(type(config), values)
+
+
+def merge_sections(base: dict, update: dict) -> dict:
+    """``base`` with ``update`` merged in, section by section (for presets)."""
+    merged = dict(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge_sections(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _coerce(value: Any, hint: Any, name: str) -> Any:
+    """Check ``value`` against a simple type hint (int, float, str, bool, tuples, Optional)."""
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _coerce(value, inner[0], name)
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)) or len(value) != len(args):
+            raise ValueError(f"{name} must be a list of {len(args)} values, got {value!r}")
+        return tuple(_coerce(v, a, name) for v, a in zip(value, args, strict=True))
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ValueError(f"{name} must be true or false, got {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{name} must be an integer, got {value!r}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{name} must be a number, got {value!r}")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise ValueError(f"{name} must be a string, got {value!r}")
+        return value
+    return value
+
+
+def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"unknown {name} {value!r}; allowed: {', '.join(allowed)}")
+
+
+def _check_positive(name: str, value: float) -> None:
+    if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a positive number, got {value!r}")
+
+
+def _check_non_negative(name: str, value: float) -> None:
+    if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+        raise ValueError(f"{name} must be >= 0, got {value!r}")
+
+
+__all__ = [
+    "OPTIMIZERS",
+    "PRECISIONS",
+    "SCHEDULES",
+    "OptimizerConfig",
+    "ScheduleConfig",
+    "TrainerConfig",
+    "apply_overrides",
+    "config_from_dict",
+    "config_to_dict",
+    "format_duration",
+    "merge_sections",
+    "parse_duration",
+]

@@ -1,0 +1,84 @@
+"""The layout of a run directory, and the checks that a path is one.
+
+RUN_DIR/
+  config.json          the resolved configuration (and where the data came from)
+  vocab.json           the vocabulary, so sampling never needs the corpus
+  metrics.jsonl        one JSON record a line (see metrics.py)
+  events.out.tfevents.*  TensorBoard
+  checkpoints/         last.safetensors + last.json, best.safetensors + best.json
+  samples.txt          the sample written at each evaluation
+  plots/loss.png       training and validation loss
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from rnnkit.training.checkpoint import atomic_write_text
+
+CONFIG = "config.json"
+VOCAB = "vocab.json"
+METRICS = "metrics.jsonl"
+SAMPLES = "samples.txt"
+CHECKPOINTS = "checkpoints"
+LOSS_PLOT = "plots/loss.png"
+CHECKPOINT_NAMES = ("best", "last")
+
+
+def default_run_dir(prefix: str, root: str | Path = "runs") -> Path:
+    """``runs/<prefix>-<YYYYmmdd-HHMMSS>``, with a counter if that exists already."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = Path(root) / f"{prefix}-{stamp}"
+    counter = 2
+    while path.exists():
+        path = Path(root) / f"{prefix}-{stamp}-{counter}"
+        counter += 1
+    return path
+
+
+def create_run_dir(path: str | Path) -> Path:
+    """Make a fresh run directory; refuse one that holds a run or other files."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"--out {path} is a file; give a directory for the run")
+    if path.is_dir() and any(path.iterdir()):
+        what = "a run" if (path / CONFIG).exists() else "files"
+        raise ValueError(
+            f"{path} already holds {what}; continue it with --resume {path} or choose another "
+            "--out (rnnkit never overwrites a run)"
+        )
+    (path / CHECKPOINTS).mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def check_run_dir(path: str | Path) -> Path:
+    """``path`` as a run directory, or a ValueError saying why it is not one."""
+    path = Path(path)
+    if not path.is_dir():
+        raise ValueError(f"no run directory {path} (expected a folder written by rnnkit train)")
+    if not (path / CONFIG).is_file():
+        raise ValueError(
+            f"{path} is not an rnnkit run directory: it has no {CONFIG} "
+            "(expected a folder written by rnnkit train)"
+        )
+    return path
+
+
+def write_json(path: str | Path, document: dict) -> None:
+    atomic_write_text(path, json.dumps(document, ensure_ascii=False, indent=1) + "\n")
+
+
+def read_json(path: str | Path) -> dict:
+    """A JSON object from ``path``; a damaged file is a ValueError naming it."""
+    path = Path(path)
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"{path} is missing") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path} is damaged: {' '.join(str(error).split())}") from None
+    if not isinstance(document, dict):
+        raise ValueError(f"{path} is damaged: expected a JSON object")
+    return document

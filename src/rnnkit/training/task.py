@@ -1,0 +1,53 @@
+"""The hooks a task gives the ``Trainer``: the trainer knows nothing else about the task.
+
+A task (``rnnkit.tasks.charlm.CharLMTask`` is one) provides
+
+    build_model()                       -> torch.nn.Module
+    train_batches(start_step)           -> iterator of batches, from global step ``start_step``
+    training_step(model, batch, carry)  -> StepOutput(loss, carry, tokens)
+    evaluate(model)                     -> {"val_nats": ..., ...}; ``eval_metric`` names the key
+                                           to minimise (best checkpoint, early stopping, plateau)
+    sample(model)                       -> text to show after an evaluation, or None
+    data_position(step)                 -> JSON saying where in the data step ``step`` is
+    checkpoint_metadata()               -> JSON the task needs to rebuild the model later
+
+``carry`` is whatever the task wants handed from one step to the next, e.g. the recurrent state
+for truncated BPTT; it must be None, a tensor, or nested tuples of tensors, so that a checkpoint
+can save it and a resumed run continues from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import torch
+
+
+@dataclass
+class StepOutput:
+    """One training step's result: the mean loss per token (a scalar with a graph), the carry
+    for the next step (detached), and how many tokens the step trained on."""
+
+    loss: torch.Tensor
+    carry: Any
+    tokens: int
+
+
+class Task(Protocol):
+    eval_metric: str
+
+    def build_model(self) -> torch.nn.Module: ...
+
+    def train_batches(self, start_step: int) -> Iterator[Any]: ...
+
+    def training_step(self, model: torch.nn.Module, batch: Any, carry: Any) -> StepOutput: ...
+
+    def evaluate(self, model: torch.nn.Module) -> dict[str, float]: ...
+
+    def sample(self, model: torch.nn.Module) -> str | None: ...
+
+    def data_position(self, step: int) -> dict: ...
+
+    def checkpoint_metadata(self) -> dict: ...

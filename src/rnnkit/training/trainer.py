@@ -1,0 +1,444 @@
+"""One task-agnostic training loop: step, clip, schedule, evaluate, checkpoint, stop.
+
+    for batch in task.train_batches(step):           # resumes mid-epoch at the saved step
+        loss, carry = task.training_step(model, batch, carry)     # under bf16 autocast if asked
+        loss.backward(); clip the global gradient norm; set the lr; optimizer.step()
+        every log_every steps:  a "train" record (loss, lr, grad norm, clip rate, tokens/s)
+        every eval_every steps: evaluate, sample, save last (and best), maybe stop early
+    until max_steps, the time budget, early stopping, or a stop request (Ctrl-C / SIGTERM)
+
+Resuming is exact: a checkpoint holds the model, the optimizer's moments and hyperparameters,
+the schedule's state, the trainer's counters, the carried recurrent state, the data position
+(the step) and every random generator's state. Evaluation and sampling run under
+``torch.random.fork_rng``, so they never shift the training run's random stream.
+
+A stop request (the first Ctrl-C, SIGTERM, or ``request_stop``) ends the run after the current
+step and saves ``last``; a second Ctrl-C interrupts at once. An exception ends the run without
+saving, so the last checkpoint on disk stays the last consistent one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from rnnkit.training import checkpoint as ckpt
+from rnnkit.training.config import OptimizerConfig, ScheduleConfig, TrainerConfig
+from rnnkit.training.metrics import MetricsLogger, plot_losses
+from rnnkit.training.progress import LogReporter, ProgressStats, Reporter
+from rnnkit.training.run_dir import CHECKPOINTS, LOSS_PLOT, SAMPLES
+from rnnkit.training.schedules import LearningRateSchedule
+from rnnkit.training.state import load_optimizer_state, load_rng_state, optimizer_state, rng_state
+from rnnkit.training.task import Task
+
+logger = logging.getLogger(__name__)
+
+
+def build_optimizer(parameters: Iterable, config: OptimizerConfig) -> torch.optim.Optimizer:
+    """The optimizer ``config.name`` names, with its hyperparameters."""
+    config.validate()
+    common = {"lr": config.lr, "weight_decay": config.weight_decay, "eps": config.eps}
+    if config.name == "adam":
+        return torch.optim.Adam(parameters, betas=config.betas, **common)
+    if config.name == "adamw":
+        return torch.optim.AdamW(parameters, betas=config.betas, **common)
+    if config.name == "rmsprop":
+        return torch.optim.RMSprop(
+            parameters, alpha=config.alpha, momentum=config.momentum, **common
+        )
+    return torch.optim.SGD(
+        parameters, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
+    )
+
+
+@dataclass
+class TrainerState:
+    """The trainer's counters, saved in every checkpoint."""
+
+    step: int = 0
+    tokens: int = 0
+    elapsed: float = 0.0  # wall seconds of the run so far (evaluations included)
+    train_seconds: float = 0.0  # seconds spent in training steps only
+    best_metric: float | None = None
+    best_step: int | None = None
+    evaluations_without_improvement: int = 0
+    clip_count: int = 0
+    last_eval_step: int | None = None
+    last_metrics: dict = field(default_factory=dict)
+
+
+@dataclass
+class TrainResult:
+    """How a ``fit`` ended."""
+
+    run_dir: Path
+    steps: int
+    stop_reason: str
+    tokens: int
+    tokens_per_s: float
+    train_seconds: float
+    elapsed: float
+    metrics: dict  # the last evaluation's
+    best_metric: float | None
+    best_step: int | None
+    clip_count: int
+    sample: str | None = None
+
+    @property
+    def clip_fraction(self) -> float:
+        return self.clip_count / self.steps if self.steps else 0.0
+
+
+class Trainer:
+    """Trains ``model`` on ``task`` (see ``task.Task``), writing into ``run_dir``."""
+
+    def __init__(
+        self,
+        task: Task,
+        model: torch.nn.Module,
+        run_dir: str | Path,
+        config: TrainerConfig,
+        optimizer: OptimizerConfig,
+        schedule: ScheduleConfig,
+        reporter: Reporter | None = None,
+        callbacks: Iterable[Callable[[Trainer], None]] = (),
+    ):
+        for section in (config, optimizer, schedule):
+            section.validate()
+        self.task = task
+        self.model = model
+        self.run_dir = Path(run_dir)
+        self.config = config
+        self.base_lr = optimizer.lr
+        self.optimizer = build_optimizer(model.parameters(), optimizer)
+        self.schedule = LearningRateSchedule(schedule)
+        self.reporter = reporter or LogReporter()
+        self.callbacks = list(callbacks)
+        self.state = TrainerState()
+        self.carry: Any = None
+        self.last_sample: str | None = None
+        self._stop_reason: str | None = None
+        self._eval_seconds = 0.0
+        self._window = _Window()
+        self._smoothed_loss: float | None = None
+        self._lr = optimizer.lr
+        self._clipped = False
+
+    # ---------------------------------------------------------------- checkpoints
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.run_dir / CHECKPOINTS
+
+    def save(self, names: list[str]) -> None:
+        """Write the whole training state as checkpoint(s) ``names`` (atomically)."""
+        tensors = {f"model.{k}": v for k, v in self.model.state_dict().items()}
+        optimizer_tensors, optimizer_json = optimizer_state(self.optimizer)
+        carry_tensors, carry_spec = ckpt.flatten_state(self.carry, "carry")
+        rng_tensors, rng_json = rng_state()
+        tensors.update(optimizer_tensors)
+        tensors.update(carry_tensors)
+        tensors.update(rng_tensors)
+        meta = {
+            "step": self.state.step,
+            "data_position": self.task.data_position(self.state.step),
+            "task": self.task.checkpoint_metadata(),
+            "trainer": asdict(self.state),
+            "optimizer": optimizer_json,
+            "schedule": self.schedule.state_dict(),
+            "carry": carry_spec,
+            "rng": rng_json,
+        }
+        ckpt.save_checkpoint(self.checkpoint_dir, names, tensors, meta)
+        logger.debug("saved %s at step %d", "+".join(names), self.state.step)
+
+    def restore(self, checkpoint: ckpt.Checkpoint) -> None:
+        """Continue from ``checkpoint`` (written by ``save``): every piece of state comes back."""
+        meta = checkpoint.meta
+        try:
+            self.model.load_state_dict(checkpoint.section("model"))
+            load_optimizer_state(self.optimizer, checkpoint.section("optimizer"), meta["optimizer"])
+            self.schedule.load_state_dict(meta["schedule"])
+            self.state = TrainerState(**meta["trainer"])
+            self.carry = ckpt.unflatten_state(checkpoint.tensors, meta["carry"], "carry")
+            load_rng_state(checkpoint.tensors, meta["rng"])
+        except (KeyError, TypeError, RuntimeError) as error:
+            raise ValueError(
+                f"checkpoint {checkpoint.path} does not fit this run: {_one_line(error)}"
+            ) from None
+
+    # ---------------------------------------------------------------- the loop
+    def request_stop(self, reason: str = "stopped") -> None:
+        """End the run after the current step, saving ``last`` (no final evaluation)."""
+        self._stop_reason = reason
+
+    def fit(self) -> TrainResult:
+        """Train until a stopping point; returns what happened (see ``TrainResult``)."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.metrics = MetricsLogger(
+            self.run_dir, self.config.tensorboard, resume_step=self.state.step
+        )
+        self._clock_start = time.perf_counter() - self.state.elapsed
+        self._stop_reason = None
+        try:
+            with self._stop_on_signals():
+                reason = self._loop()
+            self._finish(reason)
+        finally:
+            self.metrics.close()
+            self.reporter.close()
+        return self._result(reason)
+
+    def _loop(self) -> str:
+        self.model.train()
+        batches = self.task.train_batches(self.state.step)
+        while True:
+            reason = self._stop_reason or self._limit_reached()
+            if reason:
+                return reason
+            loss = self.train_step(next(batches))
+            self._after_step(loss)
+            if self.state.step % self.config.eval_every == 0:
+                self.evaluate_and_save()
+            for callback in self.callbacks:
+                callback(self)
+
+    def train_step(self, batch: Any) -> float:
+        """One optimizer step on ``batch``; returns its loss (mean per token)."""
+        started = time.perf_counter()
+        self._lr = self.learning_rate()
+        for group in self.optimizer.param_groups:
+            group["lr"] = self._lr
+        bf16 = self.config.precision == "bf16"
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            output = self.task.training_step(self.model, batch, self.carry)
+        self.optimizer.zero_grad(set_to_none=True)
+        output.loss.backward()
+        grad_norm = self._clip_gradients()
+        self.optimizer.step()
+        self.carry = output.carry
+        loss = output.loss.item()
+        seconds = time.perf_counter() - started
+        self.state.step += 1
+        self.state.tokens += output.tokens
+        self.state.train_seconds += seconds
+        self._window.add(loss, grad_norm, output.tokens, seconds, self._clipped)
+        return loss
+
+    def learning_rate(self) -> float:
+        return self.base_lr * self.schedule.factor(self.state.step, self.progress())
+
+    def progress(self) -> float:
+        """How far the run is towards its end, in [0, 1] (see ``schedules``)."""
+        fractions = [0.0]
+        if self.config.max_steps:
+            fractions.append(self.state.step / self.config.max_steps)
+        if self.config.time_budget:
+            fractions.append(self._elapsed() / self.config.time_budget)
+        return min(1.0, max(fractions))
+
+    def _clip_gradients(self) -> float:
+        self._clipped = False
+        if self.config.clip_norm is None:
+            return _gradient_norm(self.model.parameters())
+        norm = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip_norm))
+        if norm > self.config.clip_norm:
+            self._clipped = True
+            self.state.clip_count += 1
+        return norm
+
+    def _after_step(self, loss: float) -> None:
+        if not math.isfinite(loss):
+            raise FloatingPointError(
+                f"the training loss became {loss} at step {self.state.step}; lower the learning "
+                "rate or the clip norm (the last checkpoint is untouched)"
+            )
+        beta = 0.98
+        smoothed = self._smoothed_loss
+        self._smoothed_loss = loss if smoothed is None else beta * smoothed + (1 - beta) * loss
+        self.state.elapsed = self._elapsed()
+        if self.state.step % self.config.log_every == 0:
+            self.metrics.log(self._window.record(self.state.step, self._lr))
+        self.reporter.update(self._stats())
+
+    def evaluate_and_save(self) -> dict:
+        """Evaluate, sample, update best / early stopping / plateau, save the checkpoints."""
+        started = time.perf_counter()
+        with torch.random.fork_rng(devices=[]):
+            self.model.eval()
+            with torch.no_grad():
+                metrics = self.task.evaluate(self.model)
+                sample = self.task.sample(self.model)
+            self.model.train()
+        metric = metrics[self.task.eval_metric]
+        state = self.state
+        improved = state.best_metric is None or metric < state.best_metric
+        if improved:
+            state.best_metric, state.best_step = metric, state.step
+            state.evaluations_without_improvement = 0
+        else:
+            state.evaluations_without_improvement += 1
+        if self.schedule.after_evaluation(metric):
+            self.reporter.message(f"step {state.step}: no improvement, learning rate cut")
+        state.last_eval_step, state.last_metrics = state.step, dict(metrics)
+        state.elapsed = self._elapsed()
+        self.metrics.log({"kind": "eval", "step": state.step, **metrics, "best": improved})
+        self._record_sample(sample, metrics)
+        self.reporter.evaluation(state.step, metrics, sample)
+        self.save(["last", "best"] if improved else ["last"])
+        plot_losses(self.metrics.path, self.run_dir / LOSS_PLOT, self.task.eval_metric)
+        patience = self.config.early_stopping_patience
+        if patience and state.evaluations_without_improvement >= patience:
+            self._stop_reason = "early_stopping"
+        self._eval_seconds = time.perf_counter() - started
+        return metrics
+
+    def _finish(self, reason: str) -> None:
+        """Final evaluation (unless the run was stopped by request) and the last checkpoint."""
+        self.state.elapsed = self._elapsed()
+        if reason in ("stopped", "interrupted"):
+            self.save(["last"])
+        elif self.state.last_eval_step != self.state.step:
+            self.evaluate_and_save()
+        self.metrics.flush()
+        self.reporter.message(f"stopped at step {self.state.step}: {reason}")
+
+    def _limit_reached(self) -> str | None:
+        if self.config.max_steps is not None and self.state.step >= self.config.max_steps:
+            return "max_steps"
+        budget = self.config.time_budget
+        if budget is not None:
+            per_step = self._window.recent_seconds_per_step()
+            if self._elapsed() + self._eval_seconds + per_step >= budget:
+                return "time_budget"
+        return None
+
+    def _elapsed(self) -> float:
+        return time.perf_counter() - self._clock_start
+
+    def _stats(self) -> ProgressStats:
+        state, config = self.state, self.config
+        eta = None
+        rate = self._window.recent_seconds_per_step()
+        remaining = []
+        if config.max_steps:
+            remaining.append((config.max_steps - state.step) * rate)
+        if config.time_budget:
+            remaining.append(config.time_budget - state.elapsed)
+        if remaining:
+            eta = max(0.0, min(remaining))
+        return ProgressStats(
+            step=state.step,
+            max_steps=config.max_steps,
+            loss=self._smoothed_loss or 0.0,
+            tokens_per_s=self._window.recent_tokens_per_s(),
+            elapsed=state.elapsed,
+            eta=eta,
+            lr=self.learning_rate(),
+        )
+
+    def _record_sample(self, sample: str | None, metrics: dict) -> None:
+        self.last_sample = sample
+        if sample is None:
+            return
+        values = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items())
+        with open(self.run_dir / SAMPLES, "a", encoding="utf-8") as handle:
+            handle.write(f"=== step {self.state.step} ({values}) ===\n{sample}\n\n")
+        self.metrics.add_text("sample", sample, self.state.step)
+
+    def _result(self, reason: str) -> TrainResult:
+        state = self.state
+        return TrainResult(
+            run_dir=self.run_dir,
+            steps=state.step,
+            stop_reason=reason,
+            tokens=state.tokens,
+            tokens_per_s=state.tokens / state.train_seconds if state.train_seconds else 0.0,
+            train_seconds=state.train_seconds,
+            elapsed=state.elapsed,
+            metrics=dict(state.last_metrics),
+            best_metric=state.best_metric,
+            best_step=state.best_step,
+            clip_count=state.clip_count,
+            sample=self.last_sample,
+        )
+
+    @contextlib.contextmanager
+    def _stop_on_signals(self):
+        """First Ctrl-C or SIGTERM: stop after this step and save; second Ctrl-C: interrupt."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handle(signum, frame):
+            if self._stop_reason == "interrupted" and signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            self._stop_reason = "interrupted"
+            self.reporter.message("stopping after this step (Ctrl-C again to abort at once)")
+
+        previous = {s: signal.signal(s, handle) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+
+class _Window:
+    """Sums over the steps since the last "train" record."""
+
+    def __init__(self):
+        self._recent: list[tuple[int, float]] = []  # (tokens, seconds) of the last steps
+        self._reset()
+
+    def _reset(self):
+        self.steps = self.clipped = self.tokens = 0
+        self.loss = self.grad_norm = self.seconds = 0.0
+
+    def add(self, loss: float, grad_norm: float, tokens: int, seconds: float, clipped: bool):
+        self.steps += 1
+        self.loss += loss
+        self.grad_norm += grad_norm
+        self.tokens += tokens
+        self.seconds += seconds
+        self.clipped += int(clipped)
+        self._recent = [*self._recent[-49:], (tokens, seconds)]
+
+    def recent_seconds_per_step(self) -> float:
+        return sum(s for _, s in self._recent) / len(self._recent) if self._recent else 0.0
+
+    def recent_tokens_per_s(self) -> float:
+        seconds = sum(s for _, s in self._recent)
+        return sum(t for t, _ in self._recent) / seconds if seconds else 0.0
+
+    def record(self, step: int, lr: float) -> dict:
+        n = max(1, self.steps)
+        record = {
+            "kind": "train",
+            "step": step,
+            "loss": self.loss / n,
+            "lr": lr,
+            "grad_norm": self.grad_norm / n,
+            "clip_fraction": self.clipped / n,
+            "tokens_per_s": self.tokens / self.seconds if self.seconds else 0.0,
+        }
+        self._reset()
+        return record
+
+
+def _gradient_norm(parameters: Iterable[torch.nn.Parameter]) -> float:
+    norms = [p.grad.detach().norm() for p in parameters if p.grad is not None]
+    return float(torch.linalg.vector_norm(torch.stack(norms))) if norms else 0.0
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())

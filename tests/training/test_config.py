@@ -1,0 +1,105 @@
+"""Configuration: durations, overrides, presets, JSON round trips."""
+
+from __future__ import annotations
+
+import pytest
+
+from rnnkit.tasks.charlm_config import PRESETS, CharLMConfig, resolve_config
+from rnnkit.training.config import (
+    OptimizerConfig,
+    TrainerConfig,
+    apply_overrides,
+    config_from_dict,
+    format_duration,
+    parse_duration,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("90s", 90),
+        ("10m", 600),
+        ("1h30m", 5400),
+        ("1h", 3600),
+        ("2m30s", 150),
+        ("1.5h", 5400),
+        ("600", 600),
+        (" 10M ", 600),
+    ],
+)
+def test_parse_duration_accepts_the_documented_forms(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "10 minutes", "m", "1m1h", "-5m", "0", "0s", "ten", "5d"])
+def test_parse_duration_rejects_anything_else_saying_what_is_allowed(text):
+    with pytest.raises(ValueError, match="duration") as caught:
+        parse_duration(text)
+    if text not in ("0", "0s"):
+        assert "90s, 10m, 1h30m" in str(caught.value)
+
+
+def test_format_duration():
+    assert format_duration(65) == "1:05"
+    assert format_duration(3725) == "1:02:05"
+
+
+def test_overrides_replace_nested_fields_and_reject_unknown_keys():
+    config = apply_overrides(CharLMConfig(), {"model.hidden_size": 512, "optimizer.lr": 1e-3})
+    assert config.model.hidden_size == 512 and config.optimizer.lr == 1e-3
+    assert config.data == CharLMConfig().data
+    with pytest.raises(ValueError, match="unknown config key 'model.hidden'"):
+        apply_overrides(CharLMConfig(), {"model.hidden": 1})
+
+
+def test_config_json_round_trip_keeps_every_value_and_type():
+    config = resolve_config("char-rnn", {"data.split": (0.8, 0.1, 0.1)})
+    again = CharLMConfig.from_dict(config.to_dict())
+    assert again == config
+    assert isinstance(again.optimizer.betas, tuple) and isinstance(again.data.split, tuple)
+
+
+def test_config_from_dict_names_wrong_types_and_unknown_keys():
+    with pytest.raises(ValueError, match="lr must be a number"):
+        config_from_dict(OptimizerConfig, {"lr": "fast"})
+    with pytest.raises(ValueError, match="unknown config key.*trainer.speed"):
+        CharLMConfig.from_dict({"trainer": {"speed": 1}})
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_every_preset_resolves_to_a_valid_config(preset):
+    config = resolve_config(preset)
+    assert config.trainer.max_steps or config.trainer.time_budget
+
+
+def test_explicit_overrides_beat_the_preset():
+    config = resolve_config("char-rnn", {"model.hidden_size": 64})
+    assert config.model.hidden_size == 64
+    assert config.optimizer.name == "rmsprop" and config.data.seq_len == 50  # from the preset
+
+
+def test_char_rnn_preset_is_char_rnns_defaults():
+    config = resolve_config("char-rnn")
+    assert (config.model.cell, config.model.num_layers, config.model.hidden_size) == (
+        "lstm",
+        2,
+        128,
+    )
+    assert (config.data.seq_len, config.data.batch_size) == (50, 50)
+    assert (config.optimizer.name, config.optimizer.lr, config.trainer.clip_norm) == (
+        "rmsprop",
+        2e-3,
+        5.0,
+    )
+
+
+def test_validation_errors_say_what_is_allowed():
+    with pytest.raises(ValueError, match="unknown preset 'fast'; allowed: quick"):
+        resolve_config("fast")
+    with pytest.raises(ValueError, match="allowed: adam, adamw, rmsprop, sgd"):
+        resolve_config("smoke", {"optimizer.name": "lion"})
+    with pytest.raises(ValueError, match="allowed: lstm, gru"):
+        resolve_config("smoke", {"model.cell": "transformer"})
+    with pytest.raises(ValueError, match="stopping point"):
+        TrainerConfig(max_steps=None, time_budget=None).validate()
