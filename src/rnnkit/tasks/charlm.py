@@ -1,0 +1,303 @@
+"""The character language model as a task for the ``Trainer``, and ``train`` / ``resume``.
+
+    from rnnkit.tasks.charlm import train
+    from rnnkit.tasks.charlm_config import resolve_config
+    result = train(resolve_config("quick"), "runs/charlm-lstm")   # -> TrainResult
+
+The task's hooks (see ``rnnkit.training.task``):
+
+- ``train_batches``: the training text as ``B`` streams served in chunks of ``T`` steps
+  (``TokenStreams``; the picture is in ``rnnkit.data.batching``), from any global step;
+- ``training_step``: truncated BPTT. The state the previous chunk ended with is the initial
+  state of this one, detached (``detach_state``), so gradients flow back at most ``T`` steps
+  while the forward pass carries information along the whole stream. At the start of an epoch
+  (``batch.index == 0``) the streams restart from their first character and so does the state;
+- ``evaluate``: the mean cross-entropy over the validation text, read the same way with the
+  state carried across chunks, in nats per character and bits per character
+  (``bpc = nats / ln 2``);
+- ``sample``: text generated from the model (the state carried one character at a time).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from rnnkit.data.batching import TokenStreams, detach_state, split_contiguous
+from rnnkit.data.corpora import resolve_text_source
+from rnnkit.data.encoding import EncodedCorpus, encode_corpus
+from rnnkit.data.vocab import Vocab
+from rnnkit.generation.sampling import generate
+from rnnkit.models.language_model import LanguageModel, LanguageModelConfig
+from rnnkit.tasks.charlm_config import CharLMConfig, DataConfig
+from rnnkit.training import run_dir as layout
+from rnnkit.training.checkpoint import load_checkpoint
+from rnnkit.training.progress import Reporter
+from rnnkit.training.state import seed_everything
+from rnnkit.training.task import StepOutput
+from rnnkit.training.trainer import Trainer, TrainResult
+
+logger = logging.getLogger(__name__)
+
+TASK_NAME = "charlm"
+
+
+class CharLMTask:
+    """Hooks for the ``Trainer``: next-character prediction with truncated BPTT."""
+
+    eval_metric = "val_nats"
+
+    def __init__(self, config: CharLMConfig, corpus: EncodedCorpus):
+        self.config = config
+        self.corpus = corpus
+        self.vocab = corpus.vocab
+        self.streams = TokenStreams(
+            torch.from_numpy(corpus.train), config.data.batch_size, config.data.seq_len
+        )
+        self.prime_ids = prime_ids(self.vocab, config.sampling.prime)
+
+    def model_config(self) -> LanguageModelConfig:
+        return LanguageModelConfig(vocab_size=len(self.vocab), **asdict(self.config.model))
+
+    def build_model(self) -> LanguageModel:
+        return LanguageModel(self.model_config())
+
+    def train_batches(self, start_step: int):
+        return self.streams.batches(start_step)
+
+    def training_step(self, model: LanguageModel, batch, carry) -> StepOutput:
+        state = None if batch.index == 0 else carry  # a new epoch restarts every stream
+        _, loss, state = model(batch.inputs, batch.targets, state)
+        return StepOutput(loss, detach_state(state), batch.targets.numel())
+
+    def evaluate(self, model: LanguageModel) -> dict[str, float]:
+        nats = mean_loss(
+            model, self.corpus.val, self.config.data.batch_size, self.config.data.seq_len
+        )
+        return {"val_nats": nats, "val_bpc": nats / math.log(2)}
+
+    def sample(self, model: LanguageModel) -> str:
+        sampling = self.config.sampling
+        ids = generate(
+            model,
+            self.prime_ids,
+            sampling.length,
+            temperature=sampling.temperature,
+            top_k=sampling.top_k,
+            top_p=sampling.top_p,
+            seed=sampling.seed,
+        )
+        return self.vocab.decode(self.prime_ids + ids)
+
+    def data_position(self, step: int) -> dict:
+        epoch, chunk = self.streams.position(step)
+        return {"epoch": epoch, "chunk": chunk, "chunks_per_epoch": len(self.streams)}
+
+    def checkpoint_metadata(self) -> dict:
+        return {
+            "name": TASK_NAME,
+            "model": self.model_config().to_dict(),
+            "vocab": {"level": self.vocab.level, "symbols": self.vocab.symbols},
+        }
+
+
+def mean_loss(model: LanguageModel, ids: np.ndarray, batch_size: int, seq_len: int) -> float:
+    """Mean cross-entropy (nats per token) of ``model`` over the token sequence ``ids``.
+
+    The text is laid out as streams, like the training text, with the state carried from chunk
+    to chunk, so each character is predicted from everything before it in its stream. Fewer
+    streams are used when the text is short (each gets at least ``seq_len + 1`` tokens if it
+    can); the first token of each stream and the < B tokens left over are not scored.
+    """
+    if len(ids) < 2:
+        raise ValueError(f"{len(ids)} token(s) are too few to evaluate; give more text")
+    streams_count = max(1, min(batch_size, len(ids) // (seq_len + 1)))
+    streams = TokenStreams(torch.from_numpy(np.asarray(ids)), streams_count, seq_len)
+    was_training = model.training
+    model.eval()
+    total, count, state = 0.0, 0, None
+    with torch.no_grad():
+        for inputs, targets in streams.chunks():
+            _, loss, state = model(inputs, targets, state)
+            total += float(loss) * targets.numel()
+            count += targets.numel()
+    model.train(was_training)
+    return total / count
+
+
+def prime_ids(vocab: Vocab, prime: str) -> list[int]:
+    """The ids of ``prime``; "" means a newline (or the first symbol if there is none).
+
+    A prime with characters the vocabulary lacks is a ValueError that lists them.
+    """
+    if prime == "":
+        return [vocab.stoi["\n"] if "\n" in vocab.stoi else 1]
+    unknown = vocab.unknown_symbols(prime)
+    if unknown:
+        raise ValueError(
+            f"the prime has {len(unknown)} character(s) not in the run's vocabulary: "
+            f"{', '.join(repr(c) for c in unknown)} (the model knows {len(vocab) - 1} "
+            "characters; see vocab.json in the run directory)"
+        )
+    return vocab.encode(prime)
+
+
+def read_corpus(data: DataConfig) -> tuple[str, dict]:
+    """The training text of ``data`` (validated by the data layer) and a record of where it
+    came from: the source, its resolved path, its length and sha256."""
+    source = resolve_text_source(data.source)
+    text = source.read_text()
+    if data.max_chars is not None:
+        text = text[: data.max_chars]
+    path = source.path if source.kind == "bundled" else source.path.resolve()
+    record = {
+        "source": data.source,
+        "kind": source.kind,
+        "path": str(path),
+        "chars": len(text),
+        "sha256": text_sha256(text),
+    }
+    return text, record
+
+
+def read_recorded_corpus(record: dict, max_chars: int | None) -> str:
+    """The text a run was trained on, from its ``config.json`` record, or a ValueError if it
+    can no longer be read or has changed since."""
+    location = record["path"] if record["kind"] in ("file", "directory") else record["source"]
+    text = resolve_text_source(location).read_text()
+    if max_chars is not None:
+        text = text[:max_chars]
+    if text_sha256(text) != record["sha256"]:
+        raise ValueError(
+            f"the training text at {location} has changed since this run started "
+            f"({len(text)} characters now, {record['chars']} then); it cannot be split the same way"
+        )
+    return text
+
+
+def encode_with_vocab(text: str, vocab: Vocab, fractions) -> EncodedCorpus:
+    """The three parts of ``text`` encoded with a saved vocabulary (not rebuilt)."""
+    train, val, test = (vocab.encode_array(part) for part in split_contiguous(text, fractions))
+    return EncodedCorpus(vocab, train, val, test)
+
+
+def text_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def train(
+    config: CharLMConfig,
+    run_dir: str | Path | None = None,
+    *,
+    preset: str | None = None,
+    reporter: Reporter | None = None,
+    callbacks: Iterable[Callable[[Trainer], None]] = (),
+) -> TrainResult:
+    """Train a new character model into ``run_dir`` (default ``runs/charlm-<cell>-<time>``).
+
+    The data is read and checked before the run directory is created, so a bad ``--data``
+    leaves nothing behind. ``preset`` is only recorded in ``config.json``.
+    """
+    config.validate()
+    text, data_record = read_corpus(config.data)
+    corpus = encode_corpus(text, "char", config.data.split)
+    task = CharLMTask(config, corpus)
+    run_dir = layout.create_run_dir(
+        run_dir or layout.default_run_dir(f"{TASK_NAME}-{config.model.cell}")
+    )
+    layout.write_json(
+        run_dir / layout.CONFIG,
+        {
+            "task": TASK_NAME,
+            "engine": "torch",
+            "preset": preset,
+            "data": data_record,
+            "config": config.to_dict(),
+        },
+    )
+    corpus.vocab.save(run_dir / layout.VOCAB)
+    seed_everything(config.trainer.seed)
+    model = task.build_model()
+    trainer = _trainer(task, model, run_dir, config, reporter, callbacks)
+    trainer.reporter.message(describe(task, model, run_dir))
+    return trainer.fit()
+
+
+def resume(
+    run_dir: str | Path,
+    *,
+    max_steps: int | None = None,
+    time_budget: float | None = None,
+    reporter: Reporter | None = None,
+    callbacks: Iterable[Callable[[Trainer], None]] = (),
+) -> TrainResult:
+    """Continue the run in ``run_dir`` from its last checkpoint, exactly as if it had never
+    stopped. ``max_steps`` / ``time_budget`` replace the recorded stopping point (the time
+    budget counts the whole run, the time before the stop included)."""
+    run_dir, record, config = read_run_config(run_dir)
+    if max_steps is not None or time_budget is not None:
+        config.trainer.max_steps = max_steps
+        config.trainer.time_budget = time_budget
+        config.validate()
+    checkpoint = load_checkpoint(run_dir / layout.CHECKPOINTS, "last")
+    vocab = Vocab.load(run_dir / layout.VOCAB)
+    text = read_recorded_corpus(record["data"], config.data.max_chars)
+    task = CharLMTask(config, encode_with_vocab(text, vocab, config.data.split))
+    model = task.build_model()
+    trainer = _trainer(task, model, run_dir, config, reporter, callbacks)
+    trainer.restore(checkpoint)
+    if max_steps is not None or time_budget is not None:
+        layout.write_json(run_dir / layout.CONFIG, {**record, "config": config.to_dict()})
+    trainer.reporter.message(f"resuming {run_dir} at step {trainer.state.step}")
+    return trainer.fit()
+
+
+def read_run_config(run_dir: str | Path) -> tuple[Path, dict, CharLMConfig]:
+    """``(run_dir, config.json's record, the CharLMConfig)`` of a torch character-LM run."""
+    run_dir = layout.check_run_dir(run_dir)
+    record = layout.read_json(run_dir / layout.CONFIG)
+    if record.get("task") != TASK_NAME:
+        raise ValueError(f"{run_dir} holds a {record.get('task')!r} run, not a {TASK_NAME} run")
+    if record.get("engine") != "torch":
+        raise ValueError(
+            f"{run_dir} was trained with --engine {record.get('engine')}; it has metrics and a "
+            "sample but no checkpoint to resume, sample or evaluate"
+        )
+    try:
+        config = CharLMConfig.from_dict(record["config"]).validate()
+    except KeyError:
+        raise ValueError(f"{run_dir / layout.CONFIG} is damaged: it has no config") from None
+    return run_dir, record, config
+
+
+def describe(task: CharLMTask, model: torch.nn.Module, run_dir: Path) -> str:
+    config = task.config
+    parameters = sum(p.numel() for p in model.parameters())
+    m = config.model
+    return (
+        f"run {run_dir}: {m.num_layers}x{m.hidden_size} {m.cell}, {m.embedding} embedding, "
+        f"{parameters / 1e6:.2f}M parameters; {len(task.corpus.train):,} training characters, "
+        f"vocabulary {len(task.vocab)}; batch {config.data.batch_size} x seq "
+        f"{config.data.seq_len}, {config.optimizer.name} lr {config.optimizer.lr:g}, "
+        f"{config.trainer.precision}"
+    )
+
+
+def _trainer(task, model, run_dir, config: CharLMConfig, reporter, callbacks) -> Trainer:
+    return Trainer(
+        task,
+        model,
+        run_dir,
+        config.trainer,
+        config.optimizer,
+        config.schedule,
+        reporter=reporter,
+        callbacks=callbacks,
+    )

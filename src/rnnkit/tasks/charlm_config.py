@@ -1,0 +1,189 @@
+"""The character language model's configuration, and its presets.
+
+    config = resolve_config("quick", {"model.hidden_size": 512})   # preset, then overrides
+
+A preset is a partial configuration, section by section, laid over the defaults of the
+dataclasses; explicit overrides (the CLI's flags) go on top. The resolved configuration is
+written to ``config.json`` in the run directory.
+
+Presets:
+
+    quick      the README's first command: <= 10 minutes on 2 CPU cores, sample included
+    char-rnn   Karpathy's char-rnn defaults: 2x128 LSTM, one-hot input, seq 50, batch 50,
+               RMSprop 2e-3 (decay 0.95), clip 5, evaluate every 1000 steps. Departure: a
+               constant rate (char-rnn decays it by 0.97 per epoch after epoch 10) and a stop
+               after 50 epochs' worth of steps on the bundled corpus
+    large      hours: the best quality rnnkit reaches on 2 cores
+    smoke      a few steps on a tiny slice of the corpus with a tiny model (tests, --dry-run)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rnnkit.data.batching import DEFAULT_SPLIT
+from rnnkit.data.corpora import DEFAULT_DATASET
+from rnnkit.models.language_model import CELLS, EMBEDDINGS
+from rnnkit.training.config import (
+    OptimizerConfig,
+    ScheduleConfig,
+    TrainerConfig,
+    apply_overrides,
+    config_from_dict,
+    config_to_dict,
+    merge_sections,
+)
+
+
+@dataclass
+class DataConfig:
+    """Where the text comes from and how it is cut: ``source`` is a data set name or a path;
+    ``split`` the (train, val, test) fractions; ``seq_len`` the TBPTT chunk length ``T``;
+    ``batch_size`` the number of parallel streams ``B``; ``max_chars`` keeps only the first
+    characters of the text (None: all)."""
+
+    source: str = DEFAULT_DATASET
+    split: tuple[float, float, float] = DEFAULT_SPLIT
+    seq_len: int = 100
+    batch_size: int = 64
+    max_chars: int | None = None
+
+    def validate(self) -> None:
+        for name in ("seq_len", "batch_size"):
+            value = getattr(self, name)
+            if value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value}")
+        if self.max_chars is not None and self.max_chars < 3:
+            raise ValueError(f"max_chars must be at least 3, got {self.max_chars}")
+
+
+@dataclass
+class ModelConfig:
+    """The fields of ``LanguageModelConfig`` except ``vocab_size`` (known once data is read)."""
+
+    cell: str = "lstm"
+    hidden_size: int = 256
+    num_layers: int = 2
+    dropout: float = 0.0
+    embedding: str = "learned"
+    embedding_size: int | None = None
+    tie_weights: bool = False
+
+    def validate(self) -> None:
+        if self.cell not in CELLS:
+            raise ValueError(f"unknown cell {self.cell!r}; allowed: {', '.join(CELLS)}")
+        if self.embedding not in EMBEDDINGS:
+            raise ValueError(
+                f"unknown embedding {self.embedding!r}; allowed: {', '.join(EMBEDDINGS)}"
+            )
+
+
+@dataclass
+class SamplingConfig:
+    """The sample written at each evaluation: ``prime`` ("" means a newline, or the first
+    character of the vocabulary if the text has no newline), ``length`` new characters."""
+
+    prime: str = ""
+    length: int = 300
+    temperature: float = 0.8
+    top_k: int | None = None
+    top_p: float | None = None
+    seed: int = 0
+
+    def validate(self) -> None:
+        if self.length < 1:
+            raise ValueError(f"sample length must be a positive integer, got {self.length}")
+        if self.temperature < 0:
+            raise ValueError(f"temperature must be >= 0 (0 = greedy), got {self.temperature}")
+
+
+@dataclass
+class CharLMConfig:
+    """Everything a character-LM run needs; ``config.json`` holds it, resolved."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    sampling: SamplingConfig = field(default_factory=SamplingConfig)
+
+    def validate(self) -> CharLMConfig:
+        for section in (
+            self.data,
+            self.model,
+            self.optimizer,
+            self.schedule,
+            self.trainer,
+            self.sampling,
+        ):
+            section.validate()
+        return self
+
+    def to_dict(self) -> dict:
+        return config_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> CharLMConfig:
+        return config_from_dict(cls, values)
+
+
+PRESETS: dict[str, dict] = {
+    "quick": {
+        "data": {"seq_len": 100, "batch_size": 64},
+        "model": {"cell": "lstm", "hidden_size": 256, "num_layers": 2, "embedding": "learned"},
+        "optimizer": {"name": "adam", "lr": 3e-3},
+        "schedule": {"name": "cosine", "warmup_steps": 200, "min_lr_ratio": 0.05},
+        "trainer": {
+            "time_budget": 560.0,
+            "eval_every": 1000,
+            "log_every": 50,
+            "precision": "bf16",
+        },
+    },
+    "char-rnn": {
+        "data": {"seq_len": 50, "batch_size": 50},
+        "model": {"cell": "lstm", "hidden_size": 128, "num_layers": 2, "embedding": "onehot"},
+        "optimizer": {"name": "rmsprop", "lr": 2e-3, "alpha": 0.95},
+        "schedule": {"name": "constant"},
+        "trainer": {"max_steps": 91_000, "time_budget": None, "eval_every": 1000},
+    },
+    "large": {
+        "data": {"seq_len": 128, "batch_size": 64},
+        "model": {"cell": "lstm", "hidden_size": 768, "num_layers": 2, "dropout": 0.2},
+        "optimizer": {"name": "adamw", "lr": 2e-3, "weight_decay": 0.01},
+        "schedule": {"name": "cosine", "warmup_steps": 500, "min_lr_ratio": 0.02},
+        "trainer": {
+            "time_budget": 4 * 3600.0,
+            "eval_every": 2000,
+            "early_stopping_patience": 6,
+            "precision": "bf16",
+        },
+    },
+    "smoke": {
+        "data": {"seq_len": 16, "batch_size": 4, "max_chars": 4000},
+        "model": {"cell": "lstm", "hidden_size": 16, "num_layers": 1},
+        "optimizer": {"name": "adam", "lr": 1e-2},
+        "schedule": {"name": "constant"},
+        "trainer": {
+            "max_steps": 6,
+            "time_budget": None,
+            "eval_every": 3,
+            "log_every": 1,
+            "tensorboard": False,
+        },
+        "sampling": {"length": 40},
+    },
+}
+DEFAULT_PRESET = "quick"
+
+
+def resolve_config(preset: str | None = DEFAULT_PRESET, overrides: dict | None = None):
+    """Defaults, then ``preset`` (None: none), then ``overrides`` (dotted keys); validated."""
+    values = config_to_dict(CharLMConfig())
+    if preset is not None:
+        if preset not in PRESETS:
+            raise ValueError(f"unknown preset {preset!r}; allowed: {', '.join(PRESETS)}")
+        values = merge_sections(values, PRESETS[preset])
+    config = CharLMConfig.from_dict(values)
+    return apply_overrides(config, overrides or {}).validate()

@@ -1,0 +1,151 @@
+"""``rnnkit train charlm --engine numpy``: the lectures' NumPy trainer on the same data.
+
+A simpler path than the torch engine, for seeing the hand-derived BPTT learn: it trains
+``rnnkit.reference.charlm`` (one-hot input, one recurrent layer, Adagrad and clipping by
+value by default) on the training split, then writes a run directory with ``config.json``,
+``vocab.json``, ``metrics.jsonl`` (the training loss at every step, then the validation loss),
+``plots/loss.png`` and ``samples.txt``. It saves no checkpoint, so such a run cannot be
+resumed, sampled again or evaluated later.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import asdict, dataclass
+
+from rnnkit.data.batching import DEFAULT_SPLIT, split_contiguous
+from rnnkit.data.corpora import DEFAULT_DATASET
+from rnnkit.data.vocab import Vocab
+from rnnkit.reference import charlm as reference
+from rnnkit.reference.losses import cross_entropy_forward
+from rnnkit.reference.network import CELLS
+from rnnkit.reference.optim import OPTIMIZERS
+from rnnkit.tasks.charlm import read_corpus
+from rnnkit.tasks.charlm_config import DataConfig
+from rnnkit.training import run_dir as layout
+from rnnkit.training.metrics import plot_losses
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class NumpyCharLMConfig:
+    """The options the NumPy engine takes (its own defaults: min-char-rnn's)."""
+
+    source: str = DEFAULT_DATASET
+    split: tuple[float, float, float] = DEFAULT_SPLIT
+    max_chars: int | None = None
+    cell: str = "rnn"
+    hidden_size: int = 100
+    seq_len: int = 25
+    batch_size: int = 32
+    steps: int = 1000
+    lr: float = 0.1
+    optimizer: str = "adagrad"
+    clip_value: float | None = 5.0
+    seed: int = 0
+    sample_length: int = 300
+    temperature: float = 1.0
+
+    def validate(self) -> NumpyCharLMConfig:
+        if self.cell not in CELLS:
+            raise ValueError(f"--engine numpy has the cells {', '.join(CELLS)}; got {self.cell!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(
+                f"--engine numpy has the optimizers {', '.join(OPTIMIZERS)}; got {self.optimizer!r}"
+            )
+        for name in ("hidden_size", "seq_len", "batch_size", "steps", "sample_length"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
+        return self
+
+
+def train_numpy(config: NumpyCharLMConfig, run_dir=None) -> dict:
+    """Train with the NumPy engine; returns a summary like ``train --json`` prints."""
+    config.validate()
+    data = DataConfig(source=config.source, split=config.split, max_chars=config.max_chars)
+    text, data_record = read_corpus(data)
+    train_text, val_text, _ = split_contiguous(text, config.split)
+    params, history = reference.train(
+        train_text,
+        hidden_size=config.hidden_size,
+        seq_len=config.seq_len,
+        batch_size=config.batch_size,
+        steps=config.steps,
+        lr=config.lr,
+        seed=config.seed,
+        cell=config.cell,
+        optimizer=config.optimizer,
+        clip_value=config.clip_value,
+    )
+    val_nats = validation_loss(params, history, val_text, config)
+    run_dir = layout.create_run_dir(
+        run_dir or layout.default_run_dir(f"charlm-numpy-{config.cell}")
+    )
+    layout.write_json(
+        run_dir / layout.CONFIG,
+        {"task": "charlm", "engine": "numpy", "data": data_record, "config": asdict(config)},
+    )
+    Vocab(history.vocab).save(run_dir / layout.VOCAB)
+    _write_metrics(run_dir, history, val_nats)
+    sample = reference.sample(
+        params,
+        history.vocab,
+        prime="\n" if "\n" in history.vocab else "",
+        length=config.sample_length,
+        temperature=config.temperature,
+        seed=config.seed,
+        network=history.network,
+    )
+    (run_dir / layout.SAMPLES).write_text(f"=== step {config.steps} ===\n{sample}\n", "utf-8")
+    return {
+        "run_dir": str(run_dir),
+        "engine": "numpy",
+        "steps": config.steps,
+        "tokens_per_s": history.chars_per_second,
+        "train_seconds": history.seconds,
+        "val_nats": val_nats,
+        "val_bpc": val_nats / math.log(2),
+        "sample": sample,
+    }
+
+
+def validation_loss(params, history, val_text: str, config: NumpyCharLMConfig) -> float:
+    """Mean nats per character over the validation text, streams and carried state as in
+    training. Characters the training text lacks are left out (this engine has no <unk>)."""
+    known = set(history.vocab)
+    kept = "".join(ch for ch in val_text if ch in known)
+    if len(kept) < len(val_text):
+        logger.info(
+            "validation: %d characters not in the vocabulary left out", len(val_text) - len(kept)
+        )
+    ids = reference.encode(kept, history.vocab)
+    streams_count = max(1, min(config.batch_size, len(ids) // (config.seq_len + 1)))
+    streams = reference.make_streams(ids, streams_count)  # (L, B)
+    if len(streams) < 2:
+        raise ValueError("the validation text is too short to evaluate; give more text")
+    total, count, state = 0.0, 0, None
+    V = len(history.vocab)
+    for start in range(0, len(streams) - 1, config.seq_len):
+        chunk = streams[start : start + config.seq_len + 1]  # (T + 1, B)
+        o, state, _ = history.network.forward(params, reference.one_hot(chunk[:-1], V), state)
+        loss, _ = cross_entropy_forward(o, chunk[1:])  # summed over time, mean over streams
+        total += loss * streams_count
+        count += chunk[1:].size
+    return float(total / count)
+
+
+def _write_metrics(run_dir, history, val_nats: float) -> None:
+    lines = [
+        {"kind": "train", "step": step + 1, "loss": float(loss)}
+        for step, loss in zip(history.steps, history.losses, strict=True)
+    ]
+    steps = len(history.steps)
+    lines.append(
+        {"kind": "eval", "step": steps, "val_nats": val_nats, "val_bpc": val_nats / math.log(2)}
+    )
+    text = "".join(json.dumps(line) + "\n" for line in lines)
+    (run_dir / layout.METRICS).write_text(text, encoding="utf-8")
+    plot_losses(run_dir / layout.METRICS, run_dir / layout.LOSS_PLOT, unit="nats/char")

@@ -1,0 +1,175 @@
+"""Using a finished (or stopped) character-LM run: load it, evaluate it, sample from it.
+
+Everything comes from the run directory: ``config.json``, ``vocab.json`` and a checkpoint.
+Loading goes through the same ``load_checkpoint`` as ``--resume`` and never unpickles.
+
+    sample_run("runs/charlm-lstm", prime="ROMEO:", length=500, temperature=0.8, seed=1)
+    evaluate_run("runs/charlm-lstm")                       # the run's test split
+    evaluate_run("runs/charlm-lstm", data="other.txt")     # a whole file or directory
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from rnnkit.data.corpora import resolve_text_source
+from rnnkit.data.vocab import Vocab
+from rnnkit.generation.beam_search import beam_search
+from rnnkit.generation.sampling import generate
+from rnnkit.models.language_model import LanguageModel, LanguageModelConfig
+from rnnkit.tasks.charlm import (
+    encode_with_vocab,
+    mean_loss,
+    prime_ids,
+    read_recorded_corpus,
+    read_run_config,
+)
+from rnnkit.tasks.charlm_config import CharLMConfig
+from rnnkit.training import run_dir as layout
+from rnnkit.training.checkpoint import load_checkpoint
+
+logger = logging.getLogger(__name__)
+
+SPLITS = ("val", "test")
+
+
+@dataclass
+class LoadedRun:
+    """A run's model (eval mode, on the CPU) with what it needs to read and write text."""
+
+    run_dir: Path
+    record: dict
+    config: CharLMConfig
+    vocab: Vocab
+    model: LanguageModel
+    checkpoint: str  # "best" or "last"
+    step: int
+
+
+def load_run(run_dir: str | Path, checkpoint: str = "best") -> LoadedRun:
+    """The model of checkpoint ``best`` or ``last``; ``best`` falls back to ``last`` when the
+    run stopped before its first evaluation."""
+    if checkpoint not in layout.CHECKPOINT_NAMES:
+        raise ValueError(
+            f"unknown checkpoint {checkpoint!r}; allowed: {', '.join(layout.CHECKPOINT_NAMES)}"
+        )
+    run_dir, record, config = read_run_config(run_dir)
+    folder = run_dir / layout.CHECKPOINTS
+    if checkpoint == "best" and not (folder / "best.safetensors").exists():
+        logger.info("%s has no best checkpoint yet; using last", run_dir)
+        checkpoint = "last"
+    loaded = load_checkpoint(folder, checkpoint)
+    vocab = Vocab.load(run_dir / layout.VOCAB)
+    try:
+        model_config = LanguageModelConfig.from_dict(loaded.meta["task"]["model"])
+        if model_config.vocab_size != len(vocab):
+            raise ValueError(
+                f"the checkpoint's model has {model_config.vocab_size} outputs but vocab.json "
+                f"has {len(vocab)} symbols"
+            )
+        model = LanguageModel(model_config)
+        model.load_state_dict(loaded.section("model"))
+    except (KeyError, TypeError, RuntimeError) as error:
+        raise ValueError(
+            f"checkpoint {loaded.path} does not hold a character model: "
+            f"{' '.join(str(error).split())}"
+        ) from None
+    model.eval()
+    return LoadedRun(run_dir, record, config, vocab, model, checkpoint, loaded.meta["step"])
+
+
+def sample_run(
+    run_dir: str | Path,
+    prime: str = "",
+    length: int = 500,
+    *,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    seed: int | None = None,
+    beam: int | None = None,
+    checkpoint: str = "best",
+    on_text: Callable[[str], None] | None = None,
+) -> str:
+    """The prime followed by ``length`` generated characters.
+
+    Sampling draws each character from the model's distribution (``temperature`` 0: greedy;
+    ``top_k`` / ``top_p`` filter it) and calls ``on_text`` with the prime, then with each
+    character as it is drawn. ``beam`` > 0 runs a beam search of that width instead (the most
+    likely continuation; it ignores the sampling options) and calls ``on_text`` once with the
+    whole continuation.
+    """
+    if beam is not None and (isinstance(beam, bool) or not isinstance(beam, int) or beam < 1):
+        raise ValueError(f"beam width must be an integer >= 1, got {beam!r}")
+    run = load_run(run_dir, checkpoint)
+    ids = prime_ids(run.vocab, prime)
+    emit = on_text or (lambda text: None)
+    start = run.vocab.decode(ids)
+    emit(start)
+    if beam is not None:
+        result = beam_search(run.model, ids, length, beam_size=beam)
+        continuation = run.vocab.decode(result.ids)
+        emit(continuation)
+        return start + continuation
+    generated = generate(
+        run.model,
+        ids,
+        length,
+        temperature=temperature,
+        top_k=top_k,
+        top_p=top_p,
+        seed=seed,
+        on_token=lambda token: emit(run.vocab.itos[token]),
+    )
+    return start + run.vocab.decode(generated)
+
+
+def evaluate_run(
+    run_dir: str | Path,
+    data: str | None = None,
+    split: str = "test",
+    checkpoint: str = "best",
+) -> dict:
+    """Nats and bits per character of a run's model on held-out text.
+
+    Without ``data``: the run's own ``split`` (``val`` or ``test``), cut from its recorded
+    training text exactly as in training. With ``data``: the whole text of that file,
+    directory or data set; characters outside the vocabulary count as ``<unk>``.
+    The result's ``val_nats`` / ``val_bpc`` repeat ``nats`` / ``bpc`` under the names that
+    ``train --json`` uses.
+    """
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; allowed: {', '.join(SPLITS)}")
+    run = load_run(run_dir, checkpoint)
+    if data is None:
+        text = read_recorded_corpus(run.record["data"], run.config.data.max_chars)
+        parts = encode_with_vocab(text, run.vocab, run.config.data.split)
+        ids = parts.val if split == "val" else parts.test
+        described = f"{split} split of {run.record['data']['source']}"
+    else:
+        ids = run.vocab.encode_array(resolve_text_source(data).read_text())
+        described = str(data)
+    unknown = int((ids == run.vocab.unk_id).sum())
+    started = time.perf_counter()
+    nats = mean_loss(run.model, ids, run.config.data.batch_size, run.config.data.seq_len)
+    seconds = time.perf_counter() - started
+    bpc = nats / math.log(2)
+    return {
+        "run_dir": str(run.run_dir),
+        "checkpoint": run.checkpoint,
+        "steps": run.step,
+        "data": described,
+        "tokens": int(len(ids)),
+        "unknown_tokens": unknown,
+        "nats": nats,
+        "bpc": bpc,
+        "val_nats": nats,
+        "val_bpc": bpc,
+        "tokens_per_s": len(ids) / seconds if seconds > 0 else 0.0,
+        "seconds": seconds,
+    }

@@ -1,0 +1,284 @@
+"""rnnkit train charlm / sample / evaluate, run as a user runs them (in process)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+import rnnkit.cli.main as cli_main
+
+MODULES = ("rnnkit.cli.train", "rnnkit.cli.sample", "rnnkit.cli.evaluate")
+TEXT = (
+    "ROMEO:\nBut soft, what light through yonder window breaks?\n\n"
+    "JULIET:\nO Romeo, Romeo, wherefore art thou Romeo?\n\n"
+) * 40
+TINY = ["--preset", "smoke", "--hidden-size", "16", "--seq-len", "10", "--max-chars", "100000"]
+
+
+@pytest.fixture
+def rnnkit(monkeypatch, capsys):
+    """``rnnkit(*argv) -> (exit code, stdout, stderr)`` through the real entry point."""
+    commands = tuple(dict.fromkeys((*cli_main.SUBCOMMANDS, *MODULES)))
+    monkeypatch.setattr(cli_main, "SUBCOMMANDS", commands)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+
+    def run(*argv):
+        code = cli_main.main([str(a) for a in argv])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    yield run
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def text_file(tmp_path):
+    path = tmp_path / "tiny.txt"
+    path.write_text(TEXT, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def run_dir(rnnkit, text_file, tmp_path):
+    """A finished smoke run on the tiny text (6 steps, evaluated at 3 and 6)."""
+    out = tmp_path / "run"
+    code, _, err = rnnkit("train", "charlm", *TINY, "--data", text_file, "--out", out, "--json")
+    assert code == 0, err
+    return out
+
+
+def assert_one_line_error(code, err, *fragments):
+    assert code == 2
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("rnnkit "), err
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_train_json_ends_with_one_object_and_writes_the_run_dir(rnnkit, text_file, tmp_path):
+    out = tmp_path / "r"
+    code, stdout, stderr = rnnkit(
+        "train", "charlm", *TINY, "--data", text_file, "--out", out, "--json"
+    )
+    assert code == 0, stderr
+    summary = json.loads(stdout)  # stdout holds the JSON object only
+    assert {"run_dir", "steps", "tokens_per_s", "val_nats", "val_bpc"} <= set(summary)
+    assert summary["run_dir"] == str(out) and summary["steps"] == 6
+    assert summary["val_bpc"] == pytest.approx(summary["val_nats"] / 0.6931471805599453)
+    for name in ("config.json", "vocab.json", "metrics.jsonl", "samples.txt", "plots/loss.png"):
+        assert (out / name).is_file(), name
+    for name in ("last", "best"):
+        assert (out / "checkpoints" / f"{name}.safetensors").is_file()
+        assert (out / "checkpoints" / f"{name}.json").is_file()
+    assert "step 3: val_nats" in stderr  # evaluations go to stderr under --json
+
+
+def test_without_json_samples_and_a_summary_go_to_stdout(rnnkit, text_file, tmp_path):
+    code, stdout, _ = rnnkit("train", "charlm", *TINY, "--data", text_file, "--out", tmp_path / "r")
+    assert code == 0
+    assert "sample" in stdout and "best val" in stdout and "rnnkit sample" in stdout
+
+
+def test_explicit_flags_override_the_preset(rnnkit, text_file, tmp_path):
+    out = tmp_path / "r"
+    code, _, err = rnnkit(
+        "train",
+        "charlm",
+        "--preset",
+        "smoke",
+        "--data",
+        text_file,
+        "--hidden-size",
+        "20",
+        "--max-steps",
+        "2",
+        "--clip",
+        "0",
+        "--out",
+        out,
+    )
+    assert code == 0, err
+    config = json.loads((out / "config.json").read_text())
+    assert config["preset"] == "smoke"
+    resolved = config["config"]
+    assert resolved["model"]["hidden_size"] == 20 and resolved["model"]["num_layers"] == 1
+    assert resolved["trainer"]["max_steps"] == 2 and resolved["trainer"]["clip_norm"] is None
+    assert resolved["optimizer"]["lr"] == 1e-2  # from the preset
+    assert config["data"]["sha256"] and config["data"]["kind"] == "file"
+
+
+def test_dry_run_is_a_handful_of_steps(rnnkit, text_file, tmp_path):
+    code, stdout, err = rnnkit(
+        "train",
+        "charlm",
+        "--dry-run",
+        "--data",
+        text_file,
+        "--hidden-size",
+        "16",
+        "--layers",
+        "1",
+        "--out",
+        tmp_path / "r",
+        "--json",
+    )
+    assert code == 0, err
+    assert json.loads(stdout)["steps"] == 6
+
+
+def test_sample_streams_a_seeded_text(rnnkit, run_dir):
+    args = ("sample", run_dir, "--prime", "ROMEO:", "--length", "30", "--seed", "7")
+    code, first, _ = rnnkit(*args)
+    assert code == 0 and first.startswith("ROMEO:") and len(first) == 6 + 30 + 1
+    assert rnnkit(*args)[1] == first
+
+
+def test_beam_one_equals_greedy(rnnkit, run_dir):
+    code, greedy, _ = rnnkit(
+        "sample", run_dir, "--prime", "JULIET", "--length", "25", "--temperature", "0"
+    )
+    assert code == 0
+    assert (
+        rnnkit("sample", run_dir, "--prime", "JULIET", "--length", "25", "--beam", "1")[1] == greedy
+    )
+
+
+def test_beam_search_takes_no_sampling_options(rnnkit, run_dir):
+    code, _, err = rnnkit("sample", run_dir, "--beam", "3", "--top-k", "5")
+    assert_one_line_error(code, err, "--beam", "--top-k")
+
+
+def test_unknown_prime_characters_are_a_one_line_error(rnnkit, run_dir):
+    code, out, err = rnnkit("sample", run_dir, "--prime", "ROMEO: ¿Qué?")
+    assert_one_line_error(code, err, "'¿'", "'é'", "not in the run's vocabulary")
+    assert out == ""
+
+
+def test_evaluate_json_and_text(rnnkit, run_dir):
+    code, out, _ = rnnkit("evaluate", run_dir, "--json")
+    result = json.loads(out)
+    assert code == 0
+    assert {"run_dir", "steps", "tokens_per_s", "val_nats", "val_bpc", "nats", "bpc"} <= set(result)
+    assert result["data"] == f"test split of {run_dir.parent / 'tiny.txt'}"
+    code, out, _ = rnnkit("evaluate", run_dir, "--split", "val", "--checkpoint", "last")
+    assert code == 0 and "nats/char" in out and "bits/char" in out
+
+
+def _bad_data(tmp_path, case):
+    if case == "missing":
+        return tmp_path / "nope.txt"
+    path = tmp_path / ("folder" if case == "no-text-dir" else "data.txt")
+    if case == "empty":
+        path.write_bytes(b"")
+    elif case == "binary":
+        path.write_bytes(b"\x7fELF\x00\x01\x02" * 50)
+    elif case == "latin-1":
+        path.write_bytes("Fran\u00e7ais d\u00e9j\u00e0 vu\n".encode("latin-1") * 50)
+    else:
+        path.mkdir()
+        (path / "image.png").write_bytes(b"\x89PNG")
+    return path
+
+
+@pytest.mark.parametrize("case", ["missing", "empty", "binary", "latin-1", "no-text-dir"])
+def test_bad_training_data_is_a_one_line_error_and_leaves_no_run(rnnkit, tmp_path, case):
+    out = tmp_path / "r"
+    code, _, err = rnnkit(
+        "train", "charlm", *TINY, "--data", _bad_data(tmp_path, case), "--out", out
+    )
+    assert_one_line_error(code, err)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("budget", ["10minutes", "-5m", "1m1h", "soon"])
+def test_bad_durations_are_a_one_line_error(rnnkit, text_file, budget):
+    code, _, err = rnnkit("train", "charlm", "--data", text_file, f"--time-budget={budget}")
+    assert_one_line_error(code, err, "90s, 10m, 1h30m")
+
+
+@pytest.mark.parametrize("what", ["missing", "empty-dir", "file"])
+def test_resuming_a_non_run_is_a_one_line_error(rnnkit, tmp_path, what):
+    target = tmp_path / what
+    if what == "empty-dir":
+        target.mkdir()
+    elif what == "file":
+        target.write_text("hello")
+    for argv in (("train", "--resume", target), ("train", "charlm", "--resume", target)):
+        code, _, err = rnnkit(*argv)
+        assert_one_line_error(code, err)
+
+
+def test_sample_and_evaluate_of_a_non_run_are_one_line_errors(rnnkit, tmp_path):
+    assert_one_line_error(*rnnkit("sample", tmp_path)[::2], "not an rnnkit run directory")
+    assert_one_line_error(*rnnkit("evaluate", tmp_path / "nope")[::2], "no run directory")
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage"])
+def test_a_corrupt_checkpoint_is_a_one_line_error_and_nothing_else_is_lost(rnnkit, run_dir, damage):
+    folder = run_dir / "checkpoints"
+    last = folder / "last.safetensors"
+    last.write_bytes(last.read_bytes()[:500] if damage == "truncate" else b"rubbish" * 99)
+    before = {p.name: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
+    code, _, err = rnnkit("train", "--resume", run_dir)
+    assert_one_line_error(code, err, "corrupt or truncated")
+    code, _, err = rnnkit("sample", run_dir, "--checkpoint", "last")
+    assert_one_line_error(code, err, "corrupt or truncated")
+    code, _, err = rnnkit("evaluate", run_dir, "--checkpoint", "last")
+    assert_one_line_error(code, err, "corrupt or truncated")
+    after = {p.name: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
+    assert after == before
+    assert rnnkit("sample", run_dir, "--length", "5")[0] == 0  # best still works
+
+
+def test_training_into_an_existing_run_is_refused(rnnkit, run_dir, text_file):
+    before = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
+    code, _, err = rnnkit("train", "charlm", *TINY, "--data", text_file, "--out", run_dir)
+    assert_one_line_error(code, err, "already holds a run", "--resume")
+    assert {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()} == before
+
+
+def test_resume_continues_and_extends(rnnkit, run_dir):
+    code, out, err = rnnkit("train", "--resume", run_dir, "--max-steps", "9", "--json")
+    assert code == 0, err
+    assert json.loads(out)["steps"] == 9
+    code, out, _ = rnnkit("train", "charlm", "--resume", run_dir, "--max-steps", "10", "--json")
+    assert code == 0 and json.loads(out)["steps"] == 10
+
+
+def test_resume_takes_no_other_configuration(rnnkit, run_dir):
+    code, _, err = rnnkit("train", "charlm", "--resume", run_dir, "--hidden-size", "64")
+    assert_one_line_error(code, err, "--hidden-size")
+
+
+def test_train_without_a_task_is_a_one_line_error(rnnkit):
+    assert_one_line_error(*rnnkit("train")[::2], "charlm")
+
+
+def test_numpy_engine(rnnkit, text_file, tmp_path):
+    out = tmp_path / "np"
+    code, stdout, err = rnnkit(
+        "train",
+        "charlm",
+        "--engine",
+        "numpy",
+        "--data",
+        text_file,
+        "--hidden-size",
+        "8",
+        "--max-steps",
+        "5",
+        "--out",
+        out,
+        "--json",
+    )
+    assert code == 0, err
+    summary = json.loads(stdout)
+    assert {"run_dir", "steps", "tokens_per_s", "val_nats", "val_bpc"} <= set(summary)
+    assert (out / "metrics.jsonl").exists() and (out / "samples.txt").exists()
+    code, _, err = rnnkit("train", "charlm", "--engine", "numpy", "--precision", "bf16")
+    assert_one_line_error(code, err, "--precision", "--engine numpy")
+    assert_one_line_error(*rnnkit("sample", out)[::2], "--engine numpy")
