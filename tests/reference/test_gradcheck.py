@@ -101,9 +101,9 @@ def test_forgetting_the_path_through_time_is_detected(monkeypatch):
     """A classic BPTT bug: dL/dh_{t-1} loses the term W^T diag(1 - h_t^2) dL/dh_t."""
     right = rnn.step_backward
 
-    def without_recurrent_term(dh, cache, params):
-        dx, dh_prev, grads = right(dh, cache, params)
-        return dx, np.zeros_like(dh_prev), grads
+    def without_recurrent_term(dh, h, params, nonlinearity):
+        da, dh_prev = right(dh, h, params, nonlinearity)
+        return da, np.zeros_like(dh_prev)
 
     monkeypatch.setattr(rnn, "step_backward", without_recurrent_term)
     result = check_gradients("rnn", seed=0)
@@ -115,9 +115,8 @@ def test_forgetting_the_tanh_derivative_is_detected(monkeypatch):
     """Another: diag(1 - h_t^2) left out of every step."""
     right = rnn.step_backward
 
-    def without_derivative(dh, cache, params):
-        h = cache[2]
-        return right(dh / (1.0 - h**2), cache, params)  # cancels diag(1 - h_t^2)
+    def without_derivative(dh, h, params, nonlinearity):
+        return right(dh / (1.0 - h**2), h, params, nonlinearity)  # cancels diag(1 - h_t^2)
 
     monkeypatch.setattr(rnn, "step_backward", without_derivative)
     assert check_gradients("rnn", seed=0)["max_rel_error"] > 1e-2

@@ -77,8 +77,15 @@ def test_sequence_forward_is_the_step_repeated(cell):
     hs, last, _ = network.module.forward(xs, state0, params)
     state = state0
     for t in range(T):
-        out = network.module.step_forward(xs[t], state, params)
-        h, state = (out[0], out[1]) if cell == "lstm" else (out[0], out[0])
+        x_term = network.module.input_terms(xs[t : t + 1], params)[0]  # one step's (N, G*H)
+        if cell == "lstm":
+            state, _ = network.module.step_forward(x_term, state, params)
+            h = state[0]
+        elif cell == "gru":
+            state, _ = network.module.step_forward(x_term, state, params)
+            h = state
+        else:
+            state = h = network.module.step_forward(x_term, state, params)
         np.testing.assert_array_equal(hs[t], h)
     np.testing.assert_array_equal(np.asarray(last), np.asarray(state))
 

@@ -97,13 +97,11 @@ def random_problem(network: Network, loss: str, rng: np.random.Generator):
 
 
 def _smallest_preactivation(network: Network, params: dict, xs, state0) -> float:
-    """min over t, n, j of |a_t| for the vanilla RNN (a_t recomputed from each step's cache)."""
-    _, _, (_, caches) = network.forward(params, xs, state0)
-    smallest = np.inf
-    for x, h_prev, _, _ in caches:
-        a = x @ params["weight_ih"].T + params["bias_ih"] + h_prev @ params["weight_hh"].T
-        smallest = min(smallest, np.abs(a + params["bias_hh"]).min())
-    return smallest
+    """min over t, n, j of |a_t| for the vanilla RNN (a_t recomputed from x_t and h_{t-1})."""
+    _, _, (_, (_, h0, hs, _)) = network.forward(params, xs, state0)
+    h_prevs = np.concatenate([h0[None], hs[:-1]])  # h_{t-1} for every t         (T, N, H)
+    a = xs @ params["weight_ih"].T + params["bias_ih"] + h_prevs @ params["weight_hh"].T
+    return float(np.abs(a + params["bias_hh"]).min())
 
 
 def check_gradients(

@@ -15,31 +15,36 @@ def softmax(o: np.ndarray) -> np.ndarray:
     """y_hat = exp(o) / sum(exp(o)) over the last axis (shifted by max(o): same value, no
     overflow)."""
     e = np.exp(o - o.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
-
-
-def log_softmax(o: np.ndarray) -> np.ndarray:
-    shifted = o - o.max(axis=-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    e /= e.sum(axis=-1, keepdims=True)
+    return e
 
 
 def cross_entropy_forward(o: np.ndarray, targets: np.ndarray):
-    """Many-to-many: L = (1/N) sum_t sum_n -log y_hat_t[y_t].  o (T, N, C), targets (T, N) int."""
+    """Many-to-many: L = (1/N) sum_t sum_n -log y_hat_t[y_t].  o (T, N, C), targets (T, N) int.
+
+    -log y_hat[y] = log sum_k exp(o_k - m) - (o_y - m), with m = max_k o_k: no overflow, and
+    no log of a probability that rounded to 0.
+    """
     T, N, C = o.shape
     if targets.shape != (T, N):
         raise ValueError(f"targets must have shape (T, N) = {(T, N)}, got {targets.shape}")
-    log_p = np.take_along_axis(log_softmax(o), targets[..., None], axis=-1)  # (T, N, 1)
-    loss = -log_p.sum() / N
-    return loss, (softmax(o), targets)
+    t, n = np.indices((T, N))  # every (time, sequence) pair
+    m = o.max(axis=-1)  # (T, N)
+    y_hat = o - m[..., None]  # o_t - m                                              (T, N, C)
+    np.exp(y_hat, out=y_hat)  # exp(o_t - m), in place
+    total = y_hat.sum(axis=-1)  # (T, N)
+    loss = (np.log(total) - (o[t, n, targets] - m)).sum() / N
+    y_hat /= total[..., None]  # softmax(o_t)
+    return loss, (y_hat, targets)
 
 
 def cross_entropy_backward(cache: tuple) -> np.ndarray:
     y_hat, targets = cache
     T, N, _ = y_hat.shape
-    t, n = np.indices((T, N))  # every (time, sequence) pair
-    do = y_hat.copy()  # (T, N, C)
-    do[t, n, targets] -= 1.0  # y_hat_t - y_t, y_t one-hot
-    return do / N  # dL/do_t = y_hat_t - y_t (y_t one-hot), averaged over the batch
+    t, n = np.indices((T, N))
+    do = y_hat / N  # (T, N, C)
+    do[t, n, targets] -= 1.0 / N  # dL/do_t = y_hat_t - y_t (y_t one-hot), averaged over the batch
+    return do
 
 
 def last_step_cross_entropy_forward(o: np.ndarray, targets: np.ndarray):

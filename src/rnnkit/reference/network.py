@@ -22,25 +22,25 @@ import numpy as np
 from rnnkit.reference import gru, lstm, rnn
 from rnnkit.reference.init import output_params
 from rnnkit.reference.losses import get_loss
+from rnnkit.reference.products import apply, sum_over_time
 
 CELLS = {"rnn": rnn, "lstm": lstm, "gru": gru}
 
 
 def output_forward(hs: np.ndarray, params: dict):
     """o_t = V h_t + c for every t: hs (T, N, H) -> o (T, N, C)."""
-    return hs @ params["weight_hy"].T + params["bias_y"], hs
+    o = apply(params["weight_hy"], hs)  # (T, N, C)
+    o += params["bias_y"]
+    return o, hs
 
 
 def output_backward(do: np.ndarray, hs: np.ndarray, params: dict):
     """From dL/do (T, N, C) to V^T dL/do_t (T, N, H) and the gradients of V and c."""
-    T, N, C = do.shape
-    H = hs.shape[2]
     grads = {
-        # dL/dV = sum_t dL/do_t h_t^T, summed over the batch as well     (C, T*N) @ (T*N, H)
-        "weight_hy": do.reshape(T * N, C).T @ hs.reshape(T * N, H),
+        "weight_hy": sum_over_time(do, hs),  # dL/dV = sum_t dL/do_t h_t^T            (C, H)
         "bias_y": do.sum(axis=(0, 1)),  # dL/dc = sum_t dL/do_t
     }
-    dhs = do @ params["weight_hy"]  # V^T dL/do_t for every t                         (T, N, H)
+    dhs = apply(params["weight_hy"].T, do)  # V^T dL/do_t for every t                 (T, N, H)
     return dhs, grads
 
 
@@ -87,15 +87,22 @@ class Network:
         """xs (T, N, D) -> outputs o (T, N, C), the last state, and a cache for backward."""
         if state0 is None:
             state0 = self.initial_state(xs.shape[1], params)
-        hs, state, cell_caches = self.module.forward(xs, state0, params, **self.cell_options())
+        hs, state, cell_cache = self.module.forward(xs, state0, params, **self.cell_options())
         o, hs = output_forward(hs, params)
-        return o, state, (hs, cell_caches)
+        return o, state, (hs, cell_cache)
 
-    def backward(self, do: np.ndarray, cache: tuple, params: dict, dstate_last=None):
-        """dL/do (T, N, C) -> gradients of every parameter, dL/dxs (T, N, D), dL/dstate0."""
-        hs, cell_caches = cache
+    def backward(
+        self, do: np.ndarray, cache: tuple, params: dict, dstate_last=None, input_grads=True
+    ):
+        """dL/do (T, N, C) -> gradients of every parameter, dL/dxs (T, N, D), dL/dstate0.
+
+        input_grads=False skips dL/dxs (returned as None) where the inputs are data.
+        """
+        hs, cell_cache = cache
         dhs, output_grads = output_backward(do, hs, params)
-        dxs, dstate0, grads = self.module.backward(dhs, cell_caches, params, dstate_last)
+        dxs, dstate0, grads = self.module.backward(
+            dhs, cell_cache, params, dstate_last, input_grads
+        )
         grads.update(output_grads)
         return grads, dxs, dstate0
 
@@ -111,5 +118,5 @@ class Network:
         loss_forward, loss_backward = get_loss(loss)
         o, state, cache = self.forward(params, xs, state0)
         value, loss_cache = loss_forward(o, targets)
-        grads, _, _ = self.backward(loss_backward(loss_cache), cache, params)
+        grads, _, _ = self.backward(loss_backward(loss_cache), cache, params, input_grads=False)
         return value, grads, state

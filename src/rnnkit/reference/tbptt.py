@@ -79,7 +79,7 @@ class TruncatedBPTT:
     def _backward(self, do: np.ndarray, cache, params: dict, dstate_last):
         if cache is None:
             return {name: np.zeros_like(value) for name, value in params.items()}, dstate_last
-        grads, _, dstate0 = self.network.backward(do, cache, params, dstate_last)
+        grads, _, dstate0 = self.network.backward(do, cache, params, dstate_last, False)
         return grads, dstate0
 
     def step(self, params: dict, xs: np.ndarray, targets: np.ndarray):
@@ -100,14 +100,15 @@ class TruncatedBPTT:
         # before tail: the k2 - k1 steps the next window keeps) is at hand.
         o_head, state_mid, cache_head = self._forward(params, head, start)
         o_tail, state_end, cache_tail = self._forward(params, tail, state_mid)
-        o = np.concatenate([o_head, o_tail])  # (W, N, C)
+        o = np.concatenate([o_head, o_tail]) if len(tail) else o_head  # (W, N, C)
         loss, loss_cache = self.loss_forward(o[-self.forward_steps :], targets)
-        do = np.zeros_like(o)  # no loss on the older steps of the window
-        do[-self.forward_steps :] = self.loss_backward(loss_cache)
+        do = self.loss_backward(loss_cache)  # dL/do over the last k1 steps
+        if len(o) > self.forward_steps:  # no loss on the older steps of the window
+            do = np.concatenate([np.zeros_like(o[: -self.forward_steps]), do])  # (W, N, C)
         # Backward: the tail first; its dL/d(state_mid) flows on into the head.
         grads_tail, dstate_mid = self._backward(do[len(head) :], cache_tail, params, None)
         grads_head, _ = self._backward(do[: len(head)], cache_head, params, dstate_mid)
-        grads = _add(grads_head, grads_tail)
+        grads = grads_head if cache_tail is None else _add(grads_head, grads_tail)
         self.past_xs, self.past_state = tail, state_mid
         self.state = state_end
         return loss, grads
