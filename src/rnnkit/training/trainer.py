@@ -133,6 +133,7 @@ class Trainer:
         self._smoothed_loss: float | None = None
         self._lr = optimizer.lr
         self._clipped = False
+        self._clock_start = time.perf_counter()  # fit() sets it again, counting earlier time
 
     # ---------------------------------------------------------------- checkpoints
     @property
