@@ -14,6 +14,12 @@ reset gate to the state *before* the matrix product,
 
 torch (following cuDNN) applies it after, which lets W_hh h_{t-1} be computed for all three
 gates in one product. Both are here; ``reset_after=True`` (torch's form) is the default.
+
+Backward through one step is the chain rule through h_t = (1 - z_t) n_t + z_t h_{t-1}, the
+tanh and the sigmoids (``step_backward``); as in rnn.py, the loop over time carries only
+dL/dh_t, and the weight gradients are sums over t formed after it in one product each. W_hn
+multiplies h_in = h_{t-1} (torch's form) or r_t * h_{t-1} (Cho's), so
+dL/dW_hn = sum_t dgh_n,t h_in,t^T.
 """
 
 from __future__ import annotations
@@ -102,7 +108,7 @@ def forward(xs: np.ndarray, h0: np.ndarray, params: dict, reset_after: bool = Tr
         h, cache = step_forward(gi[t], h, params, reset_after)
         hs[t] = h
         caches.append(cache)
-    return hs, h, (xs, h0, hs, caches)
+    return hs, h, (xs, h0, hs, caches, reset_after)
 
 
 def backward(
@@ -119,7 +125,7 @@ def backward(
     Returns dxs (T, N, D) (None unless input_grads), dL/dh0 (N, H) and the gradients of the
     four parameters.
     """
-    xs, h0, hs, caches = cache
+    xs, h0, hs, caches, reset_after = cache
     T, N, H = hs.shape
     dgi = np.empty((T, N, 3 * H))  # gradients of W_ih x_t + b_ih                     (T, N, 3H)
     dgh = np.empty((T, N, 3 * H))  # and of the hidden side                           (T, N, 3H)
@@ -128,7 +134,7 @@ def backward(
         dh = dhs[t] + dh_next  # dL/dh_t = V^T dL/do_t + (the paths through step t+1)
         dgi[t], dgh[t], dh_next = step_backward(dh, caches[t], params)
     # W_hr and W_hz multiply h_{t-1}; W_hn multiplies h_in: h_{t-1}, or r_t * h_{t-1} (Cho).
-    if caches[0][-1]:  # reset_after
+    if reset_after:
         dW_hn = sum_over_previous_states(dgh[..., 2 * H :], h0, hs)
     else:
         h_ins = np.stack([c[1] for c in caches])  # r_t * h_{t-1} for every t          (T, N, H)

@@ -11,9 +11,6 @@ right; names are torch.nn.RNNCell's, so weights copy 1:1 to and from torch::
     U = weight_ih (H, D)    W = weight_hh (H, H)    b = bias_ih + bias_hh (H,)
     a = x U^T + b_ih + h_prev W^T + b_hh             (N, H)
 
-Only W h_{t-1} needs the loop over time: the input term U x_t + b is computed for all t in
-one product before it (``input_terms``), as the weight gradients are after the backward loop.
-
 torch keeps two biases where the lecture has one; only their sum b enters, so both receive the
 same gradient dL/db. Time runs t = 0..T-1 (Python's indexes); at t = 0, h_{t-1} is the
 initial state ``h0``.
@@ -26,9 +23,12 @@ arriving in ``dhs`` (see ``network.py``)::
     dL/dW   = sum_t diag(1 - h_t^2) dL/dh_t h_{t-1}^T                each sum one product
     dL/dU   = sum_t diag(1 - h_t^2) dL/dh_t x_t^T                    over all t at once
 
-diag(1 - h_t^2) is tanh'(a_t); for relu it is diag(1[a_t > 0]). Only the first line is a
-recursion; the loop computes it and keeps da_t = diag(1 - h_t^2) dL/dh_t for every t, and
-the three sums are then formed each in one matrix product over the T*N stacked rows.
+diag(1 - h_t^2) is tanh'(a_t); for relu it is diag(1[a_t > 0]).
+
+Only the recursions run in a loop over time: W h_{t-1} forward, the first line backward. The
+input term U x_t + b is computed for every t in one product before the forward loop
+(``input_terms``); the backward loop keeps da_t = diag(1 - h_t^2) dL/dh_t for every t, and
+each of the three sums is then one product over the T*N stacked rows (``products.py``).
 """
 
 from __future__ import annotations
