@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 
 TOLERANCE = 1e-6
 EPSILON = 1e-3
-TINY = 1e-5  # below this |a| + |n|, err is absolute: 1e-6 * 1e-5 = 1e-11, 10x the noise
+TINY = 1e-5  # below this |a| + |n|, err is absolute: 1e-6 * 1e-5 = 1e-11, above the ~1e-12 noise
 RELU_MARGIN = 0.02  # |a| kept above this, so that no ±2ε step crosses relu's kink
 
 
