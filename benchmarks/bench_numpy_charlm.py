@@ -3,10 +3,15 @@ in the style of min-char-rnn (B = 1, column vectors, the same hidden size), in o
 
     python benchmarks/bench_numpy_charlm.py [--json] [--text PATH]
 
-Both train a tanh RNN with seq_len = 25, Adagrad (lr 0.1) and clipping at ±5 on the same
-text (by default the bundled Shakespeare), so the work per character is the same: the
-batched trainer reads B streams at once and turns B matrix-vector products into one
-matrix-matrix product, and pays Python's per-step overhead once for B characters.
+Both train the same model, a tanh RNN with H = 100 and seq_len = 25, with Adagrad (lr 0.1) and
+clipping at ±5, on the same text (by default the first million characters of the bundled
+Shakespeare). The min-char-rnn loop multiplies one-hot column vectors step by step, as the
+original does. The batched trainer (``rnnkit.reference.charlm``) reads B streams at once, so
+B matrix-vector products become one matrix-matrix product; keeps only the recursion inside the
+time loop; and looks one-hot inputs up instead of multiplying them. ``engine_B1`` is the same
+trainer with B = 1.
+
+Runs take turns and each keeps its best: other load on the machine only slows a run down.
 
 OpenBLAS picks its kernels by CPU unless OPENBLAS_CORETYPE says otherwise; an old forced
 core type can make NumPy several times slower. Unset it when benchmarking.
@@ -126,7 +131,6 @@ def main() -> None:
     }
     for batch_size in args.batch_sizes:
         runs[f"engine_B{batch_size}"] = lambda b=batch_size: bench_batched(text, b, args.steps)
-    # Runs take turns and each keeps its best: other load on the machine only slows runs down.
     results = dict.fromkeys(runs, 0.0)
     for _ in range(args.repeats):
         for name, run in runs.items():

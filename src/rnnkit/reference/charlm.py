@@ -63,11 +63,6 @@ def encode(text: str, vocab: list[str]) -> np.ndarray:
     return np.array([index[ch] for ch in text], dtype=np.int64)
 
 
-def one_hot(ids: np.ndarray, vocab_size: int) -> np.ndarray:
-    """ids (T, N) -> one-hot x (T, N, V)."""
-    return np.eye(vocab_size)[ids]
-
-
 def make_streams(ids: np.ndarray, batch_size: int) -> np.ndarray:
     """Cut ids into batch_size contiguous streams, one per column: (len // B, B)."""
     length = len(ids) // batch_size
@@ -102,7 +97,14 @@ def train(
     clip_norm: float | None = None,
     log_every: int = 100,
 ):
-    """Train a character model on text; returns (params, history)."""
+    """Train a character model on text; returns (params, history).
+
+    hidden_size H; seq_len characters per stream and step (k1 of truncated BPTT); batch_size
+    B parallel streams; steps updates; lr and seed (of the initial weights). cell: rnn, lstm
+    or gru. backprop_steps: k2 >= seq_len (default seq_len). optimizer: sgd, momentum,
+    adagrad or adam. clip_value clips each gradient element (min-char-rnn's ±5), clip_norm
+    the global norm; None turns either off. A log line every log_every steps (0: none).
+    """
     _check_train_args(text, seq_len, batch_size, steps)
     vocab = build_vocab(text)
     V = len(vocab)
@@ -119,7 +121,8 @@ def train(
             position = 0
             tbptt.reset()
         chunk = streams[position : position + seq_len + 1]  # (seq_len + 1, B)
-        loss, grads = tbptt.step(params, one_hot(chunk[:-1], V), chunk[1:])
+        # The inputs go in as indexes: the engine reads them as one-hot rows (products.py).
+        loss, grads = tbptt.step(params, chunk[:-1], chunk[1:])
         if clip_norm is not None:
             clip_by_global_norm(grads, clip_norm)
         if clip_value is not None:
@@ -159,10 +162,9 @@ def sample(
     ids = list(encode(prime, vocab)) if prime else [int(rng.integers(len(vocab)))]
     state = network.initial_state(1, params)
     for i in ids[:-1]:  # read the prime, all but its last character
-        _, state, _ = network.forward(params, one_hot(np.array([[i]]), len(vocab)), state)
+        _, state, _ = network.forward(params, np.array([[i]]), state)  # (T, N) = (1, 1)
     for _ in range(length):
-        x = one_hot(np.array([[ids[-1]]]), len(vocab))  # (1, 1, V)
-        o, state, _ = network.forward(params, x, state)
+        o, state, _ = network.forward(params, np.array([[ids[-1]]]), state)  # o (1, 1, V)
         p = softmax(o[0, 0] / temperature)  # (V,)
         ids.append(int(rng.choice(len(vocab), p=p)))
     return "".join(vocab[i] for i in ids)

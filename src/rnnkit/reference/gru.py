@@ -28,7 +28,13 @@ import numpy as np
 
 from rnnkit.reference.init import cell_params
 from rnnkit.reference.lstm import sigmoid
-from rnnkit.reference.products import apply, sum_over_previous_states, sum_over_time
+from rnnkit.reference.products import (
+    apply,
+    is_index,
+    sum_over_inputs,
+    sum_over_previous_states,
+    sum_over_time,
+)
 
 PARAM_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 GATES = 3
@@ -97,9 +103,9 @@ def step_backward(dh: np.ndarray, cache: tuple, params: dict):
 
 
 def forward(xs: np.ndarray, h0: np.ndarray, params: dict, reset_after: bool = True):
-    """Run the cell over xs (T, N, D) from h0 (N, H): returns hs (T, N, H), h_T and the cache
-    that ``backward`` needs."""
-    T, N, _ = xs.shape
+    """Run the cell over xs (T, N, D) (or indexes (T, N)) from h0 (N, H): returns
+    hs (T, N, H), h_T and the cache that ``backward`` needs."""
+    T, N = xs.shape[:2]
     gi = input_terms(xs, params)  # (T, N, 3H)
     hs = np.empty((T, N, h0.shape[1]))  # (T, N, H)
     caches = []
@@ -139,14 +145,15 @@ def backward(
     else:
         h_ins = np.stack([c[1] for c in caches])  # r_t * h_{t-1} for every t          (T, N, H)
         dW_hn = sum_over_time(dgh[..., 2 * H :], h_ins)
+    D = params["weight_ih"].shape[1]
     grads = {
-        "weight_ih": sum_over_time(dgi, xs),  # sum_t dgi_t x_t^T                     (3H, D)
+        "weight_ih": sum_over_inputs(dgi, xs, D),  # dL/dW_ih = sum_t dgi_t x_t^T        (3H, D)
         "weight_hh": np.concatenate(  # (3H, H)
             [sum_over_previous_states(dgh[..., : 2 * H], h0, hs), dW_hn]
         ),
         "bias_ih": dgi.sum(axis=(0, 1)),
         "bias_hh": dgh.sum(axis=(0, 1)),
     }
-    # dL/dx_t = W_ih^T dgi_t, for every t                     (T, N, D)
-    dxs = apply(params["weight_ih"].T, dgi) if input_grads else None
+    # dL/dx_t = W_ih^T dgi_t for every t (none for indexes)                      (T, N, D)
+    dxs = apply(params["weight_ih"].T, dgi) if input_grads and not is_index(xs) else None
     return dxs, dh_next, grads

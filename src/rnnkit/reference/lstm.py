@@ -29,7 +29,12 @@ from __future__ import annotations
 import numpy as np
 
 from rnnkit.reference.init import cell_params
-from rnnkit.reference.products import apply, sum_over_previous_states, sum_over_time
+from rnnkit.reference.products import (
+    apply,
+    is_index,
+    sum_over_inputs,
+    sum_over_previous_states,
+)
 
 PARAM_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 GATES = 4
@@ -88,9 +93,9 @@ def step_backward(dh: np.ndarray, dc: np.ndarray, cache: tuple, params: dict):
 
 
 def forward(xs: np.ndarray, state0: tuple, params: dict):
-    """Run the cell over xs (T, N, D) from (h0, c0): returns hs (T, N, H), (h_T, c_T) and the
-    cache that ``backward`` needs."""
-    T, N, _ = xs.shape
+    """Run the cell over xs (T, N, D) (or indexes (T, N)) from (h0, c0): returns
+    hs (T, N, H), (h_T, c_T) and the cache that ``backward`` needs."""
+    T, N = xs.shape[:2]
     gx = input_terms(xs, params)  # (T, N, 4H)
     hs = np.empty((T, N, state0[0].shape[1]))  # (T, N, H)
     caches = []
@@ -126,12 +131,13 @@ def backward(
         dh = dhs[t] + dh_next  # dL/dh_t = V^T dL/do_t + (the path through step t+1)
         da[t], dh_next, dc_next = step_backward(dh, dc_next, caches[t], params)
     db = da.sum(axis=(0, 1))
+    D = params["weight_ih"].shape[1]
     grads = {
-        "weight_ih": sum_over_time(da, xs),  # dL/dW_ih = sum_t da_t x_t^T         (4H, D)
+        "weight_ih": sum_over_inputs(da, xs, D),  # dL/dW_ih = sum_t da_t x_t^T          (4H, D)
         "weight_hh": sum_over_previous_states(da, h0, hs),  # sum_t da_t h_{t-1}^T (4H, H)
         "bias_ih": db,
         "bias_hh": db.copy(),
     }
-    # dL/dx_t = W_ih^T da_t, for every t                      (T, N, D)
-    dxs = apply(params["weight_ih"].T, da) if input_grads else None
+    # dL/dx_t = W_ih^T da_t for every t (none for indexes)                       (T, N, D)
+    dxs = apply(params["weight_ih"].T, da) if input_grads and not is_index(xs) else None
     return dxs, (dh_next, dc_next), grads

@@ -84,7 +84,10 @@ class Network:
         return self.module.initial_state(batch_size, params["weight_hh"].shape[1])
 
     def forward(self, params: dict, xs: np.ndarray, state0=None):
-        """xs (T, N, D) -> outputs o (T, N, C), the last state, and a cache for backward."""
+        """xs (T, N, D) -> outputs o (T, N, C), the last state, and a cache for backward.
+
+        xs may also be integer indexes (T, N) of one-hot rows, e.g. characters.
+        """
         if state0 is None:
             state0 = self.initial_state(xs.shape[1], params)
         hs, state, cell_cache = self.module.forward(xs, state0, params, **self.cell_options())

@@ -36,7 +36,12 @@ from __future__ import annotations
 import numpy as np
 
 from rnnkit.reference.init import cell_params
-from rnnkit.reference.products import apply, sum_over_previous_states, sum_over_time
+from rnnkit.reference.products import (
+    apply,
+    is_index,
+    sum_over_inputs,
+    sum_over_previous_states,
+)
 
 PARAM_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 NONLINEARITIES = ("tanh", "relu")
@@ -81,7 +86,8 @@ def step_backward(dh: np.ndarray, h: np.ndarray, params: dict, nonlinearity: str
 
 def forward(xs: np.ndarray, h0: np.ndarray, params: dict, nonlinearity: str = "tanh"):
     """Run the cell over xs (T, N, D) from h0 (N, H): returns hs (T, N, H), h_T and the cache
-    that ``backward`` needs (x_t, h_{t-1} and h_t for every t)."""
+    that ``backward`` needs (x_t, h_{t-1} and h_t for every t). xs may also be indexes (T, N)
+    of one-hot rows (products.py)."""
     if nonlinearity not in NONLINEARITIES:
         raise ValueError(f"nonlinearity must be one of {NONLINEARITIES}, got {nonlinearity!r}")
     ux = input_terms(xs, params)  # U x_t + b for every t                          (T, N, H)
@@ -115,13 +121,14 @@ def backward(
         dh = dhs[t] + dh_next  # dL/dh_t = V^T dL/do_t + W^T diag(1 - h_{t+1}^2) dL/dh_{t+1}
         da[t], dh_next = step_backward(dh, hs[t], params, nonlinearity)
     db = da.sum(axis=(0, 1))  # dL/db = sum_t diag(1 - h_t^2) dL/dh_t
+    D = params["weight_ih"].shape[1]
     grads = {
-        "weight_ih": sum_over_time(da, xs),  # dL/dU = sum_t diag(1 - h_t^2) dL/dh_t x_t^T
+        "weight_ih": sum_over_inputs(da, xs, D),  # dL/dU = sum_t diag(1 - h_t^2) dL/dh_t x_t^T
         # dL/dW = sum_t diag(1 - h_t^2) dL/dh_t h_{t-1}^T
         "weight_hh": sum_over_previous_states(da, h0, hs),
         "bias_ih": db,
         "bias_hh": db.copy(),  # the same: b = b_ih + b_hh
     }
-    # dL/dx_t = U^T diag(1 - h_t^2) dL/dh_t, for every t    (T, N, D)
-    dxs = apply(params["weight_ih"].T, da) if input_grads else None
+    # dL/dx_t = U^T diag(1 - h_t^2) dL/dh_t for every t (none for indexes)      (T, N, D)
+    dxs = apply(params["weight_ih"].T, da) if input_grads and not is_index(xs) else None
     return dxs, dh_next, grads
