@@ -27,6 +27,9 @@ def test_vocab_and_encoding():
     vocab = charlm.build_vocab("hello")
     assert vocab == ["e", "h", "l", "o"]
     np.testing.assert_array_equal(charlm.encode("hole", vocab), [1, 3, 2, 0])
+    np.testing.assert_array_equal(
+        charlm.one_hot(np.array([[1, 3]]), 4), [[[0, 1, 0, 0], [0, 0, 0, 1]]]
+    )
     with pytest.raises(ValueError, match=r"characters not in the vocabulary: \['z'\]"):
         charlm.encode("hez", vocab)
 

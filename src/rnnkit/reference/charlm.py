@@ -63,6 +63,11 @@ def encode(text: str, vocab: list[str]) -> np.ndarray:
     return np.array([index[ch] for ch in text], dtype=np.int64)
 
 
+def one_hot(ids: np.ndarray, vocab_size: int) -> np.ndarray:
+    """ids (T, N) -> one-hot x (T, N, V). (The engine also takes the ids themselves.)"""
+    return np.eye(vocab_size)[ids]
+
+
 def make_streams(ids: np.ndarray, batch_size: int) -> np.ndarray:
     """Cut ids into batch_size contiguous streams, one per column: (len // B, B)."""
     length = len(ids) // batch_size
