@@ -282,3 +282,43 @@ def test_numpy_engine(rnnkit, text_file, tmp_path):
     code, _, err = rnnkit("train", "charlm", "--engine", "numpy", "--precision", "bf16")
     assert_one_line_error(code, err, "--precision", "--engine numpy")
     assert_one_line_error(*rnnkit("sample", out)[::2], "--engine numpy")
+
+
+def test_an_impossible_model_is_a_one_line_error_and_leaves_no_run(rnnkit, text_file, tmp_path):
+    out = tmp_path / "r"
+    code, _, err = rnnkit(
+        "train",
+        "charlm",
+        *TINY,
+        "--data",
+        text_file,
+        "--embedding",
+        "onehot",
+        "--tie-weights",
+        "--out",
+        out,
+    )
+    assert_one_line_error(code, err, "tie_weights")
+    assert not out.exists()
+
+
+def test_threads_option(rnnkit, text_file, tmp_path):
+    out = tmp_path / "r"
+    code, _, err = rnnkit(
+        "train",
+        "charlm",
+        *TINY,
+        "--data",
+        text_file,
+        "--threads",
+        "auto",
+        "--max-steps",
+        "2",
+        "--out",
+        out,
+    )
+    assert code == 0, err
+    trainer = json.loads((out / "config.json").read_text())["config"]["trainer"]
+    assert trainer["adapt_threads"] is True and trainer["threads"] is None
+    code, _, err = rnnkit("train", "charlm", *TINY, "--data", text_file, "--threads", "many")
+    assert_one_line_error(code, err, "--threads takes a positive integer or auto")

@@ -32,6 +32,7 @@ class ToyTask:
     """Predict the next token of a repeating pattern; records what the trainer hands it."""
 
     eval_metric = "val_loss"
+    loss_unit = "nats/token"
 
     def __init__(self, eval_values=None, dropout=0.0, nan_at_step=None):
         tokens = torch.tensor(PATTERN * 60)

@@ -141,6 +141,12 @@ def _add_charlm_arguments(parser: argparse.ArgumentParser) -> None:
     )
     optim.add_argument("--precision", choices=PRECISIONS, help="bf16: CPU autocast")
     optim.add_argument("--seed", type=int)
+    optim.add_argument(
+        "--threads",
+        metavar="N|auto",
+        help="torch threads; auto switches between 1 and all while training, whichever is "
+        "faster (for CPUs other programs share)",
+    )
     stop = parser.add_argument_group("stopping and reporting")
     stop.add_argument("--time-budget", metavar="D", help="e.g. 90s, 10m, 1h30m")
     stop.add_argument("--max-steps", type=_positive_int, metavar="N")
@@ -160,7 +166,7 @@ def charlm_command(args: argparse.Namespace) -> int:
     if args.resume:
         given = [
             name
-            for name in (*CONFIG_FLAGS, "clip", "preset", "out", "dry_run")
+            for name in (*CONFIG_FLAGS, "clip", "threads", "preset", "out", "dry_run")
             if getattr(args, name) not in (None, False)
         ]
         if given or args.engine != "torch":
@@ -187,6 +193,8 @@ def charlm_overrides(args: argparse.Namespace) -> dict:
         for dest, key in CONFIG_FLAGS.items()
         if getattr(args, dest) is not None
     }
+    if args.threads is not None:
+        overrides.update(_threads(args.threads))
     if args.clip is not None:
         overrides["trainer.clip_norm"] = args.clip if args.clip > 0 else None
     if args.max_steps is not None or args.time_budget is not None:
@@ -225,7 +233,7 @@ def _train_numpy(args: argparse.Namespace) -> int:
 
     ignored = [
         name
-        for name in (*CONFIG_FLAGS, "clip", "preset", "time_budget", "dry_run")
+        for name in (*CONFIG_FLAGS, "clip", "threads", "preset", "time_budget", "dry_run")
         if name not in NUMPY_FLAGS and getattr(args, name) not in (None, False)
     ]
     if ignored:
@@ -331,6 +339,14 @@ def _non_negative_int(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
     return value
+
+
+def _threads(text: str) -> dict:
+    if text == "auto":
+        return {"trainer.threads": None, "trainer.adapt_threads": True}
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"--threads takes a positive integer or auto, got {text!r}")
+    return {"trainer.threads": int(text), "trainer.adapt_threads": False}
 
 
 def _duration(text: str | None) -> float | None:

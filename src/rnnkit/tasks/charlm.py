@@ -53,6 +53,7 @@ class CharLMTask:
     """Hooks for the ``Trainer``: next-character prediction with truncated BPTT."""
 
     eval_metric = "val_nats"
+    loss_unit = "nats/char"
 
     def __init__(self, config: CharLMConfig, corpus: EncodedCorpus):
         self.config = config
@@ -202,13 +203,16 @@ def train(
 ) -> TrainResult:
     """Train a new character model into ``run_dir`` (default ``runs/charlm-<cell>-<time>``).
 
-    The data is read and checked before the run directory is created, so a bad ``--data``
-    leaves nothing behind. ``preset`` is only recorded in ``config.json``.
+    The data and the model's configuration are checked before the run directory is created,
+    so a bad ``--data`` or an impossible model leaves nothing behind. ``preset`` is only
+    recorded in ``config.json``.
     """
     config.validate()
     text, data_record = read_corpus(config.data)
     corpus = encode_corpus(text, "char", config.data.split)
     task = CharLMTask(config, corpus)
+    seed_everything(config.trainer.seed)
+    model = task.build_model()  # checks the model's configuration before anything is written
     run_dir = layout.create_run_dir(
         run_dir or layout.default_run_dir(f"{TASK_NAME}-{config.model.cell}")
     )
@@ -223,8 +227,6 @@ def train(
         },
     )
     corpus.vocab.save(run_dir / layout.VOCAB)
-    seed_everything(config.trainer.seed)
-    model = task.build_model()
     trainer = _trainer(task, model, run_dir, config, reporter, callbacks)
     trainer.reporter.message(describe(task, model, run_dir))
     return trainer.fit()

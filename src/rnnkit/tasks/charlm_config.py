@@ -130,15 +130,16 @@ class CharLMConfig:
 
 PRESETS: dict[str, dict] = {
     "quick": {
-        "data": {"seq_len": 100, "batch_size": 64},
+        "data": {"seq_len": 100, "batch_size": 32},
         "model": {"cell": "lstm", "hidden_size": 256, "num_layers": 2, "embedding": "learned"},
         "optimizer": {"name": "adam", "lr": 3e-3},
         "schedule": {"name": "cosine", "warmup_steps": 200, "min_lr_ratio": 0.05},
         "trainer": {
             "time_budget": 560.0,
-            "eval_every": 1000,
+            "eval_every": 500,
             "log_every": 50,
             "precision": "bf16",
+            "adapt_threads": True,
         },
     },
     "char-rnn": {
@@ -158,6 +159,7 @@ PRESETS: dict[str, dict] = {
             "eval_every": 2000,
             "early_stopping_patience": 6,
             "precision": "bf16",
+            "adapt_threads": True,
         },
     },
     "smoke": {

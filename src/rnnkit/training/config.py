@@ -94,6 +94,8 @@ class TrainerConfig:
     precision: str = "fp32"
     seed: int = 0
     tensorboard: bool = True
+    threads: int | None = None
+    adapt_threads: bool = False
 
     def validate(self) -> None:
         if self.max_steps is None and self.time_budget is None:
@@ -109,6 +111,8 @@ class TrainerConfig:
         if self.early_stopping_patience is not None:
             _check_positive("early_stopping_patience", self.early_stopping_patience)
         _check_choice("precision", self.precision, PRECISIONS)
+        if self.threads is not None:
+            _check_positive("threads", self.threads)
 
 
 _DURATION = re.compile(r"(?:(\d+(?:\.\d*)?)h)?(?:(\d+(?:\.\d*)?)m)?(?:(\d+(?:\.\d*)?)s)?")

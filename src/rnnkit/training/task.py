@@ -10,6 +10,7 @@ A task (``rnnkit.tasks.charlm.CharLMTask`` is one) provides
     sample(model)                       -> text to show after an evaluation, or None
     data_position(step)                 -> JSON saying where in the data step ``step`` is
     checkpoint_metadata()               -> JSON the task needs to rebuild the model later
+    loss_unit                           -> e.g. "nats/char", the y-axis of the loss plot
 
 ``carry`` is whatever the task wants handed from one step to the next, e.g. the recurrent state
 for truncated BPTT; it must be None, a tensor, or nested tuples of tensors, so that a checkpoint
@@ -36,7 +37,8 @@ class StepOutput:
 
 
 class Task(Protocol):
-    eval_metric: str
+    eval_metric: str  # the key of evaluate()'s result to minimise
+    loss_unit: str  # how the loss is measured, for plots: "nats/char"
 
     def build_model(self) -> torch.nn.Module: ...
 

@@ -40,6 +40,7 @@ from rnnkit.training.run_dir import CHECKPOINTS, LOSS_PLOT, SAMPLES
 from rnnkit.training.schedules import LearningRateSchedule
 from rnnkit.training.state import load_optimizer_state, load_rng_state, optimizer_state, rng_state
 from rnnkit.training.task import Task
+from rnnkit.training.threads import ThreadTuner
 
 logger = logging.getLogger(__name__)
 
@@ -134,6 +135,7 @@ class Trainer:
         self._lr = optimizer.lr
         self._clipped = False
         self._clock_start = time.perf_counter()  # fit() sets it again, counting earlier time
+        self._tuner: ThreadTuner | None = None
 
     # ---------------------------------------------------------------- checkpoints
     @property
@@ -190,11 +192,16 @@ class Trainer:
         )
         self._clock_start = time.perf_counter() - self.state.elapsed
         self._stop_reason = None
+        threads = torch.get_num_threads()
+        if self.config.threads:
+            torch.set_num_threads(self.config.threads)
+        self._tuner = ThreadTuner() if self.config.adapt_threads else None
         try:
             with self._stop_on_signals():
                 reason = self._loop()
             self._finish(reason)
         finally:
+            torch.set_num_threads(threads)
             self.metrics.close()
             self.reporter.close()
         return self._result(reason)
@@ -233,6 +240,8 @@ class Trainer:
         self.state.tokens += output.tokens
         self.state.train_seconds += seconds
         self._window.add(loss, grad_norm, output.tokens, seconds, self._clipped)
+        if self._tuner is not None:
+            self._tuner.after_step(seconds)
         return loss
 
     def learning_rate(self) -> float:
@@ -296,7 +305,8 @@ class Trainer:
         self._record_sample(sample, metrics)
         self.reporter.evaluation(state.step, metrics, sample)
         self.save(["last", "best"] if improved else ["last"])
-        plot_losses(self.metrics.path, self.run_dir / LOSS_PLOT, self.task.eval_metric)
+        plot = self.run_dir / LOSS_PLOT
+        plot_losses(self.metrics.path, plot, self.task.eval_metric, self.task.loss_unit)
         patience = self.config.early_stopping_patience
         if patience and state.evaluations_without_improvement >= patience:
             self._stop_reason = "early_stopping"
