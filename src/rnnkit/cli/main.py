@@ -13,6 +13,9 @@ SUBCOMMANDS = (
     "rnnkit.cli.bench",
     "rnnkit.cli.gradcheck",
     "rnnkit.cli.data",
+    "rnnkit.cli.train",
+    "rnnkit.cli.sample",
+    "rnnkit.cli.evaluate",
 )
 
 
