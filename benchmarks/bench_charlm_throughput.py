@@ -1,6 +1,6 @@
 """Training tokens/s of rnnkit's Trainer against a raw torch.nn step at the same shape.
 
-    python benchmarks/bench_charlm_throughput.py [--rounds 5] [--steps 10] [--json]
+    python benchmarks/bench_charlm_throughput.py [--rounds 5] [--steps 10] [--batch-size 64]
 
 Both train a character model on the bundled Shakespeare with truncated BPTT: a learned
 embedding, a 2-layer LSTM of 256 units, a linear decoder, batch 64 x 100 steps, Adam 2e-3 and
@@ -31,7 +31,7 @@ from rnnkit.tasks.charlm import CharLMTask
 from rnnkit.tasks.charlm_config import resolve_config
 from rnnkit.training.trainer import Trainer
 
-HIDDEN, LAYERS, BATCH, SEQ, LR, CLIP = 256, 2, 64, 100, 2e-3, 5.0
+HIDDEN, LAYERS, SEQ, LR, CLIP = 256, 2, 100, 2e-3, 5.0
 
 
 class RawModel(nn.Module):
@@ -49,7 +49,7 @@ class RawModel(nn.Module):
 class RawRunner:
     """The step a plain torch.nn script runs."""
 
-    def __init__(self, vocab_size: int, batches, bf16: bool):
+    def __init__(self, vocab_size: int, batches, bf16: bool):  # batches fix the batch size
         torch.manual_seed(0)
         self.model = RawModel(vocab_size)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=LR)
@@ -74,10 +74,10 @@ class RawRunner:
 class TrainerRunner:
     """rnnkit's Trainer, one ``train_step`` at a time."""
 
-    def __init__(self, corpus, bf16: bool, run_dir: str):
+    def __init__(self, corpus, batch_size: int, bf16: bool, run_dir: str):
         overrides = {
             "data.seq_len": SEQ,
-            "data.batch_size": BATCH,
+            "data.batch_size": batch_size,
             "model.hidden_size": HIDDEN,
             "model.num_layers": LAYERS,
             "model.embedding": "learned",
@@ -101,36 +101,38 @@ class TrainerRunner:
         self.trainer.train_step(next(self.batches))
 
 
-def measure(runner, steps: int) -> float:
+def measure(runner, steps: int, batch_size: int) -> float:
     started = time.perf_counter()
     for _ in range(steps):
         runner.step()
-    return steps * BATCH * SEQ / (time.perf_counter() - started)
+    return steps * batch_size * SEQ / (time.perf_counter() - started)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--steps", type=int, default=10, help="steps per variant per round")
+    parser.add_argument("--batch-size", type=int, default=64, help="64: the issue's reference")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    batch = args.batch_size
 
     corpus = encode_corpus(load_text("shakespeare"), "char")
     runners = {
-        "raw fp32": RawRunner(len(corpus.vocab), _batches(corpus), bf16=False),
-        "rnnkit fp32": TrainerRunner(corpus, bf16=False, run_dir="/tmp/rnnkit-bench-fp32"),
-        "raw bf16": RawRunner(len(corpus.vocab), _batches(corpus), bf16=True),
-        "rnnkit bf16": TrainerRunner(corpus, bf16=True, run_dir="/tmp/rnnkit-bench-bf16"),
+        "raw fp32": RawRunner(len(corpus.vocab), _batches(corpus, batch), bf16=False),
+        "rnnkit fp32": TrainerRunner(corpus, batch, bf16=False, run_dir="/tmp/rnnkit-bench"),
+        "raw bf16": RawRunner(len(corpus.vocab), _batches(corpus, batch), bf16=True),
+        "rnnkit bf16": TrainerRunner(corpus, batch, bf16=True, run_dir="/tmp/rnnkit-bench"),
     }
     for runner in runners.values():  # warm-up: oneDNN primitives, allocator
-        measure(runner, 2)
+        measure(runner, 2, batch)
     rates: dict[str, list[float]] = {name: [] for name in runners}
     for _ in range(args.rounds):
         for name, runner in runners.items():
-            rates[name].append(measure(runner, args.steps))
+            rates[name].append(measure(runner, args.steps, batch))
     median = {name: statistics.median(values) for name, values in rates.items()}
     result = {
-        "shape": {"hidden": HIDDEN, "layers": LAYERS, "batch": BATCH, "seq_len": SEQ},
+        "shape": {"hidden": HIDDEN, "layers": LAYERS, "batch": batch, "seq_len": SEQ},
         "threads": torch.get_num_threads(),
         "tokens_per_s": median,
         "rnnkit_vs_raw_fp32": median["rnnkit fp32"] / median["raw fp32"],
@@ -141,7 +143,7 @@ def main() -> None:
         print(json.dumps(result))
         return
     print(
-        f"2x{HIDDEN} LSTM, batch {BATCH} x seq {SEQ}, {result['threads']} threads, "
+        f"2x{HIDDEN} LSTM, batch {batch} x seq {SEQ}, {result['threads']} threads, "
         f"{args.rounds} rounds x {args.steps} steps, median tokens/s:"
     )
     for name, value in median.items():
@@ -151,8 +153,8 @@ def main() -> None:
     print(f"rnnkit bf16 / fp32:          {result['rnnkit_bf16_vs_fp32']:.2f}x (target >= 1.5x)")
 
 
-def _batches(corpus):
-    return TokenStreams(torch.from_numpy(corpus.train), BATCH, SEQ).batches(0)
+def _batches(corpus, batch_size: int):
+    return TokenStreams(torch.from_numpy(corpus.train), batch_size, SEQ).batches(0)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from pathlib import Path
@@ -42,6 +43,7 @@ from rnnkit.training.checkpoint import load_checkpoint
 from rnnkit.training.progress import Reporter
 from rnnkit.training.state import seed_everything
 from rnnkit.training.task import StepOutput
+from rnnkit.training.threads import ThreadTuner
 from rnnkit.training.trainer import Trainer, TrainResult
 
 logger = logging.getLogger(__name__)
@@ -121,15 +123,21 @@ def mean_loss(model: LanguageModel, ids: np.ndarray, batch_size: int, seq_len: i
         raise ValueError(f"{len(ids)} token(s) are too few to evaluate; give more text")
     streams_count = max(1, min(batch_size, len(ids) // (seq_len + 1)))
     streams = TokenStreams(torch.from_numpy(np.asarray(ids)), streams_count, seq_len)
-    was_training = model.training
+    was_training, threads = model.training, torch.get_num_threads()
+    tuner = ThreadTuner(interval=3.0, probe=4)  # a shared CPU can make 2 threads 5x slower
     model.eval()
     total, count, state = 0.0, 0, None
-    with torch.no_grad():
-        for inputs, targets in streams.chunks():
-            _, loss, state = model(inputs, targets, state)
-            total += float(loss) * targets.numel()
-            count += targets.numel()
-    model.train(was_training)
+    try:
+        with torch.no_grad():
+            for inputs, targets in streams.chunks():
+                started = time.perf_counter()
+                _, loss, state = model(inputs, targets, state)
+                total += float(loss) * targets.numel()
+                count += targets.numel()
+                tuner.after_step(time.perf_counter() - started)
+    finally:
+        torch.set_num_threads(threads)
+        model.train(was_training)
     return total / count
 
 
