@@ -1,5 +1,5 @@
-"""One torch thread per test: the suite runs on a shared 2-core machine, where two threads
-spinning at every tiny op make a 16-unit LSTM step take half a second."""
+"""One torch thread per test: the tensors in the tests are tiny, and on a shared 2-core machine
+two OpenMP threads spinning on each other make a tiny step 10-100x slower than one thread."""
 
 import pytest
 import torch
