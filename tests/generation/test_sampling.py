@@ -177,3 +177,40 @@ def test_filter_and_sample_errors():
         filter_logits(torch.zeros(2, 3), top_k=0)
     with pytest.raises(ValueError, match=r"temperature must be a finite number >= 0"):
         sample_next(torch.zeros(2, 3), -1.0)
+
+
+class _FavoursZero(torch.nn.Module):
+    """A stand-in model whose every prediction puts almost all mass on token 0."""
+
+    def __init__(self, vocab_size: int = 5) -> None:
+        super().__init__()
+        self.vocab_size = vocab_size
+
+    def _logits(self, batch: int) -> torch.Tensor:
+        logits = torch.zeros(batch, self.vocab_size)
+        logits[:, 0] = 20.0
+        logits[:, 3] = 1.0
+        return logits
+
+    def forward(self, idx, targets=None, state=None):
+        return (
+            self._logits(idx.shape[1]).expand(idx.shape[0], -1, -1),
+            None,
+            torch.zeros(1, idx.shape[1], 1),
+        )
+
+    def step(self, tokens, state):
+        return self._logits(tokens.shape[0]), state
+
+
+def test_suppressed_tokens_are_never_generated():
+    from rnnkit.generation.beam_search import beam_search
+
+    model = _FavoursZero()
+    assert set(generate(model, [1], 30, temperature=1.0, seed=0)) == {0}
+    sampled = generate(model, [1], 200, temperature=1.0, seed=0, suppress_ids=(0,))
+    assert 0 not in sampled and 3 in sampled
+    assert set(generate(model, [1], 10, temperature=0, suppress_ids=(0,))) == {3}
+    assert set(beam_search(model, [1], 6, beam_size=3, suppress_ids=(0,)).ids) == {3}
+    with pytest.raises(ValueError, match=r"suppress_ids must be token ids in \[0, 5\), got \[7\]"):
+        generate(model, [1], 3, suppress_ids=(7,))

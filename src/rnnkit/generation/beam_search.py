@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
-from rnnkit.generation.sampling import check_length, evaluating, prime
+from rnnkit.generation.sampling import check_length, evaluating, prime, suppress
 
 Hypothesis = tuple[list[int], float]
 
@@ -159,6 +159,7 @@ def beam_search(
     length_penalty: float = 0.0,
     eos_id: int | None = None,
     state=None,
+    suppress_ids: Sequence[int] = (),
 ) -> BeamResult:
     """The highest-scoring continuation of ``prime_ids`` of at most ``length`` tokens that the
     beam finds (exact when ``beam_size`` covers every prefix; ``beam_size=1`` is greedy).
@@ -169,6 +170,7 @@ def beam_search(
         length_penalty: GNMT's alpha >= 0 in s(y) = log P(y) / ((5 + |y|) / 6) ** alpha.
         eos_id: a token that ends a hypothesis (kept as its last id); None: none ends early.
         state: the state to read the prime from (e.g. a seq2seq encoder's); zeros if None.
+        suppress_ids: tokens never to generate (e.g. the vocabulary's unknown symbol).
     """
     _check_options(length, beam_size, length_penalty, eos_id)
     with evaluating(model):
@@ -178,7 +180,7 @@ def beam_search(
         scores = logits.new_zeros(1, dtype=torch.float32)  # (1,): the prime alone
         beams = _Beams(beam_size, float(length_penalty), eos_id, [[]], scores)
         for position in range(length):
-            parents, tokens = beams.extend(logits)  # (K,), (K,)
+            parents, tokens = beams.extend(suppress(logits, suppress_ids))  # (K,), (K,)
             if position + 1 == length or beams.settled(length):
                 break
             state = reorder_state(state, parents)

@@ -105,6 +105,21 @@ def _keep_top_p(logits: Tensor, p: float) -> Tensor:
     return logits.masked_fill(drop, -math.inf)
 
 
+def suppress(logits: Tensor, ids: Sequence[int]) -> Tensor:
+    """``logits`` (B, V) with the tokens ``ids`` made impossible (-inf), e.g. ``<unk>``."""
+    if not ids:
+        return logits
+    vocab_size = logits.shape[-1]
+    bad = [i for i in ids if not 0 <= i < vocab_size]
+    if bad:
+        raise ValueError(f"suppress_ids must be token ids in [0, {vocab_size}), got {bad}")
+    if len(set(ids)) >= vocab_size:
+        raise ValueError("suppress_ids would leave no token to generate")
+    logits = logits.clone()
+    logits[:, list(ids)] = float("-inf")
+    return logits
+
+
 def sample_next(
     logits: Tensor,
     temperature: float,
@@ -180,6 +195,7 @@ def generate(
     seed: int | None = None,
     on_token: Callable[[int], None] | None = None,
     state=None,
+    suppress_ids: Sequence[int] = (),
 ) -> list[int]:
     """Sample ``length`` new tokens after ``prime_ids``; returns only the new ids.
 
@@ -193,6 +209,7 @@ def generate(
             device and torch version) and the global RNG is untouched; None uses the global RNG.
         on_token: called with each new id as soon as it is drawn (for streaming output).
         state: the state to read the prime from (e.g. a seq2seq encoder's); zeros if None.
+        suppress_ids: tokens never to generate (e.g. the vocabulary's unknown symbol).
     """
     check_length(length)
     _check_sampling(temperature, top_k, top_p)
@@ -203,6 +220,7 @@ def generate(
         if seed is not None:
             generator = torch.Generator(device=logits.device).manual_seed(seed)
         for position in range(length):
+            logits = suppress(logits, suppress_ids)
             token = sample_next(logits, temperature, top_k, top_p, generator)  # (1,)
             generated.append(int(token))
             if on_token is not None:

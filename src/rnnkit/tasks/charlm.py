@@ -96,6 +96,7 @@ class CharLMTask:
             top_k=sampling.top_k,
             top_p=sampling.top_p,
             seed=sampling.seed,
+            suppress_ids=(Vocab.unk_id,),
         )
         return self.vocab.decode(self.prime_ids + ids)
 

@@ -116,7 +116,9 @@ def sample_run(
     emit(start)
     with one_thread():
         if beam is not None:
-            result = beam_search(run.model, ids, length, beam_size=beam)
+            result = beam_search(
+                run.model, ids, length, beam_size=beam, suppress_ids=(Vocab.unk_id,)
+            )
             continuation = run.vocab.decode(result.ids)
             emit(continuation)
             return start + continuation
@@ -129,6 +131,7 @@ def sample_run(
             top_p=top_p,
             seed=seed,
             on_token=lambda token: emit(run.vocab.itos[token]),
+            suppress_ids=(Vocab.unk_id,),
         )
     return start + run.vocab.decode(generated)
 
