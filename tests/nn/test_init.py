@@ -1,0 +1,66 @@
+import pytest
+import torch
+
+from rnnkit.models.recurrent import RECURRENT_CORES, build_recurrent, parse_cells
+from rnnkit.nn import GRU, LSTM, RNN
+from rnnkit.nn.init import forget_gate_bias_, identity_, orthogonal_, scale_recurrent_
+
+
+def test_identity_makes_a_relu_rnn_hold_its_state():
+    torch.manual_seed(0)
+    assert torch.equal(identity_(RNN(3, 6, num_layers=2)).weight_hh_l1, torch.eye(6))
+    layer = identity_(RNN(3, 6, nonlinearity="relu", batch_first=True))
+    assert layer.weight_ih_l0.std() < 0.01
+    h0 = torch.rand(1, 1, 6)  # non-negative: relu keeps it
+    _, h_n = layer(torch.zeros(1, 20, 3), h0)
+    torch.testing.assert_close(h_n, h0)
+
+
+def test_identity_refuses_gated_layers_and_bad_scale():
+    with pytest.raises(ValueError, match="vanilla RNN"):
+        identity_(LSTM(2, 3))
+    with pytest.raises(ValueError, match="positive"):
+        identity_(RNN(2, 3), scale=0.0)
+    with pytest.raises(TypeError, match="RNN, LSTM or GRU"):
+        identity_(torch.nn.Linear(2, 3))
+
+
+@pytest.mark.parametrize("cls,gates", [(RNN, 1), (LSTM, 4), (GRU, 3), (torch.nn.GRU, 3)])
+def test_orthogonal_blocks(cls, gates):
+    layer = orthogonal_(cls(2, 5, bidirectional=True))
+    for weight in (layer.weight_hh_l0, layer.weight_hh_l0_reverse):
+        for block in weight.detach().chunk(gates):
+            torch.testing.assert_close(block @ block.T, torch.eye(5), atol=1e-5, rtol=0)
+
+
+def test_forget_gate_bias_sets_the_f_block_only():
+    layer = LSTM(2, 4)
+    before = layer.bias_ih_l0.detach().clone()
+    forget_gate_bias_(layer, 2.0)
+    bias = (layer.bias_ih_l0 + layer.bias_hh_l0).detach()
+    assert torch.equal(bias[4:8], torch.full((4,), 2.0))
+    assert torch.equal(layer.bias_ih_l0.detach()[:4], before[:4])
+    with pytest.raises(ValueError, match="LSTM"):
+        forget_gate_bias_(GRU(2, 4))
+
+
+@pytest.mark.parametrize("sigma", [0.5, 1.7])
+def test_scale_recurrent_sets_the_largest_singular_value(sigma):
+    layer = scale_recurrent_(LSTM(3, 6, num_layers=2), sigma)
+    for block in layer.weight_hh_l1.detach().chunk(4):
+        assert torch.linalg.matrix_norm(block, ord=2).item() == pytest.approx(sigma, rel=1e-5)
+
+
+@pytest.mark.parametrize("name", sorted(RECURRENT_CORES))
+def test_every_named_core_runs_batch_first(name):
+    layer = build_recurrent(name, 3, 7, num_layers=2)
+    output, _ = layer(torch.randn(4, 9, 3))
+    assert output.shape == (4, 9, 7)
+
+
+def test_parse_cells_names_the_unknown_ones():
+    assert parse_cells(" rnn, lstm ") == ["rnn", "lstm"]
+    with pytest.raises(ValueError, match="unknown cell.*bogus.*choose from"):
+        parse_cells("rnn,bogus")
+    with pytest.raises(ValueError, match="at least one"):
+        parse_cells(" , ")
