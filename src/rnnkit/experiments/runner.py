@@ -1,0 +1,267 @@
+"""Run an experiment: every cell at every length, each a full ``Trainer`` run, then a table and
+learning-curve plots.
+
+    report = run_experiment(experiment_config("adding", cells=("rnn", "lstm")), "runs/exp")
+    print(format_table(report))
+
+Each run (one cell at one length) trains with the one ``Trainer`` into
+``<out>/<task>/<cell>-T<seq_len>/`` (config.json, metrics.jsonl, TensorBoard events,
+checkpoints/, plots/loss.png) and is summed up as a ``RunResult``:
+
+- ``value``: the reported metric (``metric``: adding ``test_mse``, copy ``test_nats``, images
+  ``test_accuracy``) of the final model, at the run's last evaluation on the held-out set;
+- ``solved``: the task's criterion (``solved_when``) met by that final evaluation;
+- ``steps_to_solve``: the step of the first evaluation that met it, else None;
+- ``diverged``: the training loss became NaN or infinite (the Trainer's FloatingPointError);
+  the run stops there, has no value and is not solved, and the next run goes on.
+
+The plots, ``<out>/<task>/<task>-T<seq_len>.png``, draw the metric against step for every cell,
+with the trivial predictor's value (``baseline``) dashed.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from rnnkit.experiments import image_sequences
+from rnnkit.experiments.adding import MIN_SEQ_LEN, AddingTask
+from rnnkit.experiments.config import ExperimentConfig
+from rnnkit.experiments.copy_memory import CopyTask
+from rnnkit.experiments.image_sequences import IMAGE_TASKS, ImageSequenceTask, check_seq_len
+from rnnkit.experiments.plots import plot_learning_curves
+from rnnkit.training import run_dir as layout
+from rnnkit.training.config import OptimizerConfig, ScheduleConfig, TrainerConfig
+from rnnkit.training.metrics import read_metrics
+from rnnkit.training.progress import LogReporter, Reporter
+from rnnkit.training.state import seed_everything
+from rnnkit.training.trainer import Trainer
+
+logger = logging.getLogger(__name__)
+
+TASKS = ("adding", "copy", *IMAGE_TASKS)
+SOLVED_WHEN = {
+    "adding": "test MSE < 0.01",
+    "copy": "recall accuracy >= 0.99",
+    "digits": "test accuracy >= 0.95",
+    "seqmnist": "test accuracy >= 0.95",
+}
+
+
+@dataclass
+class RunResult:
+    """One cell at one length (see the module docstring for the fields' meaning)."""
+
+    cell: str
+    seq_len: int
+    metric: str
+    value: float | None
+    solved: bool
+    steps_to_solve: int | None
+    steps: int
+    seconds: float
+    baseline: float
+    diverged: bool
+    stop_reason: str
+    run_dir: str
+    final: dict = field(default_factory=dict)  # every metric of the last evaluation
+
+
+@dataclass
+class ExperimentReport:
+    task: str
+    config: ExperimentConfig
+    out_dir: Path
+    results: list[RunResult]
+    plots: list[Path]
+
+    def to_dict(self) -> dict:
+        return {
+            "task": self.task,
+            "solved_when": SOLVED_WHEN[self.task],
+            "results": [asdict(result) for result in self.results],
+            "plots": [str(path) for path in self.plots],
+            "out_dir": str(self.out_dir),
+            "config": asdict(self.config),
+        }
+
+
+def check_seq_lens(task: str, seq_lens) -> None:
+    """A ValueError for the first length ``task`` cannot run."""
+    for seq_len in seq_lens:
+        if task == "adding" and seq_len < MIN_SEQ_LEN:
+            raise ValueError(f"the adding problem needs --seq-len >= {MIN_SEQ_LEN}, got {seq_len}")
+        if task == "copy" and seq_len < 1:
+            raise ValueError(f"the copy task needs --seq-len (the delay) >= 1, got {seq_len}")
+        if task in IMAGE_TASKS:
+            check_seq_len(task, seq_len)
+
+
+def make_task(config: ExperimentConfig, cell: str, seq_len: int, images=None):
+    """The Trainer task of one run; ``images`` is the loaded ImageData of an image task."""
+    if config.task == "adding":
+        return AddingTask(cell, seq_len, config)
+    if config.task == "copy":
+        return CopyTask(cell, seq_len, config)
+    return ImageSequenceTask(config.task, cell, seq_len, config, data=images)
+
+
+def run_experiment(
+    config: ExperimentConfig,
+    out_dir: str | Path,
+    reporter_factory: Callable[[], Reporter] = LogReporter,
+    images=None,
+) -> ExperimentReport:
+    """Train every cell at every length of ``config`` into ``out_dir`` (see the module
+    docstring). Everything is checked (cells, lengths, free run directories, the image data)
+    before the first run starts. ``images`` replaces loading an image task's data set."""
+    config.validate()
+    if config.task not in TASKS:
+        raise ValueError(f"unknown experiment {config.task!r}; choose from {', '.join(TASKS)}")
+    check_seq_lens(config.task, config.seq_lens)
+    task_dir = Path(out_dir) / config.task
+    runs = [(cell, seq_len) for seq_len in config.seq_lens for cell in config.cells]
+    for cell, seq_len in runs:
+        _check_free(run_dir_of(task_dir, cell, seq_len))
+    if config.task in IMAGE_TASKS and images is None:
+        images = image_sequences.load_image_data(IMAGE_TASKS[config.task].data)
+    results = []
+    for number, (cell, seq_len) in enumerate(runs, 1):
+        reporter = reporter_factory()
+        reporter.message(f"run {number}/{len(runs)}: {config.task} {cell} T={seq_len}")
+        task = make_task(config, cell, seq_len, images)
+        results.append(run_one(task, config, run_dir_of(task_dir, cell, seq_len), reporter))
+    plots = [plot_seq_len(task_dir, config, seq_len, results) for seq_len in config.seq_lens]
+    return ExperimentReport(config.task, config, Path(out_dir), results, plots)
+
+
+def run_one(task, config: ExperimentConfig, run_dir: Path, reporter: Reporter) -> RunResult:
+    """Train ``task``'s model with the ``Trainer``; a diverged run is reported, not raised."""
+    seed_everything(config.seed)
+    model = task.build_model()
+    layout.create_run_dir(run_dir)
+    layout.write_json(
+        run_dir / layout.CONFIG,
+        {
+            "task": f"experiment-{task.name}",
+            "cell": task.cell,
+            "seq_len": task.seq_len,
+            "config": asdict(config),
+        },
+    )
+    trainer = Trainer(
+        task,
+        model,
+        run_dir,
+        trainer_config(config),
+        OptimizerConfig(name="adam", lr=config.lr),
+        ScheduleConfig(name=config.schedule),
+        reporter=reporter,
+    )
+    started = time.perf_counter()
+    diverged, stop_reason = False, "diverged"
+    try:
+        stop_reason = trainer.fit().stop_reason
+    except FloatingPointError as error:
+        diverged = True
+        reporter.message(f"{task.cell} T={task.seq_len} diverged: {error}")
+    seconds = time.perf_counter() - started
+    evaluations = [r for r in read_metrics(run_dir / layout.METRICS) if r.get("kind") == "eval"]
+    final = {} if diverged or not evaluations else _metrics_of(evaluations[-1])
+    value = final.get(task.metric)
+    if value is not None and not math.isfinite(value):
+        value = None
+    solved_at = next((r["step"] for r in evaluations if task.solved(r)), None)
+    return RunResult(
+        cell=task.cell,
+        seq_len=task.seq_len,
+        metric=task.metric,
+        value=value,
+        solved=bool(value is not None and task.solved(final)),
+        steps_to_solve=solved_at,
+        steps=trainer.state.step,
+        seconds=seconds,
+        baseline=task.baseline,
+        diverged=diverged,
+        stop_reason=stop_reason,
+        run_dir=str(run_dir),
+        final=final,
+    )
+
+
+def trainer_config(config: ExperimentConfig) -> TrainerConfig:
+    return TrainerConfig(
+        max_steps=config.max_steps,
+        time_budget=config.time_budget,
+        eval_every=config.eval_every,
+        log_every=config.log_every,
+        clip_norm=config.clip_norm,
+        seed=config.seed,
+        threads=config.threads,
+        adapt_threads=config.adapt_threads,
+    )
+
+
+def run_dir_of(task_dir: Path, cell: str, seq_len: int) -> Path:
+    return task_dir / f"{cell}-T{seq_len}"
+
+
+def plot_seq_len(
+    task_dir: Path, config: ExperimentConfig, seq_len: int, results: list[RunResult]
+) -> Path:
+    """The learning curves of every cell at ``seq_len``."""
+    chosen = [r for r in results if r.seq_len == seq_len]
+    curves = {}
+    for result in chosen:
+        records = read_metrics(Path(result.run_dir) / layout.METRICS)
+        label = result.cell + (" (diverged)" if result.diverged else "")
+        curves[label] = [
+            (r["step"], r[result.metric])
+            for r in records
+            if r.get("kind") == "eval" and result.metric in r
+        ]
+    metric = chosen[0].metric
+    return plot_learning_curves(
+        curves,
+        task_dir / f"{config.task}-T{seq_len}.png",
+        metric=metric,
+        baseline=chosen[0].baseline,
+        title=f"{config.task}, T = {seq_len}",
+        log_y=not metric.endswith("accuracy"),
+    )
+
+
+def format_table(report: ExperimentReport) -> str:
+    """The results as a plain-text table, one line per run."""
+    metric = report.results[0].metric if report.results else "value"
+    baseline = report.results[0].baseline if report.results else None
+    lines = [
+        f"{report.task}: {metric} of the final model; solved: {SOLVED_WHEN[report.task]}"
+        + (f"; baseline {baseline:.4f}" if len({r.baseline for r in report.results}) == 1 else ""),
+        f"{'cell':<6} {'T':>5} {metric:>14} {'baseline':>9} {'solved':>6} "
+        f"{'steps to solve':>14} {'steps':>7} {'seconds':>8}",
+    ]
+    for r in report.results:
+        value = "diverged" if r.diverged else ("-" if r.value is None else f"{r.value:.4f}")
+        lines.append(
+            f"{r.cell:<6} {r.seq_len:>5} {value:>14} {r.baseline:>9.4f} "
+            f"{'yes' if r.solved else 'no':>6} "
+            f"{'-' if r.steps_to_solve is None else r.steps_to_solve:>14} {r.steps:>7} "
+            f"{r.seconds:>8.1f}"
+        )
+    return "\n".join(lines)
+
+
+def _metrics_of(record: dict) -> dict:
+    return {k: v for k, v in record.items() if k not in ("kind", "step", "best")}
+
+
+def _check_free(run_dir: Path) -> None:
+    if run_dir.is_dir() and any(run_dir.iterdir()):
+        raise ValueError(
+            f"{run_dir} already holds a run; choose another --out (rnnkit never overwrites a run)"
+        )
