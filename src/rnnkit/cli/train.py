@@ -46,6 +46,7 @@ CONFIG_FLAGS = {
     "seed": "trainer.seed",
     "prime": "sampling.prime",
     "sample_length": "sampling.length",
+    "diagnose_every": "diagnostics.every",
 }
 NUMPY_FLAGS = {  # flag dest -> NumpyCharLMConfig field
     "data": "source",
@@ -160,6 +161,13 @@ def _add_charlm_arguments(parser: argparse.ArgumentParser) -> None:
     stop.add_argument("--log-every", type=_positive_int, metavar="N")
     stop.add_argument("--prime", help="start of the sample written at each evaluation")
     stop.add_argument("--sample-length", type=_positive_int, metavar="N")
+    stop.add_argument(
+        "--diagnose-every",
+        type=_non_negative_int,
+        metavar="N",
+        help="every N steps log gradient flow through time, W_hh spectra and gate saturation "
+        "to metrics.jsonl and TensorBoard (0: off; see docs/diagnostics.md)",
+    )
 
 
 def charlm_command(args: argparse.Namespace) -> int:

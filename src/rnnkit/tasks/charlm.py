@@ -301,7 +301,26 @@ def describe(task: CharLMTask, model: torch.nn.Module, run_dir: Path) -> str:
     )
 
 
+def diagnostics_callbacks(task: CharLMTask) -> list:
+    """``--diagnose-every N``: gradient flow, W_hh spectra and gate saturation logged every N
+    steps, on a fixed batch of the validation text (``rnnkit.diagnostics``)."""
+    settings = task.config.diagnostics
+    if not settings.every:
+        return []
+    from rnnkit.diagnostics.language_model import language_model_diagnostics
+
+    callback = language_model_diagnostics(
+        task.corpus.val,
+        settings.every,
+        seq_len=settings.seq_len,
+        batch_size=settings.batch_size,
+        loss=settings.loss,
+    )
+    return [callback]
+
+
 def _trainer(task, model, run_dir, config: CharLMConfig, reporter, callbacks) -> Trainer:
+    callbacks = [*callbacks, *diagnostics_callbacks(task)]
     return Trainer(
         task,
         model,

@@ -98,6 +98,30 @@ class SamplingConfig:
 
 
 @dataclass
+class DiagnosticsConfig:
+    """Gradient diagnostics while training (``--diagnose-every N``, see rnnkit.diagnostics):
+    every ``every`` steps (0: never), on ``batch_size`` streams of ``seq_len`` characters of the
+    validation text, with the cross-entropy at the last step (``loss="last"``) or summed over
+    every step (``"sum"``)."""
+
+    every: int = 0
+    seq_len: int = 200
+    batch_size: int = 8
+    loss: str = "last"
+
+    def validate(self) -> None:
+        if self.every < 0:
+            raise ValueError(f"diagnostics every must be >= 0 (0: off), got {self.every}")
+        if self.seq_len < 2 or self.batch_size < 1:
+            raise ValueError(
+                f"diagnostics need seq_len >= 2 and batch_size >= 1, got {self.seq_len} and "
+                f"{self.batch_size}"
+            )
+        if self.loss not in ("last", "sum"):
+            raise ValueError(f"unknown diagnostics loss {self.loss!r}; allowed: last, sum")
+
+
+@dataclass
 class CharLMConfig:
     """Everything a character-LM run needs; ``config.json`` holds it, resolved."""
 
@@ -107,6 +131,7 @@ class CharLMConfig:
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
+    diagnostics: DiagnosticsConfig = field(default_factory=DiagnosticsConfig)
 
     def validate(self) -> CharLMConfig:
         for section in (
@@ -116,6 +141,7 @@ class CharLMConfig:
             self.schedule,
             self.trainer,
             self.sampling,
+            self.diagnostics,
         ):
             section.validate()
         return self
