@@ -1,0 +1,140 @@
+"""rnnkit diagnose gradients, run as a user runs it (in process), at tiny settings."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+import rnnkit.cli.main as cli_main
+
+MODULES = ("rnnkit.cli.train", "rnnkit.cli.diagnose")
+TEXT = (
+    "ROMEO:\nBut soft, what light through yonder window breaks?\n\n"
+    "JULIET:\nO Romeo, Romeo, wherefore art thou Romeo?\n\n"
+) * 40
+TINY = ["--seq-len", "12", "--hidden-size", "6", "--batch-size", "2"]
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture
+def rnnkit(monkeypatch, capsys):
+    """``rnnkit(*argv) -> (exit code, stdout, stderr)`` through the real entry point."""
+    commands = tuple(dict.fromkeys((*cli_main.SUBCOMMANDS, *MODULES)))
+    monkeypatch.setattr(cli_main, "SUBCOMMANDS", commands)
+
+    def run(*argv):
+        code = cli_main.main([str(a) for a in argv])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+@pytest.fixture
+def run_dir(rnnkit, tmp_path):
+    """A finished tiny charlm run (smoke preset, 6 steps)."""
+    text = tmp_path / "tiny.txt"
+    text.write_text(TEXT, encoding="utf-8")
+    out = tmp_path / "run"
+    flags = ["--preset", "smoke", "--hidden-size", "8", "--max-chars", "100000"]
+    code, _, err = rnnkit("train", "charlm", *flags, "--data", text, "--out", out, "--json")
+    assert code == 0, err
+    return out
+
+
+def assert_one_line_error(code, err, *fragments):
+    assert code == 2
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("rnnkit diagnose: error:"), err
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_fresh_cells_json_is_one_object_with_a_curve_per_cell(rnnkit, tmp_path):
+    code, out, err = rnnkit(
+        "diagnose", "gradients", "--cells", "rnn,lstm", *TINY, "--out", tmp_path, "--json"
+    )
+    assert code == 0, err
+    report = json.loads(out)  # stdout holds exactly one JSON object
+    assert set(report["cells"]) == {"rnn", "lstm"}
+    for cell in report["cells"].values():
+        assert len(cell["grad_norms"]) == 12 and cell["grad_norms"][0] == pytest.approx(1.0)
+        assert isinstance(cell["memory_horizon"], int) and 0 <= cell["memory_horizon"] <= 11
+        assert cell["sigma_max"] >= cell["spectral_radius"] > 0
+    assert len(report["cells"]["lstm"]["cell_grad_norms"]) == 12
+    assert "cell_grad_norms" not in report["cells"]["rnn"]
+    assert report["plot"] == str(tmp_path / "gradients.png")
+    assert (tmp_path / "gradients.png").read_bytes().startswith(PNG_SIGNATURE)
+    assert json.loads((tmp_path / "gradients.json").read_text())["cells"] == report["cells"]
+
+
+def test_fresh_cells_table_and_the_same_seed_gives_the_same_numbers(rnnkit, tmp_path):
+    code, out, err = rnnkit("diagnose", "gradients", "--cells", "gru", *TINY, "--out", tmp_path)
+    assert code == 0, err
+    assert "gru" in out and "horizon" in out and str(tmp_path / "gradients.png") in out
+    first = json.loads((tmp_path / "gradients.json").read_text())
+    rnnkit("diagnose", "gradients", "--cells", "gru", *TINY, "--layers", "2", "--out", tmp_path)
+    second = json.loads((tmp_path / "gradients.json").read_text())["cells"]["gru"]
+    assert len(second["layers"]) == 2
+    rnnkit("diagnose", "gradients", "--cells", "gru", *TINY, "--out", tmp_path)
+    again = json.loads((tmp_path / "gradients.json").read_text())
+    assert again["cells"] == first["cells"]
+
+
+def test_a_trained_run_is_diagnosed_on_its_validation_text(rnnkit, run_dir):
+    before = torch.get_rng_state()
+    code, out, err = rnnkit(
+        "diagnose", "gradients", run_dir, "--seq-len", "20", "--batch-size", "2", "--json"
+    )
+    assert code == 0, err
+    report = json.loads(out)
+    assert list(report["cells"]) == ["lstm"]
+    lstm = report["cells"]["lstm"]
+    assert len(lstm["grad_norms"]) == 20 and len(lstm["cell_grad_norms"]) == 20
+    assert set(lstm["layers"][0]["saturation"]) == {"i", "f", "g", "o", "tanh_c"}
+    assert report["settings"]["source"] == str(run_dir)
+    assert (run_dir / "plots" / "gradients.png").read_bytes().startswith(PNG_SIGNATURE)
+    assert torch.equal(before, torch.get_rng_state())  # building the model drew nothing
+
+
+def test_train_charlm_takes_diagnose_every(rnnkit, tmp_path):
+    text = tmp_path / "tiny.txt"
+    text.write_text(TEXT, encoding="utf-8")
+    flags = ["--preset", "smoke", "--hidden-size", "8", "--max-chars", "100000"]
+    out = tmp_path / "run"
+    code, _, err = rnnkit(
+        "train", "charlm", *flags, "--data", text, "--out", out, "--diagnose-every", "3"
+    )
+    assert code == 0, err
+    kinds = [json.loads(line)["kind"] for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert kinds.count("diagnostics") == 2  # steps 3 and 6
+    assert json.loads((out / "config.json").read_text())["config"]["diagnostics"]["every"] == 3
+
+
+@pytest.mark.parametrize(
+    "argv, fragments",
+    [
+        (["--cells", "rnn,lstn"], ["unknown cell(s) lstn", "choose from"]),
+        (["--cells", "rnn", "--seq-len", "1"], ["seq_len must be an integer >= 2"]),
+        (["--cells", "rnn", "--hidden-size", "0"], ["hidden_size"]),
+        (["--cells", "rnn", "--loss", "mean"], ["unknown loss 'mean'"]),
+        ([], ["give either a RUN_DIR", "neither"]),
+        (["runs/x", "--cells", "rnn"], ["not both"]),
+        (["no/such/run"], ["no run directory no/such/run"]),
+    ],
+)
+def test_mistakes_are_one_line_errors(rnnkit, tmp_path, argv, fragments):
+    code, _, err = rnnkit("diagnose", "gradients", *argv, "--out", tmp_path)
+    assert_one_line_error(code, err, *fragments)
+
+
+def test_run_mistakes_are_one_line_errors(rnnkit, run_dir):
+    code, _, err = rnnkit("diagnose", "gradients", run_dir, "--hidden-size", "4")
+    assert_one_line_error(code, err, "--hidden-size", "fresh cores")
+    code, _, err = rnnkit("diagnose", "gradients", run_dir, "--seq-len", "5000")
+    assert_one_line_error(code, err, "validation text", "at most")
+    code, _, err = rnnkit("diagnose")
+    assert_one_line_error(code, err, "rnnkit diagnose gradients")
