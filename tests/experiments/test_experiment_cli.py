@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import math
+import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -177,3 +179,16 @@ def test_a_run_is_determined_by_its_seed(tmp_path, capsys):
     torch.manual_seed(456)
     assert final_value("b", 1) == first
     assert final_value("c", 2) != first
+
+
+def test_a_broken_exploding_module_leaves_the_other_experiments_working(
+    tmp_path, capsys, monkeypatch
+):
+    import rnnkit.experiments
+
+    broken = types.ModuleType("rnnkit.experiments.exploding")  # no add_arguments, no run
+    monkeypatch.setitem(sys.modules, "rnnkit.experiments.exploding", broken)
+    monkeypatch.setattr(rnnkit.experiments, "exploding", broken, raising=False)
+    assert main(["experiment", "exploding"]) == 2
+    assert "experiment exploding is unavailable" in capsys.readouterr().err
+    run_json(capsys, "adding", "--cells", "lstm", "--seq-len", "4", *tiny(tmp_path))

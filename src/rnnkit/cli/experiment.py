@@ -126,7 +126,9 @@ def _register_exploding(tasks) -> None:
     why instead of taking the other experiments down with it."""
     try:
         from rnnkit.experiments import exploding
-    except ImportError as error:
+
+        add_arguments, _ = exploding.add_arguments, exploding.run
+    except (ImportError, AttributeError) as error:
         parser = tasks.add_parser("exploding", help="(unavailable)")
         parser.set_defaults(func=_unavailable, reason=str(error))
         return
@@ -136,7 +138,7 @@ def _register_exploding(tasks) -> None:
         description=exploding.__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    exploding.add_arguments(parser)
+    add_arguments(parser)
     parser.set_defaults(func=exploding_command)
 
 
