@@ -17,6 +17,7 @@ SUBCOMMANDS = (
     "rnnkit.cli.sample",
     "rnnkit.cli.evaluate",
     "rnnkit.cli.diagnose",
+    "rnnkit.cli.experiment",
 )
 
 
