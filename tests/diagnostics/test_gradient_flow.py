@@ -106,6 +106,45 @@ def test_any_cell_in_recurrent_matches_a_hand_loop():
     assert set(diagnosis.saturation[0]) == {"h"}
 
 
+class LeakyPairCell(nn.Module):
+    """A cell with a tuple state (h, m): m_t = 0.9 m_{t-1} + A x_t + B h_{t-1}, h_t = tanh(m_t)."""
+
+    def __init__(self, input_size, hidden_size):
+        super().__init__()
+        self.hidden_size = hidden_size
+        self.inward = nn.Linear(input_size, hidden_size)
+        self.recurrent = nn.Linear(hidden_size, hidden_size, bias=False)
+
+    def initial_state(self, batch_size, *, dtype=None, device=None):
+        zeros = torch.zeros(batch_size, self.hidden_size, dtype=dtype, device=device)
+        return zeros, zeros.clone()
+
+    def forward(self, x, state):
+        h, m = state
+        m = 0.9 * m + self.inward(x) + self.recurrent(h)
+        return torch.tanh(m), m
+
+
+def test_a_tuple_state_cell_gets_a_curve_per_part():
+    torch.manual_seed(6)
+    cell = LeakyPairCell(D, H).double()
+    x, u = _batch(seed=5)
+    diagnosis = diagnose(rn.Recurrent(cell), readout_loss(x, u, "sum"), loss="sum")
+
+    h, m = x.new_zeros(N, H), x.new_zeros(N, H)
+    states = []
+    for t in range(T):
+        h, m = cell(x[t], (h, m))
+        h.retain_grad()
+        m.retain_grad()
+        states.append((h, m))
+    (torch.stack([s[0] for s in states]) @ u).sum().backward()
+    assert diagnosis.parts(0) == ["h", "s1"]
+    assert diagnosis.flow.curve(0, "h") == pytest.approx(norms_by_distance(states, 0), rel=1e-10)
+    assert diagnosis.flow.curve(0, "s1") == pytest.approx(norms_by_distance(states, 1), rel=1e-10)
+    assert diagnosis.summary()["grad_norms"] == diagnosis.flow.curve(0, "h")
+
+
 def test_a_language_model_matches_a_hand_loop_through_its_embedding_and_decoder():
     torch.manual_seed(5)
     config = LanguageModelConfig(vocab_size=7, cell="gru", hidden_size=H, num_layers=2)

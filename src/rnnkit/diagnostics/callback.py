@@ -8,10 +8,14 @@ Every ``every`` steps it diagnoses a float64 copy of the model on a fixed batch
 TensorBoard (under ``diagnostics/``)::
 
     {"kind": "diagnostics", "step": 400, "loss": "last", "seq_len": 200,
-     "memory_horizon": 37, "clip_fraction": 0.12,
+     "memory_horizon": H, "clip_fraction": C,
      "grad_norm/l0/h/d0": ..., "grad_norm/l0/h/d10": ..., "grad_norm/l0/c/d100": ...,
-     "memory_horizon/l0/h": 37, "sigma_max/l0/f": 1.4, "spectral_radius/l0/f": 0.9,
-     "saturation/l0/f": 0.31, ...}
+     "memory_horizon/l0/h": H, "memory_horizon/l0/c": ...,
+     "sigma_max/l0/f": ..., "spectral_radius/l0/f": ..., "saturation/l0/f": ..., ...}
+
+(one ``grad_norm`` per layer, state part and distance in ``distances`` below the sequence
+length; one ``sigma_max`` / ``spectral_radius`` per layer and gate block; one ``saturation``
+per layer and gate: the share saturated, see :mod:`rnnkit.diagnostics.saturation`).
 
 ``clip_fraction`` is the share of all steps so far whose gradient was clipped. Training is not
 disturbed: the copy is what runs (the model's mode and parameters' ``.grad`` stay as they

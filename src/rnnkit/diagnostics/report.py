@@ -61,8 +61,13 @@ class Diagnosis:
         """The state parts measured in ``layer``: ``["h"]``, or ``["h", "c"]`` for an LSTM."""
         return list(self.flow.norms[layer])
 
+    def main_part(self, layer: int = 0) -> str:
+        """``"h"``, or for a custom cell whose state has no part it emits, the first part."""
+        parts = self.parts(layer)
+        return "h" if "h" in parts else parts[0]
+
     def memory_horizon(self, layer: int = 0, part: str | None = None) -> int:
-        part = part or self.parts(layer)[0]
+        part = part or self.main_part(layer)
         return self.flow.memory_horizon(layer, part, self.threshold)
 
     def largest(self, key: str) -> float | None:
@@ -73,14 +78,14 @@ class Diagnosis:
     def summary(self) -> dict:
         """JSON-ready: the bottom layer's curve and horizon (the gradient that reaches the
         input), the largest sigma_max / spectral radius, and everything per layer."""
-        first = self.parts(0)
+        main = self.main_part(0)
         result = {
-            "grad_norms": self.flow.curve(0, first[0]),
-            "memory_horizon": self.memory_horizon(0, first[0]),
+            "grad_norms": self.flow.curve(0, main),
+            "memory_horizon": self.memory_horizon(0, main),
             "sigma_max": self.largest("sigma_max"),
             "spectral_radius": self.largest("spectral_radius"),
         }
-        if "c" in first:
+        if "c" in self.parts(0):
             result["cell_grad_norms"] = self.flow.curve(0, "c")
             result["cell_memory_horizon"] = self.memory_horizon(0, "c")
         result.update(
