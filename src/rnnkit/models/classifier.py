@@ -1,0 +1,174 @@
+r"""A sequence classifier (many-to-one): read a whole sequence, name its class.
+
+    x_t = E[w_t]  or  onehot(w_t)  or  (v_t - mu) / sigma      (N, T, D)  tokens or vectors
+    h_t = recurrent(x_1 .. x_t)  [, backward over x_t .. x_len]  (N, T, H')  H' = H or 2H
+    s   = pool(h_1 .. h_len)                                   (N, H')   last|mean|max|attention
+    o   = W dropout(s) + c                                     (N, K)    raw logits
+    loss = mean_n -log softmax(o_n)[y_n]                       cross-entropy, nats per sequence
+
+The recurrent core is any name ``rnnkit.models.recurrent.build_recurrent`` knows (rnn, relu,
+irnn, lstm, gru), optionally bidirectional and stacked. Batches are padded (N, T) token ids or
+(N, T, F) vectors with their ``lengths`` (N,): the core runs with ``lengths=`` (packed, so no
+padded step is ever read) and the pooling is masked, so a padded batch gives each sequence
+exactly what it would get alone (``tests/models/test_classifier.py``).
+
+Vector input (``embedding="vectors"``) is standardised with per-feature ``input_mean`` and
+``input_std`` buffers, set from the training split by the task and saved in the checkpoint, so
+a loaded model needs nothing else. Dropout acts on the inputs (after the embedding), between
+stacked layers, and on the pooled vector.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from rnnkit.models.pooling import POOLINGS, Pooling
+from rnnkit.models.recurrent import RECURRENT_CORES, build_recurrent
+
+EMBEDDINGS = ("learned", "onehot", "vectors")
+
+
+def _check_positive_int(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+@dataclass
+class ClassifierConfig:
+    """Everything needed to rebuild a :class:`SequenceClassifier` (saved beside its weights).
+
+    Attributes:
+        num_classes: ``K``.
+        input_size: the vocabulary size ``V`` for token input (``learned``, ``onehot``), the
+            number of features ``F`` of each frame for ``vectors``.
+        embedding: ``learned`` (an ``nn.Embedding`` of ``embedding_size``), ``onehot`` or
+            ``vectors`` (real-valued frames, standardised).
+        cell, hidden_size, num_layers, bidirectional: the recurrent core.
+        pooling: one of ``last``, ``mean``, ``max``, ``attention``.
+        dropout: probability in [0, 1).
+    """
+
+    num_classes: int
+    input_size: int
+    embedding: str = "learned"
+    embedding_size: int = 64
+    cell: str = "lstm"
+    hidden_size: int = 128
+    num_layers: int = 1
+    bidirectional: bool = False
+    pooling: str = "last"
+    dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("num_classes", "input_size", "embedding_size", "hidden_size", "num_layers"):
+            _check_positive_int(name, getattr(self, name))
+        if self.num_classes < 2:
+            raise ValueError(f"a classifier needs at least 2 classes, got {self.num_classes}")
+        for name, value, allowed in (
+            ("embedding", self.embedding, EMBEDDINGS),
+            ("cell", self.cell, tuple(RECURRENT_CORES)),
+            ("pooling", self.pooling, POOLINGS),
+        ):
+            if value not in allowed:
+                raise ValueError(f"unknown {name} {value!r}; allowed: {', '.join(allowed)}")
+        if not isinstance(self.bidirectional, bool):
+            raise ValueError(f"bidirectional must be true or false, got {self.bidirectional!r}")
+        dropout = self.dropout
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)):
+            raise ValueError(f"dropout must be a number in [0, 1), got {dropout!r}")
+        if not 0 <= dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+
+    @property
+    def features(self) -> int:
+        """``D``, the features of ``x_t`` that the recurrent core reads."""
+        return self.embedding_size if self.embedding == "learned" else self.input_size
+
+    @property
+    def pooled_size(self) -> int:
+        """``H'``: ``2H`` when bidirectional."""
+        return self.hidden_size * (2 if self.bidirectional else 1)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ClassifierConfig:
+        """The inverse of :meth:`to_dict`; unknown keys are a ValueError."""
+        known = [f.name for f in fields(cls)]
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise ValueError(
+                f"unknown classifier config keys: {', '.join(unknown)}; known: {', '.join(known)}"
+            )
+        return cls(**data)
+
+
+class SequenceClassifier(nn.Module):
+    """Embedding -> recurrent core -> pooling -> dropout -> linear head (module docstring).
+
+    ``forward(inputs, lengths, targets=None) -> (logits (N, K), loss or None)``.
+    """
+
+    def __init__(self, config: ClassifierConfig):
+        super().__init__()
+        self.config = config
+        if config.embedding == "learned":
+            self.embedding = nn.Embedding(config.input_size, config.embedding_size)
+        if config.embedding == "vectors":
+            self.register_buffer("input_mean", torch.zeros(config.input_size))
+            self.register_buffer("input_std", torch.ones(config.input_size))
+        self.recurrent = build_recurrent(
+            config.cell,
+            config.features,
+            config.hidden_size,
+            num_layers=config.num_layers,
+            bidirectional=config.bidirectional,
+            dropout=config.dropout if config.num_layers > 1 else 0.0,
+        )
+        self.pooling = Pooling(config.pooling, config.pooled_size, config.bidirectional)
+        self.dropout = nn.Dropout(config.dropout)
+        self.head = nn.Linear(config.pooled_size, config.num_classes)
+
+    def set_input_scale(self, mean: Tensor, std: Tensor) -> None:
+        """Standardise vector input with these per-feature statistics (of the train split);
+        features with std 0 are left unscaled."""
+        self.input_mean.copy_(torch.as_tensor(mean, dtype=self.input_mean.dtype))
+        std = torch.as_tensor(std, dtype=self.input_std.dtype)
+        self.input_std.copy_(torch.where(std > 0, std, torch.ones_like(std)))
+
+    def embed(self, inputs: Tensor) -> Tensor:
+        """Token ids (N, T) or vectors (N, T, F) -> the core's input x (N, T, D)."""
+        kind = self.config.embedding
+        if kind == "vectors":
+            if not inputs.is_floating_point() or inputs.dim() != 3:
+                raise ValueError(f"vector input must be float (N, T, F), got {_describe(inputs)}")
+            return (inputs - self.input_mean) / self.input_std  # (N, T, F)
+        if inputs.dtype != torch.long or inputs.dim() != 2:
+            raise ValueError(f"token input must be int64 ids (N, T), got {_describe(inputs)}")
+        if kind == "learned":
+            return self.embedding(inputs)  # (N, T, E)
+        return F.one_hot(inputs, self.config.input_size).float()  # (N, T, V)
+
+    def forward(
+        self, inputs: Tensor, lengths: Tensor, targets: Tensor | None = None
+    ) -> tuple[Tensor, Tensor | None]:
+        """Logits of each sequence's class, and the mean cross-entropy when ``targets`` (N,)
+        are given. ``lengths`` (N,) are the true lengths (>= 1) of the padded ``inputs``."""
+        lengths = torch.as_tensor(lengths, dtype=torch.long, device="cpu")
+        x = self.dropout(self.embed(inputs))  # (N, T, D)
+        outputs, _ = self.recurrent(x, lengths=lengths)  # (N, T, H')
+        pooled = self.pooling(outputs, lengths)  # (N, H')
+        logits = self.head(self.dropout(pooled)).float()  # (N, K)
+        loss = None if targets is None else F.cross_entropy(logits, targets)
+        return logits, loss
+
+
+def _describe(tensor: object) -> str:
+    if isinstance(tensor, Tensor):
+        return f"{tensor.dtype} {tuple(tensor.shape)}"
+    return type(tensor).__name__

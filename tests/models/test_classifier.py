@@ -1,0 +1,175 @@
+"""The classifier and its poolings: a padded batch equals one-by-one processing, the padding
+never reaches the result, and each pooling computes what its formula says."""
+
+import math
+
+import pytest
+import torch
+
+from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier
+from rnnkit.models.pooling import POOLINGS, AttentionPool, Pooling, last_pool
+
+LENGTHS = [5, 2, 7, 1]
+
+
+def padded_ids(vocab_size=11, lengths=LENGTHS, fill=None, seed=0):
+    """(N, T) ids and the list of unpadded rows; padding is ``fill`` or random ids."""
+    generator = torch.Generator().manual_seed(seed)
+    rows = [torch.randint(1, vocab_size, (n,), generator=generator) for n in lengths]
+    batch = torch.randint(0, vocab_size, (len(rows), max(lengths)), generator=generator)
+    if fill is not None:
+        batch.fill_(fill)
+    for i, row in enumerate(rows):
+        batch[i, : len(row)] = row
+    return batch, rows
+
+
+def make_classifier(**options):
+    torch.manual_seed(1)
+    config = ClassifierConfig(num_classes=3, input_size=11, embedding_size=6, hidden_size=5)
+    for key, value in options.items():
+        setattr(config, key, value)
+    return SequenceClassifier(ClassifierConfig(**config.to_dict())).eval()
+
+
+@pytest.mark.parametrize("pooling", POOLINGS)
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_padded_batch_equals_one_by_one(pooling, bidirectional):
+    model = make_classifier(pooling=pooling, bidirectional=bidirectional, num_layers=2)
+    batch, rows = padded_ids()
+    with torch.no_grad():
+        together, _ = model(batch, torch.tensor(LENGTHS))
+        alone = torch.cat([model(row.unsqueeze(0), torch.tensor([len(row)]))[0] for row in rows])
+    torch.testing.assert_close(together, alone, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "irnn"])
+def test_padding_equivalence_for_other_cells(cell):
+    model = make_classifier(cell=cell, pooling="mean", bidirectional=True)
+    batch, rows = padded_ids(seed=3)
+    with torch.no_grad():
+        together, _ = model(batch, torch.tensor(LENGTHS))
+        alone = torch.cat([model(row.unsqueeze(0), torch.tensor([len(row)]))[0] for row in rows])
+    torch.testing.assert_close(together, alone, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("pooling", POOLINGS)
+def test_padding_content_does_not_matter(pooling):
+    model = make_classifier(pooling=pooling, bidirectional=True)
+    zeros, _ = padded_ids(fill=0)
+    garbage, _ = padded_ids(seed=0)  # the same rows, random ids in the padding
+    assert not torch.equal(zeros, garbage)
+    with torch.no_grad():
+        a, _ = model(zeros, torch.tensor(LENGTHS))
+        b, _ = model(garbage, torch.tensor(LENGTHS))
+    torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("pooling", POOLINGS)
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_pooling_ignores_garbage_in_padding(pooling, bidirectional):
+    torch.manual_seed(0)
+    outputs = torch.randn(4, 7, 6)
+    lengths = torch.tensor(LENGTHS)
+    dirty = outputs.clone()
+    for i, n in enumerate(LENGTHS):
+        dirty[i, n:] = torch.tensor([float("nan"), float("inf"), -1e9, 1e9, 5.0, -float("inf")])
+    pool = Pooling(pooling, 6, bidirectional)
+    got = pool(dirty, lengths)
+    expected = torch.stack(
+        [pool(outputs[i : i + 1, :n], torch.tensor([n]))[0] for i, n in enumerate(LENGTHS)]
+    )
+    assert torch.isfinite(got).all()
+    torch.testing.assert_close(got, expected, rtol=1e-6, atol=1e-6)
+
+
+def test_pooling_formulas_against_a_hand_loop():
+    torch.manual_seed(2)
+    outputs = torch.randn(4, 7, 6)
+    lengths = torch.tensor(LENGTHS)
+    for i, n in enumerate(LENGTHS):
+        real = outputs[i, :n]
+        torch.testing.assert_close(Pooling("mean", 6)(outputs, lengths)[i], real.mean(0))
+        torch.testing.assert_close(Pooling("max", 6)(outputs, lengths)[i], real.max(0).values)
+        torch.testing.assert_close(Pooling("last", 6)(outputs, lengths)[i], real[-1])
+        both = Pooling("last", 6, bidirectional=True)(outputs, lengths)[i]
+        torch.testing.assert_close(both, torch.cat([real[-1, :3], real[0, 3:]]))
+
+
+def test_attention_weights_are_a_distribution_over_the_real_steps():
+    torch.manual_seed(3)
+    pool = AttentionPool(6, attention_size=4)
+    outputs = torch.randn(4, 7, 6)
+    alpha = pool.weights(outputs, torch.tensor(LENGTHS))
+    torch.testing.assert_close(alpha.sum(1), torch.ones(4))
+    for i, n in enumerate(LENGTHS):
+        assert (alpha[i, n:] == 0).all() and (alpha[i, :n] > 0).all()
+        scores = torch.stack(
+            [pool.query.weight @ torch.tanh(pool.projection(outputs[i, t])) for t in range(n)]
+        ).squeeze(1)
+        torch.testing.assert_close(alpha[i, :n], scores.softmax(0))
+        torch.testing.assert_close(
+            pool(outputs, torch.tensor(LENGTHS))[i], alpha[i, :n] @ outputs[i, :n]
+        )
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_bidirectional_last_is_each_directions_final_state(cell):
+    model = make_classifier(cell=cell, bidirectional=True)
+    batch, _ = padded_ids()
+    lengths = torch.tensor(LENGTHS)
+    with torch.no_grad():
+        x = model.embed(batch)
+        outputs, state = model.recurrent(x, lengths=lengths)
+        h_n = state[0] if cell == "lstm" else state  # (2, N, H): forward, backward
+        pooled = last_pool(outputs, lengths, bidirectional=True)
+    torch.testing.assert_close(pooled, torch.cat([h_n[0], h_n[1]], dim=1))
+
+
+def test_vector_input_is_standardised_and_padding_ignored():
+    torch.manual_seed(4)
+    config = ClassifierConfig(num_classes=2, input_size=3, embedding="vectors", hidden_size=4)
+    model = SequenceClassifier(config).eval()
+    model.set_input_scale(torch.tensor([1.0, 2.0, 3.0]), torch.tensor([2.0, 0.0, 0.5]))
+    rows = [torch.randn(n, 3) for n in (4, 2)]
+    batch = torch.full((2, 4, 3), 1e6)
+    for i, row in enumerate(rows):
+        batch[i, : len(row)] = row
+    with torch.no_grad():
+        together, _ = model(batch, torch.tensor([4, 2]))
+        alone = torch.cat([model(r.unsqueeze(0), torch.tensor([len(r)]))[0] for r in rows])
+        x = model.embed(rows[0].unsqueeze(0))[0]
+    torch.testing.assert_close(together, alone)
+    expected = (rows[0] - torch.tensor([1.0, 2.0, 3.0])) / torch.tensor([2.0, 1.0, 0.5])
+    torch.testing.assert_close(x, expected)
+
+
+def test_onehot_input_and_loss():
+    model = make_classifier(embedding="onehot")
+    batch, _ = padded_ids()
+    logits, loss = model(batch, torch.tensor(LENGTHS), torch.tensor([0, 1, 2, 1]))
+    assert logits.shape == (4, 3)
+    expected = -torch.log_softmax(logits, 1)[torch.arange(4), torch.tensor([0, 1, 2, 1])].mean()
+    assert math.isclose(loss.item(), expected.item(), rel_tol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"pooling": "sum"}, "unknown pooling"),
+        ({"cell": "tlstm"}, "unknown cell"),
+        ({"num_classes": 1}, "at least 2 classes"),
+        ({"dropout": 1.0}, "dropout"),
+        ({"embedding": "glove"}, "unknown embedding"),
+    ],
+)
+def test_config_errors(options, message):
+    values = {"num_classes": 3, "input_size": 5, **options}
+    with pytest.raises(ValueError, match=message):
+        ClassifierConfig(**values)
+
+
+def test_wrong_input_kind_is_a_clear_error():
+    model = make_classifier()
+    with pytest.raises(ValueError, match="int64 ids"):
+        model(torch.zeros(2, 3, 4), torch.tensor([3, 3]))
