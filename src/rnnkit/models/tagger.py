@@ -1,0 +1,179 @@
+r"""A sequence tagger (many-to-many, aligned): one label per token.
+
+    x_t = [ E[w_t] ; c(w_t) ]                                  (N, T, D)   word (+ characters)
+    h_t = [ forward_t ; backward_t ]                            (N, T, H')  H' = 2H by default
+    o_t = W dropout(h_t) + b                                    (N, T, K)   raw logits per token
+    loss = mean over the real tokens of -log softmax(o_t)[y_t]  nats per token
+
+``c(w)`` are optional character-level features (Lample et al. 2016, "Neural Architectures for
+Named Entity Recognition", section 4.1): a small bidirectional LSTM reads the characters of
+the word, and its two final states are concatenated, so a word never seen in training still
+has a shape (capitals, suffixes, digits). The recurrent core over the words is any name
+``rnnkit.models.recurrent.build_recurrent`` knows, bidirectional unless asked otherwise.
+
+Batches are padded: word ids (N, T) with ``lengths`` (N,), and for character features the
+character ids (N, T, C) with ``char_lengths`` (N, T) (0 for padded words). Padded words and
+characters are never read (packed sequences; the loss is masked), so a padded batch gives
+every sentence what it gets alone (``tests/models/test_tagger.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from rnnkit.models.pooling import length_mask
+from rnnkit.models.recurrent import RECURRENT_CORES, build_recurrent
+
+
+def _check_positive_int(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+@dataclass
+class TaggerConfig:
+    """Everything needed to rebuild a :class:`SequenceTagger` (saved beside its weights).
+
+    ``char_vocab_size`` None means no character features.
+    """
+
+    num_tags: int
+    vocab_size: int
+    embedding_size: int = 64
+    char_vocab_size: int | None = None
+    char_embedding_size: int = 16
+    char_hidden_size: int = 16
+    cell: str = "lstm"
+    hidden_size: int = 128
+    num_layers: int = 1
+    bidirectional: bool = True
+    dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in (
+            "num_tags",
+            "vocab_size",
+            "embedding_size",
+            "char_embedding_size",
+            "char_hidden_size",
+            "hidden_size",
+            "num_layers",
+        ):
+            _check_positive_int(name, getattr(self, name))
+        if self.char_vocab_size is not None:
+            _check_positive_int("char_vocab_size", self.char_vocab_size)
+        if self.cell not in RECURRENT_CORES:
+            raise ValueError(
+                f"unknown cell {self.cell!r}; allowed: {', '.join(sorted(RECURRENT_CORES))}"
+            )
+        if not isinstance(self.bidirectional, bool):
+            raise ValueError(f"bidirectional must be true or false, got {self.bidirectional!r}")
+        dropout = self.dropout
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)):
+            raise ValueError(f"dropout must be a number in [0, 1), got {dropout!r}")
+        if not 0 <= dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+
+    @property
+    def char_features(self) -> bool:
+        return self.char_vocab_size is not None
+
+    @property
+    def features(self) -> int:
+        """``D``: the word embedding plus, with character features, ``2 * char_hidden_size``."""
+        extra = 2 * self.char_hidden_size if self.char_features else 0
+        return self.embedding_size + extra
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TaggerConfig:
+        known = [f.name for f in fields(cls)]
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise ValueError(
+                f"unknown tagger config keys: {', '.join(unknown)}; known: {', '.join(known)}"
+            )
+        return cls(**data)
+
+
+class CharFeatures(nn.Module):
+    """A word's characters -> the final states of a character BiLSTM, [forward ; backward]."""
+
+    def __init__(self, vocab_size: int, embedding_size: int, hidden_size: int):
+        super().__init__()
+        self.hidden_size = hidden_size
+        self.embedding = nn.Embedding(vocab_size, embedding_size)
+        self.recurrent = build_recurrent("lstm", embedding_size, hidden_size, bidirectional=True)
+
+    def forward(self, chars: Tensor, char_lengths: Tensor) -> Tensor:
+        """(N, T, C) character ids, (N, T) lengths (0: no word) -> (N, T, 2 Hc)."""
+        batch, steps, _ = chars.shape
+        real = char_lengths > 0  # (N, T)
+        words = chars[real]  # (M, C): the real words only
+        features = chars.new_zeros((batch, steps, 2 * self.hidden_size), dtype=torch.float32)
+        if words.shape[0] == 0:
+            return features
+        lengths = char_lengths[real].to("cpu", torch.long)  # (M,)
+        _, (h_n, _) = self.recurrent(self.embedding(words), lengths=lengths)  # h_n (2, M, Hc)
+        features = features.to(h_n.dtype)
+        features[real] = torch.cat([h_n[0], h_n[1]], dim=1)  # (M, 2 Hc)
+        return features
+
+
+class SequenceTagger(nn.Module):
+    """Word embedding (+ character features) -> recurrent core -> dropout -> linear, per token.
+
+    ``forward(words, lengths, chars=None, char_lengths=None, targets=None)
+    -> (logits (N, T, K), loss or None)``.
+    """
+
+    def __init__(self, config: TaggerConfig):
+        super().__init__()
+        self.config = config
+        self.embedding = nn.Embedding(config.vocab_size, config.embedding_size)
+        if config.char_features:
+            self.chars = CharFeatures(
+                config.char_vocab_size, config.char_embedding_size, config.char_hidden_size
+            )
+        self.recurrent = build_recurrent(
+            config.cell,
+            config.features,
+            config.hidden_size,
+            num_layers=config.num_layers,
+            bidirectional=config.bidirectional,
+            dropout=config.dropout if config.num_layers > 1 else 0.0,
+        )
+        self.dropout = nn.Dropout(config.dropout)
+        directions = 2 if config.bidirectional else 1
+        self.head = nn.Linear(config.hidden_size * directions, config.num_tags)
+
+    def forward(
+        self,
+        words: Tensor,
+        lengths: Tensor,
+        chars: Tensor | None = None,
+        char_lengths: Tensor | None = None,
+        targets: Tensor | None = None,
+    ) -> tuple[Tensor, Tensor | None]:
+        """Logits for every token; with ``targets`` (N, T), the mean cross-entropy over the
+        real tokens (what ``targets`` holds in the padding does not matter)."""
+        if words.dtype != torch.long or words.dim() != 2:
+            raise ValueError(f"words must be int64 ids (N, T), got {words.dtype} {words.shape}")
+        lengths = torch.as_tensor(lengths, dtype=torch.long, device="cpu")
+        x = self.embedding(words)  # (N, T, E)
+        if self.config.char_features:
+            if chars is None or char_lengths is None:
+                raise ValueError("this tagger reads characters: pass chars and char_lengths")
+            x = torch.cat([x, self.chars(chars, char_lengths).to(x.dtype)], dim=2)  # (N, T, D)
+        outputs, _ = self.recurrent(self.dropout(x), lengths=lengths)  # (N, T, H')
+        logits = self.head(self.dropout(outputs)).float()  # (N, T, K)
+        if targets is None:
+            return logits, None
+        mask = length_mask(lengths, words.shape[1]).to(logits.device)  # (N, T)
+        return logits, F.cross_entropy(logits[mask], targets[mask])  # (tokens, K)
