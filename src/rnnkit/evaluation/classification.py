@@ -1,0 +1,95 @@
+r"""Classification scores from integer labels: accuracy, per-class and macro-averaged F1, and
+the confusion matrix they all come from.
+
+    C[i, j]        = number of examples of true class i predicted as class j      (K, K)
+    precision_k    = C[k, k] / sum_i C[i, k]       (0 when class k is never predicted)
+    recall_k       = C[k, k] / sum_j C[k, j]       (0 when class k never occurs)
+    F1_k           = 2 P_k R_k / (P_k + R_k)       (0 when both are 0)
+    macro-F1       = mean of F1_k over the classes that occur in the truth or the predictions
+
+The conventions are scikit-learn's (``f1_score(average="macro", zero_division=0)``), and the
+tests check every number against ``sklearn.metrics``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def confusion_matrix(y_true, y_pred, num_classes: int) -> np.ndarray:
+    """(K, K) int64 counts: rows are the true classes, columns the predicted ones."""
+    y_true = np.asarray(y_true, dtype=np.int64)
+    y_pred = np.asarray(y_pred, dtype=np.int64)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"{y_true.shape[0]} true labels but {y_pred.shape[0]} predictions")
+    for name, labels in (("true", y_true), ("predicted", y_pred)):
+        if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+            raise ValueError(f"{name} labels must be in [0, {num_classes}), got {labels.max()}")
+    matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(matrix, (y_true, y_pred), 1)
+    return matrix
+
+
+@dataclass
+class ClassScores:
+    """Per-class precision, recall, F1 and support (K,), from a confusion matrix."""
+
+    precision: np.ndarray
+    recall: np.ndarray
+    f1: np.ndarray
+    support: np.ndarray
+    present: np.ndarray  # bool (K,): the class occurs in the truth or the predictions
+
+    @property
+    def macro_f1(self) -> float:
+        return float(self.f1[self.present].mean()) if self.present.any() else 0.0
+
+
+def class_scores(matrix: np.ndarray) -> ClassScores:
+    """Precision, recall and F1 of every class of the confusion matrix ``matrix``."""
+    matrix = np.asarray(matrix, dtype=np.float64)
+    right = np.diag(matrix)
+    predicted = matrix.sum(axis=0)
+    support = matrix.sum(axis=1)
+    precision = np.divide(right, predicted, out=np.zeros_like(right), where=predicted > 0)
+    recall = np.divide(right, support, out=np.zeros_like(right), where=support > 0)
+    both = precision + recall
+    f1 = np.divide(2 * precision * recall, both, out=np.zeros_like(right), where=both > 0)
+    return ClassScores(precision, recall, f1, support.astype(np.int64), (support + predicted) > 0)
+
+
+def accuracy(y_true, y_pred) -> float:
+    """The fraction of predictions equal to the truth (0 for no examples)."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"{y_true.shape[0]} true labels but {y_pred.shape[0]} predictions")
+    return float((y_true == y_pred).mean()) if y_true.size else 0.0
+
+
+def macro_f1(y_true, y_pred, num_classes: int) -> float:
+    """The unweighted mean of the per-class F1 (see the module docstring)."""
+    return class_scores(confusion_matrix(y_true, y_pred, num_classes)).macro_f1
+
+
+def classification_report(y_true, y_pred, classes: list[str]) -> dict:
+    """Accuracy, macro-F1 and every class's scores, as JSON-ready numbers."""
+    matrix = confusion_matrix(y_true, y_pred, len(classes))
+    scores = class_scores(matrix)
+    per_class = {
+        name: {
+            "precision": float(scores.precision[k]),
+            "recall": float(scores.recall[k]),
+            "f1": float(scores.f1[k]),
+            "support": int(scores.support[k]),
+        }
+        for k, name in enumerate(classes)
+    }
+    return {
+        "accuracy": accuracy(y_true, y_pred),
+        "macro_f1": scores.macro_f1,
+        "examples": int(matrix.sum()),
+        "per_class": per_class,
+        "confusion_matrix": matrix.tolist(),
+    }

@@ -1,0 +1,57 @@
+"""Classification scores against sklearn.metrics, and the confusion-matrix picture."""
+
+import numpy as np
+import pytest
+from sklearn import metrics
+
+from rnnkit.evaluation.classification import (
+    accuracy,
+    class_scores,
+    classification_report,
+    confusion_matrix,
+    macro_f1,
+)
+from rnnkit.evaluation.plots import plot_confusion_matrix
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_scores_match_sklearn(seed):
+    rng = np.random.default_rng(seed)
+    classes = 6
+    y_true = rng.integers(0, classes - 1, 60)  # class 5 never occurs in the truth
+    y_pred = np.where(rng.random(60) < 0.6, y_true, rng.integers(0, classes, 60))
+    y_pred[y_pred == 3] = 2  # class 3 is never predicted
+    matrix = confusion_matrix(y_true, y_pred, classes)
+    np.testing.assert_array_equal(matrix, metrics.confusion_matrix(y_true, y_pred, labels=range(6)))
+    assert accuracy(y_true, y_pred) == pytest.approx(metrics.accuracy_score(y_true, y_pred))
+    expected = metrics.f1_score(y_true, y_pred, average="macro", zero_division=0)
+    assert macro_f1(y_true, y_pred, classes) == pytest.approx(expected)
+    p, r, f, s = metrics.precision_recall_fscore_support(
+        y_true, y_pred, labels=range(6), zero_division=0
+    )
+    scores = class_scores(matrix)
+    np.testing.assert_allclose(scores.precision, p)
+    np.testing.assert_allclose(scores.recall, r)
+    np.testing.assert_allclose(scores.f1, f)
+    np.testing.assert_array_equal(scores.support, s)
+
+
+def test_macro_f1_by_hand():
+    # class 0: P 1/2, R 1/1 -> F1 2/3; class 1: P 1/1, R 1/2 -> 2/3; class 2 absent everywhere
+    assert macro_f1([0, 1, 1], [0, 1, 0], 3) == pytest.approx(2 / 3)
+
+
+def test_report_and_errors():
+    report = classification_report([0, 1, 1], [0, 1, 0], ["a", "b"])
+    assert report["accuracy"] == pytest.approx(2 / 3)
+    assert report["per_class"]["b"] == {"precision": 1.0, "recall": 0.5, "f1": 2 / 3, "support": 2}
+    assert report["confusion_matrix"] == [[1, 0], [1, 1]]
+    with pytest.raises(ValueError, match="in \\[0, 2\\)"):
+        confusion_matrix([0, 2], [0, 1], 2)
+    with pytest.raises(ValueError, match="3 true labels but 2"):
+        accuracy([0, 1, 1], [0, 1])
+
+
+def test_confusion_matrix_png(tmp_path):
+    path = plot_confusion_matrix([[5, 1], [0, 3]], ["cat", "dog"], tmp_path / "plots" / "cm.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
