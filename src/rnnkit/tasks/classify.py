@@ -1,0 +1,501 @@
+"""Sequence classification as a task for the ``Trainer``, and ``train`` / ``resume``.
+
+    from rnnkit.tasks.classify import train
+    from rnnkit.tasks.classify_config import resolve_config
+    result = train(resolve_config({"data.dataset": "names"}), "runs/names")  # ClassifyResult
+
+The examples come from ``rnnkit.data.labelled.load_classification`` with its fixed
+train / val / test split. Text becomes characters or lowercase words
+(``classify_data.tokenize_words``); the vocabulary is built on the training split only.
+The task's hooks (see ``rnnkit.training.task``):
+
+- ``train_batches``: length-bucketed, shuffled batches of the training split
+  (``classify_data.LengthBuckets``), resumable at any step;
+- ``training_step``: the mean cross-entropy of a padded batch (``SequenceClassifier``);
+- ``evaluate``: loss, error, accuracy and macro-F1 on the validation split; ``val_error``
+  chooses the best checkpoint. The test split is scored once, at the end, with the best
+  checkpoint.
+
+Before training, the baselines (``rnnkit.baselines.classification``) are fitted on the same
+training split and scored on the same test split; ``baselines.json`` keeps their figures.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from rnnkit.baselines.classification import logistic_regression, majority_class
+from rnnkit.data.vocab import Vocab
+from rnnkit.evaluation.classification import classification_report
+from rnnkit.evaluation.plots import plot_confusion_matrix
+from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier
+from rnnkit.tasks.classify_config import ClassifyConfig
+from rnnkit.tasks.classify_data import (
+    LengthBuckets,
+    build_vocab,
+    encode_tokens,
+    pad_ids,
+    pad_vectors,
+    sorted_chunks,
+    tokenize_words,
+)
+from rnnkit.training import run_dir as layout
+from rnnkit.training.checkpoint import load_checkpoint
+from rnnkit.training.progress import Reporter
+from rnnkit.training.state import seed_everything
+from rnnkit.training.task import StepOutput
+from rnnkit.training.trainer import Trainer, TrainResult
+
+logger = logging.getLogger(__name__)
+
+TASK_NAME = "classify"
+KINDS = ("chars", "words", "vectors")
+BASELINES = "baselines.json"
+EVAL_BATCH = 256
+
+
+class InputEncoder:
+    """Raw inputs of one kind -> the arrays the model reads.
+
+    Text: characters (``level="char"``) or ``tokenize_words`` tokens (``"word"``) -> ids of
+    ``vocab`` (an empty text becomes one ``<unk>``, so every sequence has a step). Vectors:
+    (T, F) float32 frames. ``max_length`` keeps the first steps only.
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        level: str | None,
+        vocab: Vocab | None,
+        features: int | None = None,
+        max_length: int | None = None,
+    ):
+        self.kind, self.level, self.vocab = kind, level, vocab
+        self.features, self.max_length = features, max_length
+
+    @classmethod
+    def fit(cls, data, config: ClassifyConfig) -> InputEncoder:
+        """The encoder for ``data``, its vocabulary built on the training split."""
+        settings = config.data
+        if data.kind not in KINDS:
+            raise ValueError(f"unknown kind of input {data.kind!r}; expected {', '.join(KINDS)}")
+        train = [data.inputs[i] for i in data.splits["train"]]
+        if data.kind == "vectors":
+            if settings.level is not None:
+                raise ValueError(f"{data.name} holds vectors, not text; --level does not apply")
+            return cls(
+                "vectors", None, None, int(np.asarray(train[0]).shape[1]), settings.max_length
+            )
+        level = settings.level or ("char" if data.kind == "chars" else "word")
+        min_count = settings.min_count or (1 if level == "char" else 2)
+        encoder = cls("text", level, None, None, settings.max_length)
+        encoder.vocab = build_vocab((encoder.tokens(text) for text in train), level, min_count)
+        return encoder
+
+    @property
+    def baseline_kind(self) -> str:
+        """The baseline features that suit these inputs: chars, words or vectors."""
+        if self.kind == "vectors":
+            return "vectors"
+        return "chars" if self.level == "char" else "words"
+
+    def tokens(self, text: str) -> list[str]:
+        return list(text) if self.level == "char" else tokenize_words(text)
+
+    def encode(self, raw) -> np.ndarray:
+        if self.kind == "vectors":
+            frames = np.asarray(raw, dtype=np.float32)
+            if frames.ndim != 2 or frames.shape[1] != self.features or len(frames) == 0:
+                raise ValueError(
+                    f"expected a sequence of frames of shape (T >= 1, {self.features}), got "
+                    f"{frames.shape}"
+                )
+            return frames[: self.max_length]
+        ids = encode_tokens(self.tokens(raw), self.vocab)[: self.max_length]
+        return ids if len(ids) else np.array([Vocab.unk_id], dtype=np.int64)
+
+    def batch(self, rows: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Padded inputs and lengths of encoded ``rows``."""
+        return pad_vectors(rows) if self.kind == "vectors" else pad_ids(rows)
+
+    @property
+    def input_size(self) -> int:
+        return self.features if self.kind == "vectors" else len(self.vocab)
+
+    def to_dict(self) -> dict:
+        return {
+            "kind": self.kind,
+            "level": self.level,
+            "features": self.features,
+            "max_length": self.max_length,
+        }
+
+    @classmethod
+    def from_dict(cls, values: dict, vocab: Vocab | None) -> InputEncoder:
+        return cls(values["kind"], values["level"], vocab, values["features"], values["max_length"])
+
+
+class ClassifyTask:
+    """Hooks for the ``Trainer``: many-to-one classification of padded, bucketed batches."""
+
+    eval_metric = "val_error"
+    loss_unit = "nats/example"
+
+    def __init__(self, config: ClassifyConfig, data, encoder: InputEncoder):
+        self.config, self.data, self.encoder = config, data, encoder
+        self.classes = list(data.classes)
+        index = {label: k for k, label in enumerate(self.classes)}
+        self.labels = np.array([index[label] for label in data.labels], dtype=np.int64)
+        self.encoded = [encoder.encode(raw) for raw in data.inputs]
+        self.splits = {name: np.asarray(data.splits[name], dtype=np.int64) for name in SPLITS}
+        for name in ("train", "val"):
+            if len(self.splits[name]) == 0:
+                raise ValueError(f"{data.name} has an empty {name} split; it needs examples")
+        train_lengths = [len(self.encoded[i]) for i in self.splits["train"]]
+        self.buckets = LengthBuckets(train_lengths, config.data.batch_size, config.trainer.seed)
+
+    def model_config(self) -> ClassifierConfig:
+        m = self.config.model
+        embedding = "vectors" if self.encoder.kind == "vectors" else m.embedding
+        return ClassifierConfig(
+            num_classes=len(self.classes),
+            input_size=self.encoder.input_size,
+            embedding=embedding,
+            embedding_size=m.embedding_size,
+            cell=m.cell,
+            hidden_size=m.hidden_size,
+            num_layers=m.num_layers,
+            bidirectional=m.bidirectional,
+            pooling=m.pooling,
+            dropout=m.dropout,
+        )
+
+    def build_model(self) -> SequenceClassifier:
+        model = SequenceClassifier(self.model_config())
+        if self.encoder.kind == "vectors":
+            frames = np.concatenate([self.encoded[i] for i in self.splits["train"]])  # (sum T, F)
+            model.set_input_scale(torch.from_numpy(frames.mean(0)), torch.from_numpy(frames.std(0)))
+        return model
+
+    def collate(self, indices: np.ndarray):
+        inputs, lengths = self.encoder.batch([self.encoded[i] for i in indices])
+        return inputs, lengths, torch.from_numpy(self.labels[indices])
+
+    def train_batches(self, start_step: int):
+        train = self.splits["train"]
+        for positions in self.buckets.batches(start_step):
+            yield self.collate(train[positions])
+
+    def training_step(self, model: SequenceClassifier, batch, carry) -> StepOutput:
+        inputs, lengths, targets = batch
+        _, loss = model(inputs, lengths, targets)
+        return StepOutput(loss, None, int(lengths.sum()))
+
+    def evaluate(self, model: SequenceClassifier) -> dict[str, float]:
+        scores = self.score(model, "val")
+        return {
+            "val_loss": scores["loss"],
+            "val_error": 1.0 - scores["accuracy"],
+            "val_accuracy": scores["accuracy"],
+            "val_macro_f1": scores["macro_f1"],
+        }
+
+    def score(self, model: SequenceClassifier, split: str) -> dict:
+        """Loss, accuracy, macro-F1, per-class scores and confusion matrix on ``split``."""
+        indices = self.splits[split]
+        logits = predict_logits(model, [self.encoded[i] for i in indices], self.encoder)
+        truth = self.labels[indices]
+        report = classification_report(truth, logits.argmax(1), self.classes)
+        log_probs = torch.log_softmax(torch.from_numpy(logits), dim=1)
+        report["loss"] = float(-log_probs[torch.arange(len(truth)), torch.from_numpy(truth)].mean())
+        return report
+
+    def sample(self, model) -> None:
+        return None
+
+    def data_position(self, step: int) -> dict:
+        return self.buckets.position(step)
+
+    def checkpoint_metadata(self) -> dict:
+        return {"name": TASK_NAME, "model": self.model_config().to_dict(), "classes": self.classes}
+
+
+SPLITS = ("train", "val", "test")
+
+
+@torch.no_grad()
+def predict_logits(
+    model: SequenceClassifier, rows: list[np.ndarray], encoder: InputEncoder
+) -> np.ndarray:
+    """(n, K) float32 logits of the encoded ``rows``, in batches sorted by length."""
+    was_training = model.training
+    model.eval()
+    logits = np.zeros((len(rows), model.config.num_classes), dtype=np.float32)
+    try:
+        for chunk in sorted_chunks([len(row) for row in rows], EVAL_BATCH):
+            inputs, lengths = encoder.batch([rows[i] for i in chunk])
+            logits[chunk] = model(inputs, lengths)[0].numpy()
+    finally:
+        model.train(was_training)
+    return logits
+
+
+# -- the data, as recorded in config.json ------------------------------------------------------
+
+
+def load_data(dataset: str, split_seed: int = 0):
+    """``rnnkit.data.labelled.load_classification(dataset, seed=split_seed)``."""
+    from rnnkit.data.labelled import load_classification
+
+    return load_classification(dataset, seed=split_seed)
+
+
+def data_fingerprint(data) -> str:
+    """sha256 over every input, label and split, so a resumed run or an evaluation can tell
+    that the data it reloaded is the data the run was trained on."""
+    digest = hashlib.sha256()
+    for raw, label in zip(data.inputs, data.labels, strict=True):
+        if isinstance(raw, str):
+            digest.update(raw.encode("utf-8", "surrogatepass"))
+        else:
+            digest.update(np.ascontiguousarray(raw, dtype=np.float32).tobytes())
+        digest.update(b"\0" + label.encode("utf-8", "surrogatepass") + b"\0")
+    for name in SPLITS:
+        digest.update(name.encode() + np.asarray(data.splits[name], dtype=np.int64).tobytes())
+    return digest.hexdigest()
+
+
+def data_record(dataset: str, split_seed: int, data) -> dict:
+    path = Path(dataset)
+    return {
+        "dataset": str(path.resolve()) if path.is_file() else dataset,
+        "split_seed": split_seed,
+        "name": data.name,
+        "kind": data.kind,
+        "classes": list(data.classes),
+        "sizes": {name: int(len(data.splits[name])) for name in SPLITS},
+        "fingerprint": data_fingerprint(data),
+        "card": data.card,
+    }
+
+
+def reload_data(record: dict):
+    """The examples a run was trained on, or a ValueError if they have changed since."""
+    data = load_data(record["dataset"], record["split_seed"])
+    if data_fingerprint(data) != record["fingerprint"]:
+        raise ValueError(
+            f"the data {record['dataset']} has changed since this run was trained (different "
+            "examples, labels or split); it cannot be evaluated or resumed on the same split"
+        )
+    return data
+
+
+# -- baselines ----------------------------------------------------------------------------------
+
+
+def fit_baselines(task: ClassifyTask) -> dict:
+    """The majority and logistic-regression baselines on the task's splits (JSON-ready)."""
+    data, labels, splits = task.data, task.labels, task.splits
+
+    def split(name):
+        return [data.inputs[i] for i in splits[name]], labels[splits[name]]
+
+    count = len(task.classes)
+    majority = majority_class(labels[splits["train"]], labels[splits["test"]], count)
+    logreg = logistic_regression(
+        task.encoder.baseline_kind,
+        split("train"),
+        split("val"),
+        split("test"),
+        count,
+        tokenizer=tokenize_words,
+    )
+    return {
+        "baseline_majority_accuracy": majority.accuracy,
+        "baseline_majority_macro_f1": majority.macro_f1,
+        "baseline_logreg_accuracy": logreg.accuracy,
+        "baseline_logreg_macro_f1": logreg.macro_f1,
+        "majority": majority.details,
+        "logreg": logreg.details,
+    }
+
+
+def baseline_figures(baselines: dict) -> dict:
+    """The ``baseline_*`` numbers of ``baselines.json``, for summaries."""
+    return {k: v for k, v in baselines.items() if k.startswith("baseline_")}
+
+
+# -- train and resume ---------------------------------------------------------------------------
+
+
+@dataclass
+class ClassifyResult:
+    """How a run ended (``train``), its test-split scores with the best checkpoint, and the
+    baselines' figures."""
+
+    train: TrainResult
+    test: dict
+    baselines: dict = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        result = self.train
+        return {
+            "task": TASK_NAME,
+            "run_dir": str(result.run_dir),
+            "steps": result.steps,
+            "stop_reason": result.stop_reason,
+            "best_step": result.best_step,
+            "val_error": result.best_metric,
+            "test_accuracy": self.test.get("accuracy"),
+            "test_macro_f1": self.test.get("macro_f1"),
+            "test_loss": self.test.get("loss"),
+            "test_examples": self.test.get("examples"),
+            **baseline_figures(self.baselines),
+            "tokens_per_s": result.tokens_per_s,
+            "train_seconds": result.train_seconds,
+            "elapsed_s": result.elapsed,
+            "clip_fraction": result.clip_fraction,
+        }
+
+
+def train(
+    config: ClassifyConfig,
+    run_dir: str | Path | None = None,
+    *,
+    data=None,
+    reporter: Reporter | None = None,
+    callbacks: Iterable[Callable[[Trainer], None]] = (),
+) -> ClassifyResult:
+    """Train a classifier into ``run_dir`` (default ``runs/classify-<dataset>-<time>``).
+
+    ``data`` (a ``ClassificationData``) replaces loading ``config.data.dataset``. The data,
+    the model's configuration and the baselines are done before the run directory is made.
+    """
+    config.validate()
+    data = data if data is not None else load_data(config.data.dataset, config.data.split_seed)
+    encoder = InputEncoder.fit(data, config)
+    task = ClassifyTask(config, data, encoder)
+    seed_everything(config.trainer.seed)
+    model = task.build_model()
+    baselines = fit_baselines(task) if config.baselines.enabled else {}
+    run_dir = layout.create_run_dir(
+        run_dir or layout.default_run_dir(f"{TASK_NAME}-{_slug(data.name)}")
+    )
+    layout.write_json(
+        run_dir / layout.CONFIG,
+        {
+            "task": TASK_NAME,
+            "data": data_record(config.data.dataset, config.data.split_seed, data),
+            "encoder": encoder.to_dict(),
+            "config": config.to_dict(),
+        },
+    )
+    if encoder.vocab is not None:
+        encoder.vocab.save(run_dir / layout.VOCAB)
+    layout.write_json(run_dir / BASELINES, baselines)
+    trainer = _trainer(task, model, run_dir, config, reporter, callbacks)
+    trainer.reporter.message(describe(task, model, run_dir, baselines))
+    return _finish(trainer, task, baselines)
+
+
+def resume(
+    run_dir: str | Path,
+    *,
+    max_steps: int | None = None,
+    time_budget: float | None = None,
+    reporter: Reporter | None = None,
+    callbacks: Iterable[Callable[[Trainer], None]] = (),
+) -> ClassifyResult:
+    """Continue a classification run from its last checkpoint (see ``charlm.resume``)."""
+    run_dir, record, config = read_run_config(run_dir)
+    if max_steps is not None or time_budget is not None:
+        config.trainer.max_steps = max_steps
+        config.trainer.time_budget = time_budget
+        config.validate()
+    checkpoint = load_checkpoint(run_dir / layout.CHECKPOINTS, "last")
+    data = reload_data(record["data"])
+    task = ClassifyTask(config, data, load_encoder(run_dir, record))
+    model = task.build_model()
+    trainer = _trainer(task, model, run_dir, config, reporter, callbacks)
+    trainer.restore(checkpoint)
+    if max_steps is not None or time_budget is not None:
+        layout.write_json(run_dir / layout.CONFIG, {**record, "config": config.to_dict()})
+    trainer.reporter.message(f"resuming {run_dir} at step {trainer.state.step}")
+    baselines = layout.read_json(run_dir / BASELINES) if (run_dir / BASELINES).exists() else {}
+    return _finish(trainer, task, baselines)
+
+
+def read_run_config(run_dir: str | Path) -> tuple[Path, dict, ClassifyConfig]:
+    """``(run_dir, config.json's record, the ClassifyConfig)`` of a classification run."""
+    run_dir = layout.check_run_dir(run_dir)
+    record = layout.read_json(run_dir / layout.CONFIG)
+    if record.get("task") != TASK_NAME:
+        raise ValueError(f"{run_dir} holds a {record.get('task')!r} run, not a {TASK_NAME} run")
+    try:
+        return run_dir, record, ClassifyConfig.from_dict(record["config"]).validate()
+    except KeyError:
+        raise ValueError(f"{run_dir / layout.CONFIG} is damaged: it has no config") from None
+
+
+def load_encoder(run_dir: Path, record: dict) -> InputEncoder:
+    values = record["encoder"]
+    vocab = Vocab.load(run_dir / layout.VOCAB) if values["kind"] != "vectors" else None
+    return InputEncoder.from_dict(values, vocab)
+
+
+def describe(task: ClassifyTask, model, run_dir: Path, baselines: dict) -> str:
+    m, sizes = task.config.model, {k: len(v) for k, v in task.splits.items()}
+    parameters = sum(p.numel() for p in model.parameters())
+    text = (
+        f"run {run_dir}: {task.data.name}, {len(task.classes)} classes, "
+        f"{sizes['train']}/{sizes['val']}/{sizes['test']} train/val/test; "
+        f"{m.num_layers}x{m.hidden_size} {'bi' if m.bidirectional else ''}{m.cell}, "
+        f"{m.pooling} pooling, {parameters / 1e6:.2f}M parameters"
+    )
+    if baselines:
+        text += (
+            f"; baselines: majority {baselines['baseline_majority_accuracy']:.3f}, "
+            f"logistic regression {baselines['baseline_logreg_accuracy']:.3f} test accuracy"
+        )
+    return text
+
+
+def _finish(trainer: Trainer, task: ClassifyTask, baselines: dict) -> ClassifyResult:
+    """Fit, then score the best checkpoint on the test split and draw its confusion matrix."""
+    result = trainer.fit()
+    test = {}
+    if result.best_step is not None:
+        best = load_checkpoint(trainer.checkpoint_dir, "best")
+        trainer.model.load_state_dict(best.section("model"))
+        test = task.score(trainer.model, "test")
+        plot_confusion_matrix(
+            test["confusion_matrix"],
+            task.classes,
+            trainer.run_dir / "plots" / "confusion-test.png",
+            f"{task.data.name}, test split: accuracy {test['accuracy']:.3f}",
+        )
+    return ClassifyResult(result, test, baselines)
+
+
+def _trainer(task, model, run_dir, config: ClassifyConfig, reporter, callbacks) -> Trainer:
+    return Trainer(
+        task,
+        model,
+        run_dir,
+        config.trainer,
+        config.optimizer,
+        config.schedule,
+        reporter=reporter,
+        callbacks=callbacks,
+    )
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in Path(name).stem) or "data"

@@ -1,0 +1,130 @@
+"""The configuration of a classification run (``rnnkit train classify``).
+
+    config = resolve_config({"data.dataset": "names", "model.bidirectional": True})
+
+Defaults (the dataclasses below), then overrides with dotted keys (the CLI's flags); the
+resolved configuration is written to ``config.json`` in the run directory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rnnkit.models.classifier import EMBEDDINGS
+from rnnkit.models.pooling import POOLINGS
+from rnnkit.models.recurrent import RECURRENT_CORES
+from rnnkit.training.config import (
+    OptimizerConfig,
+    ScheduleConfig,
+    TrainerConfig,
+    apply_overrides,
+    config_from_dict,
+    config_to_dict,
+)
+
+LEVELS = ("char", "word")
+
+
+@dataclass
+class ClassifyDataConfig:
+    """Which examples, and how text becomes tokens.
+
+    ``dataset``: names, sentiment, sentiment-tweets, vowels, or a CSV file (text,label).
+    ``split_seed``: the seed of the data set's train/val/test split (0: the published one).
+    ``level``: ``char`` or ``word`` tokens for text (None: characters for names, words for
+    other text). ``min_count``: a training-split token seen fewer times is ``<unk>`` (None: 1
+    for characters, 2 for words). ``max_length``: keep only the first tokens (None: all).
+    """
+
+    dataset: str = "names"
+    split_seed: int = 0
+    level: str | None = None
+    min_count: int | None = None
+    max_length: int | None = None
+    batch_size: int = 32
+
+    def validate(self) -> None:
+        if self.level is not None and self.level not in LEVELS:
+            raise ValueError(f"unknown level {self.level!r}; allowed: {', '.join(LEVELS)}")
+        for name in ("min_count", "max_length", "batch_size"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value}")
+
+
+@dataclass
+class ClassifyModelConfig:
+    """The fields of ``ClassifierConfig`` that do not depend on the data."""
+
+    cell: str = "lstm"
+    hidden_size: int = 128
+    num_layers: int = 1
+    bidirectional: bool = False
+    pooling: str = "last"
+    embedding: str = "learned"
+    embedding_size: int = 64
+    dropout: float = 0.0
+
+    def validate(self) -> None:
+        for name, value, allowed in (
+            ("cell", self.cell, tuple(RECURRENT_CORES)),
+            ("pooling", self.pooling, POOLINGS),
+            ("embedding", self.embedding, EMBEDDINGS[:2]),
+        ):
+            if value not in allowed:
+                raise ValueError(f"unknown {name} {value!r}; allowed: {', '.join(allowed)}")
+        for name in ("hidden_size", "num_layers", "embedding_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+
+
+@dataclass
+class BaselinesConfig:
+    """Whether to fit the baselines (majority, logistic regression) before training."""
+
+    enabled: bool = True
+
+    def validate(self) -> None:
+        pass
+
+
+def _trainer_defaults() -> TrainerConfig:
+    return TrainerConfig(time_budget=300.0, eval_every=200, log_every=50)
+
+
+@dataclass
+class ClassifyConfig:
+    """Everything a classification run needs; ``config.json`` holds it, resolved."""
+
+    data: ClassifyDataConfig = field(default_factory=ClassifyDataConfig)
+    model: ClassifyModelConfig = field(default_factory=ClassifyModelConfig)
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    trainer: TrainerConfig = field(default_factory=_trainer_defaults)
+    baselines: BaselinesConfig = field(default_factory=BaselinesConfig)
+
+    def validate(self) -> ClassifyConfig:
+        for section in (
+            self.data,
+            self.model,
+            self.optimizer,
+            self.schedule,
+            self.trainer,
+            self.baselines,
+        ):
+            section.validate()
+        return self
+
+    def to_dict(self) -> dict:
+        return config_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> ClassifyConfig:
+        return config_from_dict(cls, values)
+
+
+def resolve_config(overrides: dict | None = None) -> ClassifyConfig:
+    """The defaults with ``overrides`` (dotted keys) applied, validated."""
+    return apply_overrides(ClassifyConfig(), overrides or {}).validate()

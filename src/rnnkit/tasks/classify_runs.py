@@ -1,0 +1,151 @@
+"""Using a finished (or stopped) classification run: load it, predict with it, evaluate it.
+
+    predict_run("runs/names", ["Nakamura", "Smith"], top=3)
+    # [[("Japanese", 0.97), ("Korean", 0.01), ...], [("English", 0.82), ...]]
+    evaluate_run("runs/names")        # test accuracy, macro-F1, confusion matrix + PNG
+
+``predict_run`` needs only the run directory (``config.json``, ``vocab.json``, a checkpoint);
+``evaluate_run`` also reloads the run's data set and checks that it is the one trained on.
+For a run on vectors (``vowels``) an input is a (T, F) array, or a path to a ``.npy`` file
+or a ``.csv`` file of T rows of F numbers.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from rnnkit.evaluation.plots import plot_confusion_matrix
+from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier
+from rnnkit.tasks.classify import (
+    ClassifyTask,
+    InputEncoder,
+    load_encoder,
+    predict_logits,
+    read_run_config,
+    reload_data,
+)
+from rnnkit.tasks.classify_config import ClassifyConfig
+from rnnkit.training import run_dir as layout
+from rnnkit.training.checkpoint import load_checkpoint
+
+logger = logging.getLogger(__name__)
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass
+class LoadedClassifier:
+    """A run's model (eval mode, CPU) with its encoder and class names."""
+
+    run_dir: Path
+    record: dict
+    config: ClassifyConfig
+    encoder: InputEncoder
+    classes: list[str]
+    model: SequenceClassifier
+    checkpoint: str
+    step: int
+
+
+def load_run(run_dir: str | Path, checkpoint: str = "best") -> LoadedClassifier:
+    """The model of checkpoint ``best`` (``last`` when the run has no best yet) or ``last``."""
+    if checkpoint not in layout.CHECKPOINT_NAMES:
+        raise ValueError(
+            f"unknown checkpoint {checkpoint!r}; allowed: {', '.join(layout.CHECKPOINT_NAMES)}"
+        )
+    run_dir, record, config = read_run_config(run_dir)
+    folder = run_dir / layout.CHECKPOINTS
+    if checkpoint == "best" and not (folder / "best.safetensors").exists():
+        logger.info("%s has no best checkpoint yet; using last", run_dir)
+        checkpoint = "last"
+    loaded = load_checkpoint(folder, checkpoint)
+    encoder = load_encoder(run_dir, record)
+    try:
+        meta = loaded.meta["task"]
+        model = SequenceClassifier(ClassifierConfig.from_dict(meta["model"]))
+        model.load_state_dict(loaded.section("model"))
+        classes = list(meta["classes"])
+    except (KeyError, TypeError, RuntimeError) as error:
+        raise ValueError(
+            f"checkpoint {loaded.path} does not hold a classifier: {' '.join(str(error).split())}"
+        ) from None
+    model.eval()
+    return LoadedClassifier(
+        run_dir, record, config, encoder, classes, model, checkpoint, loaded.meta["step"]
+    )
+
+
+def read_frames(source) -> np.ndarray:
+    """A (T, F) float32 array from an array, a ``.npy`` file or a ``.csv`` file of numbers."""
+    if not isinstance(source, (str, Path)):
+        return np.asarray(source, dtype=np.float32)
+    path = Path(source)
+    if not path.is_file() or path.suffix.lower() not in (".npy", ".csv"):
+        raise ValueError(
+            f"this run classifies sequences of vectors; give the path of a .npy or .csv file "
+            f"of T rows of numbers, one frame a row (got {str(source)!r})"
+        )
+    try:
+        if path.suffix.lower() == ".npy":
+            frames = np.load(path, allow_pickle=False)
+        else:
+            frames = np.loadtxt(path, delimiter=",", dtype=np.float32, ndmin=2)
+    except ValueError as error:
+        raise ValueError(f"{path} is not an array of numbers: {error}") from None
+    return np.asarray(frames, dtype=np.float32)
+
+
+def predict_run(
+    run_dir: str | Path, inputs: list, top: int = 5, checkpoint: str = "best"
+) -> list[list[tuple[str, float]]]:
+    """The ``top`` likeliest classes of each input, with their probabilities."""
+    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+        raise ValueError(f"top must be a positive integer, got {top!r}")
+    run = load_run(run_dir, checkpoint)
+    if run.encoder.kind == "vectors":
+        inputs = [read_frames(source) for source in inputs]
+    rows = [run.encoder.encode(raw) for raw in inputs]
+    probabilities = torch.softmax(
+        torch.from_numpy(predict_logits(run.model, rows, run.encoder)), dim=1
+    ).numpy()
+    answers = []
+    for p in probabilities:
+        order = np.argsort(-p, kind="stable")[:top]
+        answers.append([(run.classes[k], float(p[k])) for k in order])
+    return answers
+
+
+def evaluate_run(
+    run_dir: str | Path, split: str = "test", checkpoint: str = "best", plot: bool = True
+) -> dict:
+    """Accuracy, macro-F1, loss, per-class scores and the confusion matrix on ``split``;
+    with ``plot``, the matrix as ``plots/confusion-<split>.png`` in the run directory."""
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; allowed: {', '.join(SPLITS)}")
+    run = load_run(run_dir, checkpoint)
+    data = reload_data(run.record["data"])
+    task = ClassifyTask(run.config, data, run.encoder)
+    scores = task.score(run.model, split)
+    result = {
+        "task": "classify",
+        "run_dir": str(run.run_dir),
+        "checkpoint": run.checkpoint,
+        "steps": run.step,
+        "data": data.name,
+        "split": split,
+        **scores,
+    }
+    if plot:
+        path = plot_confusion_matrix(
+            scores["confusion_matrix"],
+            run.classes,
+            run.run_dir / "plots" / f"confusion-{split}.png",
+            f"{data.name}, {split} split: accuracy {scores['accuracy']:.3f}",
+        )
+        result["confusion_plot"] = str(path)
+    return result

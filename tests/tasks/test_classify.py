@@ -1,0 +1,146 @@
+"""The classification task: training lowers the loss, baselines, resume, using a finished run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from rnnkit.tasks.classify import ClassifyTask, InputEncoder, resume, train
+from rnnkit.tasks.classify_config import resolve_config
+from rnnkit.tasks.classify_runs import evaluate_run, predict_run
+from rnnkit.training.metrics import read_metrics
+from rnnkit.training.trainer import Trainer
+from tests.tasks import labelled_fixtures as fixtures
+
+
+def tiny_config(**overrides):
+    values = {
+        "data.batch_size": 8,
+        "model.hidden_size": 16,
+        "model.embedding_size": 8,
+        "optimizer.lr": 0.02,
+        "trainer.max_steps": 24,
+        "trainer.time_budget": None,
+        "trainer.eval_every": 12,
+        "trainer.log_every": 4,
+        "trainer.tensorboard": False,
+    }
+    return resolve_config({**values, **overrides})
+
+
+@pytest.mark.parametrize(
+    "make, overrides",
+    [
+        (fixtures.names, {"model.pooling": "last", "model.bidirectional": True}),
+        (
+            fixtures.reviews,
+            {"model.pooling": "attention", "data.min_count": 1, "optimizer.lr": 0.05},
+        ),
+        (fixtures.vectors, {"model.pooling": "mean", "model.cell": "gru"}),
+    ],
+)
+def test_training_lowers_the_validation_loss(make, overrides, tmp_path):
+    config = tiny_config(**overrides, **{"baselines.enabled": False})
+    data = make()
+    task = ClassifyTask(config, data, InputEncoder.fit(data, config))
+    torch.manual_seed(0)
+    model = task.build_model()
+    before = task.score(model, "val")["loss"]
+    trainer = Trainer(task, model, tmp_path, config.trainer, config.optimizer, config.schedule)
+    trainer.fit()
+    after = task.score(model, "val")["loss"]
+    assert after < 0.7 * before
+
+
+def test_vocabulary_comes_from_the_training_split_only():
+    data = fixtures.reviews()
+    data.inputs[int(data.splits["test"][0])] = "zebra quokka"
+    encoder = InputEncoder.fit(data, tiny_config(**{"data.min_count": 1}))
+    assert "zebra" not in encoder.vocab.stoi and "film" in encoder.vocab.stoi
+    assert encoder.encode("zebra").tolist() == [0]
+    assert encoder.encode("").tolist() == [0]  # an empty text is one <unk> step
+    chars = InputEncoder.fit(fixtures.names(), tiny_config())
+    assert chars.level == "char" and chars.baseline_kind == "chars"
+
+
+def test_train_writes_a_complete_run(tmp_path):
+    result = train(tiny_config(), tmp_path / "run", data=fixtures.names())
+    run = tmp_path / "run"
+    for name in ("config.json", "vocab.json", "baselines.json", "metrics.jsonl"):
+        assert (run / name).is_file(), name
+    assert (run / "plots" / "confusion-test.png").is_file()
+    summary = result.summary()
+    assert summary["steps"] == 24
+    assert 0 <= summary["test_accuracy"] <= 1 and 0 <= summary["test_macro_f1"] <= 1
+    assert summary["baseline_majority_accuracy"] == pytest.approx(1 / 3)
+    assert summary["baseline_logreg_accuracy"] == 1.0  # the endings give the class away
+    evals = [r for r in read_metrics(run / "metrics.jsonl") if r["kind"] == "eval"]
+    assert [r["step"] for r in evals] == [12, 24]
+    assert {"val_loss", "val_error", "val_accuracy", "val_macro_f1"} <= set(evals[0])
+
+
+def _stop_at(step):
+    def callback(trainer):
+        if trainer.state.step == step:
+            trainer.request_stop()
+
+    return callback
+
+
+def _losses(run_dir):
+    return [r["loss"] for r in read_metrics(run_dir / "metrics.jsonl") if r["kind"] == "train"]
+
+
+def test_resume_continues_exactly(tmp_path, monkeypatch):
+    data = fixtures.reviews()
+    config = tiny_config(**{"baselines.enabled": False, "model.dropout": 0.2})
+    whole = train(config, tmp_path / "whole", data=data)
+    stopped = train(config, tmp_path / "parts", data=data, callbacks=[_stop_at(8)])
+    assert (stopped.train.stop_reason, stopped.train.steps) == ("stopped", 8)
+    monkeypatch.setattr("rnnkit.tasks.classify.load_data", lambda dataset, seed: data)
+    resumed = resume(tmp_path / "parts")
+    assert resumed.train.steps == 24
+    assert _losses(tmp_path / "parts") == _losses(tmp_path / "whole")
+    assert resumed.test == whole.test
+
+
+def test_resume_refuses_changed_data(tmp_path, monkeypatch):
+    data = fixtures.names()
+    train(tiny_config(**{"trainer.max_steps": 4}), tmp_path / "run", data=data)
+    changed = fixtures.names()
+    changed.labels[0] = changed.labels[1]
+    monkeypatch.setattr("rnnkit.tasks.classify.load_data", lambda dataset, seed: changed)
+    with pytest.raises(ValueError, match="has changed since this run was trained"):
+        resume(tmp_path / "run", max_steps=8)
+
+
+def test_predict_and_evaluate_a_finished_run(tmp_path, monkeypatch):
+    data = fixtures.names()
+    config = tiny_config(**{"trainer.max_steps": 60, "trainer.eval_every": 20})
+    result = train(config, tmp_path / "run", data=data)
+    answers = predict_run(tmp_path / "run", ["Yamamoto", "Kowalski"], top=2)
+    assert [len(a) for a in answers] == [2, 2]
+    assert answers[0][0][0] == "Japanese" and answers[1][0][0] == "Polish"
+    assert answers[0][0][1] >= answers[0][1][1]
+    monkeypatch.setattr("rnnkit.tasks.classify.load_data", lambda dataset, seed: data)
+    report = evaluate_run(tmp_path / "run")
+    assert report["accuracy"] == result.test["accuracy"]
+    assert report["macro_f1"] == result.test["macro_f1"]
+    assert np.sum(report["confusion_matrix"]) == len(data.splits["test"])
+    assert (tmp_path / "run" / "plots" / "confusion-test.png").is_file()
+
+
+def test_predict_vectors_from_files(tmp_path):
+    data = fixtures.vectors()
+    train(tiny_config(**{"trainer.max_steps": 4}), tmp_path / "run", data=data)
+    frames = np.full((4, 3), 2.0, dtype=np.float32)
+    np.save(tmp_path / "up.npy", frames)
+    np.savetxt(tmp_path / "up.csv", frames, delimiter=",")
+    answers = predict_run(tmp_path / "run", [tmp_path / "up.npy", str(tmp_path / "up.csv")])
+    assert answers[0] == answers[1]
+    with pytest.raises(ValueError, match="give the path of a .npy or .csv file"):
+        predict_run(tmp_path / "run", ["Nakamura"])
+    np.save(tmp_path / "wide.npy", np.zeros((4, 5), dtype=np.float32))
+    with pytest.raises(ValueError, match=r"shape \(T >= 1, 3\)"):
+        predict_run(tmp_path / "run", [tmp_path / "wide.npy"])
