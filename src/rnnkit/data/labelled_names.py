@@ -11,7 +11,7 @@ unpickles it again:
    STOP), so a pickle that names ``os.system`` or any other callable is refused before
    anything runs.
 2. **One nationality.** People with two or more nationalities are left out.
-3. **Origin by language.** ``ORIGINS`` maps 60 of the 176 nationalities to 18 origin classes
+3. **Origin by language.** ``ORIGINS`` maps 64 of the 176 nationalities to 18 origin classes
    whose surnames mostly come from one language; the other nationalities (immigrant nations
    such as American, Australian, Canadian, British; mixed ones such as Belgian, Israeli,
    Filipino, Argentine; those of under a few hundred people) are dropped and counted.
