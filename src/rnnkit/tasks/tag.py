@@ -1,0 +1,480 @@
+"""Sequence tagging as a task for the ``Trainer``, and ``train`` / ``resume``.
+
+    from rnnkit.tasks.tag import train
+    from rnnkit.tasks.tag_config import resolve_config
+    result = train(resolve_config({"data.dataset": "ner"}), "runs/ner")   # TagResult
+
+The sentences come from ``rnnkit.data.labelled.load_tagging`` with its fixed split by
+sentence. The word vocabulary (and the character vocabulary, for ``char_features``) is built
+on the training split only. The task's hooks (see ``rnnkit.training.task``):
+
+- ``train_batches``: length-bucketed, shuffled batches of training sentences;
+- ``training_step``: the mean cross-entropy over the batch's real tokens;
+- ``evaluate``: on the validation split, token accuracy, and for a BIO tag set entity-level
+  precision / recall / F1 (``rnnkit.evaluation.entities``). The best checkpoint is the one
+  with the lowest ``val_entity_error`` (1 - entity F1) for BIO tags, else ``val_error``
+  (1 - token accuracy). The test split is scored once, at the end, with the best checkpoint.
+
+The baselines (``rnnkit.baselines.tagging``) are the most frequent tag of each word and the
+single most frequent tag, fitted on the same training split and scored on the same test split.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from rnnkit.baselines.tagging import MostFrequentTag
+from rnnkit.data.vocab import Vocab
+from rnnkit.evaluation.entities import entity_scores, is_bio, token_accuracy
+from rnnkit.models.tagger import SequenceTagger, TaggerConfig
+from rnnkit.tasks.classify_data import (
+    LengthBuckets,
+    build_vocab,
+    encode_tokens,
+    pad_ids,
+    sorted_chunks,
+)
+from rnnkit.tasks.tag_config import TagConfig
+from rnnkit.training import run_dir as layout
+from rnnkit.training.checkpoint import load_checkpoint
+from rnnkit.training.progress import Reporter
+from rnnkit.training.state import seed_everything
+from rnnkit.training.task import StepOutput
+from rnnkit.training.trainer import Trainer, TrainResult
+
+logger = logging.getLogger(__name__)
+
+TASK_NAME = "tag"
+CHAR_VOCAB = "chars.json"
+BASELINES = "baselines.json"
+SPLITS = ("train", "val", "test")
+EVAL_BATCH = 128
+
+
+@dataclass
+class EncodedSentence:
+    words: np.ndarray  # (T,) word ids
+    chars: list[np.ndarray] | None  # T arrays of character ids, or None
+
+
+class TagEncoder:
+    """Sentences -> word ids (and character ids); tag names <-> tag ids."""
+
+    def __init__(
+        self,
+        words: Vocab,
+        chars: Vocab | None,
+        tag_set: list[str],
+        lowercase: bool,
+        max_word_chars: int,
+    ):
+        self.words, self.chars, self.tag_set = words, chars, list(tag_set)
+        self.lowercase, self.max_word_chars = lowercase, max_word_chars
+        self.tag_index = {tag: k for k, tag in enumerate(self.tag_set)}
+
+    @classmethod
+    def fit(cls, data, config: TagConfig) -> TagEncoder:
+        """The vocabularies of the training split's words (and characters)."""
+        settings = config.data
+        train = [data.sentences[i] for i in data.splits["train"]]
+        fold = str.lower if settings.lowercase else str
+        words = build_vocab(([fold(w) for w in s] for s in train), "word", settings.min_count)
+        chars = None
+        if config.model.char_features:
+            chars = build_vocab((word for s in train for word in s), "char", 1)
+        return cls(words, chars, data.tag_set, settings.lowercase, settings.max_word_chars)
+
+    def encode(self, sentence: list[str]) -> EncodedSentence:
+        if not sentence:
+            raise ValueError("a sentence to tag needs at least one word")
+        folded = [w.lower() for w in sentence] if self.lowercase else sentence
+        chars = None
+        if self.chars is not None:
+            chars = [encode_tokens(list(w[: self.max_word_chars]), self.chars) for w in sentence]
+        return EncodedSentence(encode_tokens(folded, self.words), chars)
+
+    def encode_tags(self, tags: list[str]) -> np.ndarray:
+        return np.array([self.tag_index[tag] for tag in tags], dtype=np.int64)
+
+    def batch(self, rows: list[EncodedSentence]) -> dict:
+        """The tagger's keyword arguments for ``rows``: padded words, lengths, characters."""
+        words, lengths = pad_ids([row.words for row in rows])  # (N, T)
+        batch = {"words": words, "lengths": lengths}
+        if self.chars is not None:
+            longest = max(len(c) for row in rows for c in row.chars)
+            chars = torch.zeros((*words.shape, longest), dtype=torch.long)  # (N, T, C)
+            char_lengths = torch.zeros(words.shape, dtype=torch.long)  # (N, T)
+            for i, row in enumerate(rows):
+                for t, ids in enumerate(row.chars):
+                    chars[i, t, : len(ids)] = torch.from_numpy(ids)
+                    char_lengths[i, t] = len(ids)
+            batch.update(chars=chars, char_lengths=char_lengths)
+        return batch
+
+    def to_dict(self) -> dict:
+        return {
+            "tag_set": self.tag_set,
+            "lowercase": self.lowercase,
+            "max_word_chars": self.max_word_chars,
+        }
+
+
+class TagTask:
+    """Hooks for the ``Trainer``: one tag per token of padded, bucketed sentence batches."""
+
+    loss_unit = "nats/token"
+
+    def __init__(self, config: TagConfig, data, encoder: TagEncoder):
+        self.config, self.data, self.encoder = config, data, encoder
+        self.bio = is_bio(encoder.tag_set)
+        self.eval_metric = "val_entity_error" if self.bio else "val_error"
+        self.encoded = [encoder.encode(s) for s in data.sentences]
+        self.targets = [encoder.encode_tags(t) for t in data.tags]
+        self.splits = {name: np.asarray(data.splits[name], dtype=np.int64) for name in SPLITS}
+        for name in ("train", "val"):
+            if len(self.splits[name]) == 0:
+                raise ValueError(f"{data.name} has an empty {name} split; it needs sentences")
+        lengths = [len(self.encoded[i].words) for i in self.splits["train"]]
+        self.buckets = LengthBuckets(lengths, config.data.batch_size, config.trainer.seed)
+
+    def model_config(self) -> TaggerConfig:
+        m, chars = self.config.model, self.encoder.chars
+        return TaggerConfig(
+            num_tags=len(self.encoder.tag_set),
+            vocab_size=len(self.encoder.words),
+            embedding_size=m.embedding_size,
+            char_vocab_size=len(chars) if chars is not None else None,
+            char_embedding_size=m.char_embedding_size,
+            char_hidden_size=m.char_hidden_size,
+            cell=m.cell,
+            hidden_size=m.hidden_size,
+            num_layers=m.num_layers,
+            bidirectional=m.bidirectional,
+            dropout=m.dropout,
+        )
+
+    def build_model(self) -> SequenceTagger:
+        return SequenceTagger(self.model_config())
+
+    def train_batches(self, start_step: int):
+        train = self.splits["train"]
+        for positions in self.buckets.batches(start_step):
+            chosen = train[positions]
+            batch = self.encoder.batch([self.encoded[i] for i in chosen])
+            batch["targets"] = pad_ids([self.targets[i] for i in chosen])[0]  # (N, T)
+            yield batch
+
+    def training_step(self, model: SequenceTagger, batch, carry) -> StepOutput:
+        _, loss = model(**batch)
+        return StepOutput(loss, None, int(batch["lengths"].sum()))
+
+    def evaluate(self, model: SequenceTagger) -> dict[str, float]:
+        scores = self.score(model, "val")
+        metrics = {
+            "val_loss": scores["loss"],
+            "val_error": 1.0 - scores["accuracy"],
+            "val_accuracy": scores["accuracy"],
+        }
+        if self.bio:
+            metrics["val_entity_f1"] = scores["entity_f1"]
+            metrics["val_entity_error"] = 1.0 - scores["entity_f1"]
+        return metrics
+
+    def score(self, model: SequenceTagger, split: str) -> dict:
+        """Loss, token accuracy and (BIO tags) entity scores on ``split``."""
+        indices = self.splits[split]
+        log_probs = predict_log_probs(model, [self.encoded[i] for i in indices], self.encoder)
+        truth = [self.data.tags[i] for i in indices]
+        guesses = [[self.encoder.tag_set[k] for k in lp.argmax(1)] for lp in log_probs]
+        nats = [
+            -lp[np.arange(len(lp)), self.targets[i]]
+            for lp, i in zip(log_probs, indices, strict=True)
+        ]
+        report = {
+            "loss": float(np.concatenate(nats).mean()),
+            "accuracy": token_accuracy(truth, guesses),
+            "tokens": int(sum(len(t) for t in truth)),
+            "sentences": len(truth),
+        }
+        if self.bio:
+            report.update(entity_report(truth, guesses))
+        return report
+
+    def sample(self, model) -> None:
+        return None
+
+    def data_position(self, step: int) -> dict:
+        return self.buckets.position(step)
+
+    def checkpoint_metadata(self) -> dict:
+        return {
+            "name": TASK_NAME,
+            "model": self.model_config().to_dict(),
+            "tag_set": self.encoder.tag_set,
+        }
+
+
+def entity_report(truth: list[list[str]], guesses: list[list[str]]) -> dict:
+    scores = entity_scores(truth, guesses)
+    return {
+        "entity_f1": scores["f1"],
+        "entity_precision": scores["precision"],
+        "entity_recall": scores["recall"],
+        "entities": scores["entities"],
+        "per_type": scores["per_type"],
+    }
+
+
+@torch.no_grad()
+def predict_log_probs(
+    model: SequenceTagger, rows: list[EncodedSentence], encoder: TagEncoder
+) -> list[np.ndarray]:
+    """Each sentence's (T_i, K) log-probabilities of every tag, in batches sorted by length."""
+    was_training = model.training
+    model.eval()
+    results: list[np.ndarray | None] = [None] * len(rows)
+    try:
+        for chunk in sorted_chunks([len(row.words) for row in rows], EVAL_BATCH):
+            batch = encoder.batch([rows[i] for i in chunk])
+            logits, _ = model(**batch)  # (n, T, K)
+            log_probs = torch.log_softmax(logits, dim=2).numpy()
+            for k, i in enumerate(chunk):
+                results[i] = log_probs[k, : len(rows[i].words)]
+    finally:
+        model.train(was_training)
+    return results
+
+
+# -- the data, as recorded in config.json ------------------------------------------------------
+
+
+def load_data(dataset: str, split_seed: int = 0):
+    """``rnnkit.data.labelled.load_tagging(dataset, seed=split_seed)``."""
+    from rnnkit.data.labelled import load_tagging
+
+    return load_tagging(dataset, seed=split_seed)
+
+
+def data_fingerprint(data) -> str:
+    """sha256 over every sentence, tag and split (see ``classify.data_fingerprint``)."""
+    digest = hashlib.sha256()
+    for words, tags in zip(data.sentences, data.tags, strict=True):
+        line = "\t".join(words) + "\n" + "\t".join(tags) + "\n\n"
+        digest.update(line.encode("utf-8", "surrogatepass"))
+    for name in SPLITS:
+        digest.update(name.encode() + np.asarray(data.splits[name], dtype=np.int64).tobytes())
+    return digest.hexdigest()
+
+
+def data_record(dataset: str, split_seed: int, data) -> dict:
+    path = Path(dataset)
+    return {
+        "dataset": str(path.resolve()) if path.is_file() else dataset,
+        "split_seed": split_seed,
+        "name": data.name,
+        "tag_set": list(data.tag_set),
+        "sizes": {name: int(len(data.splits[name])) for name in SPLITS},
+        "fingerprint": data_fingerprint(data),
+        "card": data.card,
+    }
+
+
+def reload_data(record: dict):
+    """The sentences a run was trained on, or a ValueError if they have changed since."""
+    data = load_data(record["dataset"], record["split_seed"])
+    if data_fingerprint(data) != record["fingerprint"]:
+        raise ValueError(
+            f"the data {record['dataset']} has changed since this run was trained (different "
+            "sentences, tags or split); it cannot be evaluated or resumed on the same split"
+        )
+    return data
+
+
+# -- baselines ----------------------------------------------------------------------------------
+
+
+def fit_baselines(task: TagTask) -> dict:
+    """Most frequent tag per word, and overall, on the task's splits (JSON-ready)."""
+    data, splits = task.data, task.splits
+    train, test = splits["train"], splits["test"]
+    tagger = MostFrequentTag([data.sentences[i] for i in train], [data.tags[i] for i in train])
+    truth = [data.tags[i] for i in test]
+    guesses = tagger.tag_all([data.sentences[i] for i in test])
+    majority = [[tagger.default] * len(tags) for tags in truth]
+    baselines = {
+        "baseline_most_frequent_tag_accuracy": token_accuracy(truth, guesses),
+        "baseline_majority_accuracy": token_accuracy(truth, majority),
+        "majority": {"tag": tagger.default},
+    }
+    if task.bio:
+        baselines["baseline_most_frequent_tag_entity_f1"] = entity_scores(truth, guesses)["f1"]
+    return baselines
+
+
+# -- train and resume ---------------------------------------------------------------------------
+
+
+@dataclass
+class TagResult:
+    """How a run ended, its test-split scores with the best checkpoint, the baselines."""
+
+    train: TrainResult
+    test: dict
+    baselines: dict = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        result, test = self.train, self.test
+        summary = {
+            "task": TASK_NAME,
+            "run_dir": str(result.run_dir),
+            "steps": result.steps,
+            "stop_reason": result.stop_reason,
+            "best_step": result.best_step,
+            "best_metric": result.best_metric,
+            "test_accuracy": test.get("accuracy"),
+            "test_loss": test.get("loss"),
+            "test_tokens": test.get("tokens"),
+        }
+        if "entity_f1" in test:
+            summary["test_entity_f1"] = test["entity_f1"]
+            summary["test_entity_precision"] = test["entity_precision"]
+            summary["test_entity_recall"] = test["entity_recall"]
+        summary.update({k: v for k, v in self.baselines.items() if k.startswith("baseline_")})
+        summary.update(
+            tokens_per_s=result.tokens_per_s,
+            train_seconds=result.train_seconds,
+            elapsed_s=result.elapsed,
+            clip_fraction=result.clip_fraction,
+        )
+        return summary
+
+
+def train(
+    config: TagConfig,
+    run_dir: str | Path | None = None,
+    *,
+    data=None,
+    reporter: Reporter | None = None,
+    callbacks: Iterable[Callable[[Trainer], None]] = (),
+) -> TagResult:
+    """Train a tagger into ``run_dir`` (default ``runs/tag-<dataset>-<time>``); ``data`` (a
+    ``TaggingData``) replaces loading ``config.data.dataset``."""
+    config.validate()
+    data = data if data is not None else load_data(config.data.dataset, config.data.split_seed)
+    encoder = TagEncoder.fit(data, config)
+    task = TagTask(config, data, encoder)
+    seed_everything(config.trainer.seed)
+    model = task.build_model()
+    baselines = fit_baselines(task) if config.baselines.enabled else {}
+    name = "".join(c if c.isalnum() or c in "-_" else "-" for c in Path(data.name).stem)
+    run_dir = layout.create_run_dir(run_dir or layout.default_run_dir(f"{TASK_NAME}-{name}"))
+    layout.write_json(
+        run_dir / layout.CONFIG,
+        {
+            "task": TASK_NAME,
+            "data": data_record(config.data.dataset, config.data.split_seed, data),
+            "encoder": encoder.to_dict(),
+            "config": config.to_dict(),
+        },
+    )
+    encoder.words.save(run_dir / layout.VOCAB)
+    if encoder.chars is not None:
+        encoder.chars.save(run_dir / CHAR_VOCAB)
+    layout.write_json(run_dir / BASELINES, baselines)
+    trainer = _trainer(task, model, run_dir, config, reporter, callbacks)
+    trainer.reporter.message(describe(task, model, run_dir, baselines))
+    return _finish(trainer, task, baselines)
+
+
+def resume(
+    run_dir: str | Path,
+    *,
+    max_steps: int | None = None,
+    time_budget: float | None = None,
+    reporter: Reporter | None = None,
+    callbacks: Iterable[Callable[[Trainer], None]] = (),
+) -> TagResult:
+    """Continue a tagging run from its last checkpoint (see ``charlm.resume``)."""
+    run_dir, record, config = read_run_config(run_dir)
+    if max_steps is not None or time_budget is not None:
+        config.trainer.max_steps = max_steps
+        config.trainer.time_budget = time_budget
+        config.validate()
+    checkpoint = load_checkpoint(run_dir / layout.CHECKPOINTS, "last")
+    data = reload_data(record["data"])
+    task = TagTask(config, data, load_encoder(run_dir, record))
+    trainer = _trainer(task, task.build_model(), run_dir, config, reporter, callbacks)
+    trainer.restore(checkpoint)
+    if max_steps is not None or time_budget is not None:
+        layout.write_json(run_dir / layout.CONFIG, {**record, "config": config.to_dict()})
+    trainer.reporter.message(f"resuming {run_dir} at step {trainer.state.step}")
+    baselines = layout.read_json(run_dir / BASELINES) if (run_dir / BASELINES).exists() else {}
+    return _finish(trainer, task, baselines)
+
+
+def read_run_config(run_dir: str | Path) -> tuple[Path, dict, TagConfig]:
+    """``(run_dir, config.json's record, the TagConfig)`` of a tagging run."""
+    run_dir = layout.check_run_dir(run_dir)
+    record = layout.read_json(run_dir / layout.CONFIG)
+    if record.get("task") != TASK_NAME:
+        raise ValueError(f"{run_dir} holds a {record.get('task')!r} run, not a {TASK_NAME} run")
+    try:
+        return run_dir, record, TagConfig.from_dict(record["config"]).validate()
+    except KeyError:
+        raise ValueError(f"{run_dir / layout.CONFIG} is damaged: it has no config") from None
+
+
+def load_encoder(run_dir: Path, record: dict) -> TagEncoder:
+    values = record["encoder"]
+    words = Vocab.load(run_dir / layout.VOCAB)
+    chars = Vocab.load(run_dir / CHAR_VOCAB) if (run_dir / CHAR_VOCAB).exists() else None
+    return TagEncoder(
+        words, chars, values["tag_set"], values["lowercase"], values["max_word_chars"]
+    )
+
+
+def describe(task: TagTask, model, run_dir: Path, baselines: dict) -> str:
+    m, sizes = task.config.model, {k: len(v) for k, v in task.splits.items()}
+    parameters = sum(p.numel() for p in model.parameters())
+    text = (
+        f"run {run_dir}: {task.data.name}, {len(task.encoder.tag_set)} tags, "
+        f"{sizes['train']}/{sizes['val']}/{sizes['test']} train/val/test sentences; "
+        f"{m.num_layers}x{m.hidden_size} {'bi' if m.bidirectional else ''}{m.cell}"
+        f"{' + character BiLSTM' if m.char_features else ''}, {parameters / 1e6:.2f}M parameters"
+    )
+    if baselines:
+        text += (
+            "; baseline: most frequent tag per word "
+            f"{baselines['baseline_most_frequent_tag_accuracy']:.3f} test token accuracy"
+        )
+    return text
+
+
+def _finish(trainer: Trainer, task: TagTask, baselines: dict) -> TagResult:
+    result = trainer.fit()
+    test = {}
+    if result.best_step is not None:
+        best = load_checkpoint(trainer.checkpoint_dir, "best")
+        trainer.model.load_state_dict(best.section("model"))
+        test = task.score(trainer.model, "test")
+    return TagResult(result, test, baselines)
+
+
+def _trainer(task, model, run_dir, config: TagConfig, reporter, callbacks) -> Trainer:
+    return Trainer(
+        task,
+        model,
+        run_dir,
+        config.trainer,
+        config.optimizer,
+        config.schedule,
+        reporter=reporter,
+        callbacks=callbacks,
+    )

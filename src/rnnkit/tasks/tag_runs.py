@@ -1,0 +1,118 @@
+"""Using a finished (or stopped) tagging run: load it, tag sentences, evaluate it.
+
+    [sentence] = predict_run("runs/ner", ["I met Ann Smith in Oslo ."])
+    sentence.pairs      # [("I", "O"), ("met", "O"), ("Ann", "B-PER"), ("Smith", "I-PER"), ...]
+    sentence.entities   # [("PER", "Ann Smith"), ("LOC", "Oslo")]
+    evaluate_run("runs/ner")      # test token accuracy, entity P/R/F1 per type
+
+A sentence given as text is split at whitespace: write the tokens as the training file has
+them (punctuation apart: ``Oslo .``). ``predict_run`` needs only the run directory;
+``evaluate_run`` also reloads the run's data set and checks that it is the one trained on.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from rnnkit.evaluation.entities import bio_spans, is_bio
+from rnnkit.models.tagger import SequenceTagger, TaggerConfig
+from rnnkit.tasks.tag import (
+    TagEncoder,
+    TagTask,
+    load_encoder,
+    predict_log_probs,
+    read_run_config,
+    reload_data,
+)
+from rnnkit.tasks.tag_config import TagConfig
+from rnnkit.training import run_dir as layout
+from rnnkit.training.checkpoint import load_checkpoint
+
+logger = logging.getLogger(__name__)
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass
+class LoadedTagger:
+    run_dir: Path
+    record: dict
+    config: TagConfig
+    encoder: TagEncoder
+    model: SequenceTagger
+    checkpoint: str
+    step: int
+
+
+def load_run(run_dir: str | Path, checkpoint: str = "best") -> LoadedTagger:
+    """The model of checkpoint ``best`` (``last`` when the run has no best yet) or ``last``."""
+    if checkpoint not in layout.CHECKPOINT_NAMES:
+        raise ValueError(
+            f"unknown checkpoint {checkpoint!r}; allowed: {', '.join(layout.CHECKPOINT_NAMES)}"
+        )
+    run_dir, record, config = read_run_config(run_dir)
+    folder = run_dir / layout.CHECKPOINTS
+    if checkpoint == "best" and not (folder / "best.safetensors").exists():
+        logger.info("%s has no best checkpoint yet; using last", run_dir)
+        checkpoint = "last"
+    loaded = load_checkpoint(folder, checkpoint)
+    encoder = load_encoder(run_dir, record)
+    try:
+        model = SequenceTagger(TaggerConfig.from_dict(loaded.meta["task"]["model"]))
+        model.load_state_dict(loaded.section("model"))
+    except (KeyError, TypeError, RuntimeError) as error:
+        raise ValueError(
+            f"checkpoint {loaded.path} does not hold a tagger: {' '.join(str(error).split())}"
+        ) from None
+    model.eval()
+    return LoadedTagger(run_dir, record, config, encoder, model, checkpoint, loaded.meta["step"])
+
+
+@dataclass
+class TaggedSentence:
+    """A sentence's ``(token, tag)`` pairs, and for a BIO tag set its entities as
+    ``(type, text)`` (None for other tag sets, e.g. parts of speech)."""
+
+    pairs: list[tuple[str, str]]
+    entities: list[tuple[str, str]] | None
+
+
+def predict_run(run_dir: str | Path, sentences: list, checkpoint: str = "best") -> list:
+    """A ``TaggedSentence`` for each sentence (a string split at whitespace, or a list of
+    tokens)."""
+    run = load_run(run_dir, checkpoint)
+    tokens = [s.split() if isinstance(s, str) else list(s) for s in sentences]
+    for words, given in zip(tokens, sentences, strict=True):
+        if not words:
+            raise ValueError(f"nothing to tag in {given!r}: give at least one token")
+    log_probs = predict_log_probs(run.model, [run.encoder.encode(w) for w in tokens], run.encoder)
+    tag_set, bio = run.encoder.tag_set, is_bio(run.encoder.tag_set)
+    tagged = []
+    for words, lp in zip(tokens, log_probs, strict=True):
+        tags = [tag_set[k] for k in lp.argmax(1)]
+        entities = None
+        if bio:
+            entities = [(kind, " ".join(words[a:b])) for kind, a, b in bio_spans(tags)]
+        tagged.append(TaggedSentence(list(zip(words, tags, strict=True)), entities))
+    return tagged
+
+
+def evaluate_run(run_dir: str | Path, split: str = "test", checkpoint: str = "best") -> dict:
+    """Token accuracy, loss and (BIO tags) entity precision / recall / F1, overall and per
+    entity type, on ``split``."""
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; allowed: {', '.join(SPLITS)}")
+    run = load_run(run_dir, checkpoint)
+    data = reload_data(run.record["data"])
+    task = TagTask(run.config, data, run.encoder)
+    return {
+        "task": "tag",
+        "run_dir": str(run.run_dir),
+        "checkpoint": run.checkpoint,
+        "steps": run.step,
+        "data": data.name,
+        "split": split,
+        **task.score(run.model, split),
+    }

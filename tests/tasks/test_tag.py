@@ -1,0 +1,127 @@
+"""The tagging task: training lowers the loss, baselines, resume, using a finished run."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from rnnkit.tasks.tag import TagEncoder, TagTask, resume, train
+from rnnkit.tasks.tag_config import resolve_config
+from rnnkit.tasks.tag_runs import evaluate_run, predict_run
+from rnnkit.training.metrics import read_metrics
+from rnnkit.training.trainer import Trainer
+from tests.tasks import labelled_fixtures as fixtures
+
+
+def tiny_config(**overrides):
+    values = {
+        "data.batch_size": 4,
+        "data.min_count": 1,
+        "model.hidden_size": 12,
+        "model.embedding_size": 8,
+        "model.char_embedding_size": 4,
+        "model.char_hidden_size": 4,
+        "optimizer.lr": 0.03,
+        "trainer.max_steps": 24,
+        "trainer.time_budget": None,
+        "trainer.eval_every": 12,
+        "trainer.log_every": 4,
+        "trainer.tensorboard": False,
+    }
+    return resolve_config({**values, **overrides})
+
+
+@pytest.mark.parametrize("char_features", [False, True])
+def test_training_lowers_the_validation_loss(char_features, tmp_path):
+    config = tiny_config(**{"model.char_features": char_features, "baselines.enabled": False})
+    data = fixtures.tagged()
+    task = TagTask(config, data, TagEncoder.fit(data, config))
+    assert task.eval_metric == "val_entity_error"
+    torch.manual_seed(0)
+    model = task.build_model()
+    before = task.score(model, "val")["loss"]
+    Trainer(task, model, tmp_path, config.trainer, config.optimizer, config.schedule).fit()
+    after = task.score(model, "val")
+    assert after["loss"] < 0.5 * before
+    assert after["accuracy"] > 0.8
+
+
+def test_vocabularies_come_from_the_training_split():
+    data = fixtures.tagged()
+    data.sentences[int(data.splits["test"][0])][2] = "Zoë"
+    config = tiny_config(**{"model.char_features": True})
+    encoder = TagEncoder.fit(data, config)
+    assert "Zoë" not in encoder.words.stoi and "ë" not in encoder.chars.stoi
+    encoded = encoder.encode(["met", "Zoë"])
+    assert encoded.words[1] == 0 and encoded.chars[1].tolist()[-1] == 0
+    batch = encoder.batch([encoded, encoder.encode(["in"])])
+    assert batch["chars"].shape == (2, 2, 3)
+    assert batch["char_lengths"].tolist() == [[3, 3], [2, 0]]
+
+
+def test_train_writes_a_complete_run_with_baselines(tmp_path):
+    result = train(tiny_config(**{"model.char_features": True}), tmp_path / "run",
+                   data=fixtures.tagged())  # fmt: skip
+    run = tmp_path / "run"
+    for name in ("config.json", "vocab.json", "chars.json", "baselines.json"):
+        assert (run / name).is_file(), name
+    summary = result.summary()
+    assert summary["steps"] == 24 and 0 <= summary["test_entity_f1"] <= 1
+    # in the test sentences (0, 10, 20, 30) every word was seen in training with its tag
+    assert summary["baseline_most_frequent_tag_accuracy"] == 1.0
+    assert summary["baseline_most_frequent_tag_entity_f1"] == 1.0
+    assert summary["baseline_majority_accuracy"] == pytest.approx(
+        sum(t == "O" for i in (0, 10, 20, 30) for t in fixtures.tagged().tags[i])
+        / sum(len(fixtures.tagged().tags[i]) for i in (0, 10, 20, 30))
+    )
+
+
+def _stop_at(step):
+    def callback(trainer):
+        if trainer.state.step == step:
+            trainer.request_stop()
+
+    return callback
+
+
+def test_resume_continues_exactly(tmp_path, monkeypatch):
+    data = fixtures.tagged()
+    config = tiny_config(**{"baselines.enabled": False, "model.char_features": True})
+    whole = train(config, tmp_path / "whole", data=data)
+    train(config, tmp_path / "parts", data=data, callbacks=[_stop_at(8)])
+    monkeypatch.setattr("rnnkit.tasks.tag.load_data", lambda dataset, seed: data)
+    resumed = resume(tmp_path / "parts")
+    losses = [
+        [r["loss"] for r in read_metrics(path / "metrics.jsonl") if r["kind"] == "train"]
+        for path in (tmp_path / "whole", tmp_path / "parts")
+    ]
+    assert losses[0] == losses[1]
+    assert resumed.test == whole.test
+
+
+def test_predict_and_evaluate(tmp_path, monkeypatch):
+    data = fixtures.tagged()
+    config = tiny_config(**{"trainer.max_steps": 60, "trainer.eval_every": 30})
+    result = train(config, tmp_path / "run", data=data)
+    [tagged] = predict_run(tmp_path / "run", ["I met Bob Smith in Oslo ."])
+    assert [w for w, _ in tagged.pairs] == ["I", "met", "Bob", "Smith", "in", "Oslo", "."]
+    assert tagged.pairs[2][1] == "B-PER" and tagged.pairs[5][1] == "B-LOC"
+    assert ("LOC", "Oslo") in tagged.entities
+    with pytest.raises(ValueError, match="nothing to tag"):
+        predict_run(tmp_path / "run", ["   "])
+    monkeypatch.setattr("rnnkit.tasks.tag.load_data", lambda dataset, seed: data)
+    report = evaluate_run(tmp_path / "run")
+    assert report["accuracy"] == result.test["accuracy"]
+    assert report["entity_f1"] == result.test["entity_f1"]
+    assert set(report["per_type"]) == {"PER", "LOC"}
+
+
+def test_a_tag_set_without_entities_is_scored_by_tokens(tmp_path):
+    data = fixtures.tagged()
+    data.tags = [["NNP" if t != "O" else "X" for t in tags] for tags in data.tags]
+    data.tag_set = ["NNP", "X"]
+    result = train(tiny_config(**{"trainer.max_steps": 4}), tmp_path / "run", data=data)
+    assert "test_entity_f1" not in result.summary()
+    assert "baseline_most_frequent_tag_entity_f1" not in result.baselines
+    [tagged] = predict_run(tmp_path / "run", ["I met Ann"])
+    assert tagged.entities is None
