@@ -1,7 +1,7 @@
 """Labelled data for the classifier (many-to-one) and the tagger (many-to-many), split.
 
     data = load_classification("names")      # after `rnnkit data fetch names`
-    data.inputs[0], data.labels[0]            # 'Abad', 'Arabic'
+    data.inputs[0], data.labels[0]            # 'Abbadi', 'Arabic'
     train = [data.inputs[i] for i in data.splits["train"]]
 
     tagged = load_tagging("pos")              # after `rnnkit data fetch pos`
