@@ -1,11 +1,15 @@
-"""``rnnkit evaluate RUN_DIR``: nats and bits per character on held-out text.
+"""``rnnkit evaluate RUN_DIR``: a trained run's scores on held-out data.
 
-    rnnkit evaluate runs/charlm-lstm                    # the run's test split
+    rnnkit evaluate runs/charlm-lstm                    # nats and bits per character, test split
     rnnkit evaluate runs/charlm-lstm --split val
     rnnkit evaluate runs/charlm-lstm --data other.txt   # a whole file or directory of text
+    rnnkit evaluate runs/classify-names                 # accuracy, macro-F1, confusion matrix PNG
+    rnnkit evaluate runs/tag-ner                        # token accuracy, entity P/R/F1 per type
 
-The split is cut from the run's recorded training text exactly as in training. With --data,
-characters the model never saw count as <unk>.
+A character model's split is cut from the run's recorded training text exactly as in
+training; with --data, characters the model never saw count as <unk>. A classifier or tagger
+is scored on its data set's fixed split (reloaded and checked to be the one it trained on);
+a classifier's confusion matrix is written to RUN_DIR/plots/confusion-<split>.png.
 """
 
 from __future__ import annotations
@@ -13,14 +17,16 @@ from __future__ import annotations
 import argparse
 import json
 
-from rnnkit.tasks.charlm_runs import SPLITS, evaluate_run
-from rnnkit.training.run_dir import CHECKPOINT_NAMES
+from rnnkit.tasks.charlm_runs import evaluate_run
+from rnnkit.training.run_dir import CHECKPOINT_NAMES, CONFIG, check_run_dir, read_json
+
+SPLITS = ("train", "val", "test")  # train: classify and tag runs only
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "evaluate",
-        help="nats and bits per character of a trained run on held-out text",
+        help="scores of a trained run on held-out data (charlm, classify, tag)",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -33,6 +39,16 @@ def register(subparsers) -> None:
 
 
 def evaluate_command(args: argparse.Namespace) -> int:
+    task = read_json(check_run_dir(args.run_dir) / CONFIG).get("task")
+    if task in ("classify", "tag"):
+        if args.data is not None:
+            raise ValueError(
+                f"--data applies to character models; a {task} run is evaluated on its own "
+                "data set's split (--split train|val|test)"
+            )
+        from rnnkit.cli.evaluate_labelled import evaluate_labelled
+
+        return evaluate_labelled(task, args)
     result = evaluate_run(
         args.run_dir, data=args.data, split=args.split, checkpoint=args.checkpoint
     )

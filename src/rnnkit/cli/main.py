@@ -16,6 +16,7 @@ SUBCOMMANDS = (
     "rnnkit.cli.train",
     "rnnkit.cli.sample",
     "rnnkit.cli.evaluate",
+    "rnnkit.cli.predict",
     "rnnkit.cli.diagnose",
     "rnnkit.cli.experiment",
 )

@@ -3,6 +3,8 @@
     rnnkit train charlm --preset quick                   # the README's first command
     rnnkit train charlm --data my.txt --cell gru --hidden-size 512 --time-budget 1h30m
     rnnkit train --resume runs/charlm-lstm-20250101-120000
+    rnnkit train classify --dataset names                # and: rnnkit train classify --help
+    rnnkit train tag --dataset ner --char-features
 
 A preset sets every option; flags given explicitly override it. The run directory holds
 everything (config.json, vocab.json, metrics.jsonl, TensorBoard events, checkpoints/,
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from rnnkit.models.language_model import CELLS, EMBEDDINGS
 from rnnkit.tasks.charlm_config import DEFAULT_PRESET, PRESETS, resolve_config
@@ -69,7 +72,7 @@ DRY_RUN = {"data.max_chars": 20_000, "trainer.eval_every": 3, "trainer.log_every
 def register(subparsers) -> None:
     train = subparsers.add_parser(
         "train",
-        help="train a model (train charlm) or continue a run (train --resume RUN_DIR)",
+        help="train a model (train charlm|classify|tag) or continue a run (train --resume RUN_DIR)",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -87,6 +90,9 @@ def register(subparsers) -> None:
     )
     _add_charlm_arguments(charlm)
     charlm.set_defaults(func=charlm_command)
+    from rnnkit.cli.train_labelled import register_tasks  # here: it imports this module
+
+    register_tasks(tasks)
 
 
 def _add_charlm_arguments(parser: argparse.ArgumentParser) -> None:
@@ -217,7 +223,9 @@ def charlm_overrides(args: argparse.Namespace) -> dict:
 
 def resume_command(args: argparse.Namespace) -> int:
     if not args.resume_only:
-        raise ValueError("name a task (charlm) or give --resume RUN_DIR; see rnnkit train --help")
+        raise ValueError(
+            "name a task (charlm, classify, tag) or give --resume RUN_DIR; see rnnkit train --help"
+        )
     return _resume(
         args.resume_only,
         args.resume_max_steps,
@@ -227,6 +235,11 @@ def resume_command(args: argparse.Namespace) -> int:
 
 
 def _resume(run_dir: str, max_steps, time_budget, as_json: bool) -> int:
+    task = _task_of(run_dir)
+    if task in ("classify", "tag"):
+        from rnnkit.cli.train_labelled import resume_labelled
+
+        return resume_labelled(task, run_dir, max_steps, time_budget, as_json)
     from rnnkit.tasks.charlm import resume
 
     reporter = _reporter(as_json)
@@ -234,6 +247,14 @@ def _resume(run_dir: str, max_steps, time_budget, as_json: bool) -> int:
         lambda: resume(run_dir, max_steps=max_steps, time_budget=time_budget, reporter=reporter)
     )
     return _report(result, as_json)
+
+
+def _task_of(run_dir: str) -> str | None:
+    """The ``task`` config.json names, or None (the charlm path then says what is wrong)."""
+    try:
+        return json.loads((Path(run_dir) / "config.json").read_text(encoding="utf-8")).get("task")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def _train_numpy(args: argparse.Namespace) -> int:

@@ -1,0 +1,63 @@
+"""``rnnkit evaluate`` for classify and tag runs: the scores as a table (or one JSON object)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def evaluate_labelled(task: str, args: argparse.Namespace) -> int:
+    if task == "classify":
+        from rnnkit.tasks.classify_runs import evaluate_run
+    else:
+        from rnnkit.tasks.tag_runs import evaluate_run
+    result = evaluate_run(args.run_dir, split=args.split, checkpoint=args.checkpoint)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    lines = classify_lines(result) if task == "classify" else tag_lines(result)
+    print("\n".join(lines))
+    return 0
+
+
+def classify_lines(result: dict) -> list[str]:
+    lines = [
+        f"{result['split']} split of {result['data']}: accuracy {result['accuracy']:.4f}, "
+        f"macro-F1 {result['macro_f1']:.4f}, loss {result['loss']:.4f} nats over "
+        f"{result['examples']:,} examples; checkpoint {result['checkpoint']} "
+        f"(step {result['steps']})",
+        "",
+        f"  {'class':<24} {'precision':>9} {'recall':>9} {'F1':>9} {'support':>8}",
+    ]
+    for name, s in result["per_class"].items():
+        lines.append(
+            f"  {name:<24} {s['precision']:9.4f} {s['recall']:9.4f} {s['f1']:9.4f} "
+            f"{s['support']:8d}"
+        )
+    if "confusion_plot" in result:
+        lines += ["", f"confusion matrix: {result['confusion_plot']}"]
+    return lines
+
+
+def tag_lines(result: dict) -> list[str]:
+    lines = [
+        f"{result['split']} split of {result['data']}: token accuracy {result['accuracy']:.4f}, "
+        f"loss {result['loss']:.4f} nats over {result['tokens']:,} tokens in "
+        f"{result['sentences']:,} sentences; checkpoint {result['checkpoint']} "
+        f"(step {result['steps']})"
+    ]
+    if "entity_f1" not in result:
+        return lines
+    lines += [
+        f"entities: precision {result['entity_precision']:.4f}, recall "
+        f"{result['entity_recall']:.4f}, F1 {result['entity_f1']:.4f} "
+        f"({result['entities']:,} in the truth)",
+        "",
+        f"  {'type':<16} {'precision':>9} {'recall':>9} {'F1':>9} {'support':>8}",
+    ]
+    for name, s in result["per_type"].items():
+        lines.append(
+            f"  {name:<16} {s['precision']:9.4f} {s['recall']:9.4f} {s['f1']:9.4f} "
+            f"{s['support']:8d}"
+        )
+    return lines

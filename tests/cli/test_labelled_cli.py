@@ -1,0 +1,185 @@
+"""rnnkit train classify|tag, predict, evaluate and resume, end to end on tiny CSV and CoNLL
+files (in process, through the real entry point)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import rnnkit.cli.main as cli_main
+from tests.tasks import labelled_fixtures as fixtures
+
+MODULES = ("rnnkit.cli.train", "rnnkit.cli.predict", "rnnkit.cli.evaluate")
+TINY = ["--hidden-size", "12", "--embedding-size", "8", "--batch-size", "8", "--lr", "0.03"]
+
+
+@pytest.fixture
+def rnnkit(monkeypatch, capsys):
+    """``rnnkit(*argv) -> (exit code, stdout, stderr)``."""
+    commands = tuple(dict.fromkeys((*cli_main.SUBCOMMANDS, *MODULES)))
+    monkeypatch.setattr(cli_main, "SUBCOMMANDS", commands)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+
+    def run(*argv):
+        code = cli_main.main([str(a) for a in argv])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    yield run
+    torch.set_num_threads(threads)
+
+
+def assert_one_line_error(result, *fragments):
+    code, _, err = result
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("rnnkit "), err
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def last_json(out: str) -> dict:
+    return json.loads(out.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def names_csv(tmp_path):
+    path = tmp_path / "names.csv"
+    fixtures.write_csv(path, fixtures.names())
+    return path
+
+
+@pytest.fixture
+def classify_run(rnnkit, names_csv, tmp_path):
+    out = tmp_path / "names-run"
+    code, stdout, err = rnnkit(
+        "train", "classify", "--dataset", names_csv, "--level", "char", *TINY,
+        "--max-steps", "30", "--eval-every", "15", "--out", out, "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    return out, last_json(stdout)
+
+
+def test_train_classify_json_summary(classify_run):
+    out, summary = classify_run
+    assert summary["run_dir"] == str(out) and summary["steps"] == 30
+    for key in ("test_accuracy", "test_macro_f1", "baseline_majority_accuracy"):
+        assert 0 <= summary[key] <= 1, key
+    assert summary["baseline_logreg_accuracy"] == 1.0
+    assert (out / "plots" / "confusion-test.png").is_file()
+
+
+def test_predict_classify(rnnkit, classify_run):
+    out, _ = classify_run
+    code, stdout, err = rnnkit("predict", out, "Yamamoto", "Kowalski", "--top", "2")
+    assert code == 0, err
+    lines = stdout.splitlines()
+    assert lines[0] == "Yamamoto" and lines[3] == "Kowalski" and len(lines) == 6
+    probabilities = [float(line.split()[0]) for line in lines[1:3]]
+    assert probabilities[0] >= probabilities[1] > 0
+    code, stdout, _ = rnnkit("predict", out, "Nakamura", "--json")
+    [prediction] = json.loads(stdout)["predictions"]
+    assert len(prediction["labels"]) == 3
+    assert sum(label["probability"] for label in prediction["labels"]) == pytest.approx(1, 1e-5)
+    assert_one_line_error(rnnkit("predict", out, "Smith", "--top", "0"), "top must be")
+
+
+def test_evaluate_classify(rnnkit, classify_run):
+    out, summary = classify_run
+    (out / "plots" / "confusion-test.png").unlink()
+    code, stdout, err = rnnkit("evaluate", out)
+    assert code == 0, err
+    assert f"accuracy {summary['test_accuracy']:.4f}" in stdout and "macro-F1" in stdout
+    assert (out / "plots" / "confusion-test.png").is_file()
+    code, stdout, _ = rnnkit("evaluate", out, "--split", "val", "--json")
+    result = json.loads(stdout)
+    assert result["split"] == "val" and set(result["per_class"]) == set(fixtures.ENDINGS)
+    assert_one_line_error(rnnkit("evaluate", out, "--data", "x.txt"), "--data applies to")
+
+
+def test_resume_classify(rnnkit, names_csv, tmp_path):
+    out = tmp_path / "run"
+    args = ["train", "classify", "--dataset", names_csv, *TINY, "--no-baselines"]
+    code, _, err = rnnkit(*args, "--max-steps", "6", "--out", out, "--json")
+    assert code == 0, err
+    code, stdout, err = rnnkit("train", "--resume", out, "--max-steps", "10", "--json")
+    assert code == 0, err
+    assert last_json(stdout)["steps"] == 10
+    code, stdout, err = rnnkit("train", "classify", "--resume", out, "--max-steps", "12")
+    assert code == 0, err
+    assert "max_steps: 12 steps" in stdout and "test accuracy" in stdout
+    assert_one_line_error(
+        rnnkit("train", "classify", "--resume", out, "--cell", "gru"), "only --max-steps"
+    )
+    assert_one_line_error(rnnkit("train", "tag", "--resume", out), "not a tag run")
+
+
+def test_train_tag_predict_evaluate(rnnkit, tmp_path):
+    conll = tmp_path / "tiny.conll"
+    fixtures.write_conll(conll, fixtures.tagged())
+    out = tmp_path / "ner"
+    code, stdout, err = rnnkit(
+        "train", "tag", "--dataset", conll, "--char-features", "--min-count", "1", *TINY,
+        "--max-steps", "40", "--eval-every", "20", "--out", out, "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    summary = last_json(stdout)
+    assert summary["steps"] == 40 and 0 <= summary["test_entity_f1"] <= 1
+    assert summary["baseline_most_frequent_tag_accuracy"] == pytest.approx(1.0)
+    code, stdout, err = rnnkit("predict", out, "I met Ann in Rome .")
+    assert code == 0, err
+    first, second = stdout.splitlines()
+    assert first.startswith("I/") and first.split()[2].startswith("Ann/")
+    assert second.startswith("  entities:")
+    code, stdout, err = rnnkit("evaluate", out)
+    assert code == 0, err
+    assert "token accuracy" in stdout and "entities: precision" in stdout
+    assert "PER" in stdout and "LOC" in stdout
+
+
+@pytest.mark.parametrize(
+    "content, fragments",
+    [
+        ("words,label\nhello,a\nbye,b\n", ["no 'text'"]),
+        ("text,label\nhello,a\nbye,\n", ["line 3"]),
+        ("text,label\nhello,a\nbye,a\n", ["two"]),
+        ("text,label\n", ["no rows"]),
+    ],
+)
+def test_bad_csv_is_a_one_line_error(rnnkit, tmp_path, content, fragments):
+    path = tmp_path / "bad.csv"
+    path.write_text(content, encoding="utf-8")
+    out = tmp_path / "never"
+    result = rnnkit("train", "classify", "--dataset", path, "--max-steps", "2", "--out", out)
+    assert_one_line_error(result, str(path), *fragments)
+    assert not out.exists()
+
+
+def test_other_usage_errors(rnnkit, tmp_path):
+    assert_one_line_error(rnnkit("train", "classify", "--max-steps", "2"), "--dataset")
+    assert_one_line_error(
+        rnnkit("train", "classify", "--dataset", "nonsense", "--max-steps", "2"),
+        "neither a data set nor a file",
+    )
+    assert_one_line_error(rnnkit("predict", tmp_path, "x"), "not an rnnkit run directory")
+    (tmp_path / "config.json").write_text('{"task": "charlm"}', encoding="utf-8")
+    assert_one_line_error(rnnkit("predict", tmp_path, "x"), "rnnkit sample")
+
+
+def test_vector_runs_refuse_text(rnnkit, tmp_path, monkeypatch):
+    data = fixtures.vectors()
+    monkeypatch.setattr("rnnkit.tasks.classify.load_data", lambda dataset, seed: data)
+    out = tmp_path / "vectors"
+    code, _, err = rnnkit(
+        "train", "classify", "--dataset", "vowels", *TINY, "--max-steps", "4", "--out", out
+    )
+    assert code == 0, err
+    np.save(tmp_path / "frames.npy", np.ones((3, 3), dtype=np.float32))
+    code, stdout, err = rnnkit("predict", out, tmp_path / "frames.npy", "--top", "1")
+    assert code == 0, err
+    assert stdout.splitlines()[1].split()[1] in ("down", "up")
+    assert_one_line_error(rnnkit("predict", out, "Nakamura"), "a .npy or .csv file")
