@@ -144,3 +144,17 @@ def test_predict_vectors_from_files(tmp_path):
     np.save(tmp_path / "wide.npy", np.zeros((4, 5), dtype=np.float32))
     with pytest.raises(ValueError, match=r"shape \(T >= 1, 3\)"):
         predict_run(tmp_path / "run", [tmp_path / "wide.npy"])
+
+
+def test_the_selection_metric_picks_the_best_checkpoint(tmp_path):
+    data = fixtures.names()
+    for metric, key in (("loss", "val_loss"), ("error", "val_error")):
+        config = tiny_config(**{"selection.metric": metric})
+        assert ClassifyTask(config, data, InputEncoder.fit(data, config)).eval_metric == key
+    result = train(tiny_config(**{"baselines.enabled": False}), tmp_path / "run", data=data)
+    evals = [r for r in read_metrics(tmp_path / "run" / "metrics.jsonl") if r["kind"] == "eval"]
+    best = min(evals, key=lambda r: r["val_loss"])
+    assert result.summary()["selected_by"] == "val_loss"
+    assert (result.train.best_step, result.train.best_metric) == (best["step"], best["val_loss"])
+    with pytest.raises(ValueError, match="unknown selection metric 'f1'"):
+        tiny_config(**{"selection.metric": "f1"})

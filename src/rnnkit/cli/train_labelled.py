@@ -56,6 +56,7 @@ SHARED_FLAGS = {
     "early_stopping": "trainer.early_stopping_patience",
     "precision": "trainer.precision",
     "seed": "trainer.seed",
+    "select": "selection.metric",
 }
 TASK_FLAGS = {
     "classify": {
@@ -146,6 +147,12 @@ def _add_common(parser: argparse.ArgumentParser, datasets: str) -> None:
     stop.add_argument("--early-stopping", type=_positive_int, metavar="EVALS")
     stop.add_argument("--eval-every", type=_positive_int, metavar="N", help="(default 200)")
     stop.add_argument("--log-every", type=_positive_int, metavar="N")
+    stop.add_argument(
+        "--select",
+        choices=("loss", "error"),
+        help="the validation figure that picks the best checkpoint (classify: loss; tag: "
+        "error, i.e. 1 - entity F1 for BIO tags)",
+    )
     parser.data_group, parser.model_group = data, model
 
 
@@ -234,7 +241,9 @@ def summary_lines(summary: dict) -> list[str]:
             test += f", macro-F1 {summary['test_macro_f1']:.4f}"
         if summary.get("test_entity_f1") is not None:
             test += f", entity F1 {summary['test_entity_f1']:.4f}"
-        lines.append(f"{test} (best checkpoint: step {summary['best_step']})")
+        lines.append(
+            f"{test} (best checkpoint by {summary['selected_by']}: step {summary['best_step']})"
+        )
     names = {
         "baseline_majority_accuracy": "majority",
         "baseline_logreg_accuracy": "logistic regression",

@@ -12,9 +12,9 @@ The task's hooks (see ``rnnkit.training.task``):
 - ``train_batches``: length-bucketed, shuffled batches of the training split
   (``classify_data.LengthBuckets``), resumable at any step;
 - ``training_step``: the mean cross-entropy of a padded batch (``SequenceClassifier``);
-- ``evaluate``: loss, error, accuracy and macro-F1 on the validation split; ``val_error``
-  chooses the best checkpoint. The test split is scored once, at the end, with the best
-  checkpoint.
+- ``evaluate``: loss, error, accuracy and macro-F1 on the validation split; ``val_loss``
+  (or ``val_error``, ``selection.metric``) chooses the best checkpoint. The test split is
+  scored once, at the end, with the best checkpoint.
 
 Before training, the baselines (``rnnkit.baselines.classification``) are fitted on the same
 training split and scored on the same test split; ``baselines.json`` keeps their figures.
@@ -145,11 +145,11 @@ class InputEncoder:
 class ClassifyTask:
     """Hooks for the ``Trainer``: many-to-one classification of padded, bucketed batches."""
 
-    eval_metric = "val_error"
     loss_unit = "nats/example"
 
     def __init__(self, config: ClassifyConfig, data, encoder: InputEncoder):
         self.config, self.data, self.encoder = config, data, encoder
+        self.eval_metric = f"val_{config.selection.metric}"
         self.classes = list(data.classes)
         index = {label: k for k, label in enumerate(self.classes)}
         self.labels = np.array([index[label] for label in data.labels], dtype=np.int64)
@@ -343,6 +343,7 @@ class ClassifyResult:
     train: TrainResult
     test: dict
     baselines: dict = field(default_factory=dict)
+    selected_by: str = "val_loss"  # the validation figure that picked the best checkpoint
 
     def summary(self) -> dict:
         result = self.train
@@ -352,7 +353,8 @@ class ClassifyResult:
             "steps": result.steps,
             "stop_reason": result.stop_reason,
             "best_step": result.best_step,
-            "val_error": result.best_metric,
+            "selected_by": self.selected_by,
+            "best_val": result.best_metric,
             "test_accuracy": self.test.get("accuracy"),
             "test_macro_f1": self.test.get("macro_f1"),
             "test_loss": self.test.get("loss"),
@@ -384,7 +386,10 @@ def train(
     task = ClassifyTask(config, data, encoder)
     seed_everything(config.trainer.seed)
     model = task.build_model()
-    baselines = fit_baselines(task) if config.baselines.enabled else {}
+    baselines = {}
+    if config.baselines.enabled:
+        _say(reporter, "fitting the baselines on the training split")
+        baselines = fit_baselines(task)
     run_dir = layout.create_run_dir(
         run_dir or layout.default_run_dir(f"{TASK_NAME}-{_slug(data.name)}")
     )
@@ -481,7 +486,14 @@ def _finish(trainer: Trainer, task: ClassifyTask, baselines: dict) -> ClassifyRe
             trainer.run_dir / "plots" / "confusion-test.png",
             f"{task.data.name}, test split: accuracy {test['accuracy']:.3f}",
         )
-    return ClassifyResult(result, test, baselines)
+    return ClassifyResult(result, test, baselines, task.eval_metric)
+
+
+def _say(reporter: Reporter | None, text: str) -> None:
+    if reporter is not None:
+        reporter.message(text)
+    else:
+        logger.info(text)
 
 
 def _trainer(task, model, run_dir, config: ClassifyConfig, reporter, callbacks) -> Trainer:

@@ -13,7 +13,8 @@ on the training split only. The task's hooks (see ``rnnkit.training.task``):
 - ``evaluate``: on the validation split, token accuracy, and for a BIO tag set entity-level
   precision / recall / F1 (``rnnkit.evaluation.entities``). The best checkpoint is the one
   with the lowest ``val_entity_error`` (1 - entity F1) for BIO tags, else ``val_error``
-  (1 - token accuracy). The test split is scored once, at the end, with the best checkpoint.
+  (1 - token accuracy); or ``val_loss`` with ``selection.metric = "loss"``. The test split
+  is scored once, at the end, with the best checkpoint.
 
 The baselines (``rnnkit.baselines.tagging``) are the most frequent tag of each word and the
 single most frequent tag, fitted on the same training split and scored on the same test split.
@@ -134,7 +135,8 @@ class TagTask:
     def __init__(self, config: TagConfig, data, encoder: TagEncoder):
         self.config, self.data, self.encoder = config, data, encoder
         self.bio = is_bio(encoder.tag_set)
-        self.eval_metric = "val_entity_error" if self.bio else "val_error"
+        error = "val_entity_error" if self.bio else "val_error"
+        self.eval_metric = error if config.selection.metric == "error" else "val_loss"
         self.encoded = [encoder.encode(s) for s in data.sentences]
         self.targets = [encoder.encode_tags(t) for t in data.tags]
         self.splits = {name: np.asarray(data.splits[name], dtype=np.int64) for name in SPLITS}
@@ -328,6 +330,7 @@ class TagResult:
     train: TrainResult
     test: dict
     baselines: dict = field(default_factory=dict)
+    selected_by: str = "val_loss"  # the validation figure that picked the best checkpoint
 
     def summary(self) -> dict:
         result, test = self.train, self.test
@@ -337,7 +340,8 @@ class TagResult:
             "steps": result.steps,
             "stop_reason": result.stop_reason,
             "best_step": result.best_step,
-            "best_metric": result.best_metric,
+            "selected_by": self.selected_by,
+            "best_val": result.best_metric,
             "test_accuracy": test.get("accuracy"),
             "test_loss": test.get("loss"),
             "test_tokens": test.get("tokens"),
@@ -372,7 +376,10 @@ def train(
     task = TagTask(config, data, encoder)
     seed_everything(config.trainer.seed)
     model = task.build_model()
-    baselines = fit_baselines(task) if config.baselines.enabled else {}
+    baselines = {}
+    if config.baselines.enabled:
+        _say(reporter, "fitting the baselines on the training split")
+        baselines = fit_baselines(task)
     name = "".join(c if c.isalnum() or c in "-_" else "-" for c in Path(data.name).stem)
     run_dir = layout.create_run_dir(run_dir or layout.default_run_dir(f"{TASK_NAME}-{name}"))
     layout.write_json(
@@ -464,7 +471,14 @@ def _finish(trainer: Trainer, task: TagTask, baselines: dict) -> TagResult:
         best = load_checkpoint(trainer.checkpoint_dir, "best")
         trainer.model.load_state_dict(best.section("model"))
         test = task.score(trainer.model, "test")
-    return TagResult(result, test, baselines)
+    return TagResult(result, test, baselines, task.eval_metric)
+
+
+def _say(reporter: Reporter | None, text: str) -> None:
+    if reporter is not None:
+        reporter.message(text)
+    else:
+        logger.info(text)
 
 
 def _trainer(task, model, run_dir, config: TagConfig, reporter, callbacks) -> Trainer:

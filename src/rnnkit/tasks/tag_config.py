@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from rnnkit.models.recurrent import RECURRENT_CORES
-from rnnkit.tasks.classify_config import BaselinesConfig
+from rnnkit.tasks.classify_config import BaselinesConfig, SelectionConfig
 from rnnkit.training.config import (
     OptimizerConfig,
     ScheduleConfig,
@@ -92,6 +92,7 @@ class TagConfig:
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     trainer: TrainerConfig = field(default_factory=_trainer_defaults)
     baselines: BaselinesConfig = field(default_factory=BaselinesConfig)
+    selection: SelectionConfig = field(default_factory=lambda: SelectionConfig("error"))
 
     def validate(self) -> TagConfig:
         for section in (
@@ -101,6 +102,7 @@ class TagConfig:
             self.schedule,
             self.trainer,
             self.baselines,
+            self.selection,
         ):
             section.validate()
         return self
