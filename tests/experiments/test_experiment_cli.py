@@ -132,7 +132,7 @@ def test_steps_to_solve_is_the_first_solving_evaluation_and_solved_the_last(
         (["copy", "--seq-len", "0"], "positive integers"),
         (["digits", "--seq-len", "10"], "8 (row by row) or 64 (pixel by pixel)"),
         (["seqmnist", "--seq-len", "64"], "28 (row by row) or 784 (pixel by pixel)"),
-        (["adding", "--lr", "-1"], "learning rate"),
+        (["adding", "--lr", "-1"], "--lr takes positive numbers"),
         (["adding", "--threads", "many"], "--threads"),
         (["adding", "--time-budget", "soon"], "duration"),
         ([], "name an experiment"),

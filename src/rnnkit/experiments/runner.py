@@ -69,6 +69,7 @@ class RunResult:
     stop_reason: str
     run_dir: str
     final: dict = field(default_factory=dict)  # every metric of the last evaluation
+    lr: float | None = None  # the learning rate this cell trained with
 
 
 @dataclass
@@ -158,7 +159,7 @@ def run_one(task, config: ExperimentConfig, run_dir: Path, reporter: Reporter) -
         model,
         run_dir,
         trainer_config(config),
-        OptimizerConfig(name="adam", lr=config.lr),
+        OptimizerConfig(name="adam", lr=config.lr_for(task.cell)),
         ScheduleConfig(name=config.schedule),
         reporter=reporter,
     )
@@ -190,6 +191,7 @@ def run_one(task, config: ExperimentConfig, run_dir: Path, reporter: Reporter) -
         stop_reason=stop_reason,
         run_dir=str(run_dir),
         final=final,
+        lr=config.lr_for(task.cell),
     )
 
 
