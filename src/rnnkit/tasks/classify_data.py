@@ -9,6 +9,8 @@ Shared by the classification and tagging tasks.
   ``min_count >= 2`` the rare training words are ``<unk>`` too, so the model learns what to
   make of a word it does not know.
 - ``pad_ids`` / ``pad_vectors``: a list of sequences -> one padded tensor and the lengths.
+- ``InputEncoder``: a classification set's raw inputs (text, or real-valued frames) -> the
+  arrays the classifier reads, with the vocabulary of the training split.
 - ``LengthBuckets``: training batches of similar lengths, reshuffled each epoch::
 
       epoch e:  permute the examples (seeded by (seed, e))
@@ -32,6 +34,7 @@ import torch
 
 from rnnkit.data.vocab import UNK_TOKEN, Vocab
 
+KINDS = ("chars", "words", "vectors")
 WORD_TOKEN = re.compile(r"\w+(?:['\u2019]\w+)*|[^\w\s]")
 POOL_BATCHES = 50
 
@@ -72,6 +75,88 @@ def pad_vectors(rows: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]
     for i, row in enumerate(rows):
         batch[i, : len(row)] = torch.from_numpy(np.asarray(row, dtype=np.float32))
     return batch, lengths
+
+
+class InputEncoder:
+    """Raw inputs of one kind -> the arrays the model reads.
+
+    Text: characters (``level="char"``) or ``tokenize_words`` tokens (``"word"``) -> ids of
+    ``vocab`` (an empty text becomes one ``<unk>``, so every sequence has a step). Vectors:
+    (T, F) float32 frames. ``max_length`` keeps the first steps only.
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        level: str | None,
+        vocab: Vocab | None,
+        features: int | None = None,
+        max_length: int | None = None,
+    ):
+        self.kind, self.level, self.vocab = kind, level, vocab
+        self.features, self.max_length = features, max_length
+
+    @classmethod
+    def fit(cls, data, config) -> InputEncoder:
+        """The encoder for ``data`` (a ``ClassificationData``) under ``config`` (a
+        ``ClassifyConfig``), its vocabulary built on the training split."""
+        settings = config.data
+        if data.kind not in KINDS:
+            raise ValueError(f"unknown kind of input {data.kind!r}; expected {', '.join(KINDS)}")
+        train = [data.inputs[i] for i in data.splits["train"]]
+        if data.kind == "vectors":
+            if settings.level is not None:
+                raise ValueError(f"{data.name} holds vectors, not text; --level does not apply")
+            return cls(
+                "vectors", None, None, int(np.asarray(train[0]).shape[1]), settings.max_length
+            )
+        level = settings.level or ("char" if data.kind == "chars" else "word")
+        min_count = settings.min_count or (1 if level == "char" else 2)
+        encoder = cls("text", level, None, None, settings.max_length)
+        encoder.vocab = build_vocab((encoder.tokens(text) for text in train), level, min_count)
+        return encoder
+
+    @property
+    def baseline_kind(self) -> str:
+        """The baseline features that suit these inputs: chars, words or vectors."""
+        if self.kind == "vectors":
+            return "vectors"
+        return "chars" if self.level == "char" else "words"
+
+    def tokens(self, text: str) -> list[str]:
+        return list(text) if self.level == "char" else tokenize_words(text)
+
+    def encode(self, raw) -> np.ndarray:
+        if self.kind == "vectors":
+            frames = np.asarray(raw, dtype=np.float32)
+            if frames.ndim != 2 or frames.shape[1] != self.features or len(frames) == 0:
+                raise ValueError(
+                    f"expected a sequence of frames of shape (T >= 1, {self.features}), got "
+                    f"{frames.shape}"
+                )
+            return frames[: self.max_length]
+        ids = encode_tokens(self.tokens(raw), self.vocab)[: self.max_length]
+        return ids if len(ids) else np.array([Vocab.unk_id], dtype=np.int64)
+
+    def batch(self, rows: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Padded inputs and lengths of encoded ``rows``."""
+        return pad_vectors(rows) if self.kind == "vectors" else pad_ids(rows)
+
+    @property
+    def input_size(self) -> int:
+        return self.features if self.kind == "vectors" else len(self.vocab)
+
+    def to_dict(self) -> dict:
+        return {
+            "kind": self.kind,
+            "level": self.level,
+            "features": self.features,
+            "max_length": self.max_length,
+        }
+
+    @classmethod
+    def from_dict(cls, values: dict, vocab: Vocab | None) -> InputEncoder:
+        return cls(values["kind"], values["level"], vocab, values["features"], values["max_length"])
 
 
 class LengthBuckets:
