@@ -173,3 +173,14 @@ def test_wrong_input_kind_is_a_clear_error():
     model = make_classifier()
     with pytest.raises(ValueError, match="int64 ids"):
         model(torch.zeros(2, 3, 4), torch.tensor([3, 3]))
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_the_readable_loop_gives_the_fused_result(cell):
+    model = make_classifier(cell=cell, bidirectional=True, num_layers=2, pooling="attention")
+    batch, _ = padded_ids(seed=5)
+    with torch.no_grad():
+        fused, _ = model(batch, torch.tensor(LENGTHS))
+        model.recurrent.impl = "loop"
+        loop, _ = model(batch, torch.tensor(LENGTHS))
+    torch.testing.assert_close(loop, fused, rtol=1e-5, atol=1e-6)
