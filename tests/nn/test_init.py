@@ -53,7 +53,7 @@ def test_scale_recurrent_sets_the_largest_singular_value(sigma):
 
 @pytest.mark.parametrize("name", sorted(RECURRENT_CORES))
 def test_every_named_core_runs_batch_first(name):
-    layer = build_recurrent(name, 3, 7, num_layers=2)
+    layer = build_recurrent(name, 3, 7, num_layers=2, horizon=9)
     output, _ = layer(torch.randn(4, 9, 3))
     assert output.shape == (4, 9, 7)
 
@@ -64,3 +64,31 @@ def test_parse_cells_names_the_unknown_ones():
         parse_cells("rnn,bogus")
     with pytest.raises(ValueError, match="at least one"):
         parse_cells(" , ")
+
+
+def test_chrono_spreads_forget_biases_over_the_horizon():
+    from rnnkit.nn.init import chrono_
+
+    torch.manual_seed(0)
+    layer = chrono_(LSTM(2, 500, num_layers=2), 784)
+    for ih, hh in ((layer.bias_ih_l0, layer.bias_hh_l0), (layer.bias_ih_l1, layer.bias_hh_l1)):
+        forget, inputs = ih.detach()[500:1000], ih.detach()[:500]
+        assert torch.equal(inputs, -forget)
+        assert torch.equal(hh.detach()[:1000], torch.zeros(1000))
+        # log U(1, 783): within [0, log 783], spread over it (mean of log u is about 5.66)
+        assert forget.min() >= 0 and forget.max() <= torch.log(torch.tensor(783.0))
+        assert 5.3 < forget.mean() < 6.0
+    with pytest.raises(ValueError, match="LSTM"):
+        chrono_(GRU(2, 3), 100)
+    with pytest.raises(ValueError, match=">= 3"):
+        chrono_(LSTM(2, 3), 2)
+
+
+def test_clstm_needs_a_horizon_and_remembers_longer_than_lstm():
+    with pytest.raises(ValueError, match="horizon"):
+        build_recurrent("clstm", 1, 4)
+    torch.manual_seed(0)
+    clstm = build_recurrent("clstm", 1, 64, horizon=1000)
+    lstm = build_recurrent("lstm", 1, 64)
+    forget = lambda m: torch.sigmoid(m.bias_ih_l0 + m.bias_hh_l0)[64:128]  # noqa: E731
+    assert forget(clstm).mean() > 0.9 > forget(lstm).max()

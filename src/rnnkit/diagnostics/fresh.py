@@ -16,12 +16,21 @@ from rnnkit.diagnostics.report import Diagnosis, check_loss, check_positive, dia
 from rnnkit.models.recurrent import build_recurrent, parse_cells
 
 
-def fresh_layer(name: str, input_size: int, hidden_size: int, num_layers: int, seed: int):
-    """The core ``name`` as initialised from ``seed``, in float64; the global random generator
-    is left as it was."""
+def fresh_layer(
+    name: str,
+    input_size: int,
+    hidden_size: int,
+    num_layers: int,
+    seed: int,
+    seq_len: int | None = None,
+):
+    """The core ``name`` as initialised from ``seed`` (``seq_len``: the horizon a ``clstm``
+    is initialised for), in float64; the global random generator is left as it was."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        layer = build_recurrent(name, input_size, hidden_size, num_layers=num_layers)
+        layer = build_recurrent(
+            name, input_size, hidden_size, num_layers=num_layers, horizon=seq_len
+        )
     return layer.to(torch.float64)
 
 
@@ -49,7 +58,7 @@ def diagnose_cells(
     check_loss(loss)
     results = {}
     for name in dict.fromkeys(names):
-        layer = fresh_layer(name, input_size, hidden_size, num_layers, seed)
+        layer = fresh_layer(name, input_size, hidden_size, num_layers, seed, seq_len)
         results[name] = diagnose_layer(
             layer, seq_len=seq_len, batch_size=batch_size, loss=loss, seed=seed
         )

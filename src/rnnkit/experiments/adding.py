@@ -67,7 +67,9 @@ class AddingTask(SyntheticTask):
         return adding_batch(size, self.seq_len, generator)
 
     def build_model(self) -> SequenceToOne:
-        return SequenceToOne(self.cell, 2, self.config.hidden_size, 1, "regression")
+        return SequenceToOne(
+            self.cell, 2, self.config.hidden_size, 1, "regression", horizon=self.seq_len
+        )
 
     def training_step(self, model: SequenceToOne, batch, carry) -> StepOutput:
         inputs, targets = batch

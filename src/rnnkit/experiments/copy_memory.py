@@ -72,7 +72,9 @@ class CopyTask(SyntheticTask):
         return copy_batch(size, self.seq_len, generator)
 
     def build_model(self) -> SequenceTagger:
-        return SequenceTagger(self.cell, VOCAB, self.config.hidden_size, VOCAB)
+        return SequenceTagger(
+            self.cell, VOCAB, self.config.hidden_size, VOCAB, horizon=self.seq_len + 20
+        )
 
     def training_step(self, model: SequenceTagger, batch, carry) -> StepOutput:
         inputs, targets = batch

@@ -112,7 +112,9 @@ class ImageSequenceTask:
     def build_model(self) -> SequenceToOne:
         input_size = self.sequences.shape[2]
         hidden = self.config.hidden_size
-        return SequenceToOne(self.cell, input_size, hidden, self.num_classes, "classification")
+        return SequenceToOne(
+            self.cell, input_size, hidden, self.num_classes, "classification", self.seq_len
+        )
 
     def train_batches(self, start_step: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         epoch, index = divmod(start_step, self.steps_per_epoch)

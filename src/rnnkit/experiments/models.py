@@ -3,9 +3,10 @@
     SequenceToOne   x (N, T, I) -> core -> h_T (N, H) -> Linear -> (N, K)       adding, images
     SequenceTagger  x (N, T, I) -> core -> h_t (N, T, H) -> Linear -> (N, T, K)  copy
 
-The core is ``rnnkit.models.recurrent.build_recurrent(cell, ...)``: rnn, relu, irnn, lstm or
-gru with its customary initialisation. Both return ``(outputs, loss)``; the loss is None
-without targets. Outputs are raw: regression values, or logits for a cross-entropy.
+The core is ``rnnkit.models.recurrent.build_recurrent(cell, ...)``: rnn, relu, irnn, lstm,
+clstm or gru with its customary initialisation (``horizon``: the task's longest dependency).
+Both return ``(outputs, loss)``; the loss is None without targets. Outputs are raw: regression
+values, or logits for a cross-entropy.
 """
 
 from __future__ import annotations
@@ -28,13 +29,19 @@ class SequenceToOne(nn.Module):
     """
 
     def __init__(
-        self, cell: str, input_size: int, hidden_size: int, output_size: int, objective: str
+        self,
+        cell: str,
+        input_size: int,
+        hidden_size: int,
+        output_size: int,
+        objective: str,
+        horizon: int | None = None,
     ):
         super().__init__()
         if objective not in OBJECTIVES:
             raise ValueError(f"unknown objective {objective!r}; allowed: {', '.join(OBJECTIVES)}")
         self.objective = objective
-        self.core = build_recurrent(cell, input_size, hidden_size)
+        self.core = build_recurrent(cell, input_size, hidden_size, horizon=horizon)
         self.head = nn.Linear(hidden_size, output_size)
 
     def forward(self, inputs: torch.Tensor, targets: torch.Tensor | None = None):
@@ -53,9 +60,16 @@ class SequenceTagger(nn.Module):
     """One set of ``output_size`` logits per step; the loss is the cross-entropy averaged over
     every step of every sequence (targets (N, T) of class indexes)."""
 
-    def __init__(self, cell: str, input_size: int, hidden_size: int, output_size: int):
+    def __init__(
+        self,
+        cell: str,
+        input_size: int,
+        hidden_size: int,
+        output_size: int,
+        horizon: int | None = None,
+    ):
         super().__init__()
-        self.core = build_recurrent(cell, input_size, hidden_size)
+        self.core = build_recurrent(cell, input_size, hidden_size, horizon=horizon)
         self.head = nn.Linear(hidden_size, output_size)
 
     def forward(self, inputs: torch.Tensor, targets: torch.Tensor | None = None):

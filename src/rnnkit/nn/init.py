@@ -4,6 +4,7 @@
     orthogonal_(layer)       each W_hh gate block random orthogonal        (Saxe et al. 2014)
     forget_gate_bias_(lstm)  b_f = value                                   (Gers et al. 2000)
     scale_recurrent_(layer)  W_hh *= s / sigma_max(W_hh): a chosen largest singular value
+    chrono_(lstm, T)         b_f ~ log U(1, T-1), b_i = -b_f         (Tallec and Ollivier 2018)
 
 Each works in place on every layer and direction of an ``RNN``/``LSTM``/``GRU`` (rnnkit's or
 torch.nn's: they share parameter names) and returns the layer.
@@ -87,4 +88,30 @@ def scale_recurrent_(layer: nn.Module, sigma_max: float) -> nn.Module:
             current = torch.linalg.matrix_norm(block.double(), ord=2)
             if current > 0:
                 block.mul_(sigma_max / float(current))
+    return layer
+
+
+@torch.no_grad()
+def chrono_(layer: nn.Module, max_horizon: int, generator: torch.Generator | None = None):
+    """Chrono initialisation of an LSTM (Tallec and Ollivier 2018, "Can recurrent neural
+    networks warp time?"): ``b_f = log(u)``, ``u ~ U(1, max_horizon - 1)``, and ``b_i = -b_f``.
+
+    With no input a unit's cell state then decays like ``f^t``, ``f = sigmoid(b_f)``, so unit
+    ``j`` remembers for about ``u_j`` steps: the units' memory spans spread over 1 ..
+    ``max_horizon`` (the longest dependency the task has) instead of all starting near
+    ``sigmoid(0) = 0.5``, i.e. one or two steps. The bias lives in ``b_ih``; ``b_hh`` gets 0.
+    """
+    if _gates(layer) != 4:
+        raise ValueError("chrono_ is for an LSTM layer")
+    if isinstance(max_horizon, bool) or not isinstance(max_horizon, int) or max_horizon < 3:
+        raise ValueError(f"chrono_: max_horizon must be an integer >= 3, got {max_horizon!r}")
+    hidden = layer.hidden_size
+    for bias_ih, bias_hh in zip(
+        _parameters(layer, "bias_ih"), _parameters(layer, "bias_hh"), strict=True
+    ):
+        u = torch.rand(hidden, generator=generator, dtype=torch.float64)
+        forget = torch.log(1.0 + u * (max_horizon - 2))  # log U(1, max_horizon - 1)
+        bias_ih[hidden : 2 * hidden] = forget.to(bias_ih.dtype)
+        bias_ih[:hidden] = -forget.to(bias_ih.dtype)
+        bias_hh[: 2 * hidden] = 0.0
     return layer
