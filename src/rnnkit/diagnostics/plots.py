@@ -9,11 +9,10 @@ horizon; the unscaled norms are in the JSON.
 from __future__ import annotations
 
 import math
-from io import BytesIO
 from pathlib import Path
 
 from rnnkit.diagnostics.report import Diagnosis
-from rnnkit.training.checkpoint import atomic_write_bytes
+from rnnkit.training.figures import new_figure, save_png
 
 PART_NAMES = {"c": "cell state c"}
 
@@ -31,11 +30,8 @@ def relative_log10(curve: list[float]) -> list[float]:
 
 def plot_gradient_flow(diagnoses: dict[str, Diagnosis], path: str | Path, title: str = "") -> Path:
     """Draw ``diagnoses`` (name -> Diagnosis) into a PNG at ``path``; returns the path."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(8, 4.5), dpi=100)
-    FigureCanvasAgg(figure)
+    figure = new_figure(8, 4.5)
     axes = figure.add_subplot()
     threshold = None
     for index, (name, diagnosis) in enumerate(diagnoses.items()):
@@ -57,9 +53,4 @@ def plot_gradient_flow(diagnoses: dict[str, Diagnosis], path: str | Path, title:
     axes.grid(alpha=0.3)
     axes.legend(fontsize="small")
     figure.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    buffer = BytesIO()
-    figure.savefig(buffer, format="png")
-    atomic_write_bytes(path, buffer.getvalue())
-    return path
+    return save_png(figure, path)

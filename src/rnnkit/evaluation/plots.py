@@ -3,25 +3,21 @@ row normalised to sum to 1 (the diagonal is each class's recall), with the count
 
 from __future__ import annotations
 
-from io import BytesIO
 from pathlib import Path
 
 import numpy as np
 
-from rnnkit.training.checkpoint import atomic_write_bytes
+from rnnkit.training.figures import new_figure, save_png
 
 
 def plot_confusion_matrix(matrix, classes: list[str], output: str | Path, title: str = "") -> Path:
     """Write ``matrix`` (K, K counts) as a PNG at ``output`` (matplotlib's Agg canvas)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
 
     matrix = np.asarray(matrix)
     totals = matrix.sum(axis=1, keepdims=True)
     rates = np.divide(matrix, totals, out=np.zeros(matrix.shape), where=totals > 0)
     size = max(4.0, 0.45 * len(classes) + 2.0)
-    figure = Figure(figsize=(size + 1.0, size), dpi=100)
-    FigureCanvasAgg(figure)
+    figure = new_figure(size + 1.0, size)
     axes = figure.add_subplot()
     image = axes.imshow(rates, cmap="Blues", vmin=0.0, vmax=1.0)
     figure.colorbar(image, ax=axes, fraction=0.046, pad=0.04, label="fraction of the true class")
@@ -37,9 +33,4 @@ def plot_confusion_matrix(matrix, classes: list[str], output: str | Path, title:
     if title:
         axes.set_title(title, fontsize=10)
     figure.tight_layout()
-    output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    buffer = BytesIO()
-    figure.savefig(buffer, format="png")
-    atomic_write_bytes(output, buffer.getvalue())
-    return output
+    return save_png(figure, output)

@@ -51,7 +51,6 @@ import json
 import math
 import time
 from dataclasses import asdict, dataclass
-from io import BytesIO
 from pathlib import Path
 
 import torch
@@ -59,6 +58,7 @@ from torch import nn
 
 from rnnkit.models.recurrent import build_recurrent
 from rnnkit.nn.init import orthogonal_, scale_recurrent_
+from rnnkit.training.figures import new_figure, save_png
 
 DEFAULT_SEQ_LENS = (10, 20, 50, 100, 200)
 BASELINE_MSE = 2 / 3  # Var(x_T + x_{T-1}) with x ~ U(-1, 1): 2 * 1/3
@@ -222,13 +222,7 @@ def exploding_case(config: ExplodingConfig | None = None, out: str | Path | None
 def plot_exploding(norms: dict, runs: list[TrainingRun], config: ExplodingConfig, path: Path):
     """Two panels: gradient norms at initialisation against T (log scale), and the training
     loss of each run (log scale; a dotted line where a run diverged). Returns ``path``."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    from rnnkit.training.checkpoint import atomic_write_bytes
-
-    figure = Figure(figsize=(11, 4.5), dpi=100)
-    FigureCanvasAgg(figure)
+    figure = new_figure(11, 4.5)
     by_length, curves = figure.subplots(1, 2)
     lengths = list(config.seq_lens)
     by_length.plot(lengths, [norms[t][0] for t in lengths], "o-", label="||dL/dh_0||")
@@ -256,11 +250,7 @@ def plot_exploding(norms: dict, runs: list[TrainingRun], config: ExplodingConfig
         axes.grid(alpha=0.3, which="both")
         axes.legend()
     figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    buffer = BytesIO()
-    figure.savefig(buffer, format="png")
-    atomic_write_bytes(path, buffer.getvalue())
-    return path
+    return save_png(figure, path)
 
 
 def format_report(result: dict) -> str:

@@ -3,10 +3,9 @@ the trivial predictor's value as a dashed line (matplotlib's Agg canvas, no pypl
 
 from __future__ import annotations
 
-from io import BytesIO
 from pathlib import Path
 
-from rnnkit.training.checkpoint import atomic_write_bytes
+from rnnkit.training.figures import new_figure, save_png
 
 
 def plot_learning_curves(
@@ -19,11 +18,8 @@ def plot_learning_curves(
     log_y: bool = False,
 ) -> Path:
     """Write ``curves`` ({label: [(step, value), ...]}) as a PNG at ``path``; returns it."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(7, 4.5), dpi=100)
-    FigureCanvasAgg(figure)
+    figure = new_figure(7, 4.5)
     axes = figure.add_subplot()
     for label, points in curves.items():
         points = [(s, v) for s, v in points if v is not None and (v > 0 or not log_y)]
@@ -38,9 +34,4 @@ def plot_learning_curves(
     axes.set_title(title)
     axes.grid(alpha=0.3)
     axes.legend()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    buffer = BytesIO()
-    figure.savefig(buffer, format="png")
-    atomic_write_bytes(path, buffer.getvalue())
-    return path
+    return save_png(figure, path)

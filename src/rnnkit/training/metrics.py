@@ -19,10 +19,10 @@ from __future__ import annotations
 import json
 import logging
 import math
-from io import BytesIO
 from pathlib import Path
 
-from rnnkit.training.checkpoint import atomic_write_bytes, atomic_write_text
+from rnnkit.training.checkpoint import atomic_write_text
+from rnnkit.training.figures import new_figure, save_png
 
 logger = logging.getLogger(__name__)
 
@@ -93,14 +93,11 @@ def plot_losses(
 ) -> None:
     """Training loss and the evaluation record's ``metric`` against steps, as a PNG
     (matplotlib's Agg canvas: no display, no global pyplot state)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
 
     records = read_metrics(metrics_path)
     train = [(r["step"], r["loss"]) for r in records if r.get("kind") == "train"]
     val = [(r["step"], r[metric]) for r in records if r.get("kind") == "eval" and metric in r]
-    figure = Figure(figsize=(7, 4), dpi=100)
-    FigureCanvasAgg(figure)
+    figure = new_figure(7, 4)
     axes = figure.add_subplot()
     if train:
         axes.plot(*zip(*train, strict=True), label="train", linewidth=1)
@@ -111,11 +108,7 @@ def plot_losses(
     axes.grid(alpha=0.3)
     if train or val:
         axes.legend()
-    output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    buffer = BytesIO()
-    figure.savefig(buffer, format="png")
-    atomic_write_bytes(output, buffer.getvalue())
+    save_png(figure, output)
 
 
 def _tensorboard_writer(run_dir: Path, resume_step: int):
