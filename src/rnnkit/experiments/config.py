@@ -46,6 +46,7 @@ class ExperimentConfig:
     log_every: int = 20
     test_size: int = 2000
     seed: int = 0
+    diagnose_every: int | None = None  # gradient-flow diagnostics every N steps (None: off)
     threads: int | None = 1  # these models are small: one thread is fastest on a shared CPU
     adapt_threads: bool = False
 
@@ -82,6 +83,8 @@ class ExperimentConfig:
             raise ValueError("set a stopping point for each run: --time-budget or --max-steps")
         if self.max_steps is not None:
             _check_positive_int("max_steps", self.max_steps)
+        if self.diagnose_every is not None:
+            _check_positive_int("diagnose_every", self.diagnose_every)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"the seed must be an integer >= 0, got {self.seed!r}")
         return self

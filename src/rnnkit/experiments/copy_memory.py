@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 from rnnkit.experiments.config import ExperimentConfig
 from rnnkit.experiments.models import SequenceTagger
-from rnnkit.experiments.synthetic import SyntheticTask
+from rnnkit.experiments.synthetic import DIAGNOSTICS_BATCH, SyntheticTask
 from rnnkit.training.task import StepOutput
 
 BLANK, DELIMITER = 0, 9
@@ -67,6 +67,13 @@ class CopyTask(SyntheticTask):
             raise ValueError(f"the copy task needs --seq-len (the delay) >= 1, got {seq_len}")
         super().__init__(cell, seq_len, config)
         self.baseline = baseline_nats(seq_len)
+
+    diagnostics_loss = "sum"  # the loss is over every step (the recalled symbols at the end)
+
+    def diagnostics_batch(self, size: int = DIAGNOSTICS_BATCH):
+        """The first ``size`` test sequences, one-hot, as the model reads them."""
+        inputs, targets = super().diagnostics_batch(size)
+        return one_hot(inputs), targets
 
     def make_batch(self, size: int, generator: torch.Generator):
         return copy_batch(size, self.seq_len, generator)

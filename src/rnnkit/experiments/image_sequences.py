@@ -150,6 +150,14 @@ class ImageSequenceTask:
     def solved(self, metrics: dict) -> bool:
         return metrics["test_accuracy"] >= SOLVED_ACCURACY
 
+    diagnostics_loss = "last"
+
+    def diagnostics_batch(self, size: int = 16):
+        """The fixed batch ``--diagnose-every`` measures gradient flow on: the first ``size``
+        test images."""
+        chosen = self.test[:size]
+        return self.sequences[chosen], self.labels[chosen]
+
     def sample(self, model) -> None:
         return None
 

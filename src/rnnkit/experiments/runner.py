@@ -70,6 +70,7 @@ class RunResult:
     run_dir: str
     final: dict = field(default_factory=dict)  # every metric of the last evaluation
     lr: float | None = None  # the learning rate this cell trained with
+    memory_horizon: int | None = None  # at the last --diagnose-every measurement
 
 
 @dataclass
@@ -162,6 +163,7 @@ def run_one(task, config: ExperimentConfig, run_dir: Path, reporter: Reporter) -
         OptimizerConfig(name="adam", lr=config.lr_for(task.cell)),
         ScheduleConfig(name=config.schedule),
         reporter=reporter,
+        callbacks=diagnostics_callbacks(task, config),
     )
     started = time.perf_counter()
     diverged, stop_reason = False, "diverged"
@@ -192,7 +194,33 @@ def run_one(task, config: ExperimentConfig, run_dir: Path, reporter: Reporter) -
         run_dir=str(run_dir),
         final=final,
         lr=config.lr_for(task.cell),
+        memory_horizon=_last_horizon(trainer),
     )
+
+
+def diagnostics_callbacks(task, config: ExperimentConfig) -> list:
+    """``--diagnose-every N``: gradient flow through time, ``W_hh`` spectra and saturation on
+    a fixed batch of test sequences, logged as "diagnostics" records (``rnnkit.diagnostics``).
+    The loss is summed over the batch, so the norms are each sequence's own."""
+    if not config.diagnose_every:
+        return []
+    from rnnkit.diagnostics.callback import GradientDiagnostics
+
+    inputs, targets = task.diagnostics_batch()
+
+    def compute_loss(model):
+        _, loss = model(inputs.double(), targets)
+        return loss * len(inputs)
+
+    return [GradientDiagnostics(config.diagnose_every, compute_loss, loss=task.diagnostics_loss)]
+
+
+def _last_horizon(trainer) -> int | None:
+    for callback in trainer.callbacks:
+        last = getattr(callback, "last", None)
+        if last is not None:
+            return int(last.memory_horizon())
+    return None
 
 
 def trainer_config(config: ExperimentConfig) -> TrainerConfig:

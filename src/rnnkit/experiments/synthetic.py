@@ -28,6 +28,7 @@ from rnnkit.experiments.config import ExperimentConfig
 
 TRAIN, TEST, EPOCH = 0, 1, 2  # the streams stream_seed keeps apart
 EVAL_CHUNK = 250  # sequences per forward pass when evaluating: bounds the memory of (N, T, H)
+DIAGNOSTICS_BATCH = 16  # sequences in the fixed batch of --diagnose-every
 
 
 def seeded(seed: int) -> torch.Generator:
@@ -69,6 +70,14 @@ class SyntheticTask:
         inputs, targets = self.test
         for start in range(0, len(inputs), EVAL_CHUNK):
             yield inputs[start : start + EVAL_CHUNK], targets[start : start + EVAL_CHUNK]
+
+    diagnostics_loss = "last"  # where the loss sits: at the last step, or summed over steps
+
+    def diagnostics_batch(self, size: int = DIAGNOSTICS_BATCH):
+        """The fixed batch ``--diagnose-every`` measures gradient flow on: the first ``size``
+        test sequences."""
+        inputs, targets = self.test
+        return inputs[:size], targets[:size]
 
     def sample(self, model) -> None:
         return None
