@@ -160,6 +160,8 @@ def test_onehot_input_and_loss():
         ({"cell": "tlstm"}, "unknown cell"),
         ({"num_classes": 1}, "at least 2 classes"),
         ({"dropout": 1.0}, "dropout"),
+        ({"embedding_dropout": -0.1}, "embedding_dropout"),
+        ({"embedding_dropout": 1.0}, "embedding_dropout"),
         ({"embedding": "glove"}, "unknown embedding"),
     ],
 )
@@ -167,6 +169,21 @@ def test_config_errors(options, message):
     values = {"num_classes": 3, "input_size": 5, **options}
     with pytest.raises(ValueError, match=message):
         ClassifierConfig(**values)
+
+
+def test_embedding_dropout_drops_whole_steps_in_training_only():
+    model = make_classifier(embedding_dropout=0.5)
+    batch, _ = padded_ids()
+    x = model.embed(batch)  # (N, T, E)
+    assert torch.equal(model.drop_steps(x), x)  # evaluation: the identity
+    model.train()
+    torch.manual_seed(0)
+    dropped = model.drop_steps(x)
+    zeroed = (dropped == 0).all(dim=2)  # (N, T): every feature of a step at once, or none
+    kept = ~zeroed
+    torch.testing.assert_close(dropped[kept], 2.0 * x[kept])
+    assert 0 < int(zeroed.sum()) < zeroed.numel()
+    assert (dropped[~zeroed] != 0).any(dim=1).all()
 
 
 def test_wrong_input_kind_is_a_clear_error():

@@ -94,7 +94,9 @@ def _losses(run_dir):
 
 def test_resume_continues_exactly(tmp_path, monkeypatch):
     data = fixtures.reviews()
-    config = tiny_config(**{"baselines.enabled": False, "model.dropout": 0.2})
+    config = tiny_config(
+        **{"baselines.enabled": False, "model.dropout": 0.2, "model.embedding_dropout": 0.2}
+    )
     whole = train(config, tmp_path / "whole", data=data)
     stopped = train(config, tmp_path / "parts", data=data, callbacks=[_stop_at(8)])
     assert (stopped.train.stop_reason, stopped.train.steps) == ("stopped", 8)

@@ -64,6 +64,7 @@ TASK_FLAGS = {
         "max_length": "data.max_length",
         "pooling": "model.pooling",
         "embedding": "model.embedding",
+        "embedding_dropout": "model.embedding_dropout",
     },
     "tag": {
         "lowercase": "data.lowercase",
@@ -90,6 +91,12 @@ def register_tasks(tasks) -> None:
     data.add_argument("--max-length", type=_positive_int, metavar="N", help="first N tokens")
     model.add_argument("--pooling", choices=POOLINGS, help="(default: last)")
     model.add_argument("--embedding", choices=("learned", "onehot"), help="for text")
+    model.add_argument(
+        "--embedding-dropout",
+        type=float,
+        metavar="Q",
+        help="zero each whole input token (or frame) with probability Q in training (0)",
+    )
     classify.set_defaults(func=labelled_command, labelled_task="classify")
 
     tag = tasks.add_parser(

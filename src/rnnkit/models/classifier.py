@@ -1,6 +1,7 @@
 r"""A sequence classifier (many-to-one): read a whole sequence, name its class.
 
     x_t = E[w_t]  or  onehot(w_t)  or  (v_t - mu) / sigma      (N, T, D)  tokens or vectors
+    x_t = m_t x_t / (1 - q),  m_t ~ Bernoulli(1 - q)           training only: whole-token dropout
     h_t = recurrent(x_1 .. x_t)  [, backward over x_t .. x_len]  (N, T, H')  H' = H or 2H
     s   = pool(h_1 .. h_len)                                   (N, H')   last|mean|max|attention
     o   = W dropout(s) + c                                     (N, K)    raw logits
@@ -15,7 +16,11 @@ exactly what it would get alone (``tests/models/test_classifier.py``).
 Vector input (``embedding="vectors"``) is standardised with per-feature ``input_mean`` and
 ``input_std`` buffers, set from the training split by the task and saved in the checkpoint, so
 a loaded model needs nothing else. Dropout acts on the inputs (after the embedding), between
-stacked layers, and on the pooled vector.
+stacked layers, and on the pooled vector. ``embedding_dropout`` ``q`` (training only) drops whole
+time steps of the input instead: every feature of ``x_t`` is zeroed together, with probability
+``q`` per token, and the kept ones are scaled by ``1 / (1 - q)`` (word dropout, Iyyer et al.
+2015; the embedding dropout of Gal and Ghahramani 2016 drops a word type, this one an
+occurrence). The model then cannot lean on any single token.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ class ClassifierConfig:
         cell, hidden_size, num_layers, bidirectional: the recurrent core.
         pooling: one of ``last``, ``mean``, ``max``, ``attention``.
         dropout: probability in [0, 1).
+        embedding_dropout: probability in [0, 1) that a whole input step is zeroed in training.
     """
 
     num_classes: int
@@ -62,6 +68,7 @@ class ClassifierConfig:
     bidirectional: bool = False
     pooling: str = "last"
     dropout: float = 0.0
+    embedding_dropout: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("num_classes", "input_size", "embedding_size", "hidden_size", "num_layers"):
@@ -77,11 +84,12 @@ class ClassifierConfig:
                 raise ValueError(f"unknown {name} {value!r}; allowed: {', '.join(allowed)}")
         if not isinstance(self.bidirectional, bool):
             raise ValueError(f"bidirectional must be true or false, got {self.bidirectional!r}")
-        dropout = self.dropout
-        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)):
-            raise ValueError(f"dropout must be a number in [0, 1), got {dropout!r}")
-        if not 0 <= dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+        for name in ("dropout", "embedding_dropout"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
+            if not 0 <= value < 1:
+                raise ValueError(f"{name} must be in [0, 1), got {value!r}")
 
     @property
     def features(self) -> int:
@@ -154,13 +162,22 @@ class SequenceClassifier(nn.Module):
             return self.embedding(inputs)  # (N, T, E)
         return F.one_hot(inputs, self.config.input_size).float()  # (N, T, V)
 
+    def drop_steps(self, x: Tensor) -> Tensor:
+        """Whole-step dropout of x (N, T, D) in training (``embedding_dropout``); identity in
+        evaluation or when it is 0."""
+        q = self.config.embedding_dropout
+        if not self.training or q == 0:
+            return x
+        keep = torch.empty(x.shape[0], x.shape[1], 1, dtype=x.dtype, device=x.device)
+        return x * keep.bernoulli_(1.0 - q) / (1.0 - q)  # (N, T, D)
+
     def forward(
         self, inputs: Tensor, lengths: Tensor, targets: Tensor | None = None
     ) -> tuple[Tensor, Tensor | None]:
         """Logits of each sequence's class, and the mean cross-entropy when ``targets`` (N,)
         are given. ``lengths`` (N,) are the true lengths (>= 1) of the padded ``inputs``."""
         lengths = torch.as_tensor(lengths, dtype=torch.long, device="cpu")
-        x = self.dropout(self.embed(inputs))  # (N, T, D)
+        x = self.dropout(self.drop_steps(self.embed(inputs)))  # (N, T, D)
         outputs, _ = self.recurrent(x, lengths=lengths)  # (N, T, H')
         pooled = self.pooling(outputs, lengths)  # (N, H')
         logits = self.head(self.dropout(pooled)).float()  # (N, K)

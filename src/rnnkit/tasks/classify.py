@@ -85,6 +85,7 @@ class ClassifyTask:
             bidirectional=m.bidirectional,
             pooling=m.pooling,
             dropout=m.dropout,
+            embedding_dropout=m.embedding_dropout,
         )
 
     def build_model(self) -> SequenceClassifier:

@@ -65,6 +65,7 @@ class ClassifyModelConfig:
     embedding: str = "learned"
     embedding_size: int = 64
     dropout: float = 0.0
+    embedding_dropout: float = 0.0
 
     def validate(self) -> None:
         for name, value, allowed in (
@@ -77,8 +78,9 @@ class ClassifyModelConfig:
         for name in ("hidden_size", "num_layers", "embedding_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        for name in ("dropout", "embedding_dropout"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
 
 
 @dataclass
