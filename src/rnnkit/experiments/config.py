@@ -128,11 +128,11 @@ TASK_DEFAULTS: dict[str, dict] = {
         "time_budget": 60.0,
         "eval_every": 100,
     },
-    "seqmnist": {
+    "seqmnist": {  # clstm at 784 pixels, lr 2e-3: 87% test accuracy at step 1,700 (docs)
         "seq_lens": (784,),
         "hidden_size": 128,
         "batch_size": 64,
-        "lr": 1e-3,
+        "lr": 2e-3,
         "clip_norm": 1.0,
         "time_budget": 600.0,
         "eval_every": 100,
