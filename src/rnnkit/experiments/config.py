@@ -128,7 +128,7 @@ TASK_DEFAULTS: dict[str, dict] = {
         "time_budget": 60.0,
         "eval_every": 100,
     },
-    "seqmnist": {  # clstm at 784 pixels, lr 2e-3: 87% test accuracy at step 1,700 (docs)
+    "seqmnist": {  # clstm, 784 pixels, lr 2e-3: 88.4% test after 3,293 steps (40 min; docs)
         "seq_lens": (784,),
         "hidden_size": 128,
         "batch_size": 64,
