@@ -15,8 +15,10 @@ a classifier's confusion matrix is written to RUN_DIR/plots/confusion-<split>.pn
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 
+from rnnkit.cli.train import MORE_TASKS
 from rnnkit.tasks.charlm_runs import evaluate_run
 from rnnkit.training.run_dir import CHECKPOINT_NAMES, CONFIG, check_run_dir, read_json
 
@@ -49,6 +51,8 @@ def evaluate_command(args: argparse.Namespace) -> int:
         from rnnkit.cli.evaluate_labelled import evaluate_labelled
 
         return evaluate_labelled(task, args)
+    if task in MORE_TASKS:
+        return importlib.import_module(MORE_TASKS[task]).evaluate_command(args)
     result = evaluate_run(
         args.run_dir, data=args.data, split=args.split, checkpoint=args.checkpoint
     )

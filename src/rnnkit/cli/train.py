@@ -15,6 +15,7 @@ samples.txt, plots/loss.png). Progress goes to stderr; evaluations and samples t
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -66,6 +67,12 @@ NUMPY_FLAGS = {  # flag dest -> NumpyCharLMConfig field
     "sample_length": "sample_length",
 }
 RESUME_FLAGS = ("max_steps", "time_budget")
+# Tasks of ``rnnkit train`` beyond charlm, classify and tag: task name -> CLI module. Each
+# module has ``register_task(tasks)`` (adds its subparser to ``rnnkit train``),
+# ``resume_run(run_dir, max_steps, time_budget, as_json) -> int`` (``rnnkit train --resume``)
+# and ``evaluate_command(args) -> int`` (``rnnkit evaluate``); its runs' config.json names
+# the task.
+MORE_TASKS: dict[str, str] = {}
 DRY_RUN = {"data.max_chars": 20_000, "trainer.eval_every": 3, "trainer.log_every": 1}
 
 
@@ -93,6 +100,8 @@ def register(subparsers) -> None:
     from rnnkit.cli.train_labelled import register_tasks  # here: it imports this module
 
     register_tasks(tasks)
+    for module in MORE_TASKS.values():
+        importlib.import_module(module).register_task(tasks)
 
 
 def _add_charlm_arguments(parser: argparse.ArgumentParser) -> None:
@@ -240,6 +249,10 @@ def _resume(run_dir: str, max_steps, time_budget, as_json: bool) -> int:
         from rnnkit.cli.train_labelled import resume_labelled
 
         return resume_labelled(task, run_dir, max_steps, time_budget, as_json)
+    if task in MORE_TASKS:
+        return importlib.import_module(MORE_TASKS[task]).resume_run(
+            run_dir, max_steps, time_budget, as_json
+        )
     from rnnkit.tasks.charlm import resume
 
     reporter = _reporter(as_json)
