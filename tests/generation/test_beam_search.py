@@ -164,6 +164,18 @@ def test_reorder_state_selects_batch_rows_of_every_tensor():
         reorder_state({"h": h}, index)
 
 
+def test_reorder_state_lets_an_object_select_its_own_rows():
+    from rnnkit.nn.attention import AdditiveAttention
+
+    values = torch.arange(24.0).view(3, 4, 2)  # (N, S, K): batch on dimension 0
+    memory = AdditiveAttention(2, 2).prepare(values)
+    h = torch.arange(6.0).view(1, 3, 2)  # (L, N, H)
+    index = torch.tensor([2, 2, 0])
+    h_new, memory_new = reorder_state((h, memory), index)
+    assert torch.equal(h_new, h[:, [2, 2, 0]])
+    assert torch.equal(memory_new.values, values[[2, 2, 0]])
+
+
 @pytest.mark.parametrize(
     "options, message",
     [

@@ -17,7 +17,8 @@ with ``index_select`` on its batch dimension, so each surviving beam carries on 
 parent's state. Like sampling, the search reads the prime once and then feeds one token per
 beam per step; it needs only ``model(idx, state=) -> (logits, loss, state)`` and
 ``model.step(tokens, state) -> (logits, state)``, with the state a tensor (.., B, ..) whose
-dimension 1 is the batch (torch's (L * D, B, H)) or a tuple/list of those.
+dimension 1 is the batch (torch's (L * D, B, H)), an object that selects its own batch rows
+with ``index_select(index)`` (a seq2seq decoder's attention memory), or a tuple/list of those.
 
 A hypothesis that emits ``eos_id`` is finished and set aside; the beam refills from the next
 best continuations, so ``K`` hypotheses stay live. The search stops after ``length`` tokens,
@@ -64,9 +65,11 @@ def reorder_state(state, index: Tensor):
         return state.index_select(1, index)
     if isinstance(state, (tuple, list)):
         return type(state)(reorder_state(part, index) for part in state)
+    if callable(getattr(state, "index_select", None)):  # e.g. an attention Memory: it knows
+        return state.index_select(index)  # where its batch dimension is
     raise ValueError(
-        f"beam search reorders a state made of tensors (batch on dimension 1) and tuples or "
-        f"lists of them, got {type(state).__name__}"
+        f"beam search reorders a state made of tensors (batch on dimension 1), objects with "
+        f"an index_select(index) method, and tuples or lists of them, got {type(state).__name__}"
     )
 
 
