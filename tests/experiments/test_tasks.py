@@ -16,6 +16,7 @@ from rnnkit.experiments.image_sequences import (
     as_sequences,
     check_seq_len,
     majority_accuracy,
+    shift_images,
 )
 from rnnkit.experiments.synthetic import TEST, stream_seed, train_seed
 
@@ -104,3 +105,48 @@ def test_training_and_test_seeds_are_all_different():
     test = {stream_seed(TEST, seq_len) for seq_len in range(1, 2001)}
     assert all(0 <= s < 2**32 for s in train | test)
     assert len(train) == 8000 and len(test) == 2000 and not train & test
+
+
+def test_shift_images_moves_every_pixel_by_hand():
+    images = torch.arange(2 * 3 * 4, dtype=torch.float32).view(2, 3, 4)
+    moves = torch.tensor([[1, -2], [0, 0]])  # image 0: one down, two left
+    out = shift_images(images, moves, fill=-1.0)
+    for y in range(3):
+        for x in range(4):
+            source_y, source_x = y - 1, x + 2
+            inside = 0 <= source_y < 3 and 0 <= source_x < 4
+            expected = images[0, source_y, source_x] if inside else -1.0
+            assert out[0, y, x] == expected
+    assert torch.equal(out[1], images[1])
+
+
+def test_augmented_batches_move_training_images_only_and_resume_exactly():
+    data = tiny_images(8, 8, count=40)
+    config = experiment_config("digits", batch_size=5, augment_shift=2)
+    task = ImageSequenceTask("digits", "lstm", 64, config, data=data)
+    plain = ImageSequenceTask("digits", "lstm", 64, experiment_config("digits", batch_size=5), data)
+    moved = first_batches(task, 0, 8)
+    unmoved = first_batches(plain, 0, 8)
+    assert all(torch.equal(a[1], b[1]) for a, b in zip(moved, unmoved, strict=True))  # same order
+    assert sum(not torch.equal(a[0], b[0]) for a, b in zip(moved, unmoved, strict=True)) >= 6
+    # every moved image is its original shifted by at most 2 pixels, background filled in
+    inputs, labels = moved[0]
+    originals = unmoved[0][0].view(5, 8, 8)
+    for image, original in zip(inputs.view(5, 8, 8), originals, strict=True):
+        candidates = [
+            shift_images(original[None], torch.tensor([[dy, dx]]), task.background)[0]
+            for dy in range(-2, 3)
+            for dx in range(-2, 3)
+        ]
+        assert any(torch.equal(image, candidate) for candidate in candidates)
+    resumed = first_batches(task, 6, 2)
+    for a, b in zip(moved[6:], resumed, strict=True):
+        assert torch.equal(a[0], b[0])
+    torch.testing.assert_close(task.sequences[task.test], plain.sequences[plain.test])
+
+
+def test_augment_shift_is_for_images_only():
+    with pytest.raises(ValueError, match="applies to digits and seqmnist, not adding"):
+        experiment_config("adding", augment_shift=2)
+    with pytest.raises(ValueError, match="augment_shift must be an integer >= 0"):
+        experiment_config("digits", augment_shift=-1)

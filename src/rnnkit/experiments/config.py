@@ -29,6 +29,9 @@ class ExperimentConfig:
     the symbols and the delimiter (the sequence is T + 20 steps); digits, 8 (rows) or 64
     (pixels); seqmnist, 28 (rows) or 784 (pixels). ``clip_norm`` None: no clipping.
     ``test_size`` is the size of the fixed test batch of the generated problems (adding, copy).
+    ``augment_shift`` (digits, seqmnist): each training image is moved by a random whole number
+    of pixels in [-s, s] along each axis, the uncovered border filled with background, a fresh
+    draw every time it is seen; validation and test images are never moved.
     """
 
     task: str
@@ -47,6 +50,7 @@ class ExperimentConfig:
     test_size: int = 2000
     seed: int = 0
     diagnose_every: int | None = None  # gradient-flow diagnostics every N steps (None: off)
+    augment_shift: int = 0  # images: shift each training image by up to this many pixels
     threads: int | None = 1  # these models are small: one thread is fastest on a shared CPU
     adapt_threads: bool = False
 
@@ -85,6 +89,14 @@ class ExperimentConfig:
             _check_positive_int("max_steps", self.max_steps)
         if self.diagnose_every is not None:
             _check_positive_int("diagnose_every", self.diagnose_every)
+        if isinstance(self.augment_shift, bool) or not isinstance(self.augment_shift, int):
+            raise ValueError(f"augment_shift must be an integer >= 0, got {self.augment_shift!r}")
+        if self.augment_shift < 0:
+            raise ValueError(f"augment_shift must be an integer >= 0, got {self.augment_shift}")
+        if self.augment_shift and self.task not in ("digits", "seqmnist"):
+            raise ValueError(
+                f"--augment-shift shifts images: it applies to digits and seqmnist, not {self.task}"
+            )
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"the seed must be an integer >= 0, got {self.seed!r}")
         return self

@@ -22,7 +22,7 @@ import torch
 
 from rnnkit.experiments.config import ExperimentConfig
 from rnnkit.experiments.models import SequenceToOne
-from rnnkit.experiments.synthetic import EPOCH, EVAL_CHUNK, seeded, stream_seed
+from rnnkit.experiments.synthetic import AUGMENT, EPOCH, EVAL_CHUNK, seeded, stream_seed
 from rnnkit.training.task import StepOutput
 
 SOLVED_ACCURACY = 0.95
@@ -97,6 +97,8 @@ class ImageSequenceTask:
         self.pixel_std = float(images[self.train].std()) if len(self.train) > 1 else 1.0
         self.pixel_std = self.pixel_std if self.pixel_std > 0 else 1.0
         images = (images - self.pixel_mean) / self.pixel_std
+        self.images = images  # (N, H, W), standardised
+        self.background = -self.pixel_mean / self.pixel_std  # a 0 pixel, standardised
         self.sequences = as_sequences(images, seq_len)  # (N, T, I)
         self.test = torch.as_tensor(data.test_indices, dtype=torch.long)
         val = torch.as_tensor(data.val_indices, dtype=torch.long)
@@ -121,9 +123,19 @@ class ImageSequenceTask:
         size = self.config.batch_size
         while True:
             order = self.train[torch.randperm(len(self.train), generator=self._epoch_rng(epoch))]
+            shift = self.config.augment_shift
+            moves = torch.randint(
+                -shift, shift + 1, (len(order), 2), generator=self._augment_rng(epoch)
+            )  # (N_train, 2): drawn for the whole epoch, so a resumed epoch repeats them
             for start in range(index * size, len(order), size):
                 chosen = order[start : start + size]
-                yield self.sequences[chosen], self.labels[chosen]
+                if shift:
+                    images = shift_images(
+                        self.images[chosen], moves[start : start + size], self.background
+                    )
+                    yield as_sequences(images, self.seq_len), self.labels[chosen]
+                else:
+                    yield self.sequences[chosen], self.labels[chosen]
             epoch, index = epoch + 1, 0
 
     def training_step(self, model: SequenceToOne, batch, carry) -> StepOutput:
@@ -176,6 +188,23 @@ class ImageSequenceTask:
 
     def _epoch_rng(self, epoch: int) -> torch.Generator:
         return seeded(stream_seed(EPOCH, self.config.seed, epoch))
+
+    def _augment_rng(self, epoch: int) -> torch.Generator:
+        return seeded(stream_seed(AUGMENT, self.config.seed, epoch))
+
+
+def shift_images(images: torch.Tensor, moves: torch.Tensor, fill: float) -> torch.Tensor:
+    """Each image (N, H, W) moved by ``moves[n] = (dy, dx)`` whole pixels (down and right for
+    positive values); pixels moved out are dropped, the uncovered border is ``fill``."""
+    count, height, width = images.shape
+    reach = int(moves.abs().max()) if len(moves) else 0
+    padded = torch.full((count, height + 2 * reach, width + 2 * reach), fill, dtype=images.dtype)
+    padded[:, reach : reach + height, reach : reach + width] = images
+    out = torch.empty_like(images)
+    for n, (dy, dx) in enumerate(moves.tolist()):
+        top, left = reach - dy, reach - dx  # the window whose corner lands on (0, 0)
+        out[n] = padded[n, top : top + height, left : left + width]
+    return out
 
 
 def majority_accuracy(train_labels: torch.Tensor, test_labels: torch.Tensor) -> float:

@@ -26,7 +26,7 @@ import torch
 
 from rnnkit.experiments.config import ExperimentConfig
 
-TRAIN, TEST, EPOCH = 0, 1, 2  # the streams stream_seed keeps apart
+TRAIN, TEST, EPOCH, AUGMENT = 0, 1, 2, 3  # the streams stream_seed keeps apart
 EVAL_CHUNK = 250  # sequences per forward pass when evaluating: bounds the memory of (N, T, H)
 DIAGNOSTICS_BATCH = 16  # sequences in the fixed batch of --diagnose-every
 
