@@ -163,12 +163,39 @@ DATASETS = {
         extensions=(".txt",),
         kind="tagging",
     ),
+    "sunspots": DatasetInfo(
+        name="sunspots",
+        summary="yearly mean sunspot number, 1700-2008 (309 points; solar cycle about 11 years)",
+        origin="PyPI wheel statsmodels==0.14.6, statsmodels/datasets/sunspots/sunspots.csv",
+        licence="BSD-3-Clause (statsmodels); the data are public domain (SIDC / NOAA)",
+        extensions=(".csv",),
+        kind="series",
+    ),
+    "co2": DatasetInfo(
+        name="co2",
+        summary="Mauna Loa atmospheric CO2 in ppm, weekly 1958-2001 (2,284 weeks, 59 "
+        "missing), read as 526 monthly means",
+        origin="PyPI wheel statsmodels==0.14.6, statsmodels/datasets/co2/co2.csv",
+        licence="BSD-3-Clause (statsmodels); the data are public domain (Scripps / NOAA)",
+        extensions=(".csv",),
+        kind="series",
+    ),
+    "airline": DatasetInfo(
+        name="airline",
+        summary="monthly international airline passengers in thousands, 1949-1960 (144 "
+        "points; Box and Jenkins)",
+        origin="PyPI wheel sktime==1.2.0, sktime/datasets/data/Airline/Airline.csv",
+        licence="BSD-3-Clause (sktime); the series is from Box and Jenkins (1976)",
+        extensions=(".csv",),
+        kind="series",
+    ),
 }
 
 KIND_DESCRIPTIONS = {
     "images": "an image",
     "classification": "a classification",
     "tagging": "a tagging",
+    "series": "a time-series",
 }
 
 

