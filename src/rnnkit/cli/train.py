@@ -72,7 +72,9 @@ RESUME_FLAGS = ("max_steps", "time_budget")
 # ``resume_run(run_dir, max_steps, time_budget, as_json) -> int`` (``rnnkit train --resume``)
 # and ``evaluate_command(args) -> int`` (``rnnkit evaluate``); its runs' config.json names
 # the task.
-MORE_TASKS: dict[str, str] = {}
+MORE_TASKS: dict[str, str] = {
+    "forecast": "rnnkit.cli.train_forecast",
+}
 DRY_RUN = {"data.max_chars": 20_000, "trainer.eval_every": 3, "trainer.log_every": 1}
 
 

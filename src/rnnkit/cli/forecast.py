@@ -1,0 +1,55 @@
+"""``rnnkit forecast RUN_DIR``: forecast past the end of a forecasting run's series.
+
+    rnnkit forecast runs/forecast-airline --horizon 12          # 1961-01 ... 1961-12
+    rnnkit forecast runs/forecast-co2 --horizon 24 --plot co2.png --json
+
+The forecast starts after the last point of the series the run was trained on (its
+``series.json``), from the last WINDOW values. A recursive (many-to-many) model feeds its
+predictions back one step at a time for any horizon; a direct model forecasts its trained
+horizon in one pass, and a longer horizon in blocks of that many steps, each block reading the
+last WINDOW values of series and forecast so far. The plot goes to --plot PATH (default
+RUN_DIR/plots/forecast-future.png).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from rnnkit.cli.train import _positive_int
+from rnnkit.training.run_dir import CHECKPOINT_NAMES
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "forecast",
+        help="forecast past the end of a forecasting run's series",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("run_dir", metavar="RUN_DIR")
+    parser.add_argument(
+        "--horizon", type=_positive_int, metavar="H", help="steps (default: the run's)"
+    )
+    parser.add_argument("--plot", metavar="PATH", help="write the PNG here")
+    parser.add_argument("--checkpoint", choices=CHECKPOINT_NAMES, default="best")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(func=forecast_command)
+
+
+def forecast_command(args: argparse.Namespace) -> int:
+    from rnnkit.tasks.forecast_runs import forecast_run
+
+    result = forecast_run(args.run_dir, args.horizon, args.checkpoint, args.plot)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(
+        f"{result['data']}: {result['horizon']} steps after {result['after']} "
+        f"({result['mode']} model, {result['how']}; checkpoint {result['checkpoint']}, "
+        f"step {result['steps']})"
+    )
+    for label, value in zip(result["labels"], result["values"], strict=True):
+        print(f"{label}\t{value:.4f}")
+    print(f"plot: {result['plot']}")
+    return 0

@@ -1,0 +1,73 @@
+"""Splits, scaling and windows for forecasting, against hand computation."""
+
+import numpy as np
+import pytest
+
+from rnnkit.tasks.forecast_data import (
+    Scaler,
+    Split,
+    anchors,
+    default_sizes,
+    input_windows,
+    target_windows,
+    training_pairs,
+)
+
+
+def test_scaler_by_hand_and_inverse():
+    train = np.array([1.0, 2.0, 3.0, 6.0])
+    scaler = Scaler.fit(train)
+    mean, std = 3.0, np.sqrt(((train - 3.0) ** 2).mean())
+    assert scaler.mean == mean and scaler.std == pytest.approx(std)
+    values = np.array([0.0, 3.0, 10.0])
+    np.testing.assert_allclose(scaler.scale(values), (values - mean) / std)
+    np.testing.assert_allclose(scaler.unscale(scaler.scale(values)), values)
+    logged = Scaler.fit(train, "log")
+    assert logged.mean == pytest.approx(np.log(train).mean())
+    np.testing.assert_allclose(logged.unscale(logged.scale(values[1:])), values[1:])
+    with pytest.raises(ValueError, match="positive values"):
+        logged.scale(values)
+    assert Scaler.fit(np.ones(5)).std == 1.0  # a constant part does not divide by zero
+    assert Scaler.from_dict(scaler.to_dict()) == scaler
+
+
+def test_split_parts_and_origins_by_hand():
+    split = Split.last(n=40, val_size=8, test_size=6, window=5, horizon=3)
+    assert (split.val_start, split.test_start) == (26, 34)
+    assert split.sizes() == {"train": 26, "val": 8, "test": 6}
+    # test: origins 34..37 (targets t..t+2 inside 34..39); val: 26..31; train: 5..23
+    np.testing.assert_array_equal(split.origins("test", 5, 3), [34, 35, 36, 37])
+    np.testing.assert_array_equal(split.origins("val", 5, 3), np.arange(26, 32))
+    np.testing.assert_array_equal(split.origins("train", 5, 3), np.arange(5, 24))
+
+
+def test_split_errors():
+    with pytest.raises(ValueError, match="fewer than the horizon"):
+        Split.last(40, 2, 6, 5, 3)
+    with pytest.raises(ValueError, match="shorter --window or --horizon"):
+        Split.last(20, 6, 6, 6, 3)
+    assert default_sizes(100, 12) == (15, 15)
+    assert default_sizes(40, 12) == (12, 12)
+
+
+def test_windows_by_hand():
+    values = np.arange(20.0) * 10
+    origins = np.array([5, 9])
+    np.testing.assert_array_equal(input_windows(values, origins, 3), [[20, 30, 40], [60, 70, 80]])
+    np.testing.assert_array_equal(target_windows(values, origins, 2), [[50, 60], [90, 100]])
+    np.testing.assert_array_equal(anchors(values, origins, True), [40, 80])
+    np.testing.assert_array_equal(anchors(values, origins, False), [0, 0])
+
+
+def test_training_pairs_direct_and_recursive_by_hand():
+    z = np.arange(12.0)
+    inputs, targets = training_pairs(z, np.array([4]), 3, 2, "direct", relative=False)
+    np.testing.assert_array_equal(inputs, [[1, 2, 3]])
+    np.testing.assert_array_equal(targets, [[4, 5]])
+    inputs, targets = training_pairs(z, np.array([4]), 3, 2, "recursive", relative=False)
+    np.testing.assert_array_equal(inputs, [[1, 2, 3, 4]])  # z[t-L : t+H-1]
+    np.testing.assert_array_equal(targets, [[2, 3, 4, 5]])  # z[t-L+1 : t+H]
+    inputs, targets = training_pairs(z, np.array([4, 7]), 3, 2, "direct", relative=True)
+    np.testing.assert_array_equal(inputs, [[-2, -1, 0], [-2, -1, 0]])  # minus z[t-1]
+    np.testing.assert_array_equal(targets, [[1, 2], [1, 2]])
+    assert inputs.dtype == np.float32
