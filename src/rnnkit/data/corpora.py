@@ -173,6 +173,16 @@ DATASETS = {
         extensions=(".txt",),
         kind="tagging",
     ),
+    "emoji": DatasetInfo(
+        name="emoji",
+        summary="3,786 Google emoji images, 64x64 RGBA PNG, captioned with their Unicode "
+        "names (1,911 emoji; skin-tone variants share their emoji's caption)",
+        origin="npm package emoji-datasource-google@16.0.0 (npm pack), img/google/64/*.png "
+        "and emoji.json",
+        licence="images Apache-2.0 (Noto Emoji, Google); emoji.json MIT (iamcal/emoji-data)",
+        extensions=(".png", ".json"),
+        kind="captioning",
+    ),
     "sunspots": DatasetInfo(
         name="sunspots",
         summary="yearly mean sunspot number, 1700-2008 (309 points; solar cycle about 11 years)",
@@ -205,6 +215,7 @@ KIND_DESCRIPTIONS = {
     "images": "an image",
     "classification": "a classification",
     "tagging": "a tagging",
+    "captioning": "an image captioning",
     "translation": "a translation",
     "series": "a time-series",
 }

