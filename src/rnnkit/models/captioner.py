@@ -1,0 +1,312 @@
+r"""An image captioner: a small CNN reads the image, an LSTM writes its caption word by word.
+
+The CNN (trained from scratch: no pretrained weights are reachable offline) turns a
+``64x64`` RGB image into a feature map ``a`` of ``S = h*w`` positions, ``C`` features each,
+and its mean ``v = 1/S sum_i a_i``: the image is average-pooled by ``input_pool`` (2: 32x32,
+four times cheaper on a CPU, and an emoji stays legible), then each block is conv 3x3, batch
+norm, ReLU and, except after the last block, 2x2 max pooling: 32 -> 16 -> 8, so the
+default map is 8x8 positions of 128 features. The decoder is an LSTM
+over word embeddings ``x_t = E[w_t]``, ``w_0 = <start>``, that predicts
+``p(w_{t+1} | image, w_{<=t}) = softmax(W_o h_t + b_o)`` until ``<end>``. Three ways of
+giving it the image (``conditioning``):
+
+``init``, Vinyals et al. 2015 ("Show and Tell", eq. 10-12): the image is the LSTM's input
+once, at step -1, and never again::
+
+    x_{-1} = W_I v + b_I;    (h_{-1}, c_{-1}) = LSTM(x_{-1}, 0);    h_t = LSTM(x_t, h_{t-1})
+
+``every-step``, Karpathy and Fei-Fei 2015 ("Deep Visual-Semantic Alignments", sec. 3.2:
+``h_t = f(W_hx x_t + W_hh h_{t-1} + b_h + 1(t=1) W_hi v)``; the issue's form, and ours, adds
+the image at every step): the image vector is a second input at each step, so every gate
+gets a term ``W_iv v``::
+
+    gates_t = W_ix x_t + W_iv v + W_hh h_{t-1} + b         (W_ih = [W_ix | W_iv])
+
+which is ``h = tanh(W_xh x + W_hh h + W_ih v)`` of the lectures, written for an LSTM.
+
+``attention``, Xu et al. 2015 ("Show, Attend and Tell", sec. 3.1.2, soft attention): at each
+step the previous hidden state weighs the ``S`` positions (additive attention,
+:class:`rnnkit.nn.attention.AdditiveAttention`) and the context is concatenated to the word::
+
+    e_ti = v_a^T tanh(W_q h_{t-1} + W_k a_i + b);  alpha_t = softmax(e_t);
+    z_t = sum_i alpha_ti a_i;                       gates_t = W_ih [x_t; z_t] + W_hh h_{t-1} + b
+
+with ``h_{-1}, c_{-1}`` predicted from the mean feature by two one-layer networks
+(``tanh(W v + b)``, their eq. 5). Departures from the paper: the output layer reads ``h_t``
+only (Xu et al.'s "deep output" also reads ``E w_{t-1}`` and ``z_t``), there is no gating
+scalar ``beta`` and no doubly stochastic regulariser.
+
+The decoder (:attr:`Captioner.decoder`) meets rnnkit.generation's protocol, so
+``generate`` (sampling) and ``beam_search`` drive it unchanged from
+``Captioner.start_state(images)``: its ``(h, c)``, the image vector or the attention memory
+travel together in a :class:`CaptionState`, which reorders its own batch rows for beam search.
+
+Shape letters: ``N`` (= ``B``) images, ``T`` steps, ``V`` vocabulary, ``E`` embedding, ``H``
+hidden, ``C`` feature channels, ``S`` positions, ``A`` attention size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from rnnkit.generation.sampling import suppress
+from rnnkit.nn.attention import AdditiveAttention, Memory
+from rnnkit.nn.cells import LSTMCell
+
+CONDITIONINGS = ("init", "every-step", "attention")
+
+
+@dataclass
+class CaptionerConfig:
+    """Everything needed to rebuild a :class:`Captioner` (saved as JSON with its weights).
+
+    ``channels``: output channels of the CNN's blocks (module docstring), so the feature
+    map is ``image_size / input_pool / 2**(len(channels) - 1)`` positions square.
+    ``pad_id``: the target id the loss ignores.
+    """
+
+    vocab_size: int
+    pad_id: int = 0
+    conditioning: str = "attention"
+    embedding_size: int = 64
+    hidden_size: int = 256
+    channels: tuple[int, ...] = (32, 64, 128)
+    attention_size: int = 128
+    dropout: float = 0.0
+    image_size: int = 64
+    input_pool: int = 2
+
+    def __post_init__(self) -> None:
+        self.channels = tuple(self.channels)
+        if self.conditioning not in CONDITIONINGS:
+            raise ValueError(
+                f"conditioning must be one of {', '.join(CONDITIONINGS)}, got {self.conditioning!r}"
+            )
+        for name in ("vocab_size", "embedding_size", "hidden_size", "attention_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not self.channels or any(c < 1 for c in self.channels):
+            raise ValueError(f"channels must be positive integers, got {self.channels}")
+        if self.input_pool < 1 or self.image_size % self.grid_divisor:
+            raise ValueError(
+                f"image_size {self.image_size} must be divisible by input_pool * "
+                f"2**{len(self.channels) - 1} = {self.grid_divisor} (one 2x2 pooling per "
+                "block but the last)"
+            )
+        if not 0 <= self.pad_id < self.vocab_size:
+            raise ValueError(f"pad_id must be a token id, got {self.pad_id}")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+
+    @property
+    def grid_divisor(self) -> int:
+        return self.input_pool * 2 ** (len(self.channels) - 1)
+
+    def to_dict(self) -> dict:
+        values = asdict(self)
+        values["channels"] = list(self.channels)
+        return values
+
+    @classmethod
+    def from_dict(cls, values: dict) -> CaptionerConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+
+@dataclass
+class CaptionState:
+    """The decoder's state: the LSTM's ``h``, ``c`` (N, H), and the image as the chosen
+    conditioning needs it: the vector ``v`` (N, C) for ``every-step``, the attention
+    ``memory`` for ``attention`` (None otherwise)."""
+
+    h: Tensor
+    c: Tensor
+    image: Tensor | None = None
+    memory: Memory | None = None
+
+    def index_select(self, index: Tensor) -> CaptionState:
+        """Batch rows ``index`` (repeats allowed): how beam search reorders the beams."""
+        return CaptionState(
+            self.h.index_select(0, index),
+            self.c.index_select(0, index),
+            None if self.image is None else self.image.index_select(0, index),
+            None if self.memory is None else self.memory.index_select(index),
+        )
+
+
+class ImageEncoder(nn.Module):
+    """(N, 3, 64, 64) in [0, 1] -> feature map (N, C, h, w) (module docstring)."""
+
+    def __init__(self, channels: Sequence[int], input_pool: int = 1):
+        super().__init__()
+        layers, previous = [nn.AvgPool2d(input_pool)] if input_pool > 1 else [], 3
+        for block, width in enumerate(channels):
+            layers += [
+                nn.Conv2d(previous, width, 3, padding=1, bias=False),
+                nn.BatchNorm2d(width),
+                nn.ReLU(inplace=True),
+            ]
+            if block + 1 < len(channels):
+                layers.append(nn.MaxPool2d(2))
+            previous = width
+        self.blocks = nn.Sequential(*layers)
+
+    def forward(self, images: Tensor) -> Tensor:
+        return self.blocks(images - 0.5)  # (N, C, h, w)
+
+
+class CaptionDecoder(nn.Module):
+    """The LSTM that writes; meets rnnkit.generation's model protocol (module docstring)."""
+
+    def __init__(self, config: CaptionerConfig):
+        super().__init__()
+        self.config = config
+        features, mode = config.channels[-1], config.conditioning
+        self.embedding = nn.Embedding(config.vocab_size, config.embedding_size)
+        extra = 0 if mode == "init" else features  # v or z_t beside x_t
+        self.cell = LSTMCell(config.embedding_size + extra, config.hidden_size)
+        self.attention = (
+            AdditiveAttention(config.hidden_size, features, config.attention_size)
+            if mode == "attention"
+            else None
+        )
+        self.dropout = nn.Dropout(config.dropout)
+        self.output = nn.Linear(config.hidden_size, config.vocab_size)  # W_o, b_o
+
+    def step_with_weights(
+        self, tokens: Tensor, state: CaptionState
+    ) -> tuple[Tensor, CaptionState, Tensor | None]:
+        """One word: ``tokens`` (N,) -> logits (N, V), the new state, the attention
+        weights (N, S) it used (None without attention)."""
+        x = self.embedding(tokens)  # (N, E)
+        weights = None
+        if self.attention is not None:
+            z, weights = self.attention(state.h, state.memory)  # (N, C), (N, S)
+            x = torch.cat([x, z], dim=1)  # (N, E + C)
+        elif state.image is not None:
+            x = torch.cat([x, state.image], dim=1)  # (N, E + C)
+        h, c = self.cell.step(self.cell.project_input(x), (state.h, state.c))
+        logits = self.output(self.dropout(h))  # (N, V)
+        return logits, CaptionState(h, c, state.image, state.memory), weights
+
+    def step(self, tokens: Tensor, state: CaptionState) -> tuple[Tensor, CaptionState]:
+        logits, state, _ = self.step_with_weights(tokens, state)
+        return logits, state
+
+    def run(self, idx: Tensor, state: CaptionState) -> tuple[Tensor, CaptionState, Tensor | None]:
+        """Teacher forcing: ``idx`` (T, N) -> logits (T, N, V), state, weights (T, N, S)."""
+        logits, weights = [], []
+        for tokens in idx:
+            step_logits, state, step_weights = self.step_with_weights(tokens, state)
+            logits.append(step_logits)
+            weights.append(step_weights)
+        stacked = torch.stack(weights) if self.attention is not None else None
+        return torch.stack(logits), state, stacked
+
+    def forward(self, idx: Tensor, state: CaptionState | None = None):
+        """``(logits (T, N, V), None, state)``, as rnnkit.generation expects; the state comes
+        from ``Captioner.start_state`` (a caption without its image means nothing)."""
+        if state is None:
+            raise ValueError("the caption decoder needs Captioner.start_state(images) as state")
+        logits, state, _ = self.run(idx, state)
+        return logits, None, state
+
+
+class Captioner(nn.Module):
+    """CNN encoder + LSTM decoder (module docstring). ``forward(images, inputs, targets)``."""
+
+    def __init__(self, config: CaptionerConfig):
+        super().__init__()
+        self.config = config
+        features, hidden = config.channels[-1], config.hidden_size
+        self.encoder = ImageEncoder(config.channels, config.input_pool)
+        self.decoder = CaptionDecoder(config)
+        if config.conditioning == "init":
+            self.image_input = nn.Linear(features, config.embedding_size)  # W_I, b_I
+        if config.conditioning == "attention":
+            self.init_h = nn.Linear(features, hidden)
+            self.init_c = nn.Linear(features, hidden)
+
+    def features(self, images: Tensor) -> Tensor:
+        """``images`` (N, 3, H, W) in [0, 1] -> the memory ``a`` (N, S, C), row by row."""
+        feature_map = self.encoder(images)  # (N, C, h, w)
+        return feature_map.flatten(2).transpose(1, 2)  # (N, S, C)
+
+    def start_state(self, images: Tensor) -> CaptionState:
+        """The decoder's state before ``<start>``, holding the image as ``conditioning`` says."""
+        a = self.features(images)  # (N, S, C)
+        v = a.mean(dim=1)  # (N, C)
+        n, hidden = a.shape[0], self.config.hidden_size
+        zeros = a.new_zeros(n, hidden)
+        mode = self.config.conditioning
+        if mode == "init":
+            x = self.image_input(v)  # x_{-1} = W_I v + b_I, (N, E)
+            cell = self.decoder.cell
+            h, c = cell.step(cell.project_input(x), (zeros, zeros))
+            return CaptionState(h, c)
+        if mode == "every-step":
+            return CaptionState(zeros, zeros, image=v)
+        memory = self.decoder.attention.prepare(a)  # keys W_k a_i + b computed once
+        return CaptionState(torch.tanh(self.init_h(v)), torch.tanh(self.init_c(v)), memory=memory)
+
+    def forward(
+        self, images: Tensor, inputs: Tensor, targets: Tensor | None = None
+    ) -> tuple[Tensor, Tensor | None]:
+        """Teacher forcing: ``inputs`` (T, N) = ``<start> w_1 .. w_n`` (padded), ``targets``
+        (T, N) = ``w_1 .. w_n <end>`` (padded with ``pad_id``). Returns logits (T, N, V) and the
+        mean cross-entropy per target token (nats), or None without targets."""
+        logits, _, _ = self.decoder.run(inputs, self.start_state(images))
+        if targets is None:
+            return logits, None
+        scores = logits.flatten(0, 1)  # (T * N, V)
+        if scores.dtype != torch.float64:
+            scores = scores.float()  # bf16 autocast: the softmax in float32
+        loss = F.cross_entropy(scores, targets.flatten(), ignore_index=self.config.pad_id)
+        return logits, loss
+
+    @torch.no_grad()
+    def greedy(
+        self,
+        images: Tensor,
+        start_id: int,
+        end_id: int,
+        max_length: int,
+        suppress_ids: Sequence[int] = (),
+    ) -> tuple[list[list[int]], Tensor | None]:
+        """Batched greedy decoding: each image's ids (ending with ``end_id`` unless
+        ``max_length`` came first) and the attention weights (N, T, S) of every step taken
+        (None without attention). The caller sets eval mode."""
+        state = self.start_state(images)
+        n = images.shape[0]
+        tokens = torch.full((n,), start_id, dtype=torch.long, device=images.device)
+        done = torch.zeros(n, dtype=torch.bool, device=images.device)
+        chosen, weights = [], []
+        for _ in range(max_length):
+            logits, state, step_weights = self.decoder.step_with_weights(tokens, state)
+            tokens = suppress(logits, suppress_ids).argmax(dim=-1)  # (N,)
+            chosen.append(tokens)
+            weights.append(step_weights)
+            done |= tokens == end_id
+            if bool(done.all()):
+                break
+        ids = []
+        for row in torch.stack(chosen, dim=1).tolist():  # (N, T)
+            ids.append(row[: row.index(end_id) + 1] if end_id in row else row)
+        stacked = torch.stack(weights, dim=1) if weights[0] is not None else None  # (N, T, S)
+        return ids, stacked
+
+    @torch.no_grad()
+    def attention_weights(self, image: Tensor, start_id: int, ids: Sequence[int]) -> Tensor:
+        """The weights (T, S) the decoder gives the positions while it emits ``ids`` after
+        ``<start>`` for one ``image`` (3, H, W); needs ``attention`` conditioning."""
+        if self.config.conditioning != "attention":
+            raise ValueError(f"a {self.config.conditioning} captioner has no attention weights")
+        idx = torch.tensor([start_id, *ids[:-1]], dtype=torch.long).unsqueeze(1)  # (T, 1)
+        _, _, weights = self.decoder.run(idx, self.start_state(image.unsqueeze(0)))
+        return weights[:, 0]  # (T, S)
