@@ -20,6 +20,7 @@ SUBCOMMANDS = (
     "rnnkit.cli.predict",
     "rnnkit.cli.diagnose",
     "rnnkit.cli.experiment",
+    "rnnkit.cli.caption",
     "rnnkit.cli.forecast",
 )
 

@@ -73,6 +73,7 @@ RESUME_FLAGS = ("max_steps", "time_budget")
 # and ``evaluate_command(args) -> int`` (``rnnkit evaluate``); its runs' config.json names
 # the task.
 MORE_TASKS: dict[str, str] = {
+    "caption": "rnnkit.cli.train_caption",
     "forecast": "rnnkit.cli.train_forecast",
 }
 DRY_RUN = {"data.max_chars": 20_000, "trainer.eval_every": 3, "trainer.log_every": 1}

@@ -1,0 +1,76 @@
+"""``rnnkit caption RUN_DIR IMAGE...``: caption images with a trained captioner.
+
+    rnnkit caption runs/caption-emoji-attention cat.png                  # beam search, 3 beams
+    rnnkit caption runs/caption-emoji-attention cat.png --beam 1         # greedy
+    rnnkit caption runs/caption-emoji-attention cat.png --temperature 0.8 --seed 1   # sampled
+    rnnkit caption runs/caption-emoji-attention cat.png --attention-png cat-attention.png
+
+An image of any size is made RGB on white and 64x64, as in training. With --json, one JSON
+object a line (one per image).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from rnnkit.cli.train import _positive_int
+from rnnkit.training.run_dir import CHECKPOINT_NAMES
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "caption",
+        help="caption images with a trained captioning run",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("run_dir", metavar="RUN_DIR")
+    parser.add_argument("images", metavar="IMAGE", nargs="+", help="PNG or JPEG files")
+    parser.add_argument("--beam", type=_positive_int, default=3, metavar="K", help="(3)")
+    parser.add_argument(
+        "--temperature",
+        type=float,
+        metavar="T",
+        help="sample the caption at this temperature instead of beam search (0: greedy)",
+    )
+    parser.add_argument("--seed", type=int, help="seed of the sampling")
+    parser.add_argument("--max-length", type=_positive_int, metavar="N", help="most words")
+    parser.add_argument("--length-penalty", type=float, default=0.0, metavar="ALPHA")
+    parser.add_argument(
+        "--attention-png",
+        metavar="PATH",
+        help="draw the attention over the image for each word (attention runs; with several "
+        "images, IMAGE's name is added to PATH)",
+    )
+    parser.add_argument("--checkpoint", choices=CHECKPOINT_NAMES, default="best")
+    parser.add_argument("--json", action="store_true", help="one JSON object per image")
+    parser.set_defaults(func=caption_command)
+
+
+def caption_command(args: argparse.Namespace) -> int:
+    from rnnkit.tasks.caption_runs import caption_file
+
+    for image in args.images:
+        png = args.attention_png
+        if png is not None and len(args.images) > 1:
+            png = Path(png).with_name(f"{Path(png).stem}-{Path(image).stem}.png")
+        result = caption_file(
+            args.run_dir,
+            image,
+            beam=args.beam,
+            temperature=args.temperature,
+            seed=args.seed,
+            max_length=args.max_length,
+            length_penalty=args.length_penalty,
+            attention_png=png,
+            checkpoint=args.checkpoint,
+        )
+        if args.json:
+            print(json.dumps(result))
+        else:
+            print(f"{image}: {result['caption']}")
+            if "attention_png" in result:
+                print(f"  attention map: {result['attention_png']}")
+    return 0

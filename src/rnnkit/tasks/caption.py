@@ -1,0 +1,537 @@
+"""Image captioning as a task for the ``Trainer``, and ``train`` / ``resume``.
+
+    from rnnkit.tasks.caption import train
+    from rnnkit.tasks.caption_config import resolve_config
+    result = train(resolve_config({"model.conditioning": "attention"}), "runs/emoji")
+
+The images and captions come from ``rnnkit.data.captions.load_captions`` with its fixed split
+by emoji. A caption is lowercase words; the vocabulary is built on the training captions only::
+
+    id 0 <unk>   1 <pad>   2 <start>   3 <end>   4.. the words, sorted
+
+The task's hooks (see ``rnnkit.training.task``):
+
+- ``train_batches``: shuffled batches of similar caption length
+  (``classify_data.LengthBuckets``), each image shifted by up to ``augment_shift`` pixels
+  with a generator seeded by the step, so a resumed run sees the same batches;
+- ``training_step``: the mean cross-entropy per target word (``<end>`` included) under
+  teacher forcing: input ``<start> w_1 .. w_n``, target ``w_1 .. w_n <end>``;
+- ``evaluate``: that loss on the validation split and BLEU and chrF of greedy captions;
+  ``val_loss`` or, with ``selection.metric = "bleu"``, ``val_bleu_gap = 100 - BLEU`` picks
+  the best checkpoint.
+
+At the end the best checkpoint captions the test split greedily and with beam search
+(``decoding.beam_size``; ``<unk>``, ``<pad>`` and ``<start>`` never generated) and both are
+scored with sacrebleu against the captions as written (unknown words included).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from rnnkit.data.captions import PARTS, CaptionData, data_fingerprint, load_captions
+from rnnkit.data.vocab import Vocab
+from rnnkit.evaluation.bleu import corpus_bleu, corpus_chrf
+from rnnkit.generation.beam_search import beam_search
+from rnnkit.generation.sampling import evaluating
+from rnnkit.models.captioner import Captioner, CaptionerConfig
+from rnnkit.tasks.caption_config import CaptionConfig
+from rnnkit.tasks.classify_data import LengthBuckets
+from rnnkit.training import run_dir as layout
+from rnnkit.training.checkpoint import load_checkpoint
+from rnnkit.training.progress import Reporter
+from rnnkit.training.state import seed_everything
+from rnnkit.training.task import StepOutput
+from rnnkit.training.trainer import Trainer, TrainResult
+
+logger = logging.getLogger(__name__)
+
+TASK_NAME = "caption"
+SPECIALS = ("<pad>", "<start>", "<end>")
+UNK_ID, PAD_ID, START_ID, END_ID = 0, 1, 2, 3
+NEVER_GENERATED = (UNK_ID, PAD_ID, START_ID)
+EVAL_BATCH = 256
+AUGMENT_STREAM = 7  # mixed into the augmentation generator's seed
+SAMPLE_IMAGES = 4
+ATTENTION_EXAMPLES = 4
+
+
+# -- words and images as tensors ----------------------------------------------------------------
+
+
+def build_vocab(captions: Iterable[str], min_count: int = 1) -> Vocab:
+    """``<unk> <pad> <start> <end>`` and the training captions' words seen ``min_count`` times."""
+    counts: dict[str, int] = {}
+    for caption in captions:
+        for word in caption.split():
+            counts[word] = counts.get(word, 0) + 1
+    words = sorted(word for word, count in counts.items() if count >= min_count)
+    return Vocab([*SPECIALS, *words], level="word")
+
+
+def check_vocab(vocab: Vocab) -> None:
+    if vocab.itos[1:4] != list(SPECIALS):
+        raise ValueError(f"not a caption vocabulary: ids 1-3 must be {', '.join(SPECIALS)}")
+
+
+def encode_caption(vocab: Vocab, caption: str) -> list[int]:
+    return [vocab.stoi.get(word, UNK_ID) for word in caption.split()]
+
+
+def decode_caption(vocab: Vocab, ids: Sequence[int]) -> str:
+    """The words of ``ids`` up to ``<end>`` (not included)."""
+    words = []
+    for index in ids:
+        if index == END_ID:
+            break
+        words.append(vocab.itos[index])
+    return " ".join(words)
+
+
+def foreground_fractions(image: np.ndarray, positions: int) -> torch.Tensor:
+    """(S,) float: the fraction of pixels of ``image`` (H, W, 3) uint8 that are not white
+    (any channel below 250) under each of a square grid of ``S`` positions, row by row."""
+    grid = int(round(positions**0.5))
+    height, width, _ = image.shape
+    foreground = torch.from_numpy((image < 250).any(axis=2).astype(np.float32))  # (H, W)
+    cells = foreground.reshape(grid, height // grid, grid, width // grid)  # (g, H/g, g, W/g)
+    return cells.mean(dim=(1, 3)).flatten()  # (S,)
+
+
+def image_tensor(images: np.ndarray) -> torch.Tensor:
+    """uint8 (N, H, W, 3) -> float32 (N, 3, H, W) in [0, 1]."""
+    return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 255
+
+
+def shift_images(images: np.ndarray, moves: np.ndarray, fill: int = 255) -> np.ndarray:
+    """Each image (N, H, W, 3) moved by ``moves[n] = (dy, dx)`` pixels (down, right); pixels
+    moved out are dropped, the uncovered border is ``fill`` (white)."""
+    count, height, width, _ = images.shape
+    reach = int(np.abs(moves).max()) if len(moves) else 0
+    padded = np.full((count, height + 2 * reach, width + 2 * reach, 3), fill, images.dtype)
+    padded[:, reach : reach + height, reach : reach + width] = images
+    out = np.empty_like(images)
+    for n, (dy, dx) in enumerate(moves.tolist()):
+        top, left = reach - dy, reach - dx  # the window whose corner lands on (0, 0)
+        out[n] = padded[n, top : top + height, left : left + width]
+    return out
+
+
+def teacher_forcing_batch(rows: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Inputs ``<start> w_1 .. w_n`` and targets ``w_1 .. w_n <end>``, both (T, N), padded
+    with ``<pad>`` to the longest caption."""
+    steps = max(len(row) for row in rows) + 1
+    inputs = torch.full((steps, len(rows)), PAD_ID, dtype=torch.long)
+    targets = torch.full((steps, len(rows)), PAD_ID, dtype=torch.long)
+    for n, row in enumerate(rows):
+        inputs[: len(row) + 1, n] = torch.tensor([START_ID, *row])
+        targets[: len(row) + 1, n] = torch.tensor([*row, END_ID])
+    return inputs, targets
+
+
+# -- the task -----------------------------------------------------------------------------------
+
+
+class CaptionTask:
+    """Hooks for the ``Trainer``: teacher-forced captions of (shifted) images."""
+
+    loss_unit = "nats/word"
+
+    def __init__(self, config: CaptionConfig, data: CaptionData, vocab: Vocab):
+        check_vocab(vocab)
+        self.config, self.data, self.vocab = config, data, vocab
+        self.eval_metric = "val_loss" if config.selection.metric == "loss" else "val_bleu_gap"
+        self.encoded = [encode_caption(vocab, caption) for caption in data.captions]
+        self.splits = {part: np.asarray(data.splits[part], dtype=np.int64) for part in PARTS}
+        for part in PARTS:
+            if len(self.splits[part]) == 0:
+                raise ValueError(f"{data.name} has an empty {part} split; it needs images")
+        lengths = [len(self.encoded[i]) + 1 for i in self.splits["train"]]
+        self.buckets = LengthBuckets(lengths, config.data.batch_size, config.trainer.seed)
+
+    def model_config(self) -> CaptionerConfig:
+        m = self.config.model
+        return CaptionerConfig(
+            vocab_size=len(self.vocab),
+            pad_id=PAD_ID,
+            conditioning=m.conditioning,
+            embedding_size=m.embedding_size,
+            hidden_size=m.hidden_size,
+            channels=m.channels,
+            attention_size=m.attention_size,
+            dropout=m.dropout,
+            image_size=self.data.images.shape[1],
+            input_pool=m.input_pool,
+        )
+
+    def build_model(self) -> Captioner:
+        return Captioner(self.model_config())
+
+    def batch(self, indices: np.ndarray, moves: np.ndarray | None = None):
+        images = self.data.images[indices]
+        if moves is not None:
+            images = shift_images(images, moves)
+        inputs, targets = teacher_forcing_batch([self.encoded[i] for i in indices])
+        return image_tensor(images), inputs, targets
+
+    def train_batches(self, start_step: int):
+        train, shift = self.splits["train"], self.config.data.augment_shift
+        for step, positions in enumerate(self.buckets.batches(start_step), start=start_step):
+            moves = None
+            if shift:
+                rng = np.random.default_rng([self.config.trainer.seed, AUGMENT_STREAM, step])
+                moves = rng.integers(-shift, shift + 1, size=(len(positions), 2))
+            yield self.batch(train[positions], moves)
+
+    def training_step(self, model: Captioner, batch, carry) -> StepOutput:
+        images, inputs, targets = batch
+        _, loss = model(images, inputs, targets)
+        return StepOutput(loss, None, int((targets != PAD_ID).sum()))
+
+    def evaluate(self, model: Captioner) -> dict[str, float]:
+        indices = self.splits["val"]
+        hypotheses = self.greedy_captions(model, indices)
+        references = [self.data.captions[i] for i in indices]
+        bleu = corpus_bleu(hypotheses, references)
+        return {
+            "val_loss": self.loss(model, indices),
+            "val_bleu_greedy": bleu,
+            "val_chrf_greedy": corpus_chrf(hypotheses, references),
+            "val_bleu_gap": 100.0 - bleu,
+        }
+
+    @torch.no_grad()
+    def loss(self, model: Captioner, indices: np.ndarray) -> float:
+        """Mean teacher-forced cross-entropy per target word over ``indices``."""
+        total, words = 0.0, 0
+        with evaluating(model):
+            for start in range(0, len(indices), EVAL_BATCH):
+                images, inputs, targets = self.batch(indices[start : start + EVAL_BATCH])
+                _, loss = model(images, inputs, targets)
+                count = int((targets != PAD_ID).sum())
+                total, words = total + float(loss) * count, words + count
+        return total / words
+
+    def greedy_captions(self, model: Captioner, indices: np.ndarray) -> list[str]:
+        return [decode_caption(self.vocab, row) for row, _ in self.greedy(model, indices)]
+
+    def greedy(self, model: Captioner, indices: np.ndarray) -> list[tuple[list[int], object]]:
+        """Each image's greedy ids and its attention weights (T, S) (None without attention)."""
+        results = []
+        with evaluating(model):
+            for start in range(0, len(indices), EVAL_BATCH):
+                chunk = indices[start : start + EVAL_BATCH]
+                ids, weights = model.greedy(
+                    image_tensor(self.data.images[chunk]),
+                    START_ID,
+                    END_ID,
+                    self.config.decoding.max_length,
+                    NEVER_GENERATED,
+                )
+                for n, row in enumerate(ids):
+                    results.append((row, None if weights is None else weights[n, : len(row)]))
+        return results
+
+    def attention_focus(self, model: Captioner, indices: np.ndarray) -> dict[str, float]:
+        """How much of the attention lands on the emoji: the mean over greedy words of
+        ``sum_i alpha_i f_i``, with ``f_i`` the fraction of non-white pixels under position
+        ``i``; beside it the mean of ``f_i`` itself (what uniform attention would give)."""
+        on_emoji, area = [], []
+        for (_, weights), i in zip(self.greedy(model, indices), indices, strict=True):
+            foreground = foreground_fractions(self.data.images[i], weights.shape[1])  # (S,)
+            on_emoji.append(float((weights @ foreground.to(weights.dtype)).mean()))
+            area.append(float(foreground.mean()))
+        return {"attention_on_emoji": float(np.mean(on_emoji)), "emoji_area": float(np.mean(area))}
+
+    def beam_captions(self, model: Captioner, indices: np.ndarray) -> list[str]:
+        decoding = self.config.decoding
+        return [
+            decode_caption(
+                self.vocab,
+                beam_caption_ids(
+                    model,
+                    image_tensor(self.data.images[[i]])[0],
+                    decoding.beam_size,
+                    decoding.max_length,
+                    decoding.length_penalty,
+                ),
+            )
+            for i in indices
+        ]
+
+    def score(self, model: Captioner, split: str) -> dict:
+        """Loss, and BLEU and chrF of greedy and beam captions, on ``split``."""
+        indices = self.splits[split]
+        references = [self.data.captions[i] for i in indices]
+        greedy = self.greedy_captions(model, indices)
+        beam = self.beam_captions(model, indices)
+        focus = {}
+        if self.config.model.conditioning == "attention":
+            focus = self.attention_focus(model, indices)
+        examples = [
+            {"file": self.data.files[i], "reference": ref, "greedy": g, "beam": b}
+            for i, ref, g, b in zip(indices[:20], references, greedy, beam, strict=False)
+        ]
+        return {
+            "loss": self.loss(model, indices),
+            "bleu_greedy": corpus_bleu(greedy, references),
+            "chrf_greedy": corpus_chrf(greedy, references),
+            "bleu_beam": corpus_bleu(beam, references),
+            "chrf_beam": corpus_chrf(beam, references),
+            "exact_greedy": float(
+                np.mean([g == r for g, r in zip(greedy, references, strict=True)])
+            ),
+            "exact_beam": float(np.mean([b == r for b, r in zip(beam, references, strict=True)])),
+            "beam_size": self.config.decoding.beam_size,
+            "length_penalty": self.config.decoding.length_penalty,
+            **focus,
+            "images": len(indices),
+            "examples": examples,
+        }
+
+    def sample(self, model: Captioner) -> str:
+        indices = self.splits["val"][:SAMPLE_IMAGES]
+        captions = self.greedy_captions(model, indices)
+        lines = [
+            f"{self.data.captions[i]!r} -> {c!r}" for i, c in zip(indices, captions, strict=True)
+        ]
+        return "\n".join(lines)
+
+    def data_position(self, step: int) -> dict:
+        return self.buckets.position(step)
+
+    def checkpoint_metadata(self) -> dict:
+        return {"name": TASK_NAME, "model": self.model_config().to_dict()}
+
+
+@torch.no_grad()
+def beam_caption_ids(
+    model: Captioner, image: torch.Tensor, beam_size: int, max_length: int, alpha: float = 0.0
+) -> list[int]:
+    """Beam search (``rnnkit.generation.beam_search``) over the decoder from one image's
+    start state (``image`` (3, H, W)); the best ids, ending with ``<end>`` if it was reached."""
+    with evaluating(model):
+        state = model.start_state(image.unsqueeze(0))
+        result = beam_search(
+            model.decoder,
+            [START_ID],
+            max_length,
+            beam_size=beam_size,
+            length_penalty=alpha,
+            eos_id=END_ID,
+            state=state,
+            suppress_ids=NEVER_GENERATED,
+        )
+    return result.ids
+
+
+# -- the data, as recorded in config.json ------------------------------------------------------
+
+
+def data_record(config: CaptionConfig, data: CaptionData) -> dict:
+    path = Path(config.data.dataset)
+    return {
+        "dataset": config.data.dataset if config.data.dataset == "emoji" else str(path.resolve()),
+        "split_seed": config.data.split_seed,
+        "name": data.name,
+        "sizes": {part: int(len(data.splits[part])) for part in PARTS},
+        "fingerprint": data_fingerprint(data),
+        "card": data.card,
+    }
+
+
+def reload_data(record: dict) -> CaptionData:
+    """The images a run was trained on, or a ValueError if they have changed since."""
+    data = load_captions(record["dataset"], record["split_seed"])
+    if data_fingerprint(data) != record["fingerprint"]:
+        raise ValueError(
+            f"the data {record['dataset']} has changed since this run was trained (different "
+            "images, captions or split); it cannot be evaluated or resumed on the same split"
+        )
+    return data
+
+
+# -- train and resume ---------------------------------------------------------------------------
+
+
+@dataclass
+class CaptionResult:
+    """How a run ended and its test-split scores with the best checkpoint."""
+
+    train: TrainResult
+    test: dict = field(default_factory=dict)
+    conditioning: str = ""
+    selected_by: str = "val_loss"
+
+    def summary(self) -> dict:
+        result, test = self.train, self.test
+        return {
+            "task": TASK_NAME,
+            "run_dir": str(result.run_dir),
+            "conditioning": self.conditioning,
+            "steps": result.steps,
+            "stop_reason": result.stop_reason,
+            "best_step": result.best_step,
+            "selected_by": self.selected_by,
+            "best_val": result.best_metric,
+            "test_bleu": test.get("bleu_beam"),
+            "test_bleu_greedy": test.get("bleu_greedy"),
+            "test_chrf": test.get("chrf_beam"),
+            "test_chrf_greedy": test.get("chrf_greedy"),
+            "test_exact_beam": test.get("exact_beam"),
+            "test_exact_greedy": test.get("exact_greedy"),
+            "test_loss": test.get("loss"),
+            "test_images": test.get("images"),
+            "test_attention_on_emoji": test.get("attention_on_emoji"),
+            "test_emoji_area": test.get("emoji_area"),
+            "length_penalty": test.get("length_penalty"),
+            "beam_size": test.get("beam_size"),
+            "tokens_per_s": result.tokens_per_s,
+            "train_seconds": result.train_seconds,
+            "elapsed_s": result.elapsed,
+            "clip_fraction": result.clip_fraction,
+        }
+
+
+def train(
+    config: CaptionConfig,
+    run_dir: str | Path | None = None,
+    *,
+    data: CaptionData | None = None,
+    reporter: Reporter | None = None,
+    callbacks: Iterable[Callable[[Trainer], None]] = (),
+) -> CaptionResult:
+    """Train a captioner into ``run_dir`` (default ``runs/caption-<data>-<conditioning>-<time>``).
+
+    ``data`` replaces loading ``config.data.dataset``; the data and the vocabulary are ready
+    before the run directory is made.
+    """
+    config.validate()
+    data = data if data is not None else load_captions(config.data.dataset, config.data.split_seed)
+    train_captions = [data.captions[i] for i in data.splits["train"]]
+    vocab = build_vocab(train_captions, config.data.min_count)
+    task = CaptionTask(config, data, vocab)
+    seed_everything(config.trainer.seed)
+    model = task.build_model()
+    prefix = f"{TASK_NAME}-{_slug(data.name)}-{config.model.conditioning}"
+    run_dir = layout.create_run_dir(run_dir or layout.default_run_dir(prefix))
+    layout.write_json(
+        run_dir / layout.CONFIG,
+        {"task": TASK_NAME, "data": data_record(config, data), "config": config.to_dict()},
+    )
+    vocab.save(run_dir / layout.VOCAB)
+    trainer = _trainer(task, model, run_dir, config, reporter, callbacks)
+    trainer.reporter.message(describe(task, model, run_dir))
+    return _finish(trainer, task)
+
+
+def resume(
+    run_dir: str | Path,
+    *,
+    max_steps: int | None = None,
+    time_budget: float | None = None,
+    reporter: Reporter | None = None,
+    callbacks: Iterable[Callable[[Trainer], None]] = (),
+) -> CaptionResult:
+    """Continue a captioning run from its last checkpoint (see ``charlm.resume``)."""
+    run_dir, record, config = read_run_config(run_dir)
+    if max_steps is not None or time_budget is not None:
+        config.trainer.max_steps = max_steps
+        config.trainer.time_budget = time_budget
+        config.validate()
+    checkpoint = load_checkpoint(run_dir / layout.CHECKPOINTS, "last")
+    data = reload_data(record["data"])
+    task = CaptionTask(config, data, Vocab.load(run_dir / layout.VOCAB))
+    model = task.build_model()
+    trainer = _trainer(task, model, run_dir, config, reporter, callbacks)
+    trainer.restore(checkpoint)
+    if max_steps is not None or time_budget is not None:
+        layout.write_json(run_dir / layout.CONFIG, {**record, "config": config.to_dict()})
+    trainer.reporter.message(f"resuming {run_dir} at step {trainer.state.step}")
+    return _finish(trainer, task)
+
+
+def read_run_config(run_dir: str | Path) -> tuple[Path, dict, CaptionConfig]:
+    """``(run_dir, config.json's record, the CaptionConfig)`` of a captioning run."""
+    run_dir = layout.check_run_dir(run_dir)
+    record = layout.read_json(run_dir / layout.CONFIG)
+    if record.get("task") != TASK_NAME:
+        raise ValueError(f"{run_dir} holds a {record.get('task')!r} run, not a {TASK_NAME} run")
+    try:
+        return run_dir, record, CaptionConfig.from_dict(record["config"]).validate()
+    except KeyError:
+        raise ValueError(f"{run_dir / layout.CONFIG} is damaged: it has no config") from None
+
+
+def describe(task: CaptionTask, model: Captioner, run_dir: Path) -> str:
+    m, sizes = task.config.model, {k: len(v) for k, v in task.splits.items()}
+    parameters = sum(p.numel() for p in model.parameters())
+    return (
+        f"run {run_dir}: {task.data.name}, {sizes['train']}/{sizes['val']}/{sizes['test']} "
+        f"train/val/test images, {len(task.vocab)} words; CNN {m.channels} + LSTM "
+        f"{m.hidden_size}, {m.conditioning} conditioning, {parameters / 1e6:.2f}M parameters"
+    )
+
+
+def _finish(trainer: Trainer, task: CaptionTask) -> CaptionResult:
+    """Fit, then score the best checkpoint on the test split and draw attention maps."""
+    result = trainer.fit()
+    test = {}
+    if result.best_step is not None:
+        best = load_checkpoint(trainer.checkpoint_dir, "best")
+        trainer.model.load_state_dict(best.section("model"))
+        test = task.score(trainer.model, "test")
+        layout.write_json(trainer.run_dir / "test-captions.json", test)
+        if task.config.model.conditioning == "attention":
+            draw_attention_examples(trainer.model, task, trainer.run_dir / "plots")
+    return CaptionResult(result, test, task.config.model.conditioning, task.eval_metric)
+
+
+def draw_attention_examples(model: Captioner, task: CaptionTask, folder: Path) -> list[Path]:
+    """``attention-test-<k>.png``: the first test images of different captions, with the
+    weights of each word of their beam-search caption."""
+    from rnnkit.tasks.caption_figures import plot_attention_map
+
+    chosen, seen = [], set()
+    for i in task.splits["test"]:
+        if task.data.groups[i] not in seen:
+            chosen.append(int(i))
+            seen.add(task.data.groups[i])
+        if len(chosen) == ATTENTION_EXAMPLES:
+            break
+    decoding, paths = task.config.decoding, []
+    for k, i in enumerate(chosen):
+        image = image_tensor(task.data.images[[i]])[0]
+        ids = beam_caption_ids(
+            model, image, decoding.beam_size, decoding.max_length, decoding.length_penalty
+        )
+        with evaluating(model):
+            weights = model.attention_weights(image, START_ID, ids)
+        words = [task.vocab.itos[j] for j in ids]
+        title = f"reference: {task.data.captions[i]}"
+        path = folder / f"attention-test-{k}.png"
+        paths.append(plot_attention_map(task.data.images[i], words, weights, path, title))
+    return paths
+
+
+def _trainer(task, model, run_dir, config: CaptionConfig, reporter, callbacks) -> Trainer:
+    return Trainer(
+        task,
+        model,
+        run_dir,
+        config.trainer,
+        config.optimizer,
+        config.schedule,
+        reporter=reporter,
+        callbacks=callbacks,
+    )
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in Path(name).stem) or "data"

@@ -1,0 +1,168 @@
+"""Using a finished (or stopped) captioning run: load it, caption an image, evaluate it.
+
+    caption_file("runs/emoji", "cat.png", beam=3)              # {"caption": "cat face", ...}
+    caption_file("runs/emoji", "cat.png", temperature=0.8, seed=1)       # a sampled caption
+    evaluate_run("runs/emoji")                                 # BLEU / chrF, greedy and beam
+
+``caption_file`` needs only the run directory (``config.json``, ``vocab.json``, a
+checkpoint); ``evaluate_run`` also reloads the run's images and checks they are the ones it
+was trained on. An image of any size is made RGB on white and 64x64, as in training.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rnnkit.data.captions import PARTS, read_rgb
+from rnnkit.data.vocab import Vocab
+from rnnkit.generation.sampling import evaluating, generate
+from rnnkit.models.captioner import Captioner, CaptionerConfig
+from rnnkit.tasks.caption import (
+    END_ID,
+    NEVER_GENERATED,
+    START_ID,
+    CaptionTask,
+    beam_caption_ids,
+    check_vocab,
+    decode_caption,
+    image_tensor,
+    read_run_config,
+    reload_data,
+)
+from rnnkit.tasks.caption_config import CaptionConfig
+from rnnkit.training import run_dir as layout
+from rnnkit.training.checkpoint import load_checkpoint
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class LoadedCaptioner:
+    """A run's model (eval mode, CPU) with its vocabulary."""
+
+    run_dir: Path
+    record: dict
+    config: CaptionConfig
+    vocab: Vocab
+    model: Captioner
+    checkpoint: str
+    step: int
+
+
+def load_run(run_dir: str | Path, checkpoint: str = "best") -> LoadedCaptioner:
+    """The model of checkpoint ``best`` (``last`` when the run has no best yet) or ``last``."""
+    if checkpoint not in layout.CHECKPOINT_NAMES:
+        raise ValueError(
+            f"unknown checkpoint {checkpoint!r}; allowed: {', '.join(layout.CHECKPOINT_NAMES)}"
+        )
+    run_dir, record, config = read_run_config(run_dir)
+    folder = run_dir / layout.CHECKPOINTS
+    if checkpoint == "best" and not (folder / "best.safetensors").exists():
+        logger.info("%s has no best checkpoint yet; using last", run_dir)
+        checkpoint = "last"
+    loaded = load_checkpoint(folder, checkpoint)
+    vocab = Vocab.load(run_dir / layout.VOCAB)
+    check_vocab(vocab)
+    try:
+        model = Captioner(CaptionerConfig.from_dict(loaded.meta["task"]["model"]))
+        model.load_state_dict(loaded.section("model"))
+    except (KeyError, TypeError, RuntimeError) as error:
+        raise ValueError(
+            f"checkpoint {loaded.path} does not hold a captioner: {' '.join(str(error).split())}"
+        ) from None
+    model.eval()
+    return LoadedCaptioner(run_dir, record, config, vocab, model, checkpoint, loaded.meta["step"])
+
+
+def read_image_file(path: str | Path, size: int) -> np.ndarray:
+    """An image file as (size, size, 3) uint8 RGB (transparency on white)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"no image file {path}")
+    return read_rgb(path.read_bytes(), str(path), size)
+
+
+def caption_file(
+    run_dir: str | Path,
+    image_path: str | Path,
+    *,
+    beam: int = 3,
+    temperature: float | None = None,
+    seed: int | None = None,
+    max_length: int | None = None,
+    length_penalty: float = 0.0,
+    attention_png: str | Path | None = None,
+    checkpoint: str = "best",
+) -> dict:
+    """Caption one image: beam search with ``beam`` beams (1: greedy), or, with
+    ``temperature``, a caption sampled by ``rnnkit.generation.generate`` (0: greedy).
+    ``attention_png`` draws where an attention model looked for each word."""
+    run = load_run(run_dir, checkpoint)
+    model, vocab = run.model, run.vocab
+    pixels = read_image_file(image_path, model.config.image_size)
+    image = image_tensor(pixels[None])[0]  # (3, H, W)
+    max_length = max_length or run.config.decoding.max_length
+    if temperature is None:
+        ids = beam_caption_ids(model, image, beam, max_length, length_penalty)
+        method = "greedy" if beam == 1 else f"beam {beam}"
+    else:
+        with evaluating(model):
+            state = model.start_state(image.unsqueeze(0))
+        ids = generate(
+            model.decoder,
+            [START_ID],
+            max_length,
+            temperature=temperature,
+            seed=seed,
+            state=state,
+            suppress_ids=NEVER_GENERATED,
+        )
+        ids = ids[: ids.index(END_ID) + 1] if END_ID in ids else ids
+        method = f"sampled at temperature {temperature}"
+    result = {
+        "image": str(image_path),
+        "caption": decode_caption(vocab, ids),
+        "method": method,
+        "ids": ids,
+        "run_dir": str(run.run_dir),
+        "checkpoint": run.checkpoint,
+        "steps": run.step,
+    }
+    if attention_png is not None:
+        if model.config.conditioning != "attention":
+            raise ValueError(
+                f"--attention-png needs an attention run; this one is {model.config.conditioning}"
+            )
+        from rnnkit.tasks.caption_figures import plot_attention_map
+
+        with evaluating(model):
+            weights = model.attention_weights(image, START_ID, ids)
+        words = [vocab.itos[i] for i in ids]
+        result["attention_png"] = str(
+            plot_attention_map(pixels, words, weights, attention_png, Path(image_path).name)
+        )
+    return result
+
+
+def evaluate_run(run_dir: str | Path, split: str = "test", checkpoint: str = "best") -> dict:
+    """Loss, BLEU and chrF of greedy and beam captions on ``split`` of the run's data."""
+    if split not in PARTS:
+        raise ValueError(f"unknown split {split!r}; allowed: {', '.join(PARTS)}")
+    run = load_run(run_dir, checkpoint)
+    data = reload_data(run.record["data"])
+    task = CaptionTask(run.config, data, run.vocab)
+    scores = task.score(run.model, split)
+    return {
+        "task": "caption",
+        "run_dir": str(run.run_dir),
+        "checkpoint": run.checkpoint,
+        "steps": run.step,
+        "data": data.name,
+        "split": split,
+        "conditioning": run.model.config.conditioning,
+        **scores,
+    }

@@ -1,0 +1,109 @@
+"""rnnkit train caption, caption, evaluate and train --resume, end to end on a tiny folder of
+generated PNGs (in process, through the real entry point)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+import rnnkit.cli.main as cli_main
+from tests.tasks.caption_fixtures import write_shapes_folder
+
+TINY = ["--hidden-size", "8", "--embedding-size", "4", "--base-channels", "2",
+        "--conv-blocks", "2", "--attention-size", "4", "--batch-size", "4"]  # fmt: skip
+
+
+@pytest.fixture
+def rnnkit(monkeypatch, capsys):
+    """``rnnkit(*argv) -> (exit code, stdout, stderr)``."""
+    commands = tuple(dict.fromkeys((*cli_main.SUBCOMMANDS, "rnnkit.cli.caption")))
+    monkeypatch.setattr(cli_main, "SUBCOMMANDS", commands)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+
+    def run(*argv):
+        code = cli_main.main([str(a) for a in argv])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    yield run
+    torch.set_num_threads(threads)
+
+
+def assert_one_line_error(result, *fragments):
+    code, _, err = result
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("rnnkit "), err
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def last_json(out: str) -> dict:
+    return json.loads(out.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def shapes(tmp_path):
+    return write_shapes_folder(tmp_path / "shapes")
+
+
+def test_train_caption_then_caption_evaluate_and_resume(rnnkit, shapes, tmp_path):
+    out = tmp_path / "run"
+    code, stdout, err = rnnkit(
+        "train", "caption", "--dataset", shapes, *TINY, "--max-steps", "2",
+        "--out", out, "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    summary = last_json(stdout)
+    assert summary["steps"] == 2 and summary["conditioning"] == "attention"
+    for key in ("test_bleu", "test_bleu_greedy", "test_chrf"):
+        assert 0 <= summary[key] <= 100, key
+    assert (out / "plots" / "attention-test-0.png").is_file()
+    assert 0 <= summary["test_attention_on_emoji"] <= 1 and 0 < summary["test_emoji_area"] < 1
+    assert len(json.loads((out / "test-captions.json").read_text())["examples"]) == 3
+
+    image = shapes / "red-circle-0.png"
+    code, stdout, err = rnnkit("caption", out, image, "--beam", "3", "--json",
+                               "--attention-png", tmp_path / "map.png")  # fmt: skip
+    assert code == 0, err
+    result = json.loads(stdout)
+    assert result["method"] == "beam 3" and (tmp_path / "map.png").is_file()
+    code, stdout, err = rnnkit("caption", out, image, "--temperature", "0.8", "--seed", "1")
+    assert code == 0 and stdout.startswith(f"{image}: "), err
+
+    code, stdout, err = rnnkit("evaluate", out, "--json")
+    assert code == 0, err
+    scores = json.loads(stdout)
+    assert scores["bleu_beam"] == pytest.approx(summary["test_bleu"])
+    assert scores["split"] == "test" and scores["images"] == 3
+
+    code, stdout, err = rnnkit("train", "--resume", out, "--max-steps", "3", "--json")
+    assert code == 0, err
+    assert last_json(stdout)["steps"] == 3
+    assert_one_line_error(
+        rnnkit("train", "caption", "--resume", out, "--hidden-size", "9"), "only --max-steps"
+    )
+
+
+def test_caption_errors_are_one_line(rnnkit, shapes, tmp_path):
+    assert_one_line_error(rnnkit("train", "caption", "--max-steps", "1"), "--dataset emoji")
+    assert_one_line_error(
+        rnnkit("train", "caption", "--dataset", tmp_path, "--max-steps", "1"), "captions.tsv"
+    )
+    out = tmp_path / "init"
+    code, stdout, err = rnnkit("train", "caption", "--dataset", shapes, *TINY, "--conditioning",
+                               "init", "--select", "bleu", "--max-steps", "1", "--out", out,
+                               "--json")  # fmt: skip
+    assert code == 0, err
+    assert last_json(stdout)["selected_by"] == "val_bleu_gap"
+    image = shapes / "blue-square-1.png"
+    code, stdout, err = rnnkit("caption", out, image, "--beam", "1")
+    assert code == 0, err
+    assert_one_line_error(
+        rnnkit("caption", out, image, "--attention-png", tmp_path / "x.png"), "attention run"
+    )
+    assert_one_line_error(rnnkit("caption", out, tmp_path / "none.png"), "no image file")
+    assert_one_line_error(rnnkit("caption", tmp_path, image), "not an rnnkit run directory")
