@@ -18,6 +18,8 @@ Modules (import them directly; this package imports nothing, so ``rnnkit --help`
                  ``load_tagging`` (pos, ner, CoNLL) with fixed seeded splits
     labelled_files, labelled_names, tagged_files   their parsers (CSV, VADER ground truth,
                  sktime .ts, the name2nat pickle via a restricted unpickler, CoNLL, word/TAG)
+    series       ``load_series(name)``: sunspots, co2, airline or a CSV as real values with
+                 their period, for forecasting
 
 Data cards (source, licence, size, splits) for every fetched set are in ``data/cards/``.
 """
