@@ -1,4 +1,4 @@
-"""The exploding-gradient experiment, at small settings (T = 20, 300 steps)."""
+"""The exploding-gradient experiment, at small settings (T = 20, 500 steps)."""
 
 import argparse
 import json
@@ -18,7 +18,7 @@ from rnnkit.experiments.exploding import (
     sum_of_last_two,
 )
 
-SMALL = {"train_seq_len": 20, "lr": 0.05, "steps": 300, "seq_lens": (5, 10, 20, 40)}
+SMALL = {"train_seq_len": 20, "lr": 0.05, "steps": 500, "seq_lens": (5, 10, 20, 40)}
 
 
 @pytest.fixture(scope="module")
