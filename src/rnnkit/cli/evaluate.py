@@ -36,6 +36,9 @@ def register(subparsers) -> None:
     parser.add_argument("--data", metavar="PATH|NAME", help="evaluate on this text instead")
     parser.add_argument("--split", choices=SPLITS, default="test", help="(default: test)")
     parser.add_argument("--checkpoint", choices=CHECKPOINT_NAMES, default="best")
+    parser.add_argument(
+        "--beam", type=int, metavar="K", help="seq2seq runs: beam size besides greedy (5)"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=evaluate_command)
 

@@ -22,6 +22,7 @@ SUBCOMMANDS = (
     "rnnkit.cli.experiment",
     "rnnkit.cli.caption",
     "rnnkit.cli.forecast",
+    "rnnkit.cli.translate",
 )
 
 

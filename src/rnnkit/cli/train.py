@@ -75,6 +75,7 @@ RESUME_FLAGS = ("max_steps", "time_budget")
 MORE_TASKS: dict[str, str] = {
     "caption": "rnnkit.cli.train_caption",
     "forecast": "rnnkit.cli.train_forecast",
+    "seq2seq": "rnnkit.cli.train_seq2seq",
 }
 DRY_RUN = {"data.max_chars": 20_000, "trainer.eval_every": 3, "trainer.log_every": 1}
 

@@ -1,0 +1,80 @@
+"""``rnnkit translate RUN_DIR SENTENCE...``: translate with a trained seq2seq run.
+
+    rnnkit translate runs/seq2seq-bible "In the beginning God created the heaven and the earth."
+    rnnkit translate runs/seq2seq-bible "And God said, Let there be light." --beam 1   # greedy
+    rnnkit translate runs/seq2seq-bible "..." --temperature 0.8 --seed 1      # a sample
+    rnnkit translate runs/seq2seq-bible "..." --attention-png attention.png   # the heatmap
+
+Words the model's vocabulary lacks are read as <unk> (listed in a note on stderr). With
+several sentences and --attention-png, the k-th heatmap goes to PATH with "-k" before the
+suffix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from rnnkit.cli.train import _positive_int
+from rnnkit.training.run_dir import CHECKPOINT_NAMES
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "translate",
+        help="translate sentences with a trained seq2seq run (beam search or sampling)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("run_dir", metavar="RUN_DIR")
+    parser.add_argument("sentences", nargs="+", metavar="SENTENCE")
+    parser.add_argument("--beam", type=_positive_int, default=5, metavar="K", help="(5; 1: greedy)")
+    parser.add_argument(
+        "--temperature", type=float, metavar="T", help="sample at temperature T instead of beam"
+    )
+    parser.add_argument("--seed", type=int, help="seed of the sampling")
+    parser.add_argument("--attention-png", metavar="PATH", help="write the attention heatmap")
+    parser.add_argument("--checkpoint", choices=CHECKPOINT_NAMES, default="best")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(func=translate_command)
+
+
+def translate_command(args: argparse.Namespace) -> int:
+    from rnnkit.tasks.seq2seq_runs import load_run, translate, translation_heatmap
+
+    run = load_run(args.run_dir, args.checkpoint)
+    if args.attention_png and run.model.attention is None:
+        raise ValueError(f"{args.run_dir} has no attention (attention none): no heatmap to draw")
+    results = []
+    for k, sentence in enumerate(args.sentences, start=1):
+        translation = translate(run, sentence, args.beam, args.temperature, args.seed)
+        entry = {
+            "source": sentence,
+            "translation": translation.text,
+            "unknown_words": translation.unknown_words,
+        }
+        if args.attention_png:
+            path = _png_path(Path(args.attention_png), k, len(args.sentences))
+            entry["attention_png"] = str(
+                translation_heatmap(translation, run.vocabs, path, sentence[:80])
+            )
+        results.append(entry)
+    if args.json:
+        print(json.dumps({"run_dir": args.run_dir, "translations": results}, ensure_ascii=False))
+        return 0
+    for entry in results:
+        if entry["unknown_words"]:
+            print(
+                f"note: not in the vocabulary, read as <unk>: {', '.join(entry['unknown_words'])}",
+                file=sys.stderr,
+            )
+        print(entry["translation"])
+        if "attention_png" in entry:
+            print(f"attention heatmap: {entry['attention_png']}", file=sys.stderr)
+    return 0
+
+
+def _png_path(path: Path, k: int, count: int) -> Path:
+    return path if count == 1 else path.with_name(f"{path.stem}-{k}{path.suffix}")

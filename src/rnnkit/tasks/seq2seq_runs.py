@@ -1,0 +1,244 @@
+"""Using a finished (or stopped) translation run: load it, translate with it, evaluate it.
+
+    translate_run("runs/bible", ["In the beginning God created the heaven and the earth."],
+                  beam_size=5)         # [Translation(text="en el principio ...", ...)]
+    evaluate_run("runs/bible", beam_size=5)   # test BLEU / chrF, greedy and beam
+
+``translate_run`` needs only the run directory (``config.json``, the two vocabularies, a
+checkpoint); ``evaluate_run`` also reloads the run's data and checks it is the one trained on.
+``plot_attention`` draws one example's attention weights as a heatmap: source tokens across,
+output tokens down, each row (one output token) summing to 1.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from rnnkit.data.parallel import tokenize
+from rnnkit.generation.sampling import generate
+from rnnkit.models.seq2seq import DecoderSteps, Seq2Seq, Seq2SeqConfig
+from rnnkit.tasks.seq2seq import (
+    TASK_NAME,
+    TRANSLATIONS,
+    Seq2SeqTask,
+    Vocabularies,
+    beam_translate,
+    read_run_config,
+    reload_data,
+    score_split,
+    translate_ids,
+    write_translations,
+)
+from rnnkit.tasks.seq2seq_config import Seq2SeqTaskConfig
+from rnnkit.training import run_dir as layout
+from rnnkit.training.checkpoint import load_checkpoint
+from rnnkit.training.figures import new_figure, save_png
+
+logger = logging.getLogger(__name__)
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass
+class LoadedTranslator:
+    """A run's model (eval mode, CPU) with its vocabularies."""
+
+    run_dir: Path
+    record: dict
+    config: Seq2SeqTaskConfig
+    vocabs: Vocabularies
+    model: Seq2Seq
+    checkpoint: str
+    step: int
+
+
+@dataclass
+class Translation:
+    """One translated sentence: the output text and ids, the source tokens as the model saw
+    them, the source words it did not know (read as ``<unk>``), and the attention weights
+    (output tokens + ``<eos>``, source tokens), None without attention."""
+
+    text: str
+    ids: list[int]
+    source_tokens: list[str]
+    unknown_words: list[str]
+    weights: np.ndarray | None = field(default=None, repr=False)
+
+
+def load_run(run_dir: str | Path, checkpoint: str = "best") -> LoadedTranslator:
+    """The model of checkpoint ``best`` (``last`` when there is no best yet) or ``last``."""
+    if checkpoint not in layout.CHECKPOINT_NAMES:
+        raise ValueError(
+            f"unknown checkpoint {checkpoint!r}; allowed: {', '.join(layout.CHECKPOINT_NAMES)}"
+        )
+    run_dir, record, config = read_run_config(run_dir)
+    folder = run_dir / layout.CHECKPOINTS
+    if checkpoint == "best" and not (folder / "best.safetensors").exists():
+        logger.info("%s has no best checkpoint yet; using last", run_dir)
+        checkpoint = "last"
+    loaded = load_checkpoint(folder, checkpoint)
+    vocabs = Vocabularies.load(run_dir, config.data.lowercase)
+    try:
+        model = Seq2Seq(Seq2SeqConfig.from_dict(loaded.meta["task"]["model"]))
+        model.load_state_dict(loaded.section("model"))
+    except (KeyError, TypeError, RuntimeError) as error:
+        raise ValueError(
+            f"checkpoint {loaded.path} does not hold a {TASK_NAME} model: "
+            f"{' '.join(str(error).split())}"
+        ) from None
+    model.eval()
+    return LoadedTranslator(run_dir, record, config, vocabs, model, checkpoint, loaded.meta["step"])
+
+
+@torch.no_grad()
+def translate(
+    run: LoadedTranslator,
+    sentence: str,
+    beam_size: int = 5,
+    temperature: float | None = None,
+    seed: int | None = None,
+) -> Translation:
+    """Translate one sentence: beam search (``beam_size`` 1 is greedy), or sampling at
+    ``temperature`` (then ``beam_size`` is ignored)."""
+    if not isinstance(sentence, str) or not sentence.strip():
+        raise ValueError("give a non-empty sentence to translate")
+    vocabs, model, decoding = run.vocabs, run.model, run.config.decoding
+    tokens = tokenize(sentence, vocabs.lowercase)
+    unknown = sorted({w for w in tokens if w not in vocabs.source.stoi})
+    source = vocabs.encode_source(sentence)
+    if temperature is None:
+        ids = beam_translate(model, source, decoding, beam_size)
+    else:
+        state = model.encode(torch.from_numpy(source).unsqueeze(0), torch.tensor([len(source)]))
+        eos = model.config.eos_id
+        ids = generate(
+            DecoderSteps(model),
+            [model.config.bos_id],
+            decoding.max_length(len(source)),
+            temperature=temperature,
+            seed=seed,
+            state=state,
+        )
+        ids = ids[: ids.index(eos)] if eos in ids else ids
+    weights = attention_of(model, source, ids)
+    source_tokens = [vocabs.source.itos[i] for i in source]
+    return Translation(vocabs.decode_target(ids), ids, source_tokens, unknown, weights)
+
+
+def attention_of(model: Seq2Seq, source: np.ndarray, ids: list[int]) -> np.ndarray | None:
+    """The attention weights (len(ids) + 1, S) while the decoder reads ``<bos> ids`` and
+    predicts ``ids <eos>``; None without attention."""
+    c = model.config
+    src = torch.from_numpy(source).unsqueeze(0)  # (1, S)
+    tgt = torch.tensor([[c.bos_id, *ids, c.eos_id]])  # (1, T + 2)
+    weights = model.attention_weights(src, torch.tensor([len(source)]), tgt)
+    return None if weights is None else weights[0].float().numpy()
+
+
+def translate_run(
+    run_dir: str | Path,
+    sentences: list[str],
+    beam_size: int = 5,
+    temperature: float | None = None,
+    seed: int | None = None,
+    checkpoint: str = "best",
+) -> list[Translation]:
+    """:func:`translate` for every sentence, with the run's best checkpoint."""
+    if isinstance(beam_size, bool) or not isinstance(beam_size, int) or beam_size < 1:
+        raise ValueError(f"beam_size must be a positive integer, got {beam_size!r}")
+    run = load_run(run_dir, checkpoint)
+    return [translate(run, sentence, beam_size, temperature, seed) for sentence in sentences]
+
+
+def plot_attention(
+    weights: np.ndarray,
+    source_tokens: list[str],
+    output_tokens: list[str],
+    path: str | Path,
+    title: str = "",
+) -> Path:
+    """A heatmap of ``weights`` (len(output_tokens), len(source_tokens)) as a PNG."""
+    weights = np.asarray(weights, dtype=np.float32)
+    if weights.shape != (len(output_tokens), len(source_tokens)):
+        raise ValueError(
+            f"weights {weights.shape} do not match {len(output_tokens)} output and "
+            f"{len(source_tokens)} source tokens"
+        )
+    width = 1.6 + 0.42 * len(source_tokens)
+    height = 1.4 + 0.32 * len(output_tokens)
+    figure = new_figure(max(width, 4.0), max(height, 3.0))
+    axes = figure.add_subplot()
+    image = axes.imshow(weights, cmap="Greys", vmin=0.0, vmax=1.0, aspect="auto")
+    axes.set_xticks(range(len(source_tokens)), source_tokens, rotation=60, ha="right")
+    axes.set_yticks(range(len(output_tokens)), output_tokens)
+    axes.set_xlabel("source")
+    axes.set_ylabel("output")
+    if title:
+        axes.set_title(title, fontsize=9)
+    figure.colorbar(image, ax=axes, fraction=0.04)
+    figure.tight_layout()
+    return save_png(figure, path)
+
+
+def translation_heatmap(translation: Translation, vocabs: Vocabularies, path, title="") -> Path:
+    """The heatmap PNG of one :class:`Translation` (it needs attention weights)."""
+    if translation.weights is None:
+        raise ValueError("this model has no attention (attention none): there is no heatmap")
+    outputs = [vocabs.target.itos[i] for i in translation.ids] + ["<eos>"]
+    return plot_attention(translation.weights, translation.source_tokens, outputs, path, title)
+
+
+def save_heatmaps(model: Seq2Seq, task: Seq2SeqTask, split: str, folder: Path, count: int):
+    """Heatmaps of the greedy translations of the first ``count`` pairs of ``split``."""
+    if model.attention is None:
+        return []
+    indices = task.splits[split][:count]
+    sources = [task.sources[i] for i in indices]
+    paths = []
+    for k, (i, ids) in enumerate(
+        zip(indices, translate_ids(model, sources, task.config.decoding), strict=True)
+    ):
+        source = task.sources[i]
+        translation = Translation(
+            task.vocabs.decode_target(ids),
+            ids,
+            [task.vocabs.source.itos[j] for j in source],
+            [],
+            attention_of(model, source, ids),
+        )
+        title = f"{task.data.origins[i]} (greedy)"
+        path = folder / f"attention-{split}-{k + 1}.png"
+        paths.append(translation_heatmap(translation, task.vocabs, path, title))
+    return paths
+
+
+def evaluate_run(
+    run_dir: str | Path, split: str = "test", beam_size: int | None = 5, checkpoint: str = "best"
+) -> dict:
+    """Loss, greedy and beam BLEU / chrF on ``split``; the translations go to
+    ``translations-<split>.tsv`` in the run directory."""
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; allowed: {', '.join(SPLITS)}")
+    run = load_run(run_dir, checkpoint)
+    data = reload_data(run.record, run.config)
+    task = Seq2SeqTask(run.config, data, run.vocabs)
+    scores = score_split(task, run.model, split, beam_size)
+    path = write_translations(
+        run.run_dir / TRANSLATIONS.format(split=split), scores.pop("translations")
+    )
+    return {
+        "task": TASK_NAME,
+        "run_dir": str(run.run_dir),
+        "checkpoint": run.checkpoint,
+        "steps": run.step,
+        "data": data.name,
+        "direction": data.direction,
+        "split": split,
+        **scores,
+        "translations": str(path),
+    }

@@ -1,0 +1,91 @@
+"""``rnnkit train seq2seq``, ``translate``, ``evaluate`` and ``train --resume`` on a toy TSV."""
+
+import json
+
+import pytest
+
+from rnnkit.cli.main import main
+from tests.tasks.seq2seq_fixtures import write_pairs
+
+TINY = [
+    "--max-words", "12", "--min-count", "1", "--batch-size", "8", "--embedding-size", "8",
+    "--hidden-size", "12", "--beam", "2", "--eval-every", "3", "--schedule", "constant",
+    "--heatmaps", "1",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("seq2seq_cli")
+    data = write_pairs(folder / "toy.tsv")
+    run = folder / "run"
+    args = ["train", "seq2seq", "--dataset", str(data), "--attention", "additive", *TINY]
+    assert main([*args, "--max-steps", "3", "--out", str(run), "--json"]) == 0
+    return run
+
+
+def test_train_prints_the_summary(trained_run, capsys):
+    summary = json.loads((trained_run / "config.json").read_text())
+    assert summary["config"]["model"]["attention"] == "additive"
+    assert (trained_run / "plots" / "attention-test-1.png").is_file()
+
+
+def test_train_json_summary_keys(tmp_path, capsys):
+    data = write_pairs(tmp_path / "toy.tsv")
+    args = ["train", "seq2seq", "--dataset", str(data), "--attention", "none", "--reverse"]
+    code = main([*args, *TINY, "--max-steps", "2", "--out", str(tmp_path / "r"), "--json"])
+    assert code == 0
+    summary = json.loads(capsys.readouterr().out)
+    for key in (
+        "test_bleu",
+        "test_chrf",
+        "test_bleu_greedy",
+        "test_chrf_greedy",
+        "val_loss",
+        "steps",
+        "tokens_per_s",
+    ):
+        assert key in summary, key
+    record = json.loads((tmp_path / "r" / "config.json").read_text())
+    assert record["data"]["direction"] == "tgt-src"
+    assert not (tmp_path / "r" / "plots" / "attention-test-1.png").exists()  # no attention
+
+
+def test_translate_beam_sampling_and_heatmap(trained_run, tmp_path, capsys):
+    png = tmp_path / "attention.png"
+    sentence = "The red dog sees the zebra."
+    code = main(["translate", str(trained_run), sentence, "--attention-png", str(png), "--json"])
+    assert code == 0
+    result = json.loads(capsys.readouterr().out)["translations"][0]
+    assert result["source"] == sentence and result["unknown_words"] == ["zebra"]
+    assert png.is_file() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    sample = ["--temperature", "0.8", "--seed", "1"]
+    assert main(["translate", str(trained_run), sentence, *sample]) == 0
+    captured = capsys.readouterr()
+    assert "read as <unk>: zebra" in captured.err and captured.out.strip()
+
+
+def test_evaluate_with_beam(trained_run, capsys):
+    assert main(["evaluate", str(trained_run), "--beam", "2", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["task"] == "seq2seq" and result["beam_size"] == 2 and result["pairs"] == 4
+    assert main(["evaluate", str(trained_run), "--split", "val", "--beam", "1"]) == 0
+    assert "greedy BLEU" in capsys.readouterr().out
+
+
+def test_resume(trained_run, capsys):
+    assert main(["train", "--resume", str(trained_run), "--max-steps", "4", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["steps"] == 4
+
+
+def test_errors(tmp_path, capsys):
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("one\tuno\ntwo dos\n", encoding="utf-8")
+    assert main(["train", "seq2seq", "--dataset", str(bad), "--max-steps", "1"]) == 2
+    assert "line 2: expected source<TAB>target" in capsys.readouterr().err
+    data = write_pairs(tmp_path / "toy.tsv")
+    args = ["train", "seq2seq", "--dataset", str(data), "--reverse", "--direction", "src-tgt"]
+    assert main(args) == 2
+    assert "--direction or --reverse" in capsys.readouterr().err
+    assert main(["train", "seq2seq", "--resume", str(tmp_path), "--attention", "none"]) == 2
+    assert "only --max-steps" in capsys.readouterr().err
