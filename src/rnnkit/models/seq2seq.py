@@ -178,6 +178,12 @@ class Seq2Seq(nn.Module):
     def step(self, tokens: Tensor, state) -> tuple[Tensor, object, Tensor | None]:
         """One decoder step: previous tokens (N,) -> logits (N, V), new state, attention
         weights (N, S) (None without attention)."""
+        h_tilde, state, weights = self._attend_step(tokens, state)
+        return self.output(self.dropout(h_tilde)), state, weights  # (N, V)
+
+    def _attend_step(self, tokens: Tensor, state) -> tuple[Tensor, object, Tensor | None]:
+        """One decoder step up to the attentional hidden state ``h~_t`` (N, H), before the
+        output layer; also the new state and the attention weights (N, S) or None."""
         recurrent_state, memory, feed = state
         kind = self.config.attention
         e = self.dropout(self.target_embedding(tokens))  # (N, E)
@@ -195,8 +201,7 @@ class Seq2Seq(nn.Module):
         h_tilde = torch.tanh(self.combine(torch.cat([z, s], dim=-1)))  # (N, H)
         if kind == "multiplicative":
             feed = h_tilde.unsqueeze(0)  # (1, N, H)
-        logits = self.output(self.dropout(h_tilde))  # (N, V)
-        return logits, (recurrent_state, memory, feed), weights
+        return h_tilde, (recurrent_state, memory, feed), weights
 
     def _decoder_step(self, x: Tensor, recurrent_state) -> tuple[Tensor, object]:
         """The decoder's cells, layer by layer, one step: x (N, D) -> top output (N, H) and
@@ -229,19 +234,28 @@ class Seq2Seq(nn.Module):
         with ``keep_weights`` also the attention weights (N, T, S)."""
         if self.config.attention == "none" and teacher_forcing >= 1 and not keep_weights:
             return self._decode_fused(state, inputs), None
-        logits, weights = [], []
-        token = inputs[:, 0]
-        for t in range(inputs.shape[1]):
-            if t > 0:
-                token = inputs[:, t]
-                if teacher_forcing < 1:
+        if teacher_forcing >= 1:
+            # every input is known: the loop stops at h~_t, and the output layer, the largest
+            # matmul, runs once over all N * T positions
+            hidden, weights = [], []
+            for t in range(inputs.shape[1]):
+                h_tilde, state, step_weights = self._attend_step(inputs[:, t], state)
+                hidden.append(h_tilde)
+                weights.append(step_weights)
+            logits = self.output(self.dropout(torch.stack(hidden, 1)))  # (N, T, V)
+        else:
+            steps, weights = [], []
+            token = inputs[:, 0]
+            for t in range(inputs.shape[1]):
+                if t > 0:
                     gold = torch.rand(token.shape, device=token.device) < teacher_forcing
-                    token = torch.where(gold, token, logits[-1].argmax(-1))
-            step_logits, state, step_weights = self.step(token, state)
-            logits.append(step_logits)
-            weights.append(step_weights)
+                    token = torch.where(gold, inputs[:, t], steps[-1].argmax(-1))
+                step_logits, state, step_weights = self.step(token, state)
+                steps.append(step_logits)
+                weights.append(step_weights)
+            logits = torch.stack(steps, 1)  # (N, T, V)
         all_weights = torch.stack(weights, 1) if keep_weights and weights[0] is not None else None
-        return torch.stack(logits, 1), all_weights  # (N, T, V), (N, T, S)
+        return logits, all_weights  # (N, T, V), (N, T, S)
 
     def _decode_fused(self, state, inputs: Tensor) -> Tensor:
         """Without attention and with every gold token fed, the decoder's inputs are known in
