@@ -27,7 +27,6 @@ scored with sacrebleu against the captions as written (unknown words included).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,16 +40,14 @@ from rnnkit.evaluation.bleu import corpus_bleu, corpus_chrf
 from rnnkit.generation.beam_search import beam_search
 from rnnkit.generation.sampling import evaluating
 from rnnkit.models.captioner import Captioner, CaptionerConfig
+from rnnkit.tasks import runs
 from rnnkit.tasks.caption_config import CaptionConfig
 from rnnkit.tasks.classify_data import LengthBuckets
 from rnnkit.training import run_dir as layout
-from rnnkit.training.checkpoint import load_checkpoint
 from rnnkit.training.progress import Reporter
 from rnnkit.training.state import seed_everything
 from rnnkit.training.task import StepOutput
 from rnnkit.training.trainer import Trainer, TrainResult
-
-logger = logging.getLogger(__name__)
 
 TASK_NAME = "caption"
 SPECIALS = ("<pad>", "<start>", "<end>")
@@ -419,14 +416,14 @@ def train(
     task = CaptionTask(config, data, vocab)
     seed_everything(config.trainer.seed)
     model = task.build_model()
-    prefix = f"{TASK_NAME}-{_slug(data.name)}-{config.model.conditioning}"
+    prefix = f"{TASK_NAME}-{runs.slug(data.name)}-{config.model.conditioning}"
     run_dir = layout.create_run_dir(run_dir or layout.default_run_dir(prefix))
     layout.write_json(
         run_dir / layout.CONFIG,
         {"task": TASK_NAME, "data": data_record(config, data), "config": config.to_dict()},
     )
     vocab.save(run_dir / layout.VOCAB)
-    trainer = _trainer(task, model, run_dir, config, reporter, callbacks)
+    trainer = runs.make_trainer(task, model, run_dir, config, reporter, callbacks)
     trainer.reporter.message(describe(task, model, run_dir))
     return _finish(trainer, task)
 
@@ -439,34 +436,27 @@ def resume(
     reporter: Reporter | None = None,
     callbacks: Iterable[Callable[[Trainer], None]] = (),
 ) -> CaptionResult:
-    """Continue a captioning run from its last checkpoint (see ``charlm.resume``)."""
-    run_dir, record, config = read_run_config(run_dir)
-    if max_steps is not None or time_budget is not None:
-        config.trainer.max_steps = max_steps
-        config.trainer.time_budget = time_budget
-        config.validate()
-    checkpoint = load_checkpoint(run_dir / layout.CHECKPOINTS, "last")
-    data = reload_data(record["data"])
-    task = CaptionTask(config, data, Vocab.load(run_dir / layout.VOCAB))
-    model = task.build_model()
-    trainer = _trainer(task, model, run_dir, config, reporter, callbacks)
-    trainer.restore(checkpoint)
-    if max_steps is not None or time_budget is not None:
-        layout.write_json(run_dir / layout.CONFIG, {**record, "config": config.to_dict()})
-    trainer.reporter.message(f"resuming {run_dir} at step {trainer.state.step}")
-    return _finish(trainer, task)
+    """Continue a captioning run from its last checkpoint (see ``runs.resume_trainer``)."""
+
+    def rebuild(run_dir: Path, record: dict, config: CaptionConfig) -> CaptionTask:
+        return CaptionTask(config, reload_data(record["data"]), Vocab.load(run_dir / layout.VOCAB))
+
+    trainer = runs.resume_trainer(
+        run_dir,
+        TASK_NAME,
+        CaptionConfig,
+        rebuild,
+        max_steps=max_steps,
+        time_budget=time_budget,
+        reporter=reporter,
+        callbacks=callbacks,
+    )
+    return _finish(trainer, trainer.task)
 
 
 def read_run_config(run_dir: str | Path) -> tuple[Path, dict, CaptionConfig]:
     """``(run_dir, config.json's record, the CaptionConfig)`` of a captioning run."""
-    run_dir = layout.check_run_dir(run_dir)
-    record = layout.read_json(run_dir / layout.CONFIG)
-    if record.get("task") != TASK_NAME:
-        raise ValueError(f"{run_dir} holds a {record.get('task')!r} run, not a {TASK_NAME} run")
-    try:
-        return run_dir, record, CaptionConfig.from_dict(record["config"]).validate()
-    except KeyError:
-        raise ValueError(f"{run_dir / layout.CONFIG} is damaged: it has no config") from None
+    return runs.read_run_config(run_dir, TASK_NAME, CaptionConfig)
 
 
 def describe(task: CaptionTask, model: Captioner, run_dir: Path) -> str:
@@ -483,9 +473,7 @@ def _finish(trainer: Trainer, task: CaptionTask) -> CaptionResult:
     """Fit, then score the best checkpoint on the test split and draw attention maps."""
     result = trainer.fit()
     test = {}
-    if result.best_step is not None:
-        best = load_checkpoint(trainer.checkpoint_dir, "best")
-        trainer.model.load_state_dict(best.section("model"))
+    if runs.load_best(trainer):
         test = task.score(trainer.model, "test")
         layout.write_json(trainer.run_dir / "test-captions.json", test)
         if task.config.model.conditioning == "attention":
@@ -518,20 +506,3 @@ def draw_attention_examples(model: Captioner, task: CaptionTask, folder: Path) -
         path = folder / f"attention-test-{k}.png"
         paths.append(plot_attention_map(task.data.images[i], words, weights, path, title))
     return paths
-
-
-def _trainer(task, model, run_dir, config: CaptionConfig, reporter, callbacks) -> Trainer:
-    return Trainer(
-        task,
-        model,
-        run_dir,
-        config.trainer,
-        config.optimizer,
-        config.schedule,
-        reporter=reporter,
-        callbacks=callbacks,
-    )
-
-
-def _slug(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_" else "-" for c in Path(name).stem) or "data"

@@ -23,7 +23,6 @@ training split and scored on the same test split; ``baselines.json`` keeps their
 from __future__ import annotations
 
 import hashlib
-import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,16 +35,14 @@ from rnnkit.data.vocab import Vocab
 from rnnkit.evaluation.classification import classification_report
 from rnnkit.evaluation.plots import plot_confusion_matrix
 from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier
+from rnnkit.tasks import runs
 from rnnkit.tasks.classify_config import ClassifyConfig
 from rnnkit.tasks.classify_data import InputEncoder, LengthBuckets, sorted_chunks, tokenize_words
 from rnnkit.training import run_dir as layout
-from rnnkit.training.checkpoint import load_checkpoint
 from rnnkit.training.progress import Reporter
 from rnnkit.training.state import seed_everything
 from rnnkit.training.task import StepOutput
 from rnnkit.training.trainer import Trainer, TrainResult
-
-logger = logging.getLogger(__name__)
 
 TASK_NAME = "classify"
 BASELINES = "baselines.json"
@@ -299,10 +296,10 @@ def train(
     model = task.build_model()
     baselines = {}
     if config.baselines.enabled:
-        _say(reporter, "fitting the baselines on the training split")
+        runs.say(reporter, "fitting the baselines on the training split")
         baselines = fit_baselines(task)
     run_dir = layout.create_run_dir(
-        run_dir or layout.default_run_dir(f"{TASK_NAME}-{_slug(data.name)}")
+        run_dir or layout.default_run_dir(f"{TASK_NAME}-{runs.slug(data.name)}")
     )
     layout.write_json(
         run_dir / layout.CONFIG,
@@ -316,7 +313,7 @@ def train(
     if encoder.vocab is not None:
         encoder.vocab.save(run_dir / layout.VOCAB)
     layout.write_json(run_dir / BASELINES, baselines)
-    trainer = _trainer(task, model, run_dir, config, reporter, callbacks)
+    trainer = runs.make_trainer(task, model, run_dir, config, reporter, callbacks)
     trainer.reporter.message(describe(task, model, run_dir, baselines))
     return _finish(trainer, task, baselines)
 
@@ -329,35 +326,27 @@ def resume(
     reporter: Reporter | None = None,
     callbacks: Iterable[Callable[[Trainer], None]] = (),
 ) -> ClassifyResult:
-    """Continue a classification run from its last checkpoint (see ``charlm.resume``)."""
-    run_dir, record, config = read_run_config(run_dir)
-    if max_steps is not None or time_budget is not None:
-        config.trainer.max_steps = max_steps
-        config.trainer.time_budget = time_budget
-        config.validate()
-    checkpoint = load_checkpoint(run_dir / layout.CHECKPOINTS, "last")
-    data = reload_data(record["data"])
-    task = ClassifyTask(config, data, load_encoder(run_dir, record))
-    model = task.build_model()
-    trainer = _trainer(task, model, run_dir, config, reporter, callbacks)
-    trainer.restore(checkpoint)
-    if max_steps is not None or time_budget is not None:
-        layout.write_json(run_dir / layout.CONFIG, {**record, "config": config.to_dict()})
-    trainer.reporter.message(f"resuming {run_dir} at step {trainer.state.step}")
-    baselines = layout.read_json(run_dir / BASELINES) if (run_dir / BASELINES).exists() else {}
-    return _finish(trainer, task, baselines)
+    """Continue a classification run from its last checkpoint (see ``runs.resume_trainer``)."""
+
+    def rebuild(run_dir: Path, record: dict, config: ClassifyConfig) -> ClassifyTask:
+        return ClassifyTask(config, reload_data(record["data"]), load_encoder(run_dir, record))
+
+    trainer = runs.resume_trainer(
+        run_dir,
+        TASK_NAME,
+        ClassifyConfig,
+        rebuild,
+        max_steps=max_steps,
+        time_budget=time_budget,
+        reporter=reporter,
+        callbacks=callbacks,
+    )
+    return _finish(trainer, trainer.task, runs.read_baselines(trainer.run_dir, BASELINES))
 
 
 def read_run_config(run_dir: str | Path) -> tuple[Path, dict, ClassifyConfig]:
     """``(run_dir, config.json's record, the ClassifyConfig)`` of a classification run."""
-    run_dir = layout.check_run_dir(run_dir)
-    record = layout.read_json(run_dir / layout.CONFIG)
-    if record.get("task") != TASK_NAME:
-        raise ValueError(f"{run_dir} holds a {record.get('task')!r} run, not a {TASK_NAME} run")
-    try:
-        return run_dir, record, ClassifyConfig.from_dict(record["config"]).validate()
-    except KeyError:
-        raise ValueError(f"{run_dir / layout.CONFIG} is damaged: it has no config") from None
+    return runs.read_run_config(run_dir, TASK_NAME, ClassifyConfig)
 
 
 def load_encoder(run_dir: Path, record: dict) -> InputEncoder:
@@ -387,9 +376,7 @@ def _finish(trainer: Trainer, task: ClassifyTask, baselines: dict) -> ClassifyRe
     """Fit, then score the best checkpoint on the test split and draw its confusion matrix."""
     result = trainer.fit()
     test = {}
-    if result.best_step is not None:
-        best = load_checkpoint(trainer.checkpoint_dir, "best")
-        trainer.model.load_state_dict(best.section("model"))
+    if runs.load_best(trainer):
         test = task.score(trainer.model, "test")
         plot_confusion_matrix(
             test["confusion_matrix"],
@@ -398,27 +385,3 @@ def _finish(trainer: Trainer, task: ClassifyTask, baselines: dict) -> ClassifyRe
             f"{task.data.name}, test split: accuracy {test['accuracy']:.3f}",
         )
     return ClassifyResult(result, test, baselines, task.eval_metric)
-
-
-def _say(reporter: Reporter | None, text: str) -> None:
-    if reporter is not None:
-        reporter.message(text)
-    else:
-        logger.info(text)
-
-
-def _trainer(task, model, run_dir, config: ClassifyConfig, reporter, callbacks) -> Trainer:
-    return Trainer(
-        task,
-        model,
-        run_dir,
-        config.trainer,
-        config.optimizer,
-        config.schedule,
-        reporter=reporter,
-        callbacks=callbacks,
-    )
-
-
-def _slug(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_" else "-" for c in Path(name).stem) or "data"

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +40,7 @@ from rnnkit.baselines.forecasting import (
 )
 from rnnkit.data.series import Series, load_series
 from rnnkit.models.forecaster import Forecaster, ForecasterConfig
+from rnnkit.tasks import runs
 from rnnkit.tasks.forecast_config import ForecastConfig
 from rnnkit.tasks.forecast_data import (
     Scaler,
@@ -52,13 +52,10 @@ from rnnkit.tasks.forecast_data import (
     training_pairs,
 )
 from rnnkit.training import run_dir as layout
-from rnnkit.training.checkpoint import load_checkpoint
 from rnnkit.training.progress import Reporter
 from rnnkit.training.state import seed_everything
 from rnnkit.training.task import StepOutput
 from rnnkit.training.trainer import Trainer, TrainResult
-
-logger = logging.getLogger(__name__)
 
 TASK_NAME = "forecast"
 BASELINES = "baselines.json"
@@ -342,10 +339,10 @@ def train(
     model = task.build_model()
     baselines = {}
     if config.baselines.enabled:
-        _say(reporter, "computing the baselines on the test part")
+        runs.say(reporter, "computing the baselines on the test part")
         baselines = compute_baselines(task, "test")
     run_dir = layout.create_run_dir(
-        run_dir or layout.default_run_dir(f"{TASK_NAME}-{_slug(series.name)}")
+        run_dir or layout.default_run_dir(f"{TASK_NAME}-{runs.slug(series.name)}")
     )
     record = data_record(d.dataset, series, task)
     layout.write_json(
@@ -359,7 +356,7 @@ def train(
     )
     save_series(run_dir / SERIES, series)
     layout.write_json(run_dir / BASELINES, baselines)
-    trainer = _trainer(task, model, run_dir, config, reporter, callbacks)
+    trainer = runs.make_trainer(task, model, run_dir, config, reporter, callbacks)
     trainer.reporter.message(describe(task, model, run_dir, baselines))
     return _finish(trainer, task, baselines, record)
 
@@ -372,34 +369,32 @@ def resume(
     reporter: Reporter | None = None,
     callbacks: Iterable[Callable[[Trainer], None]] = (),
 ) -> ForecastResult:
-    """Continue a forecasting run from its last checkpoint (see ``charlm.resume``)."""
-    run_dir, record, config = read_run_config(run_dir)
-    if max_steps is not None or time_budget is not None:
-        config.trainer.max_steps = max_steps
-        config.trainer.time_budget = time_budget
-        config.validate()
-    checkpoint = load_checkpoint(run_dir / layout.CHECKPOINTS, "last")
-    task = ForecastTask(config, read_series(run_dir, record["data"]))
-    model = task.build_model()
-    trainer = _trainer(task, model, run_dir, config, reporter, callbacks)
-    trainer.restore(checkpoint)
-    if max_steps is not None or time_budget is not None:
-        layout.write_json(run_dir / layout.CONFIG, {**record, "config": config.to_dict()})
-    trainer.reporter.message(f"resuming {run_dir} at step {trainer.state.step}")
-    baselines = layout.read_json(run_dir / BASELINES) if (run_dir / BASELINES).exists() else {}
-    return _finish(trainer, task, baselines, record["data"])
+    """Continue a forecasting run from its last checkpoint (see ``runs.resume_trainer``)."""
+
+    def rebuild(run_dir: Path, record: dict, config: ForecastConfig) -> ForecastTask:
+        return ForecastTask(config, read_series(run_dir, record["data"]))
+
+    trainer = runs.resume_trainer(
+        run_dir,
+        TASK_NAME,
+        ForecastConfig,
+        rebuild,
+        max_steps=max_steps,
+        time_budget=time_budget,
+        reporter=reporter,
+        callbacks=callbacks,
+    )
+    return _finish(
+        trainer,
+        trainer.task,
+        runs.read_baselines(trainer.run_dir, BASELINES),
+        layout.read_json(trainer.run_dir / layout.CONFIG)["data"],
+    )
 
 
 def read_run_config(run_dir: str | Path) -> tuple[Path, dict, ForecastConfig]:
     """``(run_dir, config.json's record, the ForecastConfig)`` of a forecasting run."""
-    run_dir = layout.check_run_dir(run_dir)
-    record = layout.read_json(run_dir / layout.CONFIG)
-    if record.get("task") != TASK_NAME:
-        raise ValueError(f"{run_dir} holds a {record.get('task')!r} run, not a {TASK_NAME} run")
-    try:
-        return run_dir, record, ForecastConfig.from_dict(record["config"]).validate()
-    except KeyError:
-        raise ValueError(f"{run_dir / layout.CONFIG} is damaged: it has no config") from None
+    return runs.read_run_config(run_dir, TASK_NAME, ForecastConfig)
 
 
 def describe(task: ForecastTask, model, run_dir: Path, baselines: dict) -> str:
@@ -423,9 +418,7 @@ def _finish(trainer: Trainer, task: ForecastTask, baselines: dict, record: dict)
     """Fit, then score the best checkpoint on the test part and draw the forecasts."""
     result = trainer.fit()
     test = {}
-    if result.best_step is not None:
-        best = load_checkpoint(trainer.checkpoint_dir, "best")
-        trainer.model.load_state_dict(best.section("model"))
+    if runs.load_best(trainer):
         test = task.score(trainer.model, "test")
         from rnnkit.evaluation.forecasting import plot_test_forecasts
 
@@ -448,27 +441,3 @@ def _test_forecasts(model: Forecaster, task: ForecastTask, baselines: dict) -> d
         if method in baselines:
             forecasts[method.replace("_", " ")] = np.array(baselines[method]["forecasts"])
     return forecasts
-
-
-def _say(reporter: Reporter | None, text: str) -> None:
-    if reporter is not None:
-        reporter.message(text)
-    else:
-        logger.info(text)
-
-
-def _trainer(task, model, run_dir, config: ForecastConfig, reporter, callbacks) -> Trainer:
-    return Trainer(
-        task,
-        model,
-        run_dir,
-        config.trainer,
-        config.optimizer,
-        config.schedule,
-        reporter=reporter,
-        callbacks=callbacks,
-    )
-
-
-def _slug(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_" else "-" for c in Path(name).stem) or "data"

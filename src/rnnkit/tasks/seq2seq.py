@@ -22,7 +22,6 @@ search; BLEU and chrF (sacrebleu) of both go into the summary, the translations 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,16 +44,15 @@ from rnnkit.data.vocab import Vocab
 from rnnkit.evaluation.bleu import corpus_bleu, corpus_chrf, signatures
 from rnnkit.generation.beam_search import beam_search
 from rnnkit.models.seq2seq import DecoderSteps, Seq2Seq, Seq2SeqConfig
+from rnnkit.tasks import runs
 from rnnkit.tasks.classify_data import LengthBuckets, sorted_chunks
 from rnnkit.tasks.seq2seq_config import Seq2SeqTaskConfig
 from rnnkit.training import run_dir as layout
-from rnnkit.training.checkpoint import atomic_write_text, load_checkpoint
+from rnnkit.training.checkpoint import atomic_write_text
 from rnnkit.training.progress import Reporter
 from rnnkit.training.state import seed_everything
 from rnnkit.training.task import StepOutput
 from rnnkit.training.trainer import Trainer, TrainResult
-
-logger = logging.getLogger(__name__)
 
 TASK_NAME = "seq2seq"
 SOURCE_VOCAB, TARGET_VOCAB = "vocab-source.json", "vocab-target.json"
@@ -399,14 +397,14 @@ def train(
     seed_everything(config.trainer.seed)
     model = task.build_model()
     run_dir = layout.create_run_dir(
-        run_dir or layout.default_run_dir(f"{TASK_NAME}-{_slug(data.name)}")
+        run_dir or layout.default_run_dir(f"{TASK_NAME}-{runs.slug(data.name)}")
     )
     layout.write_json(
         run_dir / layout.CONFIG,
         {"task": TASK_NAME, "data": data_record(config, data), "config": config.to_dict()},
     )
     vocabs.save(run_dir)
-    trainer = _trainer(task, model, run_dir, config, reporter, callbacks)
+    trainer = runs.make_trainer(task, model, run_dir, config, reporter, callbacks)
     trainer.reporter.message(describe(task, model, run_dir))
     return _finish(trainer, task)
 
@@ -419,34 +417,28 @@ def resume(
     reporter: Reporter | None = None,
     callbacks: Iterable[Callable[[Trainer], None]] = (),
 ) -> Seq2SeqResult:
-    """Continue a translation run from its last checkpoint (see ``charlm.resume``)."""
-    run_dir, record, config = read_run_config(run_dir)
-    if max_steps is not None or time_budget is not None:
-        config.trainer.max_steps = max_steps
-        config.trainer.time_budget = time_budget
-        config.validate()
-    checkpoint = load_checkpoint(run_dir / layout.CHECKPOINTS, "last")
-    data = reload_data(record, config)
-    task = Seq2SeqTask(config, data, Vocabularies.load(run_dir, config.data.lowercase))
-    model = task.build_model()
-    trainer = _trainer(task, model, run_dir, config, reporter, callbacks)
-    trainer.restore(checkpoint)
-    if max_steps is not None or time_budget is not None:
-        layout.write_json(run_dir / layout.CONFIG, {**record, "config": config.to_dict()})
-    trainer.reporter.message(f"resuming {run_dir} at step {trainer.state.step}")
-    return _finish(trainer, task)
+    """Continue a translation run from its last checkpoint (see ``runs.resume_trainer``)."""
+
+    def rebuild(run_dir: Path, record: dict, config: Seq2SeqTaskConfig) -> Seq2SeqTask:
+        data = reload_data(record, config)
+        return Seq2SeqTask(config, data, Vocabularies.load(run_dir, config.data.lowercase))
+
+    trainer = runs.resume_trainer(
+        run_dir,
+        TASK_NAME,
+        Seq2SeqTaskConfig,
+        rebuild,
+        max_steps=max_steps,
+        time_budget=time_budget,
+        reporter=reporter,
+        callbacks=callbacks,
+    )
+    return _finish(trainer, trainer.task)
 
 
 def read_run_config(run_dir: str | Path) -> tuple[Path, dict, Seq2SeqTaskConfig]:
     """``(run_dir, config.json's record, the Seq2SeqTaskConfig)`` of a translation run."""
-    run_dir = layout.check_run_dir(run_dir)
-    record = layout.read_json(run_dir / layout.CONFIG)
-    if record.get("task") != TASK_NAME:
-        raise ValueError(f"{run_dir} holds a {record.get('task')!r} run, not a {TASK_NAME} run")
-    try:
-        return run_dir, record, Seq2SeqTaskConfig.from_dict(record["config"]).validate()
-    except KeyError:
-        raise ValueError(f"{run_dir / layout.CONFIG} is damaged: it has no config") from None
+    return runs.read_run_config(run_dir, TASK_NAME, Seq2SeqTaskConfig)
 
 
 def describe(task: Seq2SeqTask, model: Seq2Seq, run_dir: Path) -> str:
@@ -467,9 +459,7 @@ def _finish(trainer: Trainer, task: Seq2SeqTask) -> Seq2SeqResult:
 
     result = trainer.fit()
     test = {}
-    if result.best_step is not None and len(task.splits["test"]):
-        best = load_checkpoint(trainer.checkpoint_dir, "best")
-        trainer.model.load_state_dict(best.section("model"))
+    if len(task.splits["test"]) and runs.load_best(trainer):
         trainer.reporter.message("translating the test split (greedy, then beam search)")
         test = score_split(task, trainer.model, "test", task.config.decoding.beam_size)
         translations = test.pop("translations")
@@ -478,20 +468,3 @@ def _finish(trainer: Trainer, task: Seq2SeqTask) -> Seq2SeqResult:
         save_heatmaps(trainer.model, task, "test", trainer.run_dir / "plots", count)
         layout.write_json(trainer.run_dir / "test-scores.json", test)
     return Seq2SeqResult(result, test, task.eval_metric)
-
-
-def _trainer(task, model, run_dir, config: Seq2SeqTaskConfig, reporter, callbacks) -> Trainer:
-    return Trainer(
-        task,
-        model,
-        run_dir,
-        config.trainer,
-        config.optimizer,
-        config.schedule,
-        reporter=reporter,
-        callbacks=callbacks,
-    )
-
-
-def _slug(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_" else "-" for c in Path(name).stem) or "data"

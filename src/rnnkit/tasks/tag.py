@@ -23,7 +23,6 @@ single most frequent tag, fitted on the same training split and scored on the sa
 from __future__ import annotations
 
 import hashlib
-import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,17 +34,15 @@ from rnnkit.baselines.tagging import MostFrequentTag
 from rnnkit.data.vocab import Vocab
 from rnnkit.evaluation.entities import entity_scores, is_bio, token_accuracy
 from rnnkit.models.tagger import SequenceTagger, TaggerConfig
+from rnnkit.tasks import runs
 from rnnkit.tasks.classify_data import LengthBuckets, pad_ids, sorted_chunks
 from rnnkit.tasks.tag_config import TagConfig
 from rnnkit.tasks.tag_data import EncodedSentence, TagEncoder
 from rnnkit.training import run_dir as layout
-from rnnkit.training.checkpoint import load_checkpoint
 from rnnkit.training.progress import Reporter
 from rnnkit.training.state import seed_everything
 from rnnkit.training.task import StepOutput
 from rnnkit.training.trainer import Trainer, TrainResult
-
-logger = logging.getLogger(__name__)
 
 TASK_NAME = "tag"
 CHAR_VOCAB = "chars.json"
@@ -305,9 +302,9 @@ def train(
     model = task.build_model()
     baselines = {}
     if config.baselines.enabled:
-        _say(reporter, "fitting the baselines on the training split")
+        runs.say(reporter, "fitting the baselines on the training split")
         baselines = fit_baselines(task)
-    name = "".join(c if c.isalnum() or c in "-_" else "-" for c in Path(data.name).stem)
+    name = runs.slug(data.name)
     run_dir = layout.create_run_dir(run_dir or layout.default_run_dir(f"{TASK_NAME}-{name}"))
     layout.write_json(
         run_dir / layout.CONFIG,
@@ -322,7 +319,7 @@ def train(
     if encoder.chars is not None:
         encoder.chars.save(run_dir / CHAR_VOCAB)
     layout.write_json(run_dir / BASELINES, baselines)
-    trainer = _trainer(task, model, run_dir, config, reporter, callbacks)
+    trainer = runs.make_trainer(task, model, run_dir, config, reporter, callbacks)
     trainer.reporter.message(describe(task, model, run_dir, baselines))
     return _finish(trainer, task, baselines)
 
@@ -335,34 +332,27 @@ def resume(
     reporter: Reporter | None = None,
     callbacks: Iterable[Callable[[Trainer], None]] = (),
 ) -> TagResult:
-    """Continue a tagging run from its last checkpoint (see ``charlm.resume``)."""
-    run_dir, record, config = read_run_config(run_dir)
-    if max_steps is not None or time_budget is not None:
-        config.trainer.max_steps = max_steps
-        config.trainer.time_budget = time_budget
-        config.validate()
-    checkpoint = load_checkpoint(run_dir / layout.CHECKPOINTS, "last")
-    data = reload_data(record["data"])
-    task = TagTask(config, data, load_encoder(run_dir, record))
-    trainer = _trainer(task, task.build_model(), run_dir, config, reporter, callbacks)
-    trainer.restore(checkpoint)
-    if max_steps is not None or time_budget is not None:
-        layout.write_json(run_dir / layout.CONFIG, {**record, "config": config.to_dict()})
-    trainer.reporter.message(f"resuming {run_dir} at step {trainer.state.step}")
-    baselines = layout.read_json(run_dir / BASELINES) if (run_dir / BASELINES).exists() else {}
-    return _finish(trainer, task, baselines)
+    """Continue a tagging run from its last checkpoint (see ``runs.resume_trainer``)."""
+
+    def rebuild(run_dir: Path, record: dict, config: TagConfig) -> TagTask:
+        return TagTask(config, reload_data(record["data"]), load_encoder(run_dir, record))
+
+    trainer = runs.resume_trainer(
+        run_dir,
+        TASK_NAME,
+        TagConfig,
+        rebuild,
+        max_steps=max_steps,
+        time_budget=time_budget,
+        reporter=reporter,
+        callbacks=callbacks,
+    )
+    return _finish(trainer, trainer.task, runs.read_baselines(trainer.run_dir, BASELINES))
 
 
 def read_run_config(run_dir: str | Path) -> tuple[Path, dict, TagConfig]:
     """``(run_dir, config.json's record, the TagConfig)`` of a tagging run."""
-    run_dir = layout.check_run_dir(run_dir)
-    record = layout.read_json(run_dir / layout.CONFIG)
-    if record.get("task") != TASK_NAME:
-        raise ValueError(f"{run_dir} holds a {record.get('task')!r} run, not a {TASK_NAME} run")
-    try:
-        return run_dir, record, TagConfig.from_dict(record["config"]).validate()
-    except KeyError:
-        raise ValueError(f"{run_dir / layout.CONFIG} is damaged: it has no config") from None
+    return runs.read_run_config(run_dir, TASK_NAME, TagConfig)
 
 
 def load_encoder(run_dir: Path, record: dict) -> TagEncoder:
@@ -394,28 +384,6 @@ def describe(task: TagTask, model, run_dir: Path, baselines: dict) -> str:
 def _finish(trainer: Trainer, task: TagTask, baselines: dict) -> TagResult:
     result = trainer.fit()
     test = {}
-    if result.best_step is not None:
-        best = load_checkpoint(trainer.checkpoint_dir, "best")
-        trainer.model.load_state_dict(best.section("model"))
+    if runs.load_best(trainer):
         test = task.score(trainer.model, "test")
     return TagResult(result, test, baselines, task.eval_metric)
-
-
-def _say(reporter: Reporter | None, text: str) -> None:
-    if reporter is not None:
-        reporter.message(text)
-    else:
-        logger.info(text)
-
-
-def _trainer(task, model, run_dir, config: TagConfig, reporter, callbacks) -> Trainer:
-    return Trainer(
-        task,
-        model,
-        run_dir,
-        config.trainer,
-        config.optimizer,
-        config.schedule,
-        reporter=reporter,
-        callbacks=callbacks,
-    )

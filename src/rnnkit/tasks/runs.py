@@ -1,0 +1,121 @@
+"""What every task's ``train`` and ``resume`` share: reading a run's ``config.json``, building
+the ``Trainer``, reopening a run at its last checkpoint, and loading the best checkpoint.
+
+    run_dir, record, config = read_run_config(run_dir, "classify", ClassifyConfig)
+    trainer = resume_trainer(run_dir, "classify", ClassifyConfig, rebuild_task,
+                             max_steps=2000)        # restored, ready for trainer.fit()
+
+A task module keeps what is its own (the task's hooks, how its data is reloaded, what it
+scores at the end) and calls these for the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from rnnkit.training import run_dir as layout
+from rnnkit.training.checkpoint import load_checkpoint
+from rnnkit.training.progress import Reporter
+from rnnkit.training.trainer import Trainer
+
+logger = logging.getLogger(__name__)
+
+Callbacks = Iterable[Callable[[Trainer], None]]
+
+
+def read_run_config(run_dir: str | Path, task_name: str, config_class) -> tuple[Path, dict, Any]:
+    """``(run_dir, config.json's record, the validated config)`` of a ``task_name`` run; a
+    ValueError for a missing run, another task's run or a record without its config."""
+    run_dir = layout.check_run_dir(run_dir)
+    record = layout.read_json(run_dir / layout.CONFIG)
+    if record.get("task") != task_name:
+        raise ValueError(f"{run_dir} holds a {record.get('task')!r} run, not a {task_name} run")
+    try:
+        return run_dir, record, config_class.from_dict(record["config"]).validate()
+    except KeyError:
+        raise ValueError(f"{run_dir / layout.CONFIG} is damaged: it has no config") from None
+
+
+def make_trainer(
+    task, model, run_dir: Path, config, reporter: Reporter | None = None, callbacks: Callbacks = ()
+) -> Trainer:
+    """The one ``Trainer`` on a task configuration's ``trainer``, ``optimizer`` and
+    ``schedule`` sections."""
+    return Trainer(
+        task,
+        model,
+        run_dir,
+        config.trainer,
+        config.optimizer,
+        config.schedule,
+        reporter=reporter,
+        callbacks=callbacks,
+    )
+
+
+def resume_trainer(
+    run_dir: str | Path,
+    task_name: str,
+    config_class,
+    rebuild: Callable[[Path, dict, Any], Any],
+    *,
+    max_steps: int | None = None,
+    time_budget: float | None = None,
+    reporter: Reporter | None = None,
+    callbacks: Callbacks = (),
+    make: Callable[..., Trainer] = make_trainer,
+) -> Trainer:
+    """A ``Trainer`` restored from the run's last checkpoint, ready for ``fit()``.
+
+    ``rebuild(run_dir, record, config)`` gives the task back (its data reloaded and checked,
+    its vocabularies read from the run). ``max_steps`` / ``time_budget`` replace the recorded
+    stopping point (the time budget counts the whole run, the time before the stop included)
+    and are written back to ``config.json``. ``make`` builds the trainer (``make_trainer``'s
+    arguments), for a task that adds its own callbacks.
+    """
+    run_dir, record, config = read_run_config(run_dir, task_name, config_class)
+    new_stop = max_steps is not None or time_budget is not None
+    if new_stop:
+        config.trainer.max_steps = max_steps
+        config.trainer.time_budget = time_budget
+        config.validate()
+    checkpoint = load_checkpoint(run_dir / layout.CHECKPOINTS, "last")
+    task = rebuild(run_dir, record, config)
+    trainer = make(task, task.build_model(), run_dir, config, reporter, callbacks)
+    trainer.restore(checkpoint)
+    if new_stop:
+        layout.write_json(run_dir / layout.CONFIG, {**record, "config": config.to_dict()})
+    trainer.reporter.message(f"resuming {run_dir} at step {trainer.state.step}")
+    return trainer
+
+
+def load_best(trainer: Trainer) -> bool:
+    """Put the best checkpoint's weights into the trainer's model; False when the run has no
+    best checkpoint (it never evaluated)."""
+    if trainer.state.best_step is None:
+        return False
+    best = load_checkpoint(trainer.checkpoint_dir, "best")
+    trainer.model.load_state_dict(best.section("model"))
+    return True
+
+
+def read_baselines(run_dir: Path, name: str) -> dict:
+    """The baselines' figures a run wrote before training (``{}`` if it wrote none)."""
+    path = run_dir / name
+    return layout.read_json(path) if path.exists() else {}
+
+
+def say(reporter: Reporter | None, text: str) -> None:
+    """A progress message: to the reporter, or to the log when there is none."""
+    if reporter is not None:
+        reporter.message(text)
+    else:
+        logger.info(text)
+
+
+def slug(name: str) -> str:
+    """A data set's name as part of a run directory's name (``my pairs.tsv`` -> ``my-pairs``)."""
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in Path(name).stem) or "data"
