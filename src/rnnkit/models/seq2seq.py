@@ -178,15 +178,16 @@ class Seq2Seq(nn.Module):
     def step(self, tokens: Tensor, state) -> tuple[Tensor, object, Tensor | None]:
         """One decoder step: previous tokens (N,) -> logits (N, V), new state, attention
         weights (N, S) (None without attention)."""
-        h_tilde, state, weights = self._attend_step(tokens, state)
+        e = self.dropout(self.target_embedding(tokens))  # (N, E)
+        h_tilde, state, weights = self._attend_step(e, state)
         return self.output(self.dropout(h_tilde)), state, weights  # (N, V)
 
-    def _attend_step(self, tokens: Tensor, state) -> tuple[Tensor, object, Tensor | None]:
-        """One decoder step up to the attentional hidden state ``h~_t`` (N, H), before the
-        output layer; also the new state and the attention weights (N, S) or None."""
+    def _attend_step(self, e: Tensor, state) -> tuple[Tensor, object, Tensor | None]:
+        """One decoder step from the embedded previous tokens ``e`` (N, E) up to the
+        attentional hidden state ``h~_t`` (N, H), before the output layer; also the new state
+        and the attention weights (N, S) or None."""
         recurrent_state, memory, feed = state
         kind = self.config.attention
-        e = self.dropout(self.target_embedding(tokens))  # (N, E)
         weights = None
         if kind == "additive":
             z, weights = self.attention(self._top_hidden(recurrent_state), memory)  # (N, K)
@@ -235,11 +236,13 @@ class Seq2Seq(nn.Module):
         if self.config.attention == "none" and teacher_forcing >= 1 and not keep_weights:
             return self._decode_fused(state, inputs), None
         if teacher_forcing >= 1:
-            # every input is known: the loop stops at h~_t, and the output layer, the largest
-            # matmul, runs once over all N * T positions
+            # every input is known: the embedding (whose backward writes a dense V x E
+            # gradient) and the output layer, the largest matmul, each run once over all
+            # N * T positions; the loop in between stops at h~_t
+            embedded = self.dropout(self.target_embedding(inputs))  # (N, T, E)
             hidden, weights = [], []
             for t in range(inputs.shape[1]):
-                h_tilde, state, step_weights = self._attend_step(inputs[:, t], state)
+                h_tilde, state, step_weights = self._attend_step(embedded[:, t], state)
                 hidden.append(h_tilde)
                 weights.append(step_weights)
             logits = self.output(self.dropout(torch.stack(hidden, 1)))  # (N, T, V)
