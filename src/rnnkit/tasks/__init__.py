@@ -1,8 +1,18 @@
 """Tasks: what to learn, plugged into the one ``rnnkit.training.Trainer`` through small hooks.
 
-charlm          next-character prediction with truncated BPTT (the task's hooks,
-                ``train``, ``resume``)
-charlm_config   its configuration dataclasses and presets (quick, char-rnn, large, smoke)
-charlm_runs     load a run, ``sample_run``, ``evaluate_run``
-charlm_numpy    the same job on the NumPy reference engine (``--engine numpy``)
+Each task has a module with its hooks, ``train`` and ``resume``; a ``_config`` module with its
+configuration dataclasses; and a ``_runs`` module that loads a finished run to use it.
+
+charlm          next-character prediction with truncated BPTT (presets quick, char-rnn,
+                large, smoke); ``charlm_numpy`` runs it on the NumPy reference engine
+classify        many-to-one: a label per sequence, with majority and logistic-regression
+                baselines (``classify_data``: input encoders and length-bucketed batches)
+tag             many-to-many aligned: a tag per token, BIO entities, most-frequent-tag
+                baseline (``tag_data``)
+seq2seq         many-to-many unaligned: translation, with or without attention
+caption         one-to-many: an image in, a caption out (``caption_figures``)
+forecast        real-valued series, direct or recursive, with naive, seasonal naive and
+                ARIMA baselines (``forecast_data``: splits, scaling, windows)
+runs            what their ``train`` / ``resume`` share: reading a run, building the
+                Trainer, reopening a run at its last checkpoint, loading the best one
 """
