@@ -210,3 +210,20 @@ def test_checkpoint_json_has_the_documented_sections(tmp_path):
     assert meta["trainer"]["clip_count"] == 0 and meta["trainer"]["best_step"] == 5
     assert meta["optimizer"]["param_groups"][0]["betas"] == [0.9, 0.999]
     assert set(meta["rng"]) == {"python", "numpy"} and meta["tensors"]["sha256"]
+
+
+def test_work_after_fit_runs_on_the_runs_thread_count(tmp_path):
+    """A task scores its test split after ``fit`` under ``run_threads``: the count training
+    used, not the process's default, which fit gives back."""
+    before = torch.get_num_threads()
+    other = 1 if before != 1 else 2
+    trainer = make_trainer(tmp_path, max_steps=2, threads=other)
+    trainer.fit()
+    assert torch.get_num_threads() == before
+    with trainer.run_threads():
+        assert torch.get_num_threads() == other
+    assert torch.get_num_threads() == before
+    plain = make_trainer(tmp_path / "plain", max_steps=2)
+    plain.fit()
+    with plain.run_threads():
+        assert torch.get_num_threads() == before

@@ -473,11 +473,12 @@ def _finish(trainer: Trainer, task: CaptionTask) -> CaptionResult:
     """Fit, then score the best checkpoint on the test split and draw attention maps."""
     result = trainer.fit()
     test = {}
-    if runs.load_best(trainer):
-        test = task.score(trainer.model, "test")
-        layout.write_json(trainer.run_dir / "test-captions.json", test)
-        if task.config.model.conditioning == "attention":
-            draw_attention_examples(trainer.model, task, trainer.run_dir / "plots")
+    with trainer.run_threads():
+        if runs.load_best(trainer):
+            test = task.score(trainer.model, "test")
+            layout.write_json(trainer.run_dir / "test-captions.json", test)
+            if task.config.model.conditioning == "attention":
+                draw_attention_examples(trainer.model, task, trainer.run_dir / "plots")
     return CaptionResult(result, test, task.config.model.conditioning, task.eval_metric)
 
 

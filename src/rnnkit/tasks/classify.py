@@ -376,12 +376,13 @@ def _finish(trainer: Trainer, task: ClassifyTask, baselines: dict) -> ClassifyRe
     """Fit, then score the best checkpoint on the test split and draw its confusion matrix."""
     result = trainer.fit()
     test = {}
-    if runs.load_best(trainer):
-        test = task.score(trainer.model, "test")
-        plot_confusion_matrix(
-            test["confusion_matrix"],
-            task.classes,
-            trainer.run_dir / "plots" / "confusion-test.png",
-            f"{task.data.name}, test split: accuracy {test['accuracy']:.3f}",
-        )
+    with trainer.run_threads():
+        if runs.load_best(trainer):
+            test = task.score(trainer.model, "test")
+            plot_confusion_matrix(
+                test["confusion_matrix"],
+                task.classes,
+                trainer.run_dir / "plots" / "confusion-test.png",
+                f"{task.data.name}, test split: accuracy {test['accuracy']:.3f}",
+            )
     return ClassifyResult(result, test, baselines, task.eval_metric)

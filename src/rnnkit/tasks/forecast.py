@@ -418,20 +418,21 @@ def _finish(trainer: Trainer, task: ForecastTask, baselines: dict, record: dict)
     """Fit, then score the best checkpoint on the test part and draw the forecasts."""
     result = trainer.fit()
     test = {}
-    if runs.load_best(trainer):
-        test = task.score(trainer.model, "test")
-        from rnnkit.evaluation.forecasting import plot_test_forecasts
+    with trainer.run_threads():
+        if runs.load_best(trainer):
+            test = task.score(trainer.model, "test")
+            from rnnkit.evaluation.forecasting import plot_test_forecasts
 
-        test["plot"] = str(
-            plot_test_forecasts(
-                task.series,
-                task.split.test_start,
-                task.origins("test"),
-                task.truth("test"),
-                _test_forecasts(trainer.model, task, baselines),
-                trainer.run_dir / TEST_PLOT,
+            test["plot"] = str(
+                plot_test_forecasts(
+                    task.series,
+                    task.split.test_start,
+                    task.origins("test"),
+                    task.truth("test"),
+                    _test_forecasts(trainer.model, task, baselines),
+                    trainer.run_dir / TEST_PLOT,
+                )
             )
-        )
     return ForecastResult(result, test, baselines, record)
 
 

@@ -459,12 +459,13 @@ def _finish(trainer: Trainer, task: Seq2SeqTask) -> Seq2SeqResult:
 
     result = trainer.fit()
     test = {}
-    if len(task.splits["test"]) and runs.load_best(trainer):
-        trainer.reporter.message("translating the test split (greedy, then beam search)")
-        test = score_split(task, trainer.model, "test", task.config.decoding.beam_size)
-        translations = test.pop("translations")
-        write_translations(trainer.run_dir / TRANSLATIONS.format(split="test"), translations)
-        count = task.config.decoding.heatmaps
-        save_heatmaps(trainer.model, task, "test", trainer.run_dir / "plots", count)
-        layout.write_json(trainer.run_dir / "test-scores.json", test)
+    with trainer.run_threads():
+        if len(task.splits["test"]) and runs.load_best(trainer):
+            trainer.reporter.message("translating the test split (greedy, then beam search)")
+            test = score_split(task, trainer.model, "test", task.config.decoding.beam_size)
+            translations = test.pop("translations")
+            write_translations(trainer.run_dir / TRANSLATIONS.format(split="test"), translations)
+            count = task.config.decoding.heatmaps
+            save_heatmaps(trainer.model, task, "test", trainer.run_dir / "plots", count)
+            layout.write_json(trainer.run_dir / "test-scores.json", test)
     return Seq2SeqResult(result, test, task.eval_metric)

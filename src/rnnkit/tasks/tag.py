@@ -384,6 +384,7 @@ def describe(task: TagTask, model, run_dir: Path, baselines: dict) -> str:
 def _finish(trainer: Trainer, task: TagTask, baselines: dict) -> TagResult:
     result = trainer.fit()
     test = {}
-    if runs.load_best(trainer):
-        test = task.score(trainer.model, "test")
+    with trainer.run_threads():
+        if runs.load_best(trainer):
+            test = task.score(trainer.model, "test")
     return TagResult(result, test, baselines, task.eval_metric)

@@ -384,6 +384,23 @@ class Trainer:
         )
 
     @contextlib.contextmanager
+    def run_threads(self):
+        """Torch's thread count of this run's training (``config.threads``, or the count the
+        thread tuner last settled on) for the work a task does after ``fit``, such as scoring
+        the test split; the previous count comes back after. Without it that work would run
+        on the process's default count, which on a shared 2-core machine can be 5-30x slower
+        (see ``rnnkit.training.threads``)."""
+        threads = torch.get_num_threads()
+        tuner = getattr(self, "_tuner", None)
+        chosen = tuner.current if tuner is not None else self.config.threads
+        if chosen:
+            torch.set_num_threads(chosen)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(threads)
+
+    @contextlib.contextmanager
     def _stop_on_signals(self):
         """First Ctrl-C or SIGTERM: stop after this step and save; second Ctrl-C: interrupt."""
         if threading.current_thread() is not threading.main_thread():
