@@ -70,7 +70,7 @@ def translate_command(args: argparse.Namespace) -> int:
                 f"note: not in the vocabulary, read as <unk>: {', '.join(entry['unknown_words'])}",
                 file=sys.stderr,
             )
-        print(entry["translation"])
+        print(entry["translation"], flush=True)
         if "attention_png" in entry:
             print(f"attention heatmap: {entry['attention_png']}", file=sys.stderr)
     return 0
