@@ -70,3 +70,18 @@ def test_config_errors_and_round_trip():
     assert ForecasterConfig.from_dict(config.to_dict()) == config
     with pytest.raises(ValueError, match="inputs must be"):
         Forecaster(config)(torch.randn(2, 3, 1))
+
+
+@pytest.mark.parametrize("mode", ["direct", "recursive"])
+def test_dropout_reaches_a_one_layer_model_in_training_only(mode):
+    torch.manual_seed(0)
+    model = Forecaster(ForecasterConfig(horizon=3, mode=mode, hidden_size=16, dropout=0.5))
+    plain = Forecaster(ForecasterConfig(horizon=3, mode=mode, hidden_size=16))
+    plain.load_state_dict(model.state_dict())  # dropout adds no parameters
+    x = torch.randn(4, 10)
+    model.train()
+    assert not torch.equal(model(x)[0], model(x)[0])  # a new mask each pass
+    model.eval()
+    plain.eval()
+    torch.testing.assert_close(model(x)[0], plain(x)[0], rtol=0, atol=0)
+    torch.testing.assert_close(model.forecast(x, 5), plain.forecast(x, 5), rtol=0, atol=0)

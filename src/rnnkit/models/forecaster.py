@@ -40,7 +40,10 @@ MODES = ("direct", "recursive")
 
 @dataclass
 class ForecasterConfig:
-    """Everything needed to rebuild a :class:`Forecaster` (saved beside its weights)."""
+    """Everything needed to rebuild a :class:`Forecaster` (saved beside its weights).
+
+    ``dropout`` acts between stacked layers and on the hidden states before the output layer
+    (so a one-layer model is regularised too); training only."""
 
     horizon: int  # H: steps forecast from each window
     mode: str = "direct"
@@ -87,6 +90,7 @@ class Forecaster(nn.Module):
             horizon=64,  # clstm only: dependencies of a few dozen steps
         )
         outputs = config.horizon if config.mode == "direct" else 1
+        self.dropout = nn.Dropout(config.dropout)  # before the head, so one layer has it too
         self.head = nn.Linear(config.hidden_size, outputs)
 
     def forward(self, inputs: Tensor, targets: Tensor | None = None):
@@ -104,7 +108,7 @@ class Forecaster(nn.Module):
         """One step of the recurrent core: (N,) values and the state -> (N,) next-value
         predictions and the new state (recursive mode)."""
         output, state = self.core(x_t[:, None, None], state)  # (N, 1, H_hidden)
-        return self.head(output[:, -1]).squeeze(-1), state
+        return self.head(self.dropout(output[:, -1])).squeeze(-1), state
 
     @torch.no_grad()
     def forecast(self, inputs: Tensor, steps: int | None = None) -> Tensor:
@@ -139,4 +143,4 @@ class Forecaster(nn.Module):
         if inputs.dim() != 2:
             raise ValueError(f"inputs must be (N, T) values, got shape {tuple(inputs.shape)}")
         output, state = self.core(inputs.unsqueeze(-1))  # (N, T, H_hidden)
-        return self.head(output), state  # (N, T, outputs)
+        return self.head(self.dropout(output)), state  # (N, T, outputs)
