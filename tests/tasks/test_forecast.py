@@ -93,7 +93,7 @@ def test_resume_continues_exactly(csv_path, tmp_path):
 
 
 def test_forecast_past_the_end_by_hand(csv_path, tmp_path):
-    train(tiny_config(csv_path), tmp_path / "run")
+    train(tiny_config(csv_path, **{"model.mode": "direct"}), tmp_path / "run")
     result = forecast_run(tmp_path / "run", steps=6)
     assert result["labels"] == [f"2008-{m:02d}" for m in range(1, 7)]
     assert result["how"] == "iterated in blocks of 4"

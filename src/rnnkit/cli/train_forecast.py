@@ -1,7 +1,7 @@
 """``rnnkit train forecast``: an RNN forecaster of a real-valued series, with baselines.
 
     rnnkit train forecast --dataset airline --time-budget 3m
-    rnnkit train forecast --dataset co2 --mode recursive --cell gru --json
+    rnnkit train forecast --dataset co2 --mode direct --cell gru --json
     rnnkit train forecast --dataset sunspots --window 33 --horizon 11
     rnnkit train forecast --dataset my.csv --period 7     # one value a line, or time,value
     rnnkit train --resume runs/forecast-airline-20250101-120000
@@ -99,7 +99,7 @@ def register_task(tasks) -> None:
         "--mode",
         choices=MODES,
         help="direct: many-to-one, H outputs at once; recursive: many-to-many, next value "
-        "at every step, fed back (default: direct)",
+        "at every step, fed back (default: recursive)",
     )
     model.add_argument("--cell", choices=tuple(sorted(RECURRENT_CORES)))
     model.add_argument("--hidden-size", type=_positive_int, metavar="H")

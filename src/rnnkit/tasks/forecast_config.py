@@ -105,9 +105,13 @@ class ForecastDataConfig:
 
 @dataclass
 class ForecastModelConfig:
-    """The fields of ``ForecasterConfig`` that do not depend on the data."""
+    """The fields of ``ForecasterConfig`` that do not depend on the data.
 
-    mode: str = "direct"
+    ``mode`` is ``recursive`` by default: on the validation part of all three named sets the
+    recursive model had the lower MAE (airline 16.7 against 27.4, co2 0.316 against 0.329,
+    sunspots 20.7 and 21.2 against 24.8 and 27.7 for seeds 0 and 1; docs/forecast.md)."""
+
+    mode: str = "recursive"
     cell: str = "lstm"
     hidden_size: int = 64
     num_layers: int = 1
