@@ -94,7 +94,7 @@ def register_task(tasks) -> None:
     data.add_argument(
         "--reverse", action="store_true", help="translate the other way (es-en; tgt-src)"
     )
-    data.add_argument("--max-words", type=_positive_int, metavar="N", help="longest side (15)")
+    data.add_argument("--max-words", type=_positive_int, metavar="N", help="longest side (20)")
     data.add_argument("--split-seed", type=int, metavar="S", help="seed of the split (0)")
     data.add_argument("--val-size", type=_positive_int, metavar="N", help="(1000, <= 5%%)")
     data.add_argument("--test-size", type=_positive_int, metavar="N", help="(1000, <= 5%%)")

@@ -40,7 +40,7 @@ class Seq2SeqDataConfig:
 
     dataset: str = "bible"
     direction: str | None = None
-    max_words: int | None = 15
+    max_words: int | None = 20
     split_seed: int = 0
     val_size: int = 1000
     test_size: int = 1000
