@@ -19,17 +19,21 @@ import argparse
 import json
 import sys
 
+from rnnkit.cli.task_flags import (
+    add_optimisation_flags,
+    add_stopping_flags,
+    config_overrides,
+    refuse_flags_on_resume,
+    shared_flags,
+)
 from rnnkit.cli.train import (
     _duration,
-    _flags,
     _guarded,
     _non_negative_int,
     _positive_int,
     _reporter,
-    _threads,
 )
 from rnnkit.models.captioner import CONDITIONINGS
-from rnnkit.training.config import OPTIMIZERS, PRECISIONS, SCHEDULES
 
 # flag dest -> dotted config key; a flag left out (None) keeps the default
 CONFIG_FLAGS = {
@@ -47,17 +51,7 @@ CONFIG_FLAGS = {
     "dropout": "model.dropout",
     "beam": "decoding.beam_size",
     "length_penalty": "decoding.length_penalty",
-    "optimizer": "optimizer.name",
-    "lr": "optimizer.lr",
-    "weight_decay": "optimizer.weight_decay",
-    "schedule": "schedule.name",
-    "warmup_steps": "schedule.warmup_steps",
-    "eval_every": "trainer.eval_every",
-    "log_every": "trainer.log_every",
-    "early_stopping": "trainer.early_stopping_patience",
-    "precision": "trainer.precision",
-    "seed": "trainer.seed",
-    "select": "selection.metric",
+    **shared_flags(),
 }
 OTHER_FLAGS = ("clip", "threads", "time_budget", "max_steps", "out")
 
@@ -98,55 +92,25 @@ def register_task(tasks) -> None:
     decoding = parser.add_argument_group("test-split decoding")
     decoding.add_argument("--beam", type=_positive_int, metavar="K", help="beam size (3)")
     decoding.add_argument("--length-penalty", type=float, metavar="ALPHA", help="GNMT's (0)")
-    optim = parser.add_argument_group("optimisation")
-    optim.add_argument("--optimizer", choices=OPTIMIZERS)
-    optim.add_argument("--lr", type=float, metavar="LR")
-    optim.add_argument("--weight-decay", type=float, metavar="W")
-    optim.add_argument("--schedule", choices=SCHEDULES)
-    optim.add_argument("--warmup-steps", type=_non_negative_int, metavar="N")
-    optim.add_argument("--clip", type=float, metavar="NORM", help="(default 5; 0: off)")
-    optim.add_argument("--precision", choices=PRECISIONS)
-    optim.add_argument("--seed", type=int)
-    optim.add_argument("--threads", metavar="N|auto")
-    stop = parser.add_argument_group("stopping and reporting")
-    stop.add_argument("--time-budget", metavar="D", help="e.g. 90s, 10m (default 10m)")
-    stop.add_argument("--max-steps", type=_positive_int, metavar="N")
-    stop.add_argument("--early-stopping", type=_positive_int, metavar="EVALS")
-    stop.add_argument("--eval-every", type=_positive_int, metavar="N", help="(default 200)")
-    stop.add_argument("--log-every", type=_positive_int, metavar="N")
-    stop.add_argument(
-        "--select",
-        choices=("loss", "bleu"),
-        help="the validation figure that picks the best checkpoint: loss (default) or bleu "
-        "(greedy BLEU)",
+    add_optimisation_flags(parser)
+    add_stopping_flags(
+        parser,
+        budget="10m",
+        eval_every=200,
+        select=("loss", "bleu"),
+        select_help="the validation figure that picks the best checkpoint: loss (default) or "
+        "bleu (greedy BLEU)",
     )
     parser.set_defaults(func=caption_command)
 
 
 def caption_command(args: argparse.Namespace) -> int:
     if args.resume:
-        given = [
-            name
-            for name in (*CONFIG_FLAGS, *OTHER_FLAGS)
-            if name not in ("max_steps", "time_budget") and getattr(args, name) not in (None, False)
-        ]
-        if given:
-            raise ValueError(
-                "--resume continues a run with its own configuration; only --max-steps, "
-                f"--time-budget and --json go with it (got {_flags(given)})"
-            )
+        refuse_flags_on_resume(args, [*CONFIG_FLAGS, *OTHER_FLAGS])
         return resume_run(args.resume, args.max_steps, _duration(args.time_budget), args.json)
     if args.dataset is None:
         raise ValueError("name the data: rnnkit train caption --dataset emoji|FOLDER")
-    overrides = {key: getattr(args, dest) for dest, key in CONFIG_FLAGS.items()}
-    overrides = {key: value for key, value in overrides.items() if value is not None}
-    if args.threads is not None:
-        overrides.update(_threads(args.threads))
-    if args.clip is not None:
-        overrides["trainer.clip_norm"] = args.clip if args.clip > 0 else None
-    if args.max_steps is not None or args.time_budget is not None:
-        overrides["trainer.max_steps"] = args.max_steps
-        overrides["trainer.time_budget"] = _duration(args.time_budget)
+    overrides = config_overrides(args, CONFIG_FLAGS)
     from rnnkit.tasks.caption import train
     from rnnkit.tasks.caption_config import resolve_config
 

@@ -21,19 +21,22 @@ import argparse
 import json
 import sys
 
+from rnnkit.cli.task_flags import (
+    add_optimisation_flags,
+    add_stopping_flags,
+    config_overrides,
+    refuse_flags_on_resume,
+    shared_flags,
+)
 from rnnkit.cli.train import (
     _duration,
-    _flags,
     _guarded,
-    _non_negative_int,
     _positive_int,
     _reporter,
-    _threads,
 )
 from rnnkit.models.forecaster import MODES
 from rnnkit.models.recurrent import RECURRENT_CORES
 from rnnkit.tasks.forecast_data import TRANSFORMS
-from rnnkit.training.config import OPTIMIZERS, SCHEDULES
 
 # flag dest -> dotted config key; a flag left out (None) keeps the default
 FLAGS = {
@@ -51,15 +54,7 @@ FLAGS = {
     "hidden_size": "model.hidden_size",
     "layers": "model.num_layers",
     "dropout": "model.dropout",
-    "optimizer": "optimizer.name",
-    "lr": "optimizer.lr",
-    "weight_decay": "optimizer.weight_decay",
-    "schedule": "schedule.name",
-    "warmup_steps": "schedule.warmup_steps",
-    "eval_every": "trainer.eval_every",
-    "log_every": "trainer.log_every",
-    "early_stopping": "trainer.early_stopping_patience",
-    "seed": "trainer.seed",
+    **shared_flags(precision=False, select=False),
 }
 OTHER_FLAGS = ("clip", "threads", "time_budget", "max_steps", "no_baselines", "no_arima", "out")
 TABLE_NAMES = {"RNN": "RNN", "naive": "naive", "seasonal_naive": "seasonal naive", "arima": "ARIMA"}
@@ -105,48 +100,18 @@ def register_task(tasks) -> None:
     model.add_argument("--hidden-size", type=_positive_int, metavar="H")
     model.add_argument("--layers", type=_positive_int, metavar="N")
     model.add_argument("--dropout", type=float, metavar="P")
-    optim = parser.add_argument_group("optimisation")
-    optim.add_argument("--optimizer", choices=OPTIMIZERS)
-    optim.add_argument("--lr", type=float, metavar="LR")
-    optim.add_argument("--weight-decay", type=float, metavar="W")
-    optim.add_argument("--schedule", choices=SCHEDULES)
-    optim.add_argument("--warmup-steps", type=_non_negative_int, metavar="N")
-    optim.add_argument("--clip", type=float, metavar="NORM", help="(default 5; 0: off)")
-    optim.add_argument("--seed", type=int)
-    optim.add_argument("--threads", metavar="N|auto", help="torch threads (default 1)")
-    stop = parser.add_argument_group("stopping and reporting")
-    stop.add_argument("--time-budget", metavar="D", help="e.g. 90s, 3m (default 3m)")
-    stop.add_argument("--max-steps", type=_positive_int, metavar="N")
-    stop.add_argument("--early-stopping", type=_positive_int, metavar="EVALS")
-    stop.add_argument("--eval-every", type=_positive_int, metavar="N", help="(default 100)")
-    stop.add_argument("--log-every", type=_positive_int, metavar="N")
+    add_optimisation_flags(parser, precision=False, threads_help="torch threads (default 1)")
+    add_stopping_flags(parser, budget="3m", eval_every=100)
     parser.set_defaults(func=train_command)
 
 
 def train_command(args: argparse.Namespace) -> int:
     if args.resume:
-        given = [
-            name
-            for name in (*FLAGS, *OTHER_FLAGS)
-            if name not in ("max_steps", "time_budget") and getattr(args, name) not in (None, False)
-        ]
-        if given:
-            raise ValueError(
-                "--resume continues a run with its own configuration; only --max-steps, "
-                f"--time-budget and --json go with it (got {_flags(given)})"
-            )
+        refuse_flags_on_resume(args, [*FLAGS, *OTHER_FLAGS])
         return resume_run(args.resume, args.max_steps, _duration(args.time_budget), args.json)
     if args.dataset is None:
         raise ValueError("name the data: rnnkit train forecast --dataset sunspots|co2|airline|FILE")
-    overrides = {key: getattr(args, dest) for dest, key in FLAGS.items()}
-    overrides = {key: value for key, value in overrides.items() if value is not None}
-    if args.threads is not None:
-        overrides.update(_threads(args.threads))
-    if args.clip is not None:
-        overrides["trainer.clip_norm"] = args.clip if args.clip > 0 else None
-    if args.max_steps is not None or args.time_budget is not None:
-        overrides["trainer.max_steps"] = args.max_steps
-        overrides["trainer.time_budget"] = _duration(args.time_budget)
+    overrides = config_overrides(args, FLAGS)
     if args.no_baselines:
         overrides["baselines.enabled"] = False
     if args.no_arima:

@@ -20,18 +20,21 @@ import argparse
 import json
 import sys
 
+from rnnkit.cli.task_flags import (
+    add_optimisation_flags,
+    add_stopping_flags,
+    config_overrides,
+    refuse_flags_on_resume,
+    shared_flags,
+)
 from rnnkit.cli.train import (
     _duration,
-    _flags,
     _guarded,
-    _non_negative_int,
     _positive_int,
     _reporter,
-    _threads,
 )
 from rnnkit.models.pooling import POOLINGS
 from rnnkit.models.recurrent import RECURRENT_CORES
-from rnnkit.training.config import OPTIMIZERS, PRECISIONS, SCHEDULES
 
 CELLS = tuple(sorted(RECURRENT_CORES))
 # flag dest -> dotted config key, for both tasks; a flag left out (None) keeps the default
@@ -46,17 +49,7 @@ SHARED_FLAGS = {
     "bidirectional": "model.bidirectional",
     "embedding_size": "model.embedding_size",
     "dropout": "model.dropout",
-    "optimizer": "optimizer.name",
-    "lr": "optimizer.lr",
-    "weight_decay": "optimizer.weight_decay",
-    "schedule": "schedule.name",
-    "warmup_steps": "schedule.warmup_steps",
-    "eval_every": "trainer.eval_every",
-    "log_every": "trainer.log_every",
-    "early_stopping": "trainer.early_stopping_patience",
-    "precision": "trainer.precision",
-    "seed": "trainer.seed",
-    "select": "selection.metric",
+    **shared_flags(),
 }
 TASK_FLAGS = {
     "classify": {
@@ -138,27 +131,14 @@ def _add_common(parser: argparse.ArgumentParser, datasets: str) -> None:
     model.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, default=None)
     model.add_argument("--embedding-size", type=_positive_int, metavar="E")
     model.add_argument("--dropout", type=float, metavar="P")
-    optim = parser.add_argument_group("optimisation")
-    optim.add_argument("--optimizer", choices=OPTIMIZERS)
-    optim.add_argument("--lr", type=float, metavar="LR")
-    optim.add_argument("--weight-decay", type=float, metavar="W")
-    optim.add_argument("--schedule", choices=SCHEDULES)
-    optim.add_argument("--warmup-steps", type=_non_negative_int, metavar="N")
-    optim.add_argument("--clip", type=float, metavar="NORM", help="(default 5; 0: off)")
-    optim.add_argument("--precision", choices=PRECISIONS)
-    optim.add_argument("--seed", type=int)
-    optim.add_argument("--threads", metavar="N|auto")
-    stop = parser.add_argument_group("stopping and reporting")
-    stop.add_argument("--time-budget", metavar="D", help="e.g. 90s, 10m (default 5m)")
-    stop.add_argument("--max-steps", type=_positive_int, metavar="N")
-    stop.add_argument("--early-stopping", type=_positive_int, metavar="EVALS")
-    stop.add_argument("--eval-every", type=_positive_int, metavar="N", help="(default 200)")
-    stop.add_argument("--log-every", type=_positive_int, metavar="N")
-    stop.add_argument(
-        "--select",
-        choices=("loss", "error"),
-        help="the validation figure that picks the best checkpoint (classify: loss; tag: "
-        "error, i.e. 1 - entity F1 for BIO tags)",
+    add_optimisation_flags(parser)
+    add_stopping_flags(
+        parser,
+        budget="5m",
+        eval_every=200,
+        select=("loss", "error"),
+        select_help="the validation figure that picks the best checkpoint (classify: loss; "
+        "tag: error, i.e. 1 - entity F1 for BIO tags)",
     )
     parser.data_group, parser.model_group = data, model
 
@@ -167,30 +147,13 @@ def labelled_command(args: argparse.Namespace) -> int:
     task = args.labelled_task
     flags = {**SHARED_FLAGS, **TASK_FLAGS[task]}
     if args.resume:
-        given = [
-            name
-            for name in (*flags, *OTHER_FLAGS)
-            if name not in ("max_steps", "time_budget") and getattr(args, name) not in (None, False)
-        ]
-        if given:
-            raise ValueError(
-                "--resume continues a run with its own configuration; only --max-steps, "
-                f"--time-budget and --json go with it (got {_flags(given)})"
-            )
+        refuse_flags_on_resume(args, [*flags, *OTHER_FLAGS])
         return resume_labelled(
             task, args.resume, args.max_steps, _duration(args.time_budget), args.json
         )
     if args.dataset is None:
         raise ValueError(f"name the data: rnnkit train {task} --dataset NAME|FILE")
-    overrides = {key: getattr(args, dest) for dest, key in flags.items()}
-    overrides = {key: value for key, value in overrides.items() if value is not None}
-    if args.threads is not None:
-        overrides.update(_threads(args.threads))
-    if args.clip is not None:
-        overrides["trainer.clip_norm"] = args.clip if args.clip > 0 else None
-    if args.max_steps is not None or args.time_budget is not None:
-        overrides["trainer.max_steps"] = args.max_steps
-        overrides["trainer.time_budget"] = _duration(args.time_budget)
+    overrides = config_overrides(args, flags)
     if args.no_baselines:
         overrides["baselines.enabled"] = False
     resolve_config, train, _ = _task_functions(task)

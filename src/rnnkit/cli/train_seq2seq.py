@@ -20,19 +20,23 @@ import argparse
 import json
 import sys
 
+from rnnkit.cli.task_flags import (
+    add_optimisation_flags,
+    add_stopping_flags,
+    config_overrides,
+    refuse_flags_on_resume,
+    shared_flags,
+)
 from rnnkit.cli.train import (
     _duration,
-    _flags,
     _guarded,
     _non_negative_int,
     _positive_int,
     _reporter,
-    _threads,
 )
 from rnnkit.models.seq2seq import CELLS
 from rnnkit.nn.attention import ATTENTIONS
 from rnnkit.tasks.seq2seq_config import TEACHER_FORCING_SCHEDULES
-from rnnkit.training.config import OPTIMIZERS, PRECISIONS, SCHEDULES
 
 # flag dest -> dotted config key; a flag left out (None) keeps the default
 CONFIG_FLAGS = {
@@ -59,17 +63,7 @@ CONFIG_FLAGS = {
     "beam": "decoding.beam_size",
     "length_penalty": "decoding.length_penalty",
     "heatmaps": "decoding.heatmaps",
-    "optimizer": "optimizer.name",
-    "lr": "optimizer.lr",
-    "weight_decay": "optimizer.weight_decay",
-    "schedule": "schedule.name",
-    "warmup_steps": "schedule.warmup_steps",
-    "eval_every": "trainer.eval_every",
-    "log_every": "trainer.log_every",
-    "early_stopping": "trainer.early_stopping_patience",
-    "precision": "trainer.precision",
-    "seed": "trainer.seed",
-    "select": "selection.metric",
+    **shared_flags(),
 }
 OTHER_FLAGS = ("clip", "threads", "time_budget", "max_steps", "out")
 
@@ -120,40 +114,21 @@ def register_task(tasks) -> None:
     decoding.add_argument(
         "--heatmaps", type=_non_negative_int, metavar="N", help="attention PNGs of test pairs (3)"
     )
-    optim = parser.add_argument_group("optimisation")
-    optim.add_argument("--optimizer", choices=OPTIMIZERS)
-    optim.add_argument("--lr", type=float, metavar="LR")
-    optim.add_argument("--weight-decay", type=float, metavar="W")
-    optim.add_argument("--schedule", choices=SCHEDULES)
-    optim.add_argument("--warmup-steps", type=_non_negative_int, metavar="N")
-    optim.add_argument("--clip", type=float, metavar="NORM", help="(default 5; 0: off)")
-    optim.add_argument("--precision", choices=PRECISIONS)
-    optim.add_argument("--seed", type=int)
-    optim.add_argument("--threads", metavar="N|auto")
-    stop = parser.add_argument_group("stopping and reporting")
-    stop.add_argument("--time-budget", metavar="D", help="e.g. 90s, 15m (default 15m)")
-    stop.add_argument("--max-steps", type=_positive_int, metavar="N")
-    stop.add_argument("--early-stopping", type=_positive_int, metavar="EVALS")
-    stop.add_argument("--eval-every", type=_positive_int, metavar="N", help="(default 250)")
-    stop.add_argument("--log-every", type=_positive_int, metavar="N")
-    stop.add_argument(
-        "--select", choices=("loss", "bleu"), help="validation figure for the best checkpoint"
+    add_optimisation_flags(parser)
+    add_stopping_flags(
+        parser,
+        budget="15m",
+        eval_every=250,
+        select=("loss", "bleu"),
+        select_help="the validation figure that picks the best checkpoint: loss (default) or "
+        "bleu (greedy BLEU)",
     )
     parser.set_defaults(func=seq2seq_command)
 
 
 def seq2seq_command(args: argparse.Namespace) -> int:
     if args.resume:
-        given = [
-            name
-            for name in (*CONFIG_FLAGS, *OTHER_FLAGS, "reverse")
-            if name not in ("max_steps", "time_budget") and getattr(args, name) not in (None, False)
-        ]
-        if given:
-            raise ValueError(
-                "--resume continues a run with its own configuration; only --max-steps, "
-                f"--time-budget and --json go with it (got {_flags(given)})"
-            )
+        refuse_flags_on_resume(args, [*CONFIG_FLAGS, *OTHER_FLAGS, "reverse"])
         return resume_run(args.resume, args.max_steps, _duration(args.time_budget), args.json)
     from rnnkit.tasks.seq2seq import train
     from rnnkit.tasks.seq2seq_config import resolve_config
@@ -166,20 +141,12 @@ def seq2seq_command(args: argparse.Namespace) -> int:
 
 def overrides(args: argparse.Namespace) -> dict:
     """The dotted config keys the explicit flags set (see ``CONFIG_FLAGS``)."""
-    values = {key: getattr(args, dest) for dest, key in CONFIG_FLAGS.items()}
-    values = {key: value for key, value in values.items() if value is not None}
+    values = config_overrides(args, CONFIG_FLAGS)
     if args.reverse:
         if args.direction is not None:
             raise ValueError("give --direction or --reverse, not both")
         file_data = args.dataset not in (None, "bible")
         values["data.direction"] = "tgt-src" if file_data else "es-en"
-    if args.threads is not None:
-        values.update(_threads(args.threads))
-    if args.clip is not None:
-        values["trainer.clip_norm"] = args.clip if args.clip > 0 else None
-    if args.max_steps is not None or args.time_budget is not None:
-        values["trainer.max_steps"] = args.max_steps
-        values["trainer.time_budget"] = _duration(args.time_budget)
     return values
 
 
