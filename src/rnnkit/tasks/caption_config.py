@@ -13,11 +13,10 @@ from dataclasses import dataclass, field
 from rnnkit.models.captioner import CONDITIONINGS
 from rnnkit.training.config import (
     OptimizerConfig,
+    RunConfig,
     ScheduleConfig,
     TrainerConfig,
     apply_overrides,
-    config_from_dict,
-    config_to_dict,
 )
 
 
@@ -128,7 +127,7 @@ def _trainer_defaults() -> TrainerConfig:
 
 
 @dataclass
-class CaptionConfig:
+class CaptionConfig(RunConfig):
     """Everything a captioning run needs; ``config.json`` holds it, resolved."""
 
     data: CaptionDataConfig = field(default_factory=CaptionDataConfig)
@@ -138,26 +137,6 @@ class CaptionConfig:
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     trainer: TrainerConfig = field(default_factory=_trainer_defaults)
     selection: SelectionConfig = field(default_factory=SelectionConfig)
-
-    def validate(self) -> CaptionConfig:
-        for section in (
-            self.data,
-            self.model,
-            self.decoding,
-            self.optimizer,
-            self.schedule,
-            self.trainer,
-            self.selection,
-        ):
-            section.validate()
-        return self
-
-    def to_dict(self) -> dict:
-        return config_to_dict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> CaptionConfig:
-        return config_from_dict(cls, values)
 
 
 def resolve_config(overrides: dict | None = None) -> CaptionConfig:

@@ -26,10 +26,10 @@ from rnnkit.data.corpora import DEFAULT_DATASET
 from rnnkit.models.language_model import CELLS, EMBEDDINGS
 from rnnkit.training.config import (
     OptimizerConfig,
+    RunConfig,
     ScheduleConfig,
     TrainerConfig,
     apply_overrides,
-    config_from_dict,
     config_to_dict,
     merge_sections,
 )
@@ -122,7 +122,7 @@ class DiagnosticsConfig:
 
 
 @dataclass
-class CharLMConfig:
+class CharLMConfig(RunConfig):
     """Everything a character-LM run needs; ``config.json`` holds it, resolved."""
 
     data: DataConfig = field(default_factory=DataConfig)
@@ -132,26 +132,6 @@ class CharLMConfig:
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     diagnostics: DiagnosticsConfig = field(default_factory=DiagnosticsConfig)
-
-    def validate(self) -> CharLMConfig:
-        for section in (
-            self.data,
-            self.model,
-            self.optimizer,
-            self.schedule,
-            self.trainer,
-            self.sampling,
-            self.diagnostics,
-        ):
-            section.validate()
-        return self
-
-    def to_dict(self) -> dict:
-        return config_to_dict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> CharLMConfig:
-        return config_from_dict(cls, values)
 
 
 PRESETS: dict[str, dict] = {

@@ -15,11 +15,10 @@ from rnnkit.models.pooling import POOLINGS
 from rnnkit.models.recurrent import RECURRENT_CORES
 from rnnkit.training.config import (
     OptimizerConfig,
+    RunConfig,
     ScheduleConfig,
     TrainerConfig,
     apply_overrides,
-    config_from_dict,
-    config_to_dict,
 )
 
 LEVELS = ("char", "word")
@@ -114,7 +113,7 @@ def _trainer_defaults() -> TrainerConfig:
 
 
 @dataclass
-class ClassifyConfig:
+class ClassifyConfig(RunConfig):
     """Everything a classification run needs; ``config.json`` holds it, resolved."""
 
     data: ClassifyDataConfig = field(default_factory=ClassifyDataConfig)
@@ -124,26 +123,6 @@ class ClassifyConfig:
     trainer: TrainerConfig = field(default_factory=_trainer_defaults)
     baselines: BaselinesConfig = field(default_factory=BaselinesConfig)
     selection: SelectionConfig = field(default_factory=SelectionConfig)
-
-    def validate(self) -> ClassifyConfig:
-        for section in (
-            self.data,
-            self.model,
-            self.optimizer,
-            self.schedule,
-            self.trainer,
-            self.baselines,
-            self.selection,
-        ):
-            section.validate()
-        return self
-
-    def to_dict(self) -> dict:
-        return config_to_dict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> ClassifyConfig:
-        return config_from_dict(cls, values)
 
 
 def resolve_config(overrides: dict | None = None) -> ClassifyConfig:

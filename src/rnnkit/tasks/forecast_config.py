@@ -33,11 +33,10 @@ from rnnkit.models.recurrent import RECURRENT_CORES
 from rnnkit.tasks.forecast_data import TRANSFORMS
 from rnnkit.training.config import (
     OptimizerConfig,
+    RunConfig,
     ScheduleConfig,
     TrainerConfig,
     apply_overrides,
-    config_from_dict,
-    config_to_dict,
 )
 
 DATASET_DEFAULTS = {
@@ -155,7 +154,7 @@ def _trainer_defaults() -> TrainerConfig:
 
 
 @dataclass
-class ForecastConfig:
+class ForecastConfig(RunConfig):
     """Everything a forecasting run needs; ``config.json`` holds it, resolved."""
 
     data: ForecastDataConfig = field(default_factory=ForecastDataConfig)
@@ -164,25 +163,6 @@ class ForecastConfig:
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     trainer: TrainerConfig = field(default_factory=_trainer_defaults)
     baselines: ForecastBaselinesConfig = field(default_factory=ForecastBaselinesConfig)
-
-    def validate(self) -> ForecastConfig:
-        for section in (
-            self.data,
-            self.model,
-            self.optimizer,
-            self.schedule,
-            self.trainer,
-            self.baselines,
-        ):
-            section.validate()
-        return self
-
-    def to_dict(self) -> dict:
-        return config_to_dict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> ForecastConfig:
-        return config_from_dict(cls, values)
 
 
 def resolve_config(overrides: dict | None = None) -> ForecastConfig:

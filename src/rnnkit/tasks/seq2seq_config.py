@@ -15,11 +15,10 @@ from rnnkit.models.seq2seq import CELLS
 from rnnkit.nn.attention import ATTENTIONS
 from rnnkit.training.config import (
     OptimizerConfig,
+    RunConfig,
     ScheduleConfig,
     TrainerConfig,
     apply_overrides,
-    config_from_dict,
-    config_to_dict,
 )
 
 TEACHER_FORCING_SCHEDULES = ("constant", "linear", "inverse_sigmoid")
@@ -170,7 +169,7 @@ def _optimizer_defaults() -> OptimizerConfig:
 
 
 @dataclass
-class Seq2SeqTaskConfig:
+class Seq2SeqTaskConfig(RunConfig):
     """Everything a translation run needs; ``config.json`` holds it, resolved."""
 
     data: Seq2SeqDataConfig = field(default_factory=Seq2SeqDataConfig)
@@ -181,27 +180,6 @@ class Seq2SeqTaskConfig:
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     trainer: TrainerConfig = field(default_factory=_trainer_defaults)
     selection: SelectionConfig = field(default_factory=SelectionConfig)
-
-    def validate(self) -> Seq2SeqTaskConfig:
-        for section in (
-            self.data,
-            self.model,
-            self.teacher_forcing,
-            self.decoding,
-            self.optimizer,
-            self.schedule,
-            self.trainer,
-            self.selection,
-        ):
-            section.validate()
-        return self
-
-    def to_dict(self) -> dict:
-        return config_to_dict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> Seq2SeqTaskConfig:
-        return config_from_dict(cls, values)
 
 
 def resolve_config(overrides: dict | None = None) -> Seq2SeqTaskConfig:

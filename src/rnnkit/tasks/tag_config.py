@@ -14,11 +14,10 @@ from rnnkit.models.recurrent import RECURRENT_CORES
 from rnnkit.tasks.classify_config import BaselinesConfig, SelectionConfig
 from rnnkit.training.config import (
     OptimizerConfig,
+    RunConfig,
     ScheduleConfig,
     TrainerConfig,
     apply_overrides,
-    config_from_dict,
-    config_to_dict,
 )
 
 
@@ -83,7 +82,7 @@ def _trainer_defaults() -> TrainerConfig:
 
 
 @dataclass
-class TagConfig:
+class TagConfig(RunConfig):
     """Everything a tagging run needs; ``config.json`` holds it, resolved."""
 
     data: TagDataConfig = field(default_factory=TagDataConfig)
@@ -93,26 +92,6 @@ class TagConfig:
     trainer: TrainerConfig = field(default_factory=_trainer_defaults)
     baselines: BaselinesConfig = field(default_factory=BaselinesConfig)
     selection: SelectionConfig = field(default_factory=lambda: SelectionConfig("error"))
-
-    def validate(self) -> TagConfig:
-        for section in (
-            self.data,
-            self.model,
-            self.optimizer,
-            self.schedule,
-            self.trainer,
-            self.baselines,
-            self.selection,
-        ):
-            section.validate()
-        return self
-
-    def to_dict(self) -> dict:
-        return config_to_dict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> TagConfig:
-        return config_from_dict(cls, values)
 
 
 def resolve_config(overrides: dict | None = None) -> TagConfig:

@@ -148,6 +148,24 @@ def format_duration(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+class RunConfig:
+    """What a task's whole configuration (a dataclass whose fields are its sections, each with
+    a ``validate()``) does: validate every section in field order, and go to and from the
+    plain dicts of ``config.json``."""
+
+    def validate(self):
+        for section in dataclasses.fields(self):
+            getattr(self, section.name).validate()
+        return self
+
+    def to_dict(self) -> dict:
+        return config_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict):
+        return config_from_dict(cls, values)
+
+
 def config_to_dict(config: Any) -> dict:
     """A dataclass tree as plain JSON-able dicts (tuples become lists)."""
     return dataclasses.asdict(config)
