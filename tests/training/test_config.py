@@ -103,3 +103,22 @@ def test_validation_errors_say_what_is_allowed():
         resolve_config("smoke", {"model.cell": "transformer"})
     with pytest.raises(ValueError, match="stopping point"):
         TrainerConfig(max_steps=None, time_budget=None).validate()
+
+
+def test_precision_auto_follows_the_cpus_bf16_support(monkeypatch):
+    import torch
+
+    from rnnkit.training import config as config_module
+
+    for avx512_bf16, amx, expected in (
+        (False, False, "fp32"),
+        (True, False, "bf16"),
+        (False, True, "bf16"),
+    ):
+        monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda v=avx512_bf16: v)
+        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda v=amx: v)
+        assert config_module.resolve_precision("auto") == expected
+        assert config_module.resolve_precision("fp32") == "fp32"
+        assert config_module.resolve_precision("bf16") == "bf16"
+    with pytest.raises(ValueError, match="precision"):
+        config_module.resolve_precision("fp16")

@@ -28,7 +28,9 @@ def register(subparsers) -> None:
     )
     parser.add_argument("run_dir", metavar="RUN_DIR")
     parser.add_argument("images", metavar="IMAGE", nargs="+", help="PNG or JPEG files")
-    parser.add_argument("--beam", type=_positive_int, default=3, metavar="K", help="(3)")
+    parser.add_argument(
+        "--beam", type=_positive_int, metavar="K", help="beam size (default: the run's, 3)"
+    )
     parser.add_argument(
         "--temperature",
         type=float,
@@ -37,7 +39,12 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--seed", type=int, help="seed of the sampling")
     parser.add_argument("--max-length", type=_positive_int, metavar="N", help="most words")
-    parser.add_argument("--length-penalty", type=float, default=0.0, metavar="ALPHA")
+    parser.add_argument(
+        "--length-penalty",
+        type=float,
+        metavar="ALPHA",
+        help="GNMT's length normalisation of beam search (default: the run's)",
+    )
     parser.add_argument(
         "--attention-png",
         metavar="PATH",

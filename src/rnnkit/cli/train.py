@@ -159,7 +159,11 @@ def _add_charlm_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NORM",
         help="clip the global gradient norm (default 5; 0 turns clipping off)",
     )
-    optim.add_argument("--precision", choices=PRECISIONS, help="bf16: CPU autocast")
+    optim.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        help="bf16: CPU autocast; auto: bf16 where the CPU has native bf16, else fp32",
+    )
     optim.add_argument("--seed", type=int)
     optim.add_argument(
         "--threads",
@@ -330,6 +334,7 @@ def _report(result, as_json: bool) -> int:
         "run_dir": str(result.run_dir),
         "steps": result.steps,
         "tokens_per_s": result.tokens_per_s,
+        "precision": result.precision,
         "val_nats": best,
         "val_bpc": best / 0.6931471805599453 if best is not None else None,
         "best_step": result.best_step,

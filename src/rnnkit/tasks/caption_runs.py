@@ -90,22 +90,26 @@ def caption_file(
     run_dir: str | Path,
     image_path: str | Path,
     *,
-    beam: int = 3,
+    beam: int | None = None,
     temperature: float | None = None,
     seed: int | None = None,
     max_length: int | None = None,
-    length_penalty: float = 0.0,
+    length_penalty: float | None = None,
     attention_png: str | Path | None = None,
     checkpoint: str = "best",
 ) -> dict:
     """Caption one image: beam search with ``beam`` beams (1: greedy), or, with
     ``temperature``, a caption sampled by ``rnnkit.generation.generate`` (0: greedy).
-    ``attention_png`` draws where an attention model looked for each word."""
+    ``beam``, ``max_length`` and ``length_penalty`` left None are the run's own (the ones
+    its test split was scored with). ``attention_png`` draws where an attention model
+    looked for each word."""
     run = load_run(run_dir, checkpoint)
-    model, vocab = run.model, run.vocab
+    model, vocab, decoding = run.model, run.vocab, run.config.decoding
     pixels = read_image_file(image_path, model.config.image_size)
     image = image_tensor(pixels[None])[0]  # (3, H, W)
-    max_length = max_length or run.config.decoding.max_length
+    beam = decoding.beam_size if beam is None else beam
+    max_length = max_length or decoding.max_length
+    length_penalty = decoding.length_penalty if length_penalty is None else length_penalty
     if temperature is None:
         ids = beam_caption_ids(model, image, beam, max_length, length_penalty)
         method = "greedy" if beam == 1 else f"beam {beam}"

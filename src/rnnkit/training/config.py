@@ -22,9 +22,36 @@ import typing
 from dataclasses import dataclass
 from typing import Any
 
+import torch
+
 OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
 SCHEDULES = ("constant", "cosine", "plateau")
-PRECISIONS = ("fp32", "bf16")
+PRECISIONS = ("fp32", "bf16", "auto")
+
+
+def native_bf16() -> bool:
+    """Whether this CPU multiplies bf16 matrices in hardware (AVX512-BF16 or AMX). Without
+    it, torch emulates bf16 and an autocast step runs several times slower than fp32 (a
+    quick-preset step here: 7k tokens/s in bf16 on an AVX-512 Xeon without BF16, against
+    25-29k on one with it)."""
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    for name in checks:
+        check = getattr(torch.cpu, name, None)
+        try:
+            if check is not None and check():
+                return True
+        except RuntimeError:  # pragma: no cover - a build without the CPU probe
+            continue
+    return False
+
+
+def resolve_precision(precision: str) -> str:
+    """``fp32`` or ``bf16``; ``auto`` is bf16 where the CPU has native bf16 (see
+    :func:`native_bf16`), else fp32."""
+    _check_choice("precision", precision, PRECISIONS)
+    if precision == "auto":
+        return "bf16" if native_bf16() else "fp32"
+    return precision
 
 
 @dataclass
@@ -273,6 +300,8 @@ def _check_non_negative(name: str, value: float) -> None:
 __all__ = [
     "OPTIMIZERS",
     "PRECISIONS",
+    "native_bf16",
+    "resolve_precision",
     "SCHEDULES",
     "OptimizerConfig",
     "ScheduleConfig",

@@ -33,7 +33,12 @@ from typing import Any
 import torch
 
 from rnnkit.training import checkpoint as ckpt
-from rnnkit.training.config import OptimizerConfig, ScheduleConfig, TrainerConfig
+from rnnkit.training.config import (
+    OptimizerConfig,
+    ScheduleConfig,
+    TrainerConfig,
+    resolve_precision,
+)
 from rnnkit.training.metrics import MetricsLogger, plot_losses
 from rnnkit.training.progress import LogReporter, ProgressStats, Reporter
 from rnnkit.training.run_dir import CHECKPOINTS, LOSS_PLOT, SAMPLES
@@ -94,6 +99,7 @@ class TrainResult:
     best_step: int | None
     clip_count: int
     sample: str | None = None
+    precision: str = "fp32"  # what the steps ran in (``auto`` resolved)
 
     @property
     def clip_fraction(self) -> float:
@@ -120,6 +126,7 @@ class Trainer:
         self.model = model
         self.run_dir = Path(run_dir)
         self.config = config
+        self.precision = resolve_precision(config.precision)  # auto -> fp32 or bf16
         self.base_lr = optimizer.lr
         self.optimizer = build_optimizer(model.parameters(), optimizer)
         self.schedule = LearningRateSchedule(schedule)
@@ -196,6 +203,9 @@ class Trainer:
         if self.config.threads:
             torch.set_num_threads(self.config.threads)
         self._tuner = ThreadTuner() if self.config.adapt_threads else None
+        if self.config.precision == "auto":
+            why = "native bf16" if self.precision == "bf16" else "no native bf16"
+            self.reporter.message(f"precision auto: {self.precision} (this CPU has {why})")
         try:
             with self._stop_on_signals():
                 reason = self._loop()
@@ -226,8 +236,7 @@ class Trainer:
         self._lr = self.learning_rate()
         for group in self.optimizer.param_groups:
             group["lr"] = self._lr
-        bf16 = self.config.precision == "bf16"
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bf16"):
             output = self.task.training_step(self.model, batch, self.carry)
         self.optimizer.zero_grad(set_to_none=True)
         output.loss.backward()
@@ -381,6 +390,7 @@ class Trainer:
             best_step=state.best_step,
             clip_count=state.clip_count,
             sample=self.last_sample,
+            precision=self.precision,
         )
 
     @contextlib.contextmanager
