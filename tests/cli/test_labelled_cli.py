@@ -94,6 +94,11 @@ def test_evaluate_classify(rnnkit, classify_run):
     code, stdout, err = rnnkit("evaluate", out)
     assert code == 0, err
     assert f"accuracy {summary['test_accuracy']:.4f}" in stdout and "macro-F1" in stdout
+    versus = summary["test_vs_logreg"]
+    assert (
+        f"only the RNN right on {versus['rnn_only_right']}, only the baseline on "
+        f"{versus['logreg_only_right']}; McNemar exact p = {versus['mcnemar_p']:.3g}"
+    ) in stdout
     assert (out / "plots" / "confusion-test.png").is_file()
     code, stdout, _ = rnnkit("evaluate", out, "--split", "val", "--json")
     result = json.loads(stdout)
@@ -173,14 +178,27 @@ def test_other_usage_errors(rnnkit, tmp_path):
     assert_one_line_error(rnnkit("predict", tmp_path, "x"), "rnnkit sample")
 
 
+def test_input_noise_on_text_is_a_one_line_error(rnnkit, names_csv, tmp_path):
+    out = tmp_path / "never"
+    args = ["train", "classify", "--dataset", names_csv, *TINY, "--max-steps", "2"]
+    result = rnnkit(*args, "--input-noise", "0.1", "--out", out)
+    assert_one_line_error(result, "input_noise is for real-valued")
+    assert not out.exists()
+    result = rnnkit(*args, "--input-noise", "-1", "--out", out)
+    assert_one_line_error(result, "input_noise must be >= 0")
+
+
 def test_vector_runs_refuse_text(rnnkit, tmp_path, monkeypatch):
     data = fixtures.vectors()
     monkeypatch.setattr("rnnkit.tasks.classify.load_data", lambda dataset, seed: data)
     out = tmp_path / "vectors"
     code, _, err = rnnkit(
-        "train", "classify", "--dataset", "vowels", *TINY, "--max-steps", "4", "--out", out
-    )
+        "train", "classify", "--dataset", "vowels", *TINY, "--max-steps", "4", "--out", out,
+        "--input-noise", "0.3",
+    )  # fmt: skip
     assert code == 0, err
+    config = json.loads((out / "config.json").read_text(encoding="utf-8"))["config"]
+    assert config["model"]["input_noise"] == 0.3
     np.save(tmp_path / "frames.npy", np.ones((3, 3), dtype=np.float32))
     code, stdout, err = rnnkit("predict", out, tmp_path / "frames.npy", "--top", "1")
     assert code == 0, err

@@ -1,5 +1,7 @@
 """Classification scores against sklearn.metrics, and the confusion-matrix picture."""
 
+import math
+
 import numpy as np
 import pytest
 from sklearn import metrics
@@ -10,6 +12,8 @@ from rnnkit.evaluation.classification import (
     classification_report,
     confusion_matrix,
     macro_f1,
+    mcnemar_exact_p,
+    paired_comparison,
 )
 from rnnkit.evaluation.plots import plot_confusion_matrix
 
@@ -55,3 +59,28 @@ def test_report_and_errors():
 def test_confusion_matrix_png(tmp_path):
     path = plot_confusion_matrix([[5, 1], [0, 3]], ["cat", "dog"], tmp_path / "plots" / "cm.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("b, c", [(0, 0), (1, 0), (5, 5), (3, 12), (40, 25), (120, 95), (0, 9)])
+def test_mcnemar_exact_p_is_scipys_two_sided_binomial_test(b, c):
+    from scipy.stats import binomtest
+
+    expected = 1.0 if b + c == 0 else binomtest(b, b + c, 0.5).pvalue
+    assert math.isclose(mcnemar_exact_p(b, c), expected, rel_tol=1e-9)
+    assert mcnemar_exact_p(b, c) == mcnemar_exact_p(c, b)
+
+
+def test_paired_comparison_counts_the_discordant_examples():
+    truth = [0, 1, 2, 0, 1, 2, 0, 1]
+    a = [0, 1, 2, 0, 0, 0, 1, 1]  # right on 0, 1, 2, 3, 7
+    b = [0, 2, 2, 1, 1, 2, 1, 0]  # right on 0, 2, 4, 5
+    result = paired_comparison(truth, a, b)
+    assert result["a_only_right"] == 3  # examples 1, 3, 7
+    assert result["b_only_right"] == 2  # examples 4, 5
+    assert result["accuracy_a"] == 5 / 8 and result["accuracy_b"] == 4 / 8
+    assert math.isclose(result["mcnemar_p"], 1.0)  # 3 against 2: nothing to tell them apart
+    lopsided = paired_comparison([1] * 30, [1] * 30, [1] * 18 + [0] * 12)
+    assert lopsided["a_only_right"] == 12 and lopsided["b_only_right"] == 0
+    assert math.isclose(lopsided["mcnemar_p"], 2 / 2**12)
+    with pytest.raises(ValueError, match="as many predictions as labels"):
+        paired_comparison([0, 1], [0, 1, 1], [0, 1])

@@ -163,6 +163,8 @@ def test_onehot_input_and_loss():
         ({"embedding_dropout": -0.1}, "embedding_dropout"),
         ({"embedding_dropout": 1.0}, "embedding_dropout"),
         ({"embedding": "glove"}, "unknown embedding"),
+        ({"embedding": "vectors", "input_noise": -0.5}, "input_noise must be a number >= 0"),
+        ({"input_noise": 0.1}, "input_noise is for real-valued"),
     ],
 )
 def test_config_errors(options, message):
@@ -184,6 +186,23 @@ def test_embedding_dropout_drops_whole_steps_in_training_only():
     torch.testing.assert_close(dropped[kept], 2.0 * x[kept])
     assert 0 < int(zeroed.sum()) < zeroed.numel()
     assert (dropped[~zeroed] != 0).any(dim=1).all()
+
+
+def test_input_noise_is_gaussian_on_the_standardised_frames_in_training_only():
+    torch.manual_seed(2)
+    config = ClassifierConfig(num_classes=2, input_size=3, embedding="vectors", input_noise=0.3)
+    model = SequenceClassifier(config)
+    model.set_input_scale(torch.tensor([1.0, -2.0, 0.5]), torch.tensor([2.0, 4.0, 0.1]))
+    frames = torch.randn(64, 50, 3) * 5
+    clean = (frames - torch.tensor([1.0, -2.0, 0.5])) / torch.tensor([2.0, 4.0, 0.1])
+    model.eval()
+    torch.testing.assert_close(model.embed(frames), clean)  # evaluation: no noise
+    model.train()
+    noise = model.embed(frames) - clean  # added after standardising: the same scale per feature
+    assert abs(noise.mean().item()) < 0.01
+    for feature in range(3):
+        assert abs(noise[..., feature].std().item() - 0.3) < 0.01
+    assert not torch.equal(model.embed(frames), model.embed(frames))  # a new draw each call
 
 
 def test_wrong_input_kind_is_a_clear_error():

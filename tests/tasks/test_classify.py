@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -75,6 +77,13 @@ def test_train_writes_a_complete_run(tmp_path):
     assert 0 <= summary["test_accuracy"] <= 1 and 0 <= summary["test_macro_f1"] <= 1
     assert summary["baseline_majority_accuracy"] == pytest.approx(1 / 3)
     assert summary["baseline_logreg_accuracy"] == 1.0  # the endings give the class away
+    versus, examples = summary["test_vs_logreg"], summary["test_examples"]
+    wrong = round((1 - summary["test_accuracy"]) * examples)
+    assert versus["examples"] == examples
+    assert (versus["rnn_only_right"], versus["logreg_only_right"]) == (0, wrong)
+    assert versus["mcnemar_p"] == pytest.approx(min(1.0, 2 / 2**wrong))
+    stored = json.loads((run / "baselines.json").read_text(encoding="utf-8"))
+    assert len(stored["logreg_test_predictions"]) == examples
     evals = [r for r in read_metrics(run / "metrics.jsonl") if r["kind"] == "eval"]
     assert [r["step"] for r in evals] == [12, 24]
     assert {"val_loss", "val_error", "val_accuracy", "val_macro_f1"} <= set(evals[0])

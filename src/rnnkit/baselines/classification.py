@@ -31,12 +31,14 @@ KINDS = ("chars", "words", "vectors")
 
 @dataclass
 class BaselineResult:
-    """A baseline's test accuracy and macro-F1, and how it was made."""
+    """A baseline's test accuracy and macro-F1, how it was made, and its test predictions
+    (class indices, for comparing a model with it example by example)."""
 
     name: str
     accuracy: float
     macro_f1: float
     details: dict = field(default_factory=dict)
+    predictions: np.ndarray | None = None
 
 
 def majority_class(train_labels, test_labels, num_classes: int) -> BaselineResult:
@@ -49,6 +51,7 @@ def majority_class(train_labels, test_labels, num_classes: int) -> BaselineResul
         accuracy(test_labels, predicted),
         macro_f1(test_labels, predicted, num_classes),
         {"class": majority},
+        predicted,
     )
 
 
@@ -133,4 +136,5 @@ def logistic_regression(
             "val_accuracy": val_accuracy if val_x is not None else None,
             "feature_count": int(train_x.shape[1]),
         },
+        np.asarray(predicted, dtype=np.int64),
     )

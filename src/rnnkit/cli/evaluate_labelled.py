@@ -34,6 +34,14 @@ def classify_lines(result: dict) -> list[str]:
             f"  {name:<24} {s['precision']:9.4f} {s['recall']:9.4f} {s['f1']:9.4f} "
             f"{s['support']:8d}"
         )
+    versus = result.get("vs_logreg")
+    if versus:
+        lines += [
+            "",
+            f"against the logistic-regression baseline on the same {versus['examples']:,} "
+            f"examples: only the RNN right on {versus['rnn_only_right']:,}, only the baseline "
+            f"on {versus['logreg_only_right']:,}; McNemar exact p = {versus['mcnemar_p']:.3g}",
+        ]
     if "confusion_plot" in result:
         lines += ["", f"confusion matrix: {result['confusion_plot']}"]
     return lines

@@ -58,6 +58,7 @@ TASK_FLAGS = {
         "pooling": "model.pooling",
         "embedding": "model.embedding",
         "embedding_dropout": "model.embedding_dropout",
+        "input_noise": "model.input_noise",
     },
     "tag": {
         "lowercase": "data.lowercase",
@@ -89,6 +90,13 @@ def register_tasks(tasks) -> None:
         type=float,
         metavar="Q",
         help="zero each whole input token (or frame) with probability Q in training (0)",
+    )
+    model.add_argument(
+        "--input-noise",
+        type=float,
+        metavar="SIGMA",
+        help="real-valued frames (vowels): add N(0, SIGMA^2) noise to each standardised "
+        "feature in training (0)",
     )
     classify.set_defaults(func=labelled_command, labelled_task="classify")
 

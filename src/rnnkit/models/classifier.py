@@ -1,6 +1,7 @@
 r"""A sequence classifier (many-to-one): read a whole sequence, name its class.
 
     x_t = E[w_t]  or  onehot(w_t)  or  (v_t - mu) / sigma      (N, T, D)  tokens or vectors
+    x_t = x_t + sigma e_t,  e_t ~ N(0, I)                       training only, vectors: input noise
     x_t = m_t x_t / (1 - q),  m_t ~ Bernoulli(1 - q)           training only: whole-token dropout
     h_t = recurrent(x_1 .. x_t)  [, backward over x_t .. x_len]  (N, T, H')  H' = H or 2H
     s   = pool(h_1 .. h_len)                                   (N, H')   last|mean|max|attention
@@ -20,7 +21,11 @@ stacked layers, and on the pooled vector. ``embedding_dropout`` ``q`` (training 
 time steps of the input instead: every feature of ``x_t`` is zeroed together, with probability
 ``q`` per token, and the kept ones are scaled by ``1 / (1 - q)`` (word dropout, Iyyer et al.
 2015; the embedding dropout of Gal and Ghahramani 2016 drops a word type, this one an
-occurrence). The model then cannot lean on any single token.
+occurrence). The model then cannot lean on any single token. ``input_noise`` ``sigma`` (training
+only, vector input only) adds Gaussian noise of that standard deviation to every standardised
+feature of every frame, a new draw each batch (training with noise as a regulariser, Bishop
+1995): on a data set as small as vowels' 270 utterances it keeps the model from fitting the
+exact frames it has seen.
 """
 
 from __future__ import annotations
@@ -56,6 +61,8 @@ class ClassifierConfig:
         pooling: one of ``last``, ``mean``, ``max``, ``attention``.
         dropout: probability in [0, 1).
         embedding_dropout: probability in [0, 1) that a whole input step is zeroed in training.
+        input_noise: standard deviation (>= 0) of the Gaussian noise added to standardised
+            vector input in training; 0 for token input.
     """
 
     num_classes: int
@@ -69,6 +76,7 @@ class ClassifierConfig:
     pooling: str = "last"
     dropout: float = 0.0
     embedding_dropout: float = 0.0
+    input_noise: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("num_classes", "input_size", "embedding_size", "hidden_size", "num_layers"):
@@ -90,6 +98,14 @@ class ClassifierConfig:
                 raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
             if not 0 <= value < 1:
                 raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+        noise = self.input_noise
+        if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not noise >= 0:
+            raise ValueError(f"input_noise must be a number >= 0, got {noise!r}")
+        if noise > 0 and self.embedding != "vectors":
+            raise ValueError(
+                "input_noise is for real-valued (vector) input; token input has "
+                "embedding_dropout instead"
+            )
 
     @property
     def features(self) -> int:
@@ -155,7 +171,10 @@ class SequenceClassifier(nn.Module):
         if kind == "vectors":
             if not inputs.is_floating_point() or inputs.dim() != 3:
                 raise ValueError(f"vector input must be float (N, T, F), got {_describe(inputs)}")
-            return (inputs - self.input_mean) / self.input_std  # (N, T, F)
+            x = (inputs - self.input_mean) / self.input_std  # (N, T, F)
+            if self.training and self.config.input_noise > 0:
+                x = x + self.config.input_noise * torch.randn_like(x)
+            return x
         if inputs.dtype != torch.long or inputs.dim() != 2:
             raise ValueError(f"token input must be int64 ids (N, T), got {_describe(inputs)}")
         if kind == "learned":

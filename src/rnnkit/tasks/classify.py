@@ -32,7 +32,7 @@ import torch
 
 from rnnkit.baselines.classification import logistic_regression, majority_class
 from rnnkit.data.vocab import Vocab
-from rnnkit.evaluation.classification import classification_report
+from rnnkit.evaluation.classification import classification_report, paired_comparison
 from rnnkit.evaluation.plots import plot_confusion_matrix
 from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier
 from rnnkit.tasks import runs
@@ -83,6 +83,7 @@ class ClassifyTask:
             pooling=m.pooling,
             dropout=m.dropout,
             embedding_dropout=m.embedding_dropout,
+            input_noise=m.input_noise,
         )
 
     def build_model(self) -> SequenceClassifier:
@@ -115,14 +116,21 @@ class ClassifyTask:
             "val_macro_f1": scores["macro_f1"],
         }
 
-    def score(self, model: SequenceClassifier, split: str) -> dict:
-        """Loss, accuracy, macro-F1, per-class scores and confusion matrix on ``split``."""
+    def score(self, model: SequenceClassifier, split: str, baselines: dict | None = None) -> dict:
+        """Loss, accuracy, macro-F1, per-class scores and confusion matrix on ``split``; on
+        the test split, with the ``baselines`` of ``fit_baselines``, also ``vs_logreg``: the
+        example-by-example comparison with the logistic regression (``versus_logreg``)."""
         indices = self.splits[split]
         logits = predict_logits(model, [self.encoded[i] for i in indices], self.encoder)
         truth = self.labels[indices]
-        report = classification_report(truth, logits.argmax(1), self.classes)
+        predicted = logits.argmax(1)
+        report = classification_report(truth, predicted, self.classes)
         log_probs = torch.log_softmax(torch.from_numpy(logits), dim=1)
         report["loss"] = float(-log_probs[torch.arange(len(truth)), torch.from_numpy(truth)].mean())
+        if split == "test" and baselines:
+            comparison = versus_logreg(baselines, truth, predicted)
+            if comparison is not None:
+                report["vs_logreg"] = comparison
         return report
 
     def sample(self, model) -> None:
@@ -226,12 +234,31 @@ def fit_baselines(task: ClassifyTask) -> dict:
         tokenizer=tokenize_words,
     )
     return {
+        "logreg_test_predictions": logreg.predictions.tolist(),
         "baseline_majority_accuracy": majority.accuracy,
         "baseline_majority_macro_f1": majority.macro_f1,
         "baseline_logreg_accuracy": logreg.accuracy,
         "baseline_logreg_macro_f1": logreg.macro_f1,
         "majority": majority.details,
         "logreg": logreg.details,
+    }
+
+
+def versus_logreg(baselines: dict, truth, predicted) -> dict | None:
+    """The model against the logistic regression on the same test examples: how many only
+    the model gets right, how many only the regression, and McNemar's exact p-value for
+    "equally accurate" (``rnnkit.evaluation.classification.paired_comparison``). None when
+    the run kept no regression predictions (``--no-baselines``, or a run from before they
+    were kept) or they do not match the test split."""
+    stored = baselines.get("logreg_test_predictions")
+    if stored is None or len(stored) != len(truth):
+        return None
+    paired = paired_comparison(truth, predicted, stored)
+    return {
+        "examples": paired["examples"],
+        "rnn_only_right": paired["a_only_right"],
+        "logreg_only_right": paired["b_only_right"],
+        "mcnemar_p": paired["mcnemar_p"],
     }
 
 
@@ -268,6 +295,7 @@ class ClassifyResult:
             "test_loss": self.test.get("loss"),
             "test_examples": self.test.get("examples"),
             **baseline_figures(self.baselines),
+            "test_vs_logreg": self.test.get("vs_logreg"),
             "tokens_per_s": result.tokens_per_s,
             "train_seconds": result.train_seconds,
             "elapsed_s": result.elapsed,
@@ -378,7 +406,7 @@ def _finish(trainer: Trainer, task: ClassifyTask, baselines: dict) -> ClassifyRe
     test = {}
     with trainer.run_threads():
         if runs.load_best(trainer):
-            test = task.score(trainer.model, "test")
+            test = task.score(trainer.model, "test", baselines)
             plot_confusion_matrix(
                 test["confusion_matrix"],
                 task.classes,

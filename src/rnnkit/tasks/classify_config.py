@@ -65,6 +65,7 @@ class ClassifyModelConfig:
     embedding_size: int = 64
     dropout: float = 0.0
     embedding_dropout: float = 0.0
+    input_noise: float = 0.0
 
     def validate(self) -> None:
         for name, value, allowed in (
@@ -80,6 +81,8 @@ class ClassifyModelConfig:
         for name in ("dropout", "embedding_dropout"):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        if not self.input_noise >= 0:
+            raise ValueError(f"input_noise must be >= 0, got {self.input_noise}")
 
 
 @dataclass

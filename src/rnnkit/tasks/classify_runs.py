@@ -22,6 +22,7 @@ import torch
 from rnnkit.evaluation.plots import plot_confusion_matrix
 from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier
 from rnnkit.tasks.classify import (
+    BASELINES,
     ClassifyTask,
     InputEncoder,
     load_encoder,
@@ -30,6 +31,7 @@ from rnnkit.tasks.classify import (
     reload_data,
 )
 from rnnkit.tasks.classify_config import ClassifyConfig
+from rnnkit.tasks.runs import read_baselines
 from rnnkit.training import run_dir as layout
 from rnnkit.training.checkpoint import load_checkpoint
 
@@ -130,7 +132,7 @@ def evaluate_run(
     run = load_run(run_dir, checkpoint)
     data = reload_data(run.record["data"])
     task = ClassifyTask(run.config, data, run.encoder)
-    scores = task.score(run.model, split)
+    scores = task.score(run.model, split, read_baselines(run.run_dir, BASELINES))
     result = {
         "task": "classify",
         "run_dir": str(run.run_dir),
