@@ -77,7 +77,11 @@ def _add_arguments(parser: argparse.ArgumentParser, defaults: dict) -> None:
         metavar="LR[,CELL=LR...]",
         help=f"Adam; CELL=LR sets one cell's (default: {defaults['lr']:g}{cell_lr})",
     )
-    parser.add_argument("--schedule", choices=SCHEDULES, help="(default: constant)")
+    parser.add_argument(
+        "--schedule",
+        choices=SCHEDULES,
+        help=f"learning-rate schedule over each run (default: {defaults.get('schedule', 'constant')})",
+    )
     parser.add_argument(
         "--clip", type=float, metavar="NORM", help=f"gradient norm; 0 turns it off ({clip})"
     )
@@ -87,7 +91,8 @@ def _add_arguments(parser: argparse.ArgumentParser, defaults: dict) -> None:
         "--augment-shift",
         type=int,
         metavar="PIXELS",
-        help="images: move each training image by up to PIXELS in x and y (default 0)",
+        help="images: move each training image by up to PIXELS in x and y "
+        f"(default {defaults.get('augment_shift', 0)})",
     )
     parser.add_argument(
         "--diagnose-every",
