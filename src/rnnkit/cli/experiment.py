@@ -80,7 +80,8 @@ def _add_arguments(parser: argparse.ArgumentParser, defaults: dict) -> None:
     parser.add_argument(
         "--schedule",
         choices=SCHEDULES,
-        help=f"learning-rate schedule over each run (default: {defaults.get('schedule', 'constant')})",
+        help="learning-rate schedule over each run "
+        f"(default: {defaults.get('schedule', 'constant')})",
     )
     parser.add_argument(
         "--clip", type=float, metavar="NORM", help=f"gradient norm; 0 turns it off ({clip})"
