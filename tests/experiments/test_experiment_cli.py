@@ -192,3 +192,42 @@ def test_a_broken_exploding_module_leaves_the_other_experiments_working(
     assert main(["experiment", "exploding"]) == 2
     assert "experiment exploding is unavailable" in capsys.readouterr().err
     run_json(capsys, "adding", "--cells", "lstm", "--seq-len", "4", *tiny(tmp_path))
+
+
+def test_regularisation_and_precision_flags_reach_the_run(
+    tmp_path, capsys, monkeypatch, fake_image_data
+):
+    from rnnkit.experiments import runner
+
+    optimizers = []
+    build = runner.optimizer_config
+
+    def spy(config, cell):
+        optimizers.append(build(config, cell))
+        return optimizers[-1]
+
+    monkeypatch.setattr(runner, "optimizer_config", spy)
+    flags = ["--weight-decay", "0.05", "--dropout", "0.2", "--precision", "bf16"]
+    warps = ["--augment-rotate", "8", "--augment-scale", "0.1", "--augment-elastic", "1.5"]
+    argv = ["--cells", "lstm", "--seq-len", "784", *tiny(tmp_path), *flags, *warps]
+    report = run_json(capsys, "seqmnist", *argv)
+    (result,) = report["results"]
+    saved = json.loads((Path(result["run_dir"]) / "config.json").read_text())["config"]
+    assert saved["weight_decay"] == 0.05 and saved["dropout"] == 0.2
+    assert saved["precision"] == "bf16"
+    assert (saved["augment_rotate"], saved["augment_scale"], saved["augment_elastic"]) == (
+        8.0,
+        0.1,
+        1.5,
+    )
+    assert [(o.name, o.weight_decay) for o in optimizers] == [("adamw", 0.05)]
+    assert result["precision"] == "bf16"
+
+
+def test_without_weight_decay_the_optimizer_is_plain_adam():
+    from rnnkit.experiments.config import experiment_config
+    from rnnkit.experiments.runner import optimizer_config
+
+    config = experiment_config("adding", lr=3e-3, cell_lr={"irnn": 1e-4}.items())
+    assert optimizer_config(config, "lstm").name == "adam"
+    assert optimizer_config(config, "irnn").lr == 1e-4

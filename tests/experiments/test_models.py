@@ -52,3 +52,21 @@ def test_an_unknown_objective_or_cell_is_refused():
         SequenceToOne("lstm", 1, 2, 1, "ranking")
     with pytest.raises(ValueError, match="unknown cell"):
         SequenceTagger("transformer", 1, 2, 1)
+
+
+def test_dropout_acts_in_training_only():
+    torch.manual_seed(0)
+    plain = SequenceToOne("lstm", 2, 16, 3, "classification")
+    dropped = SequenceToOne("lstm", 2, 16, 3, "classification", dropout=0.5)
+    dropped.load_state_dict(plain.state_dict())  # dropout adds no parameters
+    inputs = torch.randn(4, 5, 2)
+    plain.eval(), dropped.eval()
+    torch.testing.assert_close(dropped(inputs)[0], plain(inputs)[0])
+    dropped.train()
+    last = dropped.core(inputs)[0][:, -1]
+    torch.manual_seed(1)
+    out = dropped(inputs)[0]
+    torch.manual_seed(1)
+    mask = torch.nn.functional.dropout(torch.ones_like(last), 0.5)
+    torch.testing.assert_close(out, dropped.head(last * mask))
+    assert not torch.allclose(out, plain(inputs)[0])

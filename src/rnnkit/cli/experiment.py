@@ -21,7 +21,7 @@ import sys
 from rnnkit.cli.main import UsageError
 from rnnkit.experiments.config import TASK_DEFAULTS, experiment_config
 from rnnkit.models.recurrent import parse_cells
-from rnnkit.training.config import SCHEDULES, format_duration, parse_duration
+from rnnkit.training.config import PRECISIONS, SCHEDULES, format_duration, parse_duration
 from rnnkit.training.progress import ProgressBar
 
 HELP = {
@@ -39,6 +39,12 @@ PLAIN_FLAGS = (
     "schedule",
     "diagnose_every",
     "augment_shift",
+    "augment_rotate",
+    "augment_scale",
+    "augment_elastic",
+    "weight_decay",
+    "dropout",
+    "precision",
 )
 
 
@@ -75,7 +81,8 @@ def _add_arguments(parser: argparse.ArgumentParser, defaults: dict) -> None:
     parser.add_argument(
         "--lr",
         metavar="LR[,CELL=LR...]",
-        help=f"Adam; CELL=LR sets one cell's (default: {defaults['lr']:g}{cell_lr})",
+        help="Adam (AdamW with --weight-decay); CELL=LR sets one cell's "
+        f"(default: {defaults['lr']:g}{cell_lr})",
     )
     parser.add_argument(
         "--schedule",
@@ -94,6 +101,36 @@ def _add_arguments(parser: argparse.ArgumentParser, defaults: dict) -> None:
         metavar="PIXELS",
         help="images: move each training image by up to PIXELS in x and y "
         f"(default {defaults.get('augment_shift', 0)})",
+    )
+    for flag, unit, what in (
+        ("rotate", "DEGREES", "turn each training image by up to DEGREES either way"),
+        ("scale", "S", "magnify each training image by a factor in [1-S, 1+S]"),
+        ("elastic", "PIXELS", "warp each training image elastically, moving pixels up to PIXELS"),
+    ):
+        parser.add_argument(
+            f"--augment-{flag}",
+            type=float,
+            metavar=unit,
+            help=f"images: {what} (default {defaults.get('augment_' + flag, 0):g})",
+        )
+    parser.add_argument(
+        "--weight-decay",
+        type=float,
+        metavar="W",
+        help=f"> 0: AdamW with this decoupled decay (default {defaults.get('weight_decay', 0):g})",
+    )
+    parser.add_argument(
+        "--dropout",
+        type=float,
+        metavar="P",
+        help="dropout on the last state before the output layer "
+        f"(default {defaults.get('dropout', 0):g})",
+    )
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        help="bf16: autocast training steps, evaluation in fp32; auto: bf16 where the CPU has "
+        f"native bf16 (default {defaults.get('precision', 'fp32')})",
     )
     parser.add_argument(
         "--diagnose-every",

@@ -17,8 +17,9 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+from rnnkit.experiments.augment import Distortion
 from rnnkit.models.recurrent import RECURRENT_CORES
-from rnnkit.training.config import SCHEDULES
+from rnnkit.training.config import PRECISIONS, SCHEDULES
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,11 @@ class ExperimentConfig:
     ``augment_shift`` (digits, seqmnist): each training image is moved by a random whole number
     of pixels in [-s, s] along each axis, the uncovered border filled with background, a fresh
     draw every time it is seen; validation and test images are never moved.
+    ``augment_rotate`` (degrees), ``augment_scale`` (relative) and ``augment_elastic`` (pixels)
+    distort training images further (``rnnkit.experiments.augment``).
+    ``weight_decay`` > 0 trains with AdamW (decoupled decay) instead of Adam; ``dropout`` is
+    the probability of zeroing each unit of the last state before the output layer.
+    ``precision``: "fp32", "bf16" (autocast; evaluation stays fp32) or "auto".
     """
 
     task: str
@@ -51,6 +57,12 @@ class ExperimentConfig:
     seed: int = 0
     diagnose_every: int | None = None  # gradient-flow diagnostics every N steps (None: off)
     augment_shift: int = 0  # images: shift each training image by up to this many pixels
+    augment_rotate: float = 0.0  # images: rotate by up to this many degrees each way
+    augment_scale: float = 0.0  # images: magnify by a factor in [1 - s, 1 + s]
+    augment_elastic: float = 0.0  # images: elastic warp moving pixels by up to this much
+    weight_decay: float = 0.0  # > 0: AdamW with this decoupled weight decay
+    dropout: float = 0.0  # on the last state, before the output layer
+    precision: str = "fp32"
     threads: int | None = 1  # these models are small: one thread is fastest on a shared CPU
     adapt_threads: bool = False
 
@@ -97,9 +109,27 @@ class ExperimentConfig:
             raise ValueError(
                 f"--augment-shift shifts images: it applies to digits and seqmnist, not {self.task}"
             )
+        distortion = self.distortion()  # checks the three ranges
+        if distortion.active and self.task not in ("digits", "seqmnist"):
+            raise ValueError(
+                "--augment-rotate, --augment-scale and --augment-elastic distort images: they "
+                f"apply to digits and seqmnist, not {self.task}"
+            )
+        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            raise ValueError(f"weight_decay must be a number >= 0, got {self.weight_decay}")
+        if not (math.isfinite(self.dropout) and 0 <= self.dropout < 1):
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(
+                f"unknown precision {self.precision!r}; allowed: {', '.join(PRECISIONS)}"
+            )
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"the seed must be an integer >= 0, got {self.seed!r}")
         return self
+
+    def distortion(self) -> Distortion:
+        """The rotations, scalings and elastic warps of training images."""
+        return Distortion(self.augment_rotate, self.augment_scale, self.augment_elastic)
 
     def lr_for(self, cell: str) -> float:
         """``cell``'s learning rate: its entry in ``cell_lr``, else ``lr``."""

@@ -115,27 +115,39 @@ class ImageSequenceTask:
         input_size = self.sequences.shape[2]
         hidden = self.config.hidden_size
         return SequenceToOne(
-            self.cell, input_size, hidden, self.num_classes, "classification", self.seq_len
+            self.cell,
+            input_size,
+            hidden,
+            self.num_classes,
+            "classification",
+            self.seq_len,
+            dropout=self.config.dropout,
         )
 
     def train_batches(self, start_step: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         epoch, index = divmod(start_step, self.steps_per_epoch)
         size = self.config.batch_size
+        distortion = self.config.distortion()
+        height, width = self.images.shape[1:]
         while True:
             order = self.train[torch.randperm(len(self.train), generator=self._epoch_rng(epoch))]
             shift = self.config.augment_shift
-            moves = torch.randint(
-                -shift, shift + 1, (len(order), 2), generator=self._augment_rng(epoch)
-            )  # (N_train, 2): drawn for the whole epoch, so a resumed epoch repeats them
+            augment_rng = self._augment_rng(epoch)
+            # Drawn for the whole epoch, shifts first, so a resumed epoch repeats them and runs
+            # without the other distortions see the same shifts as before they existed.
+            moves = torch.randint(-shift, shift + 1, (len(order), 2), generator=augment_rng)
+            draws = distortion.draw(len(order), height, width, augment_rng)
             for start in range(index * size, len(order), size):
                 chosen = order[start : start + size]
-                if shift:
-                    images = shift_images(
-                        self.images[chosen], moves[start : start + size], self.background
-                    )
-                    yield as_sequences(images, self.seq_len), self.labels[chosen]
-                else:
+                if not (shift or distortion.active):
                     yield self.sequences[chosen], self.labels[chosen]
+                    continue
+                images = self.images[chosen]
+                if shift:
+                    images = shift_images(images, moves[start : start + size], self.background)
+                window = slice(start, start + size)
+                images = distortion.apply(images, draws.take(window), self.background)
+                yield as_sequences(images, self.seq_len), self.labels[chosen]
             epoch, index = epoch + 1, 0
 
     def training_step(self, model: SequenceToOne, batch, carry) -> StepOutput:

@@ -21,7 +21,8 @@ OBJECTIVES = ("regression", "classification")
 
 
 class SequenceToOne(nn.Module):
-    """Reads the whole sequence, answers from the last step's output.
+    """Reads the whole sequence, answers from the last step's output (``dropout``: on that
+    state, in training only).
 
     ``objective="regression"``: ``output_size`` numbers, mean squared error (with
     ``output_size=1`` the output is squeezed to (N,)); ``"classification"``: ``output_size``
@@ -36,17 +37,19 @@ class SequenceToOne(nn.Module):
         output_size: int,
         objective: str,
         horizon: int | None = None,
+        dropout: float = 0.0,
     ):
         super().__init__()
         if objective not in OBJECTIVES:
             raise ValueError(f"unknown objective {objective!r}; allowed: {', '.join(OBJECTIVES)}")
         self.objective = objective
         self.core = build_recurrent(cell, input_size, hidden_size, horizon=horizon)
+        self.dropout = nn.Dropout(dropout)  # on the last state; nothing at evaluation
         self.head = nn.Linear(hidden_size, output_size)
 
     def forward(self, inputs: torch.Tensor, targets: torch.Tensor | None = None):
         output, _ = self.core(inputs)  # (N, T, H)
-        outputs = self.head(output[:, -1])  # (N, K)
+        outputs = self.head(self.dropout(output[:, -1]))  # (N, K)
         if self.objective == "regression" and outputs.shape[1] == 1:
             outputs = outputs.squeeze(1)  # (N,)
         if targets is None:

@@ -71,6 +71,7 @@ class RunResult:
     final: dict = field(default_factory=dict)  # every metric of the last evaluation
     lr: float | None = None  # the learning rate this cell trained with
     memory_horizon: int | None = None  # at the last --diagnose-every measurement
+    precision: str = "fp32"  # what the training steps ran in ("auto" resolved)
 
 
 @dataclass
@@ -160,7 +161,7 @@ def run_one(task, config: ExperimentConfig, run_dir: Path, reporter: Reporter) -
         model,
         run_dir,
         trainer_config(config),
-        OptimizerConfig(name="adam", lr=config.lr_for(task.cell)),
+        optimizer_config(config, task.cell),
         ScheduleConfig(name=config.schedule),
         reporter=reporter,
         callbacks=diagnostics_callbacks(task, config),
@@ -195,6 +196,7 @@ def run_one(task, config: ExperimentConfig, run_dir: Path, reporter: Reporter) -
         final=final,
         lr=config.lr_for(task.cell),
         memory_horizon=_last_horizon(trainer),
+        precision=trainer.precision,
     )
 
 
@@ -223,6 +225,12 @@ def _last_horizon(trainer) -> int | None:
     return None
 
 
+def optimizer_config(config: ExperimentConfig, cell: str) -> OptimizerConfig:
+    """Adam at the cell's learning rate; AdamW when ``config.weight_decay`` > 0."""
+    name = "adamw" if config.weight_decay else "adam"
+    return OptimizerConfig(name=name, lr=config.lr_for(cell), weight_decay=config.weight_decay)
+
+
 def trainer_config(config: ExperimentConfig) -> TrainerConfig:
     return TrainerConfig(
         max_steps=config.max_steps,
@@ -233,6 +241,7 @@ def trainer_config(config: ExperimentConfig) -> TrainerConfig:
         seed=config.seed,
         threads=config.threads,
         adapt_threads=config.adapt_threads,
+        precision=config.precision,
     )
 
 
