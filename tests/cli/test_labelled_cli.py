@@ -147,6 +147,7 @@ def test_train_tag_predict_evaluate(rnnkit, tmp_path):
     assert code == 0, err
     assert "token accuracy" in stdout and "entities: precision" in stdout
     assert "PER" in stdout and "LOC" in stdout
+    assert_one_line_error(rnnkit("evaluate", out, out), "an ensemble of classifiers", "tag run")
 
 
 @pytest.mark.parametrize(
@@ -204,3 +205,22 @@ def test_vector_runs_refuse_text(rnnkit, tmp_path, monkeypatch):
     assert code == 0, err
     assert stdout.splitlines()[1].split()[1] in ("down", "up")
     assert_one_line_error(rnnkit("predict", out, "Nakamura"), "a .npy or .csv file")
+
+
+def test_evaluate_an_ensemble_of_classify_runs(rnnkit, classify_run, names_csv, tmp_path):
+    first, _ = classify_run
+    second = tmp_path / "names-run-2"
+    code, _, err = rnnkit(
+        "train", "classify", "--dataset", names_csv, "--level", "char", *TINY,
+        "--max-steps", "10", "--seed", "3", "--no-baselines", "--out", second,
+    )  # fmt: skip
+    assert code == 0, err
+    code, stdout, err = rnnkit("evaluate", first, second, "--json")
+    assert code == 0, err
+    result = json.loads(stdout)
+    assert result["ensemble"] == 2
+    assert [m["run_dir"] for m in result["members"]] == [str(first), str(second)]
+    code, stdout, err = rnnkit("evaluate", first, second)
+    assert code == 0, err
+    assert f"accuracy {result['accuracy']:.4f}" in stdout
+    assert "ensemble of 2 runs (mean probabilities)" in stdout and "each run alone:" in stdout

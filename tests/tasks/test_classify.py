@@ -169,3 +169,50 @@ def test_the_selection_metric_picks_the_best_checkpoint(tmp_path):
     assert (result.train.best_step, result.train.best_metric) == (best["step"], best["val_loss"])
     with pytest.raises(ValueError, match="unknown selection metric 'f1'"):
         tiny_config(**{"selection.metric": "f1"})
+
+
+def test_an_ensemble_scores_the_mean_of_its_members_probabilities(tmp_path, monkeypatch):
+    from rnnkit.tasks.classify_runs import evaluate_ensemble
+
+    data = fixtures.names()
+    runs = []
+    for seed, hidden in ((0, 16), (1, 12), (2, 16)):
+        config = tiny_config(
+            **{"trainer.max_steps": 12, "trainer.seed": seed, "model.hidden_size": hidden}
+        )
+        train(config, tmp_path / f"run{seed}", data=data)
+        runs.append(tmp_path / f"run{seed}")
+    monkeypatch.setattr("rnnkit.tasks.classify.load_data", lambda dataset, seed: data)
+    report = evaluate_ensemble(runs)
+    # the reference: every class's probability from predict_run, averaged by hand
+    test = [int(i) for i in data.splits["test"]]
+    classes = sorted(set(data.labels))
+    truth = np.array([classes.index(data.labels[i]) for i in test])
+    mean = np.zeros((len(test), len(classes)))
+    for run in runs:
+        answers = predict_run(run, [data.inputs[i] for i in test], top=len(classes))
+        for row, answer in enumerate(answers):
+            for label, probability in answer:
+                mean[row, classes.index(label)] += probability / len(runs)
+    assert report["ensemble"] == 3 and report["examples"] == len(test)
+    assert report["accuracy"] == pytest.approx(float(np.mean(mean.argmax(1) == truth)))
+    expected_loss = -np.mean(np.log(mean[np.arange(len(test)), truth]))
+    assert report["loss"] == pytest.approx(expected_loss, rel=1e-5)
+    for member, run in zip(report["members"], runs, strict=True):
+        alone = evaluate_run(run, plot=False)
+        assert member["accuracy"] == alone["accuracy"]
+        assert member["loss"] == pytest.approx(alone["loss"], rel=1e-6)
+    assert "vs_logreg" in report and report["vs_logreg"]["examples"] == len(test)
+
+
+def test_an_ensemble_refuses_runs_of_other_data(tmp_path, monkeypatch):
+    from rnnkit.tasks.classify_runs import evaluate_ensemble
+
+    data, other = fixtures.names(), fixtures.names()
+    other.labels[0] = other.labels[1]
+    train(tiny_config(**{"trainer.max_steps": 2}), tmp_path / "a", data=data)
+    train(tiny_config(**{"trainer.max_steps": 2}), tmp_path / "b", data=other)
+    with pytest.raises(ValueError, match="at least two run directories"):
+        evaluate_ensemble([tmp_path / "a"])
+    with pytest.raises(ValueError, match="trained on different data or a different split"):
+        evaluate_ensemble([tmp_path / "a", tmp_path / "b"])

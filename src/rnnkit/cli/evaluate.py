@@ -4,12 +4,15 @@
     rnnkit evaluate runs/charlm-lstm --split val
     rnnkit evaluate runs/charlm-lstm --data other.txt   # a whole file or directory of text
     rnnkit evaluate runs/classify-names                 # accuracy, macro-F1, confusion matrix PNG
+    rnnkit evaluate runs/names-s0 runs/names-s1 runs/names-s2   # the three as one (mean vote)
     rnnkit evaluate runs/tag-ner                        # token accuracy, entity P/R/F1 per type
 
 A character model's split is cut from the run's recorded training text exactly as in
 training; with --data, characters the model never saw count as <unk>. A classifier or tagger
 is scored on its data set's fixed split (reloaded and checked to be the one it trained on);
 a classifier's confusion matrix is written to RUN_DIR/plots/confusion-<split>.png.
+Several classify runs on the same data and split are scored as an ensemble: the mean of
+their predicted probabilities (each run's own score is listed too; no plot is written).
 """
 
 from __future__ import annotations
@@ -33,6 +36,13 @@ def register(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("run_dir", metavar="RUN_DIR")
+    parser.add_argument(
+        "more_runs",
+        nargs="*",
+        metavar="RUN_DIR",
+        help="classify runs only: more runs of the same data, scored with the first as an "
+        "ensemble (their mean predicted probabilities)",
+    )
     parser.add_argument("--data", metavar="PATH|NAME", help="evaluate on this text instead")
     parser.add_argument("--split", choices=SPLITS, default="test", help="(default: test)")
     parser.add_argument("--checkpoint", choices=CHECKPOINT_NAMES, default="best")
@@ -45,6 +55,11 @@ def register(subparsers) -> None:
 
 def evaluate_command(args: argparse.Namespace) -> int:
     task = read_json(check_run_dir(args.run_dir) / CONFIG).get("task")
+    if args.more_runs and task != "classify":
+        raise ValueError(
+            f"several run directories make an ensemble of classifiers; {args.run_dir} is a "
+            f"{task} run (give one run directory)"
+        )
     if task in ("classify", "tag"):
         if args.data is not None:
             raise ValueError(

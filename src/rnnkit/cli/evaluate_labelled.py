@@ -7,11 +7,19 @@ import json
 
 
 def evaluate_labelled(task: str, args: argparse.Namespace) -> int:
-    if task == "classify":
+    if task == "classify" and getattr(args, "more_runs", None):
+        from rnnkit.tasks.classify_runs import evaluate_ensemble
+
+        run_dirs = [args.run_dir, *args.more_runs]
+        result = evaluate_ensemble(run_dirs, split=args.split, checkpoint=args.checkpoint)
+    elif task == "classify":
         from rnnkit.tasks.classify_runs import evaluate_run
+
+        result = evaluate_run(args.run_dir, split=args.split, checkpoint=args.checkpoint)
     else:
         from rnnkit.tasks.tag_runs import evaluate_run
-    result = evaluate_run(args.run_dir, split=args.split, checkpoint=args.checkpoint)
+
+        result = evaluate_run(args.run_dir, split=args.split, checkpoint=args.checkpoint)
     if args.json:
         print(json.dumps(result))
         return 0
@@ -21,11 +29,14 @@ def evaluate_labelled(task: str, args: argparse.Namespace) -> int:
 
 
 def classify_lines(result: dict) -> list[str]:
+    if "ensemble" in result:
+        source = f"ensemble of {result['ensemble']} runs (mean probabilities)"
+    else:
+        source = f"checkpoint {result['checkpoint']} (step {result['steps']})"
     lines = [
         f"{result['split']} split of {result['data']}: accuracy {result['accuracy']:.4f}, "
         f"macro-F1 {result['macro_f1']:.4f}, loss {result['loss']:.4f} nats over "
-        f"{result['examples']:,} examples; checkpoint {result['checkpoint']} "
-        f"(step {result['steps']})",
+        f"{result['examples']:,} examples; {source}",
         "",
         f"  {'class':<24} {'precision':>9} {'recall':>9} {'F1':>9} {'support':>8}",
     ]
@@ -44,6 +55,13 @@ def classify_lines(result: dict) -> list[str]:
         ]
     if "confusion_plot" in result:
         lines += ["", f"confusion matrix: {result['confusion_plot']}"]
+    if "members" in result:
+        lines += ["", "each run alone:"]
+        for member in result["members"]:
+            lines.append(
+                f"  accuracy {member['accuracy']:.4f}, loss {member['loss']:.4f}  "
+                f"{member['run_dir']} ({member['checkpoint']}, step {member['steps']})"
+            )
     return lines
 
 

@@ -120,12 +120,22 @@ class ClassifyTask:
         """Loss, accuracy, macro-F1, per-class scores and confusion matrix on ``split``; on
         the test split, with the ``baselines`` of ``fit_baselines``, also ``vs_logreg``: the
         example-by-example comparison with the logistic regression (``versus_logreg``)."""
+        return self.score_log_probs(self.log_probs(model, split), split, baselines)
+
+    def log_probs(self, model: SequenceClassifier, split: str) -> torch.Tensor:
+        """(n, K) log-probabilities of ``model`` for the examples of ``split``, in order."""
         indices = self.splits[split]
         logits = predict_logits(model, [self.encoded[i] for i in indices], self.encoder)
-        truth = self.labels[indices]
-        predicted = logits.argmax(1)
+        return torch.log_softmax(torch.from_numpy(logits), dim=1)
+
+    def score_log_probs(
+        self, log_probs: torch.Tensor, split: str, baselines: dict | None = None
+    ) -> dict:
+        """``score`` from (n, K) log-probabilities of ``split``'s examples: one model's, or an
+        ensemble's (``classify_runs.evaluate_ensemble``)."""
+        truth = self.labels[self.splits[split]]
+        predicted = log_probs.argmax(1).numpy()
         report = classification_report(truth, predicted, self.classes)
-        log_probs = torch.log_softmax(torch.from_numpy(logits), dim=1)
         report["loss"] = float(-log_probs[torch.arange(len(truth)), torch.from_numpy(truth)].mean())
         if split == "test" and baselines:
             comparison = versus_logreg(baselines, truth, predicted)

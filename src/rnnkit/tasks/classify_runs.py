@@ -3,6 +3,7 @@
     predict_run("runs/names", ["Nakamura", "Smith"], top=3)
     # [[("Japanese", 0.97), ("Korean", 0.01), ...], [("English", 0.82), ...]]
     evaluate_run("runs/names")        # test accuracy, macro-F1, confusion matrix + PNG
+    evaluate_ensemble(["runs/names-s0", "runs/names-s1", "runs/names-s2"])  # their mean vote
 
 ``predict_run`` needs only the run directory (``config.json``, ``vocab.json``, a checkpoint);
 ``evaluate_run`` also reloads the run's data set and checks that it is the one trained on.
@@ -151,3 +152,57 @@ def evaluate_run(
         )
         result["confusion_plot"] = str(path)
     return result
+
+
+def evaluate_ensemble(
+    run_dirs: list[str | Path], split: str = "test", checkpoint: str = "best"
+) -> dict:
+    """The runs as one classifier: the mean of their predicted probabilities, scored like
+    ``evaluate_run`` (accuracy, macro-F1, the loss of the mean probabilities, per-class scores,
+    confusion matrix and, on the test split, the comparison with the first run's logistic
+    regression). ``members`` lists each run's own accuracy and loss. The runs must be
+    classifiers of the same data set, split and classes (their models may differ); no plot is
+    written, since the ensemble has no run directory of its own."""
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; allowed: {', '.join(SPLITS)}")
+    if len(run_dirs) < 2:
+        raise ValueError("an ensemble needs at least two run directories")
+    runs_ = [load_run(run_dir, checkpoint) for run_dir in run_dirs]
+    first = runs_[0]
+    for run in runs_[1:]:
+        if run.record["data"]["fingerprint"] != first.record["data"]["fingerprint"]:
+            raise ValueError(
+                f"{run.run_dir} was trained on different data or a different split than "
+                f"{first.run_dir} ({run.record['data']['dataset']} split seed "
+                f"{run.record['data']['split_seed']} against {first.record['data']['dataset']} "
+                f"split seed {first.record['data']['split_seed']}); an ensemble needs the same"
+            )
+        if run.classes != first.classes:
+            raise ValueError(f"{run.run_dir} has other classes than {first.run_dir}")
+    data = reload_data(first.record["data"])
+    members, total = [], None
+    for run in runs_:
+        task = ClassifyTask(run.config, data, run.encoder)  # each run with its own vocabulary
+        log_probs = task.log_probs(run.model, split)  # (n, K)
+        own = task.score_log_probs(log_probs, split)
+        members.append(
+            {
+                "run_dir": str(run.run_dir),
+                "checkpoint": run.checkpoint,
+                "steps": run.step,
+                "accuracy": own["accuracy"],
+                "loss": own["loss"],
+            }
+        )
+        probabilities = log_probs.exp()
+        total = probabilities if total is None else total + probabilities
+    mean_log_probs = torch.log(total / len(runs_))
+    scores = task.score_log_probs(mean_log_probs, split, read_baselines(first.run_dir, BASELINES))
+    return {
+        "task": "classify",
+        "ensemble": len(runs_),
+        "members": members,
+        "data": data.name,
+        "split": split,
+        **scores,
+    }
