@@ -224,3 +224,25 @@ def test_evaluate_an_ensemble_of_classify_runs(rnnkit, classify_run, names_csv, 
     assert code == 0, err
     assert f"accuracy {result['accuracy']:.4f}" in stdout
     assert "ensemble of 2 runs (mean probabilities)" in stdout and "each run alone:" in stdout
+
+
+def test_train_tag_with_a_crf(rnnkit, tmp_path):
+    conll = tmp_path / "tiny.conll"
+    fixtures.write_conll(conll, fixtures.tagged())
+    out = tmp_path / "crf"
+    code, stdout, err = rnnkit(
+        "train", "tag", "--dataset", conll, "--crf", "--min-count", "1", *TINY,
+        "--max-steps", "4", "--no-baselines", "--out", out, "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    config = json.loads((out / "config.json").read_text(encoding="utf-8"))["config"]
+    assert config["model"]["crf"] is True
+    assert 0 <= last_json(stdout)["test_entity_f1"] <= 1
+    code, stdout, err = rnnkit("evaluate", out, "--json")
+    assert code == 0, err
+    assert (
+        json.loads(stdout)["entity_f1"]
+        == last_json(rnnkit("train", "tag", "--resume", out, "--max-steps", "4", "--json")[1])[
+            "test_entity_f1"
+        ]
+    )

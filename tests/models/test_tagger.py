@@ -113,3 +113,35 @@ def test_config_errors():
         TaggerConfig(num_tags=3, vocab_size=4, cell="transformer")
     with pytest.raises(ValueError, match="dropout"):
         TaggerConfig(num_tags=3, vocab_size=4, dropout=-0.1)
+
+
+def test_a_crf_tagger_scores_sentences_alone_as_in_a_padded_batch():
+    model = make_tagger(True, crf=True)
+    with torch.no_grad():
+        for parameter in model.crf.parameters():
+            parameter.normal_()
+    (words, chars, char_lengths, tags), sentences = make_batch()
+    lengths = torch.tensor(LENGTHS)
+    logits, loss = model(words, lengths, chars, char_lengths, tags)
+    log_probs, decoded = model.decode(logits, lengths)
+    nll, tokens = 0.0, 0
+    for i, (w, c, cl, t) in enumerate(sentences):
+        alone, alone_loss = model(w[None], torch.tensor([len(w)]), c[None], cl[None], t[None])
+        alone_log_probs, alone_tags = model.decode(alone, torch.tensor([len(w)]))
+        assert torch.equal(decoded[i, : len(w)], alone_tags[0])
+        torch.testing.assert_close(log_probs[i, : len(w)], alone_log_probs[0], atol=1e-5, rtol=0)
+        nll, tokens = nll + alone_loss * len(w), tokens + len(w)
+    torch.testing.assert_close(loss, nll / tokens)  # sentence NLLs summed, per real token
+    real = log_probs[0, : LENGTHS[0]].exp().sum(1)
+    torch.testing.assert_close(real, torch.ones(LENGTHS[0]))  # marginals: a distribution
+
+
+def test_without_a_crf_decode_is_softmax_and_argmax():
+    model = make_tagger(False)
+    (words, _, _, _), _ = make_batch()
+    logits, _ = model(words, torch.tensor(LENGTHS))
+    log_probs, tags = model.decode(logits, torch.tensor(LENGTHS))
+    for i, n in enumerate(LENGTHS):
+        torch.testing.assert_close(log_probs[i, :n], torch.log_softmax(logits[i, :n], 1))
+        assert torch.equal(tags[i, :n], logits[i, :n].argmax(1))
+        assert tags[i, n:].eq(0).all()

@@ -125,3 +125,31 @@ def test_a_tag_set_without_entities_is_scored_by_tokens(tmp_path):
     assert "baseline_most_frequent_tag_entity_f1" not in result.baselines
     [tagged] = predict_run(tmp_path / "run", ["I met Ann"])
     assert tagged.entities is None
+
+
+def test_a_crf_tagger_trains_decodes_valid_bio_and_keeps_its_constraints(tmp_path, monkeypatch):
+    from rnnkit.evaluation.entities import bio_spans
+    from rnnkit.tasks.tag_runs import load_run
+
+    data = fixtures.tagged()
+    config = tiny_config(**{"model.crf": True, "trainer.max_steps": 60, "trainer.eval_every": 30})
+    result = train(config, tmp_path / "run", data=data)
+    assert result.test["accuracy"] > 0.8
+    run = load_run(tmp_path / "run")
+    tag_set = run.encoder.tag_set
+    allowed = run.model.crf.allowed_transitions
+    for j, previous in enumerate(tag_set):
+        for k, tag in enumerate(tag_set):
+            if tag.startswith("I-"):
+                assert bool(allowed[j, k]) == (previous[2:] == tag[2:] and previous != "O")
+    sentences = ["I met Bob Smith in Oslo .", "Smith Oslo Oslo Bob in in", "Oslo"]
+    for tagged in predict_run(tmp_path / "run", sentences):
+        tags = [t for _, t in tagged.pairs]
+        for previous, tag in zip(["O", *tags], tags, strict=False):
+            if tag.startswith("I-"):
+                assert previous in (f"B-{tag[2:]}", tag)
+        assert len(tagged.entities) == len(bio_spans(tags))
+    monkeypatch.setattr("rnnkit.tasks.tag.load_data", lambda dataset, seed: data)
+    report = evaluate_run(tmp_path / "run")
+    assert report["accuracy"] == result.test["accuracy"]
+    assert report["entity_f1"] == result.test["entity_f1"]

@@ -66,6 +66,7 @@ TASK_FLAGS = {
         "char_features": "model.char_features",
         "char_embedding_size": "model.char_embedding_size",
         "char_hidden_size": "model.char_hidden_size",
+        "crf": "model.crf",
     },
 }
 OTHER_FLAGS = ("clip", "threads", "time_budget", "max_steps", "no_baselines", "out")
@@ -118,6 +119,13 @@ def register_tasks(tasks) -> None:
     )
     model.add_argument("--char-embedding-size", type=_positive_int, metavar="E")
     model.add_argument("--char-hidden-size", type=_positive_int, metavar="H")
+    model.add_argument(
+        "--crf",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="a linear-chain CRF output layer: tags decoded together (Viterbi), BIO tags "
+        "constrained to valid sequences (Lample et al. 2016)",
+    )
     tag.set_defaults(func=labelled_command, labelled_task="tag")
 
 

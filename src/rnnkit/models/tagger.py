@@ -5,6 +5,11 @@ r"""A sequence tagger (many-to-many, aligned): one label per token.
     o_t = W dropout(h_t) + b                                    (N, T, K)   raw logits per token
     loss = mean over the real tokens of -log softmax(o_t)[y_t]  nats per token
 
+With ``crf=True`` the logits are the emission scores of a linear-chain CRF
+(``rnnkit.nn.crf``, as in Lample et al. 2016): the loss is ``-log p(y_1..y_T | x)`` summed
+over the sentences and divided by the number of real tokens, tags are decoded together
+(Viterbi), and the per-token probabilities are the CRF's marginals.
+
 ``c(w)`` are optional character-level features (Lample et al. 2016, "Neural Architectures for
 Named Entity Recognition", section 4.1): a small bidirectional LSTM reads the characters of
 the word, and its two final states are concatenated, so a word never seen in training still
@@ -27,6 +32,7 @@ from torch import Tensor, nn
 
 from rnnkit.models.pooling import length_mask
 from rnnkit.models.recurrent import RECURRENT_CORES, build_recurrent
+from rnnkit.nn.crf import LinearChainCRF
 
 
 def _check_positive_int(name: str, value: object) -> None:
@@ -52,6 +58,7 @@ class TaggerConfig:
     num_layers: int = 1
     bidirectional: bool = True
     dropout: float = 0.0
+    crf: bool = False
 
     def __post_init__(self) -> None:
         for name in (
@@ -70,8 +77,9 @@ class TaggerConfig:
             raise ValueError(
                 f"unknown cell {self.cell!r}; allowed: {', '.join(sorted(RECURRENT_CORES))}"
             )
-        if not isinstance(self.bidirectional, bool):
-            raise ValueError(f"bidirectional must be true or false, got {self.bidirectional!r}")
+        for name in ("bidirectional", "crf"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
         dropout = self.dropout
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)):
             raise ValueError(f"dropout must be a number in [0, 1), got {dropout!r}")
@@ -152,6 +160,7 @@ class SequenceTagger(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
         directions = 2 if config.bidirectional else 1
         self.head = nn.Linear(config.hidden_size * directions, config.num_tags)
+        self.crf = LinearChainCRF(config.num_tags) if config.crf else None
 
     def forward(
         self,
@@ -161,8 +170,8 @@ class SequenceTagger(nn.Module):
         char_lengths: Tensor | None = None,
         targets: Tensor | None = None,
     ) -> tuple[Tensor, Tensor | None]:
-        """Logits for every token; with ``targets`` (N, T), the mean cross-entropy over the
-        real tokens (what ``targets`` holds in the padding does not matter)."""
+        """Logits (CRF: emission scores) for every token; with ``targets`` (N, T), the loss in
+        nats per real token (what ``targets`` holds in the padding does not matter)."""
         if words.dtype != torch.long or words.dim() != 2:
             raise ValueError(f"words must be int64 ids (N, T), got {words.dtype} {words.shape}")
         lengths = torch.as_tensor(lengths, dtype=torch.long, device="cpu")
@@ -176,4 +185,23 @@ class SequenceTagger(nn.Module):
         if targets is None:
             return logits, None
         mask = length_mask(lengths, words.shape[1]).to(logits.device)  # (N, T)
+        if self.crf is not None:
+            nll = -self.crf.log_likelihood(logits, targets, mask).sum()
+            return logits, nll / mask.sum()
         return logits, F.cross_entropy(logits[mask], targets[mask])  # (tokens, K)
+
+    @torch.no_grad()
+    def decode(self, logits: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
+        """``(log-probabilities (N, T, K), tags (N, T))`` from ``forward``'s logits: softmax
+        and argmax per token, or with a CRF its log-marginals and the Viterbi sequence. The
+        padding holds log-probability 0 and tag 0."""
+        lengths = torch.as_tensor(lengths, dtype=torch.long, device="cpu")
+        mask = length_mask(lengths, logits.shape[1]).to(logits.device)  # (N, T)
+        if self.crf is None:
+            log_probs = torch.log_softmax(logits.float(), dim=2)
+            tags = log_probs.argmax(dim=2)
+        else:
+            log_probs = self.crf.marginals(logits, mask).clamp_min(1e-30).log()
+            tags = self.crf.decode(logits, mask)
+        keep = mask.unsqueeze(2)
+        return torch.where(keep, log_probs, 0.0), tags * mask

@@ -34,6 +34,7 @@ from rnnkit.baselines.tagging import MostFrequentTag
 from rnnkit.data.vocab import Vocab
 from rnnkit.evaluation.entities import entity_scores, is_bio, token_accuracy
 from rnnkit.models.tagger import SequenceTagger, TaggerConfig
+from rnnkit.nn.crf import bio_constraints
 from rnnkit.tasks import runs
 from rnnkit.tasks.classify_data import LengthBuckets, pad_ids, sorted_chunks
 from rnnkit.tasks.tag_config import TagConfig
@@ -84,10 +85,14 @@ class TagTask:
             num_layers=m.num_layers,
             bidirectional=m.bidirectional,
             dropout=m.dropout,
+            crf=m.crf,
         )
 
     def build_model(self) -> SequenceTagger:
-        return SequenceTagger(self.model_config())
+        model = SequenceTagger(self.model_config())
+        if model.crf is not None and self.bio:
+            model.crf.constrain(*bio_constraints(self.encoder.tag_set))  # kept in the weights
+        return model
 
     def train_batches(self, start_step: int):
         train = self.splits["train"]
@@ -116,9 +121,10 @@ class TagTask:
     def score(self, model: SequenceTagger, split: str) -> dict:
         """Loss, token accuracy and (BIO tags) entity scores on ``split``."""
         indices = self.splits[split]
-        log_probs = predict_log_probs(model, [self.encoded[i] for i in indices], self.encoder)
+        predicted = predict_tags(model, [self.encoded[i] for i in indices], self.encoder)
+        log_probs = [lp for lp, _ in predicted]
         truth = [self.data.tags[i] for i in indices]
-        guesses = [[self.encoder.tag_set[k] for k in lp.argmax(1)] for lp in log_probs]
+        guesses = [[self.encoder.tag_set[k] for k in tags] for _, tags in predicted]
         nats = [
             -lp[np.arange(len(lp)), self.targets[i]]
             for lp, i in zip(log_probs, indices, strict=True)
@@ -159,20 +165,22 @@ def entity_report(truth: list[list[str]], guesses: list[list[str]]) -> dict:
 
 
 @torch.no_grad()
-def predict_log_probs(
+def predict_tags(
     model: SequenceTagger, rows: list[EncodedSentence], encoder: TagEncoder
-) -> list[np.ndarray]:
-    """Each sentence's (T_i, K) log-probabilities of every tag, in batches sorted by length."""
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each sentence's (T_i, K) log-probabilities of every tag (a CRF's: its marginals) and
+    its (T_i,) predicted tag ids (a CRF's: the Viterbi sequence), in batches sorted by length."""
     was_training = model.training
     model.eval()
-    results: list[np.ndarray | None] = [None] * len(rows)
+    results: list = [None] * len(rows)
     try:
         for chunk in sorted_chunks([len(row.words) for row in rows], EVAL_BATCH):
             batch = encoder.batch([rows[i] for i in chunk])
             logits, _ = model(**batch)  # (n, T, K)
-            log_probs = torch.log_softmax(logits, dim=2).numpy()
+            log_probs, tags = model.decode(logits, batch["lengths"])
             for k, i in enumerate(chunk):
-                results[i] = log_probs[k, : len(rows[i].words)]
+                length = len(rows[i].words)
+                results[i] = (log_probs[k, :length].numpy(), tags[k, :length].numpy())
     finally:
         model.train(was_training)
     return results

@@ -58,6 +58,7 @@ class TagModelConfig:
     char_embedding_size: int = 16
     char_hidden_size: int = 25
     dropout: float = 0.0
+    crf: bool = False  # a linear-chain CRF output layer (BIO tags: constrained)
 
     def validate(self) -> None:
         if self.cell not in RECURRENT_CORES:

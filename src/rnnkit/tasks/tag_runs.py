@@ -22,7 +22,7 @@ from rnnkit.tasks.tag import (
     TagEncoder,
     TagTask,
     load_encoder,
-    predict_log_probs,
+    predict_tags,
     read_run_config,
     reload_data,
 )
@@ -87,11 +87,11 @@ def predict_run(run_dir: str | Path, sentences: list, checkpoint: str = "best") 
     for words, given in zip(tokens, sentences, strict=True):
         if not words:
             raise ValueError(f"nothing to tag in {given!r}: give at least one token")
-    log_probs = predict_log_probs(run.model, [run.encoder.encode(w) for w in tokens], run.encoder)
+    predicted = predict_tags(run.model, [run.encoder.encode(w) for w in tokens], run.encoder)
     tag_set, bio = run.encoder.tag_set, is_bio(run.encoder.tag_set)
     tagged = []
-    for words, lp in zip(tokens, log_probs, strict=True):
-        tags = [tag_set[k] for k in lp.argmax(1)]
+    for words, (_, ids) in zip(tokens, predicted, strict=True):
+        tags = [tag_set[k] for k in ids]
         entities = None
         if bio:
             entities = [(kind, " ".join(words[a:b])) for kind, a, b in bio_spans(tags)]
