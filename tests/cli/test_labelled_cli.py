@@ -109,11 +109,12 @@ def test_evaluate_classify(rnnkit, classify_run):
 def test_resume_classify(rnnkit, names_csv, tmp_path):
     out = tmp_path / "run"
     args = ["train", "classify", "--dataset", names_csv, *TINY, "--no-baselines"]
-    args += ["--embedding-dropout", "0.2"]
+    args += ["--embedding-dropout", "0.2", "--random-crop", "0.3"]
     code, _, err = rnnkit(*args, "--max-steps", "6", "--out", out, "--json")
     assert code == 0, err
     config = json.loads((out / "config.json").read_text(encoding="utf-8"))["config"]
     assert config["model"]["embedding_dropout"] == 0.2
+    assert config["model"]["random_crop"] == 0.3
     code, stdout, err = rnnkit("train", "--resume", out, "--max-steps", "10", "--json")
     assert code == 0, err
     assert last_json(stdout)["steps"] == 10

@@ -165,6 +165,8 @@ def test_onehot_input_and_loss():
         ({"embedding": "glove"}, "unknown embedding"),
         ({"embedding": "vectors", "input_noise": -0.5}, "input_noise must be a number >= 0"),
         ({"input_noise": 0.1}, "input_noise is for real-valued"),
+        ({"random_crop": 1.0}, "random_crop must be in"),
+        ({"random_crop": -0.2}, "random_crop must be in"),
     ],
 )
 def test_config_errors(options, message):
@@ -220,3 +222,37 @@ def test_the_readable_loop_gives_the_fused_result(cell):
         model.recurrent.impl = "loop"
         loop, _ = model(batch, torch.tensor(LENGTHS))
     torch.testing.assert_close(loop, fused, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("vectors", [False, True])
+def test_random_crop_reads_a_window_of_each_sequence_in_training_only(vectors):
+    lengths = torch.tensor([10, 4, 1, 7])
+    steps = int(lengths.max())
+    if vectors:
+        inputs = torch.arange(4 * steps * 2, dtype=torch.float32).view(4, steps, 2)
+        model = SequenceClassifier(
+            ClassifierConfig(num_classes=2, input_size=2, embedding="vectors", random_crop=0.5)
+        )
+    else:
+        inputs = torch.arange(4 * steps).view(4, steps)
+        model = make_classifier(random_crop=0.5)
+    model.eval()
+    same, same_lengths = model.crop(inputs, lengths)
+    assert same is inputs and same_lengths is lengths
+    model.train()
+    seen = set()
+    for _ in range(200):
+        cropped, kept = model.crop(inputs, lengths)
+        for n, length in enumerate(lengths.tolist()):
+            k = int(kept[n])
+            assert math.ceil(0.5 * length) <= k <= length
+            window = cropped[n, :k]
+            rows = inputs[n, :length]
+            starts = [a for a in range(length - k + 1) if torch.equal(rows[a : a + k], window)]
+            assert starts, "not a contiguous window of the real steps"
+            seen.add((n, k, starts[0]))
+    # every length and start that fits turns up: 10 steps, windows of 5-10
+    assert {(k, a) for n, k, a in seen if n == 0} == {
+        (k, a) for k in range(5, 11) for a in range(10 - k + 1)
+    }
+    assert {(n, k) for n, k, a in seen if n == 2} == {(2, 1)}

@@ -59,6 +59,7 @@ TASK_FLAGS = {
         "embedding": "model.embedding",
         "embedding_dropout": "model.embedding_dropout",
         "input_noise": "model.input_noise",
+        "random_crop": "model.random_crop",
     },
     "tag": {
         "lowercase": "data.lowercase",
@@ -98,6 +99,13 @@ def register_tasks(tasks) -> None:
         metavar="SIGMA",
         help="real-valued frames (vowels): add N(0, SIGMA^2) noise to each standardised "
         "feature in training (0)",
+    )
+    model.add_argument(
+        "--random-crop",
+        type=float,
+        metavar="C",
+        help="in training, read a random window of each sequence that cuts away up to the "
+        "share C of it (0: whole sequences)",
     )
     classify.set_defaults(func=labelled_command, labelled_task="classify")
 

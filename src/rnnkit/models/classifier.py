@@ -1,6 +1,7 @@
 r"""A sequence classifier (many-to-one): read a whole sequence, name its class.
 
     x_t = E[w_t]  or  onehot(w_t)  or  (v_t - mu) / sigma      (N, T, D)  tokens or vectors
+    x   = x_{a+1} .. x_{a+L}, L ~ U[ceil((1-c) len), len]        training only: a random window
     x_t = x_t + sigma e_t,  e_t ~ N(0, I)                       training only, vectors: input noise
     x_t = m_t x_t / (1 - q),  m_t ~ Bernoulli(1 - q)           training only: whole-token dropout
     h_t = recurrent(x_1 .. x_t)  [, backward over x_t .. x_len]  (N, T, H')  H' = H or 2H
@@ -25,7 +26,11 @@ occurrence). The model then cannot lean on any single token. ``input_noise`` ``s
 only, vector input only) adds Gaussian noise of that standard deviation to every standardised
 feature of every frame, a new draw each batch (training with noise as a regulariser, Bishop
 1995): on a data set as small as vowels' 270 utterances it keeps the model from fitting the
-exact frames it has seen.
+exact frames it has seen. ``random_crop`` ``c`` (training only) replaces each sequence by a
+random contiguous window of it, whose length is drawn uniformly between ``ceil((1 - c) len)``
+and ``len`` and whose start uniformly among the places it fits, a fresh draw each batch: for
+data where every part of a sequence carries the class (a speaker's vowel), a cheap way to
+multiply the training sequences.
 """
 
 from __future__ import annotations
@@ -63,6 +68,8 @@ class ClassifierConfig:
         embedding_dropout: probability in [0, 1) that a whole input step is zeroed in training.
         input_noise: standard deviation (>= 0) of the Gaussian noise added to standardised
             vector input in training; 0 for token input.
+        random_crop: in [0, 1): the largest share of a sequence that a training window cuts
+            away (0: whole sequences).
     """
 
     num_classes: int
@@ -77,6 +84,7 @@ class ClassifierConfig:
     dropout: float = 0.0
     embedding_dropout: float = 0.0
     input_noise: float = 0.0
+    random_crop: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("num_classes", "input_size", "embedding_size", "hidden_size", "num_layers"):
@@ -92,7 +100,7 @@ class ClassifierConfig:
                 raise ValueError(f"unknown {name} {value!r}; allowed: {', '.join(allowed)}")
         if not isinstance(self.bidirectional, bool):
             raise ValueError(f"bidirectional must be true or false, got {self.bidirectional!r}")
-        for name in ("dropout", "embedding_dropout"):
+        for name in ("dropout", "embedding_dropout", "random_crop"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
@@ -190,12 +198,30 @@ class SequenceClassifier(nn.Module):
         keep = torch.empty(x.shape[0], x.shape[1], 1, dtype=x.dtype, device=x.device)
         return x * keep.bernoulli_(1.0 - q) / (1.0 - q)  # (N, T, D)
 
+    def crop(self, inputs: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
+        """A random window of each sequence in training (``random_crop``): the windows moved
+        to the front of a (N, T', ...) batch, and their lengths; identity otherwise."""
+        c = self.config.random_crop
+        if not self.training or c == 0:
+            return inputs, lengths
+        shortest = torch.ceil((1 - c) * lengths.double()).long().clamp(1)  # (N,)
+        spare = lengths - shortest + 1
+        kept = shortest + (torch.rand(len(lengths), dtype=torch.float64) * spare).long()
+        start = (torch.rand(len(lengths), dtype=torch.float64) * (lengths - kept + 1)).long()
+        steps = int(kept.max())
+        positions = (start[:, None] + torch.arange(steps)[None]).clamp(max=inputs.shape[1] - 1)
+        positions = positions.to(inputs.device)  # (N, T'); beyond a window: padding, masked
+        if inputs.dim() == 3:
+            positions = positions.unsqueeze(2).expand(-1, -1, inputs.shape[2])
+        return inputs.gather(1, positions), kept
+
     def forward(
         self, inputs: Tensor, lengths: Tensor, targets: Tensor | None = None
     ) -> tuple[Tensor, Tensor | None]:
         """Logits of each sequence's class, and the mean cross-entropy when ``targets`` (N,)
         are given. ``lengths`` (N,) are the true lengths (>= 1) of the padded ``inputs``."""
         lengths = torch.as_tensor(lengths, dtype=torch.long, device="cpu")
+        inputs, lengths = self.crop(inputs, lengths)
         x = self.dropout(self.drop_steps(self.embed(inputs)))  # (N, T, D)
         outputs, _ = self.recurrent(x, lengths=lengths)  # (N, T, H')
         pooled = self.pooling(outputs, lengths)  # (N, H')

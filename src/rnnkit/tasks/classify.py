@@ -84,6 +84,7 @@ class ClassifyTask:
             dropout=m.dropout,
             embedding_dropout=m.embedding_dropout,
             input_noise=m.input_noise,
+            random_crop=m.random_crop,
         )
 
     def build_model(self) -> SequenceClassifier:

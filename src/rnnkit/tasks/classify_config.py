@@ -66,6 +66,7 @@ class ClassifyModelConfig:
     dropout: float = 0.0
     embedding_dropout: float = 0.0
     input_noise: float = 0.0
+    random_crop: float = 0.0  # training windows cut away up to this share of a sequence
 
     def validate(self) -> None:
         for name, value, allowed in (
@@ -78,7 +79,7 @@ class ClassifyModelConfig:
         for name in ("hidden_size", "num_layers", "embedding_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
-        for name in ("dropout", "embedding_dropout"):
+        for name in ("dropout", "embedding_dropout", "random_crop"):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
         if not self.input_noise >= 0:
