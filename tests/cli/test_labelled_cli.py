@@ -110,11 +110,14 @@ def test_resume_classify(rnnkit, names_csv, tmp_path):
     out = tmp_path / "run"
     args = ["train", "classify", "--dataset", names_csv, *TINY, "--no-baselines"]
     args += ["--embedding-dropout", "0.2", "--random-crop", "0.3"]
+    args += ["--conv-channels", "4", "--conv-width", "5", "--conv-layers", "2"]
     code, _, err = rnnkit(*args, "--max-steps", "6", "--out", out, "--json")
     assert code == 0, err
     config = json.loads((out / "config.json").read_text(encoding="utf-8"))["config"]
     assert config["model"]["embedding_dropout"] == 0.2
     assert config["model"]["random_crop"] == 0.3
+    assert (config["model"]["conv_channels"], config["model"]["conv_width"]) == (4, 5)
+    assert config["model"]["conv_layers"] == 2
     code, stdout, err = rnnkit("train", "--resume", out, "--max-steps", "10", "--json")
     assert code == 0, err
     assert last_json(stdout)["steps"] == 10
@@ -178,6 +181,14 @@ def test_other_usage_errors(rnnkit, tmp_path):
     assert_one_line_error(rnnkit("predict", tmp_path, "x"), "not an rnnkit run directory")
     (tmp_path / "config.json").write_text('{"task": "charlm"}', encoding="utf-8")
     assert_one_line_error(rnnkit("predict", tmp_path, "x"), "rnnkit sample")
+
+
+def test_even_conv_width_is_a_one_line_error(rnnkit, names_csv, tmp_path):
+    args = ["train", "classify", "--dataset", names_csv, *TINY, "--no-baselines"]
+    result = rnnkit(*args, "--conv-channels", "4", "--conv-width", "4", "--out", tmp_path / "r")
+    assert_one_line_error(result, "conv_width must be odd")
+    result = rnnkit(*args, "--conv-channels", "-2", "--out", tmp_path / "r")
+    assert_one_line_error(result, "conv_channels must be >= 0")
 
 
 def test_input_noise_on_text_is_a_one_line_error(rnnkit, names_csv, tmp_path):

@@ -167,6 +167,10 @@ def test_onehot_input_and_loss():
         ({"input_noise": 0.1}, "input_noise is for real-valued"),
         ({"random_crop": 1.0}, "random_crop must be in"),
         ({"random_crop": -0.2}, "random_crop must be in"),
+        ({"conv_channels": -1}, "conv_channels must be an integer >= 0"),
+        ({"conv_width": 4}, "conv_width must be odd"),
+        ({"conv_width": 0}, "conv_width must be a positive integer"),
+        ({"conv_layers": 0}, "conv_layers must be a positive integer"),
     ],
 )
 def test_config_errors(options, message):
@@ -256,3 +260,48 @@ def test_random_crop_reads_a_window_of_each_sequence_in_training_only(vectors):
         (k, a) for k in range(5, 11) for a in range(10 - k + 1)
     }
     assert {(n, k) for n, k, a in seen if n == 2} == {(2, 1)}
+
+
+@pytest.mark.parametrize("pooling", POOLINGS)
+def test_conv_front_end_padded_batch_equals_one_by_one(pooling):
+    """Zero padding at each sequence's own end: a padded batch (with garbage in the padding)
+    gives every sequence what it gets alone."""
+    model = make_classifier(
+        pooling=pooling, bidirectional=True, conv_channels=4, conv_width=5, conv_layers=2
+    )
+    batch, rows = padded_ids(seed=7)  # random ids in the padding
+    with torch.no_grad():
+        together, _ = model(batch, torch.tensor(LENGTHS))
+        alone = torch.cat([model(row.unsqueeze(0), torch.tensor([len(row)]))[0] for row in rows])
+    torch.testing.assert_close(together, alone, rtol=1e-5, atol=1e-6)
+
+
+def test_conv_front_end_computes_a_centred_zero_padded_convolution_by_hand():
+    """Two layers of width 3 against a hand loop over the steps and channels."""
+    torch.manual_seed(4)
+    config = ClassifierConfig(
+        num_classes=2, input_size=3, embedding="vectors", conv_channels=2, conv_layers=2
+    )
+    model = SequenceClassifier(config).eval()
+    frames = torch.randn(1, 6, 3)
+    x = frames[0]  # the input scale is the identity (mean 0, std 1)
+    for layer in model.convolutions:
+        weight, bias = layer.weight.detach(), layer.bias.detach()  # (C, D, 3), (C,)
+        padded = torch.cat([torch.zeros(1, x.shape[1]), x, torch.zeros(1, x.shape[1])])
+        out = torch.empty(len(x), weight.shape[0])
+        for t in range(len(x)):
+            for c in range(weight.shape[0]):
+                window = padded[t : t + 3]  # steps t-1, t, t+1 of x: (3, D)
+                out[t, c] = bias[c] + (weight[c].T * window).sum()
+        x = out.clamp(min=0)
+    with torch.no_grad():
+        got = model.convolve(model.embed(frames), torch.tensor([6]))[0]
+    torch.testing.assert_close(got, x, rtol=1e-5, atol=1e-6)
+    assert config.recurrent_input_size == 2
+
+
+def test_no_conv_front_end_by_default():
+    model = make_classifier()
+    assert len(model.convolutions) == 0
+    x = torch.randn(2, 4, 6)
+    assert model.convolve(x, torch.tensor([4, 2])) is x

@@ -60,6 +60,9 @@ TASK_FLAGS = {
         "embedding_dropout": "model.embedding_dropout",
         "input_noise": "model.input_noise",
         "random_crop": "model.random_crop",
+        "conv_channels": "model.conv_channels",
+        "conv_width": "model.conv_width",
+        "conv_layers": "model.conv_layers",
     },
     "tag": {
         "lowercase": "data.lowercase",
@@ -106,6 +109,22 @@ def register_tasks(tasks) -> None:
         metavar="C",
         help="in training, read a random window of each sequence that cuts away up to the "
         "share C of it (0: whole sequences)",
+    )
+    model.add_argument(
+        "--conv-channels",
+        type=int,
+        metavar="C",
+        help="a convolutional front end: C channels of 1-d convolutions over time, each with "
+        "a ReLU, before the recurrent layer (0: none, the default)",
+    )
+    model.add_argument(
+        "--conv-width",
+        type=_positive_int,
+        metavar="K",
+        help="odd: steps each convolution reads (3)",
+    )
+    model.add_argument(
+        "--conv-layers", type=_positive_int, metavar="J", help="convolutions in the front end (1)"
     )
     classify.set_defaults(func=labelled_command, labelled_task="classify")
 

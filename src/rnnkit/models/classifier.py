@@ -4,6 +4,7 @@ r"""A sequence classifier (many-to-one): read a whole sequence, name its class.
     x   = x_{a+1} .. x_{a+L}, L ~ U[ceil((1-c) len), len]        training only: a random window
     x_t = x_t + sigma e_t,  e_t ~ N(0, I)                       training only, vectors: input noise
     x_t = m_t x_t / (1 - q),  m_t ~ Bernoulli(1 - q)           training only: whole-token dropout
+    x   = relu(conv_k(x)), repeated J times                    optional: (N, T, C) local features
     h_t = recurrent(x_1 .. x_t)  [, backward over x_t .. x_len]  (N, T, H')  H' = H or 2H
     s   = pool(h_1 .. h_len)                                   (N, H')   last|mean|max|attention
     o   = W dropout(s) + c                                     (N, K)    raw logits
@@ -31,6 +32,15 @@ random contiguous window of it, whose length is drawn uniformly between ``ceil((
 and ``len`` and whose start uniformly among the places it fits, a fresh draw each batch: for
 data where every part of a sequence carries the class (a speaker's vowel), a cheap way to
 multiply the training sequences.
+
+An optional convolutional front end (``conv_channels`` ``C`` > 0) runs ``conv_layers`` ``J``
+one-dimensional convolutions over time before the recurrent core, each of ``conv_width`` ``k``
+(odd) steps, centred, with zero padding at both ends of every sequence, each followed by a
+ReLU: the core then reads ``C`` features per step, each a learned detector of a local pattern
+of ``k`` frames (the convolution-then-LSTM shape of Sainath et al. 2015's CLDNN, and the
+convolutional branch of Karim et al. 2018's LSTM-FCN for time-series classification). Steps
+beyond a sequence's length are zeroed before each convolution, so a padded batch still gives
+each sequence what it would get alone.
 """
 
 from __future__ import annotations
@@ -41,7 +51,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnkit.models.pooling import POOLINGS, Pooling
+from rnnkit.models.pooling import POOLINGS, Pooling, length_mask
 from rnnkit.models.recurrent import RECURRENT_CORES, build_recurrent
 
 EMBEDDINGS = ("learned", "onehot", "vectors")
@@ -70,6 +80,9 @@ class ClassifierConfig:
             vector input in training; 0 for token input.
         random_crop: in [0, 1): the largest share of a sequence that a training window cuts
             away (0: whole sequences).
+        conv_channels: ``C``, the channels of the convolutional front end (0: none).
+        conv_width: ``k``, odd: the steps each convolution reads.
+        conv_layers: ``J``, how many convolutions (each with a ReLU) run one after another.
     """
 
     num_classes: int
@@ -85,10 +98,28 @@ class ClassifierConfig:
     embedding_dropout: float = 0.0
     input_noise: float = 0.0
     random_crop: float = 0.0
+    conv_channels: int = 0
+    conv_width: int = 3
+    conv_layers: int = 1
 
     def __post_init__(self) -> None:
-        for name in ("num_classes", "input_size", "embedding_size", "hidden_size", "num_layers"):
+        for name in (
+            "num_classes",
+            "input_size",
+            "embedding_size",
+            "hidden_size",
+            "num_layers",
+            "conv_width",
+            "conv_layers",
+        ):
             _check_positive_int(name, getattr(self, name))
+        channels = self.conv_channels
+        if isinstance(channels, bool) or not isinstance(channels, int) or channels < 0:
+            raise ValueError(
+                f"conv_channels must be an integer >= 0 (0: no convolution), got {channels!r}"
+            )
+        if self.conv_width % 2 == 0:
+            raise ValueError(f"conv_width must be odd (a centred window), got {self.conv_width}")
         if self.num_classes < 2:
             raise ValueError(f"a classifier needs at least 2 classes, got {self.num_classes}")
         for name, value, allowed in (
@@ -117,8 +148,14 @@ class ClassifierConfig:
 
     @property
     def features(self) -> int:
-        """``D``, the features of ``x_t`` that the recurrent core reads."""
+        """``D``, the features of ``x_t`` (the embedding's output)."""
         return self.embedding_size if self.embedding == "learned" else self.input_size
+
+    @property
+    def recurrent_input_size(self) -> int:
+        """The features of each step the recurrent core reads: ``C`` after a convolutional
+        front end, ``D`` without one."""
+        return self.conv_channels or self.features
 
     @property
     def pooled_size(self) -> int:
@@ -154,9 +191,21 @@ class SequenceClassifier(nn.Module):
         if config.embedding == "vectors":
             self.register_buffer("input_mean", torch.zeros(config.input_size))
             self.register_buffer("input_std", torch.ones(config.input_size))
+        self.convolutions = nn.ModuleList()
+        channels = config.features
+        for _ in range(config.conv_layers if config.conv_channels else 0):
+            self.convolutions.append(
+                nn.Conv1d(
+                    channels,
+                    config.conv_channels,
+                    config.conv_width,
+                    padding=config.conv_width // 2,
+                )
+            )
+            channels = config.conv_channels
         self.recurrent = build_recurrent(
             config.cell,
-            config.features,
+            config.recurrent_input_size,
             config.hidden_size,
             num_layers=config.num_layers,
             bidirectional=config.bidirectional,
@@ -215,6 +264,17 @@ class SequenceClassifier(nn.Module):
             positions = positions.unsqueeze(2).expand(-1, -1, inputs.shape[2])
         return inputs.gather(1, positions), kept
 
+    def convolve(self, x: Tensor, lengths: Tensor) -> Tensor:
+        """The convolutional front end: x (N, T, D) -> (N, T, C); identity without one.
+        Padded steps are zeroed before each convolution, as if each sequence ended there."""
+        if not self.convolutions:
+            return x
+        real = length_mask(lengths.to(x.device), x.shape[1]).unsqueeze(1)  # (N, 1, T)
+        y = x.transpose(1, 2)  # (N, D, T): Conv1d's layout
+        for convolution in self.convolutions:
+            y = torch.relu(convolution(y.masked_fill(~real, 0.0)))  # (N, C, T)
+        return y.transpose(1, 2)  # (N, T, C)
+
     def forward(
         self, inputs: Tensor, lengths: Tensor, targets: Tensor | None = None
     ) -> tuple[Tensor, Tensor | None]:
@@ -223,6 +283,7 @@ class SequenceClassifier(nn.Module):
         lengths = torch.as_tensor(lengths, dtype=torch.long, device="cpu")
         inputs, lengths = self.crop(inputs, lengths)
         x = self.dropout(self.drop_steps(self.embed(inputs)))  # (N, T, D)
+        x = self.convolve(x, lengths)  # (N, T, C) with a front end, else unchanged
         outputs, _ = self.recurrent(x, lengths=lengths)  # (N, T, H')
         pooled = self.pooling(outputs, lengths)  # (N, H')
         logits = self.head(self.dropout(pooled)).float()  # (N, K)

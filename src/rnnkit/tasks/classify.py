@@ -85,6 +85,9 @@ class ClassifyTask:
             embedding_dropout=m.embedding_dropout,
             input_noise=m.input_noise,
             random_crop=m.random_crop,
+            conv_channels=m.conv_channels,
+            conv_width=m.conv_width,
+            conv_layers=m.conv_layers,
         )
 
     def build_model(self) -> SequenceClassifier:

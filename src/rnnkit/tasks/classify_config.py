@@ -67,6 +67,9 @@ class ClassifyModelConfig:
     embedding_dropout: float = 0.0
     input_noise: float = 0.0
     random_crop: float = 0.0  # training windows cut away up to this share of a sequence
+    conv_channels: int = 0  # a convolutional front end of this many channels (0: none)
+    conv_width: int = 3  # odd: the steps each convolution reads
+    conv_layers: int = 1
 
     def validate(self) -> None:
         for name, value, allowed in (
@@ -76,9 +79,15 @@ class ClassifyModelConfig:
         ):
             if value not in allowed:
                 raise ValueError(f"unknown {name} {value!r}; allowed: {', '.join(allowed)}")
-        for name in ("hidden_size", "num_layers", "embedding_size"):
+        for name in ("hidden_size", "num_layers", "embedding_size", "conv_width", "conv_layers"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
+        if self.conv_channels < 0:
+            raise ValueError(
+                f"conv_channels must be >= 0 (0: no convolution), got {self.conv_channels}"
+            )
+        if self.conv_width % 2 == 0:
+            raise ValueError(f"conv_width must be odd (a centred window), got {self.conv_width}")
         for name in ("dropout", "embedding_dropout", "random_crop"):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
