@@ -165,6 +165,8 @@ def test_onehot_input_and_loss():
         ({"embedding": "glove"}, "unknown embedding"),
         ({"embedding": "vectors", "input_noise": -0.5}, "input_noise must be a number >= 0"),
         ({"input_noise": 0.1}, "input_noise is for real-valued"),
+        ({"input_shift": 0.1}, "input_shift is for real-valued"),
+        ({"embedding": "vectors", "input_shift": -1.0}, "input_shift must be a number >= 0"),
         ({"random_crop": 1.0}, "random_crop must be in"),
         ({"random_crop": -0.2}, "random_crop must be in"),
         ({"conv_channels": -1}, "conv_channels must be an integer >= 0"),
@@ -209,6 +211,22 @@ def test_input_noise_is_gaussian_on_the_standardised_frames_in_training_only():
     for feature in range(3):
         assert abs(noise[..., feature].std().item() - 0.3) < 0.01
     assert not torch.equal(model.embed(frames), model.embed(frames))  # a new draw each call
+
+
+def test_input_shift_is_one_gaussian_offset_per_sequence_in_training_only():
+    torch.manual_seed(3)
+    config = ClassifierConfig(num_classes=2, input_size=3, embedding="vectors", input_shift=0.4)
+    model = SequenceClassifier(config)
+    frames = torch.randn(4000, 6, 3)  # input scale: the identity
+    model.eval()
+    torch.testing.assert_close(model.embed(frames), frames)
+    model.train()
+    shift = model.embed(frames) - frames  # (N, T, F)
+    torch.testing.assert_close(shift, shift[:, :1].expand_as(shift))  # the same for every frame
+    per_sequence = shift[:, 0]  # (N, F): independent draws, sd 0.4
+    assert abs(per_sequence.mean().item()) < 0.02
+    for feature in range(3):
+        assert abs(per_sequence[:, feature].std().item() - 0.4) < 0.02
 
 
 def test_wrong_input_kind_is_a_clear_error():

@@ -60,6 +60,7 @@ TASK_FLAGS = {
         "embedding_dropout": "model.embedding_dropout",
         "input_noise": "model.input_noise",
         "random_crop": "model.random_crop",
+        "input_shift": "model.input_shift",
         "conv_channels": "model.conv_channels",
         "conv_width": "model.conv_width",
         "conv_layers": "model.conv_layers",
@@ -102,6 +103,13 @@ def register_tasks(tasks) -> None:
         metavar="SIGMA",
         help="real-valued frames (vowels): add N(0, SIGMA^2) noise to each standardised "
         "feature in training (0)",
+    )
+    model.add_argument(
+        "--input-shift",
+        type=float,
+        metavar="RHO",
+        help="real-valued frames: add one N(0, RHO^2) offset per sequence to all its "
+        "standardised frames in training (0)",
     )
     model.add_argument(
         "--random-crop",

@@ -3,6 +3,7 @@ r"""A sequence classifier (many-to-one): read a whole sequence, name its class.
     x_t = E[w_t]  or  onehot(w_t)  or  (v_t - mu) / sigma      (N, T, D)  tokens or vectors
     x   = x_{a+1} .. x_{a+L}, L ~ U[ceil((1-c) len), len]        training only: a random window
     x_t = x_t + sigma e_t,  e_t ~ N(0, I)                       training only, vectors: input noise
+    x_t = x_t + rho u,      u ~ N(0, I), one draw per sequence   training only, vectors: input shift
     x_t = m_t x_t / (1 - q),  m_t ~ Bernoulli(1 - q)           training only: whole-token dropout
     x   = relu(conv_k(x)), repeated J times                    optional: (N, T, C) local features
     h_t = recurrent(x_1 .. x_t)  [, backward over x_t .. x_len]  (N, T, H')  H' = H or 2H
@@ -27,11 +28,15 @@ occurrence). The model then cannot lean on any single token. ``input_noise`` ``s
 only, vector input only) adds Gaussian noise of that standard deviation to every standardised
 feature of every frame, a new draw each batch (training with noise as a regulariser, Bishop
 1995): on a data set as small as vowels' 270 utterances it keeps the model from fitting the
-exact frames it has seen. ``random_crop`` ``c`` (training only) replaces each sequence by a
-random contiguous window of it, whose length is drawn uniformly between ``ceil((1 - c) len)``
-and ``len`` and whose start uniformly among the places it fits, a fresh draw each batch: for
-data where every part of a sequence carries the class (a speaker's vowel), a cheap way to
-multiply the training sequences.
+exact frames it has seen. ``input_shift`` ``rho`` (training only, vector input only) adds one
+Gaussian offset per sequence, the same for all its frames: for cepstral features such as
+vowels' LPC cepstra a recording channel multiplies the spectrum, which is an additive constant
+in the cepstrum (the reason for cepstral mean normalisation), so the offset trains the model to
+tolerate a change of channel or session. ``random_crop`` ``c`` (training only) replaces each
+sequence by a random contiguous window of it, whose length is drawn uniformly between
+``ceil((1 - c) len)`` and ``len`` and whose start uniformly among the places it fits, a fresh
+draw each batch: for data where every part of a sequence carries the class (a speaker's
+vowel), a cheap way to multiply the training sequences.
 
 An optional convolutional front end (``conv_channels`` ``C`` > 0) runs ``conv_layers`` ``J``
 one-dimensional convolutions over time before the recurrent core, each of ``conv_width`` ``k``
@@ -78,6 +83,8 @@ class ClassifierConfig:
         embedding_dropout: probability in [0, 1) that a whole input step is zeroed in training.
         input_noise: standard deviation (>= 0) of the Gaussian noise added to standardised
             vector input in training; 0 for token input.
+        input_shift: standard deviation (>= 0) of one Gaussian offset per sequence, added to
+            every standardised frame of it in training; 0 for token input.
         random_crop: in [0, 1): the largest share of a sequence that a training window cuts
             away (0: whole sequences).
         conv_channels: ``C``, the channels of the convolutional front end (0: none).
@@ -98,6 +105,7 @@ class ClassifierConfig:
     embedding_dropout: float = 0.0
     input_noise: float = 0.0
     random_crop: float = 0.0
+    input_shift: float = 0.0
     conv_channels: int = 0
     conv_width: int = 3
     conv_layers: int = 1
@@ -137,14 +145,15 @@ class ClassifierConfig:
                 raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
             if not 0 <= value < 1:
                 raise ValueError(f"{name} must be in [0, 1), got {value!r}")
-        noise = self.input_noise
-        if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not noise >= 0:
-            raise ValueError(f"input_noise must be a number >= 0, got {noise!r}")
-        if noise > 0 and self.embedding != "vectors":
-            raise ValueError(
-                "input_noise is for real-valued (vector) input; token input has "
-                "embedding_dropout instead"
-            )
+        for name in ("input_noise", "input_shift"):
+            noise = getattr(self, name)
+            if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not noise >= 0:
+                raise ValueError(f"{name} must be a number >= 0, got {noise!r}")
+            if noise > 0 and self.embedding != "vectors":
+                raise ValueError(
+                    f"{name} is for real-valued (vector) input; token input has "
+                    "embedding_dropout instead"
+                )
 
     @property
     def features(self) -> int:
@@ -231,6 +240,9 @@ class SequenceClassifier(nn.Module):
             x = (inputs - self.input_mean) / self.input_std  # (N, T, F)
             if self.training and self.config.input_noise > 0:
                 x = x + self.config.input_noise * torch.randn_like(x)
+            if self.training and self.config.input_shift > 0:
+                shift = torch.randn(x.shape[0], 1, x.shape[2], dtype=x.dtype, device=x.device)
+                x = x + self.config.input_shift * shift  # one offset per sequence
             return x
         if inputs.dtype != torch.long or inputs.dim() != 2:
             raise ValueError(f"token input must be int64 ids (N, T), got {_describe(inputs)}")

@@ -67,6 +67,7 @@ class ClassifyModelConfig:
     embedding_dropout: float = 0.0
     input_noise: float = 0.0
     random_crop: float = 0.0  # training windows cut away up to this share of a sequence
+    input_shift: float = 0.0  # one Gaussian offset per sequence, vectors only
     conv_channels: int = 0  # a convolutional front end of this many channels (0: none)
     conv_width: int = 3  # odd: the steps each convolution reads
     conv_layers: int = 1
@@ -91,8 +92,9 @@ class ClassifyModelConfig:
         for name in ("dropout", "embedding_dropout", "random_crop"):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
-        if not self.input_noise >= 0:
-            raise ValueError(f"input_noise must be >= 0, got {self.input_noise}")
+        for name in ("input_noise", "input_shift"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
 
 
 @dataclass
