@@ -142,11 +142,21 @@ def test_train_tag_predict_evaluate(rnnkit, tmp_path):
     summary = last_json(stdout)
     assert summary["steps"] == 40 and 0 <= summary["test_entity_f1"] <= 1
     assert summary["baseline_most_frequent_tag_accuracy"] == pytest.approx(1.0)
-    code, stdout, err = rnnkit("predict", out, "I met Ann in Rome .")
+    code, stdout, err = rnnkit("predict", out, "I met Ann in Rome .", "--top", "2")
     assert code == 0, err
-    first, second = stdout.splitlines()
+    first, *tokens, last = stdout.splitlines()
     assert first.startswith("I/") and first.split()[2].startswith("Ann/")
-    assert second.startswith("  entities:")
+    assert [line.split()[0] for line in tokens] == ["I", "met", "Ann", "in", "Rome", "."]
+    for pair, line in zip(first.split(), tokens, strict=True):
+        tag, probability, other, other_probability = line.split()[1:]
+        assert pair.endswith("/" + tag) and other != tag
+        assert 0 < float(other_probability) <= 1 and 0 < float(probability) <= 1
+    assert last.startswith("  entities:")
+    code, stdout, err = rnnkit("predict", out, "Ann", "--json")
+    assert code == 0, err
+    [token] = json.loads(stdout)["predictions"][0]["tokens"]
+    assert token["tags"][0] == {"tag": token["tag"], "probability": token["probability"]}
+    assert len(token["tags"]) == 3
     code, stdout, err = rnnkit("evaluate", out)
     assert code == 0, err
     assert "token accuracy" in stdout and "entities: precision" in stdout

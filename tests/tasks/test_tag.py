@@ -107,6 +107,25 @@ def test_predict_and_evaluate(tmp_path, monkeypatch):
     assert [w for w, _ in tagged.pairs] == ["I", "met", "Bob", "Smith", "in", "Oslo", "."]
     assert tagged.pairs[2][1] == "B-PER" and tagged.pairs[5][1] == "B-LOC"
     assert ("LOC", "Oslo") in tagged.entities
+    # probabilities: the softmax of the model's scores, by hand; the predicted tag first
+    from rnnkit.tasks.tag_runs import load_run
+
+    run = load_run(tmp_path / "run")
+    batch = run.encoder.batch([run.encoder.encode("I met Bob Smith in Oslo .".split())])
+    with torch.no_grad():
+        logits, _ = run.model(**batch)
+    expected = torch.softmax(logits[0], dim=1).numpy()  # (T, K)
+    tag_set = run.encoder.tag_set
+    for t, ranked in enumerate(tagged.ranked):
+        assert len(ranked) == min(3, len(tag_set))
+        assert ranked[0][0] == tagged.pairs[t][1]
+        for tag, probability in ranked:
+            assert probability == pytest.approx(float(expected[t, tag_set.index(tag)]), abs=1e-6)
+        assert [p for _, p in ranked] == sorted((p for _, p in ranked), reverse=True)
+    [everything] = predict_run(tmp_path / "run", ["Bob"], top=100)
+    assert sum(p for _, p in everything.ranked[0]) == pytest.approx(1.0, abs=1e-5)
+    with pytest.raises(ValueError, match="top must be a positive integer"):
+        predict_run(tmp_path / "run", ["Bob"], top=0)
     with pytest.raises(ValueError, match="nothing to tag"):
         predict_run(tmp_path / "run", ["   "])
     monkeypatch.setattr("rnnkit.tasks.tag.load_data", lambda dataset, seed: data)
@@ -143,8 +162,11 @@ def test_a_crf_tagger_trains_decodes_valid_bio_and_keeps_its_constraints(tmp_pat
             if tag.startswith("I-"):
                 assert bool(allowed[j, k]) == (previous[2:] == tag[2:] and previous != "O")
     sentences = ["I met Bob Smith in Oslo .", "Smith Oslo Oslo Bob in in", "Oslo"]
-    for tagged in predict_run(tmp_path / "run", sentences):
+    for tagged in predict_run(tmp_path / "run", sentences, top=len(tag_set)):
         tags = [t for _, t in tagged.pairs]
+        for (_, tag), ranked in zip(tagged.pairs, tagged.ranked, strict=True):
+            assert ranked[0][0] == tag  # the Viterbi tag first, with its marginal
+            assert sum(p for _, p in ranked) == pytest.approx(1.0, abs=1e-4)
         for previous, tag in zip(["O", *tags], tags, strict=False):
             if tag.startswith("I-"):
                 assert previous in (f"B-{tag[2:]}", tag)

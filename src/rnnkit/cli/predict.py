@@ -4,8 +4,9 @@
     rnnkit predict runs/classify-vowels utterance.npy        # or a .csv: T rows of F numbers
     rnnkit predict runs/tag-ner "I met Ann Smith in Oslo ."  # tokens apart, as in training
 
-A classifier prints its top labels with their probabilities; a tagger prints token/tag pairs
-and the entities they mark. The run directory is all it needs.
+A classifier prints its top labels with their probabilities; a tagger prints each token with
+its tag and probability (a CRF tagger: the tag's marginal probability) and the next likeliest
+tags, then the entities they mark. The run directory is all it needs.
 """
 
 from __future__ import annotations
@@ -25,7 +26,12 @@ def register(subparsers) -> None:
     )
     parser.add_argument("run_dir", metavar="RUN_DIR")
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="texts, or frame files")
-    parser.add_argument("--top", type=int, default=5, metavar="K", help="labels shown (5)")
+    parser.add_argument(
+        "--top",
+        type=int,
+        metavar="K",
+        help="labels shown (classifier: 5; tagger: 3 per token, the predicted tag first)",
+    )
     parser.add_argument("--checkpoint", choices=CHECKPOINT_NAMES, default="best")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=predict_command)
@@ -46,7 +52,8 @@ def predict_command(args: argparse.Namespace) -> int:
 def _classify(args: argparse.Namespace) -> int:
     from rnnkit.tasks.classify_runs import predict_run
 
-    answers = predict_run(args.run_dir, args.inputs, top=args.top, checkpoint=args.checkpoint)
+    top = 5 if args.top is None else args.top
+    answers = predict_run(args.run_dir, args.inputs, top=top, checkpoint=args.checkpoint)
     if args.json:
         results = [
             {"input": str(given), "labels": [{"label": k, "probability": p} for k, p in ranked]}
@@ -64,16 +71,32 @@ def _classify(args: argparse.Namespace) -> int:
 def _tag(args: argparse.Namespace) -> int:
     from rnnkit.tasks.tag_runs import predict_run
 
-    tagged = predict_run(args.run_dir, args.inputs, checkpoint=args.checkpoint)
+    top = 3 if args.top is None else args.top
+    tagged = predict_run(args.run_dir, args.inputs, checkpoint=args.checkpoint, top=top)
     if args.json:
         results = [
-            {"tokens": [{"token": w, "tag": t} for w, t in s.pairs], "entities": s.entities}
+            {
+                "tokens": [
+                    {
+                        "token": word,
+                        "tag": tag,
+                        "probability": ranked[0][1],
+                        "tags": [{"tag": t, "probability": p} for t, p in ranked],
+                    }
+                    for (word, tag), ranked in zip(s.pairs, s.ranked, strict=True)
+                ],
+                "entities": s.entities,
+            }
             for s in tagged
         ]
         print(json.dumps({"run_dir": args.run_dir, "predictions": results}))
         return 0
     for sentence in tagged:
         print(" ".join(f"{word}/{tag}" for word, tag in sentence.pairs))
+        width = max(len(word) for word, _ in sentence.pairs)
+        for (word, _), ranked in zip(sentence.pairs, sentence.ranked, strict=True):
+            shown = "  ".join(f"{tag} {probability:.3f}" for tag, probability in ranked)
+            print(f"  {word:<{width}}  {shown}")
         if sentence.entities is not None:
             found = "; ".join(f"{kind}: {text}" for kind, text in sentence.entities)
             print(f"  entities: {found or 'none'}")

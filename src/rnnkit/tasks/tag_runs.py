@@ -16,6 +16,8 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from rnnkit.evaluation.entities import bio_spans, is_bio
 from rnnkit.models.tagger import SequenceTagger, TaggerConfig
 from rnnkit.tasks.tag import (
@@ -73,15 +75,26 @@ def load_run(run_dir: str | Path, checkpoint: str = "best") -> LoadedTagger:
 @dataclass
 class TaggedSentence:
     """A sentence's ``(token, tag)`` pairs, and for a BIO tag set its entities as
-    ``(type, text)`` (None for other tag sets, e.g. parts of speech)."""
+    ``(type, text)`` (None for other tag sets, e.g. parts of speech).
+
+    ``ranked`` holds, for each token, ``(tag, probability)`` pairs: first the predicted tag,
+    then the other likeliest tags in falling order (``top`` in all). The probabilities are
+    the softmax of each token's scores, or for a CRF tagger the marginal probability of the
+    tag at that token over all tag sequences (the Viterbi tag need not be the token's most
+    probable one, so the first pair is not always the largest)."""
 
     pairs: list[tuple[str, str]]
     entities: list[tuple[str, str]] | None
+    ranked: list[list[tuple[str, float]]]
 
 
-def predict_run(run_dir: str | Path, sentences: list, checkpoint: str = "best") -> list:
+def predict_run(
+    run_dir: str | Path, sentences: list, checkpoint: str = "best", top: int = 3
+) -> list:
     """A ``TaggedSentence`` for each sentence (a string split at whitespace, or a list of
-    tokens)."""
+    tokens), with the ``top`` likeliest tags of each token."""
+    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+        raise ValueError(f"top must be a positive integer, got {top!r}")
     run = load_run(run_dir, checkpoint)
     tokens = [s.split() if isinstance(s, str) else list(s) for s in sentences]
     for words, given in zip(tokens, sentences, strict=True):
@@ -90,12 +103,18 @@ def predict_run(run_dir: str | Path, sentences: list, checkpoint: str = "best") 
     predicted = predict_tags(run.model, [run.encoder.encode(w) for w in tokens], run.encoder)
     tag_set, bio = run.encoder.tag_set, is_bio(run.encoder.tag_set)
     tagged = []
-    for words, (_, ids) in zip(tokens, predicted, strict=True):
+    for words, (log_probs, ids) in zip(tokens, predicted, strict=True):
         tags = [tag_set[k] for k in ids]
         entities = None
         if bio:
             entities = [(kind, " ".join(words[a:b])) for kind, a, b in bio_spans(tags)]
-        tagged.append(TaggedSentence(list(zip(words, tags, strict=True)), entities))
+        probabilities = np.exp(log_probs)  # (T, K)
+        ranked = []
+        for chosen, row in zip(ids, probabilities, strict=True):
+            others = [int(k) for k in np.argsort(-row, kind="stable") if k != chosen]
+            order = [int(chosen), *others][: min(top, len(tag_set))]
+            ranked.append([(tag_set[k], float(row[k])) for k in order])
+        tagged.append(TaggedSentence(list(zip(words, tags, strict=True)), entities, ranked))
     return tagged
 
 
