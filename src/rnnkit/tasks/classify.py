@@ -40,7 +40,6 @@ from rnnkit.tasks.classify_config import ClassifyConfig
 from rnnkit.tasks.classify_data import InputEncoder, LengthBuckets, sorted_chunks, tokenize_words
 from rnnkit.training import run_dir as layout
 from rnnkit.training.progress import Reporter
-from rnnkit.training.state import seed_everything
 from rnnkit.training.task import StepOutput
 from rnnkit.training.trainer import Trainer, TrainResult
 
@@ -335,29 +334,18 @@ def train(
     data = data if data is not None else load_data(config.data.dataset, config.data.split_seed)
     encoder = InputEncoder.fit(data, config)
     task = ClassifyTask(config, data, encoder)
-    seed_everything(config.trainer.seed)
-    model = task.build_model()
-    baselines = {}
-    if config.baselines.enabled:
-        runs.say(reporter, "fitting the baselines on the training split")
-        baselines = fit_baselines(task)
-    run_dir = layout.create_run_dir(
-        run_dir or layout.default_run_dir(f"{TASK_NAME}-{runs.slug(data.name)}")
+    trainer, baselines = runs.start_labelled_run(
+        TASK_NAME,
+        task,
+        record=data_record(config.data.dataset, config.data.split_seed, data),
+        vocabularies={layout.VOCAB: encoder.vocab},
+        fit_baselines=fit_baselines,
+        describe=describe,
+        baselines_file=BASELINES,
+        run_dir=run_dir,
+        reporter=reporter,
+        callbacks=callbacks,
     )
-    layout.write_json(
-        run_dir / layout.CONFIG,
-        {
-            "task": TASK_NAME,
-            "data": data_record(config.data.dataset, config.data.split_seed, data),
-            "encoder": encoder.to_dict(),
-            "config": config.to_dict(),
-        },
-    )
-    if encoder.vocab is not None:
-        encoder.vocab.save(run_dir / layout.VOCAB)
-    layout.write_json(run_dir / BASELINES, baselines)
-    trainer = runs.make_trainer(task, model, run_dir, config, reporter, callbacks)
-    trainer.reporter.message(describe(task, model, run_dir, baselines))
     return _finish(trainer, task, baselines)
 
 

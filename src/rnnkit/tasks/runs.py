@@ -56,6 +56,55 @@ def make_trainer(
     )
 
 
+def start_labelled_run(
+    task_name: str,
+    task,
+    *,
+    record: dict,
+    vocabularies: dict,
+    fit_baselines: Callable[[Any], dict],
+    describe: Callable[[Any, Any, Path, dict], str],
+    baselines_file: str,
+    run_dir: str | Path | None = None,
+    reporter: Reporter | None = None,
+    callbacks: Callbacks = (),
+) -> tuple[Trainer, dict]:
+    """The start that ``classify`` and ``tag`` share: seed, build the model, fit the
+    baselines on the training split (if ``config.baselines.enabled``), then make the run
+    directory (default ``runs/<task>-<data>-<time>``) and write ``config.json`` (``record``
+    with the task name, the encoder and the config), each ``vocabularies`` entry (file name ->
+    ``Vocab``, None skipped) and ``baselines_file``. Returns the ``Trainer``, ready to fit,
+    and the baselines. The model is built before the baselines, and nothing is written until
+    both are done, so a bad data set or configuration leaves no half-made run directory."""
+    from rnnkit.training.state import seed_everything
+
+    config = task.config
+    seed_everything(config.trainer.seed)
+    model = task.build_model()
+    baselines = {}
+    if config.baselines.enabled:
+        say(reporter, "fitting the baselines on the training split")
+        baselines = fit_baselines(task)
+    name = slug(task.data.name)
+    run_dir = layout.create_run_dir(run_dir or layout.default_run_dir(f"{task_name}-{name}"))
+    layout.write_json(
+        run_dir / layout.CONFIG,
+        {
+            "task": task_name,
+            "data": record,
+            "encoder": task.encoder.to_dict(),
+            "config": config.to_dict(),
+        },
+    )
+    for file_name, vocab in vocabularies.items():
+        if vocab is not None:
+            vocab.save(run_dir / file_name)
+    layout.write_json(run_dir / baselines_file, baselines)
+    trainer = make_trainer(task, model, run_dir, config, reporter, callbacks)
+    trainer.reporter.message(describe(task, model, run_dir, baselines))
+    return trainer, baselines
+
+
 def resume_trainer(
     run_dir: str | Path,
     task_name: str,

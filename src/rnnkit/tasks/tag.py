@@ -41,7 +41,6 @@ from rnnkit.tasks.tag_config import TagConfig
 from rnnkit.tasks.tag_data import EncodedSentence, TagEncoder
 from rnnkit.training import run_dir as layout
 from rnnkit.training.progress import Reporter
-from rnnkit.training.state import seed_everything
 from rnnkit.training.task import StepOutput
 from rnnkit.training.trainer import Trainer, TrainResult
 
@@ -306,29 +305,18 @@ def train(
     data = data if data is not None else load_data(config.data.dataset, config.data.split_seed)
     encoder = TagEncoder.fit(data, config)
     task = TagTask(config, data, encoder)
-    seed_everything(config.trainer.seed)
-    model = task.build_model()
-    baselines = {}
-    if config.baselines.enabled:
-        runs.say(reporter, "fitting the baselines on the training split")
-        baselines = fit_baselines(task)
-    name = runs.slug(data.name)
-    run_dir = layout.create_run_dir(run_dir or layout.default_run_dir(f"{TASK_NAME}-{name}"))
-    layout.write_json(
-        run_dir / layout.CONFIG,
-        {
-            "task": TASK_NAME,
-            "data": data_record(config.data.dataset, config.data.split_seed, data),
-            "encoder": encoder.to_dict(),
-            "config": config.to_dict(),
-        },
+    trainer, baselines = runs.start_labelled_run(
+        TASK_NAME,
+        task,
+        record=data_record(config.data.dataset, config.data.split_seed, data),
+        vocabularies={layout.VOCAB: encoder.words, CHAR_VOCAB: encoder.chars},
+        fit_baselines=fit_baselines,
+        describe=describe,
+        baselines_file=BASELINES,
+        run_dir=run_dir,
+        reporter=reporter,
+        callbacks=callbacks,
     )
-    encoder.words.save(run_dir / layout.VOCAB)
-    if encoder.chars is not None:
-        encoder.chars.save(run_dir / CHAR_VOCAB)
-    layout.write_json(run_dir / BASELINES, baselines)
-    trainer = runs.make_trainer(task, model, run_dir, config, reporter, callbacks)
-    trainer.reporter.message(describe(task, model, run_dir, baselines))
     return _finish(trainer, task, baselines)
 
 
