@@ -4,6 +4,14 @@ two OpenMP threads spinning on each other make a tiny step 10-100x slower than o
 import pytest
 import torch
 
+from rnnkit.training.config import bf16_kernels
+
+# bf16 autocast through torch's LSTM needs oneDNN bf16 (AVX-512 or newer); on an AVX2-only CPU
+# rnnkit refuses --precision bf16 (tests/training/test_config.py checks the message)
+needs_bf16_kernels = pytest.mark.skipif(
+    not bf16_kernels(), reason="this CPU's oneDNN kernels have no bf16 (AVX-512 or newer needed)"
+)
+
 
 @pytest.fixture(autouse=True)
 def one_torch_thread():

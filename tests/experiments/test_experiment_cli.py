@@ -16,6 +16,7 @@ from rnnkit.cli.main import main
 from rnnkit.experiments.adding import AddingTask
 from rnnkit.experiments.copy_memory import baseline_nats
 from rnnkit.training.metrics import read_metrics
+from tests.conftest import needs_bf16_kernels
 
 RESULT_KEYS = {
     "cell",
@@ -162,6 +163,17 @@ def test_a_data_set_not_fetched_says_how_to_fetch_it(tmp_path, capsys, monkeypat
     assert not (tmp_path / "o").exists()
 
 
+def test_bf16_on_a_cpu_without_bf16_kernels_is_a_one_line_error(tmp_path, capsys, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)
+    argv = ["adding", "--cells", "lstm", "--seq-len", "4", *tiny(tmp_path / "o")]
+    assert main(["experiment", *argv, "--precision", "bf16"]) == 2
+    err = capsys.readouterr().err
+    assert "precision bf16 needs a CPU" in err and "Use fp32, or auto" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
 def test_an_existing_run_is_never_overwritten(tmp_path, capsys):
     argv = ["adding", "--cells", "lstm", "--seq-len", "4", *tiny(tmp_path)]
     run_json(capsys, *argv)
@@ -194,6 +206,7 @@ def test_a_broken_exploding_module_leaves_the_other_experiments_working(
     run_json(capsys, "adding", "--cells", "lstm", "--seq-len", "4", *tiny(tmp_path))
 
 
+@needs_bf16_kernels
 def test_regularisation_and_precision_flags_reach_the_run(
     tmp_path, capsys, monkeypatch, fake_image_data
 ):

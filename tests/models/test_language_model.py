@@ -12,6 +12,7 @@ import torch.nn.functional as F
 
 import rnnkit.nn as rn
 from rnnkit.models import CELLS, EMBEDDINGS, LanguageModel, LanguageModelConfig
+from tests.conftest import needs_bf16_kernels
 
 V, H, T, B = 7, 6, 5, 3
 
@@ -175,7 +176,9 @@ def test_dropout_goes_between_layers_and_on_the_top_output():
     assert torch.equal(model(idx)[0], model(idx)[0])
 
 
-@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize(
+    "cell", [pytest.param(c, marks=needs_bf16_kernels) if c == "lstm" else c for c in CELLS]
+)
 def test_bf16_autocast(cell):
     model = make_model(cell, "onehot" if cell == "rnn" else "learned")
     idx, targets = random_ids(T, B), random_ids(T, B, seed=2)

@@ -110,6 +110,7 @@ def test_precision_auto_follows_the_cpus_bf16_support(monkeypatch):
 
     from rnnkit.training import config as config_module
 
+    monkeypatch.setattr(config_module, "bf16_kernels", lambda: True)
     for avx512_bf16, amx, expected in (
         (False, False, "fp32"),
         (True, False, "bf16"),
@@ -122,3 +123,18 @@ def test_precision_auto_follows_the_cpus_bf16_support(monkeypatch):
         assert config_module.resolve_precision("bf16") == "bf16"
     with pytest.raises(ValueError, match="precision"):
         config_module.resolve_precision("fp16")
+
+
+def test_bf16_on_a_cpu_without_bf16_kernels_is_a_clear_error(monkeypatch):
+    import torch
+
+    from rnnkit.training import config as config_module
+
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)
+    assert not config_module.bf16_kernels()
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    with pytest.raises(ValueError, match=r"AVX-512 or newer.*Use fp32, or auto"):
+        config_module.resolve_precision("bf16")
+    assert config_module.resolve_precision("auto") == "fp32"
+    assert config_module.resolve_precision("fp32") == "fp32"

@@ -14,6 +14,7 @@ from rnnkit.training import checkpoint as ckpt
 from rnnkit.training.config import OptimizerConfig, ScheduleConfig, TrainerConfig
 from rnnkit.training.metrics import read_metrics
 from rnnkit.training.trainer import Trainer
+from tests.conftest import needs_bf16_kernels
 
 from .toy_task import ToyTask
 
@@ -107,6 +108,7 @@ def test_time_budget_stops_the_run(tmp_path):
     assert 0 < result.steps < 10_000 and result.elapsed < 3.0
 
 
+@needs_bf16_kernels
 def test_bf16_precision_runs_the_step_under_cpu_autocast(tmp_path):
     task = ToyTask()
     make_trainer(tmp_path / "bf16", task=task, max_steps=2, precision="bf16").fit()

@@ -45,12 +45,30 @@ def native_bf16() -> bool:
     return False
 
 
+def bf16_kernels() -> bool:
+    """Whether torch's oneDNN kernels can compute in bf16 on this CPU at all (natively or
+    emulated: AVX-512 or newer). On an AVX2-only processor they cannot, and under bf16 autocast
+    ``torch.nn.LSTM`` fails with "could not create a primitive descriptor for the LSTM forward
+    propagation primitive"."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # pragma: no cover - a build without the probe
+        return True
+
+
 def resolve_precision(precision: str) -> str:
     """``fp32`` or ``bf16``; ``auto`` is bf16 where the CPU has native bf16 (see
-    :func:`native_bf16`), else fp32."""
+    :func:`native_bf16`), else fp32. ``bf16`` on a CPU whose kernels cannot run it at all
+    (:func:`bf16_kernels`) is a ValueError that says so."""
     _check_choice("precision", precision, PRECISIONS)
     if precision == "auto":
         return "bf16" if native_bf16() else "fp32"
+    if precision == "bf16" and not bf16_kernels():
+        raise ValueError(
+            "precision bf16 needs a CPU on which torch's oneDNN kernels run bf16 (AVX-512 or "
+            "newer); this one has none, and torch's LSTM fails there under bf16. Use fp32, or "
+            "auto (bf16 only where the CPU has it natively)"
+        )
     return precision
 
 
@@ -300,6 +318,7 @@ def _check_non_negative(name: str, value: float) -> None:
 __all__ = [
     "OPTIMIZERS",
     "PRECISIONS",
+    "bf16_kernels",
     "native_bf16",
     "resolve_precision",
     "SCHEDULES",
