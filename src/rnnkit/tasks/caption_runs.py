@@ -11,7 +11,6 @@ was trained on. An image of any size is made RGB on white and 64x64, as in train
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from rnnkit.data.captions import PARTS, read_rgb
 from rnnkit.data.vocab import Vocab
 from rnnkit.generation.sampling import evaluating, generate
 from rnnkit.models.captioner import Captioner, CaptionerConfig
+from rnnkit.tasks import runs
 from rnnkit.tasks.caption import (
     END_ID,
     NEVER_GENERATED,
@@ -35,9 +35,6 @@ from rnnkit.tasks.caption import (
 )
 from rnnkit.tasks.caption_config import CaptionConfig
 from rnnkit.training import run_dir as layout
-from rnnkit.training.checkpoint import load_checkpoint
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -55,16 +52,9 @@ class LoadedCaptioner:
 
 def load_run(run_dir: str | Path, checkpoint: str = "best") -> LoadedCaptioner:
     """The model of checkpoint ``best`` (``last`` when the run has no best yet) or ``last``."""
-    if checkpoint not in layout.CHECKPOINT_NAMES:
-        raise ValueError(
-            f"unknown checkpoint {checkpoint!r}; allowed: {', '.join(layout.CHECKPOINT_NAMES)}"
-        )
-    run_dir, record, config = read_run_config(run_dir)
-    folder = run_dir / layout.CHECKPOINTS
-    if checkpoint == "best" and not (folder / "best.safetensors").exists():
-        logger.info("%s has no best checkpoint yet; using last", run_dir)
-        checkpoint = "last"
-    loaded = load_checkpoint(folder, checkpoint)
+    opened = runs.open_checkpoint(run_dir, checkpoint, read_run_config)
+    run_dir, record, config, loaded = opened.run_dir, opened.record, opened.config, opened.loaded
+    checkpoint = opened.checkpoint
     vocab = Vocab.load(run_dir / layout.VOCAB)
     check_vocab(vocab)
     try:

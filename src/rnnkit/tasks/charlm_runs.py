@@ -11,7 +11,6 @@ Loading goes through the same ``load_checkpoint`` as ``--resume`` and never unpi
 from __future__ import annotations
 
 import contextlib
-import logging
 import math
 import time
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from rnnkit.data.vocab import Vocab
 from rnnkit.generation.beam_search import beam_search
 from rnnkit.generation.sampling import generate
 from rnnkit.models.language_model import LanguageModel, LanguageModelConfig
+from rnnkit.tasks import runs
 from rnnkit.tasks.charlm import (
     encode_with_vocab,
     mean_loss,
@@ -34,9 +34,6 @@ from rnnkit.tasks.charlm import (
 )
 from rnnkit.tasks.charlm_config import CharLMConfig
 from rnnkit.training import run_dir as layout
-from rnnkit.training.checkpoint import load_checkpoint
-
-logger = logging.getLogger(__name__)
 
 SPLITS = ("val", "test")
 
@@ -57,16 +54,9 @@ class LoadedRun:
 def load_run(run_dir: str | Path, checkpoint: str = "best") -> LoadedRun:
     """The model of checkpoint ``best`` or ``last``; ``best`` falls back to ``last`` when the
     run stopped before its first evaluation."""
-    if checkpoint not in layout.CHECKPOINT_NAMES:
-        raise ValueError(
-            f"unknown checkpoint {checkpoint!r}; allowed: {', '.join(layout.CHECKPOINT_NAMES)}"
-        )
-    run_dir, record, config = read_run_config(run_dir)
-    folder = run_dir / layout.CHECKPOINTS
-    if checkpoint == "best" and not (folder / "best.safetensors").exists():
-        logger.info("%s has no best checkpoint yet; using last", run_dir)
-        checkpoint = "last"
-    loaded = load_checkpoint(folder, checkpoint)
+    opened = runs.open_checkpoint(run_dir, checkpoint, read_run_config)
+    run_dir, record, config, loaded = opened.run_dir, opened.record, opened.config, opened.loaded
+    checkpoint = opened.checkpoint
     vocab = Vocab.load(run_dir / layout.VOCAB)
     try:
         model_config = LanguageModelConfig.from_dict(loaded.meta["task"]["model"])

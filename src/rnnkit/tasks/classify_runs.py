@@ -13,7 +13,6 @@ or a ``.csv`` file of T rows of F numbers.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import torch
 
 from rnnkit.evaluation.plots import plot_confusion_matrix
 from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier
+from rnnkit.tasks import runs
 from rnnkit.tasks.classify import (
     BASELINES,
     ClassifyTask,
@@ -33,10 +33,6 @@ from rnnkit.tasks.classify import (
 )
 from rnnkit.tasks.classify_config import ClassifyConfig
 from rnnkit.tasks.runs import read_baselines
-from rnnkit.training import run_dir as layout
-from rnnkit.training.checkpoint import load_checkpoint
-
-logger = logging.getLogger(__name__)
 
 SPLITS = ("train", "val", "test")
 
@@ -57,16 +53,9 @@ class LoadedClassifier:
 
 def load_run(run_dir: str | Path, checkpoint: str = "best") -> LoadedClassifier:
     """The model of checkpoint ``best`` (``last`` when the run has no best yet) or ``last``."""
-    if checkpoint not in layout.CHECKPOINT_NAMES:
-        raise ValueError(
-            f"unknown checkpoint {checkpoint!r}; allowed: {', '.join(layout.CHECKPOINT_NAMES)}"
-        )
-    run_dir, record, config = read_run_config(run_dir)
-    folder = run_dir / layout.CHECKPOINTS
-    if checkpoint == "best" and not (folder / "best.safetensors").exists():
-        logger.info("%s has no best checkpoint yet; using last", run_dir)
-        checkpoint = "last"
-    loaded = load_checkpoint(folder, checkpoint)
+    opened = runs.open_checkpoint(run_dir, checkpoint, read_run_config)
+    run_dir, record, config, loaded = opened.run_dir, opened.record, opened.config, opened.loaded
+    checkpoint = opened.checkpoint
     encoder = load_encoder(run_dir, record)
     try:
         meta = loaded.meta["task"]

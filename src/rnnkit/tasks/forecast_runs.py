@@ -8,7 +8,6 @@ Both need only the run directory (``config.json``, ``series.json``, a checkpoint
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import numpy as np
 from rnnkit.data.series import Series, future_labels
 from rnnkit.evaluation.forecasting import plot_future, plot_test_forecasts
 from rnnkit.models.forecaster import Forecaster, ForecasterConfig
+from rnnkit.tasks import runs
 from rnnkit.tasks.forecast import (
     BASELINES,
     ForecastTask,
@@ -28,9 +28,6 @@ from rnnkit.tasks.forecast import (
 from rnnkit.tasks.forecast_config import ForecastConfig
 from rnnkit.tasks.forecast_data import Scaler
 from rnnkit.training import run_dir as layout
-from rnnkit.training.checkpoint import load_checkpoint
-
-logger = logging.getLogger(__name__)
 
 FUTURE_PLOT = "plots/forecast-future.png"
 PARTS = ("val", "test")
@@ -52,16 +49,9 @@ class LoadedForecaster:
 
 def load_run(run_dir: str | Path, checkpoint: str = "best") -> LoadedForecaster:
     """The model of checkpoint ``best`` (``last`` when the run has no best yet) or ``last``."""
-    if checkpoint not in layout.CHECKPOINT_NAMES:
-        raise ValueError(
-            f"unknown checkpoint {checkpoint!r}; allowed: {', '.join(layout.CHECKPOINT_NAMES)}"
-        )
-    run_dir, record, config = read_run_config(run_dir)
-    folder = run_dir / layout.CHECKPOINTS
-    if checkpoint == "best" and not (folder / "best.safetensors").exists():
-        logger.info("%s has no best checkpoint yet; using last", run_dir)
-        checkpoint = "last"
-    loaded = load_checkpoint(folder, checkpoint)
+    opened = runs.open_checkpoint(run_dir, checkpoint, read_run_config)
+    run_dir, record, config, loaded = opened.run_dir, opened.record, opened.config, opened.loaded
+    checkpoint = opened.checkpoint
     try:
         meta = loaded.meta["task"]
         model = Forecaster(ForecasterConfig.from_dict(meta["model"]))

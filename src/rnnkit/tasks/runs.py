@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rnnkit.training import run_dir as layout
-from rnnkit.training.checkpoint import load_checkpoint
+from rnnkit.training.checkpoint import Checkpoint, load_checkpoint
 from rnnkit.training.progress import Reporter
 from rnnkit.training.trainer import Trainer
 
@@ -139,6 +140,42 @@ def resume_trainer(
         layout.write_json(run_dir / layout.CONFIG, {**record, "config": config.to_dict()})
     trainer.reporter.message(f"resuming {run_dir} at step {trainer.state.step}")
     return trainer
+
+
+@dataclass
+class OpenedCheckpoint:
+    """A run's ``config.json`` and one of its checkpoints, read and verified
+    (``open_checkpoint``); the model is the task's to build from ``loaded``."""
+
+    run_dir: Path
+    record: dict
+    config: Any
+    checkpoint: str  # the one read: "best", or "last" where "best" was asked for but absent
+    loaded: Checkpoint
+
+    @property
+    def step(self) -> int:
+        return self.loaded.meta["step"]
+
+
+def open_checkpoint(
+    run_dir: str | Path, checkpoint: str, read_config: Callable[[str | Path], tuple]
+) -> OpenedCheckpoint:
+    """Read a run (``read_config(run_dir) -> (run_dir, record, config)``, the task's
+    ``read_run_config``) and its checkpoint ``best`` (``last`` when the run has no best yet)
+    or ``last``; a ValueError names the allowed checkpoints."""
+    if checkpoint not in layout.CHECKPOINT_NAMES:
+        raise ValueError(
+            f"unknown checkpoint {checkpoint!r}; allowed: {', '.join(layout.CHECKPOINT_NAMES)}"
+        )
+    run_dir, record, config = read_config(run_dir)
+    folder = run_dir / layout.CHECKPOINTS
+    if checkpoint == "best" and not (folder / "best.safetensors").exists():
+        logger.info("%s has no best checkpoint yet; using last", run_dir)
+        checkpoint = "last"
+    return OpenedCheckpoint(
+        run_dir, record, config, checkpoint, load_checkpoint(folder, checkpoint)
+    )
 
 
 def load_best(trainer: Trainer) -> bool:

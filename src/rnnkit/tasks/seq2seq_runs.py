@@ -12,7 +12,6 @@ output tokens down, each row (one output token) summing to 1.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import torch
 from rnnkit.data.parallel import tokenize
 from rnnkit.generation.sampling import generate
 from rnnkit.models.seq2seq import DecoderSteps, Seq2Seq, Seq2SeqConfig
+from rnnkit.tasks import runs
 from rnnkit.tasks.seq2seq import (
     TASK_NAME,
     TRANSLATIONS,
@@ -35,11 +35,7 @@ from rnnkit.tasks.seq2seq import (
     write_translations,
 )
 from rnnkit.tasks.seq2seq_config import Seq2SeqTaskConfig
-from rnnkit.training import run_dir as layout
-from rnnkit.training.checkpoint import load_checkpoint
 from rnnkit.training.figures import new_figure, save_png
-
-logger = logging.getLogger(__name__)
 
 SPLITS = ("train", "val", "test")
 
@@ -72,16 +68,9 @@ class Translation:
 
 def load_run(run_dir: str | Path, checkpoint: str = "best") -> LoadedTranslator:
     """The model of checkpoint ``best`` (``last`` when there is no best yet) or ``last``."""
-    if checkpoint not in layout.CHECKPOINT_NAMES:
-        raise ValueError(
-            f"unknown checkpoint {checkpoint!r}; allowed: {', '.join(layout.CHECKPOINT_NAMES)}"
-        )
-    run_dir, record, config = read_run_config(run_dir)
-    folder = run_dir / layout.CHECKPOINTS
-    if checkpoint == "best" and not (folder / "best.safetensors").exists():
-        logger.info("%s has no best checkpoint yet; using last", run_dir)
-        checkpoint = "last"
-    loaded = load_checkpoint(folder, checkpoint)
+    opened = runs.open_checkpoint(run_dir, checkpoint, read_run_config)
+    run_dir, record, config, loaded = opened.run_dir, opened.record, opened.config, opened.loaded
+    checkpoint = opened.checkpoint
     vocabs = Vocabularies.load(run_dir, config.data.lowercase)
     try:
         model = Seq2Seq(Seq2SeqConfig.from_dict(loaded.meta["task"]["model"]))

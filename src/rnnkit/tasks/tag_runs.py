@@ -12,7 +12,6 @@ them (punctuation apart: ``Oslo .``). ``predict_run`` needs only the run directo
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import numpy as np
 
 from rnnkit.evaluation.entities import bio_spans, is_bio
 from rnnkit.models.tagger import SequenceTagger, TaggerConfig
+from rnnkit.tasks import runs
 from rnnkit.tasks.tag import (
     TagEncoder,
     TagTask,
@@ -29,10 +29,6 @@ from rnnkit.tasks.tag import (
     reload_data,
 )
 from rnnkit.tasks.tag_config import TagConfig
-from rnnkit.training import run_dir as layout
-from rnnkit.training.checkpoint import load_checkpoint
-
-logger = logging.getLogger(__name__)
 
 SPLITS = ("train", "val", "test")
 
@@ -50,16 +46,9 @@ class LoadedTagger:
 
 def load_run(run_dir: str | Path, checkpoint: str = "best") -> LoadedTagger:
     """The model of checkpoint ``best`` (``last`` when the run has no best yet) or ``last``."""
-    if checkpoint not in layout.CHECKPOINT_NAMES:
-        raise ValueError(
-            f"unknown checkpoint {checkpoint!r}; allowed: {', '.join(layout.CHECKPOINT_NAMES)}"
-        )
-    run_dir, record, config = read_run_config(run_dir)
-    folder = run_dir / layout.CHECKPOINTS
-    if checkpoint == "best" and not (folder / "best.safetensors").exists():
-        logger.info("%s has no best checkpoint yet; using last", run_dir)
-        checkpoint = "last"
-    loaded = load_checkpoint(folder, checkpoint)
+    opened = runs.open_checkpoint(run_dir, checkpoint, read_run_config)
+    run_dir, record, config, loaded = opened.run_dir, opened.record, opened.config, opened.loaded
+    checkpoint = opened.checkpoint
     encoder = load_encoder(run_dir, record)
     try:
         model = SequenceTagger(TaggerConfig.from_dict(loaded.meta["task"]["model"]))
