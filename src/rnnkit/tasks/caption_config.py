@@ -9,6 +9,7 @@ resolved configuration is written to ``config.json`` in the run directory.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from rnnkit.models.captioner import CONDITIONINGS
 from rnnkit.training.config import (
@@ -18,6 +19,7 @@ from rnnkit.training.config import (
     TrainerConfig,
     apply_overrides,
 )
+from rnnkit.training.config import SelectionConfig as BaseSelectionConfig
 
 
 @dataclass
@@ -107,19 +109,13 @@ SELECTIONS = ("loss", "bleu")
 
 
 @dataclass
-class SelectionConfig:
+class SelectionConfig(BaseSelectionConfig):
     """Which validation figure picks the best checkpoint (the Trainer minimises it):
     ``loss``, the teacher-forced cross-entropy per word; or ``bleu``, ``100 - BLEU`` of greedy
     captions (``val_bleu_gap``). On the emoji the two disagree: names of unseen emoji are
     mostly unseen words, so the validation loss turns up early while BLEU still climbs."""
 
-    metric: str = "loss"
-
-    def validate(self) -> None:
-        if self.metric not in SELECTIONS:
-            raise ValueError(
-                f"unknown selection metric {self.metric!r}; allowed: {', '.join(SELECTIONS)}"
-            )
+    ALLOWED: ClassVar[tuple[str, ...]] = SELECTIONS
 
 
 def _trainer_defaults() -> TrainerConfig:

@@ -9,6 +9,7 @@ resolved configuration is written to ``config.json`` in the run directory.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from rnnkit.models.classifier import EMBEDDINGS
 from rnnkit.models.pooling import POOLINGS
@@ -20,6 +21,7 @@ from rnnkit.training.config import (
     TrainerConfig,
     apply_overrides,
 )
+from rnnkit.training.config import SelectionConfig as BaseSelectionConfig
 
 LEVELS = ("char", "word")
 SELECTIONS = ("loss", "error")
@@ -108,19 +110,13 @@ class BaselinesConfig:
 
 
 @dataclass
-class SelectionConfig:
+class SelectionConfig(BaseSelectionConfig):
     """Which validation figure picks the best checkpoint (the Trainer's ``eval_metric``):
     ``loss``, the mean cross-entropy, smooth even on a small validation split (vowels has 27
     utterances, where many checkpoints tie at 0 errors); or ``error``, 1 - accuracy (for a
     tagger with BIO tags, 1 - entity F1)."""
 
-    metric: str = "loss"
-
-    def validate(self) -> None:
-        if self.metric not in SELECTIONS:
-            raise ValueError(
-                f"unknown selection metric {self.metric!r}; allowed: {', '.join(SELECTIONS)}"
-            )
+    ALLOWED: ClassVar[tuple[str, ...]] = SELECTIONS
 
 
 def _trainer_defaults() -> TrainerConfig:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from rnnkit.models.seq2seq import CELLS
 from rnnkit.nn.attention import ATTENTIONS
@@ -20,6 +21,7 @@ from rnnkit.training.config import (
     TrainerConfig,
     apply_overrides,
 )
+from rnnkit.training.config import SelectionConfig as BaseSelectionConfig
 
 TEACHER_FORCING_SCHEDULES = ("constant", "linear", "inverse_sigmoid")
 SELECTIONS = ("loss", "bleu")
@@ -147,17 +149,11 @@ class DecodingConfig:
 
 
 @dataclass
-class SelectionConfig:
+class SelectionConfig(BaseSelectionConfig):
     """Which validation figure picks the best checkpoint: ``loss`` (teacher-forced
     cross-entropy) or ``bleu`` (greedy BLEU on the validation split; minimised as 100 - BLEU)."""
 
-    metric: str = "loss"
-
-    def validate(self) -> None:
-        if self.metric not in SELECTIONS:
-            raise ValueError(
-                f"unknown selection metric {self.metric!r}; allowed: {', '.join(SELECTIONS)}"
-            )
+    ALLOWED: ClassVar[tuple[str, ...]] = SELECTIONS
 
 
 def _trainer_defaults() -> TrainerConfig:

@@ -193,6 +193,18 @@ def format_duration(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+@dataclass
+class SelectionConfig:
+    """Which validation figure picks the best checkpoint (the Trainer minimises it). A task
+    subclasses it with the figures it computes as ``ALLOWED`` and says what they mean."""
+
+    ALLOWED: typing.ClassVar[tuple[str, ...]] = ("loss",)
+    metric: str = "loss"
+
+    def validate(self) -> None:
+        _check_choice("selection metric", self.metric, self.ALLOWED)
+
+
 class RunConfig:
     """What a task's whole configuration (a dataclass whose fields are its sections, each with
     a ``validate()``) does: validate every section in field order, and go to and from the
@@ -318,6 +330,7 @@ def _check_non_negative(name: str, value: float) -> None:
 __all__ = [
     "OPTIMIZERS",
     "PRECISIONS",
+    "SelectionConfig",
     "bf16_kernels",
     "native_bf16",
     "resolve_precision",
