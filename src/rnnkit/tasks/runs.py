@@ -106,6 +106,22 @@ def start_labelled_run(
     return trainer, baselines
 
 
+def resume_labelled(
+    run_dir: str | Path,
+    task_name: str,
+    config_class,
+    rebuild: Callable[[Path, dict, Any], Any],
+    finish: Callable[[Trainer, Any, dict], Any],
+    baselines_file: str,
+    **options,
+):
+    """The resume that ``classify`` and ``tag`` share: the trainer restored from the last
+    checkpoint (``resume_trainer``, with its keyword ``options``), then ``finish(trainer,
+    task, baselines)`` with the baselines the run wrote when it started."""
+    trainer = resume_trainer(run_dir, task_name, config_class, rebuild, **options)
+    return finish(trainer, trainer.task, read_baselines(trainer.run_dir, baselines_file))
+
+
 def resume_trainer(
     run_dir: str | Path,
     task_name: str,

@@ -333,17 +333,18 @@ def resume(
     def rebuild(run_dir: Path, record: dict, config: TagConfig) -> TagTask:
         return TagTask(config, reload_data(record["data"]), load_encoder(run_dir, record))
 
-    trainer = runs.resume_trainer(
+    return runs.resume_labelled(
         run_dir,
         TASK_NAME,
         TagConfig,
         rebuild,
+        _finish,
+        BASELINES,
         max_steps=max_steps,
         time_budget=time_budget,
         reporter=reporter,
         callbacks=callbacks,
     )
-    return _finish(trainer, trainer.task, runs.read_baselines(trainer.run_dir, BASELINES))
 
 
 def read_run_config(run_dir: str | Path) -> tuple[Path, dict, TagConfig]:
