@@ -323,3 +323,21 @@ def test_no_conv_front_end_by_default():
     assert len(model.convolutions) == 0
     x = torch.randn(2, 4, 6)
     assert model.convolve(x, torch.tensor([4, 2])) is x
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_concat_pooling_is_last_max_and_mean_side_by_side(bidirectional):
+    torch.manual_seed(5)
+    outputs, lengths = torch.randn(4, 7, 6), torch.tensor(LENGTHS)
+    pool = Pooling("concat", 6, bidirectional)
+    assert pool.output_size == 18
+    got = pool(outputs, lengths)
+    for i, n in enumerate(LENGTHS):
+        real = outputs[i, :n]  # (n, 6)
+        last = real[-1]
+        if bidirectional:  # the backward half's final state sits at step 0
+            last = torch.cat([real[-1, :3], real[0, 3:]])
+        expected = torch.cat([last, real.max(dim=0).values, real.mean(dim=0)])
+        torch.testing.assert_close(got[i], expected)
+    model = make_classifier(pooling="concat", bidirectional=True)
+    assert model.head.in_features == 3 * 2 * 5

@@ -8,6 +8,7 @@ r"""A sequence classifier (many-to-one): read a whole sequence, name its class.
     x   = relu(conv_k(x)), repeated J times                    optional: (N, T, C) local features
     h_t = recurrent(x_1 .. x_t)  [, backward over x_t .. x_len]  (N, T, H')  H' = H or 2H
     s   = pool(h_1 .. h_len)                                   (N, H')   last|mean|max|attention
+                                                               (N, 3H')  concat: [last|max|mean]
     o   = W dropout(s) + c                                     (N, K)    raw logits
     loss = mean_n -log softmax(o_n)[y_n]                       cross-entropy, nats per sequence
 
@@ -78,7 +79,7 @@ class ClassifierConfig:
         embedding: ``learned`` (an ``nn.Embedding`` of ``embedding_size``), ``onehot`` or
             ``vectors`` (real-valued frames, standardised).
         cell, hidden_size, num_layers, bidirectional: the recurrent core.
-        pooling: one of ``last``, ``mean``, ``max``, ``attention``.
+        pooling: one of ``last``, ``mean``, ``max``, ``attention``, ``concat``.
         dropout: probability in [0, 1).
         embedding_dropout: probability in [0, 1) that a whole input step is zeroed in training.
         input_noise: standard deviation (>= 0) of the Gaussian noise added to standardised
@@ -167,9 +168,15 @@ class ClassifierConfig:
         return self.conv_channels or self.features
 
     @property
-    def pooled_size(self) -> int:
-        """``H'``: ``2H`` when bidirectional."""
+    def output_size(self) -> int:
+        """``H'``, the features of each step the recurrent core outputs: ``2H`` when
+        bidirectional."""
         return self.hidden_size * (2 if self.bidirectional else 1)
+
+    @property
+    def pooled_size(self) -> int:
+        """The features of the pooled vector the head reads: ``H'`` (``3H'`` for concat)."""
+        return self.output_size * (3 if self.pooling == "concat" else 1)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -220,7 +227,7 @@ class SequenceClassifier(nn.Module):
             bidirectional=config.bidirectional,
             dropout=config.dropout if config.num_layers > 1 else 0.0,
         )
-        self.pooling = Pooling(config.pooling, config.pooled_size, config.bidirectional)
+        self.pooling = Pooling(config.pooling, config.output_size, config.bidirectional)
         self.dropout = nn.Dropout(config.dropout)
         self.head = nn.Linear(config.pooled_size, config.num_classes)
 

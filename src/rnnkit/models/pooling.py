@@ -15,6 +15,10 @@ padding never reaches the result (the tests fill it with garbage to prove it).
                    alpha_t = softmax_{t < len}(e_t)       (padding gets weight 0)
                    s       = sum_t alpha_t h_t
 
+    concat     [last | max | mean], (N, 3H'): the final states beside the strongest and the
+               average activation of every feature (the concat pooling of Howard and Ruder
+               2018, ULMFiT), for when no one summary suffices
+
 Shape letters: ``N`` batch, ``T`` padded length, ``H'`` features of each step (``2H`` for a
 bidirectional layer), ``A`` attention size.
 """
@@ -24,7 +28,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-POOLINGS = ("last", "mean", "max", "attention")
+POOLINGS = ("last", "mean", "max", "attention", "concat")
 
 
 def length_mask(lengths: Tensor, max_length: int) -> Tensor:
@@ -82,7 +86,8 @@ class AttentionPool(nn.Module):
 
 
 class Pooling(nn.Module):
-    """One of ``POOLINGS`` as a module: ``pooling(outputs (N, T, H'), lengths (N,)) -> (N, H')``.
+    """One of ``POOLINGS`` as a module: ``pooling(outputs (N, T, H'), lengths (N,))`` ->
+    ``(N, output_size)``, which is ``H'`` (``3H'`` for ``concat``).
 
     ``bidirectional`` tells ``last`` that the features are [forward | backward] halves.
     """
@@ -94,6 +99,7 @@ class Pooling(nn.Module):
         self.name = name
         self.bidirectional = bidirectional
         self.attention = AttentionPool(input_size) if name == "attention" else None
+        self.output_size = input_size * (3 if name == "concat" else 1)
 
     def forward(self, outputs: Tensor, lengths: Tensor) -> Tensor:
         if self.name == "last":
@@ -102,6 +108,15 @@ class Pooling(nn.Module):
             return mean_pool(outputs, lengths)
         if self.name == "max":
             return max_pool(outputs, lengths)
+        if self.name == "concat":
+            return torch.cat(
+                [
+                    last_pool(outputs, lengths, self.bidirectional),
+                    max_pool(outputs, lengths),
+                    mean_pool(outputs, lengths),
+                ],
+                dim=1,
+            )  # (N, 3H')
         return self.attention(outputs, lengths)
 
     def extra_repr(self) -> str:
