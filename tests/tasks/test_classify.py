@@ -205,6 +205,45 @@ def test_an_ensemble_scores_the_mean_of_its_members_probabilities(tmp_path, monk
     assert "vs_logreg" in report and report["vs_logreg"]["examples"] == len(test)
 
 
+def test_runs_of_different_validation_splits_combine_on_the_test_split_only(tmp_path, monkeypatch):
+    from rnnkit.tasks.classify_runs import evaluate_ensemble
+
+    first, second, moved = fixtures.names(), fixtures.names(), fixtures.names()
+    train_0, val_0 = first.splits["train"], first.splits["val"]
+    # split seed 1: the same test names, another validation split (swapped with training names)
+    second.splits = {
+        "train": np.sort(np.concatenate([train_0[len(val_0) :], val_0])),
+        "val": train_0[: len(val_0)],
+        "test": first.splits["test"],
+    }
+    # split seed 2: another test split
+    moved.splits = {**second.splits, "test": np.roll(first.splits["test"], 1)}
+    by_seed = {0: first, 1: second, 2: moved}
+    monkeypatch.setattr("rnnkit.tasks.classify.load_data", lambda dataset, seed: by_seed[seed])
+    for seed in (0, 1, 2):
+        config = tiny_config(**{"trainer.max_steps": 12, "data.split_seed": seed})
+        train(config, tmp_path / f"s{seed}", data=by_seed[seed])
+    report = evaluate_ensemble([tmp_path / "s0", tmp_path / "s1"])
+    assert [m["split_seed"] for m in report["members"]] == [0, 1]
+    for member, run in zip(report["members"], ("s0", "s1"), strict=True):
+        assert member["accuracy"] == evaluate_run(tmp_path / run, plot=False)["accuracy"]
+    # the mean of the two runs' probabilities, by hand
+    test = [int(i) for i in first.splits["test"]]
+    classes = sorted(set(first.labels))
+    mean = np.zeros((len(test), len(classes)))
+    for run in ("s0", "s1"):
+        answers = predict_run(tmp_path / run, [first.inputs[i] for i in test], top=len(classes))
+        for row, answer in enumerate(answers):
+            for label, probability in answer:
+                mean[row, classes.index(label)] += probability / 2
+    truth = np.array([classes.index(first.labels[i]) for i in test])
+    assert report["accuracy"] == pytest.approx(float(np.mean(mean.argmax(1) == truth)))
+    with pytest.raises(ValueError, match="on the test split only"):
+        evaluate_ensemble([tmp_path / "s0", tmp_path / "s1"], split="val")
+    with pytest.raises(ValueError, match="needs the same test examples"):
+        evaluate_ensemble([tmp_path / "s0", tmp_path / "s2"])
+
+
 def test_an_ensemble_refuses_runs_of_other_data(tmp_path, monkeypatch):
     from rnnkit.tasks.classify_runs import evaluate_ensemble
 

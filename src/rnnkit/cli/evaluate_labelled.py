@@ -57,10 +57,14 @@ def classify_lines(result: dict) -> list[str]:
         lines += ["", f"confusion matrix: {result['confusion_plot']}"]
     if "members" in result:
         lines += ["", "each run alone:"]
+        several_splits = len({m.get("split_seed") for m in result["members"]}) > 1
         for member in result["members"]:
+            where = f"{member['checkpoint']}, step {member['steps']}"
+            if several_splits:
+                where += f", split seed {member['split_seed']}"
             lines.append(
                 f"  accuracy {member['accuracy']:.4f}, loss {member['loss']:.4f}  "
-                f"{member['run_dir']} ({member['checkpoint']}, step {member['steps']})"
+                f"{member['run_dir']} ({where})"
             )
     return lines
 

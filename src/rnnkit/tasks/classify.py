@@ -187,18 +187,31 @@ def load_data(dataset: str, split_seed: int = 0):
     return load_classification(dataset, seed=split_seed)
 
 
+def _digest_example(digest, raw, label: str) -> None:
+    if isinstance(raw, str):
+        digest.update(raw.encode("utf-8", "surrogatepass"))
+    else:
+        digest.update(np.ascontiguousarray(raw, dtype=np.float32).tobytes())
+    digest.update(b"\0" + label.encode("utf-8", "surrogatepass") + b"\0")
+
+
 def data_fingerprint(data) -> str:
     """sha256 over every input, label and split, so a resumed run or an evaluation can tell
     that the data it reloaded is the data the run was trained on."""
     digest = hashlib.sha256()
     for raw, label in zip(data.inputs, data.labels, strict=True):
-        if isinstance(raw, str):
-            digest.update(raw.encode("utf-8", "surrogatepass"))
-        else:
-            digest.update(np.ascontiguousarray(raw, dtype=np.float32).tobytes())
-        digest.update(b"\0" + label.encode("utf-8", "surrogatepass") + b"\0")
+        _digest_example(digest, raw, label)
     for name in SPLITS:
         digest.update(name.encode() + np.asarray(data.splits[name], dtype=np.int64).tobytes())
+    return digest.hexdigest()
+
+
+def split_fingerprint(data, split: str) -> str:
+    """sha256 over the inputs and labels of one split's examples, in order: two runs with
+    different validation splits of the same data share it for ``test``."""
+    digest = hashlib.sha256()
+    for i in np.asarray(data.splits[split], dtype=np.int64):
+        _digest_example(digest, data.inputs[i], data.labels[i])
     return digest.hexdigest()
 
 

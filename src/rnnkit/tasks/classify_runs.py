@@ -30,6 +30,7 @@ from rnnkit.tasks.classify import (
     predict_logits,
     read_run_config,
     reload_data,
+    split_fingerprint,
 )
 from rnnkit.tasks.classify_config import ClassifyConfig
 from rnnkit.tasks.runs import read_baselines
@@ -150,28 +151,53 @@ def evaluate_ensemble(
     ``evaluate_run`` (accuracy, macro-F1, the loss of the mean probabilities, per-class scores,
     confusion matrix and, on the test split, the comparison with the first run's logistic
     regression). ``members`` lists each run's own accuracy and loss. The runs must be
-    classifiers of the same data set, split and classes (their models may differ); no plot is
-    written, since the ensemble has no run directory of its own."""
+    classifiers of the same data set and classes (their models may differ), trained on the
+    same split; on the test split, runs of different validation splits (``--split-seed``) of
+    the same data are allowed too, as long as their test examples are the same ones in the
+    same order: each member then saw a different part of the training data (bagging over
+    validation splits), and none saw the test split. No plot is written, since the ensemble
+    has no run directory of its own."""
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; allowed: {', '.join(SPLITS)}")
     if len(run_dirs) < 2:
         raise ValueError("an ensemble needs at least two run directories")
     runs_ = [load_run(run_dir, checkpoint) for run_dir in run_dirs]
     first = runs_[0]
+    loaded: dict[str, object] = {}  # fingerprint -> the data, reloaded once
+
+    def data_of(run):
+        fingerprint = run.record["data"]["fingerprint"]
+        if fingerprint not in loaded:
+            loaded[fingerprint] = reload_data(run.record["data"])
+        return loaded[fingerprint]
+
     for run in runs_[1:]:
-        if run.record["data"]["fingerprint"] != first.record["data"]["fingerprint"]:
-            raise ValueError(
-                f"{run.run_dir} was trained on different data or a different split than "
-                f"{first.run_dir} ({run.record['data']['dataset']} split seed "
-                f"{run.record['data']['split_seed']} against {first.record['data']['dataset']} "
-                f"split seed {first.record['data']['split_seed']}); an ensemble needs the same"
-            )
         if run.classes != first.classes:
             raise ValueError(f"{run.run_dir} has other classes than {first.run_dir}")
-    data = reload_data(first.record["data"])
+        mine, theirs = run.record["data"], first.record["data"]
+        if mine["fingerprint"] == theirs["fingerprint"]:
+            continue
+        other_split = mine["dataset"] == theirs["dataset"] and (
+            mine["split_seed"] != theirs["split_seed"]
+        )
+        rule = "an ensemble needs the same data and split"
+        if other_split and split != "test":
+            rule = "runs of different validation splits can be combined on the test split only"
+        elif other_split:
+            if split_fingerprint(data_of(run), "test") == split_fingerprint(data_of(first), "test"):
+                continue
+            rule = "an ensemble needs the same test examples"
+        raise ValueError(
+            f"{run.run_dir} was trained on different data or a different split than "
+            f"{first.run_dir} ({mine['dataset']} split seed {mine['split_seed']} against "
+            f"{theirs['dataset']} split seed {theirs['split_seed']}); {rule}"
+        )
+    first_data = data_of(first)
     members, total = [], None
     for run in runs_:
-        task = ClassifyTask(run.config, data, run.encoder)  # each run with its own vocabulary
+        task = ClassifyTask(
+            run.config, data_of(run), run.encoder
+        )  # each run with its own vocabulary
         log_probs = task.log_probs(run.model, split)  # (n, K)
         own = task.score_log_probs(log_probs, split)
         members.append(
@@ -179,6 +205,7 @@ def evaluate_ensemble(
                 "run_dir": str(run.run_dir),
                 "checkpoint": run.checkpoint,
                 "steps": run.step,
+                "split_seed": run.record["data"]["split_seed"],
                 "accuracy": own["accuracy"],
                 "loss": own["loss"],
             }
@@ -186,12 +213,13 @@ def evaluate_ensemble(
         probabilities = log_probs.exp()
         total = probabilities if total is None else total + probabilities
     mean_log_probs = torch.log(total / len(runs_))
+    task = ClassifyTask(first.config, first_data, first.encoder)
     scores = task.score_log_probs(mean_log_probs, split, read_baselines(first.run_dir, BASELINES))
     return {
         "task": "classify",
         "ensemble": len(runs_),
         "members": members,
-        "data": data.name,
+        "data": first_data.name,
         "split": split,
         **scores,
     }
