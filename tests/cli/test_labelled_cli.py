@@ -209,6 +209,8 @@ def test_input_noise_on_text_is_a_one_line_error(rnnkit, names_csv, tmp_path):
     assert not out.exists()
     result = rnnkit(*args, "--input-noise", "-1", "--out", out)
     assert_one_line_error(result, "input_noise must be >= 0")
+    result = rnnkit(*args, "--input-shift", "0.1", "--out", out)
+    assert_one_line_error(result, "input_shift is for real-valued")
 
 
 def test_vector_runs_refuse_text(rnnkit, tmp_path, monkeypatch):
@@ -217,11 +219,12 @@ def test_vector_runs_refuse_text(rnnkit, tmp_path, monkeypatch):
     out = tmp_path / "vectors"
     code, _, err = rnnkit(
         "train", "classify", "--dataset", "vowels", *TINY, "--max-steps", "4", "--out", out,
-        "--input-noise", "0.3",
+        "--input-noise", "0.3", "--input-shift", "0.2", "--pooling", "concat",
     )  # fmt: skip
     assert code == 0, err
     config = json.loads((out / "config.json").read_text(encoding="utf-8"))["config"]
     assert config["model"]["input_noise"] == 0.3
+    assert config["model"]["input_shift"] == 0.2 and config["model"]["pooling"] == "concat"
     np.save(tmp_path / "frames.npy", np.ones((3, 3), dtype=np.float32))
     code, stdout, err = rnnkit("predict", out, tmp_path / "frames.npy", "--top", "1")
     assert code == 0, err
