@@ -263,11 +263,7 @@ def _resume(run_dir: str, max_steps, time_budget, as_json: bool) -> int:
         )
     from rnnkit.tasks.charlm import resume
 
-    reporter = _reporter(as_json)
-    result = _guarded(
-        lambda: resume(run_dir, max_steps=max_steps, time_budget=time_budget, reporter=reporter)
-    )
-    return _report(result, as_json)
+    return _resume_guarded(resume, run_dir, max_steps, time_budget, as_json, _report)
 
 
 def _task_of(run_dir: str) -> str | None:
@@ -321,6 +317,17 @@ def _guarded(call):
         if isinstance(error, FileNotFoundError):
             raise
         raise ValueError(" ".join(str(error).split())) from None
+
+
+def _resume_guarded(resume, run_dir: str, max_steps, time_budget, as_json: bool, report) -> int:
+    """``rnnkit train --resume RUN_DIR`` for any task: its ``resume(run_dir, max_steps=,
+    time_budget=, reporter=)`` under ``_guarded`` with a progress bar, then its
+    ``report(result, as_json)``."""
+    reporter = _reporter(as_json)
+    result = _guarded(
+        lambda: resume(run_dir, max_steps=max_steps, time_budget=time_budget, reporter=reporter)
+    )
+    return report(result, as_json)
 
 
 def _reporter(as_json: bool) -> ProgressBar:

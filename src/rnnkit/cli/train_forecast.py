@@ -33,6 +33,7 @@ from rnnkit.cli.train import (
     _guarded,
     _positive_int,
     _reporter,
+    _resume_guarded,
 )
 from rnnkit.models.forecaster import MODES
 from rnnkit.models.recurrent import RECURRENT_CORES
@@ -129,11 +130,7 @@ def resume_run(run_dir: str, max_steps, time_budget, as_json: bool) -> int:
     """``rnnkit train --resume RUN_DIR`` for a forecasting run."""
     from rnnkit.tasks.forecast import resume
 
-    reporter = _reporter(as_json)
-    result = _guarded(
-        lambda: resume(run_dir, max_steps=max_steps, time_budget=time_budget, reporter=reporter)
-    )
-    return report(result, as_json)
+    return _resume_guarded(resume, run_dir, max_steps, time_budget, as_json, report)
 
 
 def report(result, as_json: bool) -> int:

@@ -32,6 +32,7 @@ from rnnkit.cli.train import (
     _guarded,
     _positive_int,
     _reporter,
+    _resume_guarded,
 )
 from rnnkit.models.pooling import POOLINGS
 from rnnkit.models.recurrent import RECURRENT_CORES
@@ -216,11 +217,7 @@ def labelled_command(args: argparse.Namespace) -> int:
 
 def resume_labelled(task: str, run_dir: str, max_steps, time_budget, as_json: bool) -> int:
     _, _, resume = _task_functions(task)
-    reporter = _reporter(as_json)
-    result = _guarded(
-        lambda: resume(run_dir, max_steps=max_steps, time_budget=time_budget, reporter=reporter)
-    )
-    return report(result, as_json)
+    return _resume_guarded(resume, run_dir, max_steps, time_budget, as_json, report)
 
 
 def _task_functions(task: str):

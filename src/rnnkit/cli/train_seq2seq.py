@@ -33,6 +33,7 @@ from rnnkit.cli.train import (
     _non_negative_int,
     _positive_int,
     _reporter,
+    _resume_guarded,
 )
 from rnnkit.models.seq2seq import CELLS
 from rnnkit.nn.attention import ATTENTIONS
@@ -153,11 +154,7 @@ def overrides(args: argparse.Namespace) -> dict:
 def resume_run(run_dir: str, max_steps, time_budget, as_json: bool) -> int:
     from rnnkit.tasks.seq2seq import resume
 
-    reporter = _reporter(as_json)
-    result = _guarded(
-        lambda: resume(run_dir, max_steps=max_steps, time_budget=time_budget, reporter=reporter)
-    )
-    return report(result, as_json)
+    return _resume_guarded(resume, run_dir, max_steps, time_budget, as_json, report)
 
 
 def evaluate_command(args: argparse.Namespace) -> int:
