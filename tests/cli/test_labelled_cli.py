@@ -211,6 +211,10 @@ def test_input_noise_on_text_is_a_one_line_error(rnnkit, names_csv, tmp_path):
     assert_one_line_error(result, "input_noise must be >= 0")
     result = rnnkit(*args, "--input-shift", "0.1", "--out", out)
     assert_one_line_error(result, "input_shift is for real-valued")
+    result = rnnkit(*args, "--time-warp", "0.2", "--out", out)
+    assert_one_line_error(result, "time_warp is for real-valued")
+    result = rnnkit(*args, "--time-warp", "1.5", "--out", out)
+    assert_one_line_error(result, "time_warp must be in")
 
 
 def test_vector_runs_refuse_text(rnnkit, tmp_path, monkeypatch):
@@ -220,11 +224,13 @@ def test_vector_runs_refuse_text(rnnkit, tmp_path, monkeypatch):
     code, _, err = rnnkit(
         "train", "classify", "--dataset", "vowels", *TINY, "--max-steps", "4", "--out", out,
         "--input-noise", "0.3", "--input-shift", "0.2", "--pooling", "concat",
+        "--time-warp", "0.25",
     )  # fmt: skip
     assert code == 0, err
     config = json.loads((out / "config.json").read_text(encoding="utf-8"))["config"]
     assert config["model"]["input_noise"] == 0.3
     assert config["model"]["input_shift"] == 0.2 and config["model"]["pooling"] == "concat"
+    assert config["model"]["time_warp"] == 0.25
     np.save(tmp_path / "frames.npy", np.ones((3, 3), dtype=np.float32))
     code, stdout, err = rnnkit("predict", out, tmp_path / "frames.npy", "--top", "1")
     assert code == 0, err

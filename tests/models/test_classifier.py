@@ -3,6 +3,7 @@ never reaches the result, and each pooling computes what its formula says."""
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -169,6 +170,8 @@ def test_onehot_input_and_loss():
         ({"embedding": "vectors", "input_shift": -1.0}, "input_shift must be a number >= 0"),
         ({"random_crop": 1.0}, "random_crop must be in"),
         ({"random_crop": -0.2}, "random_crop must be in"),
+        ({"embedding": "vectors", "time_warp": 1.0}, "time_warp must be in"),
+        ({"time_warp": 0.1}, "time_warp is for real-valued"),
         ({"conv_channels": -1}, "conv_channels must be an integer >= 0"),
         ({"conv_width": 4}, "conv_width must be odd"),
         ({"conv_width": 0}, "conv_width must be a positive integer"),
@@ -278,6 +281,49 @@ def test_random_crop_reads_a_window_of_each_sequence_in_training_only(vectors):
         (k, a) for k in range(5, 11) for a in range(10 - k + 1)
     }
     assert {(n, k) for n, k, a in seen if n == 2} == {(2, 1)}
+
+
+def test_time_warp_resamples_each_sequence_by_linear_interpolation_in_training_only():
+    """Against numpy's interp of each feature at the evenly spaced positions; garbage in the
+    padding never reaches a warped sequence."""
+    lengths = torch.tensor([12, 5, 1, 2, 9])
+    torch.manual_seed(4)
+    inputs = torch.randn(5, 12, 3, dtype=torch.float64)
+    for n, length in enumerate(lengths.tolist()):
+        inputs[n, length:] = 1e6  # padding
+    config = ClassifierConfig(num_classes=2, input_size=3, embedding="vectors", time_warp=0.4)
+    model = SequenceClassifier(config)
+    model.eval()
+    same, same_lengths = model.warp(inputs, lengths)
+    assert same is inputs and same_lengths is lengths
+    model.train()
+    seen = set()
+    for _ in range(300):
+        warped, new = model.warp(inputs, lengths)
+        assert warped.shape[1] == int(new.max())
+        for n, length in enumerate(lengths.tolist()):
+            m = int(new[n])
+            assert max(1, round(0.6 * length - 1e-9)) <= m <= round(1.4 * length + 1e-9)
+            seen.add((n, m))
+            at = np.linspace(0, length - 1, m) if m > 1 else np.zeros(1)
+            rows = inputs[n, :length].numpy()
+            expected = np.stack([np.interp(at, np.arange(length), rows[:, f]) for f in range(3)], 1)
+            np.testing.assert_allclose(warped[n, :m].numpy(), expected, rtol=1e-12, atol=1e-12)
+    # 12 frames: every length from round(7.2) = 7 to round(16.8) = 17 turns up
+    assert {m for n, m in seen if n == 0} == set(range(7, 18))
+    assert {m for n, m in seen if n == 2} == {1}
+
+
+def test_time_warp_trains_through_the_forward_pass():
+    torch.manual_seed(0)
+    config = ClassifierConfig(
+        num_classes=2, input_size=3, embedding="vectors", time_warp=0.3, pooling="max"
+    )
+    model = SequenceClassifier(config).train()
+    inputs, lengths = torch.randn(4, 6, 3), torch.tensor([6, 3, 1, 5])
+    _, loss = model(inputs, lengths, torch.tensor([0, 1, 0, 1]))
+    loss.backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
 
 
 @pytest.mark.parametrize("pooling", POOLINGS)

@@ -61,6 +61,7 @@ TASK_FLAGS = {
         "embedding_dropout": "model.embedding_dropout",
         "input_noise": "model.input_noise",
         "random_crop": "model.random_crop",
+        "time_warp": "model.time_warp",
         "input_shift": "model.input_shift",
         "conv_channels": "model.conv_channels",
         "conv_width": "model.conv_width",
@@ -118,6 +119,13 @@ def register_tasks(tasks) -> None:
         metavar="C",
         help="in training, read a random window of each sequence that cuts away up to the "
         "share C of it (0: whole sequences)",
+    )
+    model.add_argument(
+        "--time-warp",
+        type=float,
+        metavar="W",
+        help="real-valued frames: in training, resample each sequence by linear interpolation "
+        "to between 1-W and 1+W times its length (0: as recorded)",
     )
     model.add_argument(
         "--conv-channels",

@@ -2,6 +2,7 @@ r"""A sequence classifier (many-to-one): read a whole sequence, name its class.
 
     x_t = E[w_t]  or  onehot(w_t)  or  (v_t - mu) / sigma      (N, T, D)  tokens or vectors
     x   = x_{a+1} .. x_{a+L}, L ~ U[ceil((1-c) len), len]        training only: a random window
+    v'_j = v(j (len-1)/(M-1)), M = round(s len), s ~ U[1-w, 1+w]  training only, vectors: time warp
     x_t = x_t + sigma e_t,  e_t ~ N(0, I)                       training only, vectors: input noise
     x_t = x_t + rho u,      u ~ N(0, I), one draw per sequence   training only, vectors: input shift
     x_t = m_t x_t / (1 - q),  m_t ~ Bernoulli(1 - q)           training only: whole-token dropout
@@ -37,7 +38,12 @@ tolerate a change of channel or session. ``random_crop`` ``c`` (training only) r
 sequence by a random contiguous window of it, whose length is drawn uniformly between
 ``ceil((1 - c) len)`` and ``len`` and whose start uniformly among the places it fits, a fresh
 draw each batch: for data where every part of a sequence carries the class (a speaker's
-vowel), a cheap way to multiply the training sequences.
+vowel), a cheap way to multiply the training sequences. ``time_warp`` ``w`` (training only,
+vector input only) resamples each sequence, after any window, to ``M = round(s len)`` frames
+(at least 1), ``s`` drawn uniformly from ``[1 - w, 1 + w]`` per sequence and batch, by linear
+interpolation between neighbouring frames at the evenly spaced positions
+``j (len - 1) / (M - 1)``: the first and last frames are kept and the sequence is read as if
+spoken ``1 / s`` times as fast (speed perturbation, Ko et al. 2015).
 
 An optional convolutional front end (``conv_channels`` ``C`` > 0) runs ``conv_layers`` ``J``
 one-dimensional convolutions over time before the recurrent core, each of ``conv_width`` ``k``
@@ -88,6 +94,8 @@ class ClassifierConfig:
             every standardised frame of it in training; 0 for token input.
         random_crop: in [0, 1): the largest share of a sequence that a training window cuts
             away (0: whole sequences).
+        time_warp: in [0, 1): training sequences are resampled to between ``1 - w`` and
+            ``1 + w`` times their length (0: as they are); vector input only.
         conv_channels: ``C``, the channels of the convolutional front end (0: none).
         conv_width: ``k``, odd: the steps each convolution reads.
         conv_layers: ``J``, how many convolutions (each with a ReLU) run one after another.
@@ -110,6 +118,7 @@ class ClassifierConfig:
     conv_channels: int = 0
     conv_width: int = 3
     conv_layers: int = 1
+    time_warp: float = 0.0
 
     def __post_init__(self) -> None:
         for name in (
@@ -140,7 +149,7 @@ class ClassifierConfig:
                 raise ValueError(f"unknown {name} {value!r}; allowed: {', '.join(allowed)}")
         if not isinstance(self.bidirectional, bool):
             raise ValueError(f"bidirectional must be true or false, got {self.bidirectional!r}")
-        for name in ("dropout", "embedding_dropout", "random_crop"):
+        for name in ("dropout", "embedding_dropout", "random_crop", "time_warp"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
@@ -155,6 +164,11 @@ class ClassifierConfig:
                     f"{name} is for real-valued (vector) input; token input has "
                     "embedding_dropout instead"
                 )
+        if self.time_warp > 0 and self.embedding != "vectors":
+            raise ValueError(
+                "time_warp is for real-valued (vector) input: token ids cannot be interpolated; "
+                "token input has random_crop and embedding_dropout instead"
+            )
 
     @property
     def features(self) -> int:
@@ -283,6 +297,29 @@ class SequenceClassifier(nn.Module):
             positions = positions.unsqueeze(2).expand(-1, -1, inputs.shape[2])
         return inputs.gather(1, positions), kept
 
+    def warp(self, inputs: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
+        """Each vector sequence resampled in time in training (``time_warp``): a (N, T', F)
+        batch of the resampled sequences, and their lengths; identity otherwise."""
+        w = self.config.time_warp
+        if not self.training or w == 0:
+            return inputs, lengths
+        scale = 1 - w + 2 * w * torch.rand(len(lengths), dtype=torch.float64)  # (N,)
+        new = torch.round(lengths.double() * scale).long().clamp(1)  # (N,) M
+        steps = int(new.max())
+        j = torch.arange(steps, dtype=torch.float64)[None]  # (1, T')
+        stride = (lengths - 1).double() / (new - 1).clamp(1).double()  # (N,)
+        where = (j * stride[:, None]).clamp(max=(lengths - 1).double()[:, None])  # (N, T')
+        below = where.floor().long()
+        above = (below + 1).clamp(max=(lengths - 1)[:, None])
+        frac = (where - below.double()).to(inputs.dtype).to(inputs.device).unsqueeze(2)
+        features = inputs.shape[2]
+
+        def rows(index: Tensor) -> Tensor:
+            index = index.to(inputs.device).unsqueeze(2).expand(-1, -1, features)
+            return inputs.gather(1, index)  # (N, T', F)
+
+        return rows(below) * (1 - frac) + rows(above) * frac, new
+
     def convolve(self, x: Tensor, lengths: Tensor) -> Tensor:
         """The convolutional front end: x (N, T, D) -> (N, T, C); identity without one.
         Padded steps are zeroed before each convolution, as if each sequence ended there."""
@@ -301,6 +338,7 @@ class SequenceClassifier(nn.Module):
         are given. ``lengths`` (N,) are the true lengths (>= 1) of the padded ``inputs``."""
         lengths = torch.as_tensor(lengths, dtype=torch.long, device="cpu")
         inputs, lengths = self.crop(inputs, lengths)
+        inputs, lengths = self.warp(inputs, lengths)
         x = self.dropout(self.drop_steps(self.embed(inputs)))  # (N, T, D)
         x = self.convolve(x, lengths)  # (N, T, C) with a front end, else unchanged
         outputs, _ = self.recurrent(x, lengths=lengths)  # (N, T, H')

@@ -84,6 +84,7 @@ class ClassifyTask:
             embedding_dropout=m.embedding_dropout,
             input_noise=m.input_noise,
             random_crop=m.random_crop,
+            time_warp=m.time_warp,
             input_shift=m.input_shift,
             conv_channels=m.conv_channels,
             conv_width=m.conv_width,

@@ -73,6 +73,7 @@ class ClassifyModelConfig:
     conv_channels: int = 0  # a convolutional front end of this many channels (0: none)
     conv_width: int = 3  # odd: the steps each convolution reads
     conv_layers: int = 1
+    time_warp: float = 0.0  # training sequences resampled to (1 +- w) x their length
 
     def validate(self) -> None:
         for name, value, allowed in (
@@ -91,7 +92,7 @@ class ClassifyModelConfig:
             )
         if self.conv_width % 2 == 0:
             raise ValueError(f"conv_width must be odd (a centred window), got {self.conv_width}")
-        for name in ("dropout", "embedding_dropout", "random_crop"):
+        for name in ("dropout", "embedding_dropout", "random_crop", "time_warp"):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
         for name in ("input_noise", "input_shift"):
