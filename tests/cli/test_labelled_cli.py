@@ -199,6 +199,11 @@ def test_even_conv_width_is_a_one_line_error(rnnkit, names_csv, tmp_path):
     assert_one_line_error(result, "conv_width must be odd")
     result = rnnkit(*args, "--conv-channels", "-2", "--out", tmp_path / "r")
     assert_one_line_error(result, "conv_channels must be >= 0")
+    result = rnnkit(*args, "--pooling", "points", "--pool-points", "1", "--out", tmp_path / "r")
+    assert_one_line_error(result, "pool_points must be an integer >= 2")
+    result = rnnkit(*args, "--pool-points", "3", "--out", tmp_path / "r")
+    assert_one_line_error(result, "pool_points applies to pooling 'points' only")
+    assert not (tmp_path / "r").exists()
 
 
 def test_input_noise_on_text_is_a_one_line_error(rnnkit, names_csv, tmp_path):
@@ -231,6 +236,14 @@ def test_vector_runs_refuse_text(rnnkit, tmp_path, monkeypatch):
     assert config["model"]["input_noise"] == 0.3
     assert config["model"]["input_shift"] == 0.2 and config["model"]["pooling"] == "concat"
     assert config["model"]["time_warp"] == 0.25
+    points = tmp_path / "points"
+    code, _, err = rnnkit(
+        "train", "classify", "--dataset", "vowels", *TINY, "--max-steps", "2", "--out", points,
+        "--pooling", "points", "--pool-points", "4", "--no-baselines",
+    )  # fmt: skip
+    assert code == 0, err
+    config = json.loads((points / "config.json").read_text(encoding="utf-8"))["config"]
+    assert (config["model"]["pooling"], config["model"]["pool_points"]) == ("points", 4)
     np.save(tmp_path / "frames.npy", np.ones((3, 3), dtype=np.float32))
     code, stdout, err = rnnkit("predict", out, tmp_path / "frames.npy", "--top", "1")
     assert code == 0, err

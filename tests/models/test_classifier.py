@@ -387,3 +387,34 @@ def test_concat_pooling_is_last_max_and_mean_side_by_side(bidirectional):
         torch.testing.assert_close(got[i], expected)
     model = make_classifier(pooling="concat", bidirectional=True)
     assert model.head.in_features == 3 * 2 * 5
+
+
+@pytest.mark.parametrize("points", [2, 3, 5])
+def test_points_pooling_reads_evenly_spaced_steps_first_and_last_included(points):
+    """Against a hand loop; the positions of a 5- and a 9-step sequence by hand as well."""
+    torch.manual_seed(6)
+    lengths = torch.tensor([5, 9, 1, 2])
+    outputs = torch.randn(4, 9, 6)
+    pool = Pooling("points", 6, bidirectional=True, points=points)
+    assert pool.output_size == 6 * points
+    got = pool(outputs, lengths)
+    assert got.shape == (4, 6 * points)
+    for i, n in enumerate(lengths.tolist()):
+        steps = [round(k * (n - 1) / (points - 1)) for k in range(points)]
+        assert steps[0] == 0 and steps[-1] == n - 1
+        torch.testing.assert_close(got[i], outputs[i, steps].flatten())
+    if points == 5:
+        picked = got.view(4, 5, 6)
+        torch.testing.assert_close(picked[0], outputs[0, [0, 1, 2, 3, 4]])
+        torch.testing.assert_close(picked[1], outputs[1, [0, 2, 4, 6, 8]])
+        torch.testing.assert_close(picked[2], outputs[2, [0, 0, 0, 0, 0]])
+    model = make_classifier(pooling="points", pool_points=points, bidirectional=True)
+    assert model.head.in_features == points * 2 * 5
+
+
+@pytest.mark.parametrize("points", [1, 0, 2.5, True])
+def test_points_pooling_needs_two_integer_points(points):
+    with pytest.raises(ValueError, match="pool_points must be an integer >= 2"):
+        Pooling("points", 6, points=points)
+    with pytest.raises(ValueError, match="pool_points must be an integer >= 2"):
+        ClassifierConfig(num_classes=3, input_size=5, pooling="points", pool_points=points)

@@ -62,6 +62,7 @@ TASK_FLAGS = {
         "input_noise": "model.input_noise",
         "random_crop": "model.random_crop",
         "time_warp": "model.time_warp",
+        "pool_points": "model.pool_points",
         "input_shift": "model.input_shift",
         "conv_channels": "model.conv_channels",
         "conv_width": "model.conv_width",
@@ -92,6 +93,12 @@ def register_tasks(tasks) -> None:
     data.add_argument("--level", choices=("char", "word"), help="tokens of text (default: by set)")
     data.add_argument("--max-length", type=_positive_int, metavar="N", help="first N tokens")
     model.add_argument("--pooling", choices=POOLINGS, help="(default: last)")
+    model.add_argument(
+        "--pool-points",
+        type=int,
+        metavar="K",
+        help="--pooling points: read the states at K evenly spaced steps of each sequence (5)",
+    )
     model.add_argument("--embedding", choices=("learned", "onehot"), help="for text")
     model.add_argument(
         "--embedding-dropout",

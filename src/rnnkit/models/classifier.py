@@ -10,6 +10,7 @@ r"""A sequence classifier (many-to-one): read a whole sequence, name its class.
     h_t = recurrent(x_1 .. x_t)  [, backward over x_t .. x_len]  (N, T, H')  H' = H or 2H
     s   = pool(h_1 .. h_len)                                   (N, H')   last|mean|max|attention
                                                                (N, 3H')  concat: [last|max|mean]
+                                                               (N, KH')  points: K evenly spaced
     o   = W dropout(s) + c                                     (N, K)    raw logits
     loss = mean_n -log softmax(o_n)[y_n]                       cross-entropy, nats per sequence
 
@@ -63,7 +64,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnkit.models.pooling import POOLINGS, Pooling, length_mask
+from rnnkit.models.pooling import POOLINGS, Pooling, check_points, length_mask, pooled_copies
 from rnnkit.models.recurrent import RECURRENT_CORES, build_recurrent
 
 EMBEDDINGS = ("learned", "onehot", "vectors")
@@ -85,7 +86,8 @@ class ClassifierConfig:
         embedding: ``learned`` (an ``nn.Embedding`` of ``embedding_size``), ``onehot`` or
             ``vectors`` (real-valued frames, standardised).
         cell, hidden_size, num_layers, bidirectional: the recurrent core.
-        pooling: one of ``last``, ``mean``, ``max``, ``attention``, ``concat``.
+        pooling: one of ``last``, ``mean``, ``max``, ``attention``, ``concat``, ``points``.
+        pool_points: ``K`` >= 2, the evenly spaced steps ``points`` pooling reads.
         dropout: probability in [0, 1).
         embedding_dropout: probability in [0, 1) that a whole input step is zeroed in training.
         input_noise: standard deviation (>= 0) of the Gaussian noise added to standardised
@@ -119,6 +121,7 @@ class ClassifierConfig:
     conv_width: int = 3
     conv_layers: int = 1
     time_warp: float = 0.0
+    pool_points: int = 5
 
     def __post_init__(self) -> None:
         for name in (
@@ -138,6 +141,7 @@ class ClassifierConfig:
             )
         if self.conv_width % 2 == 0:
             raise ValueError(f"conv_width must be odd (a centred window), got {self.conv_width}")
+        check_points(self.pool_points)
         if self.num_classes < 2:
             raise ValueError(f"a classifier needs at least 2 classes, got {self.num_classes}")
         for name, value, allowed in (
@@ -189,8 +193,9 @@ class ClassifierConfig:
 
     @property
     def pooled_size(self) -> int:
-        """The features of the pooled vector the head reads: ``H'`` (``3H'`` for concat)."""
-        return self.output_size * (3 if self.pooling == "concat" else 1)
+        """The features of the pooled vector the head reads: ``H'`` (``3H'`` for concat,
+        ``K H'`` for points)."""
+        return self.output_size * pooled_copies(self.pooling, self.pool_points)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -241,7 +246,9 @@ class SequenceClassifier(nn.Module):
             bidirectional=config.bidirectional,
             dropout=config.dropout if config.num_layers > 1 else 0.0,
         )
-        self.pooling = Pooling(config.pooling, config.output_size, config.bidirectional)
+        self.pooling = Pooling(
+            config.pooling, config.output_size, config.bidirectional, config.pool_points
+        )
         self.dropout = nn.Dropout(config.dropout)
         self.head = nn.Linear(config.pooled_size, config.num_classes)
 

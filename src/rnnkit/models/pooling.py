@@ -18,6 +18,11 @@ padding never reaches the result (the tests fill it with garbage to prove it).
     concat     [last | max | mean], (N, 3H'): the final states beside the strongest and the
                average activation of every feature (the concat pooling of Howard and Ruder
                2018, ULMFiT), for when no one summary suffices
+    points     [h_{p_1} | ... | h_{p_K}], (N, K H'): the states at K evenly spaced points of
+               each sequence, p_k = round((k - 1) (len - 1) / (K - 1)), first and last step
+               included, in the sequence's own time (a short and a long utterance are read at
+               the same relative places; the readout of Jaeger et al. 2007's echo-state
+               classifier of Japanese vowels)
 
 Shape letters: ``N`` batch, ``T`` padded length, ``H'`` features of each step (``2H`` for a
 bidirectional layer), ``A`` attention size.
@@ -28,7 +33,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-POOLINGS = ("last", "mean", "max", "attention", "concat")
+POOLINGS = ("last", "mean", "max", "attention", "concat", "points")
 
 
 def length_mask(lengths: Tensor, max_length: int) -> Tensor:
@@ -61,6 +66,23 @@ def max_pool(outputs: Tensor, lengths: Tensor) -> Tensor:
     return outputs.masked_fill(~mask, float("-inf")).max(dim=1).values
 
 
+def check_points(points: object) -> None:
+    """``points`` pooling's ``K``: an integer >= 2 (the first and the last step at least)."""
+    if isinstance(points, bool) or not isinstance(points, int) or points < 2:
+        raise ValueError(f"pool_points must be an integer >= 2, got {points!r}")
+
+
+def points_pool(outputs: Tensor, lengths: Tensor, points: int) -> Tensor:
+    """(N, T, H') -> (N, K H'): the states at ``points`` evenly spaced steps of each sequence,
+    from its first to its last real step, side by side in time order."""
+    check_points(points)
+    k = torch.arange(points, dtype=torch.float64)  # (K,)
+    span = (lengths.to(torch.float64) - 1).unsqueeze(1)  # (N, 1)
+    index = torch.round(k * span / (points - 1)).long().to(outputs.device)  # (N, K)
+    index = index.unsqueeze(2).expand(-1, -1, outputs.shape[2])  # (N, K, H')
+    return outputs.gather(1, index).flatten(1)  # (N, K H')
+
+
 class AttentionPool(nn.Module):
     """Additive attention pooling (see the module docstring): ``W`` is ``projection``
     (H' -> A, with the bias ``b``), ``u`` is ``query`` (A -> 1, no bias)."""
@@ -87,19 +109,23 @@ class AttentionPool(nn.Module):
 
 class Pooling(nn.Module):
     """One of ``POOLINGS`` as a module: ``pooling(outputs (N, T, H'), lengths (N,))`` ->
-    ``(N, output_size)``, which is ``H'`` (``3H'`` for ``concat``).
+    ``(N, output_size)``, which is ``H'`` (``3H'`` for ``concat``, ``K H'`` for ``points``).
 
-    ``bidirectional`` tells ``last`` that the features are [forward | backward] halves.
+    ``bidirectional`` tells ``last`` that the features are [forward | backward] halves;
+    ``points`` is ``K`` for ``points`` pooling (ignored by the others).
     """
 
-    def __init__(self, name: str, input_size: int, bidirectional: bool = False):
+    def __init__(self, name: str, input_size: int, bidirectional: bool = False, points: int = 5):
         super().__init__()
         if name not in POOLINGS:
             raise ValueError(f"unknown pooling {name!r}; allowed: {', '.join(POOLINGS)}")
+        if name == "points":
+            check_points(points)
         self.name = name
         self.bidirectional = bidirectional
+        self.points = points
         self.attention = AttentionPool(input_size) if name == "attention" else None
-        self.output_size = input_size * (3 if name == "concat" else 1)
+        self.output_size = input_size * pooled_copies(name, points)
 
     def forward(self, outputs: Tensor, lengths: Tensor) -> Tensor:
         if self.name == "last":
@@ -117,7 +143,16 @@ class Pooling(nn.Module):
                 ],
                 dim=1,
             )  # (N, 3H')
+        if self.name == "points":
+            return points_pool(outputs, lengths, self.points)
         return self.attention(outputs, lengths)
 
     def extra_repr(self) -> str:
-        return f"{self.name!r}" + (", bidirectional=True" if self.bidirectional else "")
+        text = f"{self.name!r}" + (", bidirectional=True" if self.bidirectional else "")
+        return text + (f", points={self.points}" if self.name == "points" else "")
+
+
+def pooled_copies(name: str, points: int = 5) -> int:
+    """How many ``H'``-wide vectors pooling ``name`` puts side by side: 3 for ``concat``,
+    ``points`` for ``points``, 1 for the rest."""
+    return {"concat": 3, "points": points}.get(name, 1)

@@ -85,6 +85,7 @@ class ClassifyTask:
             input_noise=m.input_noise,
             random_crop=m.random_crop,
             time_warp=m.time_warp,
+            pool_points=m.pool_points,
             input_shift=m.input_shift,
             conv_channels=m.conv_channels,
             conv_width=m.conv_width,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from rnnkit.models.classifier import EMBEDDINGS
-from rnnkit.models.pooling import POOLINGS
+from rnnkit.models.pooling import POOLINGS, check_points
 from rnnkit.models.recurrent import RECURRENT_CORES
 from rnnkit.training.config import (
     OptimizerConfig,
@@ -74,6 +74,7 @@ class ClassifyModelConfig:
     conv_width: int = 3  # odd: the steps each convolution reads
     conv_layers: int = 1
     time_warp: float = 0.0  # training sequences resampled to (1 +- w) x their length
+    pool_points: int = 5  # K, the evenly spaced steps `points` pooling reads
 
     def validate(self) -> None:
         for name, value, allowed in (
@@ -92,6 +93,11 @@ class ClassifyModelConfig:
             )
         if self.conv_width % 2 == 0:
             raise ValueError(f"conv_width must be odd (a centred window), got {self.conv_width}")
+        check_points(self.pool_points)
+        if self.pool_points != 5 and self.pooling != "points":
+            raise ValueError(
+                f"pool_points applies to pooling 'points' only (pooling is {self.pooling!r})"
+            )
         for name in ("dropout", "embedding_dropout", "random_crop", "time_warp"):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
