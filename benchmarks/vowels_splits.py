@@ -26,8 +26,8 @@ from pathlib import Path
 
 DOCUMENTED = [
     "--hidden-size", "64", "--batch-size", "16", "--lr", "3e-3", "--dropout", "0.3",
-    "--input-noise", "0.5", "--bidirectional", "--pooling", "max", "--eval-every", "50",
-    "--threads", "1",
+    "--input-noise", "0.5", "--time-warp", "0.1", "--bidirectional", "--pooling", "max",
+    "--eval-every", "50", "--threads", "1",
 ]  # fmt: skip
 RNNKIT = "import sys; from rnnkit.cli.main import main; sys.exit(main(sys.argv[1:]))"
 
