@@ -31,16 +31,10 @@ import sys
 
 import numpy as np
 
-from rnnkit.baselines.classification import C_GRID, summary_features
+from rnnkit.baselines.classification import C_GRID, points_features, summary_features
 from rnnkit.data.labelled import load_classification
 
 ALPHAS = np.logspace(-2, 3, 11)
-
-
-def point_steps(length: int, points: int) -> np.ndarray:
-    """The ``points`` evenly spaced steps of a ``length``-step sequence, as ``--pooling points``
-    picks them (round half to even, as torch.round)."""
-    return np.round(np.arange(points) * (length - 1) / (points - 1)).astype(np.int64)
 
 
 def reservoir_states(frames: np.ndarray, weights: dict, leak: float) -> np.ndarray:
@@ -121,12 +115,8 @@ def main(argv: list[str] | None = None) -> int:
         states = [reservoir_states(f, weights, 0.2) for f in standard]
         features = {"summary": summary_features(frames)}
         for k in points:
-            features[f"points K={k}"] = np.stack(
-                [f[point_steps(len(f), k)].ravel() for f in standard]
-            )
-            features[f"esn+points K={k}"] = np.stack(
-                [s[point_steps(len(s), k)].ravel() for s in states]
-            )
+            features[f"points K={k}"] = points_features(standard, k)
+            features[f"esn+points K={k}"] = points_features(states, k)
         print(f"split {split}:")
         for name, x in features.items():
             train, test = (

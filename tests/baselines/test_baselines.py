@@ -6,6 +6,7 @@ import pytest
 from rnnkit.baselines.classification import (
     logistic_regression,
     majority_class,
+    points_features,
     summary_features,
 )
 from rnnkit.baselines.tagging import MostFrequentTag
@@ -25,6 +26,33 @@ def test_summary_features_by_hand():
     features = summary_features([sequence])
     expected = [3.0, 20.0, np.std([1, 3, 5]), np.std([10, 10, 40]), 1.0, 10.0, 5.0, 40.0]
     np.testing.assert_allclose(features[0], expected)
+
+
+def test_points_features_by_hand():
+    nine = np.arange(18, dtype=np.float64).reshape(9, 2)  # frame t is (2t, 2t + 1)
+    two = np.array([[1.0, 2.0], [3.0, 4.0]])
+    features = points_features([nine, two])
+    np.testing.assert_allclose(features[0], nine[[0, 2, 4, 6, 8]].ravel())
+    # two frames: steps round(k / 4) = 0, 0, 0 (0.5 rounds to even), 1, 1
+    np.testing.assert_allclose(features[1], two[[0, 0, 0, 1, 1]].ravel())
+    np.testing.assert_allclose(points_features([nine], points=3)[0], nine[[0, 4, 8]].ravel())
+
+
+def test_points_read_when_a_bump_comes_which_the_summary_cannot():
+    """A bump a quarter of the way in (class 0) or three quarters (class 1): the same mean,
+    spread, first and last frame, so the summary regression is near chance; the points
+    regression reads it off."""
+    rng = np.random.default_rng(1)
+    sequences, labels = [], []
+    for k in range(80):
+        length = 4 * int(rng.integers(3, 6)) + 1  # 13, 17 or 21: steps at quarters exist
+        sequence = np.zeros((length, 1))
+        sequence[(length - 1) // 4 if k % 2 == 0 else 3 * (length - 1) // 4] = 1.0
+        sequences.append(sequence + rng.normal(0, 0.05, (length, 1)))
+        labels.append(k % 2)
+    train, val, test = ((sequences[a:b], labels[a:b]) for a, b in ((0, 50), (50, 60), (60, 80)))
+    assert logistic_regression("points", train, val, test, 2).accuracy == 1.0
+    assert logistic_regression("vectors", train, val, test, 2).accuracy <= 0.75
 
 
 def _split(pairs):

@@ -236,6 +236,9 @@ def test_vector_runs_refuse_text(rnnkit, tmp_path, monkeypatch):
     assert config["model"]["input_noise"] == 0.3
     assert config["model"]["input_shift"] == 0.2 and config["model"]["pooling"] == "concat"
     assert config["model"]["time_warp"] == 0.25
+    baselines = json.loads((out / "baselines.json").read_text(encoding="utf-8"))
+    assert 0 <= baselines["baseline_logreg_points_accuracy"] <= 1
+    assert baselines["logreg_points"]["feature_count"] == 5 * 3  # 5 frames of 3 features
     points = tmp_path / "points"
     code, _, err = rnnkit(
         "train", "classify", "--dataset", "vowels", *TINY, "--max-steps", "2", "--out", points,

@@ -77,6 +77,7 @@ def test_train_writes_a_complete_run(tmp_path):
     assert 0 <= summary["test_accuracy"] <= 1 and 0 <= summary["test_macro_f1"] <= 1
     assert summary["baseline_majority_accuracy"] == pytest.approx(1 / 3)
     assert summary["baseline_logreg_accuracy"] == 1.0  # the endings give the class away
+    assert "baseline_logreg_points_accuracy" not in summary  # text: no frames to read
     versus, examples = summary["test_vs_logreg"], summary["test_examples"]
     wrong = round((1 - summary["test_accuracy"]) * examples)
     assert versus["examples"] == examples

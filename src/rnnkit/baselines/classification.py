@@ -8,6 +8,10 @@ Features, by the kind of input:
     words    TF-IDF of word 1- and 2-grams, with the task's own tokeniser
     vectors  fixed-length summary of each sequence of F-dimensional frames: the per-feature
              mean, standard deviation, first frame and last frame (4F numbers), standardised
+    points   the frames at K = 5 evenly spaced steps of each sequence, first and last included
+             (step round(k (T - 1) / (K - 1)), as ``--pooling points`` picks them), side by side
+             (K F numbers), standardised: a second, time-aligned reading of real-valued
+             sequences (on vowels it is the stronger one; docs/classify.md)
 
 The regularisation strength ``C`` of ``LogisticRegression`` is chosen from ``C_GRID`` by
 accuracy on the validation split (as the recurrent model's checkpoint is), then the model is
@@ -26,7 +30,8 @@ from rnnkit.evaluation.classification import accuracy, macro_f1
 C_GRID = (0.1, 1.0, 10.0)
 CHAR_NGRAMS = (1, 3)
 WORD_NGRAMS = (1, 2)
-KINDS = ("chars", "words", "vectors")
+POINTS = 5
+KINDS = ("chars", "words", "vectors", "points")
 
 
 @dataclass
@@ -64,6 +69,17 @@ def summary_features(sequences: Sequence[np.ndarray]) -> np.ndarray:
     return np.stack(rows)
 
 
+def points_features(sequences: Sequence[np.ndarray], points: int = POINTS) -> np.ndarray:
+    """(n, K F): the frames of each (T_i, F) sequence at ``points`` evenly spaced steps, from
+    the first to the last (round half to even, as ``torch.round``), concatenated in order."""
+    rows = []
+    for seq in sequences:
+        seq = np.asarray(seq, dtype=np.float64)
+        steps = np.round(np.arange(points) * (len(seq) - 1) / (points - 1)).astype(np.int64)
+        rows.append(seq[steps].ravel())
+    return np.stack(rows)
+
+
 def featurizer(kind: str, tokenizer: Callable[[str], list[str]] | None = None):
     """The scikit-learn transformer that turns raw inputs of ``kind`` into features."""
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -86,6 +102,8 @@ def featurizer(kind: str, tokenizer: Callable[[str], list[str]] | None = None):
         )
     if kind == "vectors":
         return make_pipeline(FunctionTransformer(summary_features), StandardScaler())
+    if kind == "points":
+        return make_pipeline(FunctionTransformer(points_features), StandardScaler())
     raise ValueError(f"unknown input kind {kind!r}; allowed: {', '.join(KINDS)}")
 
 
@@ -94,6 +112,8 @@ def describe_features(kind: str) -> str:
         return f"TF-IDF character {CHAR_NGRAMS[0]}-{CHAR_NGRAMS[1]}-grams (char_wb)"
     if kind == "words":
         return f"TF-IDF word {WORD_NGRAMS[0]}-{WORD_NGRAMS[1]}-grams"
+    if kind == "points":
+        return f"the frames at {POINTS} evenly spaced steps, standardised"
     return "per-feature mean, std, first and last frame, standardised"
 
 

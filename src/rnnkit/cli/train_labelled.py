@@ -280,6 +280,7 @@ def summary_lines(summary: dict) -> list[str]:
     names = {
         "baseline_majority_accuracy": "majority",
         "baseline_logreg_accuracy": "logistic regression",
+        "baseline_logreg_points_accuracy": "logistic regression on the frames at 5 steps",
         "baseline_most_frequent_tag_accuracy": "most frequent tag per word",
     }
     baselines = [f"{name} {summary[key]:.4f}" for key, name in names.items() if key in summary]
