@@ -117,6 +117,30 @@ def test_resume_continues_exactly(tmp_path, monkeypatch):
     assert resumed.test == whole.test
 
 
+def test_resume_continues_exactly_with_every_augmentation_of_frames(tmp_path, monkeypatch):
+    """Noise, offsets, windows and time warps draw from the generator every batch: a resumed
+    run must draw what the unbroken one drew."""
+    data = fixtures.vectors()
+    config = tiny_config(
+        **{
+            "baselines.enabled": False,
+            "model.input_noise": 0.3,
+            "model.input_shift": 0.2,
+            "model.random_crop": 0.3,
+            "model.time_warp": 0.3,
+            "model.pooling": "points",
+            "model.pool_points": 3,
+        }
+    )
+    whole = train(config, tmp_path / "whole", data=data)
+    train(config, tmp_path / "parts", data=data, callbacks=[_stop_at(8)])
+    monkeypatch.setattr("rnnkit.tasks.classify.load_data", lambda dataset, seed: data)
+    resumed = resume(tmp_path / "parts")
+    assert resumed.train.steps == whole.train.steps == 24
+    assert _losses(tmp_path / "parts") == _losses(tmp_path / "whole")
+    assert resumed.test == whole.test
+
+
 def test_resume_refuses_changed_data(tmp_path, monkeypatch):
     data = fixtures.names()
     train(tiny_config(**{"trainer.max_steps": 4}), tmp_path / "run", data=data)
