@@ -109,13 +109,14 @@ def test_evaluate_classify(rnnkit, classify_run):
 def test_resume_classify(rnnkit, names_csv, tmp_path):
     out = tmp_path / "run"
     args = ["train", "classify", "--dataset", names_csv, *TINY, "--no-baselines"]
-    args += ["--embedding-dropout", "0.2", "--random-crop", "0.3"]
+    args += ["--embedding-dropout", "0.2", "--random-crop", "0.3", "--label-smoothing", "0.1"]
     args += ["--conv-channels", "4", "--conv-width", "5", "--conv-layers", "2"]
     code, _, err = rnnkit(*args, "--max-steps", "6", "--out", out, "--json")
     assert code == 0, err
     config = json.loads((out / "config.json").read_text(encoding="utf-8"))["config"]
     assert config["model"]["embedding_dropout"] == 0.2
     assert config["model"]["random_crop"] == 0.3
+    assert config["model"]["label_smoothing"] == 0.1
     assert (config["model"]["conv_channels"], config["model"]["conv_width"]) == (4, 5)
     assert config["model"]["conv_layers"] == 2
     code, stdout, err = rnnkit("train", "--resume", out, "--max-steps", "10", "--json")

@@ -172,6 +172,8 @@ def test_onehot_input_and_loss():
         ({"random_crop": -0.2}, "random_crop must be in"),
         ({"embedding": "vectors", "time_warp": 1.0}, "time_warp must be in"),
         ({"time_warp": 0.1}, "time_warp is for real-valued"),
+        ({"label_smoothing": 1.0}, "label_smoothing must be in"),
+        ({"label_smoothing": -0.1}, "label_smoothing must be in"),
         ({"conv_channels": -1}, "conv_channels must be an integer >= 0"),
         ({"conv_width": 4}, "conv_width must be odd"),
         ({"conv_width": 0}, "conv_width must be a positive integer"),
@@ -418,3 +420,18 @@ def test_points_pooling_needs_two_integer_points(points):
         Pooling("points", 6, points=points)
     with pytest.raises(ValueError, match="pool_points must be an integer >= 2"):
         ClassifierConfig(num_classes=3, input_size=5, pooling="points", pool_points=points)
+
+
+def test_label_smoothing_by_hand_in_training_and_plain_cross_entropy_in_evaluation():
+    model = make_classifier(label_smoothing=0.2, pooling="mean")
+    batch, _ = padded_ids(seed=8)
+    targets = torch.tensor([0, 2, 1, 2])
+    model.eval()
+    logits, plain = model(batch, torch.tensor(LENGTHS), targets)
+    log_p = torch.log_softmax(logits, 1)  # (4, 3)
+    torch.testing.assert_close(plain, -log_p[torch.arange(4), targets].mean())
+    model.train()  # no dropout configured: the same logits
+    _, smoothed = model(batch, torch.tensor(LENGTHS), targets)
+    soft = torch.full((4, 3), 0.2 / 3)
+    soft[torch.arange(4), targets] += 0.8  # 1 - e + e / K on the true class
+    torch.testing.assert_close(smoothed, -(soft * log_p).sum(1).mean())

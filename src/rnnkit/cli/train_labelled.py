@@ -63,6 +63,7 @@ TASK_FLAGS = {
         "random_crop": "model.random_crop",
         "time_warp": "model.time_warp",
         "pool_points": "model.pool_points",
+        "label_smoothing": "model.label_smoothing",
         "input_shift": "model.input_shift",
         "conv_channels": "model.conv_channels",
         "conv_width": "model.conv_width",
@@ -133,6 +134,12 @@ def register_tasks(tasks) -> None:
         metavar="W",
         help="real-valued frames: in training, resample each sequence by linear interpolation "
         "to between 1-W and 1+W times its length (0: as recorded)",
+    )
+    model.add_argument(
+        "--label-smoothing",
+        type=float,
+        metavar="E",
+        help="train towards 1-E+E/K on the true class and E/K on the others (0: one-hot)",
     )
     model.add_argument(
         "--conv-channels",

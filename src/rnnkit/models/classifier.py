@@ -13,6 +13,7 @@ r"""A sequence classifier (many-to-one): read a whole sequence, name its class.
                                                                (N, KH')  points: K evenly spaced
     o   = W dropout(s) + c                                     (N, K)    raw logits
     loss = mean_n -log softmax(o_n)[y_n]                       cross-entropy, nats per sequence
+    loss = mean_n [(1-e) (-log p_n[y_n]) + e mean_k (-log p_n[k])]  training, label smoothing e
 
 The recurrent core is any name ``rnnkit.models.recurrent.build_recurrent`` knows (rnn, relu,
 irnn, lstm, gru), optionally bidirectional and stacked. Batches are padded (N, T) token ids or
@@ -45,6 +46,11 @@ vector input only) resamples each sequence, after any window, to ``M = round(s l
 interpolation between neighbouring frames at the evenly spaced positions
 ``j (len - 1) / (M - 1)``: the first and last frames are kept and the sequence is read as if
 spoken ``1 / s`` times as fast (speed perturbation, Ko et al. 2015).
+
+``label_smoothing`` ``e`` (training only) trains towards ``1 - e + e / K`` on the true class
+and ``e / K`` on each other one instead of a one-hot target (Szegedy et al. 2016): the model
+can no longer lower its loss by growing ever more confident on examples it already gets
+right. Evaluation always reports the plain cross-entropy.
 
 An optional convolutional front end (``conv_channels`` ``C`` > 0) runs ``conv_layers`` ``J``
 one-dimensional convolutions over time before the recurrent core, each of ``conv_width`` ``k``
@@ -98,6 +104,8 @@ class ClassifierConfig:
             away (0: whole sequences).
         time_warp: in [0, 1): training sequences are resampled to between ``1 - w`` and
             ``1 + w`` times their length (0: as they are); vector input only.
+        label_smoothing: in [0, 1): the share of the training target spread evenly over
+            all classes (0: one-hot).
         conv_channels: ``C``, the channels of the convolutional front end (0: none).
         conv_width: ``k``, odd: the steps each convolution reads.
         conv_layers: ``J``, how many convolutions (each with a ReLU) run one after another.
@@ -122,6 +130,7 @@ class ClassifierConfig:
     conv_layers: int = 1
     time_warp: float = 0.0
     pool_points: int = 5
+    label_smoothing: float = 0.0
 
     def __post_init__(self) -> None:
         for name in (
@@ -153,7 +162,7 @@ class ClassifierConfig:
                 raise ValueError(f"unknown {name} {value!r}; allowed: {', '.join(allowed)}")
         if not isinstance(self.bidirectional, bool):
             raise ValueError(f"bidirectional must be true or false, got {self.bidirectional!r}")
-        for name in ("dropout", "embedding_dropout", "random_crop", "time_warp"):
+        for name in ("dropout", "embedding_dropout", "random_crop", "time_warp", "label_smoothing"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
@@ -351,7 +360,10 @@ class SequenceClassifier(nn.Module):
         outputs, _ = self.recurrent(x, lengths=lengths)  # (N, T, H')
         pooled = self.pooling(outputs, lengths)  # (N, H')
         logits = self.head(self.dropout(pooled)).float()  # (N, K)
-        loss = None if targets is None else F.cross_entropy(logits, targets)
+        smoothing = self.config.label_smoothing if self.training else 0.0
+        loss = None
+        if targets is not None:
+            loss = F.cross_entropy(logits, targets, label_smoothing=smoothing)
         return logits, loss
 
 

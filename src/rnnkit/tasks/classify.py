@@ -86,6 +86,7 @@ class ClassifyTask:
             random_crop=m.random_crop,
             time_warp=m.time_warp,
             pool_points=m.pool_points,
+            label_smoothing=m.label_smoothing,
             input_shift=m.input_shift,
             conv_channels=m.conv_channels,
             conv_width=m.conv_width,

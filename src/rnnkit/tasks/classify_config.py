@@ -75,6 +75,7 @@ class ClassifyModelConfig:
     conv_layers: int = 1
     time_warp: float = 0.0  # training sequences resampled to (1 +- w) x their length
     pool_points: int = 5  # K, the evenly spaced steps `points` pooling reads
+    label_smoothing: float = 0.0  # share of the training target spread over all classes
 
     def validate(self) -> None:
         for name, value, allowed in (
@@ -98,7 +99,7 @@ class ClassifyModelConfig:
             raise ValueError(
                 f"pool_points applies to pooling 'points' only (pooling is {self.pooling!r})"
             )
-        for name in ("dropout", "embedding_dropout", "random_crop", "time_warp"):
+        for name in ("dropout", "embedding_dropout", "random_crop", "time_warp", "label_smoothing"):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
         for name in ("input_noise", "input_shift"):
