@@ -19,3 +19,17 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def rnnkit(capsys):
+    """``rnnkit(*argv) -> (exit code, stdout, stderr)``: the command line's real entry point,
+    run in this process (every subcommand module is registered by ``rnnkit.cli.main``)."""
+    from rnnkit.cli.main import main
+
+    def run(*argv):
+        code = main([str(a) for a in argv])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

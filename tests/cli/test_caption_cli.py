@@ -6,43 +6,12 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
 
-import rnnkit.cli.main as cli_main
+from tests.cli.checks import assert_one_line_error, last_json
 from tests.tasks.caption_fixtures import write_shapes_folder
 
 TINY = ["--hidden-size", "8", "--embedding-size", "4", "--base-channels", "2",
         "--conv-blocks", "2", "--attention-size", "4", "--batch-size", "4"]  # fmt: skip
-
-
-@pytest.fixture
-def rnnkit(monkeypatch, capsys):
-    """``rnnkit(*argv) -> (exit code, stdout, stderr)``."""
-    commands = tuple(dict.fromkeys((*cli_main.SUBCOMMANDS, "rnnkit.cli.caption")))
-    monkeypatch.setattr(cli_main, "SUBCOMMANDS", commands)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-
-    def run(*argv):
-        code = cli_main.main([str(a) for a in argv])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    yield run
-    torch.set_num_threads(threads)
-
-
-def assert_one_line_error(result, *fragments):
-    code, _, err = result
-    assert code == 2, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("rnnkit "), err
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-
-
-def last_json(out: str) -> dict:
-    return json.loads(out.strip().splitlines()[-1])
 
 
 @pytest.fixture

@@ -5,33 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
 
-import rnnkit.cli.main as cli_main
+from tests.cli.checks import assert_one_line_error
 
-MODULES = ("rnnkit.cli.train", "rnnkit.cli.sample", "rnnkit.cli.evaluate")
 TEXT = (
     "ROMEO:\nBut soft, what light through yonder window breaks?\n\n"
     "JULIET:\nO Romeo, Romeo, wherefore art thou Romeo?\n\n"
 ) * 40
 TINY = ["--preset", "smoke", "--hidden-size", "16", "--seq-len", "10", "--max-chars", "100000"]
-
-
-@pytest.fixture
-def rnnkit(monkeypatch, capsys):
-    """``rnnkit(*argv) -> (exit code, stdout, stderr)`` through the real entry point."""
-    commands = tuple(dict.fromkeys((*cli_main.SUBCOMMANDS, *MODULES)))
-    monkeypatch.setattr(cli_main, "SUBCOMMANDS", commands)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-
-    def run(*argv):
-        code = cli_main.main([str(a) for a in argv])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    yield run
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture
@@ -48,15 +29,6 @@ def run_dir(rnnkit, text_file, tmp_path):
     code, _, err = rnnkit("train", "charlm", *TINY, "--data", text_file, "--out", out, "--json")
     assert code == 0, err
     return out
-
-
-def assert_one_line_error(code, err, *fragments):
-    assert code == 2
-    assert "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("rnnkit "), err
-    for fragment in fragments:
-        assert fragment in lines[0]
 
 
 def test_train_json_ends_with_one_object_and_writes_the_run_dir(rnnkit, text_file, tmp_path):
@@ -148,14 +120,14 @@ def test_beam_one_equals_greedy(rnnkit, run_dir):
 
 
 def test_beam_search_takes_no_sampling_options(rnnkit, run_dir):
-    code, _, err = rnnkit("sample", run_dir, "--beam", "3", "--top-k", "5")
-    assert_one_line_error(code, err, "--beam", "--top-k")
+    result = rnnkit("sample", run_dir, "--beam", "3", "--top-k", "5")
+    assert_one_line_error(result, "--beam", "--top-k")
 
 
 def test_unknown_prime_characters_are_a_one_line_error(rnnkit, run_dir):
-    code, out, err = rnnkit("sample", run_dir, "--prime", "ROMEO: ¿Qué?")
-    assert_one_line_error(code, err, "'¿'", "'é'", "not in the run's vocabulary")
-    assert out == ""
+    result = rnnkit("sample", run_dir, "--prime", "ROMEO: ¿Qué?")
+    assert_one_line_error(result, "'¿'", "'é'", "not in the run's vocabulary")
+    assert result[1] == ""  # nothing on stdout
 
 
 def test_evaluate_json_and_text(rnnkit, run_dir):
@@ -187,17 +159,15 @@ def _bad_data(tmp_path, case):
 @pytest.mark.parametrize("case", ["missing", "empty", "binary", "latin-1", "no-text-dir"])
 def test_bad_training_data_is_a_one_line_error_and_leaves_no_run(rnnkit, tmp_path, case):
     out = tmp_path / "r"
-    code, _, err = rnnkit(
-        "train", "charlm", *TINY, "--data", _bad_data(tmp_path, case), "--out", out
-    )
-    assert_one_line_error(code, err)
+    result = rnnkit("train", "charlm", *TINY, "--data", _bad_data(tmp_path, case), "--out", out)
+    assert_one_line_error(result)
     assert not out.exists()
 
 
 @pytest.mark.parametrize("budget", ["10minutes", "-5m", "1m1h", "soon"])
 def test_bad_durations_are_a_one_line_error(rnnkit, text_file, budget):
-    code, _, err = rnnkit("train", "charlm", "--data", text_file, f"--time-budget={budget}")
-    assert_one_line_error(code, err, "90s, 10m, 1h30m")
+    result = rnnkit("train", "charlm", "--data", text_file, f"--time-budget={budget}")
+    assert_one_line_error(result, "90s, 10m, 1h30m")
 
 
 @pytest.mark.parametrize("what", ["missing", "empty-dir", "file"])
@@ -208,13 +178,13 @@ def test_resuming_a_non_run_is_a_one_line_error(rnnkit, tmp_path, what):
     elif what == "file":
         target.write_text("hello")
     for argv in (("train", "--resume", target), ("train", "charlm", "--resume", target)):
-        code, _, err = rnnkit(*argv)
-        assert_one_line_error(code, err)
+        result = rnnkit(*argv)
+        assert_one_line_error(result)
 
 
 def test_sample_and_evaluate_of_a_non_run_are_one_line_errors(rnnkit, tmp_path):
-    assert_one_line_error(*rnnkit("sample", tmp_path)[::2], "not an rnnkit run directory")
-    assert_one_line_error(*rnnkit("evaluate", tmp_path / "nope")[::2], "no run directory")
+    assert_one_line_error(rnnkit("sample", tmp_path), "not an rnnkit run directory")
+    assert_one_line_error(rnnkit("evaluate", tmp_path / "nope"), "no run directory")
 
 
 @pytest.mark.parametrize("damage", ["truncate", "garbage"])
@@ -223,12 +193,12 @@ def test_a_corrupt_checkpoint_is_a_one_line_error_and_nothing_else_is_lost(rnnki
     last = folder / "last.safetensors"
     last.write_bytes(last.read_bytes()[:500] if damage == "truncate" else b"rubbish" * 99)
     before = {p.name: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
-    code, _, err = rnnkit("train", "--resume", run_dir)
-    assert_one_line_error(code, err, "corrupt or truncated")
-    code, _, err = rnnkit("sample", run_dir, "--checkpoint", "last")
-    assert_one_line_error(code, err, "corrupt or truncated")
-    code, _, err = rnnkit("evaluate", run_dir, "--checkpoint", "last")
-    assert_one_line_error(code, err, "corrupt or truncated")
+    result = rnnkit("train", "--resume", run_dir)
+    assert_one_line_error(result, "corrupt or truncated")
+    result = rnnkit("sample", run_dir, "--checkpoint", "last")
+    assert_one_line_error(result, "corrupt or truncated")
+    result = rnnkit("evaluate", run_dir, "--checkpoint", "last")
+    assert_one_line_error(result, "corrupt or truncated")
     after = {p.name: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
     assert after == before
     assert rnnkit("sample", run_dir, "--length", "5")[0] == 0  # best still works
@@ -236,8 +206,8 @@ def test_a_corrupt_checkpoint_is_a_one_line_error_and_nothing_else_is_lost(rnnki
 
 def test_training_into_an_existing_run_is_refused(rnnkit, run_dir, text_file):
     before = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
-    code, _, err = rnnkit("train", "charlm", *TINY, "--data", text_file, "--out", run_dir)
-    assert_one_line_error(code, err, "already holds a run", "--resume")
+    result = rnnkit("train", "charlm", *TINY, "--data", text_file, "--out", run_dir)
+    assert_one_line_error(result, "already holds a run", "--resume")
     assert {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()} == before
 
 
@@ -250,12 +220,12 @@ def test_resume_continues_and_extends(rnnkit, run_dir):
 
 
 def test_resume_takes_no_other_configuration(rnnkit, run_dir):
-    code, _, err = rnnkit("train", "charlm", "--resume", run_dir, "--hidden-size", "64")
-    assert_one_line_error(code, err, "--hidden-size")
+    result = rnnkit("train", "charlm", "--resume", run_dir, "--hidden-size", "64")
+    assert_one_line_error(result, "--hidden-size")
 
 
 def test_train_without_a_task_is_a_one_line_error(rnnkit):
-    assert_one_line_error(*rnnkit("train")[::2], "charlm")
+    assert_one_line_error(rnnkit("train"), "charlm")
 
 
 def test_numpy_engine(rnnkit, text_file, tmp_path):
@@ -279,14 +249,14 @@ def test_numpy_engine(rnnkit, text_file, tmp_path):
     summary = json.loads(stdout)
     assert {"run_dir", "steps", "tokens_per_s", "val_nats", "val_bpc"} <= set(summary)
     assert (out / "metrics.jsonl").exists() and (out / "samples.txt").exists()
-    code, _, err = rnnkit("train", "charlm", "--engine", "numpy", "--precision", "bf16")
-    assert_one_line_error(code, err, "--precision", "--engine numpy")
-    assert_one_line_error(*rnnkit("sample", out)[::2], "--engine numpy")
+    result = rnnkit("train", "charlm", "--engine", "numpy", "--precision", "bf16")
+    assert_one_line_error(result, "--precision", "--engine numpy")
+    assert_one_line_error(rnnkit("sample", out), "--engine numpy")
 
 
 def test_an_impossible_model_is_a_one_line_error_and_leaves_no_run(rnnkit, text_file, tmp_path):
     out = tmp_path / "r"
-    code, _, err = rnnkit(
+    result = rnnkit(
         "train",
         "charlm",
         *TINY,
@@ -298,7 +268,7 @@ def test_an_impossible_model_is_a_one_line_error_and_leaves_no_run(rnnkit, text_
         "--out",
         out,
     )
-    assert_one_line_error(code, err, "tie_weights")
+    assert_one_line_error(result, "tie_weights")
     assert not out.exists()
 
 
@@ -320,5 +290,5 @@ def test_threads_option(rnnkit, text_file, tmp_path):
     assert code == 0, err
     trainer = json.loads((out / "config.json").read_text())["config"]["trainer"]
     assert trainer["adapt_threads"] is True and trainer["threads"] is None
-    code, _, err = rnnkit("train", "charlm", *TINY, "--data", text_file, "--threads", "many")
-    assert_one_line_error(code, err, "--threads takes a positive integer or auto")
+    result = rnnkit("train", "charlm", *TINY, "--data", text_file, "--threads", "many")
+    assert_one_line_error(result, "--threads takes a positive integer or auto")

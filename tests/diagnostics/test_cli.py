@@ -7,29 +7,15 @@ import json
 import pytest
 import torch
 
-import rnnkit.cli.main as cli_main
+from tests.cli.checks import assert_one_line_error
 
-MODULES = ("rnnkit.cli.train", "rnnkit.cli.diagnose")
 TEXT = (
     "ROMEO:\nBut soft, what light through yonder window breaks?\n\n"
     "JULIET:\nO Romeo, Romeo, wherefore art thou Romeo?\n\n"
 ) * 40
 TINY = ["--seq-len", "12", "--hidden-size", "6", "--batch-size", "2"]
+DIAGNOSE = "rnnkit diagnose: error:"  # how every diagnose error line starts
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.fixture
-def rnnkit(monkeypatch, capsys):
-    """``rnnkit(*argv) -> (exit code, stdout, stderr)`` through the real entry point."""
-    commands = tuple(dict.fromkeys((*cli_main.SUBCOMMANDS, *MODULES)))
-    monkeypatch.setattr(cli_main, "SUBCOMMANDS", commands)
-
-    def run(*argv):
-        code = cli_main.main([str(a) for a in argv])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 @pytest.fixture
@@ -42,15 +28,6 @@ def run_dir(rnnkit, tmp_path):
     code, _, err = rnnkit("train", "charlm", *flags, "--data", text, "--out", out, "--json")
     assert code == 0, err
     return out
-
-
-def assert_one_line_error(code, err, *fragments):
-    assert code == 2
-    assert "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("rnnkit diagnose: error:"), err
-    for fragment in fragments:
-        assert fragment in lines[0]
 
 
 def test_fresh_cells_json_is_one_object_with_a_curve_per_cell(rnnkit, tmp_path):
@@ -127,14 +104,14 @@ def test_train_charlm_takes_diagnose_every(rnnkit, tmp_path):
     ],
 )
 def test_mistakes_are_one_line_errors(rnnkit, tmp_path, argv, fragments):
-    code, _, err = rnnkit("diagnose", "gradients", *argv, "--out", tmp_path)
-    assert_one_line_error(code, err, *fragments)
+    result = rnnkit("diagnose", "gradients", *argv, "--out", tmp_path)
+    assert_one_line_error(result, *fragments, prefix=DIAGNOSE)
 
 
 def test_run_mistakes_are_one_line_errors(rnnkit, run_dir):
-    code, _, err = rnnkit("diagnose", "gradients", run_dir, "--hidden-size", "4")
-    assert_one_line_error(code, err, "--hidden-size", "fresh cores")
-    code, _, err = rnnkit("diagnose", "gradients", run_dir, "--seq-len", "5000")
-    assert_one_line_error(code, err, "validation text", "at most")
-    code, _, err = rnnkit("diagnose")
-    assert_one_line_error(code, err, "rnnkit diagnose gradients")
+    result = rnnkit("diagnose", "gradients", run_dir, "--hidden-size", "4")
+    assert_one_line_error(result, "--hidden-size", "fresh cores", prefix=DIAGNOSE)
+    result = rnnkit("diagnose", "gradients", run_dir, "--seq-len", "5000")
+    assert_one_line_error(result, "validation text", "at most", prefix=DIAGNOSE)
+    result = rnnkit("diagnose")
+    assert_one_line_error(result, "rnnkit diagnose gradients", prefix=DIAGNOSE)
