@@ -10,9 +10,10 @@ the 270 training utterances held out, a different 27 each time; the test split i
 shipped utterances), ``--parallel`` at a time, each on one thread, into ``--out/sS``; flags
 after ``--`` are added to every run (a later flag overrides the documented one). Printed: each
 split's best validation loss, test utterances right, the logistic regression's on the same
-split and McNemar's p; their means (the rule in docs/classify.md picks the setting with the
-lowest mean validation loss); and the runs of all splits as one ensemble (``rnnkit evaluate
-RUN ...``). A benchmark, not a test: about 4 minutes a run on a 2-core machine.
+split and McNemar's p, and the regression on the frames at five steps
+(``baseline_logreg_points_accuracy``); their means (the rule in docs/classify.md picks the
+setting with the lowest mean validation loss); and the runs of all splits as one ensemble
+(``rnnkit evaluate RUN ...``). A benchmark, not a test: 2-4 minutes a run on a 2-core machine.
 """
 
 from __future__ import annotations
@@ -63,22 +64,24 @@ def main(argv: list[str] | None = None) -> int:
         jobs = {s: pool.submit(run_split, s, args.steps, folders[s], extra) for s in splits}
         summaries = {s: job.result() for s, job in jobs.items()}
 
-    print(f"{'split':>5} {'val loss':>9} {'test right':>10} {'logreg':>7} {'McNemar p':>10}")
+    print(f"{'split':>5} {'val loss':>9} {'test right':>10} {'logreg':>7} {'McNemar p':>10} "
+          f"{'logreg 5 frames':>16}")  # fmt: skip
     rows = []
     for s in splits:
         summary = summaries[s]
         n = summary["test_examples"]
         right = round(summary["test_accuracy"] * n)
         logreg = round(summary["baseline_logreg_accuracy"] * n)
+        points = round(summary.get("baseline_logreg_points_accuracy", float("nan")) * n)
         paired = summary.get("test_vs_logreg") or {}
-        rows.append((summary["best_val"], right, logreg))
+        rows.append((summary["best_val"], right, logreg, points))
         print(f"{s:>5} {summary['best_val']:>9.4f} {right:>10} {logreg:>7} "
-              f"{paired.get('mcnemar_p', float('nan')):>10.3f}")  # fmt: skip
+              f"{paired.get('mcnemar_p', float('nan')):>10.3f} {points:>16}")  # fmt: skip
     count = len(rows)
+    means = [sum(r[i] for r in rows) / count for i in range(4)]
     print(
-        f"{'mean':>5} {sum(r[0] for r in rows) / count:>9.4f} "
-        f"{sum(r[1] for r in rows) / count:>10.1f} {sum(r[2] for r in rows) / count:>7.1f}"
-        f"   of {n} test utterances"
+        f"{'mean':>5} {means[0]:>9.4f} {means[1]:>10.1f} {means[2]:>7.1f} {'':>10} "
+        f"{means[3]:>16.1f}   of {n} test utterances"
     )
     if count > 1:
         from rnnkit.tasks.classify_runs import evaluate_ensemble
