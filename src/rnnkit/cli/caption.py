@@ -15,7 +15,7 @@ import argparse
 import json
 from pathlib import Path
 
-from rnnkit.cli.train import _positive_int
+from rnnkit.cli.args import positive_int
 from rnnkit.training.run_dir import CHECKPOINT_NAMES
 
 
@@ -29,7 +29,7 @@ def register(subparsers) -> None:
     parser.add_argument("run_dir", metavar="RUN_DIR")
     parser.add_argument("images", metavar="IMAGE", nargs="+", help="PNG or JPEG files")
     parser.add_argument(
-        "--beam", type=_positive_int, metavar="K", help="beam size (default: the run's, 3)"
+        "--beam", type=positive_int, metavar="K", help="beam size (default: the run's, 3)"
     )
     parser.add_argument(
         "--temperature",
@@ -38,7 +38,7 @@ def register(subparsers) -> None:
         help="sample the caption at this temperature instead of beam search (0: greedy)",
     )
     parser.add_argument("--seed", type=int, help="seed of the sampling")
-    parser.add_argument("--max-length", type=_positive_int, metavar="N", help="most words")
+    parser.add_argument("--max-length", type=positive_int, metavar="N", help="most words")
     parser.add_argument(
         "--length-penalty",
         type=float,

@@ -18,20 +18,19 @@ their predicted probabilities (each run's own score is listed too; no plot is wr
 from __future__ import annotations
 
 import argparse
-import importlib
-import json
 
-from rnnkit.cli.train import MORE_TASKS
-from rnnkit.tasks.charlm_runs import evaluate_run
-from rnnkit.training.run_dir import CHECKPOINT_NAMES, CONFIG, check_run_dir, read_json
+from rnnkit.cli.train import adapter
+from rnnkit.tasks import lifecycle
+from rnnkit.tasks.registry import task_names
+from rnnkit.training.run_dir import CHECKPOINT_NAMES
 
-SPLITS = ("train", "val", "test")  # train: classify and tag runs only
+SPLITS = ("train", "val", "test")  # train: not for charlm runs
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "evaluate",
-        help="scores of a trained run on held-out data (charlm, classify, tag)",
+        help=f"scores of a trained run on held-out data ({', '.join(task_names())})",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -54,32 +53,11 @@ def register(subparsers) -> None:
 
 
 def evaluate_command(args: argparse.Namespace) -> int:
-    task = read_json(check_run_dir(args.run_dir) / CONFIG).get("task")
-    if args.more_runs and task != "classify":
+    task = lifecycle.task_of(args.run_dir)
+    cli = adapter(task)
+    if args.more_runs and not getattr(cli, "ENSEMBLES", False):
         raise ValueError(
             f"several run directories make an ensemble of classifiers; {args.run_dir} is a "
             f"{task} run (give one run directory)"
         )
-    if task in ("classify", "tag"):
-        if args.data is not None:
-            raise ValueError(
-                f"--data applies to character models; a {task} run is evaluated on its own "
-                "data set's split (--split train|val|test)"
-            )
-        from rnnkit.cli.evaluate_labelled import evaluate_labelled
-
-        return evaluate_labelled(task, args)
-    if task in MORE_TASKS:
-        return importlib.import_module(MORE_TASKS[task]).evaluate_command(args)
-    result = evaluate_run(
-        args.run_dir, data=args.data, split=args.split, checkpoint=args.checkpoint
-    )
-    if args.json:
-        print(json.dumps(result))
-        return 0
-    print(
-        f"{result['data']}: {result['nats']:.4f} nats/char, {result['bpc']:.4f} bits/char over "
-        f"{result['tokens']:,} characters ({result['unknown_tokens']:,} unknown); "
-        f"checkpoint {result['checkpoint']} (step {result['steps']})"
-    )
-    return 0
+    return cli.evaluate(args)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from rnnkit.cli.train import _positive_int
+from rnnkit.cli.args import positive_int
 from rnnkit.training.run_dir import CHECKPOINT_NAMES
 
 
@@ -29,7 +29,7 @@ def register(subparsers) -> None:
     )
     parser.add_argument("run_dir", metavar="RUN_DIR")
     parser.add_argument(
-        "--horizon", type=_positive_int, metavar="H", help="steps (default: the run's)"
+        "--horizon", type=positive_int, metavar="H", help="steps (default: the run's)"
     )
     parser.add_argument("--plot", metavar="PATH", help="write the PNG here")
     parser.add_argument("--checkpoint", choices=CHECKPOINT_NAMES, default="best")

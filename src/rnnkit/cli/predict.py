@@ -12,9 +12,11 @@ tags, then the entities they mark. The run directory is all it needs.
 from __future__ import annotations
 
 import argparse
-import json
 
-from rnnkit.training.run_dir import CHECKPOINT_NAMES, CONFIG, check_run_dir, read_json
+from rnnkit.cli.train import adapter
+from rnnkit.tasks import lifecycle
+from rnnkit.tasks.registry import task_names
+from rnnkit.training.run_dir import CHECKPOINT_NAMES
 
 
 def register(subparsers) -> None:
@@ -38,66 +40,12 @@ def register(subparsers) -> None:
 
 
 def predict_command(args: argparse.Namespace) -> int:
-    task = read_json(check_run_dir(args.run_dir) / CONFIG).get("task")
-    if task == "classify":
-        return _classify(args)
-    if task == "tag":
-        return _tag(args)
-    hint = "; generate text from it with rnnkit sample" if task == "charlm" else ""
-    raise ValueError(
-        f"{args.run_dir} holds a {task!r} run; predict takes classify and tag runs{hint}"
-    )
-
-
-def _classify(args: argparse.Namespace) -> int:
-    from rnnkit.tasks.classify_runs import predict_run
-
-    top = 5 if args.top is None else args.top
-    answers = predict_run(args.run_dir, args.inputs, top=top, checkpoint=args.checkpoint)
-    if args.json:
-        results = [
-            {"input": str(given), "labels": [{"label": k, "probability": p} for k, p in ranked]}
-            for given, ranked in zip(args.inputs, answers, strict=True)
-        ]
-        print(json.dumps({"run_dir": args.run_dir, "predictions": results}))
-        return 0
-    for given, ranked in zip(args.inputs, answers, strict=True):
-        print(given)
-        for label, probability in ranked:
-            print(f"  {probability:7.4f}  {label}")
-    return 0
-
-
-def _tag(args: argparse.Namespace) -> int:
-    from rnnkit.tasks.tag_runs import predict_run
-
-    top = 3 if args.top is None else args.top
-    tagged = predict_run(args.run_dir, args.inputs, checkpoint=args.checkpoint, top=top)
-    if args.json:
-        results = [
-            {
-                "tokens": [
-                    {
-                        "token": word,
-                        "tag": tag,
-                        "probability": ranked[0][1],
-                        "tags": [{"tag": t, "probability": p} for t, p in ranked],
-                    }
-                    for (word, tag), ranked in zip(s.pairs, s.ranked, strict=True)
-                ],
-                "entities": s.entities,
-            }
-            for s in tagged
-        ]
-        print(json.dumps({"run_dir": args.run_dir, "predictions": results}))
-        return 0
-    for sentence in tagged:
-        print(" ".join(f"{word}/{tag}" for word, tag in sentence.pairs))
-        width = max(len(word) for word, _ in sentence.pairs)
-        for (word, _), ranked in zip(sentence.pairs, sentence.ranked, strict=True):
-            shown = "  ".join(f"{tag} {probability:.3f}" for tag, probability in ranked)
-            print(f"  {word:<{width}}  {shown}")
-        if sentence.entities is not None:
-            found = "; ".join(f"{kind}: {text}" for kind, text in sentence.entities)
-            print(f"  entities: {found or 'none'}")
-    return 0
+    task = lifecycle.task_of(args.run_dir)
+    cli = adapter(task)
+    if not hasattr(cli, "predict"):
+        able = [name for name in task_names() if hasattr(adapter(name), "predict")]
+        hint = getattr(cli, "INSTEAD_OF_PREDICT", "")
+        raise ValueError(
+            f"{args.run_dir} holds a {task!r} run; predict takes {' and '.join(able)} runs{hint}"
+        )
+    return cli.predict(args)

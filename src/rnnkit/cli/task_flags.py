@@ -5,7 +5,7 @@ stopping and reporting, and the rules that turn them into config overrides.
     add_stopping_flags(parser, budget="10m", eval_every=200,
                        select=("loss", "bleu"), select_help="...")
     overrides = config_overrides(args, {**TASK_FLAGS, **SHARED_FLAGS})
-    refuse_flags_on_resume(args, [*TASK_FLAGS, *SHARED_FLAGS, *OTHER_FLAGS])
+    result = train_run("seq2seq", resolve_config(overrides), args)
 
 A task module keeps its own data and model flags and its ``dest -> dotted config key`` map;
 ``SHARED_FLAGS`` holds the keys of the flags added here.
@@ -14,9 +14,17 @@ A task module keeps its own data and model flags and its ``dest -> dotted config
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterable
 
-from rnnkit.cli.train import _duration, _flags, _non_negative_int, _positive_int, _threads
+from rnnkit.cli.args import (
+    duration,
+    guarded,
+    non_negative_int,
+    positive_int,
+    progress,
+    threads,
+)
+from rnnkit.tasks import lifecycle
+from rnnkit.tasks.registry import get_spec
 from rnnkit.training.config import OPTIMIZERS, PRECISIONS, SCHEDULES
 
 # flag dest -> dotted config key of the flags added here (those with a config key)
@@ -48,7 +56,7 @@ def add_optimisation_flags(
     optim.add_argument("--lr", type=float, metavar="LR")
     optim.add_argument("--weight-decay", type=float, metavar="W")
     optim.add_argument("--schedule", choices=SCHEDULES)
-    optim.add_argument("--warmup-steps", type=_non_negative_int, metavar="N")
+    optim.add_argument("--warmup-steps", type=non_negative_int, metavar="N")
     optim.add_argument("--clip", type=float, metavar="NORM", help="(default 5; 0: off)")
     if precision:
         optim.add_argument("--precision", choices=PRECISIONS)
@@ -68,12 +76,12 @@ def add_stopping_flags(
     validation figure that picks the best checkpoint), None for a task without it."""
     stop = parser.add_argument_group("stopping and reporting")
     stop.add_argument("--time-budget", metavar="D", help=f"e.g. 90s, 10m (default {budget})")
-    stop.add_argument("--max-steps", type=_positive_int, metavar="N")
-    stop.add_argument("--early-stopping", type=_positive_int, metavar="EVALS")
+    stop.add_argument("--max-steps", type=positive_int, metavar="N")
+    stop.add_argument("--early-stopping", type=positive_int, metavar="EVALS")
     stop.add_argument(
-        "--eval-every", type=_positive_int, metavar="N", help=f"(default {eval_every})"
+        "--eval-every", type=positive_int, metavar="N", help=f"(default {eval_every})"
     )
-    stop.add_argument("--log-every", type=_positive_int, metavar="N")
+    stop.add_argument("--log-every", type=positive_int, metavar="N")
     if select is not None:
         stop.add_argument("--select", choices=select, help=select_help)
     return stop
@@ -96,25 +104,20 @@ def config_overrides(args: argparse.Namespace, flags: dict[str, str]) -> dict:
     values = {key: getattr(args, dest) for dest, key in flags.items()}
     values = {key: value for key, value in values.items() if value is not None}
     if args.threads is not None:
-        values.update(_threads(args.threads))
+        values.update(threads(args.threads))
     if args.clip is not None:
         values["trainer.clip_norm"] = args.clip if args.clip > 0 else None
     if args.max_steps is not None or args.time_budget is not None:
         values["trainer.max_steps"] = args.max_steps
-        values["trainer.time_budget"] = _duration(args.time_budget)
+        values["trainer.time_budget"] = duration(args.time_budget)
     return values
 
 
-def refuse_flags_on_resume(args: argparse.Namespace, names: Iterable[str]) -> None:
-    """A ValueError naming every flag of ``names`` given beside ``--resume`` (a resumed run
-    keeps its own configuration; only the stopping point may change)."""
-    given = [
-        name
-        for name in names
-        if name not in RESUME_FLAGS and getattr(args, name, None) not in (None, False)
-    ]
-    if given:
-        raise ValueError(
-            "--resume continues a run with its own configuration; only --max-steps, "
-            f"--time-budget and --json go with it (got {_flags(given)})"
+def train_run(task: str, config, args: argparse.Namespace, **options):
+    """Train a new run of ``task`` on ``config`` into ``args.out``, guarded, with the progress
+    bar; the ``RunResult``."""
+    return guarded(
+        lambda: lifecycle.train(
+            get_spec(task), config, args.out, reporter=progress(args.json), **options
         )
+    )

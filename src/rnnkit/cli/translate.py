@@ -17,7 +17,7 @@ import json
 import sys
 from pathlib import Path
 
-from rnnkit.cli.train import _positive_int
+from rnnkit.cli.args import positive_int
 from rnnkit.training.run_dir import CHECKPOINT_NAMES
 
 
@@ -30,7 +30,7 @@ def register(subparsers) -> None:
     )
     parser.add_argument("run_dir", metavar="RUN_DIR")
     parser.add_argument("sentences", nargs="+", metavar="SENTENCE")
-    parser.add_argument("--beam", type=_positive_int, default=5, metavar="K", help="(5; 1: greedy)")
+    parser.add_argument("--beam", type=positive_int, default=5, metavar="K", help="(5; 1: greedy)")
     parser.add_argument(
         "--temperature", type=float, metavar="T", help="sample at temperature T instead of beam"
     )

@@ -27,8 +27,7 @@ scored with sacrebleu against the captions as written (unknown words included).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -40,14 +39,14 @@ from rnnkit.evaluation.bleu import corpus_bleu, corpus_chrf
 from rnnkit.generation.beam_search import beam_search
 from rnnkit.generation.sampling import evaluating
 from rnnkit.models.captioner import Captioner, CaptionerConfig
-from rnnkit.tasks import runs
+from rnnkit.tasks import lifecycle
 from rnnkit.tasks.caption_config import CaptionConfig
 from rnnkit.tasks.classify_data import LengthBuckets
+from rnnkit.tasks.lifecycle import slug
+from rnnkit.tasks.spec import RunResult, TaskSpec, parameter_count, run_figures, run_head
 from rnnkit.training import run_dir as layout
-from rnnkit.training.progress import Reporter
-from rnnkit.training.state import seed_everything
 from rnnkit.training.task import StepOutput
-from rnnkit.training.trainer import Trainer, TrainResult
+from rnnkit.training.trainer import Trainer
 
 TASK_NAME = "caption"
 SPECIALS = ("<pad>", "<start>", "<end>")
@@ -354,132 +353,85 @@ def reload_data(record: dict) -> CaptionData:
     return data
 
 
-# -- train and resume ---------------------------------------------------------------------------
+# -- the task's spec ----------------------------------------------------------------------------
 
 
-@dataclass
-class CaptionResult:
-    """How a run ended and its test-split scores with the best checkpoint."""
-
-    train: TrainResult
-    test: dict = field(default_factory=dict)
-    conditioning: str = ""
-    selected_by: str = "val_loss"
-
-    def summary(self) -> dict:
-        result, test = self.train, self.test
-        return {
-            "task": TASK_NAME,
-            "run_dir": str(result.run_dir),
-            "conditioning": self.conditioning,
-            "steps": result.steps,
-            "stop_reason": result.stop_reason,
-            "best_step": result.best_step,
-            "selected_by": self.selected_by,
-            "best_val": result.best_metric,
-            "test_bleu": test.get("bleu_beam"),
-            "test_bleu_greedy": test.get("bleu_greedy"),
-            "test_chrf": test.get("chrf_beam"),
-            "test_chrf_greedy": test.get("chrf_greedy"),
-            "test_exact_beam": test.get("exact_beam"),
-            "test_exact_greedy": test.get("exact_greedy"),
-            "test_loss": test.get("loss"),
-            "test_images": test.get("images"),
-            "test_attention_on_emoji": test.get("attention_on_emoji"),
-            "test_emoji_area": test.get("emoji_area"),
-            "length_penalty": test.get("length_penalty"),
-            "beam_size": test.get("beam_size"),
-            "tokens_per_s": result.tokens_per_s,
-            "train_seconds": result.train_seconds,
-            "elapsed_s": result.elapsed,
-            "clip_fraction": result.clip_fraction,
-        }
-
-
-def train(
-    config: CaptionConfig,
-    run_dir: str | Path | None = None,
-    *,
-    data: CaptionData | None = None,
-    reporter: Reporter | None = None,
-    callbacks: Iterable[Callable[[Trainer], None]] = (),
-) -> CaptionResult:
-    """Train a captioner into ``run_dir`` (default ``runs/caption-<data>-<conditioning>-<time>``).
-
-    ``data`` replaces loading ``config.data.dataset``; the data and the vocabulary are ready
-    before the run directory is made.
-    """
-    config.validate()
+def prepare(config: CaptionConfig, data: CaptionData | None) -> CaptionTask:
+    """The task on ``data`` (default: the config's data set), the vocabulary built on the
+    training captions."""
     data = data if data is not None else load_captions(config.data.dataset, config.data.split_seed)
     train_captions = [data.captions[i] for i in data.splits["train"]]
-    vocab = build_vocab(train_captions, config.data.min_count)
-    task = CaptionTask(config, data, vocab)
-    seed_everything(config.trainer.seed)
-    model = task.build_model()
-    prefix = f"{TASK_NAME}-{runs.slug(data.name)}-{config.model.conditioning}"
-    run_dir = layout.create_run_dir(run_dir or layout.default_run_dir(prefix))
-    layout.write_json(
-        run_dir / layout.CONFIG,
-        {"task": TASK_NAME, "data": data_record(config, data), "config": config.to_dict()},
-    )
-    vocab.save(run_dir / layout.VOCAB)
-    trainer = runs.make_trainer(task, model, run_dir, config, reporter, callbacks)
-    trainer.reporter.message(describe(task, model, run_dir))
-    return _finish(trainer, task)
+    return CaptionTask(config, data, build_vocab(train_captions, config.data.min_count))
 
 
-def resume(
-    run_dir: str | Path,
-    *,
-    max_steps: int | None = None,
-    time_budget: float | None = None,
-    reporter: Reporter | None = None,
-    callbacks: Iterable[Callable[[Trainer], None]] = (),
-) -> CaptionResult:
-    """Continue a captioning run from its last checkpoint (see ``runs.resume_trainer``)."""
-
-    def rebuild(run_dir: Path, record: dict, config: CaptionConfig) -> CaptionTask:
-        return CaptionTask(config, reload_data(record["data"]), Vocab.load(run_dir / layout.VOCAB))
-
-    trainer = runs.resume_trainer(
-        run_dir,
-        TASK_NAME,
-        CaptionConfig,
-        rebuild,
-        max_steps=max_steps,
-        time_budget=time_budget,
-        reporter=reporter,
-        callbacks=callbacks,
-    )
-    return _finish(trainer, trainer.task)
+def reopen(run_dir: Path, record: dict, config: CaptionConfig) -> CaptionTask:
+    return CaptionTask(config, reload_data(record["data"]), Vocab.load(run_dir / layout.VOCAB))
 
 
-def read_run_config(run_dir: str | Path) -> tuple[Path, dict, CaptionConfig]:
-    """``(run_dir, config.json's record, the CaptionConfig)`` of a captioning run."""
-    return runs.read_run_config(run_dir, TASK_NAME, CaptionConfig)
-
-
-def describe(task: CaptionTask, model: Captioner, run_dir: Path) -> str:
+def describe(task: CaptionTask, model: Captioner, run_dir: Path, baselines: dict) -> str:
     m, sizes = task.config.model, {k: len(v) for k, v in task.splits.items()}
-    parameters = sum(p.numel() for p in model.parameters())
     return (
         f"run {run_dir}: {task.data.name}, {sizes['train']}/{sizes['val']}/{sizes['test']} "
         f"train/val/test images, {len(task.vocab)} words; CNN {m.channels} + LSTM "
-        f"{m.hidden_size}, {m.conditioning} conditioning, {parameters / 1e6:.2f}M parameters"
+        f"{m.hidden_size}, {m.conditioning} conditioning, "
+        f"{parameter_count(model) / 1e6:.2f}M parameters"
     )
 
 
-def _finish(trainer: Trainer, task: CaptionTask) -> CaptionResult:
-    """Fit, then score the best checkpoint on the test split and draw attention maps."""
-    result = trainer.fit()
-    test = {}
-    with trainer.run_threads():
-        if runs.load_best(trainer):
-            test = task.score(trainer.model, "test")
-            layout.write_json(trainer.run_dir / "test-captions.json", test)
-            if task.config.model.conditioning == "attention":
-                draw_attention_examples(trainer.model, task, trainer.run_dir / "plots")
-    return CaptionResult(result, test, task.config.model.conditioning, task.eval_metric)
+def score_test(trainer: Trainer, task: CaptionTask, baselines: dict) -> dict:
+    """The best checkpoint on the test split; attention maps drawn into the run."""
+    test = task.score(trainer.model, "test")
+    layout.write_json(trainer.run_dir / "test-captions.json", test)
+    if task.config.model.conditioning == "attention":
+        draw_attention_examples(trainer.model, task, trainer.run_dir / "plots")
+    return test
+
+
+def summary(result: RunResult) -> dict:
+    test = result.test
+    return {
+        **run_head(result),
+        "conditioning": result.record["config"]["model"]["conditioning"],
+        "test_bleu": test.get("bleu_beam"),
+        "test_bleu_greedy": test.get("bleu_greedy"),
+        "test_chrf": test.get("chrf_beam"),
+        "test_chrf_greedy": test.get("chrf_greedy"),
+        "test_exact_beam": test.get("exact_beam"),
+        "test_exact_greedy": test.get("exact_greedy"),
+        "test_loss": test.get("loss"),
+        "test_images": test.get("images"),
+        "test_attention_on_emoji": test.get("attention_on_emoji"),
+        "test_emoji_area": test.get("emoji_area"),
+        "length_penalty": test.get("length_penalty"),
+        "beam_size": test.get("beam_size"),
+        **run_figures(result.train),
+    }
+
+
+SPEC = TaskSpec(
+    name=TASK_NAME,
+    help="image captioner: CNN + LSTM on the emoji or a folder of images",
+    config_class=CaptionConfig,
+    prepare=prepare,
+    reopen=reopen,
+    record=lambda task: {"data": data_record(task.config, task.data)},
+    save=lambda task, run_dir: task.vocab.save(run_dir / layout.VOCAB),
+    run_name=lambda task: f"{slug(task.data.name)}-{task.config.model.conditioning}",
+    describe=describe,
+    score_test=score_test,
+    summary=summary,
+)
+
+
+def train(config: CaptionConfig, run_dir=None, **options) -> RunResult:
+    """Train a captioner into ``run_dir`` (default ``runs/caption-<data>-<conditioning>-<time>``);
+    ``lifecycle.train``'s options (``data=`` replaces loading the config's data set)."""
+    return lifecycle.train(SPEC, config, run_dir, **options)
+
+
+def resume(run_dir, **options) -> RunResult:
+    """Continue a captioning run from its last checkpoint (``lifecycle.resume``)."""
+    return lifecycle.resume(run_dir, task=TASK_NAME, **options)
 
 
 def draw_attention_examples(model: Captioner, task: CaptionTask, folder: Path) -> list[Path]:

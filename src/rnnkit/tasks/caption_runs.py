@@ -20,7 +20,7 @@ from rnnkit.data.captions import PARTS, read_rgb
 from rnnkit.data.vocab import Vocab
 from rnnkit.generation.sampling import evaluating, generate
 from rnnkit.models.captioner import Captioner, CaptionerConfig
-from rnnkit.tasks import runs
+from rnnkit.tasks import lifecycle
 from rnnkit.tasks.caption import (
     END_ID,
     NEVER_GENERATED,
@@ -30,7 +30,6 @@ from rnnkit.tasks.caption import (
     check_vocab,
     decode_caption,
     image_tensor,
-    read_run_config,
     reload_data,
 )
 from rnnkit.tasks.caption_config import CaptionConfig
@@ -52,7 +51,7 @@ class LoadedCaptioner:
 
 def load_run(run_dir: str | Path, checkpoint: str = "best") -> LoadedCaptioner:
     """The model of checkpoint ``best`` (``last`` when the run has no best yet) or ``last``."""
-    opened = runs.open_checkpoint(run_dir, checkpoint, read_run_config)
+    opened = lifecycle.open_checkpoint(run_dir, checkpoint, "caption")
     run_dir, record, config, loaded = opened.run_dir, opened.record, opened.config, opened.loaded
     checkpoint = opened.checkpoint
     vocab = Vocab.load(run_dir / layout.VOCAB)

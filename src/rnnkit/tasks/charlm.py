@@ -2,7 +2,7 @@
 
     from rnnkit.tasks.charlm import train
     from rnnkit.tasks.charlm_config import resolve_config
-    result = train(resolve_config("quick"), "runs/charlm-lstm")   # -> TrainResult
+    result = train(resolve_config("quick"), "runs/charlm-lstm")   # -> RunResult
 
 The task's hooks (see ``rnnkit.training.task``):
 
@@ -24,7 +24,6 @@ import hashlib
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -37,14 +36,12 @@ from rnnkit.data.encoding import EncodedCorpus, encode_corpus
 from rnnkit.data.vocab import Vocab
 from rnnkit.generation.sampling import generate
 from rnnkit.models.language_model import LanguageModel, LanguageModelConfig
+from rnnkit.tasks import lifecycle
 from rnnkit.tasks.charlm_config import CharLMConfig, DataConfig
+from rnnkit.tasks.spec import RunResult, TaskSpec, parameter_count
 from rnnkit.training import run_dir as layout
-from rnnkit.training.checkpoint import load_checkpoint
-from rnnkit.training.progress import Reporter
-from rnnkit.training.state import seed_everything
 from rnnkit.training.task import StepOutput
 from rnnkit.training.threads import ThreadTuner
-from rnnkit.training.trainer import Trainer, TrainResult
 
 logger = logging.getLogger(__name__)
 
@@ -57,9 +54,10 @@ class CharLMTask:
     eval_metric = "val_nats"
     loss_unit = "nats/char"
 
-    def __init__(self, config: CharLMConfig, corpus: EncodedCorpus):
+    def __init__(self, config: CharLMConfig, corpus: EncodedCorpus, source: dict | None = None):
         self.config = config
         self.corpus = corpus
+        self.source = source  # where the text came from (config.json's "data")
         self.vocab = corpus.vocab
         self.streams = TokenStreams(
             torch.from_numpy(corpus.train), config.data.batch_size, config.data.seq_len
@@ -202,100 +200,38 @@ def text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def train(
-    config: CharLMConfig,
-    run_dir: str | Path | None = None,
-    *,
-    preset: str | None = None,
-    reporter: Reporter | None = None,
-    callbacks: Iterable[Callable[[Trainer], None]] = (),
-) -> TrainResult:
-    """Train a new character model into ``run_dir`` (default ``runs/charlm-<cell>-<time>``).
-
-    The data and the model's configuration are checked before the run directory is created,
-    so a bad ``--data`` or an impossible model leaves nothing behind. ``preset`` is only
-    recorded in ``config.json``.
-    """
-    config.validate()
-    text, data_record = read_corpus(config.data)
-    corpus = encode_corpus(text, "char", config.data.split)
-    task = CharLMTask(config, corpus)
-    seed_everything(config.trainer.seed)
-    model = task.build_model()  # checks the model's configuration before anything is written
-    run_dir = layout.create_run_dir(
-        run_dir or layout.default_run_dir(f"{TASK_NAME}-{config.model.cell}")
-    )
-    layout.write_json(
-        run_dir / layout.CONFIG,
-        {
-            "task": TASK_NAME,
-            "engine": "torch",
-            "preset": preset,
-            "data": data_record,
-            "config": config.to_dict(),
-        },
-    )
-    corpus.vocab.save(run_dir / layout.VOCAB)
-    trainer = _trainer(task, model, run_dir, config, reporter, callbacks)
-    trainer.reporter.message(describe(task, model, run_dir))
-    return trainer.fit()
+# -- the task's spec ----------------------------------------------------------------------------
 
 
-def resume(
-    run_dir: str | Path,
-    *,
-    max_steps: int | None = None,
-    time_budget: float | None = None,
-    reporter: Reporter | None = None,
-    callbacks: Iterable[Callable[[Trainer], None]] = (),
-) -> TrainResult:
-    """Continue the run in ``run_dir`` from its last checkpoint, exactly as if it had never
-    stopped. ``max_steps`` / ``time_budget`` replace the recorded stopping point (the time
-    budget counts the whole run, the time before the stop included)."""
-    run_dir, record, config = read_run_config(run_dir)
-    if max_steps is not None or time_budget is not None:
-        config.trainer.max_steps = max_steps
-        config.trainer.time_budget = time_budget
-        config.validate()
-    checkpoint = load_checkpoint(run_dir / layout.CHECKPOINTS, "last")
+def prepare(config: CharLMConfig, text: str | None) -> CharLMTask:
+    """The task on the config's text (``text`` is not taken: a char model's data is its
+    recorded source), the vocabulary built on the whole text."""
+    if text is not None:
+        raise ValueError("a character model reads its text from config.data.source")
+    text, source = read_corpus(config.data)
+    return CharLMTask(config, encode_corpus(text, "char", config.data.split), source)
+
+
+def reopen(run_dir: Path, record: dict, config: CharLMConfig) -> CharLMTask:
     vocab = Vocab.load(run_dir / layout.VOCAB)
     text = read_recorded_corpus(record["data"], config.data.max_chars)
-    task = CharLMTask(config, encode_with_vocab(text, vocab, config.data.split))
-    model = task.build_model()
-    trainer = _trainer(task, model, run_dir, config, reporter, callbacks)
-    trainer.restore(checkpoint)
-    if max_steps is not None or time_budget is not None:
-        layout.write_json(run_dir / layout.CONFIG, {**record, "config": config.to_dict()})
-    trainer.reporter.message(f"resuming {run_dir} at step {trainer.state.step}")
-    return trainer.fit()
+    return CharLMTask(config, encode_with_vocab(text, vocab, config.data.split), record["data"])
 
 
-def read_run_config(run_dir: str | Path) -> tuple[Path, dict, CharLMConfig]:
-    """``(run_dir, config.json's record, the CharLMConfig)`` of a torch character-LM run."""
-    run_dir = layout.check_run_dir(run_dir)
-    record = layout.read_json(run_dir / layout.CONFIG)
-    if record.get("task") != TASK_NAME:
-        raise ValueError(f"{run_dir} holds a {record.get('task')!r} run, not a {TASK_NAME} run")
+def check_record(run_dir: Path, record: dict) -> None:
     if record.get("engine") != "torch":
         raise ValueError(
             f"{run_dir} was trained with --engine {record.get('engine')}; it has metrics and a "
             "sample but no checkpoint to resume, sample or evaluate"
         )
-    try:
-        config = CharLMConfig.from_dict(record["config"]).validate()
-    except KeyError:
-        raise ValueError(f"{run_dir / layout.CONFIG} is damaged: it has no config") from None
-    return run_dir, record, config
 
 
-def describe(task: CharLMTask, model: torch.nn.Module, run_dir: Path) -> str:
-    config = task.config
-    parameters = sum(p.numel() for p in model.parameters())
-    m = config.model
+def describe(task: CharLMTask, model: torch.nn.Module, run_dir: Path, baselines: dict) -> str:
+    config, m = task.config, task.config.model
     return (
         f"run {run_dir}: {m.num_layers}x{m.hidden_size} {m.cell}, {m.embedding} embedding, "
-        f"{parameters / 1e6:.2f}M parameters; {len(task.corpus.train):,} training characters, "
-        f"vocabulary {len(task.vocab)}; batch {config.data.batch_size} x seq "
+        f"{parameter_count(model) / 1e6:.2f}M parameters; {len(task.corpus.train):,} training "
+        f"characters, vocabulary {len(task.vocab)}; batch {config.data.batch_size} x seq "
         f"{config.data.seq_len}, {config.optimizer.name} lr {config.optimizer.lr:g}, "
         f"{config.trainer.precision}"
     )
@@ -319,15 +255,47 @@ def diagnostics_callbacks(task: CharLMTask) -> list:
     return [callback]
 
 
-def _trainer(task, model, run_dir, config: CharLMConfig, reporter, callbacks) -> Trainer:
-    callbacks = [*callbacks, *diagnostics_callbacks(task)]
-    return Trainer(
-        task,
-        model,
-        run_dir,
-        config.trainer,
-        config.optimizer,
-        config.schedule,
-        reporter=reporter,
-        callbacks=callbacks,
-    )
+def summary(result: RunResult) -> dict:
+    train, best = result.train, result.train.best_metric
+    return {
+        "run_dir": str(train.run_dir),
+        "steps": train.steps,
+        "tokens_per_s": train.tokens_per_s,
+        "precision": train.precision,
+        "val_nats": best,
+        "val_bpc": best / math.log(2) if best is not None else None,
+        "best_step": train.best_step,
+        "last_val_nats": train.metrics.get("val_nats"),
+        "stop_reason": train.stop_reason,
+        "tokens": train.tokens,
+        "train_seconds": train.train_seconds,
+        "elapsed_s": train.elapsed,
+        "clip_fraction": train.clip_fraction,
+    }
+
+
+SPEC = TaskSpec(
+    name=TASK_NAME,
+    help="character-level language model (Shakespeare by default)",
+    config_class=CharLMConfig,
+    prepare=prepare,
+    reopen=reopen,
+    record=lambda task: {"engine": "torch", "data": task.source},
+    save=lambda task, run_dir: task.vocab.save(run_dir / layout.VOCAB),
+    run_name=lambda task: task.config.model.cell,
+    check_record=check_record,
+    callbacks=diagnostics_callbacks,
+    describe=describe,
+    summary=summary,
+)
+
+
+def train(config: CharLMConfig, run_dir=None, *, preset: str | None = None, **options):
+    """Train a new character model into ``run_dir`` (default ``runs/charlm-<cell>-<time>``);
+    ``preset`` is only recorded in ``config.json``. Returns a ``RunResult``."""
+    return lifecycle.train(SPEC, config, run_dir, notes={"preset": preset}, **options)
+
+
+def resume(run_dir, **options) -> RunResult:
+    """Continue a character-model run from its last checkpoint (``lifecycle.resume``)."""
+    return lifecycle.resume(run_dir, task=TASK_NAME, **options)

@@ -24,13 +24,12 @@ from rnnkit.data.vocab import Vocab
 from rnnkit.generation.beam_search import beam_search
 from rnnkit.generation.sampling import generate
 from rnnkit.models.language_model import LanguageModel, LanguageModelConfig
-from rnnkit.tasks import runs
+from rnnkit.tasks import lifecycle
 from rnnkit.tasks.charlm import (
     encode_with_vocab,
     mean_loss,
     prime_ids,
     read_recorded_corpus,
-    read_run_config,
 )
 from rnnkit.tasks.charlm_config import CharLMConfig
 from rnnkit.training import run_dir as layout
@@ -54,7 +53,7 @@ class LoadedRun:
 def load_run(run_dir: str | Path, checkpoint: str = "best") -> LoadedRun:
     """The model of checkpoint ``best`` or ``last``; ``best`` falls back to ``last`` when the
     run stopped before its first evaluation."""
-    opened = runs.open_checkpoint(run_dir, checkpoint, read_run_config)
+    opened = lifecycle.open_checkpoint(run_dir, checkpoint, "charlm")
     run_dir, record, config, loaded = opened.run_dir, opened.record, opened.config, opened.loaded
     checkpoint = opened.checkpoint
     vocab = Vocab.load(run_dir / layout.VOCAB)

@@ -2,7 +2,7 @@
 
     from rnnkit.tasks.classify import train
     from rnnkit.tasks.classify_config import resolve_config
-    result = train(resolve_config({"data.dataset": "names"}), "runs/names")  # ClassifyResult
+    result = train(resolve_config({"data.dataset": "names"}), "runs/names")  # a RunResult
 
 The examples come from ``rnnkit.data.labelled.load_classification`` with its fixed
 train / val / test split. Text becomes characters or lowercase words
@@ -23,8 +23,6 @@ training split and scored on the same test split; ``baselines.json`` keeps their
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -35,16 +33,23 @@ from rnnkit.data.vocab import Vocab
 from rnnkit.evaluation.classification import classification_report, paired_comparison
 from rnnkit.evaluation.plots import plot_confusion_matrix
 from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier
-from rnnkit.tasks import runs
+from rnnkit.tasks import lifecycle
 from rnnkit.tasks.classify_config import ClassifyConfig
 from rnnkit.tasks.classify_data import InputEncoder, LengthBuckets, sorted_chunks, tokenize_words
+from rnnkit.tasks.lifecycle import slug
+from rnnkit.tasks.spec import (
+    RunResult,
+    TaskSpec,
+    baseline_figures,
+    parameter_count,
+    run_figures,
+    run_head,
+)
 from rnnkit.training import run_dir as layout
-from rnnkit.training.progress import Reporter
 from rnnkit.training.task import StepOutput
-from rnnkit.training.trainer import Trainer, TrainResult
+from rnnkit.training.trainer import Trainer
 
 TASK_NAME = "classify"
-BASELINES = "baselines.json"
 EVAL_BATCH = 256
 
 
@@ -299,109 +304,30 @@ def versus_logreg(baselines: dict, truth, predicted) -> dict | None:
     }
 
 
-def baseline_figures(baselines: dict) -> dict:
-    """The ``baseline_*`` numbers of ``baselines.json``, for summaries."""
-    return {k: v for k, v in baselines.items() if k.startswith("baseline_")}
+# -- the task's spec ----------------------------------------------------------------------------
 
 
-# -- train and resume ---------------------------------------------------------------------------
-
-
-@dataclass
-class ClassifyResult:
-    """How a run ended (``train``), its test-split scores with the best checkpoint, and the
-    baselines' figures."""
-
-    train: TrainResult
-    test: dict
-    baselines: dict = field(default_factory=dict)
-    selected_by: str = "val_loss"  # the validation figure that picked the best checkpoint
-
-    def summary(self) -> dict:
-        result = self.train
-        return {
-            "task": TASK_NAME,
-            "run_dir": str(result.run_dir),
-            "steps": result.steps,
-            "stop_reason": result.stop_reason,
-            "best_step": result.best_step,
-            "selected_by": self.selected_by,
-            "best_val": result.best_metric,
-            "test_accuracy": self.test.get("accuracy"),
-            "test_macro_f1": self.test.get("macro_f1"),
-            "test_loss": self.test.get("loss"),
-            "test_examples": self.test.get("examples"),
-            **baseline_figures(self.baselines),
-            "test_vs_logreg": self.test.get("vs_logreg"),
-            "tokens_per_s": result.tokens_per_s,
-            "train_seconds": result.train_seconds,
-            "elapsed_s": result.elapsed,
-            "clip_fraction": result.clip_fraction,
-        }
-
-
-def train(
-    config: ClassifyConfig,
-    run_dir: str | Path | None = None,
-    *,
-    data=None,
-    reporter: Reporter | None = None,
-    callbacks: Iterable[Callable[[Trainer], None]] = (),
-) -> ClassifyResult:
-    """Train a classifier into ``run_dir`` (default ``runs/classify-<dataset>-<time>``).
-
-    ``data`` (a ``ClassificationData``) replaces loading ``config.data.dataset``. The data,
-    the model's configuration and the baselines are done before the run directory is made.
-    """
-    config.validate()
+def prepare(config: ClassifyConfig, data) -> ClassifyTask:
+    """The task on ``data`` (a ``ClassificationData``; default: the config's data set)."""
     data = data if data is not None else load_data(config.data.dataset, config.data.split_seed)
-    encoder = InputEncoder.fit(data, config)
-    task = ClassifyTask(config, data, encoder)
-    trainer, baselines = runs.start_labelled_run(
-        TASK_NAME,
-        task,
-        record=data_record(config.data.dataset, config.data.split_seed, data),
-        vocabularies={layout.VOCAB: encoder.vocab},
-        fit_baselines=fit_baselines,
-        describe=describe,
-        baselines_file=BASELINES,
-        run_dir=run_dir,
-        reporter=reporter,
-        callbacks=callbacks,
-    )
-    return _finish(trainer, task, baselines)
+    return ClassifyTask(config, data, InputEncoder.fit(data, config))
 
 
-def resume(
-    run_dir: str | Path,
-    *,
-    max_steps: int | None = None,
-    time_budget: float | None = None,
-    reporter: Reporter | None = None,
-    callbacks: Iterable[Callable[[Trainer], None]] = (),
-) -> ClassifyResult:
-    """Continue a classification run from its last checkpoint (see ``runs.resume_trainer``)."""
-
-    def rebuild(run_dir: Path, record: dict, config: ClassifyConfig) -> ClassifyTask:
-        return ClassifyTask(config, reload_data(record["data"]), load_encoder(run_dir, record))
-
-    return runs.resume_labelled(
-        run_dir,
-        TASK_NAME,
-        ClassifyConfig,
-        rebuild,
-        _finish,
-        BASELINES,
-        max_steps=max_steps,
-        time_budget=time_budget,
-        reporter=reporter,
-        callbacks=callbacks,
-    )
+def reopen(run_dir: Path, record: dict, config: ClassifyConfig) -> ClassifyTask:
+    return ClassifyTask(config, reload_data(record["data"]), load_encoder(run_dir, record))
 
 
-def read_run_config(run_dir: str | Path) -> tuple[Path, dict, ClassifyConfig]:
-    """``(run_dir, config.json's record, the ClassifyConfig)`` of a classification run."""
-    return runs.read_run_config(run_dir, TASK_NAME, ClassifyConfig)
+def record(task: ClassifyTask) -> dict:
+    d = task.config.data
+    return {
+        "data": data_record(d.dataset, d.split_seed, task.data),
+        "encoder": task.encoder.to_dict(),
+    }
+
+
+def save(task: ClassifyTask, run_dir: Path) -> None:
+    if task.encoder.vocab is not None:
+        task.encoder.vocab.save(run_dir / layout.VOCAB)
 
 
 def load_encoder(run_dir: Path, record: dict) -> InputEncoder:
@@ -412,12 +338,11 @@ def load_encoder(run_dir: Path, record: dict) -> InputEncoder:
 
 def describe(task: ClassifyTask, model, run_dir: Path, baselines: dict) -> str:
     m, sizes = task.config.model, {k: len(v) for k, v in task.splits.items()}
-    parameters = sum(p.numel() for p in model.parameters())
     text = (
         f"run {run_dir}: {task.data.name}, {len(task.classes)} classes, "
         f"{sizes['train']}/{sizes['val']}/{sizes['test']} train/val/test; "
         f"{m.num_layers}x{m.hidden_size} {'bi' if m.bidirectional else ''}{m.cell}, "
-        f"{m.pooling} pooling, {parameters / 1e6:.2f}M parameters"
+        f"{m.pooling} pooling, {parameter_count(model) / 1e6:.2f}M parameters"
     )
     if baselines:
         text += (
@@ -432,17 +357,54 @@ def describe(task: ClassifyTask, model, run_dir: Path, baselines: dict) -> str:
     return text
 
 
-def _finish(trainer: Trainer, task: ClassifyTask, baselines: dict) -> ClassifyResult:
-    """Fit, then score the best checkpoint on the test split and draw its confusion matrix."""
-    result = trainer.fit()
-    test = {}
-    with trainer.run_threads():
-        if runs.load_best(trainer):
-            test = task.score(trainer.model, "test", baselines)
-            plot_confusion_matrix(
-                test["confusion_matrix"],
-                task.classes,
-                trainer.run_dir / "plots" / "confusion-test.png",
-                f"{task.data.name}, test split: accuracy {test['accuracy']:.3f}",
-            )
-    return ClassifyResult(result, test, baselines, task.eval_metric)
+def score_test(trainer: Trainer, task: ClassifyTask, baselines: dict) -> dict:
+    """The best checkpoint on the test split, and its confusion matrix drawn into the run."""
+    test = task.score(trainer.model, "test", baselines)
+    plot_confusion_matrix(
+        test["confusion_matrix"],
+        task.classes,
+        trainer.run_dir / "plots" / "confusion-test.png",
+        f"{task.data.name}, test split: accuracy {test['accuracy']:.3f}",
+    )
+    return test
+
+
+def summary(result: RunResult) -> dict:
+    test = result.test
+    return {
+        **run_head(result),
+        "test_accuracy": test.get("accuracy"),
+        "test_macro_f1": test.get("macro_f1"),
+        "test_loss": test.get("loss"),
+        "test_examples": test.get("examples"),
+        **baseline_figures(result.baselines),
+        "test_vs_logreg": test.get("vs_logreg"),
+        **run_figures(result.train),
+    }
+
+
+SPEC = TaskSpec(
+    name=TASK_NAME,
+    help="sequence classifier: names, sentiment, sentiment-tweets, vowels or a CSV",
+    config_class=ClassifyConfig,
+    prepare=prepare,
+    reopen=reopen,
+    record=record,
+    save=save,
+    run_name=lambda task: slug(task.data.name),
+    baselines=fit_baselines,
+    describe=describe,
+    score_test=score_test,
+    summary=summary,
+)
+
+
+def train(config: ClassifyConfig, run_dir=None, **options) -> RunResult:
+    """Train a classifier into ``run_dir`` (default ``runs/classify-<dataset>-<time>``);
+    ``lifecycle.train``'s options (``data=`` replaces loading the config's data set)."""
+    return lifecycle.train(SPEC, config, run_dir, **options)
+
+
+def resume(run_dir, **options) -> RunResult:
+    """Continue a classification run from its last checkpoint (``lifecycle.resume``)."""
+    return lifecycle.resume(run_dir, task=TASK_NAME, **options)

@@ -21,19 +21,16 @@ import torch
 
 from rnnkit.evaluation.plots import plot_confusion_matrix
 from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier
-from rnnkit.tasks import runs
+from rnnkit.tasks import lifecycle
 from rnnkit.tasks.classify import (
-    BASELINES,
     ClassifyTask,
     InputEncoder,
     load_encoder,
     predict_logits,
-    read_run_config,
     reload_data,
     split_fingerprint,
 )
 from rnnkit.tasks.classify_config import ClassifyConfig
-from rnnkit.tasks.runs import read_baselines
 
 SPLITS = ("train", "val", "test")
 
@@ -54,7 +51,7 @@ class LoadedClassifier:
 
 def load_run(run_dir: str | Path, checkpoint: str = "best") -> LoadedClassifier:
     """The model of checkpoint ``best`` (``last`` when the run has no best yet) or ``last``."""
-    opened = runs.open_checkpoint(run_dir, checkpoint, read_run_config)
+    opened = lifecycle.open_checkpoint(run_dir, checkpoint, "classify")
     run_dir, record, config, loaded = opened.run_dir, opened.record, opened.config, opened.loaded
     checkpoint = opened.checkpoint
     encoder = load_encoder(run_dir, record)
@@ -123,7 +120,7 @@ def evaluate_run(
     run = load_run(run_dir, checkpoint)
     data = reload_data(run.record["data"])
     task = ClassifyTask(run.config, data, run.encoder)
-    scores = task.score(run.model, split, read_baselines(run.run_dir, BASELINES))
+    scores = task.score(run.model, split, lifecycle.read_baselines(run.run_dir))
     result = {
         "task": "classify",
         "run_dir": str(run.run_dir),
@@ -214,7 +211,7 @@ def evaluate_ensemble(
         total = probabilities if total is None else total + probabilities
     mean_log_probs = torch.log(total / len(runs_))
     task = ClassifyTask(first.config, first_data, first.encoder)
-    scores = task.score_log_probs(mean_log_probs, split, read_baselines(first.run_dir, BASELINES))
+    scores = task.score_log_probs(mean_log_probs, split, lifecycle.read_baselines(first.run_dir))
     return {
         "task": "classify",
         "ensemble": len(runs_),

@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +38,7 @@ from rnnkit.baselines.forecasting import (
 )
 from rnnkit.data.series import Series, load_series
 from rnnkit.models.forecaster import Forecaster, ForecasterConfig
-from rnnkit.tasks import runs
+from rnnkit.tasks import lifecycle
 from rnnkit.tasks.forecast_config import ForecastConfig
 from rnnkit.tasks.forecast_data import (
     Scaler,
@@ -51,14 +49,13 @@ from rnnkit.tasks.forecast_data import (
     target_windows,
     training_pairs,
 )
+from rnnkit.tasks.lifecycle import slug
+from rnnkit.tasks.spec import RunResult, TaskSpec, baseline_figures, parameter_count
 from rnnkit.training import run_dir as layout
-from rnnkit.training.progress import Reporter
-from rnnkit.training.state import seed_everything
 from rnnkit.training.task import StepOutput
-from rnnkit.training.trainer import Trainer, TrainResult
+from rnnkit.training.trainer import Trainer
 
 TASK_NAME = "forecast"
-BASELINES = "baselines.json"
 SERIES = "series.json"
 TEST_PLOT = "plots/forecast-test.png"
 METHODS = ("naive", "seasonal_naive", "arima")
@@ -278,133 +275,37 @@ def compute_baselines(task: ForecastTask, part: str = "test") -> dict:
     return result
 
 
-def baseline_figures(baselines: dict) -> dict:
-    """The ``baseline_*`` numbers of ``baselines.json``, for summaries."""
-    return {k: v for k, v in baselines.items() if k.startswith("baseline_")}
-
-
 # -- train and resume ---------------------------------------------------------------------------
 
 
-@dataclass
-class ForecastResult:
-    """How a run ended, its test scores with the best checkpoint, and the baselines'."""
-
-    train: TrainResult
-    test: dict
-    baselines: dict = field(default_factory=dict)
-    record: dict = field(default_factory=dict)
-
-    def summary(self) -> dict:
-        result = self.train
-        return {
-            "task": TASK_NAME,
-            "run_dir": str(result.run_dir),
-            "data": self.record.get("name"),
-            "steps": result.steps,
-            "stop_reason": result.stop_reason,
-            "best_step": result.best_step,
-            "best_val_mae": result.best_metric,
-            "test_mae": self.test.get("mae"),
-            "test_rmse": self.test.get("rmse"),
-            "test_origins": self.test.get("origins"),
-            "test_horizon": self.test.get("horizon"),
-            "test_starts_at": self.record.get("test_starts_at"),
-            **baseline_figures(self.baselines),
-            "plot": self.test.get("plot"),
-            "train_seconds": result.train_seconds,
-            "elapsed_s": result.elapsed,
-            "clip_fraction": result.clip_fraction,
-        }
+# -- the task's spec ----------------------------------------------------------------------------
 
 
-def train(
-    config: ForecastConfig,
-    run_dir: str | Path | None = None,
-    *,
-    series: Series | None = None,
-    reporter: Reporter | None = None,
-    callbacks: Iterable[Callable[[Trainer], None]] = (),
-) -> ForecastResult:
-    """Train a forecaster into ``run_dir`` (default ``runs/forecast-<dataset>-<time>``).
-
-    ``series`` replaces loading ``config.data.dataset``. The data, the model and the
-    baselines are done before the run directory is made.
-    """
-    config.validate()
+def prepare(config: ForecastConfig, series: Series | None) -> ForecastTask:
+    """The task on ``series`` (default: the config's data set)."""
     d = config.data
     series = series if series is not None else load_series(d.dataset, period=d.period)
-    task = ForecastTask(config, series)
-    seed_everything(config.trainer.seed)
-    model = task.build_model()
-    baselines = {}
-    if config.baselines.enabled:
-        runs.say(reporter, "computing the baselines on the test part")
-        baselines = compute_baselines(task, "test")
-    run_dir = layout.create_run_dir(
-        run_dir or layout.default_run_dir(f"{TASK_NAME}-{runs.slug(series.name)}")
-    )
-    record = data_record(d.dataset, series, task)
-    layout.write_json(
-        run_dir / layout.CONFIG,
-        {
-            "task": TASK_NAME,
-            "data": record,
-            "scaler": task.scaler.to_dict(),
-            "config": config.to_dict(),
-        },
-    )
-    save_series(run_dir / SERIES, series)
-    layout.write_json(run_dir / BASELINES, baselines)
-    trainer = runs.make_trainer(task, model, run_dir, config, reporter, callbacks)
-    trainer.reporter.message(describe(task, model, run_dir, baselines))
-    return _finish(trainer, task, baselines, record)
+    return ForecastTask(config, series)
 
 
-def resume(
-    run_dir: str | Path,
-    *,
-    max_steps: int | None = None,
-    time_budget: float | None = None,
-    reporter: Reporter | None = None,
-    callbacks: Iterable[Callable[[Trainer], None]] = (),
-) -> ForecastResult:
-    """Continue a forecasting run from its last checkpoint (see ``runs.resume_trainer``)."""
-
-    def rebuild(run_dir: Path, record: dict, config: ForecastConfig) -> ForecastTask:
-        return ForecastTask(config, read_series(run_dir, record["data"]))
-
-    trainer = runs.resume_trainer(
-        run_dir,
-        TASK_NAME,
-        ForecastConfig,
-        rebuild,
-        max_steps=max_steps,
-        time_budget=time_budget,
-        reporter=reporter,
-        callbacks=callbacks,
-    )
-    return _finish(
-        trainer,
-        trainer.task,
-        runs.read_baselines(trainer.run_dir, BASELINES),
-        layout.read_json(trainer.run_dir / layout.CONFIG)["data"],
-    )
+def reopen(run_dir: Path, record: dict, config: ForecastConfig) -> ForecastTask:
+    return ForecastTask(config, read_series(run_dir, record["data"]))
 
 
-def read_run_config(run_dir: str | Path) -> tuple[Path, dict, ForecastConfig]:
-    """``(run_dir, config.json's record, the ForecastConfig)`` of a forecasting run."""
-    return runs.read_run_config(run_dir, TASK_NAME, ForecastConfig)
+def record(task: ForecastTask) -> dict:
+    return {
+        "data": data_record(task.config.data.dataset, task.series, task),
+        "scaler": task.scaler.to_dict(),
+    }
 
 
 def describe(task: ForecastTask, model, run_dir: Path, baselines: dict) -> str:
     m, sizes = task.config.model, task.split.sizes()
-    parameters = sum(p.numel() for p in model.parameters())
     text = (
         f"run {run_dir}: {task.series.name}, {task.split.n} points, "
         f"{sizes['train']}/{sizes['val']}/{sizes['test']} train/val/test; window "
         f"{task.window} -> {task.horizon} steps; {m.num_layers}x{m.hidden_size} {m.cell}, "
-        f"{m.mode}, {parameters / 1e3:.1f}k parameters"
+        f"{m.mode}, {parameter_count(model) / 1e3:.1f}k parameters"
     )
     if baselines:
         names = [m for m in METHODS if f"baseline_{m}_mae" in baselines]
@@ -414,26 +315,73 @@ def describe(task: ForecastTask, model, run_dir: Path, baselines: dict) -> str:
     return text
 
 
-def _finish(trainer: Trainer, task: ForecastTask, baselines: dict, record: dict):
-    """Fit, then score the best checkpoint on the test part and draw the forecasts."""
-    result = trainer.fit()
-    test = {}
-    with trainer.run_threads():
-        if runs.load_best(trainer):
-            test = task.score(trainer.model, "test")
-            from rnnkit.evaluation.forecasting import plot_test_forecasts
+def score_test(trainer: Trainer, task: ForecastTask, baselines: dict) -> dict:
+    """The best checkpoint on the test part, and its forecasts drawn beside the baselines'."""
+    from rnnkit.evaluation.forecasting import plot_test_forecasts
 
-            test["plot"] = str(
-                plot_test_forecasts(
-                    task.series,
-                    task.split.test_start,
-                    task.origins("test"),
-                    task.truth("test"),
-                    _test_forecasts(trainer.model, task, baselines),
-                    trainer.run_dir / TEST_PLOT,
-                )
-            )
-    return ForecastResult(result, test, baselines, record)
+    test = task.score(trainer.model, "test")
+    test["plot"] = str(
+        plot_test_forecasts(
+            task.series,
+            task.split.test_start,
+            task.origins("test"),
+            task.truth("test"),
+            _test_forecasts(trainer.model, task, baselines),
+            trainer.run_dir / TEST_PLOT,
+        )
+    )
+    return test
+
+
+def summary(result: RunResult) -> dict:
+    train, test, data = result.train, result.test, result.record.get("data", {})
+    return {
+        "task": TASK_NAME,
+        "run_dir": str(train.run_dir),
+        "data": data.get("name"),
+        "steps": train.steps,
+        "stop_reason": train.stop_reason,
+        "best_step": train.best_step,
+        "best_val_mae": train.best_metric,
+        "test_mae": test.get("mae"),
+        "test_rmse": test.get("rmse"),
+        "test_origins": test.get("origins"),
+        "test_horizon": test.get("horizon"),
+        "test_starts_at": data.get("test_starts_at"),
+        **baseline_figures(result.baselines),
+        "plot": test.get("plot"),
+        "train_seconds": train.train_seconds,
+        "elapsed_s": train.elapsed,
+        "clip_fraction": train.clip_fraction,
+    }
+
+
+SPEC = TaskSpec(
+    name=TASK_NAME,
+    help="forecaster of a real-valued series: sunspots, co2, airline or a CSV",
+    config_class=ForecastConfig,
+    prepare=prepare,
+    reopen=reopen,
+    record=record,
+    save=lambda task, run_dir: save_series(run_dir / SERIES, task.series),
+    run_name=lambda task: slug(task.series.name),
+    baselines=lambda task: compute_baselines(task, "test"),
+    baselines_note="computing the baselines on the test part",
+    describe=describe,
+    score_test=score_test,
+    summary=summary,
+)
+
+
+def train(config: ForecastConfig, run_dir=None, **options) -> RunResult:
+    """Train a forecaster into ``run_dir`` (default ``runs/forecast-<dataset>-<time>``);
+    ``lifecycle.train``'s options (``data=``, a ``Series``, replaces loading the config's)."""
+    return lifecycle.train(SPEC, config, run_dir, **options)
+
+
+def resume(run_dir, **options) -> RunResult:
+    """Continue a forecasting run from its last checkpoint (``lifecycle.resume``)."""
+    return lifecycle.resume(run_dir, task=TASK_NAME, **options)
 
 
 def _test_forecasts(model: Forecaster, task: ForecastTask, baselines: dict) -> dict:

@@ -16,13 +16,11 @@ import numpy as np
 from rnnkit.data.series import Series, future_labels
 from rnnkit.evaluation.forecasting import plot_future, plot_test_forecasts
 from rnnkit.models.forecaster import Forecaster, ForecasterConfig
-from rnnkit.tasks import runs
+from rnnkit.tasks import lifecycle
 from rnnkit.tasks.forecast import (
-    BASELINES,
     ForecastTask,
     compute_baselines,
     forecast_from,
-    read_run_config,
     read_series,
 )
 from rnnkit.tasks.forecast_config import ForecastConfig
@@ -49,7 +47,7 @@ class LoadedForecaster:
 
 def load_run(run_dir: str | Path, checkpoint: str = "best") -> LoadedForecaster:
     """The model of checkpoint ``best`` (``last`` when the run has no best yet) or ``last``."""
-    opened = runs.open_checkpoint(run_dir, checkpoint, read_run_config)
+    opened = lifecycle.open_checkpoint(run_dir, checkpoint, "forecast")
     run_dir, record, config, loaded = opened.run_dir, opened.record, opened.config, opened.loaded
     checkpoint = opened.checkpoint
     try:
@@ -122,7 +120,7 @@ def evaluate_run(
     run = load_run(run_dir, checkpoint)
     task = ForecastTask(run.config, run.series)
     scores = task.score(run.model, part)
-    saved = run.run_dir / BASELINES
+    saved = run.run_dir / lifecycle.BASELINES
     baselines = layout.read_json(saved) if saved.exists() else {}
     if baselines.get("part") != part:
         baselines = compute_baselines(task, part) if run.config.baselines.enabled else {}

@@ -22,7 +22,7 @@ search; BLEU and chrF (sacrebleu) of both go into the summary, the translations 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,15 +44,15 @@ from rnnkit.data.vocab import Vocab
 from rnnkit.evaluation.bleu import corpus_bleu, corpus_chrf, signatures
 from rnnkit.generation.beam_search import beam_search
 from rnnkit.models.seq2seq import DecoderSteps, Seq2Seq, Seq2SeqConfig
-from rnnkit.tasks import runs
+from rnnkit.tasks import lifecycle
 from rnnkit.tasks.classify_data import LengthBuckets, sorted_chunks
+from rnnkit.tasks.lifecycle import slug
 from rnnkit.tasks.seq2seq_config import Seq2SeqTaskConfig
+from rnnkit.tasks.spec import RunResult, TaskSpec, parameter_count, run_figures, run_head
 from rnnkit.training import run_dir as layout
 from rnnkit.training.checkpoint import atomic_write_text
-from rnnkit.training.progress import Reporter
-from rnnkit.training.state import seed_everything
 from rnnkit.training.task import StepOutput
-from rnnkit.training.trainer import Trainer, TrainResult
+from rnnkit.training.trainer import Trainer
 
 TASK_NAME = "seq2seq"
 SOURCE_VOCAB, TARGET_VOCAB = "vocab-source.json", "vocab-target.json"
@@ -345,127 +345,86 @@ def write_translations(path: Path, translations: list[dict]) -> Path:
     return path
 
 
-# -- train and resume ---------------------------------------------------------------------------
+# -- the task's spec ----------------------------------------------------------------------------
 
 
-@dataclass
-class Seq2SeqResult:
-    """How a run ended and its test-split scores with the best checkpoint."""
-
-    train: TrainResult
-    test: dict
-    selected_by: str = "val_loss"
-
-    def summary(self) -> dict:
-        result, test = self.train, self.test
-        return {
-            "task": TASK_NAME,
-            "run_dir": str(result.run_dir),
-            "steps": result.steps,
-            "stop_reason": result.stop_reason,
-            "best_step": result.best_step,
-            "selected_by": self.selected_by,
-            "best_val": result.best_metric,
-            "val_loss": result.metrics.get("val_loss"),
-            "test_bleu": test.get("bleu"),
-            "test_chrf": test.get("chrf"),
-            "test_bleu_greedy": test.get("bleu_greedy"),
-            "test_chrf_greedy": test.get("chrf_greedy"),
-            "test_loss": test.get("loss"),
-            "test_pairs": test.get("pairs"),
-            "beam_size": test.get("beam_size"),
-            "tokens_per_s": result.tokens_per_s,
-            "train_seconds": result.train_seconds,
-            "elapsed_s": result.elapsed,
-            "clip_fraction": result.clip_fraction,
-        }
-
-
-def train(
-    config: Seq2SeqTaskConfig,
-    run_dir: str | Path | None = None,
-    *,
-    data: ParallelData | None = None,
-    reporter: Reporter | None = None,
-    callbacks: Iterable[Callable[[Trainer], None]] = (),
-) -> Seq2SeqResult:
-    """Train a translation model into ``run_dir`` (default ``runs/seq2seq-<data>-<time>``)."""
-    config.validate()
+def prepare(config: Seq2SeqTaskConfig, data: ParallelData | None) -> Seq2SeqTask:
+    """The task on ``data`` (default: the config's data set), vocabularies fitted."""
     data = data if data is not None else load_data(config)
     vocabs = Vocabularies.fit(data, config.data.lowercase, config.data.min_count)
-    task = Seq2SeqTask(config, data, vocabs)
-    seed_everything(config.trainer.seed)
-    model = task.build_model()
-    run_dir = layout.create_run_dir(
-        run_dir or layout.default_run_dir(f"{TASK_NAME}-{runs.slug(data.name)}")
-    )
-    layout.write_json(
-        run_dir / layout.CONFIG,
-        {"task": TASK_NAME, "data": data_record(config, data), "config": config.to_dict()},
-    )
-    vocabs.save(run_dir)
-    trainer = runs.make_trainer(task, model, run_dir, config, reporter, callbacks)
-    trainer.reporter.message(describe(task, model, run_dir))
-    return _finish(trainer, task)
+    return Seq2SeqTask(config, data, vocabs)
 
 
-def resume(
-    run_dir: str | Path,
-    *,
-    max_steps: int | None = None,
-    time_budget: float | None = None,
-    reporter: Reporter | None = None,
-    callbacks: Iterable[Callable[[Trainer], None]] = (),
-) -> Seq2SeqResult:
-    """Continue a translation run from its last checkpoint (see ``runs.resume_trainer``)."""
-
-    def rebuild(run_dir: Path, record: dict, config: Seq2SeqTaskConfig) -> Seq2SeqTask:
-        data = reload_data(record, config)
-        return Seq2SeqTask(config, data, Vocabularies.load(run_dir, config.data.lowercase))
-
-    trainer = runs.resume_trainer(
-        run_dir,
-        TASK_NAME,
-        Seq2SeqTaskConfig,
-        rebuild,
-        max_steps=max_steps,
-        time_budget=time_budget,
-        reporter=reporter,
-        callbacks=callbacks,
-    )
-    return _finish(trainer, trainer.task)
+def reopen(run_dir: Path, record: dict, config: Seq2SeqTaskConfig) -> Seq2SeqTask:
+    data = reload_data(record, config)
+    return Seq2SeqTask(config, data, Vocabularies.load(run_dir, config.data.lowercase))
 
 
-def read_run_config(run_dir: str | Path) -> tuple[Path, dict, Seq2SeqTaskConfig]:
-    """``(run_dir, config.json's record, the Seq2SeqTaskConfig)`` of a translation run."""
-    return runs.read_run_config(run_dir, TASK_NAME, Seq2SeqTaskConfig)
-
-
-def describe(task: Seq2SeqTask, model: Seq2Seq, run_dir: Path) -> str:
+def describe(task: Seq2SeqTask, model: Seq2Seq, run_dir: Path, baselines: dict) -> str:
     m, sizes = task.config.model, {k: len(v) for k, v in task.splits.items()}
-    parameters = sum(p.numel() for p in model.parameters())
     return (
         f"run {run_dir}: {task.data.name} {task.data.direction}, "
         f"{sizes['train']}/{sizes['val']}/{sizes['test']} train/val/test pairs, vocabularies "
         f"{len(task.vocabs.source)}/{len(task.vocabs.target)}; {m.num_layers}x{m.hidden_size} "
         f"{'bi' if m.bidirectional else ''}{m.cell}, attention {m.attention}, "
-        f"{parameters / 1e6:.2f}M parameters"
+        f"{parameter_count(model) / 1e6:.2f}M parameters"
     )
 
 
-def _finish(trainer: Trainer, task: Seq2SeqTask) -> Seq2SeqResult:
-    """Fit, then score the best checkpoint on the test split (greedy and beam)."""
+def score_test(trainer: Trainer, task: Seq2SeqTask, baselines: dict) -> dict:
+    """The best checkpoint on the test split (greedy and beam): scores, translations and
+    attention heatmaps written into the run."""
     from rnnkit.tasks.seq2seq_runs import save_heatmaps
 
-    result = trainer.fit()
-    test = {}
-    with trainer.run_threads():
-        if len(task.splits["test"]) and runs.load_best(trainer):
-            trainer.reporter.message("translating the test split (greedy, then beam search)")
-            test = score_split(task, trainer.model, "test", task.config.decoding.beam_size)
-            translations = test.pop("translations")
-            write_translations(trainer.run_dir / TRANSLATIONS.format(split="test"), translations)
-            count = task.config.decoding.heatmaps
-            save_heatmaps(trainer.model, task, "test", trainer.run_dir / "plots", count)
-            layout.write_json(trainer.run_dir / "test-scores.json", test)
-    return Seq2SeqResult(result, test, task.eval_metric)
+    if not len(task.splits["test"]):
+        return {}
+    trainer.reporter.message("translating the test split (greedy, then beam search)")
+    test = score_split(task, trainer.model, "test", task.config.decoding.beam_size)
+    translations = test.pop("translations")
+    write_translations(trainer.run_dir / TRANSLATIONS.format(split="test"), translations)
+    count = task.config.decoding.heatmaps
+    save_heatmaps(trainer.model, task, "test", trainer.run_dir / "plots", count)
+    layout.write_json(trainer.run_dir / "test-scores.json", test)
+    return test
+
+
+def summary(result: RunResult) -> dict:
+    test = result.test
+    return {
+        **run_head(result),
+        "val_loss": result.train.metrics.get("val_loss"),
+        "test_bleu": test.get("bleu"),
+        "test_chrf": test.get("chrf"),
+        "test_bleu_greedy": test.get("bleu_greedy"),
+        "test_chrf_greedy": test.get("chrf_greedy"),
+        "test_loss": test.get("loss"),
+        "test_pairs": test.get("pairs"),
+        "beam_size": test.get("beam_size"),
+        **run_figures(result.train),
+    }
+
+
+SPEC = TaskSpec(
+    name=TASK_NAME,
+    help="encoder-decoder translation (bible or a TSV of sentence pairs), with attention",
+    config_class=Seq2SeqTaskConfig,
+    prepare=prepare,
+    reopen=reopen,
+    record=lambda task: {"data": data_record(task.config, task.data)},
+    save=lambda task, run_dir: task.vocabs.save(run_dir),
+    run_name=lambda task: slug(task.data.name),
+    describe=describe,
+    score_test=score_test,
+    summary=summary,
+)
+
+
+def train(config: Seq2SeqTaskConfig, run_dir=None, **options) -> RunResult:
+    """Train a translation model into ``run_dir`` (default ``runs/seq2seq-<data>-<time>``);
+    ``lifecycle.train``'s options (``data=`` replaces loading the config's data set)."""
+    return lifecycle.train(SPEC, config, run_dir, **options)
+
+
+def resume(run_dir, **options) -> RunResult:
+    """Continue a translation run from its last checkpoint (``lifecycle.resume``)."""
+    return lifecycle.resume(run_dir, task=TASK_NAME, **options)

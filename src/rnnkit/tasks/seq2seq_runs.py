@@ -21,14 +21,13 @@ import torch
 from rnnkit.data.parallel import tokenize
 from rnnkit.generation.sampling import generate
 from rnnkit.models.seq2seq import DecoderSteps, Seq2Seq, Seq2SeqConfig
-from rnnkit.tasks import runs
+from rnnkit.tasks import lifecycle
 from rnnkit.tasks.seq2seq import (
     TASK_NAME,
     TRANSLATIONS,
     Seq2SeqTask,
     Vocabularies,
     beam_translate,
-    read_run_config,
     reload_data,
     score_split,
     translate_ids,
@@ -68,7 +67,7 @@ class Translation:
 
 def load_run(run_dir: str | Path, checkpoint: str = "best") -> LoadedTranslator:
     """The model of checkpoint ``best`` (``last`` when there is no best yet) or ``last``."""
-    opened = runs.open_checkpoint(run_dir, checkpoint, read_run_config)
+    opened = lifecycle.open_checkpoint(run_dir, checkpoint, "seq2seq")
     run_dir, record, config, loaded = opened.run_dir, opened.record, opened.config, opened.loaded
     checkpoint = opened.checkpoint
     vocabs = Vocabularies.load(run_dir, config.data.lowercase)

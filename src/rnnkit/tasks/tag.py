@@ -23,8 +23,6 @@ single most frequent tag, fitted on the same training split and scored on the sa
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -35,18 +33,24 @@ from rnnkit.data.vocab import Vocab
 from rnnkit.evaluation.entities import entity_scores, is_bio, token_accuracy
 from rnnkit.models.tagger import SequenceTagger, TaggerConfig
 from rnnkit.nn.crf import bio_constraints
-from rnnkit.tasks import runs
+from rnnkit.tasks import lifecycle
 from rnnkit.tasks.classify_data import LengthBuckets, pad_ids, sorted_chunks
+from rnnkit.tasks.lifecycle import slug
+from rnnkit.tasks.spec import (
+    RunResult,
+    TaskSpec,
+    baseline_figures,
+    parameter_count,
+    run_figures,
+    run_head,
+)
 from rnnkit.tasks.tag_config import TagConfig
 from rnnkit.tasks.tag_data import EncodedSentence, TagEncoder
 from rnnkit.training import run_dir as layout
-from rnnkit.training.progress import Reporter
 from rnnkit.training.task import StepOutput
-from rnnkit.training.trainer import Trainer, TrainResult
 
 TASK_NAME = "tag"
 CHAR_VOCAB = "chars.json"
-BASELINES = "baselines.json"
 SPLITS = ("train", "val", "test")
 EVAL_BATCH = 128
 
@@ -251,105 +255,31 @@ def fit_baselines(task: TagTask) -> dict:
     return baselines
 
 
-# -- train and resume ---------------------------------------------------------------------------
+# -- the task's spec ----------------------------------------------------------------------------
 
 
-@dataclass
-class TagResult:
-    """How a run ended, its test-split scores with the best checkpoint, the baselines."""
-
-    train: TrainResult
-    test: dict
-    baselines: dict = field(default_factory=dict)
-    selected_by: str = "val_loss"  # the validation figure that picked the best checkpoint
-
-    def summary(self) -> dict:
-        result, test = self.train, self.test
-        summary = {
-            "task": TASK_NAME,
-            "run_dir": str(result.run_dir),
-            "steps": result.steps,
-            "stop_reason": result.stop_reason,
-            "best_step": result.best_step,
-            "selected_by": self.selected_by,
-            "best_val": result.best_metric,
-            "test_accuracy": test.get("accuracy"),
-            "test_loss": test.get("loss"),
-            "test_tokens": test.get("tokens"),
-        }
-        if "entity_f1" in test:
-            summary["test_entity_f1"] = test["entity_f1"]
-            summary["test_entity_precision"] = test["entity_precision"]
-            summary["test_entity_recall"] = test["entity_recall"]
-        summary.update({k: v for k, v in self.baselines.items() if k.startswith("baseline_")})
-        summary.update(
-            tokens_per_s=result.tokens_per_s,
-            train_seconds=result.train_seconds,
-            elapsed_s=result.elapsed,
-            clip_fraction=result.clip_fraction,
-        )
-        return summary
-
-
-def train(
-    config: TagConfig,
-    run_dir: str | Path | None = None,
-    *,
-    data=None,
-    reporter: Reporter | None = None,
-    callbacks: Iterable[Callable[[Trainer], None]] = (),
-) -> TagResult:
-    """Train a tagger into ``run_dir`` (default ``runs/tag-<dataset>-<time>``); ``data`` (a
-    ``TaggingData``) replaces loading ``config.data.dataset``."""
-    config.validate()
+def prepare(config: TagConfig, data) -> TagTask:
+    """The task on ``data`` (a ``TaggingData``; default: the config's data set)."""
     data = data if data is not None else load_data(config.data.dataset, config.data.split_seed)
-    encoder = TagEncoder.fit(data, config)
-    task = TagTask(config, data, encoder)
-    trainer, baselines = runs.start_labelled_run(
-        TASK_NAME,
-        task,
-        record=data_record(config.data.dataset, config.data.split_seed, data),
-        vocabularies={layout.VOCAB: encoder.words, CHAR_VOCAB: encoder.chars},
-        fit_baselines=fit_baselines,
-        describe=describe,
-        baselines_file=BASELINES,
-        run_dir=run_dir,
-        reporter=reporter,
-        callbacks=callbacks,
-    )
-    return _finish(trainer, task, baselines)
+    return TagTask(config, data, TagEncoder.fit(data, config))
 
 
-def resume(
-    run_dir: str | Path,
-    *,
-    max_steps: int | None = None,
-    time_budget: float | None = None,
-    reporter: Reporter | None = None,
-    callbacks: Iterable[Callable[[Trainer], None]] = (),
-) -> TagResult:
-    """Continue a tagging run from its last checkpoint (see ``runs.resume_trainer``)."""
-
-    def rebuild(run_dir: Path, record: dict, config: TagConfig) -> TagTask:
-        return TagTask(config, reload_data(record["data"]), load_encoder(run_dir, record))
-
-    return runs.resume_labelled(
-        run_dir,
-        TASK_NAME,
-        TagConfig,
-        rebuild,
-        _finish,
-        BASELINES,
-        max_steps=max_steps,
-        time_budget=time_budget,
-        reporter=reporter,
-        callbacks=callbacks,
-    )
+def reopen(run_dir: Path, record: dict, config: TagConfig) -> TagTask:
+    return TagTask(config, reload_data(record["data"]), load_encoder(run_dir, record))
 
 
-def read_run_config(run_dir: str | Path) -> tuple[Path, dict, TagConfig]:
-    """``(run_dir, config.json's record, the TagConfig)`` of a tagging run."""
-    return runs.read_run_config(run_dir, TASK_NAME, TagConfig)
+def record(task: TagTask) -> dict:
+    d = task.config.data
+    return {
+        "data": data_record(d.dataset, d.split_seed, task.data),
+        "encoder": task.encoder.to_dict(),
+    }
+
+
+def save(task: TagTask, run_dir: Path) -> None:
+    task.encoder.words.save(run_dir / layout.VOCAB)
+    if task.encoder.chars is not None:
+        task.encoder.chars.save(run_dir / CHAR_VOCAB)
 
 
 def load_encoder(run_dir: Path, record: dict) -> TagEncoder:
@@ -363,12 +293,12 @@ def load_encoder(run_dir: Path, record: dict) -> TagEncoder:
 
 def describe(task: TagTask, model, run_dir: Path, baselines: dict) -> str:
     m, sizes = task.config.model, {k: len(v) for k, v in task.splits.items()}
-    parameters = sum(p.numel() for p in model.parameters())
     text = (
         f"run {run_dir}: {task.data.name}, {len(task.encoder.tag_set)} tags, "
         f"{sizes['train']}/{sizes['val']}/{sizes['test']} train/val/test sentences; "
         f"{m.num_layers}x{m.hidden_size} {'bi' if m.bidirectional else ''}{m.cell}"
-        f"{' + character BiLSTM' if m.char_features else ''}, {parameters / 1e6:.2f}M parameters"
+        f"{' + character BiLSTM' if m.char_features else ''}, "
+        f"{parameter_count(model) / 1e6:.2f}M parameters"
     )
     if baselines:
         text += (
@@ -378,10 +308,48 @@ def describe(task: TagTask, model, run_dir: Path, baselines: dict) -> str:
     return text
 
 
-def _finish(trainer: Trainer, task: TagTask, baselines: dict) -> TagResult:
-    result = trainer.fit()
-    test = {}
-    with trainer.run_threads():
-        if runs.load_best(trainer):
-            test = task.score(trainer.model, "test")
-    return TagResult(result, test, baselines, task.eval_metric)
+def summary(result: RunResult) -> dict:
+    test = result.test
+    entities = {}
+    if "entity_f1" in test:
+        entities = {
+            "test_entity_f1": test["entity_f1"],
+            "test_entity_precision": test["entity_precision"],
+            "test_entity_recall": test["entity_recall"],
+        }
+    return {
+        **run_head(result),
+        "test_accuracy": test.get("accuracy"),
+        "test_loss": test.get("loss"),
+        "test_tokens": test.get("tokens"),
+        **entities,
+        **baseline_figures(result.baselines),
+        **run_figures(result.train),
+    }
+
+
+SPEC = TaskSpec(
+    name=TASK_NAME,
+    help="sequence tagger: pos, pos-oanc, ner or a CoNLL file",
+    config_class=TagConfig,
+    prepare=prepare,
+    reopen=reopen,
+    record=record,
+    save=save,
+    run_name=lambda task: slug(task.data.name),
+    baselines=fit_baselines,
+    describe=describe,
+    score_test=lambda trainer, task, baselines: task.score(trainer.model, "test"),
+    summary=summary,
+)
+
+
+def train(config: TagConfig, run_dir=None, **options) -> RunResult:
+    """Train a tagger into ``run_dir`` (default ``runs/tag-<dataset>-<time>``);
+    ``lifecycle.train``'s options (``data=`` replaces loading the config's data set)."""
+    return lifecycle.train(SPEC, config, run_dir, **options)
+
+
+def resume(run_dir, **options) -> RunResult:
+    """Continue a tagging run from its last checkpoint (``lifecycle.resume``)."""
+    return lifecycle.resume(run_dir, task=TASK_NAME, **options)

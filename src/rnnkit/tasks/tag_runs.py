@@ -19,13 +19,12 @@ import numpy as np
 
 from rnnkit.evaluation.entities import bio_spans, is_bio
 from rnnkit.models.tagger import SequenceTagger, TaggerConfig
-from rnnkit.tasks import runs
+from rnnkit.tasks import lifecycle
 from rnnkit.tasks.tag import (
     TagEncoder,
     TagTask,
     load_encoder,
     predict_tags,
-    read_run_config,
     reload_data,
 )
 from rnnkit.tasks.tag_config import TagConfig
@@ -46,7 +45,7 @@ class LoadedTagger:
 
 def load_run(run_dir: str | Path, checkpoint: str = "best") -> LoadedTagger:
     """The model of checkpoint ``best`` (``last`` when the run has no best yet) or ``last``."""
-    opened = runs.open_checkpoint(run_dir, checkpoint, read_run_config)
+    opened = lifecycle.open_checkpoint(run_dir, checkpoint, "tag")
     run_dir, record, config, loaded = opened.run_dir, opened.record, opened.config, opened.loaded
     checkpoint = opened.checkpoint
     encoder = load_encoder(run_dir, record)

@@ -18,22 +18,14 @@ plotted in RUN_DIR/plots/forecast-test.png. Progress goes to stderr; the summary
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 
+from rnnkit.cli.args import positive_int, print_result
 from rnnkit.cli.task_flags import (
     add_optimisation_flags,
     add_stopping_flags,
     config_overrides,
-    refuse_flags_on_resume,
     shared_flags,
-)
-from rnnkit.cli.train import (
-    _duration,
-    _guarded,
-    _positive_int,
-    _reporter,
-    _resume_guarded,
+    train_run,
 )
 from rnnkit.models.forecaster import MODES
 from rnnkit.models.recurrent import RECURRENT_CORES
@@ -57,18 +49,11 @@ FLAGS = {
     "dropout": "model.dropout",
     **shared_flags(precision=False, select=False),
 }
-OTHER_FLAGS = ("clip", "threads", "time_budget", "max_steps", "no_baselines", "no_arima", "out")
 TABLE_NAMES = {"RNN": "RNN", "naive": "naive", "seasonal_naive": "seasonal naive", "arima": "ARIMA"}
 
 
-def register_task(tasks) -> None:
-    """Add ``forecast`` to ``rnnkit train``'s task subparsers."""
-    parser = tasks.add_parser(
-        "forecast",
-        help="forecaster of a real-valued series: sunspots, co2, airline or a CSV",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``rnnkit train forecast``'s flags."""
     run = parser.add_argument_group("run")
     run.add_argument("--out", metavar="RUN_DIR", help="(default: runs/forecast-<data>-<time>)")
     run.add_argument("--resume", metavar="RUN_DIR", help="continue this run")
@@ -77,11 +62,11 @@ def register_task(tasks) -> None:
     run.add_argument("--no-arima", action="store_true", help="skip the ARIMA baseline only")
     data = parser.add_argument_group("data")
     data.add_argument("--dataset", metavar="NAME|FILE", help="sunspots, co2, airline, FILE.csv")
-    data.add_argument("--period", type=_positive_int, metavar="M", help="season length")
-    data.add_argument("--window", type=_positive_int, metavar="L", help="input steps")
-    data.add_argument("--horizon", type=_positive_int, metavar="H", help="steps forecast")
-    data.add_argument("--val-size", type=_positive_int, metavar="N", help="validation points")
-    data.add_argument("--test-size", type=_positive_int, metavar="N", help="test points")
+    data.add_argument("--period", type=positive_int, metavar="M", help="season length")
+    data.add_argument("--window", type=positive_int, metavar="L", help="input steps")
+    data.add_argument("--horizon", type=positive_int, metavar="H", help="steps forecast")
+    data.add_argument("--val-size", type=positive_int, metavar="N", help="validation points")
+    data.add_argument("--test-size", type=positive_int, metavar="N", help="test points")
     data.add_argument("--transform", choices=TRANSFORMS, help="before scaling (by data set)")
     data.add_argument(
         "--relative",
@@ -89,7 +74,7 @@ def register_task(tasks) -> None:
         default=None,
         help="subtract each window's last value (default: on)",
     )
-    data.add_argument("--batch-size", type=_positive_int, metavar="B")
+    data.add_argument("--batch-size", type=positive_int, metavar="B")
     model = parser.add_argument_group("model")
     model.add_argument(
         "--mode",
@@ -98,18 +83,14 @@ def register_task(tasks) -> None:
         "at every step, fed back (default: recursive)",
     )
     model.add_argument("--cell", choices=tuple(sorted(RECURRENT_CORES)))
-    model.add_argument("--hidden-size", type=_positive_int, metavar="H")
-    model.add_argument("--layers", type=_positive_int, metavar="N")
+    model.add_argument("--hidden-size", type=positive_int, metavar="H")
+    model.add_argument("--layers", type=positive_int, metavar="N")
     model.add_argument("--dropout", type=float, metavar="P")
     add_optimisation_flags(parser, precision=False, threads_help="torch threads (default 1)")
     add_stopping_flags(parser, budget="3m", eval_every=100)
-    parser.set_defaults(func=train_command)
 
 
-def train_command(args: argparse.Namespace) -> int:
-    if args.resume:
-        refuse_flags_on_resume(args, [*FLAGS, *OTHER_FLAGS])
-        return resume_run(args.resume, args.max_steps, _duration(args.time_budget), args.json)
+def start(args: argparse.Namespace):
     if args.dataset is None:
         raise ValueError("name the data: rnnkit train forecast --dataset sunspots|co2|airline|FILE")
     overrides = config_overrides(args, FLAGS)
@@ -117,56 +98,33 @@ def train_command(args: argparse.Namespace) -> int:
         overrides["baselines.enabled"] = False
     if args.no_arima:
         overrides["baselines.arima"] = False
-    from rnnkit.tasks.forecast import train
     from rnnkit.tasks.forecast_config import resolve_config
 
-    config = resolve_config(overrides)
-    reporter = _reporter(args.json)
-    result = _guarded(lambda: train(config, args.out, reporter=reporter))
-    return report(result, args.json)
+    return train_run("forecast", resolve_config(overrides), args)
 
 
-def resume_run(run_dir: str, max_steps, time_budget, as_json: bool) -> int:
-    """``rnnkit train --resume RUN_DIR`` for a forecasting run."""
-    from rnnkit.tasks.forecast import resume
-
-    return _resume_guarded(resume, run_dir, max_steps, time_budget, as_json, report)
-
-
-def report(result, as_json: bool) -> int:
-    """Print a ``ForecastResult``: one JSON object, or a few lines with the MAE table."""
-    summary = result.summary()
-    if as_json:
-        print(json.dumps(summary))
-    else:
-        print(
-            f"{summary['stop_reason']}: {summary['steps']} steps, {summary['elapsed_s']:.0f} s; "
-            f"best validation MAE {_number(summary['best_val_mae'])} at step "
-            f"{summary['best_step']}"
+def summary_lines(summary: dict) -> list[str]:
+    """A finished forecasting run in a few lines, with the MAE table."""
+    lines = [
+        f"{summary['stop_reason']}: {summary['steps']} steps, {summary['elapsed_s']:.0f} s; "
+        f"best validation MAE {_number(summary['best_val_mae'])} at step {summary['best_step']}"
+    ]
+    if summary.get("test_mae") is not None:
+        lines.append(
+            f"test part from {summary['test_starts_at']}: {summary['test_origins']} "
+            f"forecasts of {summary['test_horizon']} steps"
         )
-        if summary.get("test_mae") is not None:
-            print(
-                f"test part from {summary['test_starts_at']}: {summary['test_origins']} "
-                f"forecasts of {summary['test_horizon']} steps"
-            )
-            rows = {"RNN": (summary["test_mae"], summary["test_rmse"])}
-            for method in ("naive", "seasonal_naive", "arima"):
-                if f"baseline_{method}_mae" in summary:
-                    rows[method] = (
-                        summary[f"baseline_{method}_mae"],
-                        summary[f"baseline_{method}_rmse"],
-                    )
-            for line in table_lines(rows):
-                print(line)
-        run = summary["run_dir"]
-        print(f"run directory: {run}  (rnnkit forecast {run}; rnnkit evaluate {run})")
-    if result.train.stop_reason == "interrupted":
-        print(
-            f"stopped early; continue with: rnnkit train --resume {summary['run_dir']}",
-            file=sys.stderr,
-        )
-        return 130
-    return 0
+        rows = {"RNN": (summary["test_mae"], summary["test_rmse"])}
+        for method in ("naive", "seasonal_naive", "arima"):
+            if f"baseline_{method}_mae" in summary:
+                rows[method] = (
+                    summary[f"baseline_{method}_mae"],
+                    summary[f"baseline_{method}_rmse"],
+                )
+        lines += table_lines(rows)
+    run = summary["run_dir"]
+    lines.append(f"run directory: {run}  (rnnkit forecast {run}; rnnkit evaluate {run})")
+    return lines
 
 
 def table_lines(rows: dict[str, tuple[float, float]]) -> list[str]:
@@ -177,7 +135,7 @@ def table_lines(rows: dict[str, tuple[float, float]]) -> list[str]:
     return lines
 
 
-def evaluate_command(args: argparse.Namespace) -> int:
+def evaluate(args: argparse.Namespace) -> int:
     """``rnnkit evaluate RUN_DIR`` for a forecasting run: the MAE / RMSE table."""
     if getattr(args, "data", None) is not None:
         raise ValueError(
@@ -188,18 +146,16 @@ def evaluate_command(args: argparse.Namespace) -> int:
 
     split = getattr(args, "split", "test")
     result = evaluate_run(args.run_dir, split, getattr(args, "checkpoint", "best"))
-    if args.json:
-        print(json.dumps(result))
-        return 0
-    print(
-        f"{result['data']}, {split} part: {result['origins']} forecasts of {result['horizon']} "
-        f"steps; checkpoint {result['checkpoint']} (step {result['steps']})"
-    )
+    return print_result(result, args.json, evaluation_lines)
+
+
+def evaluation_lines(result: dict) -> list[str]:
+    lines = [
+        f"{result['data']}, {result['split']} part: {result['origins']} forecasts of "
+        f"{result['horizon']} steps; checkpoint {result['checkpoint']} (step {result['steps']})"
+    ]
     rows = {method: (v["mae"], v["rmse"]) for method, v in result["table"].items()}
-    for line in table_lines(rows):
-        print(line)
-    print(f"plot: {result['plot']}")
-    return 0
+    return [*lines, *table_lines(rows), f"plot: {result['plot']}"]
 
 
 def _number(value) -> str:

@@ -1,0 +1,101 @@
+"""What every ``rnnkit`` command shares: argument types, the guard that turns a failed run into
+one line, the progress bar, and the printing of a finished run.
+
+    parser.add_argument("--layers", type=positive_int)
+    result = guarded(lambda: train(spec, config, reporter=progress(as_json)))
+    return report(result, as_json, lines)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Iterable
+
+from rnnkit.training.config import parse_duration
+from rnnkit.training.progress import ProgressBar
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1."""
+    return _int_at_least(text, 1, "a positive integer")
+
+
+def non_negative_int(text: str) -> int:
+    """An argparse type: an integer >= 0."""
+    return _int_at_least(text, 0, "an integer >= 0")
+
+
+def _int_at_least(text: str, low: int, what: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+    if value < low:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+    return value
+
+
+def duration(text: str | None) -> float | None:
+    """``90s``, ``10m``, ``1h30m`` in seconds; None stays None."""
+    return None if text is None else parse_duration(text)
+
+
+def threads(text: str) -> dict:
+    """``--threads N|auto`` as config overrides."""
+    if text == "auto":
+        return {"trainer.threads": None, "trainer.adapt_threads": True}
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"--threads takes a positive integer or auto, got {text!r}")
+    return {"trainer.threads": int(text), "trainer.adapt_threads": False}
+
+
+def flag_names(names: Iterable[str]) -> str:
+    """``["max_steps", "lr"]`` -> ``--max-steps, --lr``."""
+    return ", ".join("--" + name.replace("_", "-") for name in names)
+
+
+def guarded(call: Callable):
+    """Run ``call``; a diverged loss or an OS error (disk full, no permission) becomes a
+    ValueError, which ``rnnkit`` prints as one line (the last checkpoint stays as it was)."""
+    try:
+        return call()
+    except (FloatingPointError, OSError) as error:
+        if isinstance(error, FileNotFoundError):
+            raise
+        raise ValueError(" ".join(str(error).split())) from None
+
+
+def progress(as_json: bool) -> ProgressBar:
+    """The progress bar on stderr; evaluations and samples to stdout (stderr with --json)."""
+    return ProgressBar(stream=sys.stderr, output=sys.stderr if as_json else sys.stdout)
+
+
+def report(result, as_json: bool, lines: Callable[[dict], list[str]]) -> int:
+    """Print a finished run (a ``RunResult``): its summary as one JSON object, or ``lines``
+    of it; exit code 130 (with how to continue) if it was interrupted."""
+    summary = result.summary()
+    print(json.dumps(summary) if as_json else "\n".join(lines(summary)))
+    if result.interrupted:
+        print(
+            f"stopped early; continue with: rnnkit train --resume {result.train.run_dir}",
+            file=sys.stderr,
+        )
+        return 130
+    return 0
+
+
+def print_result(result: dict, as_json: bool, lines: Callable[[dict], list[str]]) -> int:
+    """An evaluation's result: one JSON object, or ``lines`` of it."""
+    print(json.dumps(result) if as_json else "\n".join(lines(result)))
+    return 0
+
+
+def refuse_data(args: argparse.Namespace, task: str, splits: str = "train|val|test") -> None:
+    """``rnnkit evaluate --data`` is for character models only."""
+    if getattr(args, "data", None) is not None:
+        raise ValueError(
+            f"--data applies to character models; a {task} run is evaluated on its own "
+            f"data set's split (--split {splits})"
+        )

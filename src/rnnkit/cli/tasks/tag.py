@@ -1,0 +1,125 @@
+"""``rnnkit train tag``: a sequence tagger (many-to-many, aligned), with a baseline.
+
+    rnnkit train tag --dataset ner --char-features
+    rnnkit train tag --dataset my.conll             # token and tag a line, blank between sentences
+    rnnkit train --resume runs/tag-ner-20250101-120000
+
+The baseline (the most frequent tag of each word) is fitted on the same training split
+before the model trains. At the end the best checkpoint (by validation error) is scored on the
+test split. Progress goes to stderr; the summary to stdout (with --json, one JSON object).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from rnnkit.cli.args import positive_int, print_result, refuse_data
+from rnnkit.cli.tasks.labelled import add_common, start_labelled, summary_lines
+
+__all__ = ["add_arguments", "evaluate", "predict", "start", "summary_lines"]
+# flag dest -> dotted config key (beside labelled.SHARED_FLAGS)
+TASK_FLAGS = {
+    "lowercase": "data.lowercase",
+    "max_word_chars": "data.max_word_chars",
+    "char_features": "model.char_features",
+    "char_embedding_size": "model.char_embedding_size",
+    "char_hidden_size": "model.char_hidden_size",
+    "crf": "model.crf",
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``rnnkit train tag``'s flags."""
+    add_common(parser, "pos|pos-oanc|ner|FILE.conll")
+    data, model = parser.data_group, parser.model_group
+    data.add_argument("--lowercase", action=argparse.BooleanOptionalAction, default=None)
+    data.add_argument("--max-word-chars", type=positive_int, metavar="N")
+    model.add_argument(
+        "--char-features",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="a character BiLSTM over each word (Lample et al. 2016)",
+    )
+    model.add_argument("--char-embedding-size", type=positive_int, metavar="E")
+    model.add_argument("--char-hidden-size", type=positive_int, metavar="H")
+    model.add_argument(
+        "--crf",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="a linear-chain CRF output layer: tags decoded together (Viterbi), BIO tags "
+        "constrained to valid sequences (Lample et al. 2016)",
+    )
+
+
+def start(args: argparse.Namespace):
+    return start_labelled("tag", args, TASK_FLAGS)
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    """``rnnkit evaluate RUN_DIR``: token accuracy, entity P/R/F1 per type."""
+    refuse_data(args, "tag")
+    from rnnkit.tasks.tag_runs import evaluate_run
+
+    result = evaluate_run(args.run_dir, split=args.split, checkpoint=args.checkpoint)
+    return print_result(result, args.json, evaluation_lines)
+
+
+def evaluation_lines(result: dict) -> list[str]:
+    lines = [
+        f"{result['split']} split of {result['data']}: token accuracy {result['accuracy']:.4f}, "
+        f"loss {result['loss']:.4f} nats over {result['tokens']:,} tokens in "
+        f"{result['sentences']:,} sentences; checkpoint {result['checkpoint']} "
+        f"(step {result['steps']})"
+    ]
+    if "entity_f1" not in result:
+        return lines
+    lines += [
+        f"entities: precision {result['entity_precision']:.4f}, recall "
+        f"{result['entity_recall']:.4f}, F1 {result['entity_f1']:.4f} "
+        f"({result['entities']:,} in the truth)",
+        "",
+        f"  {'type':<16} {'precision':>9} {'recall':>9} {'F1':>9} {'support':>8}",
+    ]
+    for name, s in result["per_type"].items():
+        lines.append(
+            f"  {name:<16} {s['precision']:9.4f} {s['recall']:9.4f} {s['f1']:9.4f} "
+            f"{s['support']:8d}"
+        )
+    return lines
+
+
+def predict(args: argparse.Namespace) -> int:
+    """``rnnkit predict RUN_DIR TEXT ...`` for a tagger: tags, probabilities, entities."""
+    from rnnkit.tasks.tag_runs import predict_run
+
+    top = 3 if args.top is None else args.top
+    tagged = predict_run(args.run_dir, args.inputs, checkpoint=args.checkpoint, top=top)
+    if args.json:
+        results = [
+            {
+                "tokens": [
+                    {
+                        "token": word,
+                        "tag": tag,
+                        "probability": ranked[0][1],
+                        "tags": [{"tag": t, "probability": p} for t, p in ranked],
+                    }
+                    for (word, tag), ranked in zip(s.pairs, s.ranked, strict=True)
+                ],
+                "entities": s.entities,
+            }
+            for s in tagged
+        ]
+        print(json.dumps({"run_dir": args.run_dir, "predictions": results}))
+        return 0
+    for sentence in tagged:
+        print(" ".join(f"{word}/{tag}" for word, tag in sentence.pairs))
+        width = max(len(word) for word, _ in sentence.pairs)
+        for (word, _), ranked in zip(sentence.pairs, sentence.ranked, strict=True):
+            shown = "  ".join(f"{tag} {probability:.3f}" for tag, probability in ranked)
+            print(f"  {word:<{width}}  {shown}")
+        if sentence.entities is not None:
+            found = "; ".join(f"{kind}: {text}" for kind, text in sentence.entities)
+            print(f"  entities: {found or 'none'}")
+    return 0

@@ -1,0 +1,256 @@
+"""The one run lifecycle every task goes through, on the task's spec (``rnnkit.tasks.spec``).
+
+    result = train(spec, config)                   # a new run directory, trained, test-scored
+    result = resume("runs/classify-names-...")     # continue from the last checkpoint
+    run = read_run("runs/...")                     # config.json: spec, config, record, checked
+    opened = open_checkpoint("runs/...", "best")   # ... and a verified checkpoint
+
+The order of a new run: validate the config, prepare the task (data read, vocabularies
+fitted), seed, build the model, fit the baselines; only then make the run directory, so a bad
+data set or configuration leaves nothing half made. Then ``config.json`` (with
+``format_version``), the task's files, the Trainer, fit, and the test score of the best
+checkpoint.
+
+Run-directory format: ``config.json`` carries ``format_version`` (absent in runs written
+before it existed: version 1). A run of an older version is migrated in memory when read
+(``MIGRATIONS``); a newer one is refused with both versions named.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rnnkit.tasks.spec import RunResult, TaskSpec
+from rnnkit.training import run_dir as layout
+from rnnkit.training.checkpoint import Checkpoint, load_checkpoint
+from rnnkit.training.progress import Reporter
+from rnnkit.training.state import seed_everything
+from rnnkit.training.trainer import Trainer
+
+logger = logging.getLogger(__name__)
+
+Callbacks = Iterable[Callable[[Trainer], None]]
+FORMAT_VERSION = 1
+# version -> the function that turns a config.json record of that version into the next
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {}
+BASELINES = "baselines.json"
+
+
+@dataclass
+class Run:
+    """A run directory's ``config.json``, read, migrated and validated."""
+
+    run_dir: Path
+    record: dict
+    spec: TaskSpec
+    config: Any
+
+
+def read_run(run_dir: str | Path, task: str | None = None) -> Run:
+    """The run in ``run_dir``; a ValueError (one line) for a missing run, a format newer than
+    this rnnkit, an unknown task, another task than ``task``, or a damaged config."""
+    from rnnkit.tasks.registry import get_spec
+
+    run_dir = layout.check_run_dir(run_dir)
+    record = migrate(layout.read_json(run_dir / layout.CONFIG), run_dir)
+    name = record.get("task")
+    if task is not None and name != task:
+        raise ValueError(f"{run_dir} holds a {name!r} run, not a {task} run")
+    spec = get_spec(name, where=f"{run_dir / layout.CONFIG}")
+    spec.check_record(run_dir, record)
+    if "config" not in record:
+        raise ValueError(f"{run_dir / layout.CONFIG} is damaged: it has no config")
+    return Run(run_dir, record, spec, spec.config_class.from_dict(record["config"]).validate())
+
+
+def task_of(run_dir: str | Path) -> str:
+    """The (known) task of the run in ``run_dir``, from its config.json, without reading the
+    rest (a ValueError for a missing run, a newer format or an unknown task)."""
+    from rnnkit.tasks.registry import get_spec
+
+    run_dir = layout.check_run_dir(run_dir)
+    record = migrate(layout.read_json(run_dir / layout.CONFIG), run_dir)
+    return get_spec(record.get("task"), where=f"{run_dir / layout.CONFIG}").name
+
+
+def migrate(record: dict, run_dir: Path) -> dict:
+    """``record`` brought to ``FORMAT_VERSION`` (a ValueError for a newer or a bad one)."""
+    version = record.get("format_version", 1)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ValueError(f"{run_dir / layout.CONFIG} has an invalid format_version {version!r}")
+    if version > FORMAT_VERSION:
+        raise ValueError(
+            f"{run_dir} is a run directory of format version {version}, written by a newer "
+            f"rnnkit; this one reads versions up to {FORMAT_VERSION} (upgrade rnnkit)"
+        )
+    while version < FORMAT_VERSION:
+        record = MIGRATIONS[version](record)
+        version += 1
+    return {**record, "format_version": FORMAT_VERSION}
+
+
+def train(
+    spec: TaskSpec,
+    config,
+    run_dir: str | Path | None = None,
+    *,
+    data: Any = None,
+    notes: dict | None = None,
+    reporter: Reporter | None = None,
+    callbacks: Callbacks = (),
+) -> RunResult:
+    """Train a new ``spec`` run into ``run_dir`` (default ``runs/<task>-<name>-<time>``).
+
+    ``data`` replaces loading the config's data set; ``notes`` are recorded in config.json
+    as they are (e.g. the preset a config came from)."""
+    config.validate()
+    task = spec.prepare(config, data)
+    seed_everything(config.trainer.seed)
+    model = task.build_model()  # checks the model's configuration before anything is written
+    baselines = {}
+    if spec.baselines is not None and config.baselines.enabled:
+        say(reporter, spec.baselines_note)
+        baselines = spec.baselines(task)
+    name = f"{spec.name}-{spec.run_name(task)}"
+    run_dir = layout.create_run_dir(run_dir or layout.default_run_dir(name))
+    record = {
+        "format_version": FORMAT_VERSION,
+        "task": spec.name,
+        **(notes or {}),
+        **spec.record(task),
+        "config": config.to_dict(),
+    }
+    layout.write_json(run_dir / layout.CONFIG, record)
+    spec.save(task, run_dir)
+    if spec.baselines is not None:
+        layout.write_json(run_dir / BASELINES, baselines)
+    trainer = make_trainer(spec, task, model, run_dir, config, reporter, callbacks)
+    trainer.reporter.message(spec.describe(task, model, run_dir, baselines))
+    return finish(spec, trainer, baselines, record)
+
+
+def resume(
+    run_dir: str | Path,
+    *,
+    task: str | None = None,
+    max_steps: int | None = None,
+    time_budget: float | None = None,
+    reporter: Reporter | None = None,
+    callbacks: Callbacks = (),
+) -> RunResult:
+    """Continue the run in ``run_dir`` from its last checkpoint, exactly as if it had never
+    stopped. ``max_steps`` / ``time_budget`` replace the recorded stopping point (the time
+    budget counts the whole run, the time before the stop included) and are written back to
+    ``config.json``. ``task``: refuse a run of another task."""
+    run = read_run(run_dir, task)
+    run_dir, record, config, spec = run.run_dir, run.record, run.config, run.spec
+    new_stop = max_steps is not None or time_budget is not None
+    if new_stop:
+        config.trainer.max_steps = max_steps
+        config.trainer.time_budget = time_budget
+        config.validate()
+    checkpoint = load_checkpoint(run_dir / layout.CHECKPOINTS, "last")
+    task = spec.reopen(run_dir, record, config)
+    trainer = make_trainer(spec, task, task.build_model(), run_dir, config, reporter, callbacks)
+    trainer.restore(checkpoint)
+    if new_stop:
+        record = {**record, "config": config.to_dict()}
+        layout.write_json(run_dir / layout.CONFIG, record)
+    trainer.reporter.message(f"resuming {run_dir} at step {trainer.state.step}")
+    return finish(spec, trainer, read_baselines(run_dir), record)
+
+
+def make_trainer(
+    spec: TaskSpec, task, model, run_dir: Path, config, reporter=None, callbacks: Callbacks = ()
+) -> Trainer:
+    """The one ``Trainer`` on a task configuration's ``trainer``, ``optimizer`` and
+    ``schedule`` sections, with the task's own callbacks after the caller's."""
+    return Trainer(
+        task,
+        model,
+        run_dir,
+        config.trainer,
+        config.optimizer,
+        config.schedule,
+        reporter=reporter,
+        callbacks=[*callbacks, *spec.callbacks(task)],
+    )
+
+
+def finish(spec: TaskSpec, trainer: Trainer, baselines: dict, record: dict) -> RunResult:
+    """Fit, then (for a task with a test score) score the best checkpoint on the test split."""
+    result = trainer.fit()
+    test = {}
+    if spec.score_test is not None:
+        with trainer.run_threads():
+            if load_best(trainer):
+                test = spec.score_test(trainer, trainer.task, baselines)
+    return RunResult(spec, result, test, baselines, record, trainer.task.eval_metric)
+
+
+@dataclass
+class OpenedCheckpoint:
+    """A run's ``config.json`` and one of its checkpoints, read and verified
+    (``open_checkpoint``); the model is the task's to build from ``loaded``."""
+
+    run_dir: Path
+    record: dict
+    config: Any
+    checkpoint: str  # the one read: "best", or "last" where "best" was asked for but absent
+    loaded: Checkpoint
+    spec: TaskSpec | None = None
+
+    @property
+    def step(self) -> int:
+        return self.loaded.meta["step"]
+
+
+def open_checkpoint(
+    run_dir: str | Path, checkpoint: str = "best", task: str | None = None
+) -> OpenedCheckpoint:
+    """Read a run (of ``task``, if given) and its checkpoint ``best`` (``last`` when the run
+    has no best yet) or ``last``; a ValueError names the allowed checkpoints."""
+    if checkpoint not in layout.CHECKPOINT_NAMES:
+        raise ValueError(
+            f"unknown checkpoint {checkpoint!r}; allowed: {', '.join(layout.CHECKPOINT_NAMES)}"
+        )
+    run = read_run(run_dir, task)
+    folder = run.run_dir / layout.CHECKPOINTS
+    if checkpoint == "best" and not (folder / "best.safetensors").exists():
+        logger.info("%s has no best checkpoint yet; using last", run.run_dir)
+        checkpoint = "last"
+    loaded = load_checkpoint(folder, checkpoint)
+    return OpenedCheckpoint(run.run_dir, run.record, run.config, checkpoint, loaded, run.spec)
+
+
+def load_best(trainer: Trainer) -> bool:
+    """Put the best checkpoint's weights into the trainer's model; False when the run has no
+    best checkpoint (it never evaluated)."""
+    if trainer.state.best_step is None:
+        return False
+    best = load_checkpoint(trainer.checkpoint_dir, "best")
+    trainer.model.load_state_dict(best.section("model"))
+    return True
+
+
+def read_baselines(run_dir: Path) -> dict:
+    """The baselines' figures a run wrote before training (``{}`` if it wrote none)."""
+    path = run_dir / BASELINES
+    return layout.read_json(path) if path.exists() else {}
+
+
+def say(reporter: Reporter | None, text: str) -> None:
+    """A progress message: to the reporter, or to the log when there is none."""
+    if reporter is not None:
+        reporter.message(text)
+    else:
+        logger.info(text)
+
+
+def slug(name: str) -> str:
+    """A data set's name as part of a run directory's name (``my pairs.tsv`` -> ``my-pairs``)."""
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in Path(name).stem) or "data"
