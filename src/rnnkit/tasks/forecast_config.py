@@ -37,6 +37,7 @@ from rnnkit.training.config import (
     ScheduleConfig,
     TrainerConfig,
     apply_overrides,
+    option,
 )
 
 DATASET_DEFAULTS = {
@@ -81,15 +82,17 @@ class ForecastDataConfig:
     scaling). ``relative``: subtract each window's last value (see ``forecast_data``).
     """
 
-    dataset: str = "airline"
-    period: int | None = None
-    window: int | None = None
-    horizon: int | None = None
-    val_size: int | None = None
-    test_size: int | None = None
-    transform: str | None = None
-    relative: bool = True
-    batch_size: int = 32
+    dataset: str = option(
+        "airline", "sunspots, co2, airline, FILE.csv", metavar="NAME|FILE", required=True
+    )
+    period: int | None = option(None, "season length", metavar="M", minimum=1, none="by data set")
+    window: int | None = option(None, "input steps", metavar="L", minimum=1, none="by data set")
+    horizon: int | None = option(None, "steps forecast", metavar="H", minimum=1, none="by data set")
+    val_size: int | None = option(None, "validation points", minimum=1, none="by data set")
+    test_size: int | None = option(None, "test points", minimum=1, none="by data set")
+    transform: str | None = option(None, "before scaling", choices=TRANSFORMS, none="by data set")
+    relative: bool = option(True, "subtract each window's last value")
+    batch_size: int = option(32, metavar="B", minimum=1)
 
     def validate(self) -> None:
         for name in ("period", "window", "horizon", "val_size", "test_size", "batch_size"):
@@ -110,11 +113,16 @@ class ForecastModelConfig:
     recursive model had the lower MAE (airline 16.7 against 27.4, co2 0.316 against 0.329,
     sunspots 20.7 and 21.2 against 24.8 and 27.7 for seeds 0 and 1; docs/forecast.md)."""
 
-    mode: str = "recursive"
-    cell: str = "lstm"
-    hidden_size: int = 64
-    num_layers: int = 1
-    dropout: float = 0.0
+    mode: str = option(
+        "recursive",
+        "direct: many-to-one, H outputs at once; recursive: many-to-many, next value at every "
+        "step, fed back",
+        choices=MODES,
+    )
+    cell: str = option("lstm", choices=tuple(sorted(RECURRENT_CORES)))
+    hidden_size: int = option(64, metavar="H", minimum=1)
+    num_layers: int = option(1, name="layers", minimum=1)
+    dropout: float = option(0.0, metavar="P")
 
     def validate(self) -> None:
         for name, value, allowed in (

@@ -29,6 +29,37 @@ SCHEDULES = ("constant", "cosine", "plateau")
 PRECISIONS = ("fp32", "bf16", "auto")
 
 
+@dataclasses.dataclass(frozen=True)
+class Flag:
+    """How a config field appears on the command line (``rnnkit.cli.flags`` builds it).
+
+    ``name``: the flag without ``--`` (default: the field's name, ``_`` -> ``-``);
+    ``choices``: the allowed values (or the name of the section class's attribute that holds
+    them, e.g. ``"ALLOWED"``); ``minimum``: for integers, 1 (positive) or 0 (>= 0);
+    ``group``: the help section (default: by config section); ``none``: what a default of
+    None means, for the help text (e.g. ``"by data set"``); ``required``: the command line
+    must give it (``--dataset``), although a library call may rely on the default."""
+
+    help: str = ""
+    name: str | None = None
+    metavar: str | None = None
+    choices: tuple | None = None
+    minimum: int | None = None
+    group: str | None = None
+    none: str = "none"
+    required: bool = False  # the command line needs it (a library call has the default)
+
+
+def option(default: Any = dataclasses.MISSING, help: str = "", *, factory=None, **flag):
+    """A config field that is also a command-line flag of every task whose config holds it:
+    ``hidden_size: int = option(128, "units per layer", metavar="H", minimum=1)``. Its help
+    shows the task's default, read from the config, so the two cannot drift apart."""
+    metadata = {"flag": Flag(help, **flag)}
+    if factory is not None:
+        return dataclasses.field(default_factory=factory, metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
+
+
 def native_bf16() -> bool:
     """Whether this CPU multiplies bf16 matrices in hardware (AVX512-BF16 or AMX). Without
     it, torch emulates bf16 and an autocast step runs several times slower than fp32 (a
@@ -77,9 +108,9 @@ class OptimizerConfig:
     """Which optimizer and its hyperparameters (``betas`` for Adam/AdamW, ``alpha`` for RMSprop,
     ``momentum`` for SGD and RMSprop)."""
 
-    name: str = "adam"
-    lr: float = 2e-3
-    weight_decay: float = 0.0
+    name: str = option("adam", name="optimizer", choices=OPTIMIZERS)
+    lr: float = option(2e-3, "learning rate", metavar="LR")
+    weight_decay: float = option(0.0, "decoupled for adamw, L2 for the others", metavar="W")
     betas: tuple[float, float] = (0.9, 0.999)
     alpha: float = 0.95
     momentum: float = 0.0
@@ -104,8 +135,8 @@ class ScheduleConfig:
     run, or a cut by ``plateau_factor`` after ``plateau_patience`` evaluations without a new
     best validation loss."""
 
-    name: str = "cosine"
-    warmup_steps: int = 0
+    name: str = option("cosine", name="schedule", choices=SCHEDULES)
+    warmup_steps: int = option(0, "linear warmup steps", metavar="N", minimum=0)
     min_lr_ratio: float = 0.1
     plateau_factor: float = 0.5
     plateau_patience: int = 2
@@ -132,12 +163,24 @@ class TrainerConfig:
 
     max_steps: int | None = None
     time_budget: float | None = 600.0
-    eval_every: int = 500
-    log_every: int = 50
+    eval_every: int = option(500, "evaluate every N steps", metavar="N", minimum=1)
+    log_every: int = option(50, "log the training loss every N steps", metavar="N", minimum=1)
     clip_norm: float | None = 5.0
-    early_stopping_patience: int | None = None
-    precision: str = "fp32"
-    seed: int = 0
+    early_stopping_patience: int | None = option(
+        None,
+        "stop after this many evaluations without a new best",
+        name="early-stopping",
+        metavar="EVALS",
+        minimum=1,
+        none="never",
+    )
+    precision: str = option(
+        "fp32",
+        "bf16: CPU autocast; auto: bf16 where the CPU has native bf16, else fp32",
+        choices=PRECISIONS,
+        group="optimisation",
+    )
+    seed: int = option(0, "seed of the weights, batches and dropout", group="optimisation")
     tensorboard: bool = True
     threads: int | None = None
     adapt_threads: bool = False
@@ -199,7 +242,13 @@ class SelectionConfig:
     subclasses it with the figures it computes as ``ALLOWED`` and says what they mean."""
 
     ALLOWED: typing.ClassVar[tuple[str, ...]] = ("loss",)
-    metric: str = "loss"
+    metric: str = option(
+        "loss",
+        "the validation figure that picks the best checkpoint",
+        name="select",
+        choices="ALLOWED",
+        group="stopping and reporting",
+    )
 
     def validate(self) -> None:
         _check_choice("selection metric", self.metric, self.ALLOWED)
@@ -328,11 +377,13 @@ def _check_non_negative(name: str, value: float) -> None:
 
 
 __all__ = [
+    "Flag",
     "OPTIMIZERS",
     "PRECISIONS",
     "SelectionConfig",
     "bf16_kernels",
     "native_bf16",
+    "option",
     "resolve_precision",
     "SCHEDULES",
     "OptimizerConfig",

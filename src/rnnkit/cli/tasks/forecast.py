@@ -19,87 +19,29 @@ from __future__ import annotations
 
 import argparse
 
-from rnnkit.cli.args import positive_int, print_result
-from rnnkit.cli.task_flags import (
-    add_optimisation_flags,
-    add_stopping_flags,
-    config_overrides,
-    shared_flags,
-    train_run,
-)
-from rnnkit.models.forecaster import MODES
-from rnnkit.models.recurrent import RECURRENT_CORES
-from rnnkit.tasks.forecast_data import TRANSFORMS
+from rnnkit.cli.args import print_result
+from rnnkit.cli.flags import add_task_flags, config_overrides
+from rnnkit.cli.task_flags import train_run
+from rnnkit.tasks.forecast_config import ForecastConfig, resolve_config
 
-# flag dest -> dotted config key; a flag left out (None) keeps the default
-FLAGS = {
-    "dataset": "data.dataset",
-    "period": "data.period",
-    "window": "data.window",
-    "horizon": "data.horizon",
-    "val_size": "data.val_size",
-    "test_size": "data.test_size",
-    "transform": "data.transform",
-    "relative": "data.relative",
-    "batch_size": "data.batch_size",
-    "mode": "model.mode",
-    "cell": "model.cell",
-    "hidden_size": "model.hidden_size",
-    "layers": "model.num_layers",
-    "dropout": "model.dropout",
-    **shared_flags(precision=False, select=False),
-}
+SKIP = ("trainer.precision",)  # a forecaster this small trains in fp32
 TABLE_NAMES = {"RNN": "RNN", "naive": "naive", "seasonal_naive": "seasonal naive", "arima": "ARIMA"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """``rnnkit train forecast``'s flags."""
-    run = parser.add_argument_group("run")
-    run.add_argument("--out", metavar="RUN_DIR", help="(default: runs/forecast-<data>-<time>)")
-    run.add_argument("--resume", metavar="RUN_DIR", help="continue this run")
-    run.add_argument("--json", action="store_true", help="end by printing one JSON object")
-    run.add_argument("--no-baselines", action="store_true", help="skip the baselines")
-    run.add_argument("--no-arima", action="store_true", help="skip the ARIMA baseline only")
-    data = parser.add_argument_group("data")
-    data.add_argument("--dataset", metavar="NAME|FILE", help="sunspots, co2, airline, FILE.csv")
-    data.add_argument("--period", type=positive_int, metavar="M", help="season length")
-    data.add_argument("--window", type=positive_int, metavar="L", help="input steps")
-    data.add_argument("--horizon", type=positive_int, metavar="H", help="steps forecast")
-    data.add_argument("--val-size", type=positive_int, metavar="N", help="validation points")
-    data.add_argument("--test-size", type=positive_int, metavar="N", help="test points")
-    data.add_argument("--transform", choices=TRANSFORMS, help="before scaling (by data set)")
-    data.add_argument(
-        "--relative",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="subtract each window's last value (default: on)",
-    )
-    data.add_argument("--batch-size", type=positive_int, metavar="B")
-    model = parser.add_argument_group("model")
-    model.add_argument(
-        "--mode",
-        choices=MODES,
-        help="direct: many-to-one, H outputs at once; recursive: many-to-many, next value "
-        "at every step, fed back (default: recursive)",
-    )
-    model.add_argument("--cell", choices=tuple(sorted(RECURRENT_CORES)))
-    model.add_argument("--hidden-size", type=positive_int, metavar="H")
-    model.add_argument("--layers", type=positive_int, metavar="N")
-    model.add_argument("--dropout", type=float, metavar="P")
-    add_optimisation_flags(parser, precision=False, threads_help="torch threads (default 1)")
-    add_stopping_flags(parser, budget="3m", eval_every=100)
+    add_task_flags(parser, ForecastConfig(), "runs/forecast-<data>-<time>", skip=SKIP)
+    baselines = parser.add_argument_group("baselines")
+    baselines.add_argument("--no-baselines", action="store_true", help="skip the baselines")
+    baselines.add_argument("--no-arima", action="store_true", help="skip the ARIMA baseline only")
 
 
 def start(args: argparse.Namespace):
-    if args.dataset is None:
-        raise ValueError("name the data: rnnkit train forecast --dataset sunspots|co2|airline|FILE")
-    overrides = config_overrides(args, FLAGS)
+    overrides = config_overrides(args)
     if args.no_baselines:
         overrides["baselines.enabled"] = False
     if args.no_arima:
         overrides["baselines.arima"] = False
-    from rnnkit.tasks.forecast_config import resolve_config
-
     return train_run("forecast", resolve_config(overrides), args)
 
 
