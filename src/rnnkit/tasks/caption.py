@@ -12,7 +12,7 @@ by emoji. A caption is lowercase words; the vocabulary is built on the training 
 The task's hooks (see ``rnnkit.training.task``):
 
 - ``train_batches``: shuffled batches of similar caption length
-  (``classify_data.LengthBuckets``), each image shifted by up to ``augment_shift`` pixels
+  (``rnnkit.data.buckets.LengthBuckets``), each image shifted by up to ``augment_shift`` pixels
   with a generator seeded by the step, so a resumed run sees the same batches;
 - ``training_step``: the mean cross-entropy per target word (``<end>`` included) under
   teacher forcing: input ``<start> w_1 .. w_n``, target ``w_1 .. w_n <end>``;
@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from rnnkit.data.buckets import LengthBuckets
 from rnnkit.data.captions import PARTS, CaptionData, data_fingerprint, load_captions
 from rnnkit.data.vocab import Vocab
 from rnnkit.evaluation.bleu import corpus_bleu, corpus_chrf
@@ -41,7 +42,6 @@ from rnnkit.generation.sampling import evaluating
 from rnnkit.models.captioner import Captioner, CaptionerConfig
 from rnnkit.tasks import lifecycle
 from rnnkit.tasks.caption_config import CaptionConfig
-from rnnkit.tasks.classify_data import LengthBuckets
 from rnnkit.tasks.lifecycle import slug
 from rnnkit.tasks.spec import RunResult, TaskSpec, parameter_count, run_figures, run_head
 from rnnkit.training import run_dir as layout

@@ -10,7 +10,7 @@ train / val / test split. Text becomes characters or lowercase words
 The task's hooks (see ``rnnkit.training.task``):
 
 - ``train_batches``: length-bucketed, shuffled batches of the training split
-  (``classify_data.LengthBuckets``), resumable at any step;
+  (``rnnkit.data.buckets.LengthBuckets``), resumable at any step;
 - ``training_step``: the mean cross-entropy of a padded batch (``SequenceClassifier``);
 - ``evaluate``: loss, error, accuracy and macro-F1 on the validation split; ``val_loss``
   (or ``val_error``, ``selection.metric``) chooses the best checkpoint. The test split is
@@ -29,13 +29,14 @@ import numpy as np
 import torch
 
 from rnnkit.baselines.classification import logistic_regression, majority_class
+from rnnkit.data.buckets import LengthBuckets, sorted_chunks
 from rnnkit.data.vocab import Vocab
 from rnnkit.evaluation.classification import classification_report, paired_comparison
 from rnnkit.evaluation.plots import plot_confusion_matrix
 from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier
 from rnnkit.tasks import lifecycle
 from rnnkit.tasks.classify_config import ClassifyConfig
-from rnnkit.tasks.classify_data import InputEncoder, LengthBuckets, sorted_chunks, tokenize_words
+from rnnkit.tasks.classify_data import InputEncoder, tokenize_words
 from rnnkit.tasks.lifecycle import slug
 from rnnkit.tasks.spec import (
     RunResult,

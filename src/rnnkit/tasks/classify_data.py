@@ -1,4 +1,4 @@
-"""From labelled examples to padded batches: tokens, vocabularies, padding, length buckets.
+"""From labelled examples to model inputs: tokens, vocabularies, input encoders.
 
 Shared by the classification and tagging tasks.
 
@@ -8,35 +8,25 @@ Shared by the classification and tagging tasks.
   an ``rnnkit.data.vocab.Vocab`` (``<unk>`` at id 0 for everything else). With
   ``min_count >= 2`` the rare training words are ``<unk>`` too, so the model learns what to
   make of a word it does not know.
-- ``pad_ids`` / ``pad_vectors``: a list of sequences -> one padded tensor and the lengths.
 - ``InputEncoder``: a classification set's raw inputs (text, or real-valued frames) -> the
-  arrays the classifier reads, with the vocabulary of the training split.
-- ``LengthBuckets``: training batches of similar lengths, reshuffled each epoch::
-
-      epoch e:  permute the examples (seeded by (seed, e))
-                cut the permutation into pools of B * 50 examples
-                sort each pool by length, cut it into batches of B
-                shuffle the order of the batches (same generator)
-
-  Padding is then short, and each epoch has exactly ceil(n / B) batches, so step ``k`` always
-  names the same batch and a resumed run sees what an uninterrupted one would.
+  arrays the classifier reads, with the vocabulary of the training split, padded into batches
+  by ``rnnkit.data.buckets``.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import torch
 
+from rnnkit.data.buckets import pad_ids, pad_vectors
 from rnnkit.data.vocab import UNK_TOKEN, Vocab
 
 KINDS = ("chars", "words", "vectors")
 WORD_TOKEN = re.compile(r"\w+(?:['\u2019]\w+)*|[^\w\s]")
-POOL_BATCHES = 50
 
 
 def tokenize_words(text: str) -> list[str]:
@@ -56,25 +46,6 @@ def build_vocab(token_lists: Iterable[Sequence[str]], level: str, min_count: int
 def encode_tokens(tokens: Sequence[str], vocab: Vocab) -> np.ndarray:
     """int64 ids of ``tokens``; an unknown token is ``vocab.unk_id``."""
     return np.array([vocab.stoi.get(token, vocab.unk_id) for token in tokens], dtype=np.int64)
-
-
-def pad_ids(rows: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(ids (N, T) int64 padded with 0, lengths (N,))``; every row needs length >= 1."""
-    lengths = torch.tensor([len(row) for row in rows], dtype=torch.long)
-    batch = torch.zeros((len(rows), int(lengths.max())), dtype=torch.long)  # (N, T)
-    for i, row in enumerate(rows):
-        batch[i, : len(row)] = torch.from_numpy(np.asarray(row, dtype=np.int64))
-    return batch, lengths
-
-
-def pad_vectors(rows: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(vectors (N, T, F) float32 padded with 0, lengths (N,))``."""
-    lengths = torch.tensor([len(row) for row in rows], dtype=torch.long)
-    features = rows[0].shape[1]
-    batch = torch.zeros((len(rows), int(lengths.max()), features))  # (N, T, F)
-    for i, row in enumerate(rows):
-        batch[i, : len(row)] = torch.from_numpy(np.asarray(row, dtype=np.float32))
-    return batch, lengths
 
 
 class InputEncoder:
@@ -157,54 +128,3 @@ class InputEncoder:
     @classmethod
     def from_dict(cls, values: dict, vocab: Vocab | None) -> InputEncoder:
         return cls(values["kind"], values["level"], vocab, values["features"], values["max_length"])
-
-
-class LengthBuckets:
-    """Seeded, resumable batches of similar-length examples (see the module docstring).
-
-    ``lengths`` are the examples' lengths; the batches hold positions ``0 .. n-1`` into them.
-    """
-
-    def __init__(self, lengths: Sequence[int], batch_size: int, seed: int):
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-        self.lengths = np.asarray(lengths, dtype=np.int64)
-        if self.lengths.size == 0:
-            raise ValueError("there are no training examples to batch")
-        self.batch_size = batch_size
-        self.seed = seed
-
-    @property
-    def steps_per_epoch(self) -> int:
-        return math.ceil(len(self.lengths) / self.batch_size)
-
-    def epoch(self, epoch: int) -> list[np.ndarray]:
-        """The batches of ``epoch``, in the order training takes them."""
-        rng = np.random.default_rng([self.seed, epoch])
-        order = rng.permutation(len(self.lengths))
-        pool, size = self.batch_size * POOL_BATCHES, self.batch_size
-        batches = []
-        for start in range(0, len(order), pool):
-            chunk = order[start : start + pool]
-            chunk = chunk[np.argsort(self.lengths[chunk], kind="stable")]
-            batches.extend(chunk[i : i + size] for i in range(0, len(chunk), size))
-        return [batches[i] for i in rng.permutation(len(batches))]
-
-    def batches(self, start_step: int = 0) -> Iterator[np.ndarray]:
-        """Batches epoch after epoch, forever, from global step ``start_step``."""
-        epoch, index = divmod(start_step, self.steps_per_epoch)
-        while True:
-            yield from self.epoch(epoch)[index:]
-            epoch, index = epoch + 1, 0
-
-    def position(self, step: int) -> dict:
-        epoch, index = divmod(step, self.steps_per_epoch)
-        return {"epoch": epoch, "batch": index, "batches_per_epoch": self.steps_per_epoch}
-
-
-def sorted_chunks(lengths: Sequence[int], size: int) -> Iterator[np.ndarray]:
-    """Positions ``0 .. n-1`` in chunks of at most ``size``, sorted by length (for evaluation:
-    little padding); the caller puts results back with the positions."""
-    order = np.argsort(np.asarray(lengths), kind="stable")
-    for start in range(0, len(order), size):
-        yield order[start : start + size]

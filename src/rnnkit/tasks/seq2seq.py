@@ -9,7 +9,7 @@ TSV), split once with a seed; each side has its own word vocabulary, built on th
 split only (``<unk>``, ``<pad>``, ``<bos>``, ``<eos>``, then the words seen ``min_count``
 times). The task's hooks (see ``rnnkit.training.task``):
 
-- ``train_batches``: batches of similar source length (``classify_data.LengthBuckets``),
+- ``train_batches``: batches of similar source length (``rnnkit.data.buckets.LengthBuckets``),
   resumable at any step; each batch carries its global step for the teacher-forcing schedule;
 - ``training_step``: the mean cross-entropy per target token (``Seq2Seq.forward``);
 - ``evaluate``: teacher-forced loss, and greedy BLEU and chrF, on the validation split.
@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from rnnkit.data.buckets import LengthBuckets, sorted_chunks
 from rnnkit.data.parallel import (
     BOS,
     EOS,
@@ -45,7 +46,6 @@ from rnnkit.evaluation.bleu import corpus_bleu, corpus_chrf, signatures
 from rnnkit.generation.beam_search import beam_search
 from rnnkit.models.seq2seq import DecoderSteps, Seq2Seq, Seq2SeqConfig
 from rnnkit.tasks import lifecycle
-from rnnkit.tasks.classify_data import LengthBuckets, sorted_chunks
 from rnnkit.tasks.lifecycle import slug
 from rnnkit.tasks.seq2seq_config import Seq2SeqTaskConfig
 from rnnkit.tasks.spec import RunResult, TaskSpec, parameter_count, run_figures, run_head

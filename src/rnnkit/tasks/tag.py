@@ -29,12 +29,12 @@ import numpy as np
 import torch
 
 from rnnkit.baselines.tagging import MostFrequentTag
+from rnnkit.data.buckets import LengthBuckets, pad_ids, sorted_chunks
 from rnnkit.data.vocab import Vocab
 from rnnkit.evaluation.entities import entity_scores, is_bio, token_accuracy
 from rnnkit.models.tagger import SequenceTagger, TaggerConfig
 from rnnkit.nn.crf import bio_constraints
 from rnnkit.tasks import lifecycle
-from rnnkit.tasks.classify_data import LengthBuckets, pad_ids, sorted_chunks
 from rnnkit.tasks.lifecycle import slug
 from rnnkit.tasks.spec import (
     RunResult,

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from rnnkit.data.buckets import pad_ids
 from rnnkit.data.vocab import Vocab
-from rnnkit.tasks.classify_data import build_vocab, encode_tokens, pad_ids
+from rnnkit.tasks.classify_data import build_vocab, encode_tokens
 
 
 @dataclass
