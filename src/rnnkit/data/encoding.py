@@ -45,3 +45,9 @@ def encode_corpus(
         if unknown:
             logger.info("%s: %d of %d tokens are not in the vocabulary", name, unknown, ids.size)
     return EncodedCorpus(vocab, train, val, test)
+
+
+def encode_with_vocab(text: str, vocab: Vocab, fractions: Sequence[float]) -> EncodedCorpus:
+    """The three parts of ``text`` encoded with a saved vocabulary (not rebuilt)."""
+    train, val, test = (vocab.encode_array(part) for part in split_contiguous(text, fractions))
+    return EncodedCorpus(vocab, train, val, test)

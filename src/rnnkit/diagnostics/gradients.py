@@ -76,7 +76,8 @@ def diagnose_run(
     """A trained character model on a batch of its validation text, in float64 (see
     :mod:`rnnkit.diagnostics.language_model`): ``(cell name, Diagnosis, settings)``. The
     global random generator is left as it was."""
-    from rnnkit.tasks.charlm import encode_with_vocab, read_recorded_corpus
+    from rnnkit.data.encoding import encode_with_vocab
+    from rnnkit.data.provenance import read_recorded_corpus
     from rnnkit.tasks.charlm_runs import load_run
 
     check_positive("seq_len", seq_len, minimum=2)

@@ -20,7 +20,6 @@ The task's hooks (see ``rnnkit.training.task``):
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import time
@@ -30,14 +29,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rnnkit.data.batching import TokenStreams, detach_state, split_contiguous
-from rnnkit.data.corpora import resolve_text_source
-from rnnkit.data.encoding import EncodedCorpus, encode_corpus
+from rnnkit.data.batching import TokenStreams, detach_state
+from rnnkit.data.encoding import EncodedCorpus, encode_corpus, encode_with_vocab
+from rnnkit.data.provenance import read_corpus, read_recorded_corpus
 from rnnkit.data.vocab import Vocab
 from rnnkit.generation.sampling import generate
 from rnnkit.models.language_model import LanguageModel, LanguageModelConfig
 from rnnkit.tasks import lifecycle
-from rnnkit.tasks.charlm_config import CharLMConfig, DataConfig
+from rnnkit.tasks.charlm_config import CharLMConfig
 from rnnkit.tasks.spec import RunResult, TaskSpec, parameter_count
 from rnnkit.training import run_dir as layout
 from rnnkit.training.task import StepOutput
@@ -157,49 +156,6 @@ def prime_ids(vocab: Vocab, prime: str) -> list[int]:
     return vocab.encode(prime)
 
 
-def read_corpus(data: DataConfig) -> tuple[str, dict]:
-    """The training text of ``data`` (validated by the data layer) and a record of where it
-    came from: the source, its resolved path, its length and sha256."""
-    source = resolve_text_source(data.source)
-    text = source.read_text()
-    if data.max_chars is not None:
-        text = text[: data.max_chars]
-    path = source.path if source.kind == "bundled" else source.path.resolve()
-    record = {
-        "source": data.source,
-        "kind": source.kind,
-        "path": str(path),
-        "chars": len(text),
-        "sha256": text_sha256(text),
-    }
-    return text, record
-
-
-def read_recorded_corpus(record: dict, max_chars: int | None) -> str:
-    """The text a run was trained on, from its ``config.json`` record, or a ValueError if it
-    can no longer be read or has changed since."""
-    location = record["path"] if record["kind"] in ("file", "directory") else record["source"]
-    text = resolve_text_source(location).read_text()
-    if max_chars is not None:
-        text = text[:max_chars]
-    if text_sha256(text) != record["sha256"]:
-        raise ValueError(
-            f"the training text at {location} has changed since this run started "
-            f"({len(text)} characters now, {record['chars']} then); it cannot be split the same way"
-        )
-    return text
-
-
-def encode_with_vocab(text: str, vocab: Vocab, fractions) -> EncodedCorpus:
-    """The three parts of ``text`` encoded with a saved vocabulary (not rebuilt)."""
-    train, val, test = (vocab.encode_array(part) for part in split_contiguous(text, fractions))
-    return EncodedCorpus(vocab, train, val, test)
-
-
-def text_sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-
-
 # -- the task's spec ----------------------------------------------------------------------------
 
 
@@ -208,7 +164,7 @@ def prepare(config: CharLMConfig, text: str | None) -> CharLMTask:
     recorded source), the vocabulary built on the whole text."""
     if text is not None:
         raise ValueError("a character model reads its text from config.data.source")
-    text, source = read_corpus(config.data)
+    text, source = read_corpus(config.data.source, config.data.max_chars)
     return CharLMTask(config, encode_corpus(text, "char", config.data.split), source)
 
 

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 
 from rnnkit.data.batching import DEFAULT_SPLIT, split_contiguous
 from rnnkit.data.corpora import DEFAULT_DATASET
+from rnnkit.data.provenance import read_corpus
 from rnnkit.data.vocab import Vocab
 from rnnkit.reference import charlm as reference
 from rnnkit.reference.losses import cross_entropy_forward

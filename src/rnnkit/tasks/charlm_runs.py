@@ -20,17 +20,14 @@ from pathlib import Path
 import torch
 
 from rnnkit.data.corpora import resolve_text_source
+from rnnkit.data.encoding import encode_with_vocab
+from rnnkit.data.provenance import read_recorded_corpus
 from rnnkit.data.vocab import Vocab
 from rnnkit.generation.beam_search import beam_search
 from rnnkit.generation.sampling import generate
 from rnnkit.models.language_model import LanguageModel, LanguageModelConfig
 from rnnkit.tasks import lifecycle
-from rnnkit.tasks.charlm import (
-    encode_with_vocab,
-    mean_loss,
-    prime_ids,
-    read_recorded_corpus,
-)
+from rnnkit.tasks.charlm import mean_loss, prime_ids
 from rnnkit.tasks.charlm_config import CharLMConfig
 from rnnkit.training import run_dir as layout
 
