@@ -23,7 +23,6 @@ from rnnkit.reference import charlm as reference
 from rnnkit.reference.losses import cross_entropy_forward
 from rnnkit.reference.network import CELLS
 from rnnkit.reference.optim import OPTIMIZERS
-from rnnkit.tasks.charlm import read_corpus
 from rnnkit.tasks.charlm_config import DataConfig
 from rnnkit.training import run_dir as layout
 from rnnkit.training.metrics import plot_losses
@@ -67,7 +66,7 @@ def train_numpy(config: NumpyCharLMConfig, run_dir=None) -> dict:
     """Train with the NumPy engine; returns a summary like ``train --json`` prints."""
     config.validate()
     data = DataConfig(source=config.source, split=config.split, max_chars=config.max_chars)
-    text, data_record = read_corpus(data)
+    text, data_record = read_corpus(data.source, data.max_chars)
     train_text, val_text, _ = split_contiguous(text, config.split)
     params, history = reference.train(
         train_text,
