@@ -64,7 +64,8 @@ def _no_diagnostic(args: argparse.Namespace) -> int:
 
 
 def gradients_command(args: argparse.Namespace) -> int:
-    from rnnkit.diagnostics.gradients import gradients_for_cells, gradients_for_run
+    from rnnkit.diagnostics.gradients import gradients_for_cells
+    from rnnkit.tasks.charlm_gradients import gradients_for_run
 
     if (args.run_dir is None) == (args.cells is None):
         raise ValueError(

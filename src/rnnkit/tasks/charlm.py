@@ -33,6 +33,7 @@ from rnnkit.data.batching import TokenStreams, detach_state
 from rnnkit.data.encoding import EncodedCorpus, encode_corpus, encode_with_vocab
 from rnnkit.data.provenance import read_corpus, read_recorded_corpus
 from rnnkit.data.vocab import Vocab
+from rnnkit.diagnostics.language_model import language_model_diagnostics
 from rnnkit.generation.sampling import generate
 from rnnkit.models.language_model import LanguageModel, LanguageModelConfig
 from rnnkit.tasks import lifecycle
@@ -199,8 +200,6 @@ def diagnostics_callbacks(task: CharLMTask) -> list:
     settings = task.config.diagnostics
     if not settings.every:
         return []
-    from rnnkit.diagnostics.language_model import language_model_diagnostics
-
     callback = language_model_diagnostics(
         task.corpus.val,
         settings.every,
