@@ -14,11 +14,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from rnnkit.data.atomic import atomic_write_text
 from rnnkit.diagnostics.fresh import diagnose_cells
 from rnnkit.diagnostics.plots import plot_gradient_flow
 from rnnkit.diagnostics.report import Diagnosis
 from rnnkit.training import run_dir as layout
-from rnnkit.training.checkpoint import atomic_write_text
 
 PLOT = "gradients.png"
 REPORT = "gradients.json"

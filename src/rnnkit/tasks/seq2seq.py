@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from rnnkit.data.atomic import atomic_write_text
 from rnnkit.data.buckets import LengthBuckets, sorted_chunks
 from rnnkit.data.parallel import (
     BOS,
@@ -50,7 +51,6 @@ from rnnkit.tasks.lifecycle import slug
 from rnnkit.tasks.seq2seq_config import Seq2SeqTaskConfig
 from rnnkit.tasks.spec import RunResult, TaskSpec, parameter_count, run_figures, run_head
 from rnnkit.training import run_dir as layout
-from rnnkit.training.checkpoint import atomic_write_text
 from rnnkit.training.task import StepOutput
 from rnnkit.training.trainer import Trainer
 

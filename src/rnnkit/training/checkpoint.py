@@ -8,7 +8,7 @@ A checkpoint named ``last`` in ``checkpoints/`` is two files::
                        file's size and sha256
 
 Writing (``save_checkpoint``): serialise once, then for each name write the tensor file, then
-the JSON, each atomically (``atomic_write_bytes``: a temp file in the same folder, fsync,
+the JSON, each atomically (``rnnkit.data.atomic``: a temp file in the same folder, fsync,
 ``os.replace``, fsync of the folder). A crash at any moment leaves every file either whole and
 old or whole and new; nothing already saved is lost.
 
@@ -22,11 +22,9 @@ says so; loading only ever parses safetensors and JSON.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
-import os
 import struct
 import uuid
 from dataclasses import dataclass
@@ -35,6 +33,8 @@ from typing import Any
 
 import safetensors.torch
 import torch
+
+from rnnkit.data.atomic import atomic_write_bytes, atomic_write_text
 
 logger = logging.getLogger(__name__)
 
@@ -55,27 +55,6 @@ class Checkpoint:
         """The tensors whose names start with ``prefix + "."``, with the prefix removed."""
         start = len(prefix) + 1
         return {k[start:]: v for k, v in self.tensors.items() if k.startswith(prefix + ".")}
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Replace ``path`` by ``data`` so that readers see the old file or the new, never half."""
-    path = Path(path)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(temp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temp.unlink()
-        raise
-    _fsync_directory(path.parent)
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def save_checkpoint(
@@ -175,20 +154,6 @@ def _check_sidecar(tensor_path: Path, data: bytes, meta: dict) -> None:
         tensor_path.name,
     )
     atomic_write_text(json_path, _sidecar_json(meta, tensor_path, data))
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make a rename durable (POSIX); a no-op where folders cannot be opened."""
-    try:
-        handle = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(handle)
-    except OSError:
-        pass
-    finally:
-        os.close(handle)
 
 
 def _one_line(error: BaseException) -> str:

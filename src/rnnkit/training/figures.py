@@ -12,7 +12,7 @@ from __future__ import annotations
 from io import BytesIO
 from pathlib import Path
 
-from rnnkit.training.checkpoint import atomic_write_bytes
+from rnnkit.data.atomic import atomic_write_bytes
 
 
 def new_figure(width: float, height: float, dpi: int = 100):

@@ -21,7 +21,7 @@ import logging
 import math
 from pathlib import Path
 
-from rnnkit.training.checkpoint import atomic_write_text
+from rnnkit.data.atomic import atomic_write_text
 from rnnkit.training.figures import new_figure, save_png
 
 logger = logging.getLogger(__name__)

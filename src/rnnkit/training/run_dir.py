@@ -16,7 +16,7 @@ import json
 import time
 from pathlib import Path
 
-from rnnkit.training.checkpoint import atomic_write_text
+from rnnkit.data.atomic import atomic_write_text
 
 CONFIG = "config.json"
 VOCAB = "vocab.json"
