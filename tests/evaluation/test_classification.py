@@ -1,4 +1,4 @@
-"""Classification scores against sklearn.metrics, and the confusion-matrix picture."""
+"""Classification scores against sklearn.metrics."""
 
 import math
 
@@ -15,7 +15,6 @@ from rnnkit.evaluation.classification import (
     mcnemar_exact_p,
     paired_comparison,
 )
-from rnnkit.evaluation.plots import plot_confusion_matrix
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -54,11 +53,6 @@ def test_report_and_errors():
         confusion_matrix([0, 2], [0, 1], 2)
     with pytest.raises(ValueError, match="3 true labels but 2"):
         accuracy([0, 1, 1], [0, 1])
-
-
-def test_confusion_matrix_png(tmp_path):
-    path = plot_confusion_matrix([[5, 1], [0, 3]], ["cat", "dog"], tmp_path / "plots" / "cm.png")
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.mark.parametrize("b, c", [(0, 0), (1, 0), (5, 5), (3, 12), (40, 25), (120, 95), (0, 9)])

@@ -12,8 +12,9 @@ saturation and memory horizons, for any model with an rnnkit recurrent layer and
 
 Modules: ``recording`` (per-step states of a real forward pass), ``gradient_flow``,
 ``spectrum``, ``saturation``, ``report`` (all of them on one batch), ``fresh`` (freshly
-initialised cores), ``language_model`` (a batch of text and its cross-entropy), ``callback``,
-``plots`` and ``gradients`` (what ``rnnkit diagnose gradients`` calls). See
+initialised cores), ``language_model`` (a batch of text and its cross-entropy), ``callback``
+and ``gradients`` (what ``rnnkit diagnose gradients`` calls; the plot is
+``rnnkit.plots.gradient_flow``). See
 docs/diagnostics.md for the mathematics and measured figures.
 """
 

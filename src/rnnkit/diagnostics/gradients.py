@@ -16,8 +16,8 @@ from pathlib import Path
 
 from rnnkit.data.atomic import atomic_write_text
 from rnnkit.diagnostics.fresh import diagnose_cells
-from rnnkit.diagnostics.plots import plot_gradient_flow
 from rnnkit.diagnostics.report import Diagnosis
+from rnnkit.plots.gradient_flow import plot_gradient_flow
 from rnnkit.training import run_dir as layout
 
 PLOT = "gradients.png"
@@ -66,7 +66,9 @@ def gradients_for_cells(
 def write_report(diagnoses: dict[str, Diagnosis], out: Path, title: str, settings: dict) -> dict:
     """Write ``gradients.png`` and ``gradients.json`` into ``out``; return the report."""
     out.mkdir(parents=True, exist_ok=True)
-    plot = plot_gradient_flow(diagnoses, out / PLOT, title)
+    norms = {name: diagnosis.flow.norms for name, diagnosis in diagnoses.items()}
+    thresholds = [diagnosis.threshold for diagnosis in diagnoses.values()]
+    plot = plot_gradient_flow(norms, out / PLOT, title, thresholds[-1] if thresholds else None)
     report = {
         "cells": {name: diagnosis.summary() for name, diagnosis in diagnoses.items()},
         "plot": str(plot),

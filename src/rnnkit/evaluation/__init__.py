@@ -1,2 +1,3 @@
-"""Scores of trained classifiers and taggers: accuracy, macro-F1, confusion matrices (and
-their pictures), BIO entity spans and entity-level precision / recall / F1."""
+"""Scores of trained models: accuracy, macro-F1 and confusion matrices of classifiers, BIO
+entity spans and entity-level precision / recall / F1 of taggers, BLEU and chrF of
+translations and captions. Their pictures are drawn by ``rnnkit.plots``."""

@@ -7,9 +7,9 @@
     models.py          sequence -> one output (last step), sequence -> one output per step
     config.py          ExperimentConfig and the per-task defaults table
     runner.py          train every cell at every length, collect results, plot
-    plots.py           learning curves: metric against step, one curve per cell
     exploding.py       exploding gradients with and without clipping (a separate command)
 
 ``run_experiment(experiment_config("adding", cells=("lstm",), seq_lens=(50,)), "runs/exp")``
-returns an ``ExperimentReport``; ``rnnkit experiment TASK`` is its command line.
+returns an ``ExperimentReport``; ``rnnkit experiment TASK`` is its command line. The learning
+curves are drawn by ``rnnkit.plots.curves``.
 """

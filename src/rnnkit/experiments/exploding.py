@@ -58,7 +58,7 @@ from torch import nn
 
 from rnnkit.models.recurrent import build_recurrent
 from rnnkit.nn.init import orthogonal_, scale_recurrent_
-from rnnkit.training.figures import new_figure, save_png
+from rnnkit.plots.curves import plot_exploding_gradients
 
 DEFAULT_SEQ_LENS = (10, 20, 50, 100, 200)
 BASELINE_MSE = 2 / 3  # Var(x_T + x_{T-1}) with x ~ U(-1, 1): 2 * 1/3
@@ -214,43 +214,18 @@ def exploding_case(config: ExplodingConfig | None = None, out: str | Path | None
         "plot": None,
     }
     if out is not None:
-        result["plot"] = str(plot_exploding(norms, runs, config, Path(out) / PLOT_NAME))
+        plot = plot_exploding_gradients(
+            norms,
+            result["results"],
+            Path(out) / PLOT_NAME,
+            sigma=config.sigma,
+            train_seq_len=config.train_seq_len,
+            lr=config.lr,
+            baseline=BASELINE_MSE,
+        )
+        result["plot"] = str(plot)
     result["seconds"] = round(time.perf_counter() - started, 2)
     return result
-
-
-def plot_exploding(norms: dict, runs: list[TrainingRun], config: ExplodingConfig, path: Path):
-    """Two panels: gradient norms at initialisation against T (log scale), and the training
-    loss of each run (log scale; a dotted line where a run diverged). Returns ``path``."""
-    figure = new_figure(11, 4.5)
-    by_length, curves = figure.subplots(1, 2)
-    lengths = list(config.seq_lens)
-    by_length.plot(lengths, [norms[t][0] for t in lengths], "o-", label="||dL/dh_0||")
-    by_length.plot(lengths, [norms[t][1] for t in lengths], "s-", label="||dL/dtheta||")
-    by_length.set_yscale("log")
-    by_length.set_xlabel("sequence length T")
-    by_length.set_ylabel("gradient norm at initialisation")
-    by_length.set_title(f"tanh RNN, every singular value of W_hh = {config.sigma:g}")
-    for run in runs:
-        label = "no clipping" if run.clip is None else f"clipped at {run.clip:g}"
-        steps = range(1, len(run.losses) + 1)
-        (line,) = curves.plot(steps, run.losses, linewidth=1, label=label)
-        if run.diverged:
-            curves.axvline(run.diverged_at_step, color=line.get_color(), linestyle=":")
-            line.set_label(f"{label}: {run.reason} at step {run.diverged_at_step}")
-    curves.axhline(BASELINE_MSE, linestyle="--", color="gray", linewidth=1, label="predict 0")
-    curves.set_yscale("log")
-    finite = [loss for run in runs if not run.diverged for loss in run.losses]
-    if finite:  # a diverging curve leaves through the top instead of squashing the others
-        curves.set_ylim(min(finite) / 2, max(100.0, 10 * max(finite)))
-    curves.set_xlabel("SGD step")
-    curves.set_ylabel("training MSE")
-    curves.set_title(f"y = x_T + x_(T-1), T = {config.train_seq_len}, SGD lr {config.lr:g}")
-    for axes in (by_length, curves):
-        axes.grid(alpha=0.3, which="both")
-        axes.legend()
-    figure.tight_layout()
-    return save_png(figure, path)
 
 
 def format_report(result: dict) -> str:

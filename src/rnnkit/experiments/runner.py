@@ -33,7 +33,7 @@ from rnnkit.experiments.adding import MIN_SEQ_LEN, AddingTask
 from rnnkit.experiments.config import ExperimentConfig
 from rnnkit.experiments.copy_memory import CopyTask
 from rnnkit.experiments.image_sequences import IMAGE_TASKS, ImageSequenceTask, check_seq_len
-from rnnkit.experiments.plots import plot_learning_curves
+from rnnkit.plots.curves import plot_learning_curves
 from rnnkit.training import run_dir as layout
 from rnnkit.training.config import OptimizerConfig, ScheduleConfig, TrainerConfig
 from rnnkit.training.metrics import read_metrics

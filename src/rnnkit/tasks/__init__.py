@@ -10,7 +10,7 @@ classify        many-to-one: a label per sequence, with majority and logistic-re
 tag             many-to-many aligned: a tag per token, BIO entities, most-frequent-tag
                 baseline (``tag_data``)
 seq2seq         many-to-many unaligned: translation, with or without attention
-caption         one-to-many: an image in, a caption out (``caption_figures``)
+caption         one-to-many: an image in, a caption out
 forecast        real-valued series, direct or recursive, with naive, seasonal naive and
                 ARIMA baselines (``forecast_data``: splits, scaling, windows)
 runs            what their ``train`` / ``resume`` share: reading a run, building the

@@ -437,7 +437,7 @@ def resume(run_dir, **options) -> RunResult:
 def draw_attention_examples(model: Captioner, task: CaptionTask, folder: Path) -> list[Path]:
     """``attention-test-<k>.png``: the first test images of different captions, with the
     weights of each word of their beam-search caption."""
-    from rnnkit.tasks.caption_figures import plot_attention_map
+    from rnnkit.plots.heatmaps import plot_attention_map
 
     chosen, seen = [], set()
     for i in task.splits["test"]:

@@ -130,7 +130,7 @@ def caption_file(
             raise ValueError(
                 f"--attention-png needs an attention run; this one is {model.config.conditioning}"
             )
-        from rnnkit.tasks.caption_figures import plot_attention_map
+        from rnnkit.plots.heatmaps import plot_attention_map
 
         with evaluating(model):
             weights = model.attention_weights(image, START_ID, ids)

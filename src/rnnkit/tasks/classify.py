@@ -32,8 +32,8 @@ from rnnkit.baselines.classification import logistic_regression, majority_class
 from rnnkit.data.buckets import LengthBuckets, sorted_chunks
 from rnnkit.data.vocab import Vocab
 from rnnkit.evaluation.classification import classification_report, paired_comparison
-from rnnkit.evaluation.plots import plot_confusion_matrix
 from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier
+from rnnkit.plots.heatmaps import plot_confusion_matrix
 from rnnkit.tasks import lifecycle
 from rnnkit.tasks.classify_config import ClassifyConfig
 from rnnkit.tasks.classify_data import InputEncoder, tokenize_words

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rnnkit.evaluation.plots import plot_confusion_matrix
 from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier
+from rnnkit.plots.heatmaps import plot_confusion_matrix
 from rnnkit.tasks import lifecycle
 from rnnkit.tasks.classify import (
     ClassifyTask,

@@ -317,7 +317,7 @@ def describe(task: ForecastTask, model, run_dir: Path, baselines: dict) -> str:
 
 def score_test(trainer: Trainer, task: ForecastTask, baselines: dict) -> dict:
     """The best checkpoint on the test part, and its forecasts drawn beside the baselines'."""
-    from rnnkit.evaluation.forecasting import plot_test_forecasts
+    from rnnkit.plots.forecasts import plot_test_forecasts
 
     test = task.score(trainer.model, "test")
     test["plot"] = str(

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from rnnkit.data.series import Series, future_labels
-from rnnkit.evaluation.forecasting import plot_future, plot_test_forecasts
 from rnnkit.models.forecaster import Forecaster, ForecasterConfig
+from rnnkit.plots.forecasts import plot_future, plot_test_forecasts
 from rnnkit.tasks import lifecycle
 from rnnkit.tasks.forecast import (
     ForecastTask,

@@ -6,8 +6,9 @@
 
 ``translate_run`` needs only the run directory (``config.json``, the two vocabularies, a
 checkpoint); ``evaluate_run`` also reloads the run's data and checks it is the one trained on.
-``plot_attention`` draws one example's attention weights as a heatmap: source tokens across,
-output tokens down, each row (one output token) summing to 1.
+``translation_heatmap`` draws one translation's attention weights as a heatmap
+(``rnnkit.plots.heatmaps.plot_attention``): source tokens across, output tokens down, each row
+(one output token) summing to 1.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import torch
 from rnnkit.data.parallel import tokenize
 from rnnkit.generation.sampling import generate
 from rnnkit.models.seq2seq import DecoderSteps, Seq2Seq, Seq2SeqConfig
+from rnnkit.plots.heatmaps import plot_attention
 from rnnkit.tasks import lifecycle
 from rnnkit.tasks.seq2seq import (
     TASK_NAME,
@@ -34,7 +36,6 @@ from rnnkit.tasks.seq2seq import (
     write_translations,
 )
 from rnnkit.tasks.seq2seq_config import Seq2SeqTaskConfig
-from rnnkit.training.figures import new_figure, save_png
 
 SPLITS = ("train", "val", "test")
 
@@ -141,36 +142,6 @@ def translate_run(
         raise ValueError(f"beam_size must be a positive integer, got {beam_size!r}")
     run = load_run(run_dir, checkpoint)
     return [translate(run, sentence, beam_size, temperature, seed) for sentence in sentences]
-
-
-def plot_attention(
-    weights: np.ndarray,
-    source_tokens: list[str],
-    output_tokens: list[str],
-    path: str | Path,
-    title: str = "",
-) -> Path:
-    """A heatmap of ``weights`` (len(output_tokens), len(source_tokens)) as a PNG."""
-    weights = np.asarray(weights, dtype=np.float32)
-    if weights.shape != (len(output_tokens), len(source_tokens)):
-        raise ValueError(
-            f"weights {weights.shape} do not match {len(output_tokens)} output and "
-            f"{len(source_tokens)} source tokens"
-        )
-    width = 1.6 + 0.42 * len(source_tokens)
-    height = 1.4 + 0.32 * len(output_tokens)
-    figure = new_figure(max(width, 4.0), max(height, 3.0))
-    axes = figure.add_subplot()
-    image = axes.imshow(weights, cmap="Greys", vmin=0.0, vmax=1.0, aspect="auto")
-    axes.set_xticks(range(len(source_tokens)), source_tokens, rotation=60, ha="right")
-    axes.set_yticks(range(len(output_tokens)), output_tokens)
-    axes.set_xlabel("source")
-    axes.set_ylabel("output")
-    if title:
-        axes.set_title(title, fontsize=9)
-    figure.colorbar(image, ax=axes, fraction=0.04)
-    figure.tight_layout()
-    return save_png(figure, path)
 
 
 def translation_heatmap(translation: Translation, vocabs: Vocabularies, path, title="") -> Path:

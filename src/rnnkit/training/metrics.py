@@ -22,7 +22,7 @@ import math
 from pathlib import Path
 
 from rnnkit.data.atomic import atomic_write_text
-from rnnkit.training.figures import new_figure, save_png
+from rnnkit.plots.curves import plot_loss_curves
 
 logger = logging.getLogger(__name__)
 
@@ -92,23 +92,11 @@ def plot_losses(
     unit: str = "nats/token",
 ) -> None:
     """Training loss and the evaluation record's ``metric`` against steps, as a PNG
-    (matplotlib's Agg canvas: no display, no global pyplot state)."""
-
+    (``rnnkit.plots.curves.plot_loss_curves``)."""
     records = read_metrics(metrics_path)
     train = [(r["step"], r["loss"]) for r in records if r.get("kind") == "train"]
     val = [(r["step"], r[metric]) for r in records if r.get("kind") == "eval" and metric in r]
-    figure = new_figure(7, 4)
-    axes = figure.add_subplot()
-    if train:
-        axes.plot(*zip(*train, strict=True), label="train", linewidth=1)
-    if val:
-        axes.plot(*zip(*val, strict=True), "o-", label="validation", markersize=3)
-    axes.set_xlabel("step")
-    axes.set_ylabel(f"loss ({unit})")
-    axes.grid(alpha=0.3)
-    if train or val:
-        axes.legend()
-    save_png(figure, output)
+    plot_loss_curves(train, val, output, unit)
 
 
 def _tensorboard_writer(run_dir: Path, resume_step: int):

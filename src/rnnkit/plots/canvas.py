@@ -1,5 +1,5 @@
-"""Figures for run directories and docs: matplotlib's Agg canvas (no pyplot state, no screen),
-written as PNG atomically so that a reader never sees half a file.
+"""The figure and its PNG: matplotlib's Agg canvas (no pyplot state, no screen), written
+atomically so that a reader never sees half a file.
 
     figure = new_figure(7, 4.5)
     axes = figure.add_subplot()

@@ -3,6 +3,8 @@
 ``plot_test_forecasts`` draws the history before the test part, the test truth, and each
 method's H-step forecasts from the origins every H steps (origins 0, H, 2H, ... of the test
 part: non-overlapping forecasts that together cover it, each drawn as its own line).
+``series`` is anything with ``values`` (an array), ``times`` (a label per point, or None),
+``period`` and ``name``: an ``rnnkit.data.series.Series``.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnkit.training.figures import new_figure, save_png
+from rnnkit.plots.canvas import new_figure, save_png
 
 COLOURS = {
     "RNN": "tab:red",

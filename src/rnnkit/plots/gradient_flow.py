@@ -11,8 +11,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from rnnkit.diagnostics.report import Diagnosis
-from rnnkit.training.figures import new_figure, save_png
+from rnnkit.plots.canvas import new_figure, save_png
 
 PART_NAMES = {"c": "cell state c"}
 
@@ -28,19 +27,24 @@ def relative_log10(curve: list[float]) -> list[float]:
     ]
 
 
-def plot_gradient_flow(diagnoses: dict[str, Diagnosis], path: str | Path, title: str = "") -> Path:
-    """Draw ``diagnoses`` (name -> Diagnosis) into a PNG at ``path``; returns the path."""
+def plot_gradient_flow(
+    norms: dict[str, list[dict[str, list[float]]]],
+    path: str | Path,
+    title: str = "",
+    threshold: float | None = None,
+) -> Path:
+    """Draw ``norms`` (name -> one ``{part: [||dL/d part_{T-d}|| for d = 0, 1, ...]}`` per
+    layer, e.g. a ``Diagnosis.flow.norms``) into a PNG at ``path``, with the memory horizon's
+    ``threshold`` as a dotted line; returns the path."""
 
     figure = new_figure(8, 4.5)
     axes = figure.add_subplot()
-    threshold = None
-    for index, (name, diagnosis) in enumerate(diagnoses.items()):
+    for index, (name, layers) in enumerate(norms.items()):
         color = f"C{index % 10}"
-        threshold = diagnosis.threshold
-        for layer in range(diagnosis.num_layers):
-            for part in diagnosis.parts(layer):
-                curve = relative_log10(diagnosis.flow.curve(layer, part))
-                label = name if diagnosis.num_layers == 1 else f"{name} layer {layer}"
+        for layer, parts in enumerate(layers):
+            for part, norms_back in parts.items():
+                curve = relative_log10(norms_back)
+                label = name if len(layers) == 1 else f"{name} layer {layer}"
                 label = label if part == "h" else f"{label}, {PART_NAMES.get(part, part)}"
                 style = "-" if part == "h" else "--"
                 alpha = 1.0 if layer == 0 else 0.55

@@ -1,4 +1,6 @@
-from rnnkit.training.figures import new_figure, save_png
+"""The Agg figure and its atomically written PNG."""
+
+from rnnkit.plots.canvas import new_figure, save_png
 
 
 def test_save_png_creates_folders_and_writes_a_whole_png(tmp_path):
