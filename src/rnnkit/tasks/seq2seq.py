@@ -46,6 +46,7 @@ from rnnkit.data.vocab import Vocab
 from rnnkit.evaluation.bleu import corpus_bleu, corpus_chrf, signatures
 from rnnkit.generation.beam_search import beam_search
 from rnnkit.models.seq2seq import DecoderSteps, Seq2Seq, Seq2SeqConfig
+from rnnkit.plots.heatmaps import plot_attention
 from rnnkit.tasks import lifecycle
 from rnnkit.tasks.lifecycle import slug
 from rnnkit.tasks.seq2seq_config import Seq2SeqTaskConfig
@@ -270,6 +271,36 @@ def beam_translate(model: Seq2Seq, source: np.ndarray, decoding, beam_size: int)
     return ids[:-1] if ids and ids[-1] == model.config.eos_id else ids
 
 
+def attention_of(model: Seq2Seq, source: np.ndarray, ids: list[int]) -> np.ndarray | None:
+    """The attention weights (len(ids) + 1, S) while the decoder reads ``<bos> ids`` and
+    predicts ``ids <eos>``; None without attention."""
+    c = model.config
+    src = torch.from_numpy(source).unsqueeze(0)  # (1, S)
+    tgt = torch.tensor([[c.bos_id, *ids, c.eos_id]])  # (1, T + 2)
+    weights = model.attention_weights(src, torch.tensor([len(source)]), tgt)
+    return None if weights is None else weights[0].float().numpy()
+
+
+def save_heatmaps(model: Seq2Seq, task: Seq2SeqTask, split: str, folder: Path, count: int):
+    """Heatmaps of the greedy translations of the first ``count`` pairs of ``split``."""
+    if model.attention is None:
+        return []
+    indices = task.splits[split][:count]
+    sources = [task.sources[i] for i in indices]
+    paths = []
+    for k, (i, ids) in enumerate(
+        zip(indices, translate_ids(model, sources, task.config.decoding), strict=True)
+    ):
+        source = task.sources[i]
+        source_tokens = [task.vocabs.source.itos[j] for j in source]
+        outputs = [task.vocabs.target.itos[j] for j in ids] + ["<eos>"]
+        weights = attention_of(model, source, ids)
+        title = f"{task.data.origins[i]} (greedy)"
+        path = folder / f"attention-{split}-{k + 1}.png"
+        paths.append(plot_attention(weights, source_tokens, outputs, path, title))
+    return paths
+
+
 # -- the data, as recorded in config.json ------------------------------------------------------
 
 
@@ -374,8 +405,6 @@ def describe(task: Seq2SeqTask, model: Seq2Seq, run_dir: Path, baselines: dict) 
 def score_test(trainer: Trainer, task: Seq2SeqTask, baselines: dict) -> dict:
     """The best checkpoint on the test split (greedy and beam): scores, translations and
     attention heatmaps written into the run."""
-    from rnnkit.tasks.seq2seq_runs import save_heatmaps
-
     if not len(task.splits["test"]):
         return {}
     trainer.reporter.message("translating the test split (greedy, then beam search)")

@@ -29,10 +29,10 @@ from rnnkit.tasks.seq2seq import (
     TRANSLATIONS,
     Seq2SeqTask,
     Vocabularies,
+    attention_of,
     beam_translate,
     reload_data,
     score_split,
-    translate_ids,
     write_translations,
 )
 from rnnkit.tasks.seq2seq_config import Seq2SeqTaskConfig
@@ -119,16 +119,6 @@ def translate(
     return Translation(vocabs.decode_target(ids), ids, source_tokens, unknown, weights)
 
 
-def attention_of(model: Seq2Seq, source: np.ndarray, ids: list[int]) -> np.ndarray | None:
-    """The attention weights (len(ids) + 1, S) while the decoder reads ``<bos> ids`` and
-    predicts ``ids <eos>``; None without attention."""
-    c = model.config
-    src = torch.from_numpy(source).unsqueeze(0)  # (1, S)
-    tgt = torch.tensor([[c.bos_id, *ids, c.eos_id]])  # (1, T + 2)
-    weights = model.attention_weights(src, torch.tensor([len(source)]), tgt)
-    return None if weights is None else weights[0].float().numpy()
-
-
 def translate_run(
     run_dir: str | Path,
     sentences: list[str],
@@ -150,30 +140,6 @@ def translation_heatmap(translation: Translation, vocabs: Vocabularies, path, ti
         raise ValueError("this model has no attention (attention none): there is no heatmap")
     outputs = [vocabs.target.itos[i] for i in translation.ids] + ["<eos>"]
     return plot_attention(translation.weights, translation.source_tokens, outputs, path, title)
-
-
-def save_heatmaps(model: Seq2Seq, task: Seq2SeqTask, split: str, folder: Path, count: int):
-    """Heatmaps of the greedy translations of the first ``count`` pairs of ``split``."""
-    if model.attention is None:
-        return []
-    indices = task.splits[split][:count]
-    sources = [task.sources[i] for i in indices]
-    paths = []
-    for k, (i, ids) in enumerate(
-        zip(indices, translate_ids(model, sources, task.config.decoding), strict=True)
-    ):
-        source = task.sources[i]
-        translation = Translation(
-            task.vocabs.decode_target(ids),
-            ids,
-            [task.vocabs.source.itos[j] for j in source],
-            [],
-            attention_of(model, source, ids),
-        )
-        title = f"{task.data.origins[i]} (greedy)"
-        path = folder / f"attention-{split}-{k + 1}.png"
-        paths.append(translation_heatmap(translation, task.vocabs, path, title))
-    return paths
 
 
 def evaluate_run(
