@@ -198,7 +198,7 @@ def test_a_broken_exploding_module_leaves_the_other_experiments_working(
 ):
     import rnnkit.experiments
 
-    broken = types.ModuleType("rnnkit.experiments.exploding")  # no add_arguments, no run
+    broken = types.ModuleType("rnnkit.experiments.exploding")  # no ExplodingConfig
     monkeypatch.setitem(sys.modules, "rnnkit.experiments.exploding", broken)
     monkeypatch.setattr(rnnkit.experiments, "exploding", broken, raising=False)
     assert main(["experiment", "exploding"]) == 2

@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 
+from rnnkit.cli import experiment_exploding
 from rnnkit.experiments import exploding
 from rnnkit.experiments.exploding import (
     BASELINE_MSE,
@@ -153,8 +154,8 @@ def test_overflowing_gradient_at_the_first_step_is_reported(monkeypatch):
 
 def run_command(*argv):
     parser = argparse.ArgumentParser(prog="rnnkit experiment exploding")
-    exploding.add_arguments(parser)
-    return exploding.run(parser.parse_args(list(argv)))
+    experiment_exploding.add_arguments(parser, ExplodingConfig())
+    return experiment_exploding.exploding_command(parser.parse_args(list(argv)))
 
 
 def test_command_prints_json_and_writes_the_plot(tmp_path, capsys):

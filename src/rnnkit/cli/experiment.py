@@ -18,6 +18,7 @@ import argparse
 import json
 import sys
 
+from rnnkit.cli import experiment_exploding
 from rnnkit.cli.main import UsageError
 from rnnkit.experiments.config import TASK_DEFAULTS, experiment_config
 from rnnkit.models.recurrent import parse_cells
@@ -61,7 +62,7 @@ def register(subparsers) -> None:
         parser = tasks.add_parser(name, help=help_text, description=f"{help_text}.")
         _add_arguments(parser, TASK_DEFAULTS[name])
         parser.set_defaults(func=experiment_command)
-    _register_exploding(tasks)
+    experiment_exploding.register(tasks)
 
 
 def _add_arguments(parser: argparse.ArgumentParser, defaults: dict) -> None:
@@ -214,38 +215,6 @@ def parse_seq_lens(text: str) -> tuple[int, ...]:
     if not parts or not all(part.isdigit() and int(part) > 0 for part in parts):
         raise ValueError(f"--seq-len takes positive integers separated by commas, got {text!r}")
     return tuple(dict.fromkeys(int(part) for part in parts))
-
-
-def _register_exploding(tasks) -> None:
-    """``experiment exploding``: its arguments and ``run`` live in
-    ``rnnkit.experiments.exploding``; if that module cannot be imported, the subcommand says
-    why instead of taking the other experiments down with it."""
-    try:
-        from rnnkit.experiments import exploding
-
-        add_arguments, _ = exploding.add_arguments, exploding.run
-    except (ImportError, AttributeError) as error:
-        parser = tasks.add_parser("exploding", help="(unavailable)")
-        parser.set_defaults(func=_unavailable, reason=str(error))
-        return
-    parser = tasks.add_parser(
-        "exploding",
-        help="a tanh RNN with sigma_max(W_hh) > 1: gradients explode; clipping tames them",
-        description=exploding.__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add_arguments(parser)
-    parser.set_defaults(func=exploding_command)
-
-
-def exploding_command(args: argparse.Namespace) -> int:
-    from rnnkit.experiments.exploding import run
-
-    return run(args)
-
-
-def _unavailable(args: argparse.Namespace) -> int:
-    raise UsageError(f"experiment exploding is unavailable: {args.reason}")
 
 
 def _no_task(args: argparse.Namespace) -> int:

@@ -41,13 +41,12 @@ run ends at MSE 0.09-0.19 (0.12-0.24 with torch's ``clip_grad_norm_``, whose flo
 rounding sends the chaotic early steps elsewhere). At 1,000 steps some clipped runs were
 still near the baseline, hence 1,500.
 
-A plain SGD loop, not the Trainer: the experiment is about what single steps do.
+A plain SGD loop, not the Trainer: the experiment is about what single steps do. The command
+line (flags, printing) is ``rnnkit.cli.experiment_exploding``.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import time
 from dataclasses import asdict, dataclass
@@ -260,58 +259,6 @@ def _show(value: float | None, spec: str) -> str:
     return text.rjust(int(width)) if width else text
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The flags of ``rnnkit experiment exploding``."""
-    defaults = ExplodingConfig()
-    seq_lens = ",".join(str(t) for t in defaults.seq_lens)
-    parser.add_argument(
-        "--sigma", type=float, default=defaults.sigma, help="(default: %(default)s)"
-    )
-    parser.add_argument(
-        "--seq-lens", default=seq_lens, metavar="N[,N...]", help="(default: %(default)s)"
-    )
-    parser.add_argument(
-        "--train-seq-len", type=int, default=defaults.train_seq_len, help="(default: %(default)s)"
-    )
-    parser.add_argument("--steps", type=int, default=defaults.steps, help="(default: %(default)s)")
-    parser.add_argument(
-        "--clip", type=float, default=defaults.clip, help="norm (default: %(default)s)"
-    )
-    parser.add_argument("--lr", type=float, default=defaults.lr, help="SGD (default: %(default)s)")
-    parser.add_argument(
-        "--hidden-size", type=int, default=defaults.hidden_size, help="(default: %(default)s)"
-    )
-    parser.add_argument("--seed", type=int, default=defaults.seed, help="(default: %(default)s)")
-    parser.add_argument("--out", metavar="DIR", help="(default: runs/exploding-<time>)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-
-
-def run(args: argparse.Namespace) -> int:
-    """``rnnkit experiment exploding``: run, write the plot, print the report (or JSON)."""
-    from rnnkit.training.run_dir import default_run_dir
-
-    config = ExplodingConfig(
-        sigma=args.sigma,
-        seq_lens=_parse_seq_lens(args.seq_lens),
-        hidden_size=args.hidden_size,
-        train_seq_len=args.train_seq_len,
-        steps=args.steps,
-        lr=args.lr,
-        clip=args.clip,
-        seed=args.seed,
-    )
-    config.validate()
-    out = args.out or default_run_dir("exploding")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tensors of 32 x 64: a second thread only spins
-    try:
-        result = exploding_case(config, out)
-    finally:
-        torch.set_num_threads(threads)
-    print(json.dumps(result) if args.json else format_report(result))
-    return 0
-
-
 def _summary(run: TrainingRun) -> dict:
     """One run as JSON: ``initial_loss`` is step 1's (the same batch and parameters in both
     runs), ``final_loss`` the mean of the last 20 steps (None once diverged)."""
@@ -328,13 +275,6 @@ def _summary(run: TrainingRun) -> dict:
         "max_grad_norm": max(run.grad_norms, default=None),
         "losses": run.losses,
     }
-
-
-def _parse_seq_lens(text: str) -> tuple[int, ...]:
-    parts = [part.strip() for part in str(text).split(",") if part.strip()]
-    if not parts or not all(part.isdigit() and int(part) >= 2 for part in parts):
-        raise ValueError(f"--seq-lens takes integers >= 2 separated by commas, got {text!r}")
-    return tuple(sorted({int(part) for part in parts}))
 
 
 def _global_norm(tensors) -> float:

@@ -1,0 +1,103 @@
+"""``rnnkit experiment exploding``: exploding gradients with and without clipping.
+
+    rnnkit experiment exploding [--sigma 2.0] [--seq-lens 10,20,50,100,200] [--steps 1500]
+                                [--clip 1.0] [--lr 0.1] [--out DIR] [--json]
+
+The experiment itself (and the help text's description) is ``rnnkit.experiments.exploding``;
+this module parses its flags, runs it and prints the report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import torch
+
+from rnnkit.cli.main import UsageError
+
+
+def register(tasks) -> None:
+    """The ``exploding`` subcommand under ``experiment``; if the experiment cannot be
+    imported, the subcommand says why instead of taking the other experiments down with it."""
+    try:
+        from rnnkit.experiments import exploding
+
+        defaults = exploding.ExplodingConfig()
+    except (ImportError, AttributeError) as error:
+        parser = tasks.add_parser("exploding", help="(unavailable)")
+        parser.set_defaults(func=_unavailable, reason=str(error))
+        return
+    parser = tasks.add_parser(
+        "exploding",
+        help="a tanh RNN with sigma_max(W_hh) > 1: gradients explode; clipping tames them",
+        description=exploding.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_arguments(parser, defaults)
+    parser.set_defaults(func=exploding_command)
+
+
+def add_arguments(parser: argparse.ArgumentParser, defaults) -> None:
+    """The flags of ``rnnkit experiment exploding``, defaults from ``defaults`` (an
+    ``ExplodingConfig``)."""
+    seq_lens = ",".join(str(t) for t in defaults.seq_lens)
+    parser.add_argument(
+        "--sigma", type=float, default=defaults.sigma, help="(default: %(default)s)"
+    )
+    parser.add_argument(
+        "--seq-lens", default=seq_lens, metavar="N[,N...]", help="(default: %(default)s)"
+    )
+    parser.add_argument(
+        "--train-seq-len", type=int, default=defaults.train_seq_len, help="(default: %(default)s)"
+    )
+    parser.add_argument("--steps", type=int, default=defaults.steps, help="(default: %(default)s)")
+    parser.add_argument(
+        "--clip", type=float, default=defaults.clip, help="norm (default: %(default)s)"
+    )
+    parser.add_argument("--lr", type=float, default=defaults.lr, help="SGD (default: %(default)s)")
+    parser.add_argument(
+        "--hidden-size", type=int, default=defaults.hidden_size, help="(default: %(default)s)"
+    )
+    parser.add_argument("--seed", type=int, default=defaults.seed, help="(default: %(default)s)")
+    parser.add_argument("--out", metavar="DIR", help="(default: runs/exploding-<time>)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def exploding_command(args: argparse.Namespace) -> int:
+    """Run the experiment, write the plot, print the report (or JSON)."""
+    from rnnkit.experiments.exploding import ExplodingConfig, exploding_case, format_report
+    from rnnkit.training.run_dir import default_run_dir
+
+    config = ExplodingConfig(
+        sigma=args.sigma,
+        seq_lens=parse_seq_lens(args.seq_lens),
+        hidden_size=args.hidden_size,
+        train_seq_len=args.train_seq_len,
+        steps=args.steps,
+        lr=args.lr,
+        clip=args.clip,
+        seed=args.seed,
+    )
+    config.validate()
+    out = args.out or default_run_dir("exploding")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tensors of 32 x 64: a second thread only spins
+    try:
+        result = exploding_case(config, out)
+    finally:
+        torch.set_num_threads(threads)
+    print(json.dumps(result) if args.json else format_report(result))
+    return 0
+
+
+def parse_seq_lens(text: str) -> tuple[int, ...]:
+    """``"50,10"`` -> ``(10, 50)``: sorted, without repeats, each >= 2."""
+    parts = [part.strip() for part in str(text).split(",") if part.strip()]
+    if not parts or not all(part.isdigit() and int(part) >= 2 for part in parts):
+        raise ValueError(f"--seq-lens takes integers >= 2 separated by commas, got {text!r}")
+    return tuple(sorted({int(part) for part in parts}))
+
+
+def _unavailable(args: argparse.Namespace) -> int:
+    raise UsageError(f"experiment exploding is unavailable: {args.reason}")
