@@ -54,7 +54,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnkit.generation.sampling import suppress
 from rnnkit.nn.attention import AdditiveAttention, Memory
 from rnnkit.nn.cells import LSTMCell
 
@@ -289,7 +288,10 @@ class Captioner(nn.Module):
         chosen, weights = [], []
         for _ in range(max_length):
             logits, state, step_weights = self.decoder.step_with_weights(tokens, state)
-            tokens = suppress(logits, suppress_ids).argmax(dim=-1)  # (N,)
+            if suppress_ids:  # tokens never to emit (<unk>, <pad>, <start>)
+                logits = logits.clone()
+                logits[:, list(suppress_ids)] = float("-inf")
+            tokens = logits.argmax(dim=-1)  # (N,)
             chosen.append(tokens)
             weights.append(step_weights)
             done |= tokens == end_id
