@@ -101,7 +101,7 @@ def test_records_go_to_tensorboard_as_scalars(tmp_path):
 def test_training_is_the_same_with_and_without_diagnostics(tiny_config, tmp_path):
     plain = train(tiny_config(), tmp_path / "plain")
     watched = train(tiny_config(**{"diagnostics.every": 1}), tmp_path / "watched")
-    assert watched.metrics == plain.metrics
+    assert watched.train.metrics == plain.train.metrics
     expected, actual = _final_weights(tmp_path / "plain"), _final_weights(tmp_path / "watched")
     assert all(torch.equal(expected[name], actual[name]) for name in expected)
 

@@ -38,8 +38,9 @@ def test_a_tiny_model_learns_the_tiny_text(tiny_config, tmp_path):
     vocab_size = len(Vocab.load(tmp_path / "r" / "vocab.json"))
     assert abs(curve[1] - math.log(vocab_size)) < 0.3  # starts near guessing
     assert curve[40] < 0.75 * curve[1]
-    assert result.metrics["val_nats"] < curve[1]
-    assert result.metrics["val_bpc"] == pytest.approx(result.metrics["val_nats"] / math.log(2))
+    metrics = result.train.metrics
+    assert metrics["val_nats"] < curve[1]
+    assert metrics["val_bpc"] == pytest.approx(metrics["val_nats"] / math.log(2))
 
 
 def test_state_is_carried_between_chunks_and_detached(tiny_config):
@@ -134,9 +135,9 @@ def test_resume_after_a_stop_gives_the_same_losses_as_one_run(tiny_config, tmp_p
     config.schedule.name, config.schedule.warmup_steps = "cosine", 3
     train(config, tmp_path / "whole")
     stopped = train(config, tmp_path / "parts", callbacks=[_stop_at(6)])
-    assert stopped.stop_reason == "stopped" and stopped.steps == 6
+    assert stopped.train.stop_reason == "stopped" and stopped.train.steps == 6
     resumed = resume(tmp_path / "parts")
-    assert resumed.steps == 12
+    assert resumed.train.steps == 12
     assert _losses(tmp_path / "parts") == _losses(tmp_path / "whole")
 
 
@@ -152,7 +153,7 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(tiny_config, tmp_path):
 def test_resume_can_extend_the_run(tiny_config, tmp_path):
     train(tiny_config(), tmp_path / "r")
     result = resume(tmp_path / "r", max_steps=16)
-    assert result.steps == 16 and sorted(_losses(tmp_path / "r")) == list(range(1, 17))
+    assert result.train.steps == 16 and sorted(_losses(tmp_path / "r")) == list(range(1, 17))
 
 
 def test_resume_refuses_when_the_training_text_changed(tiny_config, tiny_text, tmp_path):
@@ -195,7 +196,7 @@ def test_evaluate_recomputes_the_runs_split(tiny_config, tiny_text, tmp_path):
     result = train(tiny_config(), tmp_path / "r")
     held_out = split_contiguous(tiny_text.read_text(encoding="utf-8"), (0.9, 0.05, 0.05)).test
     val = evaluate_run(tmp_path / "r", split="val", checkpoint="last")
-    assert val["nats"] == pytest.approx(result.metrics["val_nats"], rel=1e-6)
+    assert val["nats"] == pytest.approx(result.train.metrics["val_nats"], rel=1e-6)
     test = evaluate_run(tmp_path / "r")
     assert test["tokens"] == len(held_out) and test["unknown_tokens"] == 0
     assert test["bpc"] == pytest.approx(test["nats"] / math.log(2))
