@@ -12,9 +12,11 @@ import torch.nn.functional as F
 
 import rnnkit.nn as rn
 from rnnkit.models import CELLS, EMBEDDINGS, LanguageModel, LanguageModelConfig
+from rnnkit.models.recurrent import cell_choices, get_core
 from tests.conftest import needs_bf16_kernels
 
 V, H, T, B = 7, 6, 5, 3
+NAMES = cell_choices(CELLS)  # every core the char model builds, and the old name rnn-relu
 
 
 def make_model(cell="lstm", embedding="learned", seed=0, **options) -> LanguageModel:
@@ -36,7 +38,7 @@ def torch_reference(cell: str, input_size: int, num_layers: int = 2):
         return torch.nn.GRU(input_size, H, num_layers)
     if cell == "gru-lectures":
         return rn.GRU(input_size, H, num_layers, reset_after=False, impl="loop")
-    nonlinearity = "relu" if cell == "rnn-relu" else "tanh"
+    nonlinearity = get_core(cell).options["nonlinearity"]  # rnn, relu (rnn-relu), irnn
     return torch.nn.RNN(input_size, H, num_layers, nonlinearity=nonlinearity)
 
 
@@ -54,7 +56,7 @@ def hand_logits(model: LanguageModel, idx: torch.Tensor) -> torch.Tensor:
 
 
 @pytest.mark.parametrize("embedding", EMBEDDINGS)
-@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("cell", NAMES)
 def test_logits_and_loss_match_hand_computation(cell, embedding):
     model = make_model(cell, embedding)
     idx, targets = random_ids(T, B, seed=1), random_ids(T, B, seed=2)
@@ -129,7 +131,7 @@ def test_recurrent_state_dict_loads_into_torch_nn(cell):
 
 
 @pytest.mark.parametrize("embedding", EMBEDDINGS)
-@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("cell", NAMES)
 def test_step_by_step_equals_whole_sequence(cell, embedding):
     model = make_model(cell, embedding)
     idx = random_ids(T, B)
@@ -153,14 +155,14 @@ def test_chunks_with_carried_state_equal_one_pass(cell):
     torch.testing.assert_close(torch.cat([first, second]), whole, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("cell", NAMES)
 def test_initial_state_is_zeros_in_the_layer_layout(cell):
     model = make_model(cell)
     state = model.initial_state(B)
     for tensor in _tensors(state):
         assert tensor.shape == (2, B, H) and tensor.dtype == torch.float32
         assert not tensor.any()
-    assert isinstance(state, tuple) == (cell == "lstm")
+    assert isinstance(state, tuple) == (cell == "lstm")  # the only core here with (h, c)
     idx = random_ids(T, B)
     torch.testing.assert_close(model(idx, state=state)[0], model(idx)[0])
 
@@ -236,7 +238,8 @@ def test_config_round_trip_through_json():
     [
         ({"vocab_size": 0}, r"vocab_size must be a positive integer, got 0"),
         ({"vocab_size": 2.0}, r"vocab_size must be a positive integer"),
-        ({"cell": "lstmm"}, r"cell must be one of lstm, gru, gru-lectures, rnn, rnn-relu"),
+        ({"cell": "lstmm"}, r"unknown cell 'lstmm'; allowed: rnn, relu \(alias rnn-relu\)"),
+        ({"cell": "clstm"}, r"cell 'clstm' does not fit the char language model \(it needs"),
         ({"hidden_size": -1}, r"hidden_size must be a positive integer, got -1"),
         ({"num_layers": True}, r"num_layers must be a positive integer, got True"),
         ({"dropout": 1.0}, r"dropout must be in \[0, 1\), got 1.0"),

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from rnnkit.models.recurrent import RECURRENT_CORES, build_recurrent, parse_cells
+from rnnkit.models.recurrent import build_recurrent
 from rnnkit.nn import GRU, LSTM, RNN
 from rnnkit.nn.init import forget_gate_bias_, identity_, orthogonal_, scale_recurrent_
 
@@ -49,21 +49,6 @@ def test_scale_recurrent_sets_the_largest_singular_value(sigma):
     layer = scale_recurrent_(LSTM(3, 6, num_layers=2), sigma)
     for block in layer.weight_hh_l1.detach().chunk(4):
         assert torch.linalg.matrix_norm(block, ord=2).item() == pytest.approx(sigma, rel=1e-5)
-
-
-@pytest.mark.parametrize("name", sorted(RECURRENT_CORES))
-def test_every_named_core_runs_batch_first(name):
-    layer = build_recurrent(name, 3, 7, num_layers=2, horizon=9)
-    output, _ = layer(torch.randn(4, 9, 3))
-    assert output.shape == (4, 9, 7)
-
-
-def test_parse_cells_names_the_unknown_ones():
-    assert parse_cells(" rnn, lstm ") == ["rnn", "lstm"]
-    with pytest.raises(ValueError, match="unknown cell.*bogus.*choose from"):
-        parse_cells("rnn,bogus")
-    with pytest.raises(ValueError, match="at least one"):
-        parse_cells(" , ")
 
 
 def test_chrono_spreads_forget_biases_over_the_horizon():

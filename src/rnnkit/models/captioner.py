@@ -41,6 +41,12 @@ The decoder (:attr:`Captioner.decoder`) meets rnnkit.generation's protocol, so
 ``Captioner.start_state(images)``: its ``(h, c)``, the image vector or the attention memory
 travel together in a :class:`CaptionState`, which reorders its own batch rows for beam search.
 
+The decoder's cell is an LSTM unless ``cell`` names another core of
+:mod:`rnnkit.models.recurrent` (all but clstm, which needs a horizon); a GRU or an RNN has no
+``c`` (``CaptionState.c`` is None, and ``attention`` predicts ``h_{-1}`` only). The cell keeps
+torch.nn's default initialisation where a core's own is only customary (no forget-gate bias 1),
+as the captioner's LSTM always had.
+
 Shape letters: ``N`` (= ``B``) images, ``T`` steps, ``V`` vocabulary, ``E`` embedding, ``H``
 hidden, ``C`` feature channels, ``S`` positions, ``A`` attention size.
 """
@@ -54,10 +60,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from rnnkit.models.recurrent import build_cell, cell_names, check_cell, get_core
 from rnnkit.nn.attention import AdditiveAttention, Memory
-from rnnkit.nn.cells import LSTMCell
 
 CONDITIONINGS = ("init", "every-step", "attention")
+CELLS = cell_names(horizon=False)  # all but clstm, whose horizon this config does not hold
 
 
 @dataclass
@@ -72,6 +79,7 @@ class CaptionerConfig:
     vocab_size: int
     pad_id: int = 0
     conditioning: str = "attention"
+    cell: str = "lstm"
     embedding_size: int = 64
     hidden_size: int = 256
     channels: tuple[int, ...] = (32, 64, 128)
@@ -86,6 +94,7 @@ class CaptionerConfig:
             raise ValueError(
                 f"conditioning must be one of {', '.join(CONDITIONINGS)}, got {self.conditioning!r}"
             )
+        check_cell(self.cell, CELLS, "the captioner")
         for name in ("vocab_size", "embedding_size", "hidden_size", "attention_size"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -120,12 +129,12 @@ class CaptionerConfig:
 
 @dataclass
 class CaptionState:
-    """The decoder's state: the LSTM's ``h``, ``c`` (N, H), and the image as the chosen
-    conditioning needs it: the vector ``v`` (N, C) for ``every-step``, the attention
-    ``memory`` for ``attention`` (None otherwise)."""
+    """The decoder's state: the cell's ``h`` and, for an LSTM, ``c`` (N, H) (else None), and
+    the image as the chosen conditioning needs it: the vector ``v`` (N, C) for
+    ``every-step``, the attention ``memory`` for ``attention`` (None otherwise)."""
 
     h: Tensor
-    c: Tensor
+    c: Tensor | None
     image: Tensor | None = None
     memory: Memory | None = None
 
@@ -133,7 +142,7 @@ class CaptionState:
         """Batch rows ``index`` (repeats allowed): how beam search reorders the beams."""
         return CaptionState(
             self.h.index_select(0, index),
-            self.c.index_select(0, index),
+            None if self.c is None else self.c.index_select(0, index),
             None if self.image is None else self.image.index_select(0, index),
             None if self.memory is None else self.memory.index_select(index),
         )
@@ -169,7 +178,11 @@ class CaptionDecoder(nn.Module):
         features, mode = config.channels[-1], config.conditioning
         self.embedding = nn.Embedding(config.vocab_size, config.embedding_size)
         extra = 0 if mode == "init" else features  # v or z_t beside x_t
-        self.cell = LSTMCell(config.embedding_size + extra, config.hidden_size)
+        # torch.nn's default init, the captioner's LSTM's before the registry (module docstring)
+        self.cell = build_cell(
+            config.cell, config.embedding_size + extra, config.hidden_size, customary_init=False
+        )
+        self.has_cell_state = get_core(config.cell).has_cell_state
         self.attention = (
             AdditiveAttention(config.hidden_size, features, config.attention_size)
             if mode == "attention"
@@ -190,9 +203,16 @@ class CaptionDecoder(nn.Module):
             x = torch.cat([x, z], dim=1)  # (N, E + C)
         elif state.image is not None:
             x = torch.cat([x, state.image], dim=1)  # (N, E + C)
-        h, c = self.cell.step(self.cell.project_input(x), (state.h, state.c))
+        h, c = self.cell_step(x, state.h, state.c)
         logits = self.output(self.dropout(h))  # (N, V)
         return logits, CaptionState(h, c, state.image, state.memory), weights
+
+    def cell_step(self, x: Tensor, h: Tensor, c: Tensor | None) -> tuple[Tensor, Tensor | None]:
+        """One step of the cell from ``(h, c)`` (``c`` None but for an LSTM): the new pair."""
+        xp = self.cell.project_input(x)  # (N, G*H)
+        if self.has_cell_state:
+            return self.cell.step(xp, (h, c))
+        return self.cell.step(xp, h), None
 
     def step(self, tokens: Tensor, state: CaptionState) -> tuple[Tensor, CaptionState]:
         logits, state, _ = self.step_with_weights(tokens, state)
@@ -230,7 +250,8 @@ class Captioner(nn.Module):
             self.image_input = nn.Linear(features, config.embedding_size)  # W_I, b_I
         if config.conditioning == "attention":
             self.init_h = nn.Linear(features, hidden)
-            self.init_c = nn.Linear(features, hidden)
+            if self.decoder.has_cell_state:
+                self.init_c = nn.Linear(features, hidden)
 
     def features(self, images: Tensor) -> Tensor:
         """``images`` (N, 3, H, W) in [0, 1] -> the memory ``a`` (N, S, C), row by row."""
@@ -243,16 +264,16 @@ class Captioner(nn.Module):
         v = a.mean(dim=1)  # (N, C)
         n, hidden = a.shape[0], self.config.hidden_size
         zeros = a.new_zeros(n, hidden)
+        zero_c = zeros if self.decoder.has_cell_state else None
         mode = self.config.conditioning
         if mode == "init":
             x = self.image_input(v)  # x_{-1} = W_I v + b_I, (N, E)
-            cell = self.decoder.cell
-            h, c = cell.step(cell.project_input(x), (zeros, zeros))
-            return CaptionState(h, c)
+            return CaptionState(*self.decoder.cell_step(x, zeros, zero_c))
         if mode == "every-step":
-            return CaptionState(zeros, zeros, image=v)
+            return CaptionState(zeros, zero_c, image=v)
         memory = self.decoder.attention.prepare(a)  # keys W_k a_i + b computed once
-        return CaptionState(torch.tanh(self.init_h(v)), torch.tanh(self.init_c(v)), memory=memory)
+        c = torch.tanh(self.init_c(v)) if self.decoder.has_cell_state else None
+        return CaptionState(torch.tanh(self.init_h(v)), c, memory=memory)
 
     def forward(
         self, images: Tensor, inputs: Tensor, targets: Tensor | None = None

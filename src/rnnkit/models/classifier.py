@@ -15,11 +15,11 @@ r"""A sequence classifier (many-to-one): read a whole sequence, name its class.
     loss = mean_n -log softmax(o_n)[y_n]                       cross-entropy, nats per sequence
     loss = mean_n [(1-e) (-log p_n[y_n]) + e mean_k (-log p_n[k])]  training, label smoothing e
 
-The recurrent core is any name ``rnnkit.models.recurrent.build_recurrent`` knows (rnn, relu,
-irnn, lstm, gru), optionally bidirectional and stacked. Batches are padded (N, T) token ids or
-(N, T, F) vectors with their ``lengths`` (N,): the core runs with ``lengths=`` (packed, so no
-padded step is ever read) and the pooling is masked, so a padded batch gives each sequence
-exactly what it would get alone (``tests/models/test_classifier.py``).
+The recurrent core is any of ``rnnkit.models.recurrent``'s cores but clstm (``CELLS``: rnn,
+relu, irnn, lstm, gru, gru-lectures), optionally bidirectional and stacked. Batches are padded
+(N, T) token ids or (N, T, F) vectors with their ``lengths`` (N,): the core runs with
+``lengths=`` (packed, so no padded step is ever read) and the pooling is masked, so a padded
+batch gives each sequence exactly what it would get alone (``tests/models/test_classifier.py``).
 
 Vector input (``embedding="vectors"``) is standardised with per-feature ``input_mean`` and
 ``input_std`` buffers, set from the training split by the task and saved in the checkpoint, so
@@ -71,9 +71,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rnnkit.models.pooling import POOLINGS, Pooling, check_points, length_mask, pooled_copies
-from rnnkit.models.recurrent import RECURRENT_CORES, build_recurrent
+from rnnkit.models.recurrent import build_recurrent, cell_names, check_cell
 
 EMBEDDINGS = ("learned", "onehot", "vectors")
+CELLS = cell_names(horizon=False)  # all but clstm, whose horizon this config does not hold
 
 
 def _check_positive_int(name: str, value: object) -> None:
@@ -155,11 +156,11 @@ class ClassifierConfig:
             raise ValueError(f"a classifier needs at least 2 classes, got {self.num_classes}")
         for name, value, allowed in (
             ("embedding", self.embedding, EMBEDDINGS),
-            ("cell", self.cell, tuple(RECURRENT_CORES)),
             ("pooling", self.pooling, POOLINGS),
         ):
             if value not in allowed:
                 raise ValueError(f"unknown {name} {value!r}; allowed: {', '.join(allowed)}")
+        check_cell(self.cell, CELLS, "the classifier")
         if not isinstance(self.bidirectional, bool):
             raise ValueError(f"bidirectional must be true or false, got {self.bidirectional!r}")
         for name in ("dropout", "embedding_dropout", "random_crop", "time_warp", "label_smoothing"):

@@ -1,7 +1,7 @@
 r"""A forecaster of real-valued sequences: many-to-one (direct) or many-to-many (recursive).
 
-Inputs are (scaled) values, one a step, ``x`` of shape (N, T); the recurrent core is any name
-``rnnkit.models.recurrent.build_recurrent`` knows, fed one feature a step.
+Inputs are (scaled) values, one a step, ``x`` of shape (N, T); the recurrent core is any of
+``rnnkit.models.recurrent``'s cores (``CELLS``), fed one feature a step.
 
 **direct** (many-to-one, direct multi-step): encode the window of L values, map the last
 hidden state to all H future values at once::
@@ -33,9 +33,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnkit.models.recurrent import RECURRENT_CORES, build_recurrent
+from rnnkit.models.recurrent import build_recurrent, cell_names, check_cell
 
 MODES = ("direct", "recursive")
+CELLS = cell_names()  # clstm too, initialised for dependencies of 64 steps (below)
 
 
 @dataclass
@@ -59,10 +60,7 @@ class ForecasterConfig:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if self.mode not in MODES:
             raise ValueError(f"unknown mode {self.mode!r}; allowed: {', '.join(MODES)}")
-        if self.cell not in RECURRENT_CORES:
-            raise ValueError(
-                f"unknown cell {self.cell!r}; allowed: {', '.join(sorted(RECURRENT_CORES))}"
-            )
+        check_cell(self.cell, CELLS, "the forecaster")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
 

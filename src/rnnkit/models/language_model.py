@@ -27,10 +27,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-import rnnkit.nn as rn
+from rnnkit.models.recurrent import build_recurrent, cell_names, check_cell, get_core
 from rnnkit.nn.states import map_state
 
-CELLS = ("lstm", "gru", "gru-lectures", "rnn", "rnn-relu")
+CELLS = cell_names(horizon=False)  # every core but clstm, which needs a horizon
 EMBEDDINGS = ("learned", "onehot")
 
 
@@ -45,9 +45,11 @@ class LanguageModelConfig:
 
     Attributes:
         vocab_size: number of token ids, ``V``.
-        cell: ``"lstm"``, ``"gru"`` (torch's GRU), ``"gru-lectures"`` (the GRU of Cho et al.
-            2014 and the lectures, ``reset_after=False``, readable loop only), ``"rnn"`` (tanh)
-            or ``"rnn-relu"``.
+        cell: a core of :mod:`rnnkit.models.recurrent` (``CELLS``: ``"lstm"``, ``"gru"``
+            (torch's GRU), ``"gru-lectures"`` (the GRU of Cho et al. 2014 and the lectures,
+            ``reset_after=False``, readable loop only), ``"rnn"`` (tanh), ``"relu"`` (or its
+            old name ``"rnn-relu"``), ``"irnn"``), with torch.nn's default initialisation
+            where the core's own is only customary (an LSTM's forget-gate bias stays random).
         hidden_size: ``H``, units per recurrent layer.
         num_layers: ``L``, stacked recurrent layers.
         dropout: probability in [0, 1), applied between recurrent layers and to the top
@@ -72,8 +74,7 @@ class LanguageModelConfig:
     def __post_init__(self) -> None:
         for name in ("vocab_size", "hidden_size", "num_layers"):
             _check_positive_int(name, getattr(self, name))
-        if self.cell not in CELLS:
-            raise ValueError(f"cell must be one of {', '.join(CELLS)}; got {self.cell!r}")
+        check_cell(self.cell, CELLS, "the char language model")
         if self.embedding not in EMBEDDINGS:
             raise ValueError(
                 f"embedding must be one of {', '.join(EMBEDDINGS)}; got {self.embedding!r}"
@@ -143,18 +144,22 @@ class LanguageModelConfig:
 
 
 def _recurrent_layer(config: LanguageModelConfig) -> nn.Module:
-    """The rnnkit layer for ``config.cell``; its parameters and state dict are torch.nn's."""
-    args = (config.input_size, config.hidden_size, config.num_layers)
+    """The rnnkit layer of the core ``config.cell``; its parameters and state dict are
+    torch.nn's. The char model keeps torch.nn's default initialisation where a core's own is
+    only customary (no forget-gate bias 1 for an LSTM, unlike the classifier's): it always
+    has, and so a run directory made before the registry rebuilds the same weights."""
     # The layer drops out between its layers only; with one layer the model's own dropout
     # (on the top output) is all there is, and torch.nn warns if given a layer dropout.
-    kwargs = {"dropout": config.dropout if config.num_layers > 1 else 0.0}
-    if config.cell == "lstm":
-        return rn.LSTM(*args, **kwargs)
-    if config.cell == "gru":
-        return rn.GRU(*args, **kwargs)
-    if config.cell == "gru-lectures":
-        return rn.GRU(*args, reset_after=False, **kwargs)
-    return rn.RNN(*args, nonlinearity="relu" if config.cell == "rnn-relu" else "tanh", **kwargs)
+    dropout = config.dropout if config.num_layers > 1 else 0.0
+    return build_recurrent(
+        config.cell,
+        config.input_size,
+        config.hidden_size,
+        num_layers=config.num_layers,
+        batch_first=False,  # (T, B, E), as TokenStreams serves it
+        customary_init=False,
+        dropout=dropout,
+    )
 
 
 class LanguageModel(nn.Module):
@@ -185,7 +190,7 @@ class LanguageModel(nn.Module):
 
     def _init_weights(self) -> None:
         """U(-0.1, 0.1) embedding and decoder, zero decoder bias, as pytorch/examples'
-        word_language_model; the recurrent layer keeps torch's U(-1/sqrt(H), 1/sqrt(H)).
+        word_language_model; the recurrent layer keeps its own (:func:`_recurrent_layer`).
         (nn.Embedding's N(0, 1) would give a tied decoder logits of size ~sqrt(H).)"""
         if self.config.embedding == "learned":
             nn.init.uniform_(self.embedding.weight, -0.1, 0.1)
@@ -251,7 +256,7 @@ class LanguageModel(nn.Module):
         weight = self.recurrent.weight_hh_l0
         shape = (self.config.num_layers, batch_size, self.config.hidden_size)
         h = torch.zeros(shape, dtype=weight.dtype, device=device or weight.device)
-        return (h, torch.zeros_like(h)) if self.config.cell == "lstm" else h
+        return (h, torch.zeros_like(h)) if get_core(self.config.cell).has_cell_state else h
 
     def _state_dtype(self, state):
         """The state in the parameters' dtype. Under bf16 autocast the layer returns a bf16

@@ -1,65 +1,173 @@
-"""Named recurrent cores: the cells the lectures compare, each with its customary initialisation.
+"""Named recurrent cores: the one set of cell names every model, task, experiment and
+diagnostic uses.
 
     build_recurrent("irnn", input_size=1, hidden_size=100)   # ReLU RNN, W_hh = I (Le et al.)
+    check_cell("rnn-relu")                                    # "relu": an old name still works
 
-    rnn    tanh RNN, torch.nn's default init (every entry U(-1/sqrt(H), 1/sqrt(H)))
-    relu   ReLU RNN, torch.nn's default init
-    irnn   ReLU RNN, identity W_hh, zero biases, W_ih ~ N(0, 0.001^2)     (Le et al. 2015)
-    lstm   LSTM, torch.nn's default init plus forget-gate bias 1          (Gers et al. 2000)
-    clstm  LSTM with chrono init for dependencies up to ``horizon`` steps (Tallec and Ollivier
-           2018): forget biases log U(1, horizon - 1), input biases their negatives
-    gru    GRU, torch.nn's default init
+A *core* is an architecture (an ``rnnkit.nn`` layer class with its fixed options) plus the
+initialisation its name stands for. Every layer starts from torch.nn's default, every
+parameter ~ U(-1/sqrt(H), 1/sqrt(H)); then
 
-The result is an ``rnnkit.nn`` layer (torch.nn's signature and fused kernels), batch-first by
-default. ``RECURRENT_CORES`` maps each name to its builder (called as
-``builder(input_size, hidden_size, horizon=..., num_layers=..., ...)``); add your own to it.
-``horizon`` is the longest dependency the task has, in steps; only ``clstm`` uses it.
+    name          layer                          initialisation
+    rnn           RNN, tanh                      torch.nn's default
+    relu          RNN, relu                      torch.nn's default
+    irnn          RNN, relu                      W_hh = I, zero biases, W_ih ~ N(0, 0.001^2)
+                                                 (Le et al. 2015)
+    lstm          LSTM                           customary: forget-gate bias 1 (Gers et al.
+                                                 2000), see ``customary_init``
+    clstm         LSTM                           chrono: forget biases log U(1, horizon - 1),
+                                                 input biases their negatives (Tallec and
+                                                 Ollivier 2018); needs the task's ``horizon``
+    gru           GRU (torch's, reset_after)     torch.nn's default
+    gru-lectures  GRU, reset_after=False         torch.nn's default; Cho et al. 2014 and the
+                                                 lectures' form, readable loop only
+
+    alias         rnn-relu = relu                (the char model's name before this registry)
+
+A name means one architecture everywhere. An alias is only another spelling: it builds the
+very same layer, and a config keeps the name it was given, so a run directory written with an
+old name reads back unchanged.
+
+Two kinds of initialisation, kept apart on purpose (``Core.init`` and ``Core.customary_init``):
+
+* irnn's identity and clstm's chrono biases *are* those cores: without them irnn is relu and
+  clstm is lstm. They are always applied.
+* lstm's forget-gate bias 1 is a customary adjustment of the same architecture. The
+  classifier, tagger, forecaster, seq2seq, the experiments and the diagnostics have always
+  used it (``customary_init=True``, the default); the char language model and the captioner
+  never did: they keep torch.nn's default and say so in their call
+  (``customary_init=False``). Each model's choice stays what it was, so a fixed seed builds
+  the same weights as before the registry, draw for draw, and no name means two things.
+
+Each builder makes the layer (its random draws: torch.nn's default init) and then applies the
+core's initialisation, in that order, as every model did before.
+
+A model declares which cores it can build (a tuple of canonical names such as
+``cell_names(horizon=False)``: only clstm needs a horizon) and checks a config's name with
+:func:`check_cell`, whose one-line error lists the allowed names with their aliases.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 from torch import nn
 
 from rnnkit.nn import GRU, LSTM, RNN
+from rnnkit.nn.cells import RecurrentCell
 from rnnkit.nn.init import chrono_, forget_gate_bias_, identity_
 
 
-def _rnn(input_size, hidden_size, horizon=None, **options):
-    return RNN(input_size, hidden_size, nonlinearity="tanh", **options)
+def _identity(layer: nn.Module, horizon: int | None) -> None:
+    identity_(layer)
 
 
-def _relu(input_size, hidden_size, horizon=None, **options):
-    return RNN(input_size, hidden_size, nonlinearity="relu", **options)
+def _chrono(layer: nn.Module, horizon: int | None) -> None:
+    chrono_(layer, horizon)
 
 
-def _irnn(input_size, hidden_size, horizon=None, **options):
-    return identity_(RNN(input_size, hidden_size, nonlinearity="relu", **options))
+def _forget_bias_one(layer: nn.Module, horizon: int | None) -> None:
+    forget_gate_bias_(layer, 1.0)
 
 
-def _lstm(input_size, hidden_size, horizon=None, **options):
-    return forget_gate_bias_(LSTM(input_size, hidden_size, **options), 1.0)
+@dataclass(frozen=True)
+class Core:
+    """One named core: ``layer(input_size, hidden_size, **options, ...)``, then ``init``
+    (what the name stands for; always applied) and ``customary_init`` (skipped when a model
+    asks for torch.nn's default), each called as ``f(layer, horizon)``."""
+
+    name: str
+    layer: type[nn.Module]
+    summary: str
+    options: dict = field(default_factory=dict)
+    init: Callable[[nn.Module, int | None], None] | None = None
+    customary_init: Callable[[nn.Module, int | None], None] | None = None
+    needs_horizon: bool = False
+
+    @property
+    def has_cell_state(self) -> bool:
+        """The state is ``(h, c)`` (an LSTM), not a single tensor ``h``."""
+        return self.layer is LSTM
 
 
-def _clstm(input_size, hidden_size, horizon=None, **options):
-    if horizon is None:
-        raise ValueError("clstm (chrono-initialised LSTM) needs the task's horizon in steps")
-    return chrono_(LSTM(input_size, hidden_size, **options), horizon)
-
-
-def _gru(input_size, hidden_size, horizon=None, **options):
-    return GRU(input_size, hidden_size, **options)
-
-
-RECURRENT_CORES: dict[str, Callable[..., nn.Module]] = {
-    "rnn": _rnn,
-    "relu": _relu,
-    "irnn": _irnn,
-    "lstm": _lstm,
-    "clstm": _clstm,
-    "gru": _gru,
+RECURRENT_CORES: dict[str, Core] = {
+    core.name: core
+    for core in (
+        Core("rnn", RNN, "tanh RNN", {"nonlinearity": "tanh"}),
+        Core("relu", RNN, "ReLU RNN", {"nonlinearity": "relu"}),
+        Core("irnn", RNN, "ReLU RNN, identity init", {"nonlinearity": "relu"}, init=_identity),
+        Core("lstm", LSTM, "LSTM", customary_init=_forget_bias_one),
+        Core("clstm", LSTM, "LSTM, chrono init", init=_chrono, needs_horizon=True),
+        Core("gru", GRU, "GRU, torch's form (reset after W_hh h)"),
+        Core("gru-lectures", GRU, "GRU of Cho et al. 2014", {"reset_after": False}),
+    )
 }
+CELL_ALIASES: dict[str, str] = {"rnn-relu": "relu"}
+
+
+def cell_names(horizon: bool = True) -> tuple[str, ...]:
+    """The canonical names of the cores a model can build: all of them, or (``horizon``
+    False, a model that does not know its task's longest dependency) those that need none."""
+    return tuple(
+        name for name, core in RECURRENT_CORES.items() if horizon or not core.needs_horizon
+    )
+
+
+def cell_choices(allowed: Iterable[str] | None = None) -> tuple[str, ...]:
+    """``allowed`` (default: every core) and their aliases: what a ``--cell`` flag accepts."""
+    allowed = tuple(RECURRENT_CORES if allowed is None else allowed)
+    return allowed + tuple(alias for alias, name in CELL_ALIASES.items() if name in allowed)
+
+
+def describe_cells(allowed: Iterable[str] | None = None) -> str:
+    """``"rnn, relu (alias rnn-relu), irnn, ..."``: the names for a message or a help text."""
+    allowed = tuple(RECURRENT_CORES if allowed is None else allowed)
+    parts = []
+    for name in allowed:
+        aliases = [alias for alias, target in CELL_ALIASES.items() if target == name]
+        parts.append(f"{name} (alias {', '.join(aliases)})" if aliases else name)
+    return ", ".join(parts)
+
+
+def _lookup(name: str) -> Core | None:
+    return RECURRENT_CORES.get(CELL_ALIASES.get(name, name)) if isinstance(name, str) else None
+
+
+def get_core(name: str) -> Core:
+    """The core called ``name`` (or an alias of it); a ValueError listing every name if none."""
+    core = _lookup(name)
+    if core is None:
+        raise ValueError(f"unknown cell {name!r}; allowed: {describe_cells()}")
+    return core
+
+
+def check_cell(name: str, allowed: Iterable[str] | None = None, model: str = "this model") -> str:
+    """The canonical name of ``name``, a cell that ``model`` can build (``allowed``: its
+    canonical names, default all); else a one-line ValueError listing the allowed names."""
+    allowed = tuple(RECURRENT_CORES if allowed is None else allowed)
+    core = _lookup(name)
+    if core is None:
+        raise ValueError(f"unknown cell {name!r}; allowed: {describe_cells(allowed)}")
+    if core.name not in allowed:
+        why = " (it needs the task's horizon, its longest dependency in steps)"
+        raise ValueError(
+            f"cell {name!r} does not fit {model}{why if core.needs_horizon else ''}; "
+            f"allowed: {describe_cells(allowed)}"
+        )
+    return core.name
+
+
+def parse_cells(
+    text: str, allowed: Iterable[str] | None = None, model: str = "this model"
+) -> list[str]:
+    """``"rnn,irnn,lstm"`` -> the names as given, each checked by :func:`check_cell`."""
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    if not names:
+        raise ValueError("--cells needs at least one name, e.g. rnn,irnn,lstm,gru")
+    for name in names:
+        check_cell(name, allowed, model)
+    return names
 
 
 def build_recurrent(
@@ -69,31 +177,48 @@ def build_recurrent(
     num_layers: int = 1,
     batch_first: bool = True,
     horizon: int | None = None,
+    *,
+    customary_init: bool = True,
     **options,
 ) -> nn.Module:
-    """The recurrent core called ``name`` (see the module docstring); ``horizon``: the longest
-    dependency of the task in steps (needed by ``clstm``, ignored by the others)."""
-    if name not in RECURRENT_CORES:
-        raise ValueError(f"unknown cell {name!r}; choose from {', '.join(sorted(RECURRENT_CORES))}")
-    return RECURRENT_CORES[name](
+    """The layer of the core called ``name`` (an alias works too; see the module docstring).
+
+    ``horizon``: the task's longest dependency in steps (needed by ``clstm``, ignored by the
+    others); ``customary_init=False`` keeps torch.nn's default where a core's initialisation
+    is only customary (lstm's forget-gate bias); ``options``: the layer's own
+    (``bidirectional``, ``dropout``, ``impl`` ...)."""
+    core = get_core(name)
+    if core.needs_horizon and horizon is None:
+        raise ValueError(f"{core.name} ({core.summary}) needs the task's horizon in steps")
+    layer = core.layer(
         input_size,
         hidden_size,
-        horizon=horizon,
         num_layers=num_layers,
         batch_first=batch_first,
+        **core.options,
         **options,
     )
+    if core.init is not None:
+        core.init(layer, horizon)
+    if customary_init and core.customary_init is not None:
+        core.customary_init(layer, horizon)
+    return layer
 
 
-def parse_cells(text: str) -> list[str]:
-    """``"rnn,irnn,lstm"`` -> a list of known names, with a clear error for an unknown one."""
-    names = [part.strip() for part in text.split(",") if part.strip()]
-    if not names:
-        raise ValueError("--cells needs at least one name, e.g. rnn,irnn,lstm,gru")
-    unknown = [name for name in names if name not in RECURRENT_CORES]
-    if unknown:
-        raise ValueError(
-            f"unknown cell(s) {', '.join(unknown)}; choose from "
-            f"{', '.join(sorted(RECURRENT_CORES))}"
-        )
-    return names
+def build_cell(
+    name: str,
+    input_size: int,
+    hidden_size: int,
+    horizon: int | None = None,
+    *,
+    customary_init: bool = True,
+) -> RecurrentCell:
+    """One step of the core called ``name``, for a model that runs its own loop over time
+    (``cell.step(cell.project_input(x), state)``): the cell of a one-layer core, holding that
+    layer's parameters under the cell's names (``weight_ih``, ``weight_hh``, ``bias_ih``,
+    ``bias_hh``), initialised and drawn exactly as the layer is."""
+    layer = build_recurrent(
+        name, input_size, hidden_size, horizon=horizon, customary_init=customary_init
+    )
+    (cell,) = layer.cells()
+    return cell

@@ -49,10 +49,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnkit.models.recurrent import build_recurrent
+from rnnkit.models.recurrent import build_recurrent, cell_names, check_cell, get_core
 from rnnkit.nn.attention import ATTENTIONS, build_attention, length_mask
 
-CELLS = ("rnn", "relu", "irnn", "lstm", "gru")
+CELLS = cell_names(horizon=False)  # every core but clstm, which needs a horizon
 
 
 @dataclass
@@ -87,12 +87,11 @@ class Seq2SeqConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        for name, value, allowed in (
-            ("attention", self.attention, ATTENTIONS),
-            ("cell", self.cell, CELLS),
-        ):
-            if value not in allowed:
-                raise ValueError(f"unknown {name} {value!r}; allowed: {', '.join(allowed)}")
+        if self.attention not in ATTENTIONS:
+            raise ValueError(
+                f"unknown attention {self.attention!r}; allowed: {', '.join(ATTENTIONS)}"
+            )
+        check_cell(self.cell, CELLS, "the seq2seq model")
         if not isinstance(self.bidirectional, bool):
             raise ValueError(f"bidirectional must be true or false, got {self.bidirectional!r}")
         if not 0 <= self.dropout < 1:
@@ -121,6 +120,7 @@ class Seq2Seq(nn.Module):
     def __init__(self, config: Seq2SeqConfig):
         super().__init__()
         self.config = c = config
+        self._lstm = get_core(c.cell).has_cell_state  # the state is (h, c)
         H, K, E, L = c.hidden_size, c.key_size, c.embedding_size, c.num_layers
         layer_dropout = c.dropout if L > 1 else 0.0
         self.source_embedding = nn.Embedding(c.source_vocab_size, E, padding_idx=c.pad_id)
@@ -129,7 +129,7 @@ class Seq2Seq(nn.Module):
         )
         if c.bidirectional:
             self.bridge = nn.Linear(K, H)  # W_s
-            self.bridge_cell = nn.Linear(K, H) if c.cell == "lstm" else None  # W_c of c_0
+            self.bridge_cell = nn.Linear(K, H) if self._lstm else None  # W_c of c_0
         feed_size = H if c.attention == "multiplicative" else K
         self.target_embedding = nn.Embedding(c.target_vocab_size, E, padding_idx=c.pad_id)
         self.decoder = build_recurrent(
@@ -149,12 +149,11 @@ class Seq2Seq(nn.Module):
             raise ValueError(f"src must be int64 ids (N, S), got {src.dtype} {tuple(src.shape)}")
         x = self.dropout(self.source_embedding(src))  # (N, S, E)
         outputs, final = self.encoder(x, lengths=lengths)  # (N, S, K), (L * D, N, H)
-        is_lstm = c.cell == "lstm"
-        h = final[0] if is_lstm else final
+        h = final[0] if self._lstm else final
         top = self._directions(h)[-1]  # (N, K): [h_fwd; h_bwd] of the top layer
         if c.bidirectional:
             state = torch.tanh(self.bridge(self._directions(h)))  # (L, N, H)
-            if is_lstm:
+            if self._lstm:
                 state = (state, self.bridge_cell(self._directions(final[1])))
         else:
             state = final
@@ -209,7 +208,7 @@ class Seq2Seq(nn.Module):
         the new state in torch's (L, N, H) layout. The cells run on the decoder layer's own
         parameters; one step of torch's fused kernel costs several times more (its backward
         above all), so the step path takes the cells' matmuls."""
-        lstm = self.config.cell == "lstm"
+        lstm = self._lstm
         h_all = recurrent_state[0] if lstm else recurrent_state  # (L, N, H)
         new_h, new_c = [], []
         for layer, cell in enumerate(self.decoder.cells()):
@@ -224,7 +223,7 @@ class Seq2Seq(nn.Module):
         return x, ((h_all, torch.stack(new_c)) if lstm else h_all)
 
     def _top_hidden(self, recurrent_state) -> Tensor:
-        h = recurrent_state[0] if self.config.cell == "lstm" else recurrent_state
+        h = recurrent_state[0] if self._lstm else recurrent_state
         return h[-1]  # (N, H)
 
     def decode(

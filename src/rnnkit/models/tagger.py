@@ -13,8 +13,8 @@ over the sentences and divided by the number of real tokens, tags are decoded to
 ``c(w)`` are optional character-level features (Lample et al. 2016, "Neural Architectures for
 Named Entity Recognition", section 4.1): a small bidirectional LSTM reads the characters of
 the word, and its two final states are concatenated, so a word never seen in training still
-has a shape (capitals, suffixes, digits). The recurrent core over the words is any name
-``rnnkit.models.recurrent.build_recurrent`` knows, bidirectional unless asked otherwise.
+has a shape (capitals, suffixes, digits). The recurrent core over the words is any of
+``rnnkit.models.recurrent``'s cores but clstm (``CELLS``), bidirectional unless asked otherwise.
 
 Batches are padded: word ids (N, T) with ``lengths`` (N,), and for character features the
 character ids (N, T, C) with ``char_lengths`` (N, T) (0 for padded words). Padded words and
@@ -31,8 +31,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rnnkit.models.pooling import length_mask
-from rnnkit.models.recurrent import RECURRENT_CORES, build_recurrent
+from rnnkit.models.recurrent import build_recurrent, cell_names, check_cell
 from rnnkit.nn.crf import LinearChainCRF
+
+CELLS = cell_names(horizon=False)  # all but clstm, whose horizon this config does not hold
 
 
 def _check_positive_int(name: str, value: object) -> None:
@@ -73,10 +75,7 @@ class TaggerConfig:
             _check_positive_int(name, getattr(self, name))
         if self.char_vocab_size is not None:
             _check_positive_int("char_vocab_size", self.char_vocab_size)
-        if self.cell not in RECURRENT_CORES:
-            raise ValueError(
-                f"unknown cell {self.cell!r}; allowed: {', '.join(sorted(RECURRENT_CORES))}"
-            )
+        check_cell(self.cell, CELLS, "the tagger")
         for name in ("bidirectional", "crf"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")

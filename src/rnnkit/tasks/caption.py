@@ -157,6 +157,7 @@ class CaptionTask:
             vocab_size=len(self.vocab),
             pad_id=PAD_ID,
             conditioning=m.conditioning,
+            cell=m.cell,
             embedding_size=m.embedding_size,
             hidden_size=m.hidden_size,
             channels=m.channels,

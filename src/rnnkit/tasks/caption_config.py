@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from rnnkit.models.captioner import CONDITIONINGS
+from rnnkit.models.captioner import CELLS, CONDITIONINGS
+from rnnkit.models.recurrent import check_cell
 from rnnkit.training.config import (
     OptimizerConfig,
     RunConfig,
@@ -56,6 +57,7 @@ class CaptionModelConfig:
     of a 64x64 image is 8x8 positions of 128 features."""
 
     conditioning: str = "attention"
+    cell: str = "lstm"
     embedding_size: int = 64
     hidden_size: int = 256
     base_channels: int = 32
@@ -69,6 +71,7 @@ class CaptionModelConfig:
             raise ValueError(
                 f"unknown conditioning {self.conditioning!r}; allowed: {', '.join(CONDITIONINGS)}"
             )
+        check_cell(self.cell, CELLS, "the captioner")
         for name in (
             "embedding_size",
             "hidden_size",

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from rnnkit.data.batching import DEFAULT_SPLIT
 from rnnkit.data.corpora import DEFAULT_DATASET
 from rnnkit.models.language_model import CELLS, EMBEDDINGS
+from rnnkit.models.recurrent import check_cell
 from rnnkit.training.config import (
     OptimizerConfig,
     RunConfig,
@@ -70,8 +71,7 @@ class ModelConfig:
     tie_weights: bool = False
 
     def validate(self) -> None:
-        if self.cell not in CELLS:
-            raise ValueError(f"unknown cell {self.cell!r}; allowed: {', '.join(CELLS)}")
+        check_cell(self.cell, CELLS, "the char language model")
         if self.embedding not in EMBEDDINGS:
             raise ValueError(
                 f"unknown embedding {self.embedding!r}; allowed: {', '.join(EMBEDDINGS)}"

@@ -19,6 +19,7 @@ from rnnkit.data.batching import DEFAULT_SPLIT, split_contiguous
 from rnnkit.data.corpora import DEFAULT_DATASET
 from rnnkit.data.provenance import read_corpus
 from rnnkit.data.vocab import Vocab
+from rnnkit.models.recurrent import check_cell
 from rnnkit.reference import charlm as reference
 from rnnkit.reference.losses import cross_entropy_forward
 from rnnkit.reference.network import CELLS
@@ -50,8 +51,7 @@ class NumpyCharLMConfig:
     temperature: float = 1.0
 
     def validate(self) -> NumpyCharLMConfig:
-        if self.cell not in CELLS:
-            raise ValueError(f"--engine numpy has the cells {', '.join(CELLS)}; got {self.cell!r}")
+        check_cell(self.cell, tuple(CELLS), "--engine numpy")  # the NumPy reference's cells
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(
                 f"--engine numpy has the optimizers {', '.join(OPTIMIZERS)}; got {self.optimizer!r}"

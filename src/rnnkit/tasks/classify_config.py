@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from rnnkit.models.classifier import EMBEDDINGS
+from rnnkit.models.classifier import CELLS, EMBEDDINGS
 from rnnkit.models.pooling import POOLINGS, check_points
-from rnnkit.models.recurrent import RECURRENT_CORES
+from rnnkit.models.recurrent import check_cell
 from rnnkit.training.config import (
     OptimizerConfig,
     RunConfig,
@@ -78,8 +78,8 @@ class ClassifyModelConfig:
     label_smoothing: float = 0.0  # share of the training target spread over all classes
 
     def validate(self) -> None:
+        check_cell(self.cell, CELLS, "the classifier")
         for name, value, allowed in (
-            ("cell", self.cell, tuple(RECURRENT_CORES)),
             ("pooling", self.pooling, POOLINGS),
             ("embedding", self.embedding, EMBEDDINGS[:2]),
         ):

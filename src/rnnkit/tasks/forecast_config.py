@@ -28,8 +28,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rnnkit.models.forecaster import MODES
-from rnnkit.models.recurrent import RECURRENT_CORES
+from rnnkit.models.forecaster import CELLS, MODES
+from rnnkit.models.recurrent import cell_choices, check_cell
 from rnnkit.tasks.forecast_data import TRANSFORMS
 from rnnkit.training.config import (
     OptimizerConfig,
@@ -119,18 +119,15 @@ class ForecastModelConfig:
         "step, fed back",
         choices=MODES,
     )
-    cell: str = option("lstm", choices=tuple(sorted(RECURRENT_CORES)))
+    cell: str = option("lstm", choices=cell_choices(CELLS))
     hidden_size: int = option(64, metavar="H", minimum=1)
     num_layers: int = option(1, name="layers", minimum=1)
     dropout: float = option(0.0, metavar="P")
 
     def validate(self) -> None:
-        for name, value, allowed in (
-            ("mode", self.mode, MODES),
-            ("cell", self.cell, tuple(RECURRENT_CORES)),
-        ):
-            if value not in allowed:
-                raise ValueError(f"unknown {name} {value!r}; allowed: {', '.join(allowed)}")
+        if self.mode not in MODES:
+            raise ValueError(f"unknown mode {self.mode!r}; allowed: {', '.join(MODES)}")
+        check_cell(self.cell, CELLS, "the forecaster")
         for name in ("hidden_size", "num_layers"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")

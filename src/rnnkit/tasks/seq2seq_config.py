@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from rnnkit.models.recurrent import check_cell
 from rnnkit.models.seq2seq import CELLS
 from rnnkit.nn.attention import ATTENTIONS
 from rnnkit.training.config import (
@@ -69,12 +70,11 @@ class Seq2SeqModelConfig:
     dropout: float = 0.1
 
     def validate(self) -> None:
-        for name, value, allowed in (
-            ("attention", self.attention, ATTENTIONS),
-            ("cell", self.cell, CELLS),
-        ):
-            if value not in allowed:
-                raise ValueError(f"unknown {name} {value!r}; allowed: {', '.join(allowed)}")
+        if self.attention not in ATTENTIONS:
+            raise ValueError(
+                f"unknown attention {self.attention!r}; allowed: {', '.join(ATTENTIONS)}"
+            )
+        check_cell(self.cell, CELLS, "the seq2seq model")
         for name in ("embedding_size", "hidden_size", "num_layers"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")

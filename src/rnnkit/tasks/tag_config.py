@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rnnkit.models.recurrent import RECURRENT_CORES
+from rnnkit.models.recurrent import check_cell
+from rnnkit.models.tagger import CELLS
 from rnnkit.tasks.classify_config import BaselinesConfig, SelectionConfig
 from rnnkit.training.config import (
     OptimizerConfig,
@@ -61,10 +62,7 @@ class TagModelConfig:
     crf: bool = False  # a linear-chain CRF output layer (BIO tags: constrained)
 
     def validate(self) -> None:
-        if self.cell not in RECURRENT_CORES:
-            raise ValueError(
-                f"unknown cell {self.cell!r}; allowed: {', '.join(sorted(RECURRENT_CORES))}"
-            )
+        check_cell(self.cell, CELLS, "the tagger")
         for name in (
             "hidden_size",
             "num_layers",

@@ -25,7 +25,8 @@ from rnnkit.cli.task_flags import (
     shared_flags,
     train_run,
 )
-from rnnkit.models.captioner import CONDITIONINGS
+from rnnkit.models.captioner import CELLS, CONDITIONINGS
+from rnnkit.models.recurrent import cell_choices
 
 # flag dest -> dotted config key; a flag left out (None) keeps the default
 CONFIG_FLAGS = {
@@ -35,6 +36,7 @@ CONFIG_FLAGS = {
     "batch_size": "data.batch_size",
     "augment_shift": "data.augment_shift",
     "conditioning": "model.conditioning",
+    "cell": "model.cell",
     "hidden_size": "model.hidden_size",
     "embedding_size": "model.embedding_size",
     "base_channels": "model.base_channels",
@@ -68,6 +70,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     model = parser.add_argument_group("model")
     model.add_argument("--conditioning", choices=CONDITIONINGS, help="(default: attention)")
+    model.add_argument("--cell", choices=cell_choices(CELLS), help="the decoder's (default: lstm)")
     model.add_argument("--hidden-size", type=positive_int, metavar="H", help="(256)")
     model.add_argument("--embedding-size", type=positive_int, metavar="E", help="(64)")
     model.add_argument("--base-channels", type=positive_int, metavar="C", help="(32)")
