@@ -94,7 +94,7 @@ def test_train_charlm_takes_diagnose_every(rnnkit, tmp_path):
 @pytest.mark.parametrize(
     "argv, fragments",
     [
-        (["--cells", "rnn,lstn"], ["unknown cell(s) lstn", "choose from"]),
+        (["--cells", "rnn,lstn"], ["unknown cell 'lstn'", "allowed: rnn, relu (alias rnn-relu)"]),
         (["--cells", "rnn", "--seq-len", "1"], ["seq_len must be an integer >= 2"]),
         (["--cells", "rnn", "--hidden-size", "0"], ["hidden_size"]),
         (["--cells", "rnn", "--loss", "mean"], ["unknown loss 'mean'"]),

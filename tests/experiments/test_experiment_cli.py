@@ -127,7 +127,7 @@ def test_steps_to_solve_is_the_first_solving_evaluation_and_solved_the_last(
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["adding", "--cells", "rnn,lstmx"], "unknown cell(s) lstmx"),
+        (["adding", "--cells", "rnn,lstmx"], "unknown cell 'lstmx'; allowed: rnn, relu (alias"),
         (["adding", "--seq-len", "2"], "--seq-len >= 3"),
         (["adding", "--seq-len", "50,x"], "positive integers"),
         (["copy", "--seq-len", "0"], "positive integers"),

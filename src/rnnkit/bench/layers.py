@@ -1,13 +1,14 @@
 """Training-step time of rnnkit's layers against torch.nn at the same shapes.
 
-For each cell kind and shape (T, N, input, hidden, layers) three implementations run one
+For each cell and shape (T, N, input, hidden, layers) three implementations run one
 training step each (forward, a loss over all outputs, backward), interleaved:
 
     torch    torch.nn.LSTM/GRU/RNN                      the reference
     fused    rnnkit.nn.LSTM/GRU/RNN, impl="auto"        target: <= 1.05x torch
     loop     rnnkit.nn.LSTM/GRU/RNN, impl="loop"        the readable time loop
 
-All three hold the same weights.
+All three hold the same weights. A cell is any core of ``rnnkit.models.recurrent`` that torch.nn
+has too (``BENCH_CELLS``: all but gru-lectures); its initialisation plays no part here.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import asdict, dataclass
 import torch
 
 from rnnkit.bench.timing import time_interleaved
+from rnnkit.models.recurrent import RECURRENT_CORES, check_cell, get_core
 from rnnkit.nn import GRU, LSTM, RNN
 
 # (T, N, input_size, hidden_size, num_layers), as in issue 2
@@ -27,14 +29,12 @@ DEFAULT_SHAPES = (
     (200, 16, 65, 128, 1),
     (1000, 8, 32, 128, 1),
 )
-CELLS = ("lstm", "gru", "rnn")
+CELLS = ("lstm", "gru", "rnn")  # the default
+BENCH_CELLS = tuple(
+    name for name, core in RECURRENT_CORES.items() if core.options.get("reset_after", True)
+)
 IMPLS = ("torch", "fused", "loop")
-
-_LAYERS = {
-    "lstm": (torch.nn.LSTM, LSTM),
-    "gru": (torch.nn.GRU, GRU),
-    "rnn": (torch.nn.RNN, RNN),
-}
+_TORCH = {LSTM: torch.nn.LSTM, GRU: torch.nn.GRU, RNN: torch.nn.RNN}
 
 
 @dataclass
@@ -65,11 +65,12 @@ def _training_step(module: torch.nn.Module, x: torch.Tensor) -> Callable[[], Non
 
 def bench_shape(cell: str, shape, repeats: int, warmup: int = 1) -> list[Record]:
     T, N, input_size, hidden_size, num_layers = shape
-    torch_class, rnnkit_class = _LAYERS[cell]
+    core = get_core(cell)
+    torch_class = _TORCH[core.layer]
     torch.manual_seed(0)
-    reference = torch_class(input_size, hidden_size, num_layers)
-    fused = rnnkit_class(input_size, hidden_size, num_layers, impl="auto")
-    loop = rnnkit_class(input_size, hidden_size, num_layers, impl="loop")
+    reference = torch_class(input_size, hidden_size, num_layers, **core.options)
+    fused = core.layer(input_size, hidden_size, num_layers, impl="auto", **core.options)
+    loop = core.layer(input_size, hidden_size, num_layers, impl="loop", **core.options)
     fused.load_state_dict(reference.state_dict())
     loop.load_state_dict(reference.state_dict())
     x = torch.randn(T, N, input_size)
@@ -91,9 +92,10 @@ def run(
     on_record: Callable[[Record], None] | None = None,
 ) -> list[Record]:
     records = []
+    cells = list(cells)
     for cell in cells:
-        if cell not in _LAYERS:
-            raise ValueError(f"unknown cell {cell!r}; choose from {', '.join(CELLS)}")
+        check_cell(cell, BENCH_CELLS, "the benchmark (no torch.nn counterpart)")
+    for cell in cells:
         for shape in shapes:
             for record in bench_shape(cell, shape, repeats, warmup):
                 records.append(record)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from rnnkit.bench import layers
+from rnnkit.models.recurrent import describe_cells, parse_cells
 
 
 def register(subparsers) -> None:
@@ -18,7 +19,9 @@ def register(subparsers) -> None:
         description=layers.__doc__,
     )
     layer_parser.add_argument(
-        "--cells", default=",".join(layers.CELLS), help="comma-separated: lstm,gru,rnn"
+        "--cells",
+        default=",".join(layers.CELLS),
+        help=f"comma-separated, from {describe_cells(layers.BENCH_CELLS)} (default: %(default)s)",
     )
     layer_parser.add_argument(
         "--shape",
@@ -41,7 +44,7 @@ def bench_layers_command(args) -> int:
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     shapes = [layers.parse_shape(s) for s in args.shapes] if args.shapes else layers.DEFAULT_SHAPES
-    cells = [c.strip() for c in args.cells.split(",") if c.strip()]
+    cells = parse_cells(args.cells, layers.BENCH_CELLS, "the benchmark (no torch.nn counterpart)")
 
     def show(record: layers.Record) -> None:
         if not args.json:

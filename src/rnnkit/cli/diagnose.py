@@ -16,6 +16,7 @@ import argparse
 import json
 import math
 
+from rnnkit.models.recurrent import describe_cells
 from rnnkit.training.run_dir import CHECKPOINT_NAMES
 
 FRESH_ONLY = ("cells", "hidden_size", "input_size", "layers", "seed")
@@ -39,7 +40,10 @@ def register(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     gradients.add_argument("run_dir", nargs="?", metavar="RUN_DIR", help="a trained charlm run")
-    gradients.add_argument("--cells", help="fresh cores instead of a run, e.g. rnn,irnn,lstm,gru")
+    gradients.add_argument(
+        "--cells",
+        help=f"fresh cores instead of a run, e.g. rnn,irnn,lstm,gru; from {describe_cells()}",
+    )
     gradients.add_argument("--seq-len", type=int, default=200, metavar="T", help="(default 200)")
     gradients.add_argument("--batch-size", type=int, default=16, metavar="N", help="(default 16)")
     gradients.add_argument(

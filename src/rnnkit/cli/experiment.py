@@ -21,7 +21,7 @@ import sys
 from rnnkit.cli import experiment_exploding
 from rnnkit.cli.main import UsageError
 from rnnkit.experiments.config import TASK_DEFAULTS, experiment_config
-from rnnkit.models.recurrent import parse_cells
+from rnnkit.models.recurrent import describe_cells, parse_cells
 from rnnkit.training.config import PRECISIONS, SCHEDULES, format_duration, parse_duration
 from rnnkit.training.progress import ProgressBar
 
@@ -68,7 +68,11 @@ def register(subparsers) -> None:
 def _add_arguments(parser: argparse.ArgumentParser, defaults: dict) -> None:
     seq_lens = ",".join(str(n) for n in defaults["seq_lens"])
     clip = defaults["clip_norm"]
-    parser.add_argument("--cells", default="rnn,irnn,lstm,gru", help="(default: %(default)s)")
+    parser.add_argument(
+        "--cells",
+        default="rnn,irnn,lstm,gru",
+        help=f"comma-separated, from {describe_cells()} (default: %(default)s)",
+    )
     parser.add_argument("--seq-len", metavar="N[,N...]", help=f"(default: {seq_lens})")
     parser.add_argument(
         "--time-budget",

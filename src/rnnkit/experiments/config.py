@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass
 
 from rnnkit.experiments.augment import Distortion
-from rnnkit.models.recurrent import RECURRENT_CORES
+from rnnkit.models.recurrent import check_cell
 from rnnkit.training.config import PRECISIONS, SCHEDULES
 
 
@@ -69,12 +69,8 @@ class ExperimentConfig:
     def validate(self) -> ExperimentConfig:
         if not self.cells:
             raise ValueError("give at least one cell, e.g. --cells rnn,irnn,lstm,gru")
-        unknown = [cell for cell in self.cells if cell not in RECURRENT_CORES]
-        if unknown:
-            raise ValueError(
-                f"unknown cell(s) {', '.join(unknown)}; choose from "
-                f"{', '.join(sorted(RECURRENT_CORES))}"
-            )
+        for cell in self.cells:
+            check_cell(cell)
         if not self.seq_lens:
             raise ValueError("give at least one sequence length, e.g. --seq-len 50,100")
         for name in ("hidden_size", "batch_size", "eval_every", "log_every", "test_size"):
@@ -82,11 +78,10 @@ class ExperimentConfig:
         if not (math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"the learning rate must be a positive number, got {self.lr}")
         for cell, lr in self.cell_lr:
-            if cell not in RECURRENT_CORES:
-                raise ValueError(
-                    f"a learning rate for unknown cell {cell!r}; choose from "
-                    f"{', '.join(sorted(RECURRENT_CORES))}"
-                )
+            try:
+                check_cell(cell)
+            except ValueError as error:
+                raise ValueError(f"a learning rate for {error}") from None
             if not (math.isfinite(lr) and lr > 0):
                 raise ValueError(f"the learning rate of {cell} must be positive, got {lr}")
         if self.clip_norm is not None and not (
@@ -132,8 +127,10 @@ class ExperimentConfig:
         return Distortion(self.augment_rotate, self.augment_scale, self.augment_elastic)
 
     def lr_for(self, cell: str) -> float:
-        """``cell``'s learning rate: its entry in ``cell_lr``, else ``lr``."""
-        return dict(self.cell_lr).get(cell, self.lr)
+        """``cell``'s learning rate: its entry in ``cell_lr`` (under its name or an alias),
+        else ``lr``."""
+        rates = {check_cell(name): lr for name, lr in self.cell_lr}
+        return rates.get(check_cell(cell), self.lr)
 
 
 # The per-task starting points. Budgets are per run, on a 2-core CPU.
