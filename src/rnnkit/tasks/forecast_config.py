@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from rnnkit.models.forecaster import CELLS, MODES
-from rnnkit.models.recurrent import cell_choices, check_cell
+from rnnkit.models.recurrent import check_cell, describe_cells
 from rnnkit.tasks.forecast_data import TRANSFORMS
 from rnnkit.training.config import (
     OptimizerConfig,
@@ -119,7 +119,7 @@ class ForecastModelConfig:
         "step, fed back",
         choices=MODES,
     )
-    cell: str = option("lstm", choices=cell_choices(CELLS))
+    cell: str = option("lstm", describe_cells(CELLS), metavar="CELL")
     hidden_size: int = option(64, metavar="H", minimum=1)
     num_layers: int = option(1, name="layers", minimum=1)
     dropout: float = option(0.0, metavar="P")

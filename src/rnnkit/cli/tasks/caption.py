@@ -26,7 +26,7 @@ from rnnkit.cli.task_flags import (
     train_run,
 )
 from rnnkit.models.captioner import CELLS, CONDITIONINGS
-from rnnkit.models.recurrent import cell_choices
+from rnnkit.models.recurrent import describe_cells
 
 # flag dest -> dotted config key; a flag left out (None) keeps the default
 CONFIG_FLAGS = {
@@ -70,7 +70,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     model = parser.add_argument_group("model")
     model.add_argument("--conditioning", choices=CONDITIONINGS, help="(default: attention)")
-    model.add_argument("--cell", choices=cell_choices(CELLS), help="the decoder's (default: lstm)")
+    model.add_argument(
+        "--cell", metavar="CELL", help=f"the decoder's: {describe_cells(CELLS)} (default: lstm)"
+    )
     model.add_argument("--hidden-size", type=positive_int, metavar="H", help="(256)")
     model.add_argument("--embedding-size", type=positive_int, metavar="E", help="(64)")
     model.add_argument("--base-channels", type=positive_int, metavar="C", help="(32)")

@@ -26,7 +26,7 @@ from rnnkit.cli.args import (
 )
 from rnnkit.cli.task_flags import train_run
 from rnnkit.models.language_model import CELLS, EMBEDDINGS
-from rnnkit.models.recurrent import cell_choices
+from rnnkit.models.recurrent import describe_cells
 from rnnkit.tasks.charlm_config import DEFAULT_PRESET, PRESETS, resolve_config
 from rnnkit.training.config import OPTIMIZERS, PRECISIONS, SCHEDULES
 
@@ -108,7 +108,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     data.add_argument("--seq-len", type=positive_int, metavar="T", help="TBPTT chunk length")
     data.add_argument("--batch-size", type=positive_int, metavar="B", help="parallel streams")
     model = parser.add_argument_group("model")
-    model.add_argument("--cell", choices=cell_choices(CELLS))
+    model.add_argument("--cell", metavar="CELL", help=describe_cells(CELLS))
     model.add_argument("--hidden-size", type=positive_int, metavar="N")
     model.add_argument("--layers", type=positive_int, metavar="N")
     model.add_argument("--dropout", type=float, metavar="P")

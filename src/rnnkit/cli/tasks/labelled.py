@@ -14,7 +14,7 @@ from rnnkit.cli.task_flags import (
     train_run,
 )
 from rnnkit.models.classifier import CELLS
-from rnnkit.models.recurrent import cell_choices
+from rnnkit.models.recurrent import describe_cells
 
 # flag dest -> dotted config key, for both tasks; a flag left out (None) keeps the default
 SHARED_FLAGS = {
@@ -44,7 +44,7 @@ def add_common(parser: argparse.ArgumentParser, datasets: str) -> None:
     data.add_argument("--min-count", type=positive_int, metavar="N", help="rarer words: <unk>")
     data.add_argument("--batch-size", type=positive_int, metavar="B")
     model = parser.add_argument_group("model")
-    model.add_argument("--cell", choices=cell_choices(CELLS))
+    model.add_argument("--cell", metavar="CELL", help=describe_cells(CELLS))
     model.add_argument("--hidden-size", type=positive_int, metavar="H")
     model.add_argument("--layers", type=positive_int, metavar="N")
     model.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, default=None)

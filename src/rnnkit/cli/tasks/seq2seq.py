@@ -26,7 +26,7 @@ from rnnkit.cli.task_flags import (
     shared_flags,
     train_run,
 )
-from rnnkit.models.recurrent import cell_choices
+from rnnkit.models.recurrent import describe_cells
 from rnnkit.models.seq2seq import CELLS
 from rnnkit.nn.attention import ATTENTIONS
 from rnnkit.tasks.seq2seq_config import TEACHER_FORCING_SCHEDULES
@@ -83,7 +83,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     data.add_argument("--batch-size", type=positive_int, metavar="B")
     model = parser.add_argument_group("model")
     model.add_argument("--attention", choices=ATTENTIONS, help="(default: multiplicative)")
-    model.add_argument("--cell", choices=cell_choices(CELLS))
+    model.add_argument("--cell", metavar="CELL", help=describe_cells(CELLS))
     model.add_argument("--hidden-size", type=positive_int, metavar="H")
     model.add_argument("--layers", type=positive_int, metavar="N")
     model.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, default=None)
