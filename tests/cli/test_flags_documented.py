@@ -21,6 +21,7 @@ TRAIN_PAGES = {
     "seq2seq": ("docs/translation.md",),
     "caption": ("docs/caption.md",),
     "forecast": ("docs/forecast.md",),
+    "parity": ("docs/adding-a-task.md",),
 }
 TASK_PAGES = tuple(sorted({page for pages in TRAIN_PAGES.values() for page in pages}))
 COMMAND_PAGES = {

@@ -99,7 +99,7 @@ def test_validation_errors_say_what_is_allowed():
         resolve_config("fast")
     with pytest.raises(ValueError, match="allowed: adam, adamw, rmsprop, sgd"):
         resolve_config("smoke", {"optimizer.name": "lion"})
-    with pytest.raises(ValueError, match="allowed: lstm, gru"):
+    with pytest.raises(ValueError, match=r"unknown cell 'transformer'; allowed: rnn, .*lstm, gru"):
         resolve_config("smoke", {"model.cell": "transformer"})
     with pytest.raises(ValueError, match="stopping point"):
         TrainerConfig(max_steps=None, time_budget=None).validate()

@@ -112,8 +112,16 @@ def _add_training_flags(parser: argparse.ArgumentParser, trainer) -> None:
     )
     stop = _group(parser, "stopping and reporting")
     budget = "none" if trainer.time_budget is None else _seconds(trainer.time_budget)
-    stop.add_argument("--time-budget", metavar="D", help=f"e.g. 90s, 10m, 1h30m (default {budget})")
-    stop.add_argument("--max-steps", type=positive_int, metavar="N", help="(default: none)")
+    steps = trainer.max_steps or "none"
+    stop.add_argument(
+        "--time-budget", metavar="D", help=f"e.g. 90s, 10m, 1h30m (default: {budget})"
+    )
+    stop.add_argument(
+        "--max-steps",
+        type=positive_int,
+        metavar="N",
+        help=f"(default: {steps}); giving either stopping point replaces both defaults",
+    )
 
 
 def _group(parser: argparse.ArgumentParser, title: str):

@@ -1,12 +1,15 @@
-"""``rnnkit predict RUN_DIR INPUT...``: what a trained classifier or tagger says.
+"""``rnnkit predict RUN_DIR INPUT...``: what a trained classifier, tagger (or a task with a
+``predict`` of its own, such as parity) says.
 
     rnnkit predict runs/classify-names "Nakamura" "Kowalski" --top 3
     rnnkit predict runs/classify-vowels utterance.npy        # or a .csv: T rows of F numbers
     rnnkit predict runs/tag-ner "I met Ann Smith in Oslo ."  # tokens apart, as in training
+    rnnkit predict runs/parity-T8-<time> 1011 0110100
 
 A classifier prints its top labels with their probabilities; a tagger prints each token with
 its tag and probability (a CRF tagger: the tag's marginal probability) and the next likeliest
-tags, then the entities they mark. The run directory is all it needs.
+tags, then the entities they mark; parity prints each bit string's parity. The run directory
+is all it needs.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from rnnkit.training.run_dir import CHECKPOINT_NAMES
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "predict",
-        help="labels from a trained classifier (with probabilities) or tagger",
+        help="labels from a trained classifier (with probabilities), tagger or parity model",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -5,8 +5,9 @@
     rnnkit train classify --dataset names                # rnnkit train classify --help
     rnnkit train --resume runs/charlm-lstm-20250101-120000
 
-Every task of ``rnnkit.tasks.registry`` is a subcommand. Its flags come from its command-line
-adapter ``rnnkit.cli.tasks.<task>`` (``add_arguments``, ``start``, ``summary_lines``), and
+Every task of ``rnnkit.tasks.registry`` is a subcommand. Its flags come from its config
+fields (``rnnkit.cli.flags``), through its command-line adapter ``rnnkit.cli.tasks.<task>``
+where it has one (``add_arguments``, ``start``, ``summary_lines``, ``evaluate``), and
 everything after parsing goes through the one run lifecycle (``rnnkit.tasks.lifecycle``).
 The run directory holds everything (config.json, vocabularies, metrics.jsonl, TensorBoard
 events, checkpoints/, plots/). Progress goes to stderr; the summary to stdout (with --json,
@@ -17,19 +18,25 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 from types import ModuleType
 
 from rnnkit.cli.args import duration, flag_names, guarded, positive_int, progress, report
+from rnnkit.cli.generic_task import GenericAdapter
 from rnnkit.tasks import lifecycle
 from rnnkit.tasks.registry import get_spec, task_names
 
 RESUME_FLAGS = ("max_steps", "time_budget", "json", "resume")  # what may go with --resume
 
 
-def adapter(task: str) -> ModuleType:
-    """The command-line side of ``task``: ``rnnkit.cli.tasks.<task>``."""
+def adapter(task: str) -> ModuleType | GenericAdapter:
+    """The command-line side of ``task``: the module ``rnnkit.cli.tasks.<task>`` where the
+    task has one, else flags and printing derived from its spec (``GenericAdapter``)."""
     get_spec(task)  # an unknown task: one line naming the known ones
-    return importlib.import_module(f"rnnkit.cli.tasks.{task}")
+    name = f"rnnkit.cli.tasks.{task}"
+    if importlib.util.find_spec(name) is None:
+        return GenericAdapter(task)
+    return importlib.import_module(name)
 
 
 def register(subparsers) -> None:

@@ -4,6 +4,8 @@
     result = resume("runs/classify-names-...")     # continue from the last checkpoint
     run = read_run("runs/...")                     # config.json: spec, config, record, checked
     opened = open_checkpoint("runs/...", "best")   # ... and a verified checkpoint
+    scores = evaluate("runs/...", "val")           # the spec's score on a split
+    said = predict("runs/...", ["10110"])          # the spec's predict on the user's inputs
 
 The order of a new run: validate the config, prepare the task (data read, vocabularies
 fitted), seed, build the model, fit the baselines; only then make the run directory, so a bad
@@ -23,6 +25,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import torch
 
 from rnnkit.tasks.spec import RunResult, TaskSpec
 from rnnkit.training import run_dir as layout
@@ -185,10 +189,10 @@ def finish(spec: TaskSpec, trainer: Trainer, baselines: dict, record: dict) -> R
     """Fit, then (for a task with a test score) score the best checkpoint on the test split."""
     result = trainer.fit()
     test = {}
-    if spec.score_test is not None:
+    if spec.score_test is not None or spec.score is not None:
         with trainer.run_threads():
             if load_best(trainer):
-                test = spec.score_test(trainer, trainer.task, baselines)
+                test = spec.test_scores(trainer, baselines)
     return RunResult(spec, result, test, baselines, record, trainer.task.eval_metric)
 
 
@@ -225,6 +229,40 @@ def open_checkpoint(
         checkpoint = "last"
     loaded = load_checkpoint(folder, checkpoint)
     return OpenedCheckpoint(run.run_dir, run.record, run.config, checkpoint, loaded, run.spec)
+
+
+def evaluate(run_dir: str | Path, split: str = "test", checkpoint: str = "best") -> dict:
+    """A run's checkpoint scored on ``split`` by its task's ``score`` (the generic
+    ``rnnkit evaluate``; tasks with more to say have their own)."""
+    spec, opened, task, model = _reopen_model(run_dir, checkpoint, "score", "evaluation")
+    with torch.no_grad():
+        scores = spec.score(task, model, split)
+    where = {"run_dir": str(opened.run_dir), "task": spec.name, "split": split}
+    return {**where, "checkpoint": opened.checkpoint, "steps": opened.step, **scores}
+
+
+def predict(run_dir: str | Path, inputs: list[str], checkpoint: str = "best") -> dict:
+    """What a run's checkpoint says about each of ``inputs`` (the task's ``predict``: the
+    generic ``rnnkit predict``)."""
+    spec, opened, task, model = _reopen_model(run_dir, checkpoint, "predict", "prediction")
+    with torch.no_grad():
+        predictions = spec.predict(task, model, inputs)
+    where = {"run_dir": str(opened.run_dir), "task": spec.name, "checkpoint": opened.checkpoint}
+    return {**where, "steps": opened.step, "predictions": predictions}
+
+
+def _reopen_model(run_dir: str | Path, checkpoint: str, hook: str, what: str):
+    """The spec, the opened checkpoint, the task reopened on its data and its model in eval
+    mode with the checkpoint's weights; a task without ``hook`` is refused first."""
+    opened = open_checkpoint(run_dir, checkpoint)
+    spec = opened.spec
+    if getattr(spec, hook) is None:
+        raise ValueError(f"a {spec.name} run has no generic {what} (its task has no {hook!r})")
+    task = spec.reopen(opened.run_dir, opened.record, opened.config)
+    model = task.build_model()
+    model.load_state_dict(opened.loaded.section("model"))
+    model.eval()
+    return spec, opened, task, model
 
 
 def load_best(trainer: Trainer) -> bool:

@@ -21,6 +21,7 @@ TASKS: dict[str, str] = {
     "seq2seq": "rnnkit.tasks.seq2seq",
     "caption": "rnnkit.tasks.caption",
     "forecast": "rnnkit.tasks.forecast",
+    "parity": "rnnkit.tasks.parity",
 }
 
 

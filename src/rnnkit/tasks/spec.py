@@ -41,11 +41,14 @@ class TaskSpec:
     """One task's hooks (see the module docstring). ``baselines`` fits the baselines on the
     data before the run directory is made (when the config's ``baselines.enabled``; they are
     saved as ``baselines.json`` and handed to ``describe``, ``score_test`` and ``summary``);
-    ``score_test`` scores the best checkpoint at the end of a run (None: a task without a
-    test score); ``save`` writes the task's own files (vocabularies) into a new run;
-    ``check_record`` refuses a recorded run the task cannot reopen; ``callbacks`` adds the
-    task's own Trainer callbacks; ``run_name`` names the default run directory
-    (``runs/<task>-<run_name>-<time>``)."""
+    ``score(task, model, split)`` scores a model on a split (``rnnkit evaluate`` of a task
+    with no evaluation of its own, and the test score at the end of a run unless
+    ``score_test``, which may also write files into the run, is given; with neither, a run
+    has no test score); ``predict(task, model, inputs)`` turns the command line's input
+    strings into one dict each (``rnnkit predict`` of a task with no adapter); ``save``
+    writes the task's own files (vocabularies) into a new run; ``check_record`` refuses a
+    recorded run the task cannot reopen; ``callbacks`` adds the task's own Trainer
+    callbacks; ``run_name`` names the default run directory (``runs/<task>-<run_name>-<time>``)."""
 
     name: str
     help: str
@@ -59,9 +62,19 @@ class TaskSpec:
     save: Callable[[Any, Path], None] = _nothing
     baselines: Callable[[Any], dict] | None = None
     baselines_note: str = "fitting the baselines on the training split"
+    score: Callable[[Any, Any, str], dict] | None = None
     score_test: Callable[[Trainer, Any, dict], dict] | None = None
+    predict: Callable[[Any, Any, list[str]], list[dict]] | None = None
     callbacks: Callable[[Any], list] = _no_callbacks
     check_record: Callable[[Path, dict], None] = _nothing
+
+    def test_scores(self, trainer: Trainer, baselines: dict) -> dict:
+        """The test-split scores of the trainer's model (empty: the task has none)."""
+        if self.score_test is not None:
+            return self.score_test(trainer, trainer.task, baselines)
+        if self.score is not None:
+            return self.score(trainer.task, trainer.model, "test")
+        return {}
 
     def resolve_config(self, overrides: dict | None = None):
         """The config class's defaults with ``overrides`` (dotted keys) applied, validated."""

@@ -1,0 +1,57 @@
+"""The command line of a task that has no adapter of its own (``rnnkit.cli.tasks.<task>``):
+every flag from its config fields, the summary and the evaluation as ``key: value`` lines.
+A new task needs nothing here (docs/adding-a-task.md)."""
+
+from __future__ import annotations
+
+import argparse
+
+from rnnkit.cli.args import print_result, refuse_data
+from rnnkit.cli.flags import add_task_flags, config_overrides
+from rnnkit.cli.task_flags import train_run
+from rnnkit.tasks import lifecycle
+from rnnkit.tasks.registry import get_spec
+
+
+class GenericAdapter:
+    """``add_arguments``, ``start``, ``summary_lines``, ``evaluate`` and (a spec with a
+    ``predict``) ``predict`` for ``task``."""
+
+    def __init__(self, task: str):
+        self.spec = get_spec(task)
+        self.__doc__ = f"``rnnkit train {task}``: {self.spec.help}."
+        if self.spec.predict is not None:
+            self.predict = self._predict
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        add_task_flags(parser, self.spec.config_class(), f"runs/{self.spec.name}-<name>-<time>")
+
+    def start(self, args: argparse.Namespace):
+        config = self.spec.resolve_config(config_overrides(args))
+        return train_run(self.spec.name, config, args)
+
+    @staticmethod
+    def summary_lines(summary: dict) -> list[str]:
+        return [f"{key}: {_shown(value)}" for key, value in summary.items()]
+
+    def evaluate(self, args: argparse.Namespace) -> int:
+        refuse_data(args, self.spec.name)
+        result = lifecycle.evaluate(args.run_dir, args.split, args.checkpoint)
+        return print_result(result, args.json, self.summary_lines)
+
+    def _predict(self, args: argparse.Namespace) -> int:
+        if args.top is not None:
+            raise ValueError(f"--top applies to classifiers and taggers, not {self.spec.name}")
+        result = lifecycle.predict(args.run_dir, args.inputs, args.checkpoint)
+        return print_result(result, args.json, _prediction_lines)
+
+
+def _prediction_lines(result: dict) -> list[str]:
+    return [
+        "  ".join(f"{key}: {_shown(value)}" for key, value in said.items())
+        for said in result["predictions"]
+    ]
+
+
+def _shown(value) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
