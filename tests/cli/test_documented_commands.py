@@ -98,6 +98,7 @@ TINY = {
                            "--threads", "1"],
     ("train", "forecast"): ["--max-steps", "2", "--eval-every", "2", "--hidden-size", "8",
                             "--batch-size", "8", "--threads", "1", "--no-arima"],
+    ("train", "parity"): ["--max-steps", "2", "--eval-every", "2", "--hidden-size", "4"],
     ("experiment", "exploding"): ["--steps", "4", "--hidden-size", "8"],
     ("bench", "layers"): ["--repeats", "1", "--shape", "4,2,3,4,1"],
     ("demo",): ["--steps", "3"],
@@ -127,6 +128,7 @@ RUN_BY_FILE = {  # which task's run RUN_DIR (RUN1, RUN_A, ...) stands for in eac
     "docs/caption.md": "caption",
     "docs/classify.md": "classify",
     "docs/forecast.md": "forecast",
+    "docs/adding-a-task.md": "parity",
 }
 RUN_BY_NAME = [  # documented run directories -> the tiny run copied there
     (r"runs/(quick|charlm-|lstm-diag)", "charlm"),
@@ -137,6 +139,7 @@ RUN_BY_NAME = [  # documented run directories -> the tiny run copied there
     (r"runs/(seq2seq|s2s)-", "seq2seq"),
     (r"runs/caption-", "caption"),
     (r"runs/forecast-", "forecast"),
+    (r"runs/parity-", "parity"),
 ]
 BASE_RUNS = {  # the tiny runs, made with the CLI on the fake cache (or on the tiny text)
     "charlm": ["train", "charlm", "--preset", "smoke", "--data", "my.txt", "--max-chars", "40000"],
@@ -147,6 +150,7 @@ BASE_RUNS = {  # the tiny runs, made with the CLI on the fake cache (or on the t
     "seq2seq": ["train", "seq2seq", "--dataset", "bible", *TINY[("train", "seq2seq")]],
     "caption": ["train", "caption", "--dataset", "emoji", *TINY[("train", "caption")]],
     "forecast": ["train", "forecast", "--dataset", "airline", *TINY[("train", "forecast")]],
+    "parity": ["train", "parity", *TINY[("train", "parity")]],
 }  # fmt: skip
 
 

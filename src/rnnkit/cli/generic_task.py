@@ -30,20 +30,27 @@ class GenericAdapter:
         config = self.spec.resolve_config(config_overrides(args))
         return train_run(self.spec.name, config, args)
 
-    @staticmethod
-    def summary_lines(summary: dict) -> list[str]:
-        return [f"{key}: {_shown(value)}" for key, value in summary.items()]
+    def summary_lines(self, summary: dict) -> list[str]:
+        """``key: value`` lines, the run directory last with what to run on it next."""
+        lines = [f"{key}: {_shown(value)}" for key, value in summary.items() if key != "run_dir"]
+        run = summary["run_dir"]
+        after = f"rnnkit predict {run} ...; " if self.spec.predict is not None else ""
+        return [*lines, f"run directory: {run}  ({after}rnnkit evaluate {run})"]
 
     def evaluate(self, args: argparse.Namespace) -> int:
         refuse_data(args, self.spec.name)
         result = lifecycle.evaluate(args.run_dir, args.split, args.checkpoint)
-        return print_result(result, args.json, self.summary_lines)
+        return print_result(result, args.json, _score_lines)
 
     def _predict(self, args: argparse.Namespace) -> int:
         if args.top is not None:
             raise ValueError(f"--top applies to classifiers and taggers, not {self.spec.name}")
         result = lifecycle.predict(args.run_dir, args.inputs, args.checkpoint)
         return print_result(result, args.json, _prediction_lines)
+
+
+def _score_lines(result: dict) -> list[str]:
+    return [f"{key}: {_shown(value)}" for key, value in result.items()]
 
 
 def _prediction_lines(result: dict) -> list[str]:
