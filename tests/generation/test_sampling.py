@@ -214,3 +214,27 @@ def test_suppressed_tokens_are_never_generated():
     assert set(beam_search(model, [1], 6, beam_size=3, suppress_ids=(0,)).ids) == {3}
     with pytest.raises(ValueError, match=r"suppress_ids must be token ids in \[0, 5\), got \[7\]"):
         generate(model, [1], 3, suppress_ids=(7,))
+
+
+def test_evaluating_restores_every_submodules_own_mode():
+    """A model in eval mode, wrapped in a new module (in training mode, as seq2seq's
+    ``DecoderSteps`` is), stays in eval mode after generation: its dropout stays off."""
+    from torch import nn
+
+    from rnnkit.generation.sampling import evaluating
+
+    inner = nn.Sequential(nn.Linear(3, 3), nn.Dropout(0.5)).eval()
+    wrapper = nn.Module()
+    wrapper.inner = inner
+    assert wrapper.training and not inner.training
+    with evaluating(wrapper):
+        assert not wrapper.training and not inner[1].training
+        assert not torch.is_grad_enabled()
+    assert wrapper.training and not inner.training and not inner[1].training
+    x = torch.ones(1, 3)
+    assert torch.equal(inner(x), inner(x))  # no dropout
+
+    inner.train()
+    with evaluating(inner):
+        assert not inner[1].training
+    assert inner.training and inner[1].training

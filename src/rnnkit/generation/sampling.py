@@ -144,14 +144,18 @@ def sample_next(
 
 @contextmanager
 def evaluating(model: nn.Module) -> Iterator[None]:
-    """Eval mode (no dropout) and no autograd inside; the model's mode is restored after."""
-    was_training = model.training
+    """Eval mode (no dropout) and no autograd inside; the mode of every submodule is restored
+    after, each to its own: restoring only the top module's would put a model in eval mode
+    wrapped in a new module (always in training mode, as ``DecoderSteps`` is) into training
+    mode, with dropout on for whatever it scores next."""
+    modes = [(module, module.training) for module in model.modules()]
     model.eval()
     try:
         with torch.no_grad():
             yield
     finally:
-        model.train(was_training)
+        for module, training in modes:
+            module.training = training
 
 
 def model_device(model: nn.Module) -> torch.device:
