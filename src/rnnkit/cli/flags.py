@@ -18,7 +18,7 @@ import types
 import typing
 
 from rnnkit.cli.args import duration, non_negative_int, positive_int, threads
-from rnnkit.training.config import Flag
+from rnnkit.options import Flag
 
 # config section -> help group; a field's Flag.group overrides it
 GROUPS = {

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 from rnnkit.models.forecaster import CELLS, MODES
 from rnnkit.models.recurrent import check_cell, describe_cells
+from rnnkit.options import option
 from rnnkit.tasks.forecast_data import TRANSFORMS
 from rnnkit.training.config import (
     OptimizerConfig,
@@ -37,7 +38,6 @@ from rnnkit.training.config import (
     ScheduleConfig,
     TrainerConfig,
     apply_overrides,
-    option,
 )
 
 DATASET_DEFAULTS = {

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from rnnkit.models.recurrent import build_recurrent, cell_names, check_cell, describe_cells
+from rnnkit.options import option
 from rnnkit.tasks.spec import RunResult, TaskSpec, parameter_count, run_figures, run_head
 from rnnkit.training.config import (
     OptimizerConfig,
@@ -31,7 +32,6 @@ from rnnkit.training.config import (
     ScheduleConfig,
     SelectionConfig,
     TrainerConfig,
-    option,
 )
 from rnnkit.training.task import StepOutput
 

@@ -1,0 +1,46 @@
+"""Config fields that are also command-line flags: ``option()`` and its ``Flag``.
+
+The bottom layer of rnnkit, so that a model's own config (``rnnkit.models``) can declare its
+flags where its fields are, and a task's config can hold that config as it is:
+
+    hidden_size: int = option(128, "units per layer", metavar="H", minimum=1)
+
+``rnnkit.cli.flags`` turns the fields of a run's config into argparse flags; the help shows
+the task's default, read from the config, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+
+@dataclasses.dataclass(frozen=True)
+class Flag:
+    """How a config field appears on the command line (``rnnkit.cli.flags`` builds it).
+
+    ``name``: the flag without ``--`` (default: the field's name, ``_`` -> ``-``);
+    ``choices``: the allowed values (or the name of the section class's attribute that holds
+    them, e.g. ``"ALLOWED"``); ``minimum``: for integers, 1 (positive) or 0 (>= 0);
+    ``group``: the help section (default: by config section); ``none``: what a default of
+    None means, for the help text (e.g. ``"by data set"``); ``required``: the command line
+    must give it (``--dataset``), although a library call may rely on the default."""
+
+    help: str = ""
+    name: str | None = None
+    metavar: str | None = None
+    choices: tuple | None = None
+    minimum: int | None = None
+    group: str | None = None
+    none: str = "none"
+    required: bool = False  # the command line needs it (a library call has the default)
+
+
+def option(default: Any = dataclasses.MISSING, help: str = "", *, factory=None, **flag):
+    """A config field that is also a command-line flag of every task whose config holds it:
+    ``hidden_size: int = option(128, "units per layer", metavar="H", minimum=1)``. Its help
+    shows the task's default, read from the config, so the two cannot drift apart."""
+    metadata = {"flag": Flag(help, **flag)}
+    if factory is not None:
+        return dataclasses.field(default_factory=factory, metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
