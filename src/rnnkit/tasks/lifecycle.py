@@ -62,13 +62,17 @@ def read_run(run_dir: str | Path, task: str | None = None) -> Run:
     run_dir = layout.check_run_dir(run_dir)
     record = migrate(layout.read_json(run_dir / layout.CONFIG), run_dir)
     name = record.get("task")
+    spec = get_spec(name, where=f"{run_dir / layout.CONFIG}")
     if task is not None and name != task:
         raise ValueError(f"{run_dir} holds a {name!r} run, not a {task} run")
-    spec = get_spec(name, where=f"{run_dir / layout.CONFIG}")
     spec.check_record(run_dir, record)
     if "config" not in record:
         raise ValueError(f"{run_dir / layout.CONFIG} is damaged: it has no config")
-    return Run(run_dir, record, spec, spec.config_class.from_dict(record["config"]).validate())
+    try:
+        config = spec.config_class.from_dict(record["config"]).validate()
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"{run_dir / layout.CONFIG}: {error}") from error
+    return Run(run_dir, record, spec, config)
 
 
 def task_of(run_dir: str | Path) -> str:

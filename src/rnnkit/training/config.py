@@ -261,7 +261,7 @@ def config_from_dict(cls: type, values: dict, where: str = "") -> Any:
     if unknown:
         raise ValueError(
             f"unknown config key(s) {', '.join(where + k for k in unknown)}; "
-            f"known in {where or 'the top level'}: {', '.join(known)}"
+            f"known in {where.rstrip('.') or 'the top level'}: {', '.join(known)}"
         )
     kwargs = {}
     for name, value in values.items():
