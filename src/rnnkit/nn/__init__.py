@@ -11,6 +11,7 @@ layer = Recurrent(MyCell, input_size=64, hidden_size=128, num_layers=2, bidirect
 
 from rnnkit.nn.cells import GRUCell, LSTMCell, RecurrentCell, RNNCell
 from rnnkit.nn.layers import GRU, LSTM, RNN, Recurrent
+from rnnkit.nn.parallel_cells import MinGRUCell, MinLSTMCell, RGLRUCell
 from rnnkit.nn.recurrence import StepStates
 
 __all__ = [
@@ -18,7 +19,10 @@ __all__ = [
     "GRUCell",
     "LSTM",
     "LSTMCell",
+    "MinGRUCell",
+    "MinLSTMCell",
     "RNN",
+    "RGLRUCell",
     "RNNCell",
     "Recurrent",
     "RecurrentCell",

@@ -111,7 +111,14 @@ def run_cell(
     keep_steps: bool,
 ) -> tuple[Tensor, State, list[State] | None]:
     """Run one cell over a sequence. ``inputs`` (T, N, D); ``masks`` T x (N, 1) with 1 where
-    t < length. Returns outputs (T, N, H), the final state and, if asked, every step's state."""
+    t < length. Returns outputs (T, N, H), the final state and, if asked, every step's state.
+
+    A cell with a ``scan`` (a linear recurrence, :mod:`rnnkit.nn.parallel_cells`) runs the
+    whole sequence at once, unless every step's state is asked for."""
+    if hasattr(cell, "scan") and not keep_steps:
+        mask = None if masks is None else torch.stack(list(masks))  # (T, N, 1)
+        output, state = cell.scan(cell.project_input(inputs), state, mask, reverse)
+        return output, state, None
     xs, advance = cell_stepper(cell, inputs)
     output = cell_output(cell)
     T = len(xs)
