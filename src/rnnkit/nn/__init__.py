@@ -13,15 +13,29 @@ from rnnkit.nn.cells import GRUCell, LSTMCell, RecurrentCell, RNNCell
 from rnnkit.nn.layers import GRU, LSTM, RNN, Recurrent
 from rnnkit.nn.parallel_cells import MinGRUCell, MinLSTMCell, RGLRUCell
 from rnnkit.nn.recurrence import StepStates
+from rnnkit.nn.variant_cells import (
+    LayerNormGRUCell,
+    LayerNormLSTMCell,
+    MUT1Cell,
+    MUT2Cell,
+    MUT3Cell,
+    PeepholeLSTMCell,
+)
 
 __all__ = [
     "GRU",
     "GRUCell",
     "LSTM",
     "LSTMCell",
+    "LayerNormGRUCell",
+    "LayerNormLSTMCell",
+    "MUT1Cell",
+    "MUT2Cell",
+    "MUT3Cell",
     "MinGRUCell",
     "MinLSTMCell",
     "RNN",
+    "PeepholeLSTMCell",
     "RGLRUCell",
     "RNNCell",
     "Recurrent",
