@@ -13,6 +13,7 @@ from rnnkit.nn.cells import GRUCell, LSTMCell, RecurrentCell, RNNCell
 from rnnkit.nn.layers import GRU, LSTM, RNN, Recurrent
 from rnnkit.nn.parallel_cells import MinGRUCell, MinLSTMCell, RGLRUCell
 from rnnkit.nn.recurrence import StepStates
+from rnnkit.nn.regularise import Zoneout, recurrent_dropout
 from rnnkit.nn.variant_cells import (
     LayerNormGRUCell,
     LayerNormLSTMCell,
@@ -41,4 +42,6 @@ __all__ = [
     "Recurrent",
     "RecurrentCell",
     "StepStates",
+    "Zoneout",
+    "recurrent_dropout",
 ]

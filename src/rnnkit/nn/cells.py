@@ -47,6 +47,10 @@ class RecurrentCell(nn.Module):
     """
 
     gate_count: int = 1
+    # Gal and Ghahramani (2016): the share of h_{t-1}'s units dropped from the recurrent
+    # matmuls, one mask per sequence (``rnnkit.nn.regularise.recurrent_dropout``)
+    recurrent_dropout: float = 0.0
+    _mask: Tensor | None = None
 
     def __init__(
         self,
@@ -111,6 +115,20 @@ class RecurrentCell(nn.Module):
         return f"{self.input_size}, {self.hidden_size}, bias={self.bias}"
 
     # -- the protocol -------------------------------------------------------------------------
+
+    def begin_sequence(self, batch_size: int, like: Tensor) -> None:
+        """Draw the recurrent dropout mask of the sequences about to run: one (N, H) mask,
+        scaled by 1/(1-p), for all their steps, in training only. A layer calls this before
+        its time loop; a cell stepped by hand without it drops nothing."""
+        self._mask = None
+        p = self.recurrent_dropout
+        if self.training and p > 0:
+            keep = torch.full((batch_size, self.hidden_size), 1 - p, dtype=like.dtype)
+            self._mask = torch.bernoulli(keep).to(like.device) / (1 - p)
+
+    def dropped(self, h: Tensor) -> Tensor:
+        """``h_{t-1}`` as the recurrent matmuls read it: with this sequence's dropout mask."""
+        return h if self._mask is None else h * self._mask
 
     def initial_state(
         self, batch_size: int, *, dtype: torch.dtype | None = None, device=None
@@ -208,7 +226,8 @@ class RNNCell(RecurrentCell):
         return f"{super().extra_repr()}, nonlinearity={self.nonlinearity!r}"
 
     def step(self, xp: Tensor, h: Tensor) -> Tensor:
-        a = xp + F.linear(h, self.weight_hh, self.bias_hh)  # a_t = U x_t + W h_{t-1} + b, (N, H)
+        # a_t = U x_t + W h_{t-1} + b, (N, H)
+        a = xp + F.linear(self.dropped(h), self.weight_hh, self.bias_hh)
         return torch.tanh(a) if self.nonlinearity == "tanh" else torch.relu(a)
 
 
@@ -240,7 +259,7 @@ class LSTMCell(RecurrentCell):
 
     def step(self, xp: Tensor, state: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
         h_prev, c_prev = state
-        gates = xp + F.linear(h_prev, self.weight_hh, self.bias_hh)  # (N, 4H)
+        gates = xp + F.linear(self.dropped(h_prev), self.weight_hh, self.bias_hh)  # (N, 4H)
         i, f, g, o = gates.chunk(4, dim=1)  # each (N, H)
         i = torch.sigmoid(i)
         f = torch.sigmoid(f)
@@ -303,14 +322,16 @@ class GRUCell(RecurrentCell):
     def step(self, xp: Tensor, h_prev: Tensor) -> Tensor:
         x_r, x_z, x_n = xp.chunk(3, dim=1)  # W_i* x_t + b_i*, each (N, H)
         if self.reset_after:
-            h_r, h_z, h_n = F.linear(h_prev, self.weight_hh, self.bias_hh).chunk(3, dim=1)
+            hp = F.linear(self.dropped(h_prev), self.weight_hh, self.bias_hh)
+            h_r, h_z, h_n = hp.chunk(3, dim=1)
             r = torch.sigmoid(x_r + h_r)
             z = torch.sigmoid(x_z + h_z)
             n = torch.tanh(x_n + r * h_n)
         else:
             w_r, w_z, w_n = self.weight_hh.chunk(3, dim=0)  # each (H, H)
             b_r, b_z, b_n = self.bias_hh.chunk(3) if self.bias else (None, None, None)
-            r = torch.sigmoid(x_r + F.linear(h_prev, w_r, b_r))
-            z = torch.sigmoid(x_z + F.linear(h_prev, w_z, b_z))
-            n = torch.tanh(x_n + F.linear(r * h_prev, w_n, b_n))
+            dropped = self.dropped(h_prev)
+            r = torch.sigmoid(x_r + F.linear(dropped, w_r, b_r))
+            z = torch.sigmoid(x_z + F.linear(dropped, w_z, b_z))
+            n = torch.tanh(x_n + F.linear(r * dropped, w_n, b_n))
         return (1 - z) * n + z * h_prev

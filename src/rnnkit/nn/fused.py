@@ -23,6 +23,8 @@ _FUSED_OPS = {
 
 def _cell_mode(cell: nn.Module) -> str | None:
     kind = type(cell)
+    if getattr(cell, "recurrent_dropout", 0):  # the kernels know no recurrent dropout
+        return None
     if kind in (standard_cells.RNNCell, nn.RNNCell):
         return "rnn_" + cell.nonlinearity
     if kind in (standard_cells.LSTMCell, nn.LSTMCell):

@@ -115,6 +115,9 @@ def run_cell(
 
     A cell with a ``scan`` (a linear recurrence, :mod:`rnnkit.nn.parallel_cells`) runs the
     whole sequence at once, unless every step's state is asked for."""
+    begin = getattr(cell, "begin_sequence", None)
+    if begin is not None:
+        begin(inputs.shape[1], inputs)
     if hasattr(cell, "scan") and not keep_steps:
         mask = None if masks is None else torch.stack(list(masks))  # (T, N, 1)
         output, state = cell.scan(cell.project_input(inputs), state, mask, reverse)

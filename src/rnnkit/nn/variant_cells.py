@@ -50,7 +50,7 @@ class PeepholeLSTMCell(LSTMCell):
 
     def step(self, xp: Tensor, state: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
         h_prev, c_prev = state
-        gates = xp + F.linear(h_prev, self.weight_hh, self.bias_hh)  # (N, 4H)
+        gates = xp + F.linear(self.dropped(h_prev), self.weight_hh, self.bias_hh)  # (N, 4H)
         i, f, g, o = gates.chunk(4, dim=1)
         i = torch.sigmoid(i + self.weight_ci * c_prev)
         f = torch.sigmoid(f + self.weight_cf * c_prev)
@@ -94,7 +94,7 @@ class _LayerNormMixin:
 
     def recurrent(self, h: Tensor) -> Tensor:
         """``LN(W_hh h) + b_hh``, (N, G*H)."""
-        hp = _layer_norm(F.linear(h, self.weight_hh), self.ln_hh_weight)
+        hp = _layer_norm(F.linear(self.dropped(h), self.weight_hh), self.ln_hh_weight)
         return hp if self.bias_hh is None else hp + self.bias_hh
 
 
@@ -183,14 +183,14 @@ class _MutatedCell(RecurrentCell):
         w_n, b_n = self.weight_hh[2 * self.hidden_size :], None
         if self.bias_hh is not None:
             b_n = self.bias_hh[2 * self.hidden_size :]
-        n = torch.tanh(F.linear(r * h_prev, w_n, b_n) + x_n)
+        n = torch.tanh(F.linear(r * self.dropped(h_prev), w_n, b_n) + x_n)
         return n * z + h_prev * (1 - z)
 
     def _hidden(self, h: Tensor, gate: int) -> Tensor:
         """``W_h<gate> h + b_h<gate>`` for gate 0 (z) or 1 (r)."""
         H = self.hidden_size
         bias = None if self.bias_hh is None else self.bias_hh[gate * H : (gate + 1) * H]
-        return F.linear(h, self.weight_hh[gate * H : (gate + 1) * H], bias)
+        return F.linear(self.dropped(h), self.weight_hh[gate * H : (gate + 1) * H], bias)
 
 
 class MUT1Cell(_MutatedCell):

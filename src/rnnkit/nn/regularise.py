@@ -1,0 +1,101 @@
+"""Regularisers of the recurrence itself: zoneout and variational recurrent dropout.
+
+    cell = Zoneout(LSTMCell(64, 256), hidden=0.05, cell_state=0.5)  # Krueger et al.'s char LM
+    cell = recurrent_dropout(GRUCell(64, 256), 0.25)                  # Gal and Ghahramani
+    layer = Recurrent(lambda i, h: Zoneout(LSTMCell(i, h), 0.1), 64, 256, num_layers=2)
+
+Both are off in evaluation mode (``model.eval()``) and at rate 0. Neither has a fused kernel:
+a layer with them runs on the readable loop.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from rnnkit.nn.recurrence import State, cell_output, initial_state, zip_state
+
+
+def _check_rate(name: str, p) -> float:
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p < 1:
+        raise ValueError(f"{name} must be a probability in [0, 1), got {p!r}")
+    return float(p)
+
+
+def recurrent_dropout(cell: nn.Module, p: float) -> nn.Module:
+    """Variational recurrent dropout (Gal and Ghahramani 2016) on a cell of rnnkit: every
+    recurrent matmul reads ``h_{t-1} * m / (1 - p)`` with one Bernoulli(1 - p) mask ``m`` per
+    sequence, drawn by the layer before its time loop (the same units are dropped at every
+    step, which is what makes it variational). The state carried (e.g. GRU's ``z * h_{t-1}``,
+    LSTM's ``c``) is not masked. Returns the cell."""
+    if not hasattr(cell, "dropped"):
+        raise ValueError(
+            f"recurrent dropout needs a cell of rnnkit.nn (one with a 'dropped' hook), "
+            f"not {type(cell).__name__}"
+        )
+    cell.recurrent_dropout = _check_rate("recurrent dropout", p)
+    return cell
+
+
+class Zoneout(nn.Module):
+    r"""Zoneout (Krueger et al. 2016) around any cell: in training, each unit of the new state
+    keeps its previous value with probability p, a fresh draw at every step and unit,
+
+    .. math::
+        s_t = d_t \odot s_{t-1} + (1 - d_t) \odot \tilde s_t, \quad d_t \sim
+        \mathrm{Bernoulli}(p)
+
+    where ``\tilde s_t`` is the cell's own update. In evaluation the mask is replaced by its
+    expectation, ``s_t = p s_{t-1} + (1 - p) \tilde s_t``, as in the paper (so zoneout at
+    p > 0 is not the bare cell at evaluation, unlike dropout). An LSTM's ``(h, c)`` take
+    ``hidden`` and ``cell_state`` (default: ``hidden``); a one-tensor state takes ``hidden``.
+    Gradients flow through both branches, so a zoned-out unit passes its gradient unchanged
+    to the previous step, the identity connection the paper is after.
+    """
+
+    def __init__(self, cell: nn.Module, hidden: float, cell_state: float | None = None):
+        super().__init__()
+        self.cell = cell
+        self.hidden = _check_rate("zoneout", hidden)
+        self.cell_state = self.hidden if cell_state is None else _check_rate("zoneout", cell_state)
+        self.hidden_size = cell.hidden_size
+        self.input_size = getattr(cell, "input_size", None)
+        self._split = hasattr(cell, "project_input") and hasattr(cell, "step")
+
+    def extra_repr(self) -> str:
+        return f"hidden={self.hidden}, cell_state={self.cell_state}"
+
+    def initial_state(self, batch_size: int, *, dtype=None, device=None) -> State:
+        like = torch.empty(0, dtype=dtype, device=device)
+        return initial_state(self.cell, batch_size, like)
+
+    def output(self, state: State) -> Tensor:
+        return cell_output(self.cell)(state)
+
+    def begin_sequence(self, batch_size: int, like: Tensor) -> None:
+        begin = getattr(self.cell, "begin_sequence", None)
+        if begin is not None:
+            begin(batch_size, like)
+
+    def project_input(self, x: Tensor) -> Tensor:
+        return self.cell.project_input(x) if self._split else x
+
+    def step(self, xp: Tensor, state: State) -> State:
+        new = self.cell.step(xp, state) if self._split else self.cell(xp, state)
+        if isinstance(state, Tensor):
+            return self._zone(state, new, self.hidden)
+        rates = iter((self.hidden, self.cell_state, *[self.cell_state] * (len(state) - 2)))
+        return zip_state(lambda old, fresh: self._zone(old, fresh, next(rates)), state, new)
+
+    def forward(self, input: Tensor, state: State | None = None) -> State:
+        if state is None:
+            state = self.initial_state(input.shape[0], dtype=input.dtype, device=input.device)
+        return self.step(self.project_input(input), state)
+
+    def _zone(self, old: Tensor, fresh: Tensor, p: float) -> Tensor:
+        if p == 0:
+            return fresh
+        if not self.training:
+            return p * old + (1 - p) * fresh
+        keep = torch.bernoulli(torch.full_like(fresh, p))  # 1: the unit keeps its old value
+        return keep * old + (1 - keep) * fresh
