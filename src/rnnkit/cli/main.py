@@ -23,6 +23,7 @@ SUBCOMMANDS = (
     "rnnkit.cli.caption",
     "rnnkit.cli.forecast",
     "rnnkit.cli.translate",
+    "rnnkit.cli.serve",
 )
 
 

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rnnkit.models.recurrent import build_recurrent, cell_names, check_cell, get_core
+from rnnkit.nn.recurrence import StepStates
 from rnnkit.nn.states import map_state
 
 CELLS = cell_names(horizon=False)  # every core but clstm, which needs a horizon
@@ -249,6 +250,17 @@ class LanguageModel(nn.Module):
             raise ValueError(f"step takes token ids of shape (B,), got {shape}")
         logits, _, state = self(tokens.unsqueeze(0), state=state)  # (1, B, V)
         return logits.squeeze(0), state
+
+    @torch.no_grad()
+    def trace(self, idx: Tensor) -> tuple[Tensor, StepStates]:
+        """What the recurrent layers read and hold at every step of ``idx`` (T, B), from a
+        zero state: the first layer's input (T, B, E) and every cell's state after every step
+        (:class:`rnnkit.nn.StepStates`; ``steps[layer][t]`` is h, or (h, c) for an LSTM).
+        Runs the readable loop, in eval mode as the model is."""
+        self._check_ids("idx", idx)
+        x = self._inputs(idx)
+        _, _, steps = self.recurrent(x, return_states=True)
+        return x, steps
 
     def initial_state(self, batch_size: int, device: torch.device | str | None = None):
         """The zero state for ``batch_size`` streams: (L, B, H), or (h, c) for an LSTM."""

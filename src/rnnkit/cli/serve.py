@@ -1,0 +1,60 @@
+"""``rnnkit serve``: the studio, a local web page that looks inside trained runs.
+
+    rnnkit serve runs/charlm-lstm-20250101-120000        # one run
+    rnnkit serve --runs-dir runs                          # every run under runs/
+    rnnkit serve --runs-dir runs --port 8123
+
+Binds 127.0.0.1 unless --host says otherwise. The page serves only the runs it was given or
+found under --runs-dir, and loads nothing from the internet. Views: the runs with their loss
+curves (updated while a run trains); Write, a char model's text streamed with each
+character's probability; Neurons, a text coloured by one unit's activation, the units that
+best track quotes, brackets, line position, word starts and speaker names, and each gate's
+saturation. Limits: 2,000 characters a generation, 8 generations at once, 5,000 characters
+of text to trace.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+LOCAL = "127.0.0.1"
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "serve",
+        help="a local web page that looks inside trained runs",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("run_dirs", nargs="*", metavar="RUN_DIR", help="runs to serve")
+    parser.add_argument("--runs-dir", metavar="DIR", help="also serve every run under DIR")
+    parser.add_argument("--host", default=LOCAL, help=f"address to bind (default {LOCAL})")
+    parser.add_argument("--port", type=int, default=8000, help="(default 8000)")
+    parser.set_defaults(func=serve_command)
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    import torch
+    import uvicorn
+
+    from rnnkit.serve.app import create_app
+    from rnnkit.serve.runs import RunIndex
+
+    if not args.run_dirs and args.runs_dir is None:
+        raise ValueError("name run directories or --runs-dir DIR; see rnnkit serve --help")
+    if not 0 < args.port < 65536:
+        raise ValueError(f"--port must be in 1..65535, got {args.port}")
+    index = RunIndex.find(args.run_dirs, args.runs_dir)
+    if args.host != LOCAL:
+        print(
+            f"rnnkit serve: warning: binding {args.host}: anyone who can reach this machine "
+            "can use the studio",
+            file=sys.stderr,
+        )
+    torch.set_num_threads(1)  # one character at a time: a second thread only adds waiting
+    print(f"rnnkit studio: http://{args.host}:{args.port}/  ({len(index.ids())} runs)")
+    sys.stdout.flush()
+    uvicorn.run(create_app(index), host=args.host, port=args.port, log_level="warning")
+    return 0

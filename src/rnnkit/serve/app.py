@@ -1,0 +1,203 @@
+"""The studio's web application (FastAPI on Starlette; ``rnnkit serve`` runs it with uvicorn).
+
+    GET  /                                 the page (every asset ships in rnnkit/serve/static)
+    GET  /api/runs                         the runs: task, model, steps, best validation figures
+    GET  /api/runs/{id}/curves?since=N     metrics.jsonl records from line N (the page polls)
+    GET  /api/runs/{id}/write?prime=...    a char model writing: server-sent events, one per
+                                           character, {"char", "p", "top"}; then "done"
+    POST /api/runs/{id}/neurons            {"text", "layer", "kind", "unit"}: one unit's
+                                           activation over the text, the unit that best tracks
+                                           each feature of the text, gate saturation per unit
+
+A bad request gets a 4xx with ``{"error": "..."}``, which the page shows; the server goes on.
+At most ``MAX_GENERATIONS`` generations run at once (a 429 beyond); a generation stops when
+its page closes the stream.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.staticfiles import StaticFiles
+
+from rnnkit.serve import neurons, write
+from rnnkit.serve.runs import RunIndex
+
+STATIC = Path(__file__).parent / "static"
+MAX_GENERATIONS = 8
+TRACES_KEPT = 4  # texts whose traces stay in memory, so picking another unit is instant
+
+
+class RequestError(Exception):
+    """A request the studio refuses: its status and the message the page shows."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+class Studio:
+    """The runs, their loaded models and traced texts (in memory, per process)."""
+
+    def __init__(self, index: RunIndex):
+        self.index = index
+        self.loaded: dict[str, object] = {}
+        self.traces: OrderedDict[tuple[str, str], neurons.Traced] = OrderedDict()
+        self.lock = threading.Lock()
+        self.generations = threading.BoundedSemaphore(MAX_GENERATIONS)
+
+    def path(self, run_id: str) -> Path:
+        try:
+            return self.index.path(run_id)
+        except KeyError:
+            raise RequestError(404, f"no run {run_id!r} in this studio") from None
+
+    def char_model(self, run_id: str):
+        """The run's model and vocabulary, loaded once; a 400 for a run of another task."""
+        from rnnkit.tasks.charlm_runs import load_run
+
+        self.path(run_id)
+        task = self.index.task(run_id)
+        if task != "charlm":
+            raise RequestError(400, f"this view needs a charlm run; {run_id} is a {task} run")
+        with self.lock:
+            if run_id not in self.loaded:
+                self.loaded[run_id] = load_run(self.path(run_id))
+            return self.loaded[run_id]
+
+    def trace(self, run_id: str, text: str) -> neurons.Traced:
+        run = self.char_model(run_id)
+        key = (run_id, text)
+        with self.lock:
+            if key in self.traces:
+                self.traces.move_to_end(key)
+                return self.traces[key]
+        traced = neurons.trace_text(run.model, run.vocab, text)
+        with self.lock:
+            self.traces[key] = traced
+            while len(self.traces) > TRACES_KEPT:
+                self.traces.popitem(last=False)
+        return traced
+
+
+def create_app(index: RunIndex) -> FastAPI:
+    """The studio over the runs of ``index``."""
+    app = FastAPI(title="rnnkit studio", docs_url=None, redoc_url=None, openapi_url=None)
+    studio = Studio(index)
+    app.state.studio = studio
+
+    @app.exception_handler(RequestError)
+    async def refused(_request: Request, error: RequestError):
+        return JSONResponse({"error": str(error)}, status_code=error.status)
+
+    @app.exception_handler(ValueError)
+    async def invalid(_request: Request, error: ValueError):
+        return JSONResponse({"error": str(error)}, status_code=400)
+
+    @app.get("/")
+    def page():
+        return FileResponse(STATIC / "index.html")
+
+    @app.get("/api/runs")
+    def runs():
+        return {"runs": [index.summary(run_id) for run_id in index.ids()]}
+
+    @app.get("/api/runs/{run_id}/curves")
+    def curves(run_id: str, since: int = 0):
+        studio.path(run_id)
+        if since < 0:
+            raise RequestError(400, f"since must be >= 0, got {since}")
+        return index.curves(run_id, since)
+
+    @app.get("/api/runs/{run_id}/write")
+    def write_text(
+        run_id: str,
+        prime: str = "",
+        length: int = 300,
+        temperature: float = 0.8,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        seed: int | None = None,
+    ):
+        run = studio.char_model(run_id)
+        write.check_request(prime, length)
+        if not studio.generations.acquire(blocking=False):
+            raise RequestError(
+                429, f"{MAX_GENERATIONS} generations are running; try again when one ends"
+            )
+        try:
+            said = write.characters(
+                run.model,
+                run.vocab,
+                prime,
+                length,
+                temperature=temperature,
+                top_k=top_k,
+                top_p=top_p,
+                seed=seed,
+            )
+            first = next(said)  # a bad option fails here, as a 400, before the stream starts
+        except Exception:
+            studio.generations.release()
+            raise
+        return StreamingResponse(
+            _events(first, said, studio.generations), media_type="text/event-stream"
+        )
+
+    @app.post("/api/runs/{run_id}/neurons")
+    async def neuron_view(run_id: str, request: Request):
+        body = await _json_body(request)
+        text = body.get("text")
+        if not isinstance(text, str):
+            raise RequestError(400, 'give the text to trace as {"text": "..."}')
+        traced = studio.trace(run_id, text)
+        layer, kind, unit = body.get("layer", 0), body.get("kind", "h"), body.get("unit", 0)
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (layer, unit)):
+            raise RequestError(400, "layer and unit must be integers")
+        run = studio.char_model(run_id)
+        values = traced.unit(layer, kind, unit)
+        return {
+            "chars": traced.chars,
+            "layers": traced.layers,
+            "units": traced.units,
+            "kinds": list(traced.kinds),
+            "activation": {
+                "layer": layer,
+                "kind": kind,
+                "unit": unit,
+                "values": [round(float(v), 4) for v in values],
+            },
+            "features": neurons.best_units(traced),
+            "saturation": neurons.saturation(run.model, traced),
+        }
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app
+
+
+def _events(first: dict, rest, slots: threading.BoundedSemaphore):
+    """Server-sent events: one per character, then ``done``; the slot is given back however
+    the stream ends (finished, or closed by the page)."""
+    try:
+        yield f"data: {json.dumps(first)}\n\n"
+        for said in rest:
+            yield f"data: {json.dumps(said)}\n\n"
+        yield "event: done\ndata: {}\n\n"
+    finally:
+        rest.close()
+        slots.release()
+
+
+async def _json_body(request: Request) -> dict:
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise RequestError(400, "the request body must be JSON") from None
+    if not isinstance(body, dict):
+        raise RequestError(400, "the request body must be a JSON object")
+    return body

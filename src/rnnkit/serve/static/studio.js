@@ -1,0 +1,261 @@
+// rnnkit studio: the page. Plain JavaScript, no libraries, nothing from the internet.
+"use strict";
+
+const $ = (selector) => document.querySelector(selector);
+const state = { runs: [], run: null, curves: [], next: 0, poll: null, source: null };
+
+function showError(message) {
+  const box = $("#error");
+  box.textContent = message;
+  box.hidden = !message;
+}
+
+async function api(path, options) {
+  const response = await fetch(path, options);
+  const body = await response.json().catch(() => ({ error: response.statusText }));
+  if (!response.ok) throw new Error(body.error || response.statusText);
+  return body;
+}
+
+function escapeText(text) {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+// -- runs ------------------------------------------------------------------------------------
+
+function describeModel(model) {
+  const parts = [model.cell, model.num_layers && `${model.num_layers}x${model.hidden_size}`];
+  return parts.filter(Boolean).join(" ");
+}
+
+function describeBest(best) {
+  return Object.entries(best).map(([k, v]) => `${k} ${Number(v).toFixed(4)}`).join(", ");
+}
+
+async function loadRuns() {
+  const { runs } = await api("/api/runs");
+  state.runs = runs;
+  const select = $("#run");
+  select.innerHTML = "";
+  const body = $("#run-table tbody");
+  body.innerHTML = "";
+  for (const run of runs) {
+    select.add(new Option(`${run.id} (${run.task})`, run.id));
+    const row = body.insertRow();
+    row.dataset.id = run.id;
+    for (const cell of [run.id, run.task, describeModel(run.model), run.steps ?? "",
+                        describeBest(run.best)]) {
+      row.insertCell().textContent = cell;
+    }
+    row.addEventListener("click", () => selectRun(run.id));
+  }
+  if (runs.length) selectRun(runs[0].id);
+  else showError("no runs: start rnnkit serve with run directories or --runs-dir");
+}
+
+function selectRun(id) {
+  state.run = id;
+  $("#run").value = id;
+  for (const row of document.querySelectorAll("#run-table tbody tr")) {
+    row.classList.toggle("selected", row.dataset.id === id);
+  }
+  state.curves = [];
+  state.next = 0;
+  clearInterval(state.poll);
+  pollCurves();
+  const run = state.runs.find((r) => r.id === id);
+  if (run && run.training) state.poll = setInterval(pollCurves, 3000);
+  showError("");
+}
+
+async function pollCurves() {
+  const id = state.run;
+  try {
+    const { records, next } = await api(`/api/runs/${encodeURIComponent(id)}/curves?since=${state.next}`);
+    if (id !== state.run) return;
+    state.curves.push(...records);
+    state.next = next;
+    drawCurves();
+  } catch (error) {
+    showError(error.message);
+  }
+}
+
+function drawCurves() {
+  const svg = $("#curve");
+  const train = state.curves.filter((r) => r.kind === "train" && r.loss !== undefined);
+  const evals = state.curves.filter((r) => r.kind === "eval");
+  const valKey = evals.length ? Object.keys(evals[0]).find((k) => k.startsWith("val_")) : null;
+  const series = [
+    { points: train.map((r) => [r.step, r.loss]), colour: "#4a7bd0", name: "training loss" },
+    { points: valKey ? evals.map((r) => [r.step, r[valKey]]) : [], colour: "#d0584a", name: valKey },
+  ].filter((s) => s.points.length);
+  const all = series.flatMap((s) => s.points);
+  $("#curve-note").textContent = all.length ? "" : "(no records yet)";
+  if (!all.length) { svg.innerHTML = ""; return; }
+  const [W, H, pad] = [640, 260, 40];
+  const xs = all.map((p) => p[0]), ys = all.map((p) => p[1]);
+  const [x0, x1] = [Math.min(...xs), Math.max(...xs) || 1];
+  const [y0, y1] = [Math.min(...ys), Math.max(...ys)];
+  const sx = (x) => pad + ((x - x0) / (x1 - x0 || 1)) * (W - 2 * pad);
+  const sy = (y) => H - pad + ((y0 - y) / (y1 - y0 || 1)) * (H - 2 * pad);
+  let html = `<text x="${pad}" y="${pad - 10}">${y1.toFixed(3)}</text>` +
+    `<text x="${pad}" y="${H - 10}">${y0.toFixed(3)} · steps ${x0}–${x1}</text>`;
+  series.forEach((s, i) => {
+    const path = s.points.map((p, j) => `${j ? "L" : "M"}${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`).join("");
+    html += `<path d="${path}" fill="none" stroke="${s.colour}" stroke-width="1.5"/>` +
+      `<text x="${W - 200}" y="${20 + 14 * i}" fill="${s.colour}">${escapeText(s.name)}</text>`;
+  });
+  svg.innerHTML = html;
+}
+
+// -- write -----------------------------------------------------------------------------------
+
+function shade(p) {
+  // likely characters plain, unlikely ones darker orange
+  const alpha = Math.min(0.85, (1 - p) * 0.85);
+  return `rgba(230, 120, 20, ${alpha.toFixed(3)})`;
+}
+
+function startWriting(event) {
+  event.preventDefault();
+  stopWriting();
+  const form = new FormData($("#write-form"));
+  const query = new URLSearchParams();
+  for (const [key, value] of form.entries()) if (value !== "") query.set(key, value);
+  const out = $("#written");
+  out.innerHTML = escapeText(form.get("prime"));
+  showError("");
+  const url = `/api/runs/${encodeURIComponent(state.run)}/write?${query}`;
+  // EventSource hides the error body: ask once with fetch when the stream fails to open
+  const source = new EventSource(url);
+  state.source = source;
+  source.onmessage = (message) => {
+    const said = JSON.parse(message.data);
+    const span = document.createElement("span");
+    span.textContent = said.char;
+    span.style.background = shade(said.p);
+    span.dataset.top = said.top.map(([c, p]) => `${JSON.stringify(c)} ${p.toFixed(3)}`).join("\n");
+    span.dataset.p = said.p;
+    out.appendChild(span);
+  };
+  source.addEventListener("done", stopWriting);
+  source.onerror = async () => {
+    const opened = source.readyState !== EventSource.CLOSED && out.children.length;
+    stopWriting();
+    if (!opened) {
+      try { await api(url); } catch (error) { showError(error.message); }
+    }
+  };
+}
+
+function stopWriting() {
+  if (state.source) state.source.close();
+  state.source = null;
+}
+
+function hover(event) {
+  const tip = $("#tooltip");
+  const span = event.target.closest("#written span");
+  if (!span) { tip.hidden = true; return; }
+  tip.textContent = `p = ${Number(span.dataset.p).toFixed(3)}\n${span.dataset.top}`;
+  tip.style.whiteSpace = "pre";
+  tip.style.left = `${event.clientX + 12}px`;
+  tip.style.top = `${event.clientY + 12}px`;
+  tip.hidden = false;
+}
+
+// -- neurons ---------------------------------------------------------------------------------
+
+function colour(value, scale) {
+  const v = Math.max(-1, Math.min(1, value / (scale || 1)));
+  return v >= 0 ? `rgba(220, 50, 40, ${(v * 0.8).toFixed(3)})`
+                : `rgba(40, 90, 220, ${(-v * 0.8).toFixed(3)})`;
+}
+
+async function traceUnits(event, pick) {
+  if (event) event.preventDefault();
+  const form = $("#neuron-form");
+  if (pick) {
+    form.layer.value = pick.layer;
+    form.kind.value = pick.kind;
+    form.unit.value = pick.unit;
+  }
+  const body = {
+    text: form.text.value,
+    layer: Number(form.layer.value), kind: form.kind.value, unit: Number(form.unit.value),
+  };
+  try {
+    const result = await api(`/api/runs/${encodeURIComponent(state.run)}/neurons`, {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+    });
+    showError("");
+    drawColoured(result);
+    drawFeatures(result.features);
+    drawSaturation(result.saturation);
+  } catch (error) {
+    showError(error.message);
+  }
+}
+
+function drawColoured(result) {
+  const values = result.activation.values;
+  const scale = result.activation.kind === "h" ? 1 : Math.max(...values.map(Math.abs));
+  const out = $("#coloured");
+  out.innerHTML = "";
+  result.chars.forEach((char, t) => {
+    const span = document.createElement("span");
+    span.textContent = char;
+    span.style.background = colour(values[t], scale);
+    span.title = values[t].toFixed(3);
+    out.appendChild(span);
+  });
+}
+
+function drawFeatures(features) {
+  const body = $("#features tbody");
+  body.innerHTML = "";
+  for (const f of features) {
+    const row = body.insertRow();
+    for (const cell of [f.description, f.layer, f.kind, f.unit, f.r.toFixed(3)]) {
+      row.insertCell().textContent = cell;
+    }
+    row.addEventListener("click", () => traceUnits(null, f));
+  }
+}
+
+function drawSaturation(layers) {
+  const box = $("#saturation");
+  box.innerHTML = layers.length ? "" : "<p class='hint'>this cell has no gates</p>";
+  const size = 180;
+  layers.forEach((gates, layer) => {
+    for (const [gate, { left, right }] of Object.entries(gates)) {
+      const dots = left.map((x, i) =>
+        `<circle cx="${(20 + x * (size - 30)).toFixed(1)}" cy="${(size - 20 - right[i] * (size - 30)).toFixed(1)}" r="2" fill="#4a7bd0" fill-opacity="0.6"/>`).join("");
+      box.insertAdjacentHTML("beforeend",
+        `<div class="gate"><svg width="${size}" height="${size}">` +
+        `<line x1="20" y1="10" x2="${size - 10}" y2="${size - 20}" stroke="#ccc"/>` +
+        `${dots}<text x="20" y="${size - 5}">left-saturated →</text></svg>` +
+        `<div>layer ${layer}, ${gate} gate</div></div>`);
+    }
+  });
+}
+
+// -- views -----------------------------------------------------------------------------------
+
+function showView(name) {
+  for (const section of document.querySelectorAll(".view")) section.hidden = section.id !== name;
+  for (const button of document.querySelectorAll("nav button")) {
+    button.classList.toggle("active", button.dataset.view === name);
+  }
+}
+
+document.querySelectorAll("nav button").forEach((b) => b.addEventListener("click", () => showView(b.dataset.view)));
+$("#run").addEventListener("change", (e) => selectRun(e.target.value));
+$("#write-form").addEventListener("submit", startWriting);
+$("#stop").addEventListener("click", stopWriting);
+$("#written").addEventListener("mousemove", hover);
+$("#written").addEventListener("mouseleave", () => { $("#tooltip").hidden = true; });
+$("#neuron-form").addEventListener("submit", traceUnits);
+window.addEventListener("beforeunload", stopWriting);
+loadRuns().catch((error) => showError(error.message));

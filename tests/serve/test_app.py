@@ -1,0 +1,209 @@
+"""The studio's API through the framework's test client, on copies of the old-run fixtures:
+every endpoint, the bad requests the page must show, and paths that must not leave the runs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from fastapi.testclient import TestClient
+
+from rnnkit.generation.sampling import generate
+from rnnkit.serve.app import MAX_GENERATIONS, create_app
+from rnnkit.serve.runs import RunIndex
+from rnnkit.tasks.charlm import prime_ids
+from rnnkit.tasks.charlm_runs import load_run
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "old_runs"
+
+
+@pytest.fixture
+def runs(tmp_path):
+    root = tmp_path / "runs"
+    for task in ("charlm", "classify"):
+        shutil.copytree(FIXTURES / task, root / task)
+    (root / "notes").mkdir()  # not a run: left out
+    (tmp_path / "secret.txt").write_text("not for the page")
+    return root
+
+
+@pytest.fixture
+def client(runs):
+    return TestClient(create_app(RunIndex.find(runs_dir=runs)))
+
+
+def events(response) -> list[dict]:
+    said = []
+    for block in response.text.strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.split("\n"))
+        if "event" not in lines:
+            said.append(json.loads(lines["data"]))
+    return said
+
+
+def test_the_page_and_its_assets_are_served(client):
+    page = client.get("/")
+    assert page.status_code == 200 and "rnnkit studio" in page.text
+    assert "http" not in page.text.replace("http-equiv", "")  # nothing from the internet
+    for asset in ("studio.js", "studio.css"):
+        response = client.get(f"/static/{asset}")
+        assert response.status_code == 200
+        assert "https://" not in response.text and "http://" not in response.text
+
+
+def test_runs_lists_each_run_with_its_figures(client, runs):
+    listed = {run["id"]: run for run in client.get("/api/runs").json()["runs"]}
+    assert set(listed) == {"charlm", "classify"}
+    charlm = listed["charlm"]
+    metrics = [json.loads(line) for line in (runs / "charlm" / "metrics.jsonl").open()]
+    best = [r for r in metrics if r.get("best")][-1]
+    assert charlm["task"] == "charlm" and charlm["steps"] == 60
+    assert charlm["best"] == {k: v for k, v in best.items() if k.startswith("val_")}
+    assert charlm["model"]["hidden_size"] == 8
+
+
+def test_curves_come_in_pieces_as_a_run_writes_them(client, runs):
+    first = client.get("/api/runs/charlm/curves").json()
+    lines = (runs / "charlm" / "metrics.jsonl").read_text().splitlines()
+    assert first["next"] == len(lines) == len(first["records"])
+    assert first["records"][0] == {
+        "kind": "train",
+        "step": 1,
+        **{k: json.loads(lines[0])[k] for k in ("loss", "lr", "grad_norm")},
+    }
+    with (runs / "charlm" / "metrics.jsonl").open("a") as f:
+        f.write('{"kind": "eval", "step": 61, "val_nats": 2.5, "best": true}\n{"kind": "tr')
+    more = client.get(f"/api/runs/charlm/curves?since={first['next']}").json()
+    assert more == {
+        "records": [{"kind": "eval", "step": 61, "val_nats": 2.5}],
+        "next": len(lines) + 1,
+    }
+
+
+def test_write_streams_what_rnnkit_sample_draws(client, runs):
+    response = client.get(
+        "/api/runs/charlm/write", params={"prime": "ROMEO:", "length": 40, "seed": 3}
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/event-stream")
+    said = events(response)
+    assert response.text.rstrip().endswith("event: done\ndata: {}")
+    run = load_run(runs / "charlm")
+    expected = generate(
+        run.model, prime_ids(run.vocab, "ROMEO:"), 40, temperature=0.8, seed=3, suppress_ids=(0,)
+    )
+    assert "".join(s["char"] for s in said) == run.vocab.decode(expected)
+    with torch.no_grad():  # the probability shown is the model's own at the first step
+        logits, _, _ = run.model(torch.tensor(prime_ids(run.vocab, "ROMEO:")).unsqueeze(1))
+    probabilities = torch.softmax(logits[-1, 0], dim=-1)
+    assert said[0]["p"] == pytest.approx(float(probabilities[expected[0]]), abs=1e-6)
+    top = probabilities.topk(5)
+    assert [c for c, _ in said[0]["top"]] == [run.vocab.itos[i] for i in top.indices.tolist()]
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"prime": "ROMEO:\u00e9"}, "not in the run's vocabulary"),
+        ({"length": 5000}, "length must be between 1 and 2000"),
+        ({"length": 0}, "length must be between 1 and 2000"),
+        ({"temperature": -1}, "temperature"),
+        ({"top_k": 0}, "top_k"),
+        ({"prime": "x" * 1001}, "at most 1000"),
+    ],
+)
+def test_write_refuses_bad_requests_with_a_message(client, params, message):
+    response = client.get("/api/runs/charlm/write", params=params)
+    assert response.status_code == 400
+    assert message in response.json()["error"]
+    assert client.get("/api/runs").status_code == 200  # still serving
+
+
+def test_a_view_for_another_task_and_an_unknown_run(client):
+    wrong = client.get("/api/runs/classify/write")
+    assert wrong.status_code == 400
+    assert wrong.json()["error"] == "this view needs a charlm run; classify is a classify run"
+    missing = client.get("/api/runs/nope/curves")
+    assert missing.status_code == 404 and "no run 'nope'" in missing.json()["error"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/runs/..%2Fsecret.txt/curves",
+        "/api/runs/%2e%2e/curves",
+        "/api/runs/notes/curves",
+        "/static/..%2F..%2Fapp.py",
+        "/static/%2e%2e/app.py",
+        "/api/runs/%2Fetc%2Fpasswd/curves",
+    ],
+)
+def test_no_request_reads_a_file_outside_the_runs(client, path):
+    response = client.get(path)
+    assert response.status_code == 404
+    assert "not for the page" not in response.text and "import" not in response.text
+
+
+def test_a_symlinked_run_folder_serves_its_run_only(runs, tmp_path):
+    (runs / "link").symlink_to(tmp_path, target_is_directory=True)  # a folder without config
+    client = TestClient(create_app(RunIndex.find(runs_dir=runs)))
+    assert {run["id"] for run in client.get("/api/runs").json()["runs"]} == {"charlm", "classify"}
+    assert client.get("/api/runs/link/curves").status_code == 404
+
+
+def test_generations_beyond_the_limit_are_refused(client):
+    studio = client.app.state.studio
+    for _ in range(MAX_GENERATIONS):
+        studio.generations.acquire()
+    try:
+        response = client.get("/api/runs/charlm/write", params={"length": 5})
+        assert response.status_code == 429 and "generations are running" in response.json()["error"]
+    finally:
+        for _ in range(MAX_GENERATIONS):
+            studio.generations.release()
+    assert client.get("/api/runs/charlm/write", params={"length": 5}).status_code == 200
+
+
+def test_neurons_colours_a_unit_and_finds_the_units_that_track_the_text(client, runs):
+    text = 'ROMEO:\nSoft (what "light") breaks?\n'
+    response = client.post(
+        "/api/runs/charlm/neurons", json={"text": text, "layer": 0, "kind": "c", "unit": 3}
+    )
+    assert response.status_code == 200
+    result = response.json()
+    assert result["chars"] == list(text)
+    assert (result["layers"], result["units"], result["kinds"]) == (1, 8, ["h", "c"])
+    run = load_run(runs / "charlm")
+    ids = torch.tensor(run.vocab.encode(text)).unsqueeze(1)
+    _, steps = run.model.trace(ids)
+    c = torch.stack([state[1][0, 3] for state in steps.steps[0]])  # unit 3's c, by hand
+    assert result["activation"]["values"] == pytest.approx(c.tolist(), abs=1e-4)
+    features = {f["feature"] for f in result["features"]}
+    assert features == {"quotes", "brackets", "line", "word", "speaker"}
+    assert set(result["saturation"][0]) == {"input", "forget", "output"}
+    assert len(result["saturation"][0]["forget"]["left"]) == 8
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"text": ""}, "give some text"),
+        ({"text": "x" * 5001}, "at most 5000"),
+        ({"text": "abc", "layer": 3}, "layer must be in 0..0"),
+        ({"text": "abc", "kind": "g"}, "kind must be one of h, c"),
+        ({"text": "abc", "unit": 8}, "unit must be in 0..7"),
+        ({"text": "abc", "unit": "x"}, "layer and unit must be integers"),
+        ({"words": "abc"}, 'give the text to trace as {"text": "..."}'),
+    ],
+)
+def test_neurons_refuses_bad_requests(client, body, message):
+    response = client.post("/api/runs/charlm/neurons", json=body)
+    assert response.status_code == 400 and message in response.json()["error"]
+
+
+def test_neurons_refuses_a_body_that_is_not_json(client):
+    response = client.post("/api/runs/charlm/neurons", content=b"text=abc")
+    assert response.status_code == 400 and "must be JSON" in response.json()["error"]

@@ -1,0 +1,155 @@
+"""The studio in a real browser: headless Chromium (Debian's ``chromium``, driven by
+Playwright through ``executable_path``; nothing downloads a browser) against a real
+``rnnkit serve`` on localhost. The page loads without console errors, text streams into the
+Write view, a unit's colouring and the feature table appear in the Neurons view.
+
+``RNNKIT_SCREENSHOTS=docs/images pytest tests/serve/test_browser.py`` also saves a screenshot
+of each view (docs/studio.md shows them)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+playwright = pytest.importorskip("playwright.sync_api", reason="playwright is a test extra")
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "old_runs"
+CHROMIUM = os.environ.get("RNNKIT_CHROMIUM") or shutil.which("chromium")
+if CHROMIUM is None:
+    pytest.skip(
+        "no chromium on PATH: install Debian's (apt-get install chromium; .ci/run does) or set "
+        "RNNKIT_CHROMIUM",
+        allow_module_level=True,
+    )
+SHOTS = os.environ.get("RNNKIT_SCREENSHOTS")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    runs = tmp_path_factory.mktemp("runs")
+    for task in ("charlm", "classify"):
+        shutil.copytree(FIXTURES / task, runs / task)
+    port = free_port()
+    src = Path(__file__).parents[2] / "src"
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(src), os.environ.get("PYTHONPATH", "")]),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rnnkit", "serve", "--runs-dir", str(runs), "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/api/runs", timeout=1)
+            break
+        except OSError:
+            if process.poll() is not None or time.time() > deadline:
+                process.kill()
+                pytest.fail(f"rnnkit serve did not start: {process.stdout.read()}")
+            time.sleep(0.2)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    page = browser.new_page(viewport={"width": 1100, "height": 800})
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(server)
+    page.wait_for_selector("#run-table tbody tr")
+    page.console_errors = errors
+    yield page
+    assert errors == []
+    page.close()
+
+
+def shot(page, name: str) -> None:
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SHOTS) / f"studio-{name}.png"), full_page=True)
+
+
+def test_runs_view_lists_the_runs_and_draws_the_loss(page):
+    rows = page.locator("#run-table tbody tr")
+    assert rows.count() == 2
+    assert "charlm" in rows.nth(0).inner_text()
+    page.wait_for_selector("#curve path")
+    assert page.locator("#curve path").count() == 2  # training loss and validation
+    shot(page, "runs")
+
+
+def test_write_streams_text_with_its_probabilities(page, server):
+    page.click("nav button[data-view=write]")
+    page.fill("#write-form input[name=length]", "60")
+    page.fill("#write-form input[name=seed]", "7")
+    page.click("#write-form button[type=submit]")
+    page.wait_for_function("document.querySelectorAll('#written span').length === 60")
+    written = page.inner_text("#written")
+    expected = (
+        urllib.request.urlopen(
+            f"{server}/api/runs/charlm/write?prime=ROMEO:&length=60&seed=7&temperature=0.8"
+        )
+        .read()
+        .decode()
+    )
+    chars = [line[6:] for line in expected.split("\n") if line.startswith('data: {"char')]
+
+    assert written == "ROMEO:" + "".join(json.loads(c)["char"] for c in chars)
+    page.hover("#written span >> nth=5")
+    assert "p = " in page.inner_text("#tooltip")
+    shot(page, "write")
+
+
+def test_a_bad_prime_shows_the_servers_message(page):
+    page.click("nav button[data-view=write]")
+    page.fill("#write-form input[name=prime]", "ROMEO:\u00e9")
+    page.click("#write-form button[type=submit]")
+    page.wait_for_selector("#error:not([hidden])")
+    assert "not in the run's vocabulary" in page.inner_text("#error")
+    refused = "the server responded with a status of 400"  # the request the test made bad
+    assert any(refused in error for error in page.console_errors)
+    page.console_errors[:] = [e for e in page.console_errors if refused not in e]
+
+
+def test_neurons_colours_the_text_and_ranks_units(page):
+    page.click("nav button[data-view=neurons]")
+    text = page.input_value("#neuron-form textarea")
+    page.click("#neuron-form button[type=submit]")
+    page.wait_for_function(f"document.querySelectorAll('#coloured span').length === {len(text)}")
+    assert page.locator("#features tbody tr").count() == 5
+    assert page.locator("#saturation svg").count() == 3  # input, forget and output gates
+    page.click("#features tbody tr >> nth=0")  # show the unit that tracks the first feature
+    page.wait_for_function("document.querySelector('#coloured span') !== null")
+    shot(page, "neurons")
