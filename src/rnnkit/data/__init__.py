@@ -25,6 +25,8 @@ Modules (import them directly; this package imports nothing, so ``rnnkit --help`
                  sktime .ts, the name2nat pickle via a restricted unpickler, CoNLL, word/TAG)
     series       ``load_series(name)``: sunspots, co2, airline or a CSV as real values with
                  their period, for forecasting
+    series_windows  ``Split`` (chronological train / val / test), ``Scaler``, the input and
+                 target windows of a forecast
 
 Data cards (source, licence, size, splits) for every fetched set are in ``data/cards/``.
 """

@@ -262,11 +262,17 @@ def _reopen_model(run_dir: str | Path, checkpoint: str, hook: str, what: str):
     spec = opened.spec
     if getattr(spec, hook) is None:
         raise ValueError(f"a {spec.name} run has no generic {what} (its task has no {hook!r})")
-    task = spec.reopen(opened.run_dir, opened.record, opened.config)
+    return (spec, opened, *reopen_model(opened))
+
+
+def reopen_model(opened: OpenedCheckpoint) -> tuple[Any, Any]:
+    """The task of an opened run, reopened on its data, and its model in eval mode with the
+    checkpoint's weights."""
+    task = opened.spec.reopen(opened.run_dir, opened.record, opened.config)
     model = task.build_model()
     model.load_state_dict(opened.loaded.section("model"))
     model.eval()
-    return spec, opened, task, model
+    return task, model
 
 
 def load_best(trainer: Trainer) -> bool:
