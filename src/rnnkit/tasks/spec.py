@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rnnkit.training.trainer import Trainer, TrainResult
+from rnnkit.training.bookkeeping import TrainResult
+from rnnkit.training.trainer import Trainer
 
 
 def _nothing(*_args) -> None:
