@@ -51,7 +51,14 @@ from rnnkit.models.forecaster import Forecaster
 from rnnkit.tasks import lifecycle
 from rnnkit.tasks.forecast_config import ForecastConfig, resolve_config
 from rnnkit.tasks.lifecycle import slug
-from rnnkit.tasks.spec import RunResult, TaskSpec, baseline_figures, parameter_count
+from rnnkit.tasks.spec import (
+    RunResult,
+    TaskSpec,
+    baseline_figures,
+    parameter_count,
+    run_figures,
+    run_head,
+)
 from rnnkit.training import run_dir as layout
 from rnnkit.training.task import StepOutput
 from rnnkit.training.trainer import Trainer
@@ -319,15 +326,11 @@ def score_test(trainer: Trainer, task: ForecastTask, baselines: dict) -> dict:
 
 
 def summary(result: RunResult) -> dict:
-    train, test, data = result.train, result.test, result.record.get("data", {})
+    test, data = result.test, result.record.get("data", {})
     return {
-        "task": TASK_NAME,
-        "run_dir": str(train.run_dir),
+        **run_head(result),
         "data": data.get("name"),
-        "steps": train.steps,
-        "stop_reason": train.stop_reason,
-        "best_step": train.best_step,
-        "best_val_mae": train.best_metric,
+        "best_val_mae": result.train.best_metric,
         "test_mae": test.get("mae"),
         "test_rmse": test.get("rmse"),
         "test_origins": test.get("origins"),
@@ -335,9 +338,7 @@ def summary(result: RunResult) -> dict:
         "test_starts_at": data.get("test_starts_at"),
         **baseline_figures(result.baselines),
         "plot": test.get("plot"),
-        "train_seconds": train.train_seconds,
-        "elapsed_s": train.elapsed,
-        "clip_fraction": train.clip_fraction,
+        **run_figures(result.train),
     }
 
 
