@@ -4,6 +4,7 @@
     result = resume("runs/classify-names-...")     # continue from the last checkpoint
     run = read_run("runs/...")                     # config.json: spec, config, record, checked
     opened = open_checkpoint("runs/...", "best")   # ... and a verified checkpoint
+    task, model = reopen_model(opened)             # its task on its data, its model (eval)
     scores = evaluate("runs/...", "val")           # the spec's score on a split
     said = predict("runs/...", ["10110"])          # the spec's predict on the user's inputs
 
