@@ -9,10 +9,8 @@ from rnnkit.models.forecaster import Forecaster, ForecasterConfig
 
 def model(mode, cell="lstm", horizon=4, layers=1):
     torch.manual_seed(0)
-    config = ForecasterConfig(
-        horizon=horizon, mode=mode, cell=cell, hidden_size=8, num_layers=layers
-    )
-    return Forecaster(config).eval()
+    config = ForecasterConfig(mode=mode, cell=cell, hidden_size=8, num_layers=layers)
+    return Forecaster(config, horizon).eval()
 
 
 def test_direct_shapes_and_loss():
@@ -59,24 +57,24 @@ def test_direct_forecast_and_blocks_past_the_horizon():
     torch.testing.assert_close(net.forecast(window, 5), torch.cat([first, second[:, :2]], 1))
 
 
-def test_config_errors_and_round_trip():
+def test_config_errors():
     with pytest.raises(ValueError, match="unknown mode"):
-        ForecasterConfig(horizon=2, mode="sideways")
+        Forecaster(ForecasterConfig(mode="sideways"), 2)
     with pytest.raises(ValueError, match="horizon must be a positive integer"):
-        ForecasterConfig(horizon=0)
+        Forecaster(ForecasterConfig(), 0)
     with pytest.raises(ValueError, match="unknown cell"):
-        ForecasterConfig(horizon=2, cell="transformer")
-    config = ForecasterConfig(horizon=3, mode="recursive", cell="gru")
-    assert ForecasterConfig.from_dict(config.to_dict()) == config
+        ForecasterConfig(cell="transformer").validate()
+    with pytest.raises(ValueError, match="hidden_size must be a positive integer"):
+        ForecasterConfig(hidden_size=0).validate()
     with pytest.raises(ValueError, match="inputs must be"):
-        Forecaster(config)(torch.randn(2, 3, 1))
+        Forecaster(ForecasterConfig(cell="gru"), 3)(torch.randn(2, 3, 1))
 
 
 @pytest.mark.parametrize("mode", ["direct", "recursive"])
 def test_dropout_reaches_a_one_layer_model_in_training_only(mode):
     torch.manual_seed(0)
-    model = Forecaster(ForecasterConfig(horizon=3, mode=mode, hidden_size=16, dropout=0.5))
-    plain = Forecaster(ForecasterConfig(horizon=3, mode=mode, hidden_size=16))
+    model = Forecaster(ForecasterConfig(mode=mode, hidden_size=16, dropout=0.5), 3)
+    plain = Forecaster(ForecasterConfig(mode=mode, hidden_size=16), 3)
     plain.load_state_dict(model.state_dict())  # dropout adds no parameters
     x = torch.randn(4, 10)
     model.train()

@@ -118,7 +118,7 @@ MODELS = {
     "forecaster": Model(
         forecaster.CELLS,
         lambda cell: forecaster.Forecaster(
-            forecaster.ForecasterConfig(horizon=2, cell=cell, hidden_size=6, num_layers=2)
+            forecaster.ForecasterConfig("direct", cell, hidden_size=6, num_layers=2), 2
         ),
         lambda model: model(torch.randn(N, T, generator=torch.Generator().manual_seed(2)))[0],
     ),

@@ -9,10 +9,10 @@ import torch
 
 from rnnkit.baselines.forecasting import arima_forecasts
 from rnnkit.data.series import load_series
-from rnnkit.tasks.forecast import ForecastTask, resume, train
+from rnnkit.data.series_windows import Scaler
+from rnnkit.tasks import lifecycle
+from rnnkit.tasks.forecast import ForecastTask, forecast_run, resume, train
 from rnnkit.tasks.forecast_config import resolve_config
-from rnnkit.tasks.forecast_data import Scaler
-from rnnkit.tasks.forecast_runs import evaluate_run, forecast_run, load_run
 from rnnkit.training.checkpoint import load_checkpoint
 from tests.tasks.forecast_fixtures import tiny_config, write_series_csv
 
@@ -42,7 +42,7 @@ def test_train_scores_the_best_checkpoint_beside_hand_baselines(csv_path, tmp_pa
     )
     assert "baseline_arima_mae" not in summary
     assert summary["steps"] == 12 and summary["best_step"] in (4, 8, 12)
-    evaluated = evaluate_run(tmp_path / "run")
+    evaluated = lifecycle.evaluate(tmp_path / "run")
     assert evaluated["mae"] == pytest.approx(summary["test_mae"])
     assert evaluated["table"]["naive"]["mae"] == pytest.approx(summary["baseline_naive_mae"])
     for name in ("config.json", "series.json", "baselines.json", "plots/forecast-test.png"):
@@ -97,12 +97,12 @@ def test_forecast_past_the_end_by_hand(csv_path, tmp_path):
     result = forecast_run(tmp_path / "run", steps=6)
     assert result["labels"] == [f"2008-{m:02d}" for m in range(1, 7)]
     assert result["how"] == "iterated in blocks of 4"
-    run = load_run(tmp_path / "run")
-    z = run.scaler.scale(run.series.values)
+    task, model = lifecycle.reopen_model(lifecycle.open_checkpoint(tmp_path / "run"))
+    z = task.scaler.scale(task.series.values)
     window = torch.tensor(z[-12:] - z[-1], dtype=torch.float32)[None]
     with torch.no_grad():
-        first = run.model(window)[0][0].double().numpy() + z[-1]
-    np.testing.assert_allclose(result["values"][:4], run.scaler.unscale(first), rtol=1e-6)
+        first = model(window)[0][0].double().numpy() + z[-1]
+    np.testing.assert_allclose(result["values"][:4], task.scaler.unscale(first), rtol=1e-6)
     assert (tmp_path / "run" / "plots" / "forecast-future.png").is_file()
 
 

@@ -320,7 +320,8 @@ def test_each_spec_is_its_modules_and_named_by_its_key(name):
     assert spec.help and "\n" not in spec.help
     config = spec.resolve_config()
     assert isinstance(config, spec.config_class)
-    assert config.to_dict() == spec.config_class().to_dict()
+    if spec.resolve is None:  # else the data set's defaults fill some of them in
+        assert config.to_dict() == spec.config_class().to_dict()
     seed = config.trainer.seed
     assert spec.resolve_config({"trainer.seed": seed + 1}).trainer.seed == seed + 1
     _one_line_error(lambda: spec.resolve_config({"model.no_such_knob": 1}), "no_such_knob")

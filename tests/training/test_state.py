@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from rnnkit.training.config import OptimizerConfig
+from rnnkit.training.optimizers import build_optimizer
 from rnnkit.training.state import load_optimizer_state, load_rng_state, optimizer_state, rng_state
-from rnnkit.training.trainer import build_optimizer
 
 
 def _model_and_optimizer(config):

@@ -19,6 +19,7 @@ import json
 import sys
 
 from rnnkit.cli import experiment_exploding
+from rnnkit.cli.args import positive_int, threads
 from rnnkit.cli.main import UsageError
 from rnnkit.experiments.config import TASK_DEFAULTS, experiment_config
 from rnnkit.models.recurrent import describe_cells, parse_cells
@@ -66,8 +67,27 @@ def register(subparsers) -> None:
 
 
 def _add_arguments(parser: argparse.ArgumentParser, defaults: dict) -> None:
+    """The flags of one experiment, with its defaults (``TASK_DEFAULTS``) in their help."""
+    _add_run_flags(parser, defaults)
+    _add_optimisation_flags(parser, defaults)
+    _add_augment_flags(parser, defaults)
+    _add_regularisation_flags(parser, defaults)
+    parser.add_argument(
+        "--diagnose-every",
+        type=positive_int,
+        metavar="N",
+        help="log gradient flow, W_hh spectra and saturation every N steps (docs/diagnostics.md)",
+    )
+    parser.add_argument(
+        "--threads", metavar="N|auto", help="torch threads (default 1; auto: adapt)"
+    )
+    parser.add_argument("--out", metavar="DIR", help="(default: runs/experiments-<time>)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _add_run_flags(parser: argparse.ArgumentParser, defaults: dict) -> None:
+    """Which cells at which lengths, and each run's stopping point."""
     seq_lens = ",".join(str(n) for n in defaults["seq_lens"])
-    clip = defaults["clip_norm"]
     parser.add_argument(
         "--cells",
         default="rnn,irnn,lstm,gru",
@@ -79,9 +99,13 @@ def _add_arguments(parser: argparse.ArgumentParser, defaults: dict) -> None:
         metavar="D",
         help=f"per run, e.g. 90s, 5m (default: {format_duration(defaults['time_budget'])})",
     )
-    parser.add_argument("--max-steps", type=_positive_int, metavar="N", help="per run")
-    parser.add_argument("--hidden-size", type=_positive_int, metavar="H")
-    parser.add_argument("--batch-size", type=_positive_int, metavar="B")
+    parser.add_argument("--max-steps", type=positive_int, metavar="N", help="per run")
+
+
+def _add_optimisation_flags(parser: argparse.ArgumentParser, defaults: dict) -> None:
+    """The model's size, the batch, the learning rate(s), clipping, evaluation and seed."""
+    parser.add_argument("--hidden-size", type=positive_int, metavar="H")
+    parser.add_argument("--batch-size", type=positive_int, metavar="B")
     cell_lr = "".join(f",{cell}={lr:g}" for cell, lr in defaults.get("cell_lr", ()))
     parser.add_argument(
         "--lr",
@@ -95,11 +119,16 @@ def _add_arguments(parser: argparse.ArgumentParser, defaults: dict) -> None:
         help="learning-rate schedule over each run "
         f"(default: {defaults.get('schedule', 'constant')})",
     )
+    clip = defaults["clip_norm"]
     parser.add_argument(
         "--clip", type=float, metavar="NORM", help=f"gradient norm; 0 turns it off ({clip})"
     )
-    parser.add_argument("--eval-every", type=_positive_int, metavar="N")
+    parser.add_argument("--eval-every", type=positive_int, metavar="N")
     parser.add_argument("--seed", type=int)
+
+
+def _add_augment_flags(parser: argparse.ArgumentParser, defaults: dict) -> None:
+    """The image experiments' augmentation of the training images."""
     parser.add_argument(
         "--augment-shift",
         type=int,
@@ -118,6 +147,10 @@ def _add_arguments(parser: argparse.ArgumentParser, defaults: dict) -> None:
             metavar=unit,
             help=f"images: {what} (default {defaults.get('augment_' + flag, 0):g})",
         )
+
+
+def _add_regularisation_flags(parser: argparse.ArgumentParser, defaults: dict) -> None:
+    """Weight decay, dropout, and the precision of the training steps."""
     parser.add_argument(
         "--weight-decay",
         type=float,
@@ -137,17 +170,6 @@ def _add_arguments(parser: argparse.ArgumentParser, defaults: dict) -> None:
         help="bf16: autocast training steps, evaluation in fp32; auto: bf16 where the CPU has "
         f"native bf16 (default {defaults.get('precision', 'fp32')})",
     )
-    parser.add_argument(
-        "--diagnose-every",
-        type=_positive_int,
-        metavar="N",
-        help="log gradient flow, W_hh spectra and saturation every N steps (docs/diagnostics.md)",
-    )
-    parser.add_argument(
-        "--threads", metavar="N|auto", help="torch threads (default 1; auto: adapt)"
-    )
-    parser.add_argument("--out", metavar="DIR", help="(default: runs/experiments-<time>)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def experiment_command(args: argparse.Namespace) -> int:
@@ -183,7 +205,7 @@ def config_overrides(args: argparse.Namespace) -> dict:
             None if args.time_budget is None else parse_duration(args.time_budget)
         )
     if args.threads is not None:
-        overrides.update(_threads(args.threads))
+        overrides.update({key.partition(".")[2]: v for key, v in threads(args.threads).items()})
     return overrides
 
 
@@ -229,21 +251,3 @@ def _no_task(args: argparse.Namespace) -> int:
 
 def _reporter(as_json: bool):
     return lambda: ProgressBar(stream=sys.stderr, output=sys.stderr if as_json else sys.stdout)
-
-
-def _threads(text: str) -> dict:
-    if text == "auto":
-        return {"threads": None, "adapt_threads": True}
-    if not text.isdigit() or int(text) < 1:
-        raise ValueError(f"--threads takes a positive integer or auto, got {text!r}")
-    return {"threads": int(text), "adapt_threads": False}
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value

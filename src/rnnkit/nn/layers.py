@@ -3,7 +3,7 @@
 Shape letters: T time, N batch, D input features, H hidden units, L layers,
 ``num_directions`` 2 when bidirectional else 1.
 
-Two paths, one set of parameters:
+Two paths, one set of parameters (:mod:`rnnkit.nn.layer_base` holds what the layers share):
 
 * the **fused path** hands the whole stack to the kernels torch.nn uses (oneDNN on the CPU,
   cuDNN on the GPU). It is taken whenever the cells are standard ones and nothing the kernels
@@ -20,176 +20,22 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from torch import nn
-from torch.nn.utils.rnn import pad_packed_sequence
 
 from rnnkit.nn import cells as standard_cells
 from rnnkit.nn.fused import fused_mode, fused_stack
-from rnnkit.nn.recurrence import StepStates, run_layers
-from rnnkit.nn.sequences import Batch, finish_output, loop_lengths, pack_for_fused, prepare_input
+from rnnkit.nn.layer_base import (
+    StandardLayer,
+    check_impl,
+    check_layer_options,
+    run_loop,
+    standard_init,
+)
+from rnnkit.nn.recurrence import StepStates
+from rnnkit.nn.sequences import finish_output, prepare_input
 from rnnkit.nn.states import map_state, split_state, stack_states, zero_states
 
-IMPLS = ("auto", "fused", "loop")
 
-
-def _check_impl(impl: str) -> str:
-    if impl not in IMPLS:
-        raise ValueError(f"impl must be one of {', '.join(map(repr, IMPLS))}, got {impl!r}")
-    return impl
-
-
-def _check_layer_options(num_layers, dropout) -> None:
-    if isinstance(num_layers, bool) or not isinstance(num_layers, int) or num_layers < 1:
-        raise ValueError(f"num_layers must be a positive integer, got {num_layers!r}")
-    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout <= 1:
-        raise ValueError(f"dropout must be a probability in [0, 1], got {dropout!r}")
-
-
-def _run_loop(layer, cells, input, state, lengths, return_states):
-    """The loop path shared by every layer: checks, loop, output in the input's form."""
-    name = type(layer).__name__
-    batch = prepare_input(name, input, layer.input_size, layer.batch_first, lengths)
-    states = split_state(name, state, zero_states(cells, batch), batch)
-    output, finals, steps = run_layers(
-        cells,
-        batch.x,
-        states,
-        num_layers=layer.num_layers,
-        bidirectional=layer.bidirectional,
-        dropout=layer.dropout,
-        training=layer.training,
-        lengths=loop_lengths(batch),
-        keep_steps=return_states,
-    )
-    result = finish_output(output, batch), stack_states(finals, batch.unbatched)
-    return (*result, steps) if return_states else result
-
-
-# -- the torch.nn-compatible layers ------------------------------------------------------------
-
-
-class _StandardLayer:
-    """What rnnkit adds to torch.nn.RNN/LSTM/GRU: ``lengths=``, per-step states, the readable
-    loop on the same parameters, and errors that say what was expected.
-
-    The parameters, their names and the fused path are torch.nn's own (these classes
-    subclass it), so a state dict moves between the two unchanged and the fused path is
-    exactly as fast as torch.nn, cuDNN weight flattening included.
-    """
-
-    cell_class: type[standard_cells.RecurrentCell]
-
-    def forward(
-        self,
-        input,
-        state=None,
-        *,
-        lengths=None,
-        return_states: bool = False,
-        hx=None,
-    ):
-        """Run the layer.
-
-        Args:
-            input: (T, N, D), (N, T, D) with ``batch_first``, (T, D) unbatched, or a
-                PackedSequence.
-            state: the initial state in torch's layout, (L * num_directions, N, H) (a tuple
-                (h_0, c_0) for an LSTM), or a list of one state per cell; zeros if None.
-                ``hx=`` is accepted as torch.nn's name for it.
-            lengths: (N,) true lengths when ``input`` is padded; outputs past a length are
-                zero and the final state is the one at each sequence's last real step.
-            return_states: also return a :class:`StepStates` with every cell's state at every
-                step (runs the loop path).
-        Returns:
-            ``(output, final_state)``, or ``(output, final_state, step_states)``.
-        """
-        if hx is not None:
-            if state is not None:
-                raise ValueError(
-                    f"{type(self).__name__}: pass the state as state= or hx=, not both"
-                )
-            state = hx
-        if self._needs_loop(return_states):
-            return _run_loop(self, self.cells(), input, state, lengths, return_states)
-        return self._forward_fused(input, state, lengths)
-
-    def _loop_reasons(self, return_states: bool) -> list[str]:
-        reasons = []
-        if return_states:
-            reasons.append("return_states=True")
-        return reasons
-
-    def _needs_loop(self, return_states: bool) -> bool:
-        reasons = self._loop_reasons(return_states)
-        if self.impl == "fused" and reasons:
-            raise ValueError(
-                f"{type(self).__name__}: impl='fused' cannot run with {' and '.join(reasons)}; "
-                "use impl='auto' or 'loop'"
-            )
-        return self.impl == "loop" or bool(reasons)
-
-    def _forward_fused(self, input, state, lengths):
-        name = type(self).__name__
-        batch = prepare_input(name, input, self.input_size, self.batch_first, lengths)
-        if state is not None:
-            # Check the shapes here, so that a wrong state is a ValueError that says what was
-            # expected; the kernel then takes the state in torch's stacked layout.
-            states = split_state(name, state, self._zero_states(batch), batch)
-            if isinstance(state, list):
-                state = stack_states(states, batch.unbatched)
-        if lengths is None:
-            return super().forward(input, state)
-        output, final = super().forward(pack_for_fused(batch), state)
-        output = pad_packed_sequence(
-            output, batch_first=self.batch_first, total_length=batch.x.shape[0]
-        )[0]
-        return output, final
-
-    def _zero_states(self, batch: Batch) -> list:
-        """Each cell's zero state: (N, H), or (h, c) with h of proj_size for a projected LSTM."""
-        count = self.num_layers * (2 if self.bidirectional else 1)
-        h = batch.x.new_zeros(batch.batch_size, getattr(self, "proj_size", 0) or self.hidden_size)
-        if isinstance(self, nn.LSTM):
-            c = batch.x.new_zeros(batch.batch_size, self.hidden_size)
-            return [(h, c)] * count
-        return [h] * count
-
-    def cells(self) -> list[standard_cells.RecurrentCell]:
-        """One cell per layer and direction, in torch's order, running on this layer's own
-        parameter tensors (shared, not copied)."""
-        if getattr(self, "proj_size", 0):
-            raise ValueError(
-                f"{type(self).__name__}: proj_size > 0 runs only on the fused path; the "
-                "readable loop (impl='loop', return_states) has no projection"
-            )
-        suffixes = ("", "_reverse") if self.bidirectional else ("",)
-        cells = []
-        for layer in range(self.num_layers):
-            for suffix in suffixes:
-                params = [
-                    getattr(self, f"{kind}_l{layer}{suffix}", None)
-                    for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
-                ]
-                cells.append(self.cell_class.from_parameters(*params, **self._cell_options()))
-        return cells
-
-    def _cell_options(self) -> dict:
-        return {}
-
-    def extra_repr(self) -> str:
-        text = super().extra_repr()
-        return text if self.impl == "auto" else f"{text}, impl={self.impl!r}"
-
-
-def _standard_init(layer_cls, self, input_size, hidden_size, num_layers, dropout, impl, kwargs):
-    standard_cells._check_size("input_size", input_size)
-    standard_cells._check_size("hidden_size", hidden_size)
-    _check_layer_options(num_layers, dropout)
-    _check_impl(impl)
-    layer_cls.__init__(self, input_size, hidden_size, num_layers, **kwargs)
-    self.impl = impl
-
-
-class RNN(_StandardLayer, nn.RNN):
+class RNN(StandardLayer, nn.RNN):
     r"""Elman RNN, a stack of :class:`rnnkit.nn.RNNCell`:
     ``h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)``, act = tanh or relu.
 
@@ -224,13 +70,13 @@ class RNN(_StandardLayer, nn.RNN):
             device=device,
             dtype=dtype,
         )
-        _standard_init(nn.RNN, self, input_size, hidden_size, num_layers, dropout, impl, kwargs)
+        standard_init(nn.RNN, self, input_size, hidden_size, num_layers, dropout, impl, kwargs)
 
     def _cell_options(self) -> dict:
         return {"nonlinearity": self.nonlinearity}
 
 
-class LSTM(_StandardLayer, nn.LSTM):
+class LSTM(StandardLayer, nn.LSTM):
     r"""LSTM, a stack of :class:`rnnkit.nn.LSTMCell` (gates ``i|f|g|o``;
     ``c_t = f*c_{t-1} + i*g``, ``h_t = o*tanh(c_t)``).
 
@@ -263,7 +109,7 @@ class LSTM(_StandardLayer, nn.LSTM):
             device=device,
             dtype=dtype,
         )
-        _standard_init(nn.LSTM, self, input_size, hidden_size, num_layers, dropout, impl, kwargs)
+        standard_init(nn.LSTM, self, input_size, hidden_size, num_layers, dropout, impl, kwargs)
 
     def _loop_reasons(self, return_states: bool) -> list[str]:
         reasons = super()._loop_reasons(return_states)
@@ -272,7 +118,7 @@ class LSTM(_StandardLayer, nn.LSTM):
         return reasons
 
 
-class GRU(_StandardLayer, nn.GRU):
+class GRU(StandardLayer, nn.GRU):
     r"""GRU, a stack of :class:`rnnkit.nn.GRUCell` (gates ``r|z|n``).
 
     Same signature, parameters and call as ``torch.nn.GRU``, plus ``lengths=``,
@@ -305,9 +151,7 @@ class GRU(_StandardLayer, nn.GRU):
             device=device,
             dtype=dtype,
         )
-        _standard_init(
-            nn.GRU, self, input_size, hidden_size, num_layers, dropout, impl, self_kwargs
-        )
+        standard_init(nn.GRU, self, input_size, hidden_size, num_layers, dropout, impl, self_kwargs)
         self.reset_after = bool(reset_after)
 
     def _cell_options(self) -> dict:
@@ -360,12 +204,12 @@ class Recurrent(nn.Module):
         impl: str = "auto",
     ) -> None:
         super().__init__()
-        _check_layer_options(num_layers, dropout)
+        check_layer_options(num_layers, dropout)
         self.num_layers = num_layers
         self.bidirectional = bool(bidirectional)
         self.batch_first = bool(batch_first)
         self.dropout = float(dropout)
-        self.impl = _check_impl(impl)
+        self.impl = check_impl(impl)
         self.cells = nn.ModuleList(self._build_cells(cell, input_size, hidden_size))
         self.input_size = getattr(self.cells[0], "input_size", input_size)
         self._check_chain()
@@ -453,7 +297,7 @@ class Recurrent(nn.Module):
         if self.impl == "fused" and return_states:
             raise ValueError("Recurrent: impl='fused' cannot return per-step states")
         if mode is None:
-            return _run_loop(self, list(self.cells), input, state, lengths, return_states)
+            return run_loop(self, list(self.cells), input, state, lengths, return_states)
         return self._forward_fused(mode, input, state, lengths)
 
     def _forward_fused(self, mode: str, input, state, lengths):

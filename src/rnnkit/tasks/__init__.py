@@ -12,7 +12,7 @@ tag             many-to-many aligned: a tag per token, BIO entities, most-freque
 seq2seq         many-to-many unaligned: translation, with or without attention
 caption         one-to-many: an image in, a caption out
 forecast        real-valued series, direct or recursive, with naive, seasonal naive and
-                ARIMA baselines (``forecast_data``: splits, scaling, windows)
+                ARIMA baselines (``rnnkit.data.series_windows``: splits, scaling, windows)
 runs            what their ``train`` / ``resume`` share: reading a run, building the
                 Trainer, reopening a run at its last checkpoint, loading the best one
 """

@@ -1,19 +1,21 @@
-"""Forecasting real-valued series as a task for the ``Trainer``, and ``train`` / ``resume``.
+"""Forecasting real-valued series: the task's hooks, its spec, and a forecast past the end.
 
-    from rnnkit.tasks.forecast import train
+    from rnnkit.tasks.forecast import forecast_run, train
     from rnnkit.tasks.forecast_config import resolve_config
     result = train(resolve_config({"data.dataset": "airline"}), "runs/airline")
+    lifecycle.evaluate("runs/airline", "test")   # MAE / RMSE of the RNN and the baselines
+    forecast_run("runs/airline", steps=12)       # {"labels": ["1961-01", ...], "values": [...]}
 
 The series comes from ``rnnkit.data.series.load_series`` and is cut by
-``forecast_data.Split`` into chronological train / val / test parts; the scaler is fitted on
-the training part only. The task's hooks (see ``rnnkit.training.task``):
+``rnnkit.data.series_windows.Split`` into chronological train / val / test parts; the scaler
+is fitted on the training part only. The task's hooks (see ``rnnkit.training.task``):
 
 - ``train_batches``: B training windows drawn at random (without replacement within a
   batch) by a generator seeded with (seed, step), so a resumed run draws the same batches;
 - ``training_step``: the mean squared error in scaled units (``Forecaster``);
 - ``evaluate``: MAE and RMSE in the series' units over every validation origin (H-step
-  forecasts, see ``forecast_data``); ``val_mae`` picks the best checkpoint. The test part is
-  scored once, at the end, with the best checkpoint.
+  forecasts, see ``series_windows``); ``val_mae`` picks the best checkpoint. The test part
+  is scored once, at the end, with the best checkpoint.
 
 Before training, the baselines (``rnnkit.baselines.forecasting``: naive, seasonal naive,
 ARIMA) forecast from the same test origins; ``baselines.json`` keeps their figures and
@@ -23,8 +25,7 @@ forecasts. The run directory also keeps the series itself (``series.json``), so 
 
 from __future__ import annotations
 
-import hashlib
-import json
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -36,11 +37,8 @@ from rnnkit.baselines.forecasting import (
     naive_forecasts,
     seasonal_naive_forecasts,
 )
-from rnnkit.data.series import Series, load_series
-from rnnkit.models.forecaster import Forecaster, ForecasterConfig
-from rnnkit.tasks import lifecycle
-from rnnkit.tasks.forecast_config import ForecastConfig
-from rnnkit.tasks.forecast_data import (
+from rnnkit.data.series import Series, future_labels, load_series
+from rnnkit.data.series_windows import (
     Scaler,
     Split,
     anchors,
@@ -49,27 +47,39 @@ from rnnkit.tasks.forecast_data import (
     target_windows,
     training_pairs,
 )
+from rnnkit.models.forecaster import Forecaster
+from rnnkit.tasks import lifecycle
+from rnnkit.tasks.forecast_config import ForecastConfig, resolve_config
 from rnnkit.tasks.lifecycle import slug
-from rnnkit.tasks.spec import RunResult, TaskSpec, baseline_figures, parameter_count
+from rnnkit.tasks.spec import (
+    RunResult,
+    TaskSpec,
+    baseline_figures,
+    parameter_count,
+    run_figures,
+    run_head,
+)
 from rnnkit.training import run_dir as layout
 from rnnkit.training.task import StepOutput
 from rnnkit.training.trainer import Trainer
 
 TASK_NAME = "forecast"
 SERIES = "series.json"
-TEST_PLOT = "plots/forecast-test.png"
+FUTURE_PLOT = "plots/forecast-future.png"
 METHODS = ("naive", "seasonal_naive", "arima")
+PARTS = ("val", "test")  # the parts a run is evaluated on
 
 
 class ForecastTask:
-    """Hooks for the ``Trainer``: windows of a scaled series, H-step forecasts."""
+    """Hooks for the ``Trainer``: windows of a scaled series, H-step forecasts. ``run_dir``:
+    the run a reopened task belongs to (its baselines and plots), None while it trains."""
 
     loss_unit = "MSE (scaled units)"
     eval_metric = "val_mae"
 
-    def __init__(self, config: ForecastConfig, series: Series):
+    def __init__(self, config: ForecastConfig, series: Series, run_dir: Path | None = None):
         d = config.data
-        self.config, self.series = config, series
+        self.config, self.series, self.run_dir = config, series, run_dir
         self.window, self.horizon = d.window, d.horizon
         self.relative, self.mode = d.relative, config.model.mode
         val_size, test_size = default_sizes(len(series.values), d.horizon)
@@ -84,19 +94,8 @@ class ForecastTask:
         self.scaled = self.scaler.scale(series.values)
         self.train_origins = self.split.origins("train", self.window, self.horizon)
 
-    def model_config(self) -> ForecasterConfig:
-        m = self.config.model
-        return ForecasterConfig(
-            horizon=self.horizon,
-            mode=m.mode,
-            cell=m.cell,
-            hidden_size=m.hidden_size,
-            num_layers=m.num_layers,
-            dropout=m.dropout,
-        )
-
     def build_model(self) -> Forecaster:
-        return Forecaster(self.model_config())
+        return Forecaster(self.config.model, self.horizon)
 
     def batch(self, origins: np.ndarray):
         inputs, targets = training_pairs(
@@ -128,11 +127,20 @@ class ForecastTask:
         """(N, H) the values each origin of ``part`` should forecast."""
         return target_windows(self.series.values, self.origins(part), self.horizon)
 
+    @torch.no_grad()
     def forecasts(self, model: Forecaster, origins: np.ndarray, steps: int | None = None):
-        """(N, steps) forecasts in the series' units from ``origins`` (default H steps)."""
-        return forecast_from(
-            model, self.scaler, self.scaled, origins, self.window, self.relative, steps
-        )
+        """(N, steps) forecasts in the series' units from ``origins`` (default H steps); an
+        origin may be the series' length (a forecast past its end)."""
+        was_training = model.training
+        model.eval()
+        try:
+            shift = anchors(self.scaled, origins, self.relative)[:, None]  # (N, 1)
+            windows = input_windows(self.scaled, origins, self.window) - shift  # (N, L)
+            inputs = torch.from_numpy(windows.astype(np.float32))
+            predictions = model.forecast(inputs, steps).double().numpy() + shift
+        finally:
+            model.train(was_training)
+        return self.scaler.unscale(predictions)
 
     def score(self, model: Forecaster, part: str) -> dict:
         origins = self.origins(part)
@@ -148,102 +156,17 @@ class ForecastTask:
     def checkpoint_metadata(self) -> dict:
         return {
             "name": TASK_NAME,
-            "model": self.model_config().to_dict(),
+            "model": {"horizon": self.horizon, **asdict(self.config.model)},
             "scaler": self.scaler.to_dict(),
             "window": self.window,
             "relative": self.relative,
         }
 
 
-@torch.no_grad()
-def forecast_from(
-    model: Forecaster,
-    scaler: Scaler,
-    scaled: np.ndarray,
-    origins: np.ndarray,
-    window: int,
-    relative: bool,
-    steps: int | None = None,
-) -> np.ndarray:
-    """The model's forecasts from ``origins`` of the scaled series, in the series' units."""
-    was_training = model.training
-    model.eval()
-    try:
-        shift = anchors(scaled, origins, relative)[:, None]  # (N, 1)
-        inputs = torch.from_numpy(
-            (input_windows(scaled, origins, window) - shift).astype(np.float32)
-        )
-        predictions = model.forecast(inputs, steps).double().numpy() + shift
-    finally:
-        model.train(was_training)
-    return scaler.unscale(predictions)
-
-
-# -- the data, as recorded in config.json and series.json --------------------------------------
-
-
-def series_fingerprint(series: Series) -> str:
-    """sha256 over the values, the time labels and the period."""
-    digest = hashlib.sha256(np.ascontiguousarray(series.values, dtype=np.float64).tobytes())
-    digest.update(json.dumps([series.times, series.period]).encode("utf-8"))
-    return digest.hexdigest()
-
-
-def data_record(dataset: str, series: Series, task: ForecastTask) -> dict:
-    path = Path(dataset)
-    split = task.split
-    labels = series.times or [str(i) for i in range(len(series.values))]
-    return {
-        "dataset": str(path.resolve()) if path.is_file() else dataset,
-        "name": series.name,
-        "points": len(series.values),
-        "period": series.period,
-        "step": series.step,
-        "sizes": split.sizes(),
-        "test_starts_at": labels[split.test_start],
-        "val_starts_at": labels[split.val_start],
-        "fingerprint": series_fingerprint(series),
-        "card": series.card,
-    }
-
-
-def save_series(path: Path, series: Series) -> None:
-    layout.write_json(
-        path,
-        {
-            "name": series.name,
-            "values": [float(v) for v in series.values],
-            "times": series.times,
-            "period": series.period,
-            "step": series.step,
-        },
-    )
-
-
-def read_series(run_dir: Path, record: dict) -> Series:
-    """The series a run was trained on, from its ``series.json``, checked."""
-    values = layout.read_json(run_dir / SERIES)
-    series = Series(
-        values["name"],
-        np.array(values["values"], dtype=np.float64),
-        values["times"],
-        int(values["period"]),
-        values["step"],
-        record.get("card", {}),
-    )
-    if series_fingerprint(series) != record["fingerprint"]:
-        raise ValueError(f"{run_dir / SERIES} is not the series this run was trained on")
-    return series
-
-
-# -- baselines ----------------------------------------------------------------------------------
-
-
 def compute_baselines(task: ForecastTask, part: str = "test") -> dict:
     """Naive, seasonal naive and (if configured) ARIMA forecasts from the origins of ``part``,
     their MAE / RMSE in the series' units, and the forecasts (JSON-ready)."""
     values, origins, horizon = task.series.values, task.origins(part), task.horizon
-    truth = task.truth(part)
     forecasts = {
         "naive": naive_forecasts(values, origins, horizon),
         "seasonal_naive": seasonal_naive_forecasts(values, origins, horizon, task.series.period),
@@ -251,31 +174,95 @@ def compute_baselines(task: ForecastTask, part: str = "test") -> dict:
     details = {"seasonal_naive": {"period": task.series.period}}
     b = task.config.baselines
     if b.arima:
+        start = task.split.bounds(part)[0]
+        order, seasonal = b.arima_order, b.arima_seasonal_order
         arima = arima_forecasts(
-            values,
-            origins,
-            horizon,
-            b.arima_order,
-            b.arima_seasonal_order,
-            b.arima_log,
-            fit_end=task.split.bounds(part)[0],
+            values, origins, horizon, order, seasonal, b.arima_log, fit_end=start
         )
         forecasts["arima"] = arima.forecasts
         details["arima"] = arima.details()
     result = {"part": part, "origins": len(origins), "horizon": horizon}
     for method, predicted in forecasts.items():
-        scores = forecast_errors(predicted, truth)
+        scores = forecast_errors(predicted, task.truth(part))
         result[f"baseline_{method}_mae"] = scores["mae"]
         result[f"baseline_{method}_rmse"] = scores["rmse"]
-        result[method] = {
-            **details.get(method, {}),
-            **scores,
-            "forecasts": predicted.tolist(),
-        }
+        result[method] = {**details.get(method, {}), **scores, "forecasts": predicted.tolist()}
     return result
 
 
-# -- train and resume ---------------------------------------------------------------------------
+def evaluate_part(task: ForecastTask, model: Forecaster, part: str) -> dict:
+    """``rnnkit evaluate`` of a forecasting run: MAE and RMSE of the RNN and of the baselines
+    on ``part`` (val or test), from every origin of the part, drawn into
+    ``plots/forecast-<part>.png``. The test baselines come from ``baselines.json`` when the
+    run computed them, else (and for val) they are computed here (ARIMA fitted on everything
+    before the part)."""
+    if part not in PARTS:
+        raise ValueError(f"unknown split {part!r}; a forecasting run has: {', '.join(PARTS)}")
+    scores = task.score(model, part)
+    baselines = lifecycle.read_baselines(task.run_dir)
+    if baselines.get("part") != part:
+        baselines = compute_baselines(task, part) if task.config.baselines.enabled else {}
+    rows = {"RNN": {"mae": scores["mae"], "rmse": scores["rmse"]}}
+    for method in METHODS:
+        if method in baselines:
+            rows[method] = {k: baselines[method][k] for k in ("mae", "rmse")}
+    title = f"{task.series.name}, {part} part: MAE {scores['mae']:.4g}"
+    plot = plot_part(task, model, part, baselines, title)
+    return {"data": task.series.name, **scores, "table": rows, "plot": str(plot)}
+
+
+def plot_part(task: ForecastTask, model, part: str, baselines: dict, title=None) -> Path:
+    """The RNN's and the baselines' forecasts on ``part``, in ``plots/forecast-<part>.png``."""
+    from rnnkit.plots.forecasts import plot_test_forecasts
+
+    forecasts = {"RNN": task.forecasts(model, task.origins(part))}
+    for method in METHODS:
+        if method in baselines:
+            forecasts[method.replace("_", " ")] = np.array(baselines[method]["forecasts"])
+    start, path = task.split.bounds(part)[0], task.run_dir / "plots" / f"forecast-{part}.png"
+    origins, truth = task.origins(part), task.truth(part)
+    return plot_test_forecasts(task.series, start, origins, truth, forecasts, path, title)
+
+
+def forecast_run(
+    run_dir: str | Path,
+    steps: int | None = None,
+    checkpoint: str = "best",
+    plot: str | Path | None = None,
+) -> dict:
+    """Forecast ``steps`` points (default: the run's horizon) after the end of the series,
+    from its last ``window`` values; draws them into ``plot`` (default
+    ``RUN_DIR/plots/forecast-future.png``)."""
+    from rnnkit.plots.forecasts import plot_future
+
+    opened = lifecycle.open_checkpoint(run_dir, checkpoint, TASK_NAME)
+    task, model = lifecycle.reopen_model(opened)
+    horizon, series = task.horizon, task.series
+    steps = horizon if steps is None else steps
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"the horizon must be a positive integer, got {steps!r}")
+    n = len(series.values)
+    values = task.forecasts(model, np.array([n]), steps)[0]
+    labels = future_labels(series.times, series.step, steps, n)
+    path = plot_future(series, values, labels, plot or opened.run_dir / FUTURE_PLOT)
+    how = "one pass" if steps <= horizon else f"iterated in blocks of {horizon}"
+    if task.mode == "recursive":
+        how = "fed back one step at a time"
+    return {
+        "task": TASK_NAME,
+        "run_dir": str(opened.run_dir),
+        "checkpoint": opened.checkpoint,
+        "steps": opened.step,
+        "data": series.name,
+        "after": (series.times or [str(n - 1)])[-1],
+        "horizon": steps,
+        "trained_horizon": horizon,
+        "mode": task.mode,
+        "how": how,
+        "labels": labels,
+        "values": [float(v) for v in values],
+        "plot": str(path),
+    }
 
 
 # -- the task's spec ----------------------------------------------------------------------------
@@ -289,14 +276,30 @@ def prepare(config: ForecastConfig, series: Series | None) -> ForecastTask:
 
 
 def reopen(run_dir: Path, record: dict, config: ForecastConfig) -> ForecastTask:
-    return ForecastTask(config, read_series(run_dir, record["data"]))
+    """The task on the series a run was trained on (its ``series.json``, checked)."""
+    data = record["data"]
+    series = Series.from_dict(layout.read_json(run_dir / SERIES), data.get("card", {}))
+    if series.fingerprint() != data["fingerprint"]:
+        raise ValueError(f"{run_dir / SERIES} is not the series this run was trained on")
+    return ForecastTask(config, series, run_dir)
 
 
 def record(task: ForecastTask) -> dict:
-    return {
-        "data": data_record(task.config.data.dataset, task.series, task),
-        "scaler": task.scaler.to_dict(),
+    path, series, split = Path(task.config.data.dataset), task.series, task.split
+    labels = series.times or [str(i) for i in range(len(series.values))]
+    data = {
+        "dataset": str(path.resolve()) if path.is_file() else task.config.data.dataset,
+        "name": series.name,
+        "points": len(series.values),
+        "period": series.period,
+        "step": series.step,
+        "sizes": split.sizes(),
+        "test_starts_at": labels[split.test_start],
+        "val_starts_at": labels[split.val_start],
+        "fingerprint": series.fingerprint(),
+        "card": series.card,
     }
+    return {"data": data, "scaler": task.scaler.to_dict()}
 
 
 def describe(task: ForecastTask, model, run_dir: Path, baselines: dict) -> str:
@@ -317,32 +320,17 @@ def describe(task: ForecastTask, model, run_dir: Path, baselines: dict) -> str:
 
 def score_test(trainer: Trainer, task: ForecastTask, baselines: dict) -> dict:
     """The best checkpoint on the test part, and its forecasts drawn beside the baselines'."""
-    from rnnkit.plots.forecasts import plot_test_forecasts
-
+    task.run_dir = trainer.run_dir
     test = task.score(trainer.model, "test")
-    test["plot"] = str(
-        plot_test_forecasts(
-            task.series,
-            task.split.test_start,
-            task.origins("test"),
-            task.truth("test"),
-            _test_forecasts(trainer.model, task, baselines),
-            trainer.run_dir / TEST_PLOT,
-        )
-    )
-    return test
+    return {**test, "plot": str(plot_part(task, trainer.model, "test", baselines))}
 
 
 def summary(result: RunResult) -> dict:
-    train, test, data = result.train, result.test, result.record.get("data", {})
+    test, data = result.test, result.record.get("data", {})
     return {
-        "task": TASK_NAME,
-        "run_dir": str(train.run_dir),
+        **run_head(result),
         "data": data.get("name"),
-        "steps": train.steps,
-        "stop_reason": train.stop_reason,
-        "best_step": train.best_step,
-        "best_val_mae": train.best_metric,
+        "best_val_mae": result.train.best_metric,
         "test_mae": test.get("mae"),
         "test_rmse": test.get("rmse"),
         "test_origins": test.get("origins"),
@@ -350,9 +338,7 @@ def summary(result: RunResult) -> dict:
         "test_starts_at": data.get("test_starts_at"),
         **baseline_figures(result.baselines),
         "plot": test.get("plot"),
-        "train_seconds": train.train_seconds,
-        "elapsed_s": train.elapsed,
-        "clip_fraction": train.clip_fraction,
+        **run_figures(result.train),
     }
 
 
@@ -360,14 +346,16 @@ SPEC = TaskSpec(
     name=TASK_NAME,
     help="forecaster of a real-valued series: sunspots, co2, airline or a CSV",
     config_class=ForecastConfig,
+    resolve=resolve_config,
     prepare=prepare,
     reopen=reopen,
     record=record,
-    save=lambda task, run_dir: save_series(run_dir / SERIES, task.series),
+    save=lambda task, run_dir: layout.write_json(run_dir / SERIES, task.series.to_dict()),
     run_name=lambda task: slug(task.series.name),
     baselines=lambda task: compute_baselines(task, "test"),
     baselines_note="computing the baselines on the test part",
     describe=describe,
+    score=evaluate_part,
     score_test=score_test,
     summary=summary,
 )
@@ -382,11 +370,3 @@ def train(config: ForecastConfig, run_dir=None, **options) -> RunResult:
 def resume(run_dir, **options) -> RunResult:
     """Continue a forecasting run from its last checkpoint (``lifecycle.resume``)."""
     return lifecycle.resume(run_dir, task=TASK_NAME, **options)
-
-
-def _test_forecasts(model: Forecaster, task: ForecastTask, baselines: dict) -> dict:
-    forecasts = {"RNN": task.forecasts(model, task.origins("test"))}
-    for method in METHODS:
-        if method in baselines:
-            forecasts[method.replace("_", " ")] = np.array(baselines[method]["forecasts"])
-    return forecasts

@@ -28,10 +28,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rnnkit.models.forecaster import CELLS, MODES
-from rnnkit.models.recurrent import check_cell, describe_cells
+from rnnkit.data.series_windows import TRANSFORMS
+from rnnkit.models.forecaster import ForecasterConfig
 from rnnkit.options import option
-from rnnkit.tasks.forecast_data import TRANSFORMS
 from rnnkit.training.config import (
     OptimizerConfig,
     RunConfig,
@@ -79,7 +78,8 @@ class ForecastDataConfig:
     user's file (None: the named set's; 1 for a file). ``window`` (L): inputs a forecast
     reads; ``horizon`` (H): steps it predicts. ``val_size`` / ``test_size``: points in the
     validation and test parts (None: by data set). ``transform``: none or log (before
-    scaling). ``relative``: subtract each window's last value (see ``forecast_data``).
+    scaling). ``relative``: subtract each window's last value (see
+    ``rnnkit.data.series_windows``).
     """
 
     dataset: str = option(
@@ -106,41 +106,11 @@ class ForecastDataConfig:
 
 
 @dataclass
-class ForecastModelConfig:
-    """The fields of ``ForecasterConfig`` that do not depend on the data.
-
-    ``mode`` is ``recursive`` by default: on the validation part of all three named sets the
-    recursive model had the lower MAE (airline 16.7 against 27.4, co2 0.316 against 0.329,
-    sunspots 20.7 and 21.2 against 24.8 and 27.7 for seeds 0 and 1; docs/forecast.md)."""
-
-    mode: str = option(
-        "recursive",
-        "direct: many-to-one, H outputs at once; recursive: many-to-many, next value at every "
-        "step, fed back",
-        choices=MODES,
-    )
-    cell: str = option("lstm", describe_cells(CELLS), metavar="CELL")
-    hidden_size: int = option(64, metavar="H", minimum=1)
-    num_layers: int = option(1, name="layers", minimum=1)
-    dropout: float = option(0.0, metavar="P")
-
-    def validate(self) -> None:
-        if self.mode not in MODES:
-            raise ValueError(f"unknown mode {self.mode!r}; allowed: {', '.join(MODES)}")
-        check_cell(self.cell, CELLS, "the forecaster")
-        for name in ("hidden_size", "num_layers"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
-
-
-@dataclass
 class ForecastBaselinesConfig:
     """Whether to compute the baselines, and the ARIMA model (None: by data set)."""
 
-    enabled: bool = True
-    arima: bool = True
+    enabled: bool = option(True, "naive, seasonal naive and ARIMA", name="baselines")
+    arima: bool = option(True, "the ARIMA baseline (--no-arima: the other two only)")
     arima_order: tuple[int, int, int] | None = None
     arima_seasonal_order: tuple[int, int, int, int] | None = None
     arima_log: bool = False
@@ -152,10 +122,18 @@ class ForecastBaselinesConfig:
                 raise ValueError(f"{name} must hold integers >= 0, got {value}")
 
 
-def _trainer_defaults() -> TrainerConfig:
+@dataclass
+class ForecastTrainerConfig(TrainerConfig):
+    """``TrainerConfig`` with fp32 only: a forecaster this small gains nothing from bf16, so
+    ``--precision`` is not one of the task's flags."""
+
+    precision: str = "fp32"
+
+
+def _trainer_defaults() -> ForecastTrainerConfig:
     # one torch thread: the model is tiny, and two threads spinning on a shared 2-core machine
     # made a step 30x slower here (8 ms -> 300 ms)
-    return TrainerConfig(time_budget=180.0, eval_every=100, log_every=50, threads=1)
+    return ForecastTrainerConfig(time_budget=180.0, eval_every=100, log_every=50, threads=1)
 
 
 @dataclass
@@ -163,10 +141,10 @@ class ForecastConfig(RunConfig):
     """Everything a forecasting run needs; ``config.json`` holds it, resolved."""
 
     data: ForecastDataConfig = field(default_factory=ForecastDataConfig)
-    model: ForecastModelConfig = field(default_factory=ForecastModelConfig)
+    model: ForecasterConfig = field(default_factory=ForecasterConfig)
     optimizer: OptimizerConfig = field(default_factory=lambda: OptimizerConfig(lr=3e-3))
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
-    trainer: TrainerConfig = field(default_factory=_trainer_defaults)
+    trainer: ForecastTrainerConfig = field(default_factory=_trainer_defaults)
     baselines: ForecastBaselinesConfig = field(default_factory=ForecastBaselinesConfig)
 
 

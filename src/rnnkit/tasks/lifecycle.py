@@ -4,6 +4,7 @@
     result = resume("runs/classify-names-...")     # continue from the last checkpoint
     run = read_run("runs/...")                     # config.json: spec, config, record, checked
     opened = open_checkpoint("runs/...", "best")   # ... and a verified checkpoint
+    task, model = reopen_model(opened)             # its task on its data, its model (eval)
     scores = evaluate("runs/...", "val")           # the spec's score on a split
     said = predict("runs/...", ["10110"])          # the spec's predict on the user's inputs
 
@@ -262,11 +263,17 @@ def _reopen_model(run_dir: str | Path, checkpoint: str, hook: str, what: str):
     spec = opened.spec
     if getattr(spec, hook) is None:
         raise ValueError(f"a {spec.name} run has no generic {what} (its task has no {hook!r})")
-    task = spec.reopen(opened.run_dir, opened.record, opened.config)
+    return (spec, opened, *reopen_model(opened))
+
+
+def reopen_model(opened: OpenedCheckpoint) -> tuple[Any, Any]:
+    """The task of an opened run, reopened on its data, and its model in eval mode with the
+    checkpoint's weights."""
+    task = opened.spec.reopen(opened.run_dir, opened.record, opened.config)
     model = task.build_model()
     model.load_state_dict(opened.loaded.section("model"))
     model.eval()
-    return spec, opened, task, model
+    return task, model
 
 
 def load_best(trainer: Trainer) -> bool:

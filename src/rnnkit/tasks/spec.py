@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rnnkit.training.trainer import Trainer, TrainResult
+from rnnkit.training.bookkeeping import TrainResult
+from rnnkit.training.trainer import Trainer
 
 
 def _nothing(*_args) -> None:
@@ -48,7 +49,9 @@ class TaskSpec:
     strings into one dict each (``rnnkit predict`` of a task with no adapter); ``save``
     writes the task's own files (vocabularies) into a new run; ``check_record`` refuses a
     recorded run the task cannot reopen; ``callbacks`` adds the task's own Trainer
-    callbacks; ``run_name`` names the default run directory (``runs/<task>-<run_name>-<time>``)."""
+    callbacks; ``run_name`` names the default run directory (``runs/<task>-<run_name>-<time>``);
+    ``resolve(overrides)`` makes a task's validated config where its defaults depend on the
+    data set (default: the config class's defaults with the overrides)."""
 
     name: str
     help: str
@@ -67,6 +70,7 @@ class TaskSpec:
     predict: Callable[[Any, Any, list[str]], list[dict]] | None = None
     callbacks: Callable[[Any], list] = _no_callbacks
     check_record: Callable[[Path, dict], None] = _nothing
+    resolve: Callable[[dict], Any] | None = None
 
     def test_scores(self, trainer: Trainer, baselines: dict) -> dict:
         """The test-split scores of the trainer's model (empty: the task has none)."""
@@ -77,9 +81,12 @@ class TaskSpec:
         return {}
 
     def resolve_config(self, overrides: dict | None = None):
-        """The config class's defaults with ``overrides`` (dotted keys) applied, validated."""
+        """The config class's defaults with ``overrides`` (dotted keys) applied, validated
+        (by the spec's ``resolve`` where it has one)."""
         from rnnkit.training.config import apply_overrides
 
+        if self.resolve is not None:
+            return self.resolve(overrides or {})
         return apply_overrides(self.config_class(), overrides or {}).validate()
 
 

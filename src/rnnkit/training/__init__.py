@@ -5,6 +5,8 @@ Modules (import them directly):
     config       OptimizerConfig, ScheduleConfig, TrainerConfig; overrides; ``parse_duration``
     task         the hooks a task gives the trainer (``Task``, ``StepOutput``)
     trainer      ``Trainer``: the loop, clipping, evaluation, checkpoints, stopping
+    bookkeeping  the Trainer's counters (``TrainerState``), step sums, ``TrainResult``
+    optimizers   ``build_optimizer``: the optimizer a config names
     schedules    warmup, cosine, reduce-on-plateau
     checkpoint   safetensors + JSON, written atomically, verified on load
     state        optimizer and random-generator state as tensors + JSON

@@ -26,13 +26,14 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from rnnkit.training import checkpoint as ckpt
+from rnnkit.training.bookkeeping import StepWindow, TrainerState, TrainResult, gradient_norm
 from rnnkit.training.config import (
     OptimizerConfig,
     ScheduleConfig,
@@ -40,6 +41,7 @@ from rnnkit.training.config import (
     resolve_precision,
 )
 from rnnkit.training.metrics import MetricsLogger, plot_losses
+from rnnkit.training.optimizers import build_optimizer
 from rnnkit.training.progress import LogReporter, ProgressStats, Reporter
 from rnnkit.training.run_dir import CHECKPOINTS, LOSS_PLOT, SAMPLES
 from rnnkit.training.schedules import LearningRateSchedule
@@ -48,62 +50,6 @@ from rnnkit.training.task import Task
 from rnnkit.training.threads import ThreadTuner
 
 logger = logging.getLogger(__name__)
-
-
-def build_optimizer(parameters: Iterable, config: OptimizerConfig) -> torch.optim.Optimizer:
-    """The optimizer ``config.name`` names, with its hyperparameters."""
-    config.validate()
-    common = {"lr": config.lr, "weight_decay": config.weight_decay, "eps": config.eps}
-    if config.name == "adam":
-        return torch.optim.Adam(parameters, betas=config.betas, **common)
-    if config.name == "adamw":
-        return torch.optim.AdamW(parameters, betas=config.betas, **common)
-    if config.name == "rmsprop":
-        return torch.optim.RMSprop(
-            parameters, alpha=config.alpha, momentum=config.momentum, **common
-        )
-    return torch.optim.SGD(
-        parameters, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
-    )
-
-
-@dataclass
-class TrainerState:
-    """The trainer's counters, saved in every checkpoint."""
-
-    step: int = 0
-    tokens: int = 0
-    elapsed: float = 0.0  # wall seconds of the run so far (evaluations included)
-    train_seconds: float = 0.0  # seconds spent in training steps only
-    best_metric: float | None = None
-    best_step: int | None = None
-    evaluations_without_improvement: int = 0
-    clip_count: int = 0
-    last_eval_step: int | None = None
-    last_metrics: dict = field(default_factory=dict)
-
-
-@dataclass
-class TrainResult:
-    """How a ``fit`` ended."""
-
-    run_dir: Path
-    steps: int
-    stop_reason: str
-    tokens: int
-    tokens_per_s: float
-    train_seconds: float
-    elapsed: float
-    metrics: dict  # the last evaluation's
-    best_metric: float | None
-    best_step: int | None
-    clip_count: int
-    sample: str | None = None
-    precision: str = "fp32"  # what the steps ran in (``auto`` resolved)
-
-    @property
-    def clip_fraction(self) -> float:
-        return self.clip_count / self.steps if self.steps else 0.0
 
 
 class Trainer:
@@ -137,7 +83,7 @@ class Trainer:
         self.last_sample: str | None = None
         self._stop_reason: str | None = None
         self._eval_seconds = 0.0
-        self._window = _Window()
+        self._window = StepWindow()
         self._smoothed_loss: float | None = None
         self._lr = optimizer.lr
         self._clipped = False
@@ -268,7 +214,7 @@ class Trainer:
     def _clip_gradients(self) -> float:
         self._clipped = False
         if self.config.clip_norm is None:
-            return _gradient_norm(self.model.parameters())
+            return gradient_norm(self.model.parameters())
         norm = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip_norm))
         if norm > self.config.clip_norm:
             self._clipped = True
@@ -429,53 +375,6 @@ class Trainer:
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
-
-
-class _Window:
-    """Sums over the steps since the last "train" record."""
-
-    def __init__(self):
-        self._recent: list[tuple[int, float]] = []  # (tokens, seconds) of the last steps
-        self._reset()
-
-    def _reset(self):
-        self.steps = self.clipped = self.tokens = 0
-        self.loss = self.grad_norm = self.seconds = 0.0
-
-    def add(self, loss: float, grad_norm: float, tokens: int, seconds: float, clipped: bool):
-        self.steps += 1
-        self.loss += loss
-        self.grad_norm += grad_norm
-        self.tokens += tokens
-        self.seconds += seconds
-        self.clipped += int(clipped)
-        self._recent = [*self._recent[-49:], (tokens, seconds)]
-
-    def recent_seconds_per_step(self) -> float:
-        return sum(s for _, s in self._recent) / len(self._recent) if self._recent else 0.0
-
-    def recent_tokens_per_s(self) -> float:
-        seconds = sum(s for _, s in self._recent)
-        return sum(t for t, _ in self._recent) / seconds if seconds else 0.0
-
-    def record(self, step: int, lr: float) -> dict:
-        n = max(1, self.steps)
-        record = {
-            "kind": "train",
-            "step": step,
-            "loss": self.loss / n,
-            "lr": lr,
-            "grad_norm": self.grad_norm / n,
-            "clip_fraction": self.clipped / n,
-            "tokens_per_s": self.tokens / self.seconds if self.seconds else 0.0,
-        }
-        self._reset()
-        return record
-
-
-def _gradient_norm(parameters: Iterable[torch.nn.Parameter]) -> float:
-    norms = [p.grad.detach().norm() for p in parameters if p.grad is not None]
-    return float(torch.linalg.vector_norm(torch.stack(norms))) if norms else 0.0
 
 
 def _one_line(error: BaseException) -> str:

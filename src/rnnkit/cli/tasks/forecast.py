@@ -19,30 +19,15 @@ from __future__ import annotations
 
 import argparse
 
-from rnnkit.cli.args import print_result
-from rnnkit.cli.flags import add_task_flags, config_overrides
-from rnnkit.cli.task_flags import train_run
-from rnnkit.tasks.forecast_config import ForecastConfig, resolve_config
+from rnnkit.cli.args import print_result, refuse_data
+from rnnkit.cli.generic_task import GenericAdapter
+from rnnkit.tasks import lifecycle
 
-SKIP = ("trainer.precision",)  # a forecaster this small trains in fp32
 TABLE_NAMES = {"RNN": "RNN", "naive": "naive", "seasonal_naive": "seasonal naive", "arima": "ARIMA"}
 
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """``rnnkit train forecast``'s flags."""
-    add_task_flags(parser, ForecastConfig(), "runs/forecast-<data>-<time>", skip=SKIP)
-    baselines = parser.add_argument_group("baselines")
-    baselines.add_argument("--no-baselines", action="store_true", help="skip the baselines")
-    baselines.add_argument("--no-arima", action="store_true", help="skip the ARIMA baseline only")
-
-
-def start(args: argparse.Namespace):
-    overrides = config_overrides(args)
-    if args.no_baselines:
-        overrides["baselines.enabled"] = False
-    if args.no_arima:
-        overrides["baselines.arima"] = False
-    return train_run("forecast", resolve_config(overrides), args)
+# flags from the config; the spec fills in the data set's defaults
+_GENERIC = GenericAdapter("forecast")
+add_arguments, start = _GENERIC.add_arguments, _GENERIC.start
 
 
 def summary_lines(summary: dict) -> list[str]:
@@ -79,15 +64,8 @@ def table_lines(rows: dict[str, tuple[float, float]]) -> list[str]:
 
 def evaluate(args: argparse.Namespace) -> int:
     """``rnnkit evaluate RUN_DIR`` for a forecasting run: the MAE / RMSE table."""
-    if getattr(args, "data", None) is not None:
-        raise ValueError(
-            "--data applies to character models; a forecasting run is evaluated on its own "
-            "series (--split val|test)"
-        )
-    from rnnkit.tasks.forecast_runs import evaluate_run
-
-    split = getattr(args, "split", "test")
-    result = evaluate_run(args.run_dir, split, getattr(args, "checkpoint", "best"))
+    refuse_data(args, "forecasting", "val|test")
+    result = lifecycle.evaluate(args.run_dir, args.split, args.checkpoint)
     return print_result(result, args.json, evaluation_lines)
 
 

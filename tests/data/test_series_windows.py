@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from rnnkit.tasks.forecast_data import (
+from rnnkit.data.series_windows import (
     Scaler,
     Split,
     anchors,
