@@ -37,6 +37,7 @@ COMMAND_PAGES = {
     "caption": ("docs/caption.md",),
     "forecast": ("docs/forecast.md",),
     "translate": ("docs/translation.md",),
+    "serve": ("docs/studio.md",),
 }
 
 

@@ -21,7 +21,7 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -88,8 +88,9 @@ class Studio:
 def create_app(index: RunIndex) -> FastAPI:
     """The studio over the runs of ``index``."""
     app = FastAPI(title="rnnkit studio", docs_url=None, redoc_url=None, openapi_url=None)
-    studio = Studio(index)
-    app.state.studio = studio
+    app.state.studio = Studio(index)
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.exception_handler(RequestError)
     async def refused(_request: Request, error: RequestError):
@@ -99,85 +100,92 @@ def create_app(index: RunIndex) -> FastAPI:
     async def invalid(_request: Request, error: ValueError):
         return JSONResponse({"error": str(error)}, status_code=400)
 
-    @app.get("/")
-    def page():
-        return FileResponse(STATIC / "index.html")
-
-    @app.get("/api/runs")
-    def runs():
-        return {"runs": [index.summary(run_id) for run_id in index.ids()]}
-
-    @app.get("/api/runs/{run_id}/curves")
-    def curves(run_id: str, since: int = 0):
-        studio.path(run_id)
-        if since < 0:
-            raise RequestError(400, f"since must be >= 0, got {since}")
-        return index.curves(run_id, since)
-
-    @app.get("/api/runs/{run_id}/write")
-    def write_text(
-        run_id: str,
-        prime: str = "",
-        length: int = 300,
-        temperature: float = 0.8,
-        top_k: int | None = None,
-        top_p: float | None = None,
-        seed: int | None = None,
-    ):
-        run = studio.char_model(run_id)
-        write.check_request(prime, length)
-        if not studio.generations.acquire(blocking=False):
-            raise RequestError(
-                429, f"{MAX_GENERATIONS} generations are running; try again when one ends"
-            )
-        try:
-            said = write.characters(
-                run.model,
-                run.vocab,
-                prime,
-                length,
-                temperature=temperature,
-                top_k=top_k,
-                top_p=top_p,
-                seed=seed,
-            )
-            first = next(said)  # a bad option fails here, as a 400, before the stream starts
-        except Exception:
-            studio.generations.release()
-            raise
-        return StreamingResponse(
-            _events(first, said, studio.generations), media_type="text/event-stream"
-        )
-
-    @app.post("/api/runs/{run_id}/neurons")
-    async def neuron_view(run_id: str, request: Request):
-        body = await _json_body(request)
-        text = body.get("text")
-        if not isinstance(text, str):
-            raise RequestError(400, 'give the text to trace as {"text": "..."}')
-        traced = studio.trace(run_id, text)
-        layer, kind, unit = body.get("layer", 0), body.get("kind", "h"), body.get("unit", 0)
-        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (layer, unit)):
-            raise RequestError(400, "layer and unit must be integers")
-        run = studio.char_model(run_id)
-        values = traced.unit(layer, kind, unit)
-        return {
-            "chars": traced.chars,
-            "layers": traced.layers,
-            "units": traced.units,
-            "kinds": list(traced.kinds),
-            "activation": {
-                "layer": layer,
-                "kind": kind,
-                "unit": unit,
-                "values": [round(float(v), 4) for v in values],
-            },
-            "features": neurons.best_units(traced),
-            "saturation": neurons.saturation(run.model, traced),
-        }
-
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
+
+
+router = APIRouter()
+
+
+def _studio(request: Request) -> Studio:
+    return request.app.state.studio
+
+
+@router.get("/")
+def page():
+    return FileResponse(STATIC / "index.html")
+
+
+@router.get("/api/runs")
+def runs(request: Request):
+    index = _studio(request).index
+    return {"runs": [index.summary(run_id) for run_id in index.ids()]}
+
+
+@router.get("/api/runs/{run_id}/curves")
+def curves(request: Request, run_id: str, since: int = 0):
+    studio = _studio(request)
+    studio.path(run_id)
+    if since < 0:
+        raise RequestError(400, f"since must be >= 0, got {since}")
+    return studio.index.curves(run_id, since)
+
+
+@router.get("/api/runs/{run_id}/write")
+def write_text(
+    request: Request,
+    run_id: str,
+    prime: str = "",
+    length: int = 300,
+    temperature: float = 0.8,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    seed: int | None = None,
+):
+    studio = _studio(request)
+    run = studio.char_model(run_id)
+    write.check_request(prime, length)
+    if not studio.generations.acquire(blocking=False):
+        raise RequestError(
+            429, f"{MAX_GENERATIONS} generations are running; try again when one ends"
+        )
+    try:
+        options = {"temperature": temperature, "top_k": top_k, "top_p": top_p, "seed": seed}
+        said = write.characters(run.model, run.vocab, prime, length, **options)
+        first = next(said)  # a bad option fails here, as a 400, before the stream starts
+    except Exception:
+        studio.generations.release()
+        raise
+    return StreamingResponse(
+        _events(first, said, studio.generations), media_type="text/event-stream"
+    )
+
+
+@router.post("/api/runs/{run_id}/neurons")
+async def neuron_view(request: Request, run_id: str):
+    studio = _studio(request)
+    body = await _json_body(request)
+    text = body.get("text")
+    if not isinstance(text, str):
+        raise RequestError(400, 'give the text to trace as {"text": "..."}')
+    traced = studio.trace(run_id, text)
+    layer, kind, unit = body.get("layer", 0), body.get("kind", "h"), body.get("unit", 0)
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (layer, unit)):
+        raise RequestError(400, "layer and unit must be integers")
+    values = traced.unit(layer, kind, unit)
+    return {
+        "chars": traced.chars,
+        "layers": traced.layers,
+        "units": traced.units,
+        "kinds": list(traced.kinds),
+        "activation": {
+            "layer": layer,
+            "kind": kind,
+            "unit": unit,
+            "values": [round(float(v), 4) for v in values],
+        },
+        "features": neurons.best_units(traced),
+        "saturation": neurons.saturation(studio.char_model(run_id).model, traced),
+    }
 
 
 def _events(first: dict, rest, slots: threading.BoundedSemaphore):
