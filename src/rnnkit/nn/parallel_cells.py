@@ -33,6 +33,7 @@ class ParallelCell(nn.Module):
     step and the scan written once over the cell's own ``coefficients``."""
 
     gate_count = 1
+    scan_method = "auto"
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True) -> None:
         super().__init__()
@@ -55,13 +56,18 @@ class ParallelCell(nn.Module):
         if self.bias_ih is not None:
             nn.init.uniform_(self.bias_ih, -bound, bound)
 
+    def _use_log_space(self, log_space: bool) -> None:
+        """Feng et al.'s log-space version: a positive candidate and the log-space scan."""
+        self.log_space = bool(log_space)
+        self.scan_method = "log" if self.log_space else "auto"
+
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}, bias={self.bias}"
 
     def initial_state(self, batch_size: int, *, dtype=None, device=None) -> Tensor:
-        dtype = dtype or self.weight_ih.dtype
-        device = device or self.weight_ih.device
-        return torch.zeros(batch_size, self.hidden_size, dtype=dtype, device=device)
+        like = self.weight_ih
+        shape = (batch_size, self.hidden_size)
+        return torch.zeros(shape, dtype=dtype or like.dtype, device=device or like.device)
 
     def output(self, state: Tensor) -> Tensor:
         return state
@@ -86,8 +92,6 @@ class ParallelCell(nn.Module):
         final state."""
         a, b = self.coefficients(xp)
         return linear_scan(a, b, state, mask=mask, reverse=reverse, method=self.scan_method)
-
-    scan_method = "auto"
 
     def forward(self, input: Tensor, state: Tensor | None = None) -> Tensor:
         if input.dim() not in (1, 2) or input.shape[-1] != self.input_size:
@@ -125,8 +129,7 @@ class MinGRUCell(ParallelCell):
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, log_space=False):
         super().__init__(input_size, hidden_size, bias)
-        self.log_space = bool(log_space)
-        self.scan_method = "log" if self.log_space else "auto"
+        self._use_log_space(log_space)
 
     def coefficients(self, xp: Tensor) -> tuple[Tensor, Tensor]:
         z_pre, n = xp.chunk(2, dim=-1)
@@ -153,8 +156,7 @@ class MinLSTMCell(ParallelCell):
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, log_space=False):
         super().__init__(input_size, hidden_size, bias)
-        self.log_space = bool(log_space)
-        self.scan_method = "log" if self.log_space else "auto"
+        self._use_log_space(log_space)
 
     def coefficients(self, xp: Tensor) -> tuple[Tensor, Tensor]:
         f_pre, i_pre, n = xp.chunk(3, dim=-1)
