@@ -23,7 +23,6 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +34,7 @@ from rnnkit.data.provenance import read_corpus, read_recorded_corpus
 from rnnkit.data.vocab import Vocab
 from rnnkit.diagnostics.language_model import language_model_diagnostics
 from rnnkit.generation.sampling import generate
-from rnnkit.models.language_model import LanguageModel, LanguageModelConfig
+from rnnkit.models.language_model import LanguageModel
 from rnnkit.tasks import lifecycle
 from rnnkit.tasks.charlm_config import CharLMConfig
 from rnnkit.tasks.spec import RunResult, TaskSpec, parameter_count
@@ -64,11 +63,8 @@ class CharLMTask:
         )
         self.prime_ids = prime_ids(self.vocab, config.sampling.prime)
 
-    def model_config(self) -> LanguageModelConfig:
-        return LanguageModelConfig(vocab_size=len(self.vocab), **asdict(self.config.model))
-
     def build_model(self) -> LanguageModel:
-        return LanguageModel(self.model_config())
+        return LanguageModel(self.config.model, len(self.vocab))
 
     def train_batches(self, start_step: int):
         return self.streams.batches(start_step)
@@ -105,7 +101,7 @@ class CharLMTask:
     def checkpoint_metadata(self) -> dict:
         return {
             "name": TASK_NAME,
-            "model": self.model_config().to_dict(),
+            "model": self.config.model.to_dict(len(self.vocab)),
             "vocab": {"level": self.vocab.level, "symbols": self.vocab.symbols},
         }
 

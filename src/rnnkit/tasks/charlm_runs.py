@@ -55,13 +55,13 @@ def load_run(run_dir: str | Path, checkpoint: str = "best") -> LoadedRun:
     checkpoint = opened.checkpoint
     vocab = Vocab.load(run_dir / layout.VOCAB)
     try:
-        model_config = LanguageModelConfig.from_dict(loaded.meta["task"]["model"])
-        if model_config.vocab_size != len(vocab):
+        model_config, vocab_size = LanguageModelConfig.from_dict(loaded.meta["task"]["model"])
+        if vocab_size != len(vocab):
             raise ValueError(
-                f"the checkpoint's model has {model_config.vocab_size} outputs but vocab.json "
+                f"the checkpoint's model has {vocab_size} outputs but vocab.json "
                 f"has {len(vocab)} symbols"
             )
-        model = LanguageModel(model_config)
+        model = LanguageModel(model_config, vocab_size)
         model.load_state_dict(loaded.section("model"))
     except (KeyError, TypeError, RuntimeError) as error:
         raise ValueError(
