@@ -46,26 +46,20 @@ class LoadedRun:
 def load_run(run_dir: str | Path, checkpoint: str = "best") -> LoadedRun:
     """The model of checkpoint ``best`` or ``last``; ``best`` falls back to ``last`` when the
     run stopped before its first evaluation."""
-    opened = lifecycle.open_checkpoint(run_dir, checkpoint, "charlm")
-    run_dir, record, config, loaded = opened.run_dir, opened.record, opened.config, opened.loaded
-    checkpoint = opened.checkpoint
-    vocab = Vocab.load(run_dir / layout.VOCAB)
-    try:
-        model_config, vocab_size = LanguageModelConfig.from_dict(loaded.meta["task"]["model"])
-        if vocab_size != len(vocab):
-            raise ValueError(
-                f"the checkpoint's model has {vocab_size} outputs but vocab.json "
-                f"has {len(vocab)} symbols"
-            )
-        model = LanguageModel(model_config, vocab_size)
-        model.load_state_dict(loaded.section("model"))
-    except (KeyError, TypeError, RuntimeError) as error:
+    opened, model = lifecycle.open_model(
+        run_dir,
+        checkpoint,
+        "charlm",
+        lambda record: LanguageModel(*LanguageModelConfig.from_dict(record)),
+    )
+    vocab = Vocab.load(opened.run_dir / layout.VOCAB)
+    if model.vocab_size != len(vocab):
         raise ValueError(
-            f"checkpoint {loaded.path} does not hold a character model: "
-            f"{' '.join(str(error).split())}"
-        ) from None
-    model.eval()
-    return LoadedRun(run_dir, record, config, vocab, model, checkpoint, loaded.meta["step"])
+            f"the checkpoint's model has {model.vocab_size} outputs but vocab.json has "
+            f"{len(vocab)} symbols"
+        )
+    where = (opened.run_dir, opened.record, opened.config)
+    return LoadedRun(*where, vocab, model, opened.checkpoint, opened.step)
 
 
 def sample_run(
