@@ -34,7 +34,7 @@ from rnnkit.data.provenance import read_corpus, read_recorded_corpus
 from rnnkit.data.vocab import Vocab
 from rnnkit.diagnostics.language_model import language_model_diagnostics
 from rnnkit.generation.sampling import generate
-from rnnkit.models.language_model import LanguageModel
+from rnnkit.models.language_model import LanguageModel, LanguageModelConfig
 from rnnkit.tasks import lifecycle
 from rnnkit.tasks.charlm_config import CharLMConfig
 from rnnkit.tasks.spec import RunResult, TaskSpec, parameter_count
@@ -104,6 +104,11 @@ class CharLMTask:
             "model": self.config.model.to_dict(len(self.vocab)),
             "vocab": {"level": self.vocab.level, "symbols": self.vocab.symbols},
         }
+
+
+def model_from_record(record: dict) -> LanguageModel:
+    """The model a checkpoint's ``model`` record (``checkpoint_metadata``) describes."""
+    return LanguageModel(*LanguageModelConfig.from_dict(record))
 
 
 def mean_loss(model: LanguageModel, ids: np.ndarray, batch_size: int, seq_len: int) -> float:

@@ -20,9 +20,9 @@ from rnnkit.data.corpora import resolve_text_source
 from rnnkit.data.vocab import Vocab
 from rnnkit.generation.beam_search import beam_search
 from rnnkit.generation.sampling import generate
-from rnnkit.models.language_model import LanguageModel, LanguageModelConfig
+from rnnkit.models.language_model import LanguageModel
 from rnnkit.tasks import lifecycle
-from rnnkit.tasks.charlm import SPEC, mean_loss, prime_ids
+from rnnkit.tasks.charlm import SPEC, mean_loss, model_from_record, prime_ids
 from rnnkit.tasks.charlm_config import CharLMConfig
 from rnnkit.training import run_dir as layout
 from rnnkit.training.threads import one_thread
@@ -46,12 +46,7 @@ class LoadedRun:
 def load_run(run_dir: str | Path, checkpoint: str = "best") -> LoadedRun:
     """The model of checkpoint ``best`` or ``last``; ``best`` falls back to ``last`` when the
     run stopped before its first evaluation."""
-    opened, model = lifecycle.open_model(
-        run_dir,
-        checkpoint,
-        "charlm",
-        lambda record: LanguageModel(*LanguageModelConfig.from_dict(record)),
-    )
+    opened, model = lifecycle.open_model(run_dir, checkpoint, "charlm", model_from_record)
     vocab = Vocab.load(opened.run_dir / layout.VOCAB)
     if model.vocab_size != len(vocab):
         raise ValueError(
