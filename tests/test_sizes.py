@@ -20,7 +20,6 @@ ALLOWED: dict[str, str] = {
     "tasks/classify.py": "classify's move onto the spec (issue #16), in progress",
     "tasks/classify_runs.py": "evaluate_ensemble: classify's move onto the spec, in progress",
     "tasks/seq2seq.py": "seq2seq's move onto the spec (issue #16), in progress",
-    "cli/tasks/charlm.py": "add_arguments: charlm's flags from its config, in progress",
     "cli/tasks/classify.py": "add_arguments: classify's flags from its config, in progress",
 }
 

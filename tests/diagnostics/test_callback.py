@@ -78,7 +78,7 @@ def test_records_go_to_tensorboard_as_scalars(tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     torch.manual_seed(0)
-    model = LanguageModel(LanguageModelConfig(vocab_size=5, cell="lstm", hidden_size=4))
+    model = LanguageModel(LanguageModelConfig(cell="lstm", hidden_size=4), 5)
     idx = torch.randint(0, 5, (12, 2))
     metrics = MetricsLogger(tmp_path, tensorboard=True)
     trainer = SimpleNamespace(model=model, state=SimpleNamespace(step=0, clip_count=0))
@@ -116,7 +116,7 @@ def test_training_is_the_same_with_and_without_diagnostics(tiny_config, tmp_path
 
 def test_the_callback_leaves_grads_mode_and_random_state_alone():
     torch.manual_seed(0)
-    model = LanguageModel(LanguageModelConfig(vocab_size=9, cell="gru", hidden_size=6))
+    model = LanguageModel(LanguageModelConfig(cell="gru", hidden_size=6), 9)
     idx = torch.randint(0, 9, (12, 3))
     model(idx, idx)[1].backward()
     grads = [p.grad.clone() for p in model.parameters()]
@@ -151,7 +151,7 @@ def test_text_batch_lays_out_streams_and_shifted_targets():
 
 def test_a_short_validation_text_shortens_the_diagnostic_sequence():
     callback = language_model_diagnostics(list(range(20)), every=1, seq_len=200)
-    model = LanguageModel(LanguageModelConfig(vocab_size=20, cell="lstm", hidden_size=4))
+    model = LanguageModel(LanguageModelConfig(cell="lstm", hidden_size=4), 20)
     logged = []
     trainer = SimpleNamespace(
         model=model,

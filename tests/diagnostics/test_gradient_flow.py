@@ -147,8 +147,8 @@ def test_a_tuple_state_cell_gets_a_curve_per_part():
 
 def test_a_language_model_matches_a_hand_loop_through_its_embedding_and_decoder():
     torch.manual_seed(5)
-    config = LanguageModelConfig(vocab_size=7, cell="gru", hidden_size=H, num_layers=2)
-    model = LanguageModel(config).double()
+    config = LanguageModelConfig(cell="gru", hidden_size=H, num_layers=2)
+    model = LanguageModel(config, 7).double()
     idx = torch.randint(0, 7, (T, N))
     targets = torch.randint(0, 7, (T, N))
     diagnosis = diagnose(model, language_model_loss(idx, targets, "last"))

@@ -68,8 +68,8 @@ class CountingModel(nn.Module):
 
 def tiny_language_model(vocab_size: int = 5, cell: str = "lstm", seed: int = 0) -> LanguageModel:
     torch.manual_seed(seed)
-    config = LanguageModelConfig(vocab_size=vocab_size, cell=cell, hidden_size=8, dropout=0.2)
-    return LanguageModel(config)
+    config = LanguageModelConfig(cell=cell, hidden_size=8, dropout=0.2)
+    return LanguageModel(config, vocab_size)
 
 
 def sequence_log_probs(model: nn.Module, prime_ids: list[int], sequences) -> torch.Tensor:

@@ -22,8 +22,8 @@ NAMES = cell_choices(CELLS)  # every core the char model builds, and the old nam
 def make_model(cell="lstm", embedding="learned", seed=0, **options) -> LanguageModel:
     torch.manual_seed(seed)
     options = {"hidden_size": H, "num_layers": 2, **options}
-    config = LanguageModelConfig(vocab_size=V, cell=cell, embedding=embedding, **options)
-    return LanguageModel(config).eval()
+    config = LanguageModelConfig(cell=cell, embedding=embedding, **options)
+    return LanguageModel(config, V).eval()
 
 
 def random_ids(*shape, seed=1) -> torch.Tensor:
@@ -45,7 +45,7 @@ def torch_reference(cell: str, input_size: int, num_layers: int = 2):
 def hand_logits(model: LanguageModel, idx: torch.Tensor) -> torch.Tensor:
     """embedding or F.one_hot -> reference layer with copied weights -> decoder by hand."""
     config = model.config
-    reference = torch_reference(config.cell, config.input_size)
+    reference = torch_reference(config.cell, config.input_size(V))
     reference.load_state_dict(model.recurrent.state_dict())
     if config.embedding == "onehot":
         x = F.one_hot(idx, V).float()  # (T, B, V), as the lectures write it
@@ -203,8 +203,8 @@ def test_tiny_model_overfits_a_repeated_string():
     inputs = torch.stack([ids[s : s + 24] for s in starts], dim=1)  # (T, B)
     targets = torch.stack([ids[s + 1 : s + 25] for s in starts], dim=1)  # (T, B)
     torch.manual_seed(0)
-    config = LanguageModelConfig(vocab_size=V, cell="lstm", hidden_size=32, num_layers=1)
-    model = LanguageModel(config)
+    config = LanguageModelConfig(cell="lstm", hidden_size=32, num_layers=1)
+    model = LanguageModel(config, V)
     optimizer = torch.optim.Adam(model.parameters(), lr=0.02)
     start = model(inputs, targets)[1].item()
     for _ in range(150):
@@ -220,7 +220,6 @@ def test_tiny_model_overfits_a_repeated_string():
 
 def test_config_round_trip_through_json():
     config = LanguageModelConfig(
-        vocab_size=65,
         cell="gru-lectures",
         hidden_size=32,
         num_layers=3,
@@ -228,9 +227,10 @@ def test_config_round_trip_through_json():
         embedding_size=32,
         tie_weights=True,
     )
-    again = LanguageModelConfig.from_dict(json.loads(json.dumps(config.to_dict())))
-    assert again == config
-    assert LanguageModelConfig.from_dict({"vocab_size": 5}) == LanguageModelConfig(5)
+    record = json.loads(json.dumps(config.to_dict(65)))
+    assert list(record)[0] == "vocab_size"  # a checkpoint's model, as before the split
+    assert LanguageModelConfig.from_dict(record) == (config, 65)
+    assert LanguageModelConfig.from_dict({"vocab_size": 5}) == (LanguageModelConfig(), 5)
 
 
 @pytest.mark.parametrize(
@@ -257,7 +257,9 @@ def test_config_round_trip_through_json():
 )
 def test_config_validation(options, message):
     with pytest.raises(ValueError, match=message):
-        LanguageModelConfig(**{"vocab_size": V, "hidden_size": H, **options})
+        options = {"vocab_size": V, "hidden_size": H, **options}
+        vocab_size = options.pop("vocab_size")
+        LanguageModel(LanguageModelConfig(**options), vocab_size)
 
 
 def test_config_from_dict_errors():

@@ -7,7 +7,8 @@ the allowed names."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -51,10 +52,8 @@ class Model:
 
 
 def _char_model(cell):
-    config = language_model.LanguageModelConfig(
-        vocab_size=7, cell=cell, hidden_size=6, num_layers=2, dropout=0.1
-    )
-    return language_model.LanguageModel(config)
+    config = language_model.LanguageModelConfig(cell=cell, hidden_size=6, num_layers=2, dropout=0.1)
+    return language_model.LanguageModel(config, 7)
 
 
 def _seq2seq(cell):
@@ -220,16 +219,19 @@ def test_the_char_model_builds_what_it_built_for_every_old_name(
     cell, embedding, num_layers, monkeypatch
 ):
     config = language_model.LanguageModelConfig(
-        vocab_size=7,
         cell=cell,
         hidden_size=6,
         num_layers=num_layers,
         embedding=embedding,
         dropout=0.2,
     )
-    model = Model((), lambda _: language_model.LanguageModel(config), MODELS["charlm"].run)
+    model = Model((), lambda _: language_model.LanguageModel(config, 7), MODELS["charlm"].run)
     after = _built(model, cell, seed=3)
-    monkeypatch.setattr(language_model, "_recurrent_layer", before._recurrent_layer)
+
+    def old_layer(config, input_size):  # the old builder read the input size off its config
+        return before._recurrent_layer(SimpleNamespace(**asdict(config), input_size=input_size))
+
+    monkeypatch.setattr(language_model, "_recurrent_layer", old_layer)
     _assert_identical(after, _built(model, cell, seed=3))
 
 

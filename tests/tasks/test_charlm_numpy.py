@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from rnnkit.tasks.charlm_numpy import NumpyCharLMConfig, train_numpy, validation_loss
+from rnnkit.tasks.charlm_numpy import NumpyCharLMConfig, train_numpy
 from rnnkit.tasks.charlm_runs import load_run
 from rnnkit.training.metrics import read_metrics
 
@@ -38,8 +38,7 @@ def test_numpy_validation_loss_is_chance_for_an_untrained_uniform_model(tiny_tex
     params, history = reference.train(text, hidden_size=8, steps=0)
     params["weight_hy"][:] = 0
     params["bias_y"][:] = 0
-    config = NumpyCharLMConfig(seq_len=7, batch_size=3)
-    loss = validation_loss(params, history, text[:500], config)
+    loss = reference.mean_loss(params, history, text[:500], seq_len=7, batch_size=3)
     assert loss == pytest.approx(np.log(len(history.vocab)))
 
 

@@ -8,6 +8,7 @@ import importlib
 import json
 
 import pytest
+import torch
 
 from rnnkit.tasks import charlm, classify, lifecycle, registry, tag
 from rnnkit.tasks.classify_config import resolve_config as classify_config
@@ -255,6 +256,19 @@ def test_open_checkpoint_names_the_allowed_checkpoints(charlm_run):
     assert (best.checkpoint, best.step) == ("best", result.train.best_step)
     assert (last.checkpoint, last.step) == ("last", 12)
     assert best.spec is charlm.SPEC and best.record == _read(run_dir)
+
+
+def test_open_model_builds_the_checkpoints_model_or_names_the_file(charlm_run):
+    run_dir, _, _ = charlm_run
+    opened, model = lifecycle.open_model(run_dir, "last", "charlm", charlm.model_from_record)
+    assert not model.training and opened.checkpoint == "last"
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(tensor, opened.loaded.section("model")[name])
+    too_small = lambda record: charlm.model_from_record({**record, "hidden_size": 3})  # noqa: E731
+    _one_line_error(
+        lambda: lifecycle.open_model(run_dir, "last", "charlm", too_small),
+        f"checkpoint {run_dir / 'checkpoints' / 'last.safetensors'} does not hold a charlm model",
+    )
 
 
 # -- (6) a run written before the format was versioned -----------------------------------------

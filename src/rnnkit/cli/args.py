@@ -51,9 +51,14 @@ def threads(text: str) -> dict:
     return {"trainer.threads": int(text), "trainer.adapt_threads": False}
 
 
-def flag_names(names: Iterable[str]) -> str:
-    """``["max_steps", "lr"]`` -> ``--max-steps, --lr``."""
-    return ", ".join("--" + name.replace("_", "-") for name in names)
+def given_flags(args: argparse.Namespace, allowed: Iterable[str] = ()) -> list[str]:
+    """The flags of ``rnnkit train TASK`` given a value other than their default, but those
+    whose dest is in ``allowed``: ``["--hidden-size", "--lr"]``."""
+    return [
+        args.flag_options[dest]
+        for dest, default in args.flag_defaults.items()
+        if dest not in (*allowed, "help") and getattr(args, dest) != default
+    ]
 
 
 def guarded(call: Callable):

@@ -107,7 +107,7 @@ def _add_training_flags(parser: argparse.ArgumentParser, trainer) -> None:
     optim.add_argument(
         "--threads",
         metavar="N|auto",
-        help=f"torch threads (default {trainer.threads or 'all'}); auto switches between 1 "
+        help=f"torch threads (default {_threads(trainer)}); auto switches between 1 "
         "and all while training, whichever is faster",
     )
     stop = _group(parser, "stopping and reporting")
@@ -152,12 +152,18 @@ def _help(flag: Flag, default) -> str:
         return f"{flag.help} (required)".replace("%", "%%")
     if default is None:
         shown = flag.none
+    elif default == "":
+        shown = '""'
     elif isinstance(default, bool):
         shown = "on" if default else "off"
     else:
         shown = f"{default:g}" if isinstance(default, float) else str(default)
     text = f"{flag.help} (default: {shown})" if flag.help else f"(default: {shown})"
     return text.replace("%", "%%")  # argparse formats help with %
+
+
+def _threads(trainer) -> str:
+    return "auto" if trainer.adapt_threads else str(trainer.threads or "all")
 
 
 def _seconds(seconds: float) -> str:

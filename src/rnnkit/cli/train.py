@@ -21,7 +21,7 @@ import importlib
 import importlib.util
 from types import ModuleType
 
-from rnnkit.cli.args import duration, flag_names, guarded, positive_int, progress, report
+from rnnkit.cli.args import duration, given_flags, guarded, positive_int, progress, report
 from rnnkit.cli.generic_task import GenericAdapter
 from rnnkit.tasks import lifecycle
 from rnnkit.tasks.registry import get_spec, task_names
@@ -63,7 +63,14 @@ def register(subparsers) -> None:
         )
         cli.add_arguments(parser)
         defaults = {action.dest: action.default for action in parser._actions}
-        parser.set_defaults(func=train_command, train_task=name, flag_defaults=defaults)
+        options = {action.dest: _long_option(action) for action in parser._actions}
+        parser.set_defaults(
+            func=train_command, train_task=name, flag_defaults=defaults, flag_options=options
+        )
+
+
+def _long_option(action: argparse.Action) -> str:
+    return next((o for o in action.option_strings if o.startswith("--")), action.dest)
 
 
 def train_command(args: argparse.Namespace) -> int:
@@ -100,13 +107,9 @@ def resume_run(run_dir: str, max_steps, time_budget, as_json: bool, task=None) -
 def refuse_flags_on_resume(args: argparse.Namespace) -> None:
     """A ValueError naming every flag given beside ``--resume`` (a resumed run keeps its own
     configuration; only the stopping point may change)."""
-    given = [
-        name
-        for name, default in args.flag_defaults.items()
-        if name not in (*RESUME_FLAGS, "help") and getattr(args, name) != default
-    ]
+    given = given_flags(args, RESUME_FLAGS)
     if given:
         raise ValueError(
             "--resume continues a run with its own configuration; only --max-steps, "
-            f"--time-budget and --json go with it (got {flag_names(given)})"
+            f"--time-budget and --json go with it (got {', '.join(given)})"
         )

@@ -11,7 +11,6 @@ dropout) and goes back to the mode it was in; parameters' ``.grad`` are not touc
 
 from __future__ import annotations
 
-import contextlib
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from rnnkit.diagnostics.gradient_flow import HORIZON_THRESHOLD, GradientFlow, gr
 from rnnkit.diagnostics.recording import record_steps
 from rnnkit.diagnostics.saturation import saturation
 from rnnkit.diagnostics.spectrum import recurrent_spectrum
+from rnnkit.training.threads import one_thread
 
 LOSSES = ("last", "sum")
 DISTANCES = (0, 1, 10, 50, 100, 200)  # distances back at which the callback logs the norm
@@ -194,20 +194,6 @@ def diagnose_layer(
     direction = torch.randn(layer.hidden_size, generator=generator, dtype=dtype)
     direction = direction / direction.norm()
     return diagnose(layer, readout_loss(inputs, direction, loss), loss=loss, threshold=threshold)
-
-
-@contextlib.contextmanager
-def one_thread():
-    """Run on one torch thread. Diagnostics multiply small matrices step by step, where a
-    second thread cannot help, and on a shared CPU two spin-waiting threads make them several
-    times slower (the four fresh cores at T=200: 34 s with 2 threads, 8 s with 1, on the
-    2-core machine under load)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def check_positive(name: str, value: object, minimum: int = 1) -> int:

@@ -27,9 +27,16 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnkit.models.recurrent import build_recurrent, cell_names, check_cell, get_core
+from rnnkit.models.recurrent import (
+    build_recurrent,
+    cell_names,
+    check_cell,
+    describe_cells,
+    get_core,
+)
 from rnnkit.nn.recurrence import StepStates
 from rnnkit.nn.states import map_state
+from rnnkit.options import option
 
 CELLS = cell_names(horizon=False)  # every core but clstm, which needs a horizon
 EMBEDDINGS = ("learned", "onehot")
@@ -42,10 +49,10 @@ def _check_positive_int(name: str, value: object) -> None:
 
 @dataclass
 class LanguageModelConfig:
-    """Everything needed to rebuild a :class:`LanguageModel` (saved as JSON beside its weights).
+    """Everything needed to rebuild a :class:`LanguageModel` but its vocabulary size ``V``,
+    which comes from the data (``LanguageModel(config, vocab_size)``).
 
     Attributes:
-        vocab_size: number of token ids, ``V``.
         cell: a core of :mod:`rnnkit.models.recurrent` (``CELLS``: ``"lstm"``, ``"gru"``
             (torch's GRU), ``"gru-lectures"`` (the GRU of Cho et al. 2014 and the lectures,
             ``reset_after=False``, readable loop only), ``"rnn"`` (tanh), ``"relu"`` (or its
@@ -63,17 +70,17 @@ class LanguageModelConfig:
             2017); needs the learned embedding with ``E == H``.
     """
 
-    vocab_size: int
-    cell: str = "lstm"
-    hidden_size: int = 256
-    num_layers: int = 2
-    dropout: float = 0.0
-    embedding: str = "learned"
-    embedding_size: int | None = None
-    tie_weights: bool = False
+    cell: str = option("lstm", describe_cells(CELLS), metavar="CELL")
+    hidden_size: int = option(256, "units per recurrent layer", metavar="H", minimum=1)
+    num_layers: int = option(2, "stacked recurrent layers", name="layers", minimum=1)
+    dropout: float = option(0.0, "between layers and before the decoder", metavar="P")
+    embedding: str = option("learned", "onehot: the lectures' one-hot input", choices=EMBEDDINGS)
+    embedding_size: int | None = option(None, metavar="E", minimum=1, none="hidden size")
+    tie_weights: bool = option(False, "the decoder reuses the embedding matrix")
 
-    def __post_init__(self) -> None:
-        for name in ("vocab_size", "hidden_size", "num_layers"):
+    def validate(self) -> None:
+        """A ValueError that names the first field out of range."""
+        for name in ("hidden_size", "num_layers"):
             _check_positive_int(name, getattr(self, name))
         check_cell(self.cell, CELLS, "the char language model")
         if self.embedding not in EMBEDDINGS:
@@ -94,8 +101,7 @@ class LanguageModelConfig:
         if self.embedding == "onehot":
             raise ValueError(
                 "embedding_size applies to embedding='learned' only; a one-hot input has "
-                f"vocab_size ({self.vocab_size}) features; got embedding_size="
-                f"{self.embedding_size!r}"
+                f"vocab_size features; got embedding_size={self.embedding_size!r}"
             )
         _check_positive_int("embedding_size", self.embedding_size)
 
@@ -109,30 +115,31 @@ class LanguageModelConfig:
                 "tie_weights needs embedding='learned' (the decoder reuses the embedding "
                 "matrix); a one-hot input has no embedding to tie"
             )
-        if self.input_size != self.hidden_size:
+        size = self.embedding_size or self.hidden_size
+        if size != self.hidden_size:
             raise ValueError(
                 f"tie_weights needs embedding_size == hidden_size (the decoder weight is the "
                 f"embedding matrix, (V, E) used as (V, H)); got embedding_size="
-                f"{self.input_size}, hidden_size={self.hidden_size}"
+                f"{size}, hidden_size={self.hidden_size}"
             )
 
-    @property
-    def input_size(self) -> int:
+    def input_size(self, vocab_size: int) -> int:
         """Features of ``x_t``, the first recurrent layer's input: ``V`` or ``E``."""
         if self.embedding == "onehot":
-            return self.vocab_size
+            return vocab_size
         return self.embedding_size or self.hidden_size
 
-    def to_dict(self) -> dict:
-        """The fields as a JSON-safe dict."""
-        return asdict(self)
+    def to_dict(self, vocab_size: int) -> dict:
+        """The fields and ``vocab_size`` as a JSON-safe dict (a checkpoint's ``model``)."""
+        return {"vocab_size": vocab_size, **asdict(self)}
 
     @classmethod
-    def from_dict(cls, data: dict) -> LanguageModelConfig:
-        """The inverse of :meth:`to_dict`; unknown or missing keys are a ValueError."""
+    def from_dict(cls, data: dict) -> tuple[LanguageModelConfig, int]:
+        """The inverse of :meth:`to_dict`: the config and the vocabulary size; unknown or
+        missing keys are a ValueError."""
         if not isinstance(data, dict):
             raise ValueError(f"a language model config must be a dict, got {type(data).__name__}")
-        known = [f.name for f in fields(cls)]
+        known = ["vocab_size", *(f.name for f in fields(cls))]
         unknown = sorted(set(data) - set(known))
         if unknown:
             raise ValueError(
@@ -141,10 +148,12 @@ class LanguageModelConfig:
             )
         if "vocab_size" not in data:
             raise ValueError("a language model config needs vocab_size")
-        return cls(**data)
+        values = dict(data)
+        vocab_size = values.pop("vocab_size")
+        return cls(**values), vocab_size
 
 
-def _recurrent_layer(config: LanguageModelConfig) -> nn.Module:
+def _recurrent_layer(config: LanguageModelConfig, input_size: int) -> nn.Module:
     """The rnnkit layer of the core ``config.cell``; its parameters and state dict are
     torch.nn's. The char model keeps torch.nn's default initialisation where a core's own is
     only customary (no forget-gate bias 1 for an LSTM, unlike the classifier's): it always
@@ -154,7 +163,7 @@ def _recurrent_layer(config: LanguageModelConfig) -> nn.Module:
     dropout = config.dropout if config.num_layers > 1 else 0.0
     return build_recurrent(
         config.cell,
-        config.input_size,
+        input_size,
         config.hidden_size,
         num_layers=config.num_layers,
         batch_first=False,  # (T, B, E), as TokenStreams serves it
@@ -173,18 +182,21 @@ class LanguageModel(nn.Module):
     ``dropout`` and ``decoder`` (``nn.Linear(H, V)``).
     """
 
-    def __init__(self, config: LanguageModelConfig) -> None:
+    def __init__(self, config: LanguageModelConfig, vocab_size: int) -> None:
         super().__init__()
         if not isinstance(config, LanguageModelConfig):
             raise ValueError(
                 f"LanguageModel needs a LanguageModelConfig, got {type(config).__name__}"
             )
-        self.config = config
+        config.validate()
+        _check_positive_int("vocab_size", vocab_size)
+        self.config, self.vocab_size = config, vocab_size
+        input_size = config.input_size(vocab_size)
         if config.embedding == "learned":
-            self.embedding = nn.Embedding(config.vocab_size, config.input_size)
-        self.recurrent = _recurrent_layer(config)
+            self.embedding = nn.Embedding(vocab_size, input_size)
+        self.recurrent = _recurrent_layer(config, input_size)
         self.dropout = nn.Dropout(config.dropout)
-        self.decoder = nn.Linear(config.hidden_size, config.vocab_size)
+        self.decoder = nn.Linear(config.hidden_size, vocab_size)
         self._init_weights()
         if config.tie_weights:
             self.decoder.weight = self.embedding.weight  # one Parameter, (V, H)
@@ -209,7 +221,7 @@ class LanguageModel(nn.Module):
         if self.config.embedding == "learned":
             return self.embedding(idx)  # (T, B, E)
         dtype = self.recurrent.weight_ih_l0.dtype
-        return F.one_hot(idx, self.config.vocab_size).to(dtype)  # (T, B, V)
+        return F.one_hot(idx, self.vocab_size).to(dtype)  # (T, B, V)
 
     def forward(
         self, idx: Tensor, targets: Tensor | None = None, state=None
@@ -239,8 +251,7 @@ class LanguageModel(nn.Module):
         logits = self.decoder(self.dropout(output)).float()  # (T, B, V)
         loss = None
         if targets is not None:
-            vocab_size = self.config.vocab_size
-            loss = F.cross_entropy(logits.reshape(-1, vocab_size), targets.reshape(-1))
+            loss = F.cross_entropy(logits.reshape(-1, self.vocab_size), targets.reshape(-1))
         return logits, loss, state
 
     def step(self, tokens: Tensor, state=None) -> tuple[Tensor, object]:
@@ -287,8 +298,8 @@ class LanguageModel(nn.Module):
                 else type(ids).__name__
             )
             raise ValueError(f"{name} must be a (T, B) int64 tensor of token ids, got {got}")
-        if ids.numel() and (ids.min() < 0 or ids.max() >= self.config.vocab_size):
+        if ids.numel() and (ids.min() < 0 or ids.max() >= self.vocab_size):
             raise ValueError(
-                f"{name} holds ids outside [0, {self.config.vocab_size}): "
+                f"{name} holds ids outside [0, {self.vocab_size}): "
                 f"min {int(ids.min())}, max {int(ids.max())}"
             )

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rnnkit.reference.clipping import clip_by_global_norm, clip_by_value
-from rnnkit.reference.losses import softmax
+from rnnkit.reference.losses import cross_entropy_forward, softmax
 from rnnkit.reference.network import Network
 from rnnkit.reference.optim import make_optimizer
 from rnnkit.reference.tbptt import TruncatedBPTT
@@ -173,3 +173,27 @@ def sample(
         p = softmax(o[0, 0] / temperature)  # (V,)
         ids.append(int(rng.choice(len(vocab), p=p)))
     return "".join(vocab[i] for i in ids)
+
+
+def mean_loss(params: dict, history: History, text: str, seq_len: int, batch_size: int) -> float:
+    """Mean nats per character of the trained network over ``text``, streams and carried
+    state as in training (at most ``batch_size`` streams, fewer for a short text). Characters
+    the training text lacks are left out (this engine has no <unk>)."""
+    known = set(history.vocab)
+    kept = "".join(ch for ch in text if ch in known)
+    if len(kept) < len(text):
+        logger.info("%d characters not in the vocabulary left out", len(text) - len(kept))
+    ids = encode(kept, history.vocab)
+    streams_count = max(1, min(batch_size, len(ids) // (seq_len + 1)))
+    streams = make_streams(ids, streams_count)  # (L, B)
+    if len(streams) < 2:
+        raise ValueError("the validation text is too short to evaluate; give more text")
+    total, count, state = 0.0, 0, None
+    V = len(history.vocab)
+    for start in range(0, len(streams) - 1, seq_len):
+        chunk = streams[start : start + seq_len + 1]  # (T + 1, B)
+        o, state, _ = history.network.forward(params, one_hot(chunk[:-1], V), state)
+        loss, _ = cross_entropy_forward(o, chunk[1:])  # summed over time, mean over streams
+        total += loss * streams_count
+        count += chunk[1:].size
+    return float(total / count)

@@ -23,7 +23,6 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -64,11 +63,8 @@ class CharLMTask:
         )
         self.prime_ids = prime_ids(self.vocab, config.sampling.prime)
 
-    def model_config(self) -> LanguageModelConfig:
-        return LanguageModelConfig(vocab_size=len(self.vocab), **asdict(self.config.model))
-
     def build_model(self) -> LanguageModel:
-        return LanguageModel(self.model_config())
+        return LanguageModel(self.config.model, len(self.vocab))
 
     def train_batches(self, start_step: int):
         return self.streams.batches(start_step)
@@ -105,9 +101,14 @@ class CharLMTask:
     def checkpoint_metadata(self) -> dict:
         return {
             "name": TASK_NAME,
-            "model": self.model_config().to_dict(),
+            "model": self.config.model.to_dict(len(self.vocab)),
             "vocab": {"level": self.vocab.level, "symbols": self.vocab.symbols},
         }
+
+
+def model_from_record(record: dict) -> LanguageModel:
+    """The model a checkpoint's ``model`` record (``checkpoint_metadata``) describes."""
+    return LanguageModel(*LanguageModelConfig.from_dict(record))
 
 
 def mean_loss(model: LanguageModel, ids: np.ndarray, batch_size: int, seq_len: int) -> float:

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 
 from rnnkit.data.batching import DEFAULT_SPLIT
 from rnnkit.data.corpora import DEFAULT_DATASET
-from rnnkit.models.language_model import CELLS, EMBEDDINGS
-from rnnkit.models.recurrent import check_cell
+from rnnkit.models.language_model import LanguageModelConfig
+from rnnkit.options import option
 from rnnkit.training.config import (
     OptimizerConfig,
     RunConfig,
@@ -35,6 +35,8 @@ from rnnkit.training.config import (
     merge_sections,
 )
 
+REPORTING = "stopping and reporting"  # the help group of the sample's and diagnostics' flags
+
 
 @dataclass
 class DataConfig:
@@ -43,11 +45,16 @@ class DataConfig:
     ``batch_size`` the number of parallel streams ``B``; ``max_chars`` keeps only the first
     characters of the text (None: all)."""
 
-    source: str = DEFAULT_DATASET
+    source: str = option(
+        DEFAULT_DATASET,
+        "a data set name (shakespeare, c-code, abc-music) or a UTF-8 text file or directory",
+        name="data",
+        metavar="PATH|NAME",
+    )
     split: tuple[float, float, float] = DEFAULT_SPLIT
-    seq_len: int = 100
-    batch_size: int = 64
-    max_chars: int | None = None
+    seq_len: int = option(100, "TBPTT chunk length", metavar="T", minimum=1)
+    batch_size: int = option(64, "parallel streams", metavar="B", minimum=1)
+    max_chars: int | None = option(None, "use the first N only", minimum=1, none="all")
 
     def validate(self) -> None:
         for name in ("seq_len", "batch_size"):
@@ -59,32 +66,19 @@ class DataConfig:
 
 
 @dataclass
-class ModelConfig:
-    """The fields of ``LanguageModelConfig`` except ``vocab_size`` (known once data is read)."""
-
-    cell: str = "lstm"
-    hidden_size: int = 256
-    num_layers: int = 2
-    dropout: float = 0.0
-    embedding: str = "learned"
-    embedding_size: int | None = None
-    tie_weights: bool = False
-
-    def validate(self) -> None:
-        check_cell(self.cell, CELLS, "the char language model")
-        if self.embedding not in EMBEDDINGS:
-            raise ValueError(
-                f"unknown embedding {self.embedding!r}; allowed: {', '.join(EMBEDDINGS)}"
-            )
-
-
-@dataclass
 class SamplingConfig:
     """The sample written at each evaluation: ``prime`` ("" means a newline, or the first
     character of the vocabulary if the text has no newline), ``length`` new characters."""
 
-    prime: str = ""
-    length: int = 300
+    prime: str = option(
+        "",
+        'start of the sample written at each evaluation ("": a newline)',
+        metavar="TEXT",
+        group=REPORTING,
+    )
+    length: int = option(
+        300, "characters in each sample", name="sample-length", minimum=1, group=REPORTING
+    )
     temperature: float = 0.8
     top_k: int | None = None
     top_p: float | None = None
@@ -104,7 +98,14 @@ class DiagnosticsConfig:
     validation text, with the cross-entropy at the last step (``loss="last"``) or summed over
     every step (``"sum"``)."""
 
-    every: int = 0
+    every: int = option(
+        0,
+        "every N steps log gradient flow through time, W_hh spectra and gate saturation to "
+        "metrics.jsonl and TensorBoard; 0: off (see docs/diagnostics.md)",
+        name="diagnose-every",
+        minimum=0,
+        group=REPORTING,
+    )
     seq_len: int = 200
     batch_size: int = 8
     loss: str = "last"
@@ -126,7 +127,7 @@ class CharLMConfig(RunConfig):
     """Everything a character-LM run needs; ``config.json`` holds it, resolved."""
 
     data: DataConfig = field(default_factory=DataConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
+    model: LanguageModelConfig = field(default_factory=LanguageModelConfig)
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)

@@ -12,11 +12,10 @@ from pathlib import Path
 
 import torch
 
-from rnnkit.data.encoding import encode_with_vocab
-from rnnkit.data.provenance import read_recorded_corpus
 from rnnkit.diagnostics.gradients import loss_words, write_report
 from rnnkit.diagnostics.language_model import language_model_loss, text_batch
 from rnnkit.diagnostics.report import Diagnosis, check_loss, check_positive, diagnose
+from rnnkit.tasks.charlm import SPEC
 from rnnkit.tasks.charlm_runs import load_run
 
 
@@ -36,8 +35,7 @@ def diagnose_run(
     check_loss(loss)
     with torch.random.fork_rng(devices=[]):  # building the model draws its initial weights
         run = load_run(run_dir, checkpoint)
-    text = read_recorded_corpus(run.record["data"], run.config.data.max_chars)
-    val = encode_with_vocab(text, run.vocab, run.config.data.split).val
+    val = SPEC.reopen(run.run_dir, run.record, run.config).corpus.val
     try:
         idx, targets = text_batch(val, batch_size, seq_len)
     except ValueError as error:

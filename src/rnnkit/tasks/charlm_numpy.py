@@ -11,7 +11,6 @@ resumed, sampled again or evaluated later.
 from __future__ import annotations
 
 import json
-import logging
 import math
 from dataclasses import asdict, dataclass
 
@@ -21,14 +20,10 @@ from rnnkit.data.provenance import read_corpus
 from rnnkit.data.vocab import Vocab
 from rnnkit.models.recurrent import check_cell
 from rnnkit.reference import charlm as reference
-from rnnkit.reference.losses import cross_entropy_forward
 from rnnkit.reference.network import CELLS
 from rnnkit.reference.optim import OPTIMIZERS
-from rnnkit.tasks.charlm_config import DataConfig
 from rnnkit.training import run_dir as layout
 from rnnkit.training.metrics import plot_losses
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -65,8 +60,7 @@ class NumpyCharLMConfig:
 def train_numpy(config: NumpyCharLMConfig, run_dir=None) -> dict:
     """Train with the NumPy engine; returns a summary like ``train --json`` prints."""
     config.validate()
-    data = DataConfig(source=config.source, split=config.split, max_chars=config.max_chars)
-    text, data_record = read_corpus(data.source, data.max_chars)
+    text, data_record = read_corpus(config.source, config.max_chars)
     train_text, val_text, _ = split_contiguous(text, config.split)
     params, history = reference.train(
         train_text,
@@ -80,7 +74,7 @@ def train_numpy(config: NumpyCharLMConfig, run_dir=None) -> dict:
         optimizer=config.optimizer,
         clip_value=config.clip_value,
     )
-    val_nats = validation_loss(params, history, val_text, config)
+    val_nats = reference.mean_loss(params, history, val_text, config.seq_len, config.batch_size)
     run_dir = layout.create_run_dir(
         run_dir or layout.default_run_dir(f"charlm-numpy-{config.cell}")
     )
@@ -110,31 +104,6 @@ def train_numpy(config: NumpyCharLMConfig, run_dir=None) -> dict:
         "val_bpc": val_nats / math.log(2),
         "sample": sample,
     }
-
-
-def validation_loss(params, history, val_text: str, config: NumpyCharLMConfig) -> float:
-    """Mean nats per character over the validation text, streams and carried state as in
-    training. Characters the training text lacks are left out (this engine has no <unk>)."""
-    known = set(history.vocab)
-    kept = "".join(ch for ch in val_text if ch in known)
-    if len(kept) < len(val_text):
-        logger.info(
-            "validation: %d characters not in the vocabulary left out", len(val_text) - len(kept)
-        )
-    ids = reference.encode(kept, history.vocab)
-    streams_count = max(1, min(config.batch_size, len(ids) // (config.seq_len + 1)))
-    streams = reference.make_streams(ids, streams_count)  # (L, B)
-    if len(streams) < 2:
-        raise ValueError("the validation text is too short to evaluate; give more text")
-    total, count, state = 0.0, 0, None
-    V = len(history.vocab)
-    for start in range(0, len(streams) - 1, config.seq_len):
-        chunk = streams[start : start + config.seq_len + 1]  # (T + 1, B)
-        o, state, _ = history.network.forward(params, reference.one_hot(chunk[:-1], V), state)
-        loss, _ = cross_entropy_forward(o, chunk[1:])  # summed over time, mean over streams
-        total += loss * streams_count
-        count += chunk[1:].size
-    return float(total / count)
 
 
 def _write_metrics(run_dir, history, val_nats: float) -> None:

@@ -10,26 +10,22 @@ Loading goes through the same ``load_checkpoint`` as ``--resume`` and never unpi
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
 from rnnkit.data.corpora import resolve_text_source
-from rnnkit.data.encoding import encode_with_vocab
-from rnnkit.data.provenance import read_recorded_corpus
 from rnnkit.data.vocab import Vocab
 from rnnkit.generation.beam_search import beam_search
 from rnnkit.generation.sampling import generate
-from rnnkit.models.language_model import LanguageModel, LanguageModelConfig
+from rnnkit.models.language_model import LanguageModel
 from rnnkit.tasks import lifecycle
-from rnnkit.tasks.charlm import mean_loss, prime_ids
+from rnnkit.tasks.charlm import SPEC, mean_loss, model_from_record, prime_ids
 from rnnkit.tasks.charlm_config import CharLMConfig
 from rnnkit.training import run_dir as layout
+from rnnkit.training.threads import one_thread
 
 SPLITS = ("val", "test")
 
@@ -50,26 +46,15 @@ class LoadedRun:
 def load_run(run_dir: str | Path, checkpoint: str = "best") -> LoadedRun:
     """The model of checkpoint ``best`` or ``last``; ``best`` falls back to ``last`` when the
     run stopped before its first evaluation."""
-    opened = lifecycle.open_checkpoint(run_dir, checkpoint, "charlm")
-    run_dir, record, config, loaded = opened.run_dir, opened.record, opened.config, opened.loaded
-    checkpoint = opened.checkpoint
-    vocab = Vocab.load(run_dir / layout.VOCAB)
-    try:
-        model_config = LanguageModelConfig.from_dict(loaded.meta["task"]["model"])
-        if model_config.vocab_size != len(vocab):
-            raise ValueError(
-                f"the checkpoint's model has {model_config.vocab_size} outputs but vocab.json "
-                f"has {len(vocab)} symbols"
-            )
-        model = LanguageModel(model_config)
-        model.load_state_dict(loaded.section("model"))
-    except (KeyError, TypeError, RuntimeError) as error:
+    opened, model = lifecycle.open_model(run_dir, checkpoint, "charlm", model_from_record)
+    vocab = Vocab.load(opened.run_dir / layout.VOCAB)
+    if model.vocab_size != len(vocab):
         raise ValueError(
-            f"checkpoint {loaded.path} does not hold a character model: "
-            f"{' '.join(str(error).split())}"
-        ) from None
-    model.eval()
-    return LoadedRun(run_dir, record, config, vocab, model, checkpoint, loaded.meta["step"])
+            f"the checkpoint's model has {model.vocab_size} outputs but vocab.json has "
+            f"{len(vocab)} symbols"
+        )
+    where = (opened.run_dir, opened.record, opened.config)
+    return LoadedRun(*where, vocab, model, opened.checkpoint, opened.step)
 
 
 def sample_run(
@@ -122,19 +107,6 @@ def sample_run(
     return start + run.vocab.decode(generated)
 
 
-@contextlib.contextmanager
-def one_thread():
-    """Generation runs one token (or a few beams) a step: matrices too small for a second
-    thread to help, and on a shared CPU two spin-waiting threads make it several times slower
-    (2,000 characters: 44 s with 2 threads, 7 s with 1, on the 2-core machine under load)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 def evaluate_run(
     run_dir: str | Path,
     data: str | None = None,
@@ -153,9 +125,8 @@ def evaluate_run(
         raise ValueError(f"unknown split {split!r}; allowed: {', '.join(SPLITS)}")
     run = load_run(run_dir, checkpoint)
     if data is None:
-        text = read_recorded_corpus(run.record["data"], run.config.data.max_chars)
-        parts = encode_with_vocab(text, run.vocab, run.config.data.split)
-        ids = parts.val if split == "val" else parts.test
+        corpus = SPEC.reopen(run.run_dir, run.record, run.config).corpus
+        ids = corpus.val if split == "val" else corpus.test
         described = f"{split} split of {run.record['data']['source']}"
     else:
         ids = run.vocab.encode_array(resolve_text_source(data).read_text())

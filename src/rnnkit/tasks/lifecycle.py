@@ -5,6 +5,7 @@
     run = read_run("runs/...")                     # config.json: spec, config, record, checked
     opened = open_checkpoint("runs/...", "best")   # ... and a verified checkpoint
     task, model = reopen_model(opened)             # its task on its data, its model (eval)
+    opened, model = open_model("runs/...", "best", "charlm", build)   # no data read
     scores = evaluate("runs/...", "val")           # the spec's score on a split
     said = predict("runs/...", ["10110"])          # the spec's predict on the user's inputs
 
@@ -234,6 +235,25 @@ def open_checkpoint(
         checkpoint = "last"
     loaded = load_checkpoint(folder, checkpoint)
     return OpenedCheckpoint(run.run_dir, run.record, run.config, checkpoint, loaded, run.spec)
+
+
+def open_model(
+    run_dir: str | Path, checkpoint: str, task: str, build: Callable[[dict], torch.nn.Module]
+) -> tuple[OpenedCheckpoint, torch.nn.Module]:
+    """A run of ``task`` and its checkpoint (:func:`open_checkpoint`), and the model that
+    ``build`` makes from the checkpoint's model record, in eval mode with its weights; the
+    data is not read. A record or weights that do not fit are a ValueError naming the file."""
+    opened = open_checkpoint(run_dir, checkpoint, task)
+    loaded = opened.loaded
+    try:
+        model = build(loaded.meta["task"]["model"])
+        model.load_state_dict(loaded.section("model"))
+    except (KeyError, TypeError, RuntimeError) as error:
+        raise ValueError(
+            f"checkpoint {loaded.path} does not hold a {task} model: {' '.join(str(error).split())}"
+        ) from None
+    model.eval()
+    return opened, model
 
 
 def evaluate(run_dir: str | Path, split: str = "test", checkpoint: str = "best") -> dict:

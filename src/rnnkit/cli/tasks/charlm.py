@@ -16,149 +16,63 @@ from __future__ import annotations
 import argparse
 import json
 
-from rnnkit.cli.args import (
-    duration,
-    flag_names,
-    non_negative_int,
-    positive_int,
-    print_result,
-    threads,
-)
+from rnnkit.cli.args import given_flags, print_result
+from rnnkit.cli.flags import add_task_flags, config_overrides
 from rnnkit.cli.task_flags import train_run
-from rnnkit.models.language_model import CELLS, EMBEDDINGS
-from rnnkit.models.recurrent import describe_cells
 from rnnkit.tasks.charlm_config import DEFAULT_PRESET, PRESETS, resolve_config
-from rnnkit.training.config import OPTIMIZERS, PRECISIONS, SCHEDULES
+from rnnkit.training.config import OPTIMIZERS
 
-# flag dest -> dotted config key; a flag left out (None) keeps the preset's value
-CONFIG_FLAGS = {
-    "data": "data.source",
-    "seq_len": "data.seq_len",
-    "batch_size": "data.batch_size",
-    "max_chars": "data.max_chars",
-    "cell": "model.cell",
-    "hidden_size": "model.hidden_size",
-    "layers": "model.num_layers",
-    "dropout": "model.dropout",
-    "embedding": "model.embedding",
-    "embedding_size": "model.embedding_size",
-    "tie_weights": "model.tie_weights",
-    "optimizer": "optimizer.name",
-    "lr": "optimizer.lr",
-    "weight_decay": "optimizer.weight_decay",
-    "schedule": "schedule.name",
-    "warmup_steps": "schedule.warmup_steps",
-    "eval_every": "trainer.eval_every",
-    "log_every": "trainer.log_every",
-    "early_stopping": "trainer.early_stopping_patience",
-    "precision": "trainer.precision",
-    "seed": "trainer.seed",
-    "prime": "sampling.prime",
-    "sample_length": "sampling.length",
-    "diagnose_every": "diagnostics.every",
-}
 NUMPY_FLAGS = {  # flag dest -> NumpyCharLMConfig field
-    "data": "source",
-    "max_chars": "max_chars",
-    "cell": "cell",
-    "hidden_size": "hidden_size",
-    "seq_len": "seq_len",
-    "batch_size": "batch_size",
-    "lr": "lr",
-    "optimizer": "optimizer",
+    "data.source": "source",
+    "data.max_chars": "max_chars",
+    "model.cell": "cell",
+    "model.hidden_size": "hidden_size",
+    "data.seq_len": "seq_len",
+    "data.batch_size": "batch_size",
+    "optimizer.lr": "lr",
+    "optimizer.name": "optimizer",
     "clip": "clip_value",
     "max_steps": "steps",
-    "seed": "seed",
-    "sample_length": "sample_length",
+    "trainer.seed": "seed",
+    "sampling.length": "sample_length",
 }
+NUMPY_TAKES = (
+    "--data --max-chars --cell (rnn|lstm|gru) --hidden-size --seq-len --batch-size --lr "
+    "--optimizer (sgd|momentum|adagrad|adam) --clip (by value) --max-steps --seed "
+    "--sample-length --out --json"
+)
 INSTEAD_OF_PREDICT = "; generate text from it with rnnkit sample"  # for rnnkit predict
 DRY_RUN = {"data.max_chars": 20_000, "trainer.eval_every": 3, "trainer.log_every": 1}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """``rnnkit train charlm``'s flags."""
+    """``rnnkit train charlm``'s flags: the config's (their defaults: the default preset's),
+    then what is the command line's own (the preset, the engine, ``--dry-run``)."""
     run = parser.add_argument_group("run")
     run.add_argument("--preset", choices=tuple(PRESETS), help=f"(default: {DEFAULT_PRESET})")
-    run.add_argument("--out", metavar="RUN_DIR", help="(default: runs/charlm-<cell>-<time>)")
-    run.add_argument(
-        "--resume", metavar="RUN_DIR", help="continue this run from its last checkpoint"
-    )
+    defaults = resolve_config(DEFAULT_PRESET)
+    # --optimizer is the config's, but also takes the NumPy engine's optimizers
+    add_task_flags(parser, defaults, "runs/charlm-<cell>-<time>", skip=("optimizer.name",))
     run.add_argument(
         "--engine",
         choices=("torch", "numpy"),
         default="torch",
-        help="numpy: the lectures' NumPy trainer; it takes --data --max-chars "
-        "--cell (rnn|lstm|gru) --hidden-size --seq-len --batch-size --lr "
-        "--optimizer (sgd|momentum|adagrad|adam) --clip (by value) --max-steps "
-        "--seed --sample-length --out --json, and writes metrics and a sample only",
+        help=f"numpy: the lectures' NumPy trainer; it takes {NUMPY_TAKES}, and writes "
+        "metrics and a sample only",
     )
     run.add_argument(
         "--dry-run",
         action="store_true",
         help="a handful of steps on a 20k-character slice (checks a setup quickly)",
     )
-    run.add_argument("--json", action="store_true", help="end by printing one JSON object")
-    data = parser.add_argument_group("data")
-    data.add_argument(
-        "--data",
-        metavar="PATH|NAME",
-        help="a data set name (shakespeare, c-code, abc-music) or a UTF-8 text file or directory",
-    )
-    data.add_argument("--max-chars", type=positive_int, metavar="N", help="use the first N only")
-    data.add_argument("--seq-len", type=positive_int, metavar="T", help="TBPTT chunk length")
-    data.add_argument("--batch-size", type=positive_int, metavar="B", help="parallel streams")
-    model = parser.add_argument_group("model")
-    model.add_argument("--cell", metavar="CELL", help=describe_cells(CELLS))
-    model.add_argument("--hidden-size", type=positive_int, metavar="N")
-    model.add_argument("--layers", type=positive_int, metavar="N")
-    model.add_argument("--dropout", type=float, metavar="P")
-    model.add_argument("--embedding", choices=EMBEDDINGS)
-    model.add_argument("--embedding-size", type=positive_int, metavar="E")
-    model.add_argument("--tie-weights", action=argparse.BooleanOptionalAction, default=None)
-    optim = parser.add_argument_group("optimisation")
-    optim.add_argument("--optimizer", metavar="NAME", help=f"{'|'.join(OPTIMIZERS)}")
-    optim.add_argument("--lr", type=float, metavar="LR")
-    optim.add_argument("--weight-decay", type=float, metavar="W")
-    optim.add_argument("--schedule", choices=SCHEDULES)
-    optim.add_argument("--warmup-steps", type=non_negative_int, metavar="N")
+    optim = next(g for g in parser._action_groups if g.title == "optimisation")
     optim.add_argument(
-        "--clip",
-        type=float,
-        metavar="NORM",
-        help="clip the global gradient norm (default 5; 0 turns clipping off)",
+        "--optimizer",
+        dest="optimizer.name",
+        metavar="NAME",
+        help=f"{'|'.join(OPTIMIZERS)} (default: {defaults.optimizer.name})",
     )
-    optim.add_argument(
-        "--precision",
-        choices=PRECISIONS,
-        help="bf16: CPU autocast; auto: bf16 where the CPU has native bf16, else fp32",
-    )
-    optim.add_argument("--seed", type=int)
-    optim.add_argument(
-        "--threads",
-        metavar="N|auto",
-        help="torch threads; auto switches between 1 and all while training, whichever is "
-        "faster (for CPUs other programs share)",
-    )
-    stop = parser.add_argument_group("stopping and reporting")
-    stop.add_argument("--time-budget", metavar="D", help="e.g. 90s, 10m, 1h30m")
-    stop.add_argument("--max-steps", type=positive_int, metavar="N")
-    stop.add_argument(
-        "--early-stopping",
-        type=positive_int,
-        metavar="EVALS",
-        help="stop after this many evaluations without a new best",
-    )
-    stop.add_argument("--eval-every", type=positive_int, metavar="N")
-    stop.add_argument("--log-every", type=positive_int, metavar="N")
-    stop.add_argument("--prime", help="start of the sample written at each evaluation")
-    stop.add_argument("--sample-length", type=positive_int, metavar="N")
-    stop.add_argument(
-        "--diagnose-every",
-        type=non_negative_int,
-        metavar="N",
-        help="every N steps log gradient flow through time, W_hh spectra and gate saturation "
-        "to metrics.jsonl and TensorBoard (0: off; see docs/diagnostics.md)",
-    )
+    parser.set_defaults(config_keys=[*parser.get_default("config_keys"), "optimizer.name"])
 
 
 def start(args: argparse.Namespace):
@@ -173,19 +87,8 @@ def start(args: argparse.Namespace):
 
 
 def charlm_overrides(args: argparse.Namespace) -> dict:
-    """The dotted config keys the explicit flags set (see ``CONFIG_FLAGS``)."""
-    overrides = {
-        key: getattr(args, dest)
-        for dest, key in CONFIG_FLAGS.items()
-        if getattr(args, dest) is not None
-    }
-    if args.threads is not None:
-        overrides.update(threads(args.threads))
-    if args.clip is not None:
-        overrides["trainer.clip_norm"] = args.clip if args.clip > 0 else None
-    if args.max_steps is not None or args.time_budget is not None:
-        overrides["trainer.max_steps"] = args.max_steps
-        overrides["trainer.time_budget"] = duration(args.time_budget)
+    """The dotted config keys the explicit flags set, and ``--dry-run``'s."""
+    overrides = config_overrides(args)
     if args.dry_run:
         overrides = {**DRY_RUN, **overrides}
         overrides.setdefault("trainer.max_steps", 6)
@@ -229,19 +132,13 @@ def evaluation_lines(result: dict) -> list[str]:
     ]
 
 
-def _train_numpy(args: argparse.Namespace) -> int:
+def _train_numpy(args: argparse.Namespace) -> None:
     from rnnkit.tasks.charlm_numpy import NumpyCharLMConfig, train_numpy
 
-    ignored = [
-        name
-        for name in (*CONFIG_FLAGS, "clip", "threads", "preset", "time_budget", "dry_run")
-        if name not in NUMPY_FLAGS and getattr(args, name) not in (None, False)
-    ]
+    ignored = given_flags(args, (*NUMPY_FLAGS, "engine", "out", "json"))
     if ignored:
         raise ValueError(
-            f"{flag_names(ignored)} do(es) not apply to --engine numpy; it takes --data "
-            "--max-chars --cell --hidden-size --seq-len --batch-size --lr --optimizer --clip "
-            "--max-steps --seed --sample-length --out --json"
+            f"{', '.join(ignored)} do(es) not apply to --engine numpy; it takes {NUMPY_TAKES}"
         )
     values = {
         field: getattr(args, dest)
@@ -260,4 +157,3 @@ def _train_numpy(args: argparse.Namespace) -> int:
             f"val {summary['val_nats']:.4f} nats/char ({summary['val_bpc']:.4f} bits/char); "
             f"run directory {summary['run_dir']}"
         )
-    return 0
