@@ -10,7 +10,7 @@ from rnnkit.baselines.classification import (
     summary_features,
 )
 from rnnkit.baselines.tagging import MostFrequentTag
-from rnnkit.tasks.classify_data import tokenize_words
+from rnnkit.data.encoders import tokenize_words
 
 
 def test_majority_class_by_hand():

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from rnnkit.tasks.classify import ClassifyTask, InputEncoder, resume, train
+from rnnkit.tasks.classify import ClassifyTask, fit_encoder, resume, train
 from rnnkit.tasks.classify_config import resolve_config
 from rnnkit.tasks.classify_runs import evaluate_run, predict_run
 from rnnkit.training.metrics import read_metrics
@@ -45,7 +45,7 @@ def tiny_config(**overrides):
 def test_training_lowers_the_validation_loss(make, overrides, tmp_path):
     config = tiny_config(**overrides, **{"baselines.enabled": False})
     data = make()
-    task = ClassifyTask(config, data, InputEncoder.fit(data, config))
+    task = ClassifyTask(config, data, fit_encoder(data, config))
     torch.manual_seed(0)
     model = task.build_model()
     before = task.score(model, "val")["loss"]
@@ -58,11 +58,11 @@ def test_training_lowers_the_validation_loss(make, overrides, tmp_path):
 def test_vocabulary_comes_from_the_training_split_only():
     data = fixtures.reviews()
     data.inputs[int(data.splits["test"][0])] = "zebra quokka"
-    encoder = InputEncoder.fit(data, tiny_config(**{"data.min_count": 1}))
+    encoder = fit_encoder(data, tiny_config(**{"data.min_count": 1}))
     assert "zebra" not in encoder.vocab.stoi and "film" in encoder.vocab.stoi
     assert encoder.encode("zebra").tolist() == [0]
     assert encoder.encode("").tolist() == [0]  # an empty text is one <unk> step
-    chars = InputEncoder.fit(fixtures.names(), tiny_config())
+    chars = fit_encoder(fixtures.names(), tiny_config())
     assert chars.level == "char" and chars.baseline_kind == "chars"
 
 
@@ -186,7 +186,7 @@ def test_the_selection_metric_picks_the_best_checkpoint(tmp_path):
     data = fixtures.names()
     for metric, key in (("loss", "val_loss"), ("error", "val_error")):
         config = tiny_config(**{"selection.metric": metric})
-        assert ClassifyTask(config, data, InputEncoder.fit(data, config)).eval_metric == key
+        assert ClassifyTask(config, data, fit_encoder(data, config)).eval_metric == key
     result = train(tiny_config(**{"baselines.enabled": False}), tmp_path / "run", data=data)
     evals = [r for r in read_metrics(tmp_path / "run" / "metrics.jsonl") if r["kind"] == "eval"]
     best = min(evals, key=lambda r: r["val_loss"])

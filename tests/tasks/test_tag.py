@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from rnnkit.tasks.tag import TagEncoder, TagTask, resume, train
+from rnnkit.tasks.tag import TagTask, fit_encoder, resume, train
 from rnnkit.tasks.tag_config import resolve_config
 from rnnkit.tasks.tag_runs import evaluate_run, predict_run
 from rnnkit.training.metrics import read_metrics
@@ -35,7 +35,7 @@ def tiny_config(**overrides):
 def test_training_lowers_the_validation_loss(char_features, tmp_path):
     config = tiny_config(**{"model.char_features": char_features, "baselines.enabled": False})
     data = fixtures.tagged()
-    task = TagTask(config, data, TagEncoder.fit(data, config))
+    task = TagTask(config, data, fit_encoder(data, config))
     assert task.eval_metric == "val_entity_error"
     torch.manual_seed(0)
     model = task.build_model()
@@ -50,7 +50,7 @@ def test_vocabularies_come_from_the_training_split():
     data = fixtures.tagged()
     data.sentences[int(data.splits["test"][0])][2] = "Zoë"
     config = tiny_config(**{"model.char_features": True})
-    encoder = TagEncoder.fit(data, config)
+    encoder = fit_encoder(data, config)
     assert "Zoë" not in encoder.words.stoi and "ë" not in encoder.chars.stoi
     encoded = encoder.encode(["met", "Zoë"])
     assert encoded.words[1] == 0 and encoded.chars[1].tolist()[-1] == 0

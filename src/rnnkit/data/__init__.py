@@ -14,6 +14,8 @@ Modules (import them directly; this package imports nothing, so ``rnnkit --help`
                  ``detach_state``
     buckets      ``pad_ids``, ``pad_vectors``, ``LengthBuckets`` (seeded batches of similar
                  lengths), ``sorted_chunks``: batches of sequences of different lengths
+    encoders     ``tokenize_words``, ``build_vocab``; ``InputEncoder`` (text or frames ->
+                 a classifier's input) and ``TagEncoder`` (sentences -> a tagger's input)
     encoding     ``encode_corpus``: split a text, build the vocabulary on the train part,
                  encode all three parts (``encode_with_vocab``: with a saved vocabulary)
     provenance   ``read_corpus``: a training text and the record of where it came from

@@ -6,9 +6,9 @@ configuration dataclasses; and a ``_runs`` module that loads a finished run to u
 charlm          next-character prediction with truncated BPTT (presets quick, char-rnn,
                 large, smoke); ``charlm_numpy`` runs it on the NumPy reference engine
 classify        many-to-one: a label per sequence, with majority and logistic-regression
-                baselines (``classify_data``: tokens, vocabularies, input encoders)
+                baselines
 tag             many-to-many aligned: a tag per token, BIO entities, most-frequent-tag
-                baseline (``tag_data``)
+                baseline
 seq2seq         many-to-many unaligned: translation, with or without attention
 caption         one-to-many: an image in, a caption out
 forecast        real-valued series, direct or recursive, with naive, seasonal naive and

@@ -6,7 +6,7 @@
 
 The examples come from ``rnnkit.data.labelled.load_classification`` with its fixed
 train / val / test split. Text becomes characters or lowercase words
-(``classify_data.tokenize_words``); the vocabulary is built on the training split only.
+(``rnnkit.data.encoders.tokenize_words``); the vocabulary is built on the training split only.
 The task's hooks (see ``rnnkit.training.task``):
 
 - ``train_batches``: length-bucketed, shuffled batches of the training split
@@ -30,13 +30,13 @@ import torch
 
 from rnnkit.baselines.classification import logistic_regression, majority_class
 from rnnkit.data.buckets import LengthBuckets, sorted_chunks
+from rnnkit.data.encoders import InputEncoder, tokenize_words
 from rnnkit.data.vocab import Vocab
 from rnnkit.evaluation.classification import classification_report, paired_comparison
 from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier
 from rnnkit.plots.heatmaps import plot_confusion_matrix
 from rnnkit.tasks import lifecycle
 from rnnkit.tasks.classify_config import ClassifyConfig
-from rnnkit.tasks.classify_data import InputEncoder, tokenize_words
 from rnnkit.tasks.lifecycle import slug
 from rnnkit.tasks.spec import (
     RunResult,
@@ -311,7 +311,13 @@ def versus_logreg(baselines: dict, truth, predicted) -> dict | None:
 def prepare(config: ClassifyConfig, data) -> ClassifyTask:
     """The task on ``data`` (a ``ClassificationData``; default: the config's data set)."""
     data = data if data is not None else load_data(config.data.dataset, config.data.split_seed)
-    return ClassifyTask(config, data, InputEncoder.fit(data, config))
+    return ClassifyTask(config, data, fit_encoder(data, config))
+
+
+def fit_encoder(data, config: ClassifyConfig) -> InputEncoder:
+    """The encoder of ``data`` under the config's level, ``min_count`` and ``max_length``."""
+    d = config.data
+    return InputEncoder.fit(data, d.level, d.min_count, d.max_length)
 
 
 def reopen(run_dir: Path, record: dict, config: ClassifyConfig) -> ClassifyTask:

@@ -30,6 +30,7 @@ import torch
 
 from rnnkit.baselines.tagging import MostFrequentTag
 from rnnkit.data.buckets import LengthBuckets, pad_ids, sorted_chunks
+from rnnkit.data.encoders import EncodedSentence, TagEncoder
 from rnnkit.data.vocab import Vocab
 from rnnkit.evaluation.entities import entity_scores, is_bio, token_accuracy
 from rnnkit.models.tagger import SequenceTagger, TaggerConfig
@@ -45,7 +46,6 @@ from rnnkit.tasks.spec import (
     run_head,
 )
 from rnnkit.tasks.tag_config import TagConfig
-from rnnkit.tasks.tag_data import EncodedSentence, TagEncoder
 from rnnkit.training import run_dir as layout
 from rnnkit.training.task import StepOutput
 
@@ -261,7 +261,15 @@ def fit_baselines(task: TagTask) -> dict:
 def prepare(config: TagConfig, data) -> TagTask:
     """The task on ``data`` (a ``TaggingData``; default: the config's data set)."""
     data = data if data is not None else load_data(config.data.dataset, config.data.split_seed)
-    return TagTask(config, data, TagEncoder.fit(data, config))
+    return TagTask(config, data, fit_encoder(data, config))
+
+
+def fit_encoder(data, config: TagConfig) -> TagEncoder:
+    """The encoder of ``data`` under the config (characters too with ``char_features``)."""
+    d = config.data
+    return TagEncoder.fit(
+        data, d.lowercase, d.min_count, d.max_word_chars, config.model.char_features
+    )
 
 
 def reopen(run_dir: Path, record: dict, config: TagConfig) -> TagTask:

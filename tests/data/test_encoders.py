@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from rnnkit.tasks.classify_data import build_vocab, encode_tokens, tokenize_words
+from rnnkit.data.encoders import build_vocab, encode_tokens, tokenize_words
 
 
 def test_tokenize_words():

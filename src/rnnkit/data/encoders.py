@@ -1,6 +1,6 @@
 """From labelled examples to model inputs: tokens, vocabularies, input encoders.
 
-Shared by the classification and tagging tasks.
+Shared by the classification and tagging tasks (``rnnkit.tasks.classify``, ``tag``).
 
 - ``tokenize_words``: lowercase words (letters, digits, inner apostrophes) and single
   punctuation marks: ``"Don't stop!" -> ["don't", "stop", "!"]``.
@@ -11,6 +11,9 @@ Shared by the classification and tagging tasks.
 - ``InputEncoder``: a classification set's raw inputs (text, or real-valued frames) -> the
   arrays the classifier reads, with the vocabulary of the training split, padded into batches
   by ``rnnkit.data.buckets``.
+- ``TagEncoder``: tagged sentences -> word ids (and character ids) and tag ids; its ``batch``
+  pads encoded sentences into the tagger's keyword arguments: words (N, T), lengths (N,), and
+  chars (N, T, C) with char_lengths (N, T), 0 for a padded word.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -68,22 +72,26 @@ class InputEncoder:
         self.features, self.max_length = features, max_length
 
     @classmethod
-    def fit(cls, data, config) -> InputEncoder:
-        """The encoder for ``data`` (a ``ClassificationData``) under ``config`` (a
-        ``ClassifyConfig``), its vocabulary built on the training split."""
-        settings = config.data
+    def fit(
+        cls,
+        data,
+        level: str | None = None,
+        min_count: int | None = None,
+        max_length: int | None = None,
+    ) -> InputEncoder:
+        """The encoder for ``data`` (a ``ClassificationData``), its vocabulary built on the
+        training split: ``level`` None is characters for names, words for other text;
+        ``min_count`` None is 1 for characters, 2 for words."""
         if data.kind not in KINDS:
             raise ValueError(f"unknown kind of input {data.kind!r}; expected {', '.join(KINDS)}")
         train = [data.inputs[i] for i in data.splits["train"]]
         if data.kind == "vectors":
-            if settings.level is not None:
+            if level is not None:
                 raise ValueError(f"{data.name} holds vectors, not text; --level does not apply")
-            return cls(
-                "vectors", None, None, int(np.asarray(train[0]).shape[1]), settings.max_length
-            )
-        level = settings.level or ("char" if data.kind == "chars" else "word")
-        min_count = settings.min_count or (1 if level == "char" else 2)
-        encoder = cls("text", level, None, None, settings.max_length)
+            return cls("vectors", None, None, int(np.asarray(train[0]).shape[1]), max_length)
+        level = level or ("char" if data.kind == "chars" else "word")
+        min_count = min_count or (1 if level == "char" else 2)
+        encoder = cls("text", level, None, None, max_length)
         encoder.vocab = build_vocab((encoder.tokens(text) for text in train), level, min_count)
         return encoder
 
@@ -128,3 +136,73 @@ class InputEncoder:
     @classmethod
     def from_dict(cls, values: dict, vocab: Vocab | None) -> InputEncoder:
         return cls(values["kind"], values["level"], vocab, values["features"], values["max_length"])
+
+
+@dataclass
+class EncodedSentence:
+    words: np.ndarray  # (T,) word ids
+    chars: list[np.ndarray] | None  # T arrays of character ids, or None
+
+
+class TagEncoder:
+    """Sentences -> word ids (and character ids); tag names <-> tag ids."""
+
+    def __init__(
+        self,
+        words: Vocab,
+        chars: Vocab | None,
+        tag_set: list[str],
+        lowercase: bool,
+        max_word_chars: int,
+    ):
+        self.words, self.chars, self.tag_set = words, chars, list(tag_set)
+        self.lowercase, self.max_word_chars = lowercase, max_word_chars
+        self.tag_index = {tag: k for k, tag in enumerate(self.tag_set)}
+
+    @classmethod
+    def fit(
+        cls, data, lowercase: bool, min_count: int, max_word_chars: int, char_features: bool
+    ) -> TagEncoder:
+        """The vocabularies of the training split's words (and, with ``char_features``, its
+        characters) of ``data`` (a ``TaggingData``)."""
+        train = [data.sentences[i] for i in data.splits["train"]]
+        fold = str.lower if lowercase else str
+        words = build_vocab(([fold(w) for w in s] for s in train), "word", min_count)
+        chars = None
+        if char_features:
+            chars = build_vocab((word for s in train for word in s), "char", 1)
+        return cls(words, chars, data.tag_set, lowercase, max_word_chars)
+
+    def encode(self, sentence: list[str]) -> EncodedSentence:
+        if not sentence:
+            raise ValueError("a sentence to tag needs at least one word")
+        folded = [w.lower() for w in sentence] if self.lowercase else sentence
+        chars = None
+        if self.chars is not None:
+            chars = [encode_tokens(list(w[: self.max_word_chars]), self.chars) for w in sentence]
+        return EncodedSentence(encode_tokens(folded, self.words), chars)
+
+    def encode_tags(self, tags: list[str]) -> np.ndarray:
+        return np.array([self.tag_index[tag] for tag in tags], dtype=np.int64)
+
+    def batch(self, rows: list[EncodedSentence]) -> dict:
+        """The tagger's keyword arguments for ``rows``: padded words, lengths, characters."""
+        words, lengths = pad_ids([row.words for row in rows])  # (N, T)
+        batch = {"words": words, "lengths": lengths}
+        if self.chars is not None:
+            longest = max(len(c) for row in rows for c in row.chars)
+            chars = torch.zeros((*words.shape, longest), dtype=torch.long)  # (N, T, C)
+            char_lengths = torch.zeros(words.shape, dtype=torch.long)  # (N, T)
+            for i, row in enumerate(rows):
+                for t, ids in enumerate(row.chars):
+                    chars[i, t, : len(ids)] = torch.from_numpy(ids)
+                    char_lengths[i, t] = len(ids)
+            batch.update(chars=chars, char_lengths=char_lengths)
+        return batch
+
+    def to_dict(self) -> dict:
+        return {
+            "tag_set": self.tag_set,
+            "lowercase": self.lowercase,
+            "max_word_chars": self.max_word_chars,
+        }
