@@ -167,7 +167,7 @@ def test_even_conv_width_is_a_one_line_error(rnnkit, names_csv, tmp_path):
     result = rnnkit(*args, "--conv-channels", "4", "--conv-width", "4", "--out", tmp_path / "r")
     assert_one_line_error(result, "conv_width must be odd")
     result = rnnkit(*args, "--conv-channels", "-2", "--out", tmp_path / "r")
-    assert_one_line_error(result, "conv_channels must be >= 0")
+    assert_one_line_error(result, "conv_channels must be an integer >= 0")
     result = rnnkit(*args, "--pooling", "points", "--pool-points", "1", "--out", tmp_path / "r")
     assert_one_line_error(result, "pool_points must be an integer >= 2")
     result = rnnkit(*args, "--pool-points", "3", "--out", tmp_path / "r")

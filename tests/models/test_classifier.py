@@ -27,10 +27,13 @@ def padded_ids(vocab_size=11, lengths=LENGTHS, fill=None, seed=0):
 
 def make_classifier(**options):
     torch.manual_seed(1)
-    config = ClassifierConfig(num_classes=3, input_size=11, embedding_size=6, hidden_size=5)
-    for key, value in options.items():
-        setattr(config, key, value)
-    return SequenceClassifier(ClassifierConfig(**config.to_dict())).eval()
+    config = ClassifierConfig(**{"embedding_size": 6, "hidden_size": 5, **options})
+    return SequenceClassifier(config, num_classes=3, input_size=11).eval()
+
+
+def vector_classifier(**options) -> SequenceClassifier:
+    """Two classes of 3-feature frames."""
+    return SequenceClassifier(ClassifierConfig(embedding="vectors", **options), 2, 3)
 
 
 @pytest.mark.parametrize("pooling", POOLINGS)
@@ -129,8 +132,7 @@ def test_bidirectional_last_is_each_directions_final_state(cell):
 
 def test_vector_input_is_standardised_and_padding_ignored():
     torch.manual_seed(4)
-    config = ClassifierConfig(num_classes=2, input_size=3, embedding="vectors", hidden_size=4)
-    model = SequenceClassifier(config).eval()
+    model = vector_classifier(hidden_size=4).eval()
     model.set_input_scale(torch.tensor([1.0, 2.0, 3.0]), torch.tensor([2.0, 0.0, 0.5]))
     rows = [torch.randn(n, 3) for n in (4, 2)]
     batch = torch.full((2, 4, 3), 1e6)
@@ -164,10 +166,10 @@ def test_onehot_input_and_loss():
         ({"embedding_dropout": -0.1}, "embedding_dropout"),
         ({"embedding_dropout": 1.0}, "embedding_dropout"),
         ({"embedding": "glove"}, "unknown embedding"),
-        ({"embedding": "vectors", "input_noise": -0.5}, "input_noise must be a number >= 0"),
+        ({"embedding": "vectors", "input_noise": -0.5}, "input_noise must be >= 0"),
         ({"input_noise": 0.1}, "input_noise is for real-valued"),
         ({"input_shift": 0.1}, "input_shift is for real-valued"),
-        ({"embedding": "vectors", "input_shift": -1.0}, "input_shift must be a number >= 0"),
+        ({"embedding": "vectors", "input_shift": -1.0}, "input_shift must be >= 0"),
         ({"random_crop": 1.0}, "random_crop must be in"),
         ({"random_crop": -0.2}, "random_crop must be in"),
         ({"embedding": "vectors", "time_warp": 1.0}, "time_warp must be in"),
@@ -181,9 +183,9 @@ def test_onehot_input_and_loss():
     ],
 )
 def test_config_errors(options, message):
-    values = {"num_classes": 3, "input_size": 5, **options}
+    classes = options.pop("num_classes", 3)
     with pytest.raises(ValueError, match=message):
-        ClassifierConfig(**values)
+        SequenceClassifier(ClassifierConfig(**options), classes, input_size=5)
 
 
 def test_embedding_dropout_drops_whole_steps_in_training_only():
@@ -203,8 +205,7 @@ def test_embedding_dropout_drops_whole_steps_in_training_only():
 
 def test_input_noise_is_gaussian_on_the_standardised_frames_in_training_only():
     torch.manual_seed(2)
-    config = ClassifierConfig(num_classes=2, input_size=3, embedding="vectors", input_noise=0.3)
-    model = SequenceClassifier(config)
+    model = vector_classifier(input_noise=0.3)
     model.set_input_scale(torch.tensor([1.0, -2.0, 0.5]), torch.tensor([2.0, 4.0, 0.1]))
     frames = torch.randn(64, 50, 3) * 5
     clean = (frames - torch.tensor([1.0, -2.0, 0.5])) / torch.tensor([2.0, 4.0, 0.1])
@@ -220,8 +221,7 @@ def test_input_noise_is_gaussian_on_the_standardised_frames_in_training_only():
 
 def test_input_shift_is_one_gaussian_offset_per_sequence_in_training_only():
     torch.manual_seed(3)
-    config = ClassifierConfig(num_classes=2, input_size=3, embedding="vectors", input_shift=0.4)
-    model = SequenceClassifier(config)
+    model = vector_classifier(input_shift=0.4)
     frames = torch.randn(4000, 6, 3)  # input scale: the identity
     model.eval()
     torch.testing.assert_close(model.embed(frames), frames)
@@ -257,9 +257,7 @@ def test_random_crop_reads_a_window_of_each_sequence_in_training_only(vectors):
     steps = int(lengths.max())
     if vectors:
         inputs = torch.arange(4 * steps * 2, dtype=torch.float32).view(4, steps, 2)
-        model = SequenceClassifier(
-            ClassifierConfig(num_classes=2, input_size=2, embedding="vectors", random_crop=0.5)
-        )
+        model = SequenceClassifier(ClassifierConfig(embedding="vectors", random_crop=0.5), 2, 2)
     else:
         inputs = torch.arange(4 * steps).view(4, steps)
         model = make_classifier(random_crop=0.5)
@@ -293,8 +291,7 @@ def test_time_warp_resamples_each_sequence_by_linear_interpolation_in_training_o
     inputs = torch.randn(5, 12, 3, dtype=torch.float64)
     for n, length in enumerate(lengths.tolist()):
         inputs[n, length:] = 1e6  # padding
-    config = ClassifierConfig(num_classes=2, input_size=3, embedding="vectors", time_warp=0.4)
-    model = SequenceClassifier(config)
+    model = vector_classifier(time_warp=0.4)
     model.eval()
     same, same_lengths = model.warp(inputs, lengths)
     assert same is inputs and same_lengths is lengths
@@ -318,10 +315,7 @@ def test_time_warp_resamples_each_sequence_by_linear_interpolation_in_training_o
 
 def test_time_warp_trains_through_the_forward_pass():
     torch.manual_seed(0)
-    config = ClassifierConfig(
-        num_classes=2, input_size=3, embedding="vectors", time_warp=0.3, pooling="max"
-    )
-    model = SequenceClassifier(config).train()
+    model = vector_classifier(time_warp=0.3, pooling="max").train()
     inputs, lengths = torch.randn(4, 6, 3), torch.tensor([6, 3, 1, 5])
     _, loss = model(inputs, lengths, torch.tensor([0, 1, 0, 1]))
     loss.backward()
@@ -345,10 +339,7 @@ def test_conv_front_end_padded_batch_equals_one_by_one(pooling):
 def test_conv_front_end_computes_a_centred_zero_padded_convolution_by_hand():
     """Two layers of width 3 against a hand loop over the steps and channels."""
     torch.manual_seed(4)
-    config = ClassifierConfig(
-        num_classes=2, input_size=3, embedding="vectors", conv_channels=2, conv_layers=2
-    )
-    model = SequenceClassifier(config).eval()
+    model = vector_classifier(conv_channels=2, conv_layers=2).eval()
     frames = torch.randn(1, 6, 3)
     x = frames[0]  # the input scale is the identity (mean 0, std 1)
     for layer in model.convolutions:
@@ -363,7 +354,7 @@ def test_conv_front_end_computes_a_centred_zero_padded_convolution_by_hand():
     with torch.no_grad():
         got = model.convolve(model.embed(frames), torch.tensor([6]))[0]
     torch.testing.assert_close(got, x, rtol=1e-5, atol=1e-6)
-    assert config.recurrent_input_size == 2
+    assert model.recurrent.input_size == 2  # the core reads the C channels
 
 
 def test_no_conv_front_end_by_default():
@@ -419,7 +410,7 @@ def test_points_pooling_needs_two_integer_points(points):
     with pytest.raises(ValueError, match="pool_points must be an integer >= 2"):
         Pooling("points", 6, points=points)
     with pytest.raises(ValueError, match="pool_points must be an integer >= 2"):
-        ClassifierConfig(num_classes=3, input_size=5, pooling="points", pool_points=points)
+        ClassifierConfig(pooling="points", pool_points=points).validate()
 
 
 def test_label_smoothing_by_hand_in_training_and_plain_cross_entropy_in_evaluation():

@@ -94,23 +94,19 @@ MODELS = {
         classifier.CELLS,
         lambda cell: classifier.SequenceClassifier(
             classifier.ClassifierConfig(
-                num_classes=3,
-                input_size=11,
-                embedding_size=6,
-                hidden_size=5,
-                cell=cell,
-                num_layers=2,
-                bidirectional=True,
-            )
+                embedding_size=6, hidden_size=5, cell=cell, num_layers=2, bidirectional=True
+            ),
+            num_classes=3,
+            input_size=11,
         ),
         lambda model: model(_ids(11, N, T), _lengths())[0],
     ),
     "tagger": Model(
         tagger.CELLS,
         lambda cell: tagger.SequenceTagger(
-            tagger.TaggerConfig(
-                num_tags=3, vocab_size=9, embedding_size=5, hidden_size=4, cell=cell
-            )
+            tagger.TaggerConfig(embedding_size=5, hidden_size=4, cell=cell),
+            num_tags=3,
+            vocab_size=9,
         ),
         lambda model: model(_ids(9, N, T), _lengths())[0],
     ),

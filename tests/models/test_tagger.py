@@ -41,16 +41,14 @@ def make_batch(seed=0, fill=None):
 def make_tagger(char_features=True, **options):
     torch.manual_seed(0)
     config = TaggerConfig(
-        num_tags=3,
-        vocab_size=9,
         embedding_size=5,
-        char_vocab_size=7 if char_features else None,
+        char_features=char_features,
         char_embedding_size=3,
         char_hidden_size=2,
         hidden_size=4,
         **options,
     )
-    return SequenceTagger(config).eval()
+    return SequenceTagger(config, num_tags=3, vocab_size=9, char_vocab_size=7).eval()
 
 
 @pytest.mark.parametrize("char_features", [False, True])
@@ -110,9 +108,11 @@ def test_missing_chars_is_a_clear_error():
 
 def test_config_errors():
     with pytest.raises(ValueError, match="unknown cell"):
-        TaggerConfig(num_tags=3, vocab_size=4, cell="transformer")
+        TaggerConfig(cell="transformer").validate()
     with pytest.raises(ValueError, match="dropout"):
-        TaggerConfig(num_tags=3, vocab_size=4, dropout=-0.1)
+        SequenceTagger(TaggerConfig(dropout=-0.1), num_tags=3, vocab_size=4)
+    with pytest.raises(ValueError, match="char_vocab_size must be a positive integer"):
+        SequenceTagger(TaggerConfig(char_features=True), num_tags=3, vocab_size=4)
 
 
 def test_a_crf_tagger_scores_sentences_alone_as_in_a_padded_batch():

@@ -71,129 +71,134 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rnnkit.models.pooling import POOLINGS, Pooling, check_points, length_mask, pooled_copies
-from rnnkit.models.recurrent import build_recurrent, cell_names, check_cell
+from rnnkit.models.recurrent import build_recurrent, cell_names, check_cell, describe_cells
+from rnnkit.options import option
 
 EMBEDDINGS = ("learned", "onehot", "vectors")
 CELLS = cell_names(horizon=False)  # all but clstm, whose horizon this config does not hold
 
 
-def _check_positive_int(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+def _check_int(name: str, value: object, low: int = 1) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        what = "a positive integer" if low == 1 else f"an integer >= {low}"
+        raise ValueError(f"{name} must be {what}, got {value!r}")
+
+
+def _check_number(name: str, value: object, below_one: bool) -> None:
+    """``value`` is a number in [0, 1) (``below_one``) or >= 0."""
+    allowed = "in [0, 1)" if below_one else ">= 0"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{name} must be a number {allowed}, got {value!r}")
+    if not (0 <= value < 1 if below_one else value >= 0):
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
 
 
 @dataclass
 class ClassifierConfig:
-    """Everything needed to rebuild a :class:`SequenceClassifier` (saved beside its weights).
+    """The settings of a :class:`SequenceClassifier` (the flags of ``rnnkit train classify``);
+    the sizes the data gives, ``num_classes`` K and ``input_size``, go to the model itself.
 
-    Attributes:
-        num_classes: ``K``.
-        input_size: the vocabulary size ``V`` for token input (``learned``, ``onehot``), the
-            number of features ``F`` of each frame for ``vectors``.
-        embedding: ``learned`` (an ``nn.Embedding`` of ``embedding_size``), ``onehot`` or
-            ``vectors`` (real-valued frames, standardised).
-        cell, hidden_size, num_layers, bidirectional: the recurrent core.
-        pooling: one of ``last``, ``mean``, ``max``, ``attention``, ``concat``, ``points``.
-        pool_points: ``K`` >= 2, the evenly spaced steps ``points`` pooling reads.
-        dropout: probability in [0, 1).
-        embedding_dropout: probability in [0, 1) that a whole input step is zeroed in training.
-        input_noise: standard deviation (>= 0) of the Gaussian noise added to standardised
-            vector input in training; 0 for token input.
-        input_shift: standard deviation (>= 0) of one Gaussian offset per sequence, added to
-            every standardised frame of it in training; 0 for token input.
-        random_crop: in [0, 1): the largest share of a sequence that a training window cuts
-            away (0: whole sequences).
-        time_warp: in [0, 1): training sequences are resampled to between ``1 - w`` and
-            ``1 + w`` times their length (0: as they are); vector input only.
-        label_smoothing: in [0, 1): the share of the training target spread evenly over
-            all classes (0: one-hot).
-        conv_channels: ``C``, the channels of the convolutional front end (0: none).
-        conv_width: ``k``, odd: the steps each convolution reads.
-        conv_layers: ``J``, how many convolutions (each with a ReLU) run one after another.
+    ``embedding``: ``learned`` (an ``nn.Embedding`` of ``embedding_size``), ``onehot`` or
+    ``vectors`` (real-valued frames, standardised; the task sets it for such data). The
+    training-only options are described in the module docstring; ``input_noise``,
+    ``input_shift`` and ``time_warp`` are for vectors only.
     """
 
-    num_classes: int
-    input_size: int
-    embedding: str = "learned"
-    embedding_size: int = 64
-    cell: str = "lstm"
-    hidden_size: int = 128
-    num_layers: int = 1
-    bidirectional: bool = False
-    pooling: str = "last"
-    dropout: float = 0.0
-    embedding_dropout: float = 0.0
-    input_noise: float = 0.0
-    random_crop: float = 0.0
-    input_shift: float = 0.0
-    conv_channels: int = 0
-    conv_width: int = 3
-    conv_layers: int = 1
-    time_warp: float = 0.0
-    pool_points: int = 5
-    label_smoothing: float = 0.0
+    cell: str = option("lstm", describe_cells(CELLS), metavar="CELL")
+    hidden_size: int = option(128, metavar="H", minimum=1)
+    num_layers: int = option(1, name="layers", metavar="N", minimum=1)
+    bidirectional: bool = option(False)
+    pooling: str = option("last", choices=POOLINGS)
+    embedding: str = option("learned", "for text", choices=EMBEDDINGS[:2])
+    embedding_size: int = option(64, metavar="E", minimum=1)
+    dropout: float = option(0.0, metavar="P")
+    embedding_dropout: float = option(
+        0.0, "zero each whole input token (or frame) with probability Q in training", metavar="Q"
+    )
+    input_noise: float = option(
+        0.0,
+        "real-valued frames (vowels): add N(0, SIGMA^2) noise to each standardised feature "
+        "in training",
+        metavar="SIGMA",
+    )
+    random_crop: float = option(
+        0.0,
+        "in training, read a random window of each sequence that cuts away up to the share C "
+        "of it (0: whole sequences)",
+        metavar="C",
+    )
+    input_shift: float = option(
+        0.0,
+        "real-valued frames: add one N(0, RHO^2) offset per sequence to all its standardised "
+        "frames in training",
+        metavar="RHO",
+    )
+    conv_channels: int = option(
+        0,
+        "a convolutional front end: C channels of 1-d convolutions over time, each with a "
+        "ReLU, before the recurrent layer (0: none)",
+        metavar="C",
+    )
+    conv_width: int = option(3, "odd: steps each convolution reads", metavar="K", minimum=1)
+    conv_layers: int = option(1, "convolutions in the front end", metavar="J", minimum=1)
+    time_warp: float = option(
+        0.0,
+        "real-valued frames: in training, resample each sequence by linear interpolation to "
+        "between 1-W and 1+W times its length (0: as recorded)",
+        metavar="W",
+    )
+    pool_points: int = option(
+        5,
+        "--pooling points: read the states at K evenly spaced steps of each sequence",
+        metavar="K",
+    )
+    label_smoothing: float = option(
+        0.0,
+        "train towards 1-E+E/K on the true class and E/K on the others (0: one-hot)",
+        metavar="E",
+    )
 
-    def __post_init__(self) -> None:
-        for name in (
-            "num_classes",
-            "input_size",
-            "embedding_size",
-            "hidden_size",
-            "num_layers",
-            "conv_width",
-            "conv_layers",
-        ):
-            _check_positive_int(name, getattr(self, name))
-        channels = self.conv_channels
-        if isinstance(channels, bool) or not isinstance(channels, int) or channels < 0:
-            raise ValueError(
-                f"conv_channels must be an integer >= 0 (0: no convolution), got {channels!r}"
-            )
+    def validate(self) -> None:
+        """Each setting alone (``check_input`` checks them against the kind of input)."""
+        check_cell(self.cell, CELLS, "the classifier")
+        for name in ("hidden_size", "num_layers", "embedding_size", "conv_width", "conv_layers"):
+            _check_int(name, getattr(self, name))
+        _check_int("conv_channels", self.conv_channels, low=0)
         if self.conv_width % 2 == 0:
             raise ValueError(f"conv_width must be odd (a centred window), got {self.conv_width}")
-        check_points(self.pool_points)
-        if self.num_classes < 2:
-            raise ValueError(f"a classifier needs at least 2 classes, got {self.num_classes}")
         for name, value, allowed in (
             ("embedding", self.embedding, EMBEDDINGS),
             ("pooling", self.pooling, POOLINGS),
         ):
             if value not in allowed:
                 raise ValueError(f"unknown {name} {value!r}; allowed: {', '.join(allowed)}")
-        check_cell(self.cell, CELLS, "the classifier")
+        check_points(self.pool_points)
+        if self.pool_points != 5 and self.pooling != "points":
+            raise ValueError(
+                f"pool_points applies to pooling 'points' only (pooling is {self.pooling!r})"
+            )
         if not isinstance(self.bidirectional, bool):
             raise ValueError(f"bidirectional must be true or false, got {self.bidirectional!r}")
         for name in ("dropout", "embedding_dropout", "random_crop", "time_warp", "label_smoothing"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
-            if not 0 <= value < 1:
-                raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+            _check_number(name, getattr(self, name), below_one=True)
         for name in ("input_noise", "input_shift"):
-            noise = getattr(self, name)
-            if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not noise >= 0:
-                raise ValueError(f"{name} must be a number >= 0, got {noise!r}")
-            if noise > 0 and self.embedding != "vectors":
+            _check_number(name, getattr(self, name), below_one=False)
+
+    def check_input(self) -> None:
+        """The options for real-valued input are refused for token input."""
+        if self.embedding == "vectors":
+            return
+        for name in ("input_noise", "input_shift"):
+            if getattr(self, name) > 0:
                 raise ValueError(
                     f"{name} is for real-valued (vector) input; token input has "
                     "embedding_dropout instead"
                 )
-        if self.time_warp > 0 and self.embedding != "vectors":
+        if self.time_warp > 0:
             raise ValueError(
                 "time_warp is for real-valued (vector) input: token ids cannot be interpolated; "
                 "token input has random_crop and embedding_dropout instead"
             )
-
-    @property
-    def features(self) -> int:
-        """``D``, the features of ``x_t`` (the embedding's output)."""
-        return self.embedding_size if self.embedding == "learned" else self.input_size
-
-    @property
-    def recurrent_input_size(self) -> int:
-        """The features of each step the recurrent core reads: ``C`` after a convolutional
-        front end, ``D`` without one."""
-        return self.conv_channels or self.features
 
     @property
     def output_size(self) -> int:
@@ -207,19 +212,11 @@ class ClassifierConfig:
         ``K H'`` for points)."""
         return self.output_size * pooled_copies(self.pooling, self.pool_points)
 
-    def to_dict(self) -> dict:
-        return asdict(self)
 
-    @classmethod
-    def from_dict(cls, data: dict) -> ClassifierConfig:
-        """The inverse of :meth:`to_dict`; unknown keys are a ValueError."""
-        known = [f.name for f in fields(cls)]
-        unknown = sorted(set(data) - set(known))
-        if unknown:
-            raise ValueError(
-                f"unknown classifier config keys: {', '.join(unknown)}; known: {', '.join(known)}"
-            )
-        return cls(**data)
+def classifier_dict(config: ClassifierConfig, num_classes: int, input_size: int) -> dict:
+    """The sizes and the config of a classifier, as a checkpoint's metadata holds them
+    (``SequenceClassifier.from_dict`` builds it again)."""
+    return {"num_classes": num_classes, "input_size": input_size, **asdict(config)}
 
 
 class SequenceClassifier(nn.Module):
@@ -228,16 +225,25 @@ class SequenceClassifier(nn.Module):
     ``forward(inputs, lengths, targets=None) -> (logits (N, K), loss or None)``.
     """
 
-    def __init__(self, config: ClassifierConfig):
+    def __init__(self, config: ClassifierConfig, num_classes: int, input_size: int):
+        """``num_classes`` K >= 2; ``input_size``: the vocabulary size V for token input
+        (``learned``, ``onehot``), the number of features F of each frame for ``vectors``."""
         super().__init__()
-        self.config = config
+        config.validate()
+        config.check_input()
+        _check_int("num_classes", num_classes)
+        _check_int("input_size", input_size)
+        if num_classes < 2:
+            raise ValueError(f"a classifier needs at least 2 classes, got {num_classes}")
+        self.config, self.num_classes, self.input_size = config, num_classes, input_size
         if config.embedding == "learned":
-            self.embedding = nn.Embedding(config.input_size, config.embedding_size)
+            self.embedding = nn.Embedding(input_size, config.embedding_size)
         if config.embedding == "vectors":
-            self.register_buffer("input_mean", torch.zeros(config.input_size))
-            self.register_buffer("input_std", torch.ones(config.input_size))
+            self.register_buffer("input_mean", torch.zeros(input_size))
+            self.register_buffer("input_std", torch.ones(input_size))
         self.convolutions = nn.ModuleList()
-        channels = config.features
+        features = config.embedding_size if config.embedding == "learned" else input_size  # D
+        channels = features
         for _ in range(config.conv_layers if config.conv_channels else 0):
             self.convolutions.append(
                 nn.Conv1d(
@@ -250,7 +256,7 @@ class SequenceClassifier(nn.Module):
             channels = config.conv_channels
         self.recurrent = build_recurrent(
             config.cell,
-            config.recurrent_input_size,
+            channels,  # C after a convolutional front end, D without one
             config.hidden_size,
             num_layers=config.num_layers,
             bidirectional=config.bidirectional,
@@ -260,7 +266,21 @@ class SequenceClassifier(nn.Module):
             config.pooling, config.output_size, config.bidirectional, config.pool_points
         )
         self.dropout = nn.Dropout(config.dropout)
-        self.head = nn.Linear(config.pooled_size, config.num_classes)
+        self.head = nn.Linear(config.pooled_size, num_classes)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> SequenceClassifier:
+        """The model (untrained) that ``classifier_dict`` describes; unknown keys are a
+        ValueError."""
+        values = dict(values)
+        sizes = values.pop("num_classes", None), values.pop("input_size", None)
+        known = [f.name for f in fields(ClassifierConfig)]
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise ValueError(
+                f"unknown classifier config keys: {', '.join(unknown)}; known: {', '.join(known)}"
+            )
+        return cls(ClassifierConfig(**values), *sizes)
 
     def set_input_scale(self, mean: Tensor, std: Tensor) -> None:
         """Standardise vector input with these per-feature statistics (of the train split);
@@ -286,7 +306,7 @@ class SequenceClassifier(nn.Module):
             raise ValueError(f"token input must be int64 ids (N, T), got {_describe(inputs)}")
         if kind == "learned":
             return self.embedding(inputs)  # (N, T, E)
-        return F.one_hot(inputs, self.config.input_size).float()  # (N, T, V)
+        return F.one_hot(inputs, self.input_size).float()  # (N, T, V)
 
     def drop_steps(self, x: Tensor) -> Tensor:
         """Whole-step dropout of x (N, T, D) in training (``embedding_dropout``); identity in

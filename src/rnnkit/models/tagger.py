@@ -31,8 +31,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rnnkit.models.pooling import length_mask
-from rnnkit.models.recurrent import build_recurrent, cell_names, check_cell
+from rnnkit.models.recurrent import build_recurrent, cell_names, check_cell, describe_cells
 from rnnkit.nn.crf import LinearChainCRF
+from rnnkit.options import option
 
 CELLS = cell_names(horizon=False)  # all but clstm, whose horizon this config does not hold
 
@@ -44,28 +45,26 @@ def _check_positive_int(name: str, value: object) -> None:
 
 @dataclass
 class TaggerConfig:
-    """Everything needed to rebuild a :class:`SequenceTagger` (saved beside its weights).
+    """The settings of a :class:`SequenceTagger` (the flags of ``rnnkit train tag``); the
+    sizes the data gives (tags, words, characters) go to the model itself."""
 
-    ``char_vocab_size`` None means no character features.
-    """
+    cell: str = option("lstm", describe_cells(CELLS), metavar="CELL")
+    hidden_size: int = option(128, metavar="H", minimum=1)
+    num_layers: int = option(1, name="layers", metavar="N", minimum=1)
+    bidirectional: bool = option(True)
+    embedding_size: int = option(64, metavar="E", minimum=1)
+    char_features: bool = option(False, "a character BiLSTM over each word (Lample et al. 2016)")
+    char_embedding_size: int = option(16, metavar="E", minimum=1)
+    char_hidden_size: int = option(25, metavar="H", minimum=1)
+    dropout: float = option(0.0, metavar="P")
+    crf: bool = option(
+        False,
+        "a linear-chain CRF output layer: tags decoded together (Viterbi), BIO tags "
+        "constrained to valid sequences (Lample et al. 2016)",
+    )
 
-    num_tags: int
-    vocab_size: int
-    embedding_size: int = 64
-    char_vocab_size: int | None = None
-    char_embedding_size: int = 16
-    char_hidden_size: int = 16
-    cell: str = "lstm"
-    hidden_size: int = 128
-    num_layers: int = 1
-    bidirectional: bool = True
-    dropout: float = 0.0
-    crf: bool = False
-
-    def __post_init__(self) -> None:
+    def validate(self) -> None:
         for name in (
-            "num_tags",
-            "vocab_size",
             "embedding_size",
             "char_embedding_size",
             "char_hidden_size",
@@ -73,10 +72,8 @@ class TaggerConfig:
             "num_layers",
         ):
             _check_positive_int(name, getattr(self, name))
-        if self.char_vocab_size is not None:
-            _check_positive_int("char_vocab_size", self.char_vocab_size)
         check_cell(self.cell, CELLS, "the tagger")
-        for name in ("bidirectional", "crf"):
+        for name in ("bidirectional", "crf", "char_features"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
         dropout = self.dropout
@@ -86,27 +83,10 @@ class TaggerConfig:
             raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
 
     @property
-    def char_features(self) -> bool:
-        return self.char_vocab_size is not None
-
-    @property
     def features(self) -> int:
         """``D``: the word embedding plus, with character features, ``2 * char_hidden_size``."""
         extra = 2 * self.char_hidden_size if self.char_features else 0
         return self.embedding_size + extra
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> TaggerConfig:
-        known = [f.name for f in fields(cls)]
-        unknown = sorted(set(data) - set(known))
-        if unknown:
-            raise ValueError(
-                f"unknown tagger config keys: {', '.join(unknown)}; known: {', '.join(known)}"
-            )
-        return cls(**data)
 
 
 class CharFeatures(nn.Module):
@@ -133,6 +113,15 @@ class CharFeatures(nn.Module):
         return features
 
 
+def tagger_dict(
+    config: TaggerConfig, num_tags: int, vocab_size: int, char_vocab_size: int | None
+) -> dict:
+    """The sizes and the config of a tagger, as a checkpoint's metadata holds them
+    (``SequenceTagger.from_dict`` builds it again)."""
+    sizes = {"num_tags": num_tags, "vocab_size": vocab_size, "char_vocab_size": char_vocab_size}
+    return {**sizes, **asdict(config)}
+
+
 class SequenceTagger(nn.Module):
     """Word embedding (+ character features) -> recurrent core -> dropout -> linear, per token.
 
@@ -140,13 +129,29 @@ class SequenceTagger(nn.Module):
     -> (logits (N, T, K), loss or None)``.
     """
 
-    def __init__(self, config: TaggerConfig):
+    def __init__(
+        self,
+        config: TaggerConfig,
+        num_tags: int,
+        vocab_size: int,
+        char_vocab_size: int | None = None,
+    ):
+        """``num_tags`` K, ``vocab_size`` the words' and (with ``char_features``)
+        ``char_vocab_size`` the characters' vocabulary sizes."""
         super().__init__()
-        self.config = config
-        self.embedding = nn.Embedding(config.vocab_size, config.embedding_size)
+        config.validate()
+        _check_positive_int("num_tags", num_tags)
+        _check_positive_int("vocab_size", vocab_size)
+        if config.char_features:
+            _check_positive_int("char_vocab_size", char_vocab_size)
+        else:
+            char_vocab_size = None
+        self.config, self.num_tags = config, num_tags
+        self.vocab_size, self.char_vocab_size = vocab_size, char_vocab_size
+        self.embedding = nn.Embedding(vocab_size, config.embedding_size)
         if config.char_features:
             self.chars = CharFeatures(
-                config.char_vocab_size, config.char_embedding_size, config.char_hidden_size
+                char_vocab_size, config.char_embedding_size, config.char_hidden_size
             )
         self.recurrent = build_recurrent(
             config.cell,
@@ -158,8 +163,24 @@ class SequenceTagger(nn.Module):
         )
         self.dropout = nn.Dropout(config.dropout)
         directions = 2 if config.bidirectional else 1
-        self.head = nn.Linear(config.hidden_size * directions, config.num_tags)
-        self.crf = LinearChainCRF(config.num_tags) if config.crf else None
+        self.head = nn.Linear(config.hidden_size * directions, num_tags)
+        self.crf = LinearChainCRF(num_tags) if config.crf else None
+
+    @classmethod
+    def from_dict(cls, values: dict) -> SequenceTagger:
+        """The model (untrained) that ``tagger_dict`` describes; unknown keys are a ValueError.
+        A dict without ``char_features`` (an older checkpoint's) has them when it has a
+        ``char_vocab_size``."""
+        values = dict(values)
+        sizes = [values.pop(name, None) for name in ("num_tags", "vocab_size", "char_vocab_size")]
+        values.setdefault("char_features", sizes[2] is not None)
+        known = [f.name for f in fields(TaggerConfig)]
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise ValueError(
+                f"unknown tagger config keys: {', '.join(unknown)}; known: {', '.join(known)}"
+            )
+        return cls(TaggerConfig(**values), *sizes)
 
     def forward(
         self,

@@ -23,6 +23,7 @@ training split and scored on the same test split; ``baselines.json`` keeps their
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +34,7 @@ from rnnkit.data.buckets import LengthBuckets, sorted_chunks
 from rnnkit.data.encoders import InputEncoder, tokenize_words
 from rnnkit.data.vocab import Vocab
 from rnnkit.evaluation.classification import classification_report, paired_comparison
-from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier
+from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier, classifier_dict
 from rnnkit.plots.heatmaps import plot_confusion_matrix
 from rnnkit.tasks import lifecycle
 from rnnkit.tasks.classify_config import ClassifyConfig
@@ -73,34 +74,16 @@ class ClassifyTask:
         train_lengths = [len(self.encoded[i]) for i in self.splits["train"]]
         self.buckets = LengthBuckets(train_lengths, config.data.batch_size, config.trainer.seed)
 
-    def model_config(self) -> ClassifierConfig:
-        m = self.config.model
-        embedding = "vectors" if self.encoder.kind == "vectors" else m.embedding
-        return ClassifierConfig(
-            num_classes=len(self.classes),
-            input_size=self.encoder.input_size,
-            embedding=embedding,
-            embedding_size=m.embedding_size,
-            cell=m.cell,
-            hidden_size=m.hidden_size,
-            num_layers=m.num_layers,
-            bidirectional=m.bidirectional,
-            pooling=m.pooling,
-            dropout=m.dropout,
-            embedding_dropout=m.embedding_dropout,
-            input_noise=m.input_noise,
-            random_crop=m.random_crop,
-            time_warp=m.time_warp,
-            pool_points=m.pool_points,
-            label_smoothing=m.label_smoothing,
-            input_shift=m.input_shift,
-            conv_channels=m.conv_channels,
-            conv_width=m.conv_width,
-            conv_layers=m.conv_layers,
-        )
+    def model_sizes(self) -> tuple[ClassifierConfig, int, int]:
+        """The model's config (for vectors: the ``vectors`` embedding), classes, input size."""
+        config = self.config.model
+        if self.encoder.kind == "vectors":
+            config = replace(config, embedding="vectors")
+        return config, len(self.classes), self.encoder.input_size
 
     def build_model(self) -> SequenceClassifier:
-        model = SequenceClassifier(self.model_config())
+        """The classifier for the data; for vectors standardised by the training split."""
+        model = SequenceClassifier(*self.model_sizes())
         if self.encoder.kind == "vectors":
             frames = np.concatenate([self.encoded[i] for i in self.splits["train"]])  # (sum T, F)
             model.set_input_scale(torch.from_numpy(frames.mean(0)), torch.from_numpy(frames.std(0)))
@@ -163,7 +146,8 @@ class ClassifyTask:
         return self.buckets.position(step)
 
     def checkpoint_metadata(self) -> dict:
-        return {"name": TASK_NAME, "model": self.model_config().to_dict(), "classes": self.classes}
+        model = classifier_dict(*self.model_sizes())
+        return {"name": TASK_NAME, "model": model, "classes": self.classes}
 
 
 SPLITS = ("train", "val", "test")
@@ -176,7 +160,7 @@ def predict_logits(
     """(n, K) float32 logits of the encoded ``rows``, in batches sorted by length."""
     was_training = model.training
     model.eval()
-    logits = np.zeros((len(rows), model.config.num_classes), dtype=np.float32)
+    logits = np.zeros((len(rows), model.num_classes), dtype=np.float32)
     try:
         for chunk in sorted_chunks([len(row) for row in rows], EVAL_BATCH):
             inputs, lengths = encoder.batch([rows[i] for i in chunk])

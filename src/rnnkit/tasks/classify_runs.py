@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier
+from rnnkit.models.classifier import SequenceClassifier
 from rnnkit.plots.heatmaps import plot_confusion_matrix
 from rnnkit.tasks import lifecycle
 from rnnkit.tasks.classify import (
@@ -57,7 +57,7 @@ def load_run(run_dir: str | Path, checkpoint: str = "best") -> LoadedClassifier:
     encoder = load_encoder(run_dir, record)
     try:
         meta = loaded.meta["task"]
-        model = SequenceClassifier(ClassifierConfig.from_dict(meta["model"]))
+        model = SequenceClassifier.from_dict(meta["model"])
         model.load_state_dict(loaded.section("model"))
         classes = list(meta["classes"])
     except (KeyError, TypeError, RuntimeError) as error:

@@ -33,7 +33,7 @@ from rnnkit.data.buckets import LengthBuckets, pad_ids, sorted_chunks
 from rnnkit.data.encoders import EncodedSentence, TagEncoder
 from rnnkit.data.vocab import Vocab
 from rnnkit.evaluation.entities import entity_scores, is_bio, token_accuracy
-from rnnkit.models.tagger import SequenceTagger, TaggerConfig
+from rnnkit.models.tagger import SequenceTagger, TaggerConfig, tagger_dict
 from rnnkit.nn.crf import bio_constraints
 from rnnkit.tasks import lifecycle
 from rnnkit.tasks.lifecycle import slug
@@ -74,25 +74,14 @@ class TagTask:
         lengths = [len(self.encoded[i].words) for i in self.splits["train"]]
         self.buckets = LengthBuckets(lengths, config.data.batch_size, config.trainer.seed)
 
-    def model_config(self) -> TaggerConfig:
-        m, chars = self.config.model, self.encoder.chars
-        return TaggerConfig(
-            num_tags=len(self.encoder.tag_set),
-            vocab_size=len(self.encoder.words),
-            embedding_size=m.embedding_size,
-            char_vocab_size=len(chars) if chars is not None else None,
-            char_embedding_size=m.char_embedding_size,
-            char_hidden_size=m.char_hidden_size,
-            cell=m.cell,
-            hidden_size=m.hidden_size,
-            num_layers=m.num_layers,
-            bidirectional=m.bidirectional,
-            dropout=m.dropout,
-            crf=m.crf,
-        )
+    def model_sizes(self) -> tuple[TaggerConfig, int, int, int | None]:
+        """The model's config and the sizes of its tags, words and characters."""
+        chars = self.encoder.chars
+        sizes = len(self.encoder.tag_set), len(self.encoder.words)
+        return self.config.model, *sizes, len(chars) if chars is not None else None
 
     def build_model(self) -> SequenceTagger:
-        model = SequenceTagger(self.model_config())
+        model = SequenceTagger(*self.model_sizes())
         if model.crf is not None and self.bio:
             model.crf.constrain(*bio_constraints(self.encoder.tag_set))  # kept in the weights
         return model
@@ -151,7 +140,7 @@ class TagTask:
     def checkpoint_metadata(self) -> dict:
         return {
             "name": TASK_NAME,
-            "model": self.model_config().to_dict(),
+            "model": tagger_dict(*self.model_sizes()),
             "tag_set": self.encoder.tag_set,
         }
 

@@ -2,17 +2,18 @@
 
     config = resolve_config({"data.dataset": "ner", "model.char_features": True})
 
-Defaults (the dataclasses below), then overrides with dotted keys (the CLI's flags); the
-resolved configuration is written to ``config.json`` in the run directory.
+Defaults (the dataclasses below; the model's are ``rnnkit.models.tagger.TaggerConfig``), then
+overrides with dotted keys (the CLI's flags, built from the ``option`` fields); the resolved
+configuration is written to ``config.json`` in the run directory.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rnnkit.models.recurrent import check_cell
-from rnnkit.models.tagger import CELLS
-from rnnkit.tasks.classify_config import BaselinesConfig, SelectionConfig
+from rnnkit.models.tagger import TaggerConfig
+from rnnkit.options import option
+from rnnkit.tasks.classify_config import BaselinesConfig, LabelledSelection
 from rnnkit.training.config import (
     OptimizerConfig,
     RunConfig,
@@ -24,56 +25,22 @@ from rnnkit.training.config import (
 
 @dataclass
 class TagDataConfig:
-    """Which sentences, and how words become ids.
+    """Which sentences, and how words become ids. ``lowercase`` folds words before the word
+    vocabulary (the character features always see the word as written)."""
 
-    ``dataset``: pos, pos-oanc, ner, or a CoNLL file. ``split_seed``: the seed of the split.
-    ``lowercase``: fold words to lowercase before the word vocabulary (the character
-    features always see the word as written). ``min_count``: a training-split word seen fewer
-    times is ``<unk>``. ``max_word_chars``: the character features read at most this many
-    characters of a word (its first ones).
-    """
-
-    dataset: str = "ner"
-    split_seed: int = 0
-    lowercase: bool = False
-    min_count: int = 2
-    max_word_chars: int = 20
-    batch_size: int = 16
+    dataset: str = option(
+        "ner", "pos, pos-oanc, ner or a CoNLL file", metavar="NAME|FILE", required=True
+    )
+    split_seed: int = option(0, "seed of the train/val/test split (0: the published one)")
+    lowercase: bool = option(False, "fold words to lowercase for the word vocabulary")
+    min_count: int = option(2, "rarer training words: <unk>", minimum=1)
+    max_word_chars: int = option(20, "the character features read a word's first N", minimum=1)
+    batch_size: int = option(16, metavar="B", minimum=1)
 
     def validate(self) -> None:
         for name in ("min_count", "max_word_chars", "batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
-
-
-@dataclass
-class TagModelConfig:
-    """The fields of ``TaggerConfig`` that do not depend on the data."""
-
-    cell: str = "lstm"
-    hidden_size: int = 128
-    num_layers: int = 1
-    bidirectional: bool = True
-    embedding_size: int = 64
-    char_features: bool = False
-    char_embedding_size: int = 16
-    char_hidden_size: int = 25
-    dropout: float = 0.0
-    crf: bool = False  # a linear-chain CRF output layer (BIO tags: constrained)
-
-    def validate(self) -> None:
-        check_cell(self.cell, CELLS, "the tagger")
-        for name in (
-            "hidden_size",
-            "num_layers",
-            "embedding_size",
-            "char_embedding_size",
-            "char_hidden_size",
-        ):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
 
 
 def _trainer_defaults() -> TrainerConfig:
@@ -85,12 +52,12 @@ class TagConfig(RunConfig):
     """Everything a tagging run needs; ``config.json`` holds it, resolved."""
 
     data: TagDataConfig = field(default_factory=TagDataConfig)
-    model: TagModelConfig = field(default_factory=TagModelConfig)
+    model: TaggerConfig = field(default_factory=TaggerConfig)
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     trainer: TrainerConfig = field(default_factory=_trainer_defaults)
     baselines: BaselinesConfig = field(default_factory=BaselinesConfig)
-    selection: SelectionConfig = field(default_factory=lambda: SelectionConfig("error"))
+    selection: LabelledSelection = field(default_factory=lambda: LabelledSelection("error"))
 
 
 def resolve_config(overrides: dict | None = None) -> TagConfig:

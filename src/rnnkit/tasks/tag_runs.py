@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnkit.evaluation.entities import bio_spans, is_bio
-from rnnkit.models.tagger import SequenceTagger, TaggerConfig
+from rnnkit.models.tagger import SequenceTagger
 from rnnkit.tasks import lifecycle
 from rnnkit.tasks.tag import (
     TagEncoder,
@@ -50,7 +50,7 @@ def load_run(run_dir: str | Path, checkpoint: str = "best") -> LoadedTagger:
     checkpoint = opened.checkpoint
     encoder = load_encoder(run_dir, record)
     try:
-        model = SequenceTagger(TaggerConfig.from_dict(loaded.meta["task"]["model"]))
+        model = SequenceTagger.from_dict(loaded.meta["task"]["model"])
         model.load_state_dict(loaded.section("model"))
     except (KeyError, TypeError, RuntimeError) as error:
         raise ValueError(

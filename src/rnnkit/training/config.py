@@ -15,6 +15,7 @@ its own (data, model, sampling) in the same style.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import re
 import types
@@ -223,6 +224,13 @@ class SelectionConfig:
 
     def validate(self) -> None:
         _check_choice("selection metric", self.metric, self.ALLOWED)
+
+    @classmethod
+    @functools.cache
+    def allowing(cls, *metrics: str) -> type[SelectionConfig]:
+        """The selection of a task whose validation figures are ``metrics``: a subclass
+        with them as ``ALLOWED`` (one per tuple of metrics, so that config.json reads back)."""
+        return type(f"SelectionConfig_{'_'.join(metrics)}", (cls,), {"ALLOWED": metrics})
 
 
 class RunConfig:
