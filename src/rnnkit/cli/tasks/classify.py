@@ -17,105 +17,15 @@ from __future__ import annotations
 import argparse
 import json
 
-from rnnkit.cli.args import positive_int, print_result, refuse_data
-from rnnkit.cli.tasks.labelled import add_common, start_labelled, summary_lines
-from rnnkit.models.pooling import POOLINGS
+from rnnkit.cli.args import print_result, refuse_data
+from rnnkit.cli.generic_task import GenericAdapter
+from rnnkit.cli.tasks.labelled import summary_lines
 
 ENSEMBLES = True  # rnnkit evaluate takes several classify runs as one
 __all__ = ["add_arguments", "evaluate", "predict", "start", "summary_lines"]
-# flag dest -> dotted config key (beside labelled.SHARED_FLAGS)
-TASK_FLAGS = {
-    "level": "data.level",
-    "max_length": "data.max_length",
-    "pooling": "model.pooling",
-    "embedding": "model.embedding",
-    "embedding_dropout": "model.embedding_dropout",
-    "input_noise": "model.input_noise",
-    "random_crop": "model.random_crop",
-    "time_warp": "model.time_warp",
-    "pool_points": "model.pool_points",
-    "label_smoothing": "model.label_smoothing",
-    "input_shift": "model.input_shift",
-    "conv_channels": "model.conv_channels",
-    "conv_width": "model.conv_width",
-    "conv_layers": "model.conv_layers",
-}
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """``rnnkit train classify``'s flags."""
-    add_common(parser, "names|sentiment|sentiment-tweets|vowels|FILE.csv")
-    data, model = parser.data_group, parser.model_group
-    data.add_argument("--level", choices=("char", "word"), help="tokens of text (default: by set)")
-    data.add_argument("--max-length", type=positive_int, metavar="N", help="first N tokens")
-    model.add_argument("--pooling", choices=POOLINGS, help="(default: last)")
-    model.add_argument(
-        "--pool-points",
-        type=int,
-        metavar="K",
-        help="--pooling points: read the states at K evenly spaced steps of each sequence (5)",
-    )
-    model.add_argument("--embedding", choices=("learned", "onehot"), help="for text")
-    model.add_argument(
-        "--embedding-dropout",
-        type=float,
-        metavar="Q",
-        help="zero each whole input token (or frame) with probability Q in training (0)",
-    )
-    model.add_argument(
-        "--input-noise",
-        type=float,
-        metavar="SIGMA",
-        help="real-valued frames (vowels): add N(0, SIGMA^2) noise to each standardised "
-        "feature in training (0)",
-    )
-    model.add_argument(
-        "--input-shift",
-        type=float,
-        metavar="RHO",
-        help="real-valued frames: add one N(0, RHO^2) offset per sequence to all its "
-        "standardised frames in training (0)",
-    )
-    model.add_argument(
-        "--random-crop",
-        type=float,
-        metavar="C",
-        help="in training, read a random window of each sequence that cuts away up to the "
-        "share C of it (0: whole sequences)",
-    )
-    model.add_argument(
-        "--time-warp",
-        type=float,
-        metavar="W",
-        help="real-valued frames: in training, resample each sequence by linear interpolation "
-        "to between 1-W and 1+W times its length (0: as recorded)",
-    )
-    model.add_argument(
-        "--label-smoothing",
-        type=float,
-        metavar="E",
-        help="train towards 1-E+E/K on the true class and E/K on the others (0: one-hot)",
-    )
-    model.add_argument(
-        "--conv-channels",
-        type=int,
-        metavar="C",
-        help="a convolutional front end: C channels of 1-d convolutions over time, each with "
-        "a ReLU, before the recurrent layer (0: none, the default)",
-    )
-    model.add_argument(
-        "--conv-width",
-        type=positive_int,
-        metavar="K",
-        help="odd: steps each convolution reads (3)",
-    )
-    model.add_argument(
-        "--conv-layers", type=positive_int, metavar="J", help="convolutions in the front end (1)"
-    )
-
-
-def start(args: argparse.Namespace):
-    return start_labelled("classify", args, TASK_FLAGS)
+# the flags from the config's fields (ClassifyConfig, ClassifierConfig), as for every task
+add_arguments = GenericAdapter("classify").add_arguments
+start = GenericAdapter("classify").start
 
 
 def evaluate(args: argparse.Namespace) -> int:

@@ -14,46 +14,14 @@ from __future__ import annotations
 import argparse
 import json
 
-from rnnkit.cli.args import positive_int, print_result, refuse_data
-from rnnkit.cli.tasks.labelled import add_common, start_labelled, summary_lines
+from rnnkit.cli.args import print_result, refuse_data
+from rnnkit.cli.generic_task import GenericAdapter
+from rnnkit.cli.tasks.labelled import summary_lines
 
 __all__ = ["add_arguments", "evaluate", "predict", "start", "summary_lines"]
-# flag dest -> dotted config key (beside labelled.SHARED_FLAGS)
-TASK_FLAGS = {
-    "lowercase": "data.lowercase",
-    "max_word_chars": "data.max_word_chars",
-    "char_features": "model.char_features",
-    "char_embedding_size": "model.char_embedding_size",
-    "char_hidden_size": "model.char_hidden_size",
-    "crf": "model.crf",
-}
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """``rnnkit train tag``'s flags."""
-    add_common(parser, "pos|pos-oanc|ner|FILE.conll")
-    data, model = parser.data_group, parser.model_group
-    data.add_argument("--lowercase", action=argparse.BooleanOptionalAction, default=None)
-    data.add_argument("--max-word-chars", type=positive_int, metavar="N")
-    model.add_argument(
-        "--char-features",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="a character BiLSTM over each word (Lample et al. 2016)",
-    )
-    model.add_argument("--char-embedding-size", type=positive_int, metavar="E")
-    model.add_argument("--char-hidden-size", type=positive_int, metavar="H")
-    model.add_argument(
-        "--crf",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="a linear-chain CRF output layer: tags decoded together (Viterbi), BIO tags "
-        "constrained to valid sequences (Lample et al. 2016)",
-    )
-
-
-def start(args: argparse.Namespace):
-    return start_labelled("tag", args, TASK_FLAGS)
+# the flags from the config's fields (TagConfig, TaggerConfig), as for every task
+add_arguments = GenericAdapter("tag").add_arguments
+start = GenericAdapter("tag").start
 
 
 def evaluate(args: argparse.Namespace) -> int:
