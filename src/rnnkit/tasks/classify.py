@@ -36,8 +36,9 @@ from rnnkit.data.vocab import Vocab
 from rnnkit.evaluation.classification import classification_report, paired_comparison
 from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier, classifier_dict
 from rnnkit.plots.heatmaps import plot_confusion_matrix
-from rnnkit.tasks import lifecycle
+from rnnkit.tasks import labelled, lifecycle
 from rnnkit.tasks.classify_config import ClassifyConfig
+from rnnkit.tasks.labelled import SPLITS
 from rnnkit.tasks.lifecycle import slug
 from rnnkit.tasks.spec import (
     RunResult,
@@ -150,9 +151,6 @@ class ClassifyTask:
         return {"name": TASK_NAME, "model": model, "classes": self.classes}
 
 
-SPLITS = ("train", "val", "test")
-
-
 @torch.no_grad()
 def predict_logits(
     model: SequenceClassifier, rows: list[np.ndarray], encoder: InputEncoder
@@ -209,28 +207,15 @@ def split_fingerprint(data, split: str) -> str:
 
 
 def data_record(dataset: str, split_seed: int, data) -> dict:
-    path = Path(dataset)
-    return {
-        "dataset": str(path.resolve()) if path.is_file() else dataset,
-        "split_seed": split_seed,
-        "name": data.name,
-        "kind": data.kind,
-        "classes": list(data.classes),
-        "sizes": {name: int(len(data.splits[name])) for name in SPLITS},
-        "fingerprint": data_fingerprint(data),
-        "card": data.card,
-    }
+    fingerprint = data_fingerprint(data)
+    return labelled.data_record(
+        dataset, split_seed, data, fingerprint, kind=data.kind, classes=list(data.classes)
+    )
 
 
 def reload_data(record: dict):
     """The examples a run was trained on, or a ValueError if they have changed since."""
-    data = load_data(record["dataset"], record["split_seed"])
-    if data_fingerprint(data) != record["fingerprint"]:
-        raise ValueError(
-            f"the data {record['dataset']} has changed since this run was trained (different "
-            "examples, labels or split); it cannot be evaluated or resumed on the same split"
-        )
-    return data
+    return labelled.reload_data(record, load_data, data_fingerprint, "examples, labels")
 
 
 # -- baselines ----------------------------------------------------------------------------------

@@ -13,7 +13,6 @@ or a ``.csv`` file of T rows of F numbers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,52 +20,21 @@ import torch
 
 from rnnkit.models.classifier import SequenceClassifier
 from rnnkit.plots.heatmaps import plot_confusion_matrix
-from rnnkit.tasks import lifecycle
+from rnnkit.tasks import labelled, lifecycle
 from rnnkit.tasks.classify import (
     ClassifyTask,
-    InputEncoder,
     load_encoder,
     predict_logits,
     reload_data,
     split_fingerprint,
 )
-from rnnkit.tasks.classify_config import ClassifyConfig
-
-SPLITS = ("train", "val", "test")
 
 
-@dataclass
-class LoadedClassifier:
-    """A run's model (eval mode, CPU) with its encoder and class names."""
-
-    run_dir: Path
-    record: dict
-    config: ClassifyConfig
-    encoder: InputEncoder
-    classes: list[str]
-    model: SequenceClassifier
-    checkpoint: str
-    step: int
-
-
-def load_run(run_dir: str | Path, checkpoint: str = "best") -> LoadedClassifier:
-    """The model of checkpoint ``best`` (``last`` when the run has no best yet) or ``last``."""
-    opened = lifecycle.open_checkpoint(run_dir, checkpoint, "classify")
-    run_dir, record, config, loaded = opened.run_dir, opened.record, opened.config, opened.loaded
-    checkpoint = opened.checkpoint
-    encoder = load_encoder(run_dir, record)
-    try:
-        meta = loaded.meta["task"]
-        model = SequenceClassifier.from_dict(meta["model"])
-        model.load_state_dict(loaded.section("model"))
-        classes = list(meta["classes"])
-    except (KeyError, TypeError, RuntimeError) as error:
-        raise ValueError(
-            f"checkpoint {loaded.path} does not hold a classifier: {' '.join(str(error).split())}"
-        ) from None
-    model.eval()
-    return LoadedClassifier(
-        run_dir, record, config, encoder, classes, model, checkpoint, loaded.meta["step"]
+def load_run(run_dir: str | Path, checkpoint: str = "best") -> labelled.LoadedRun:
+    """The model of checkpoint ``best`` (``last`` when the run has no best yet) or ``last``;
+    ``meta["classes"]`` names its classes."""
+    return labelled.load_run(
+        run_dir, checkpoint, "classify", SequenceClassifier, load_encoder, "classifier"
     )
 
 
@@ -94,8 +62,7 @@ def predict_run(
     run_dir: str | Path, inputs: list, top: int = 5, checkpoint: str = "best"
 ) -> list[list[tuple[str, float]]]:
     """The ``top`` likeliest classes of each input, with their probabilities."""
-    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
-        raise ValueError(f"top must be a positive integer, got {top!r}")
+    labelled.check_top(top)
     run = load_run(run_dir, checkpoint)
     if run.encoder.kind == "vectors":
         inputs = [read_frames(source) for source in inputs]
@@ -106,7 +73,7 @@ def predict_run(
     answers = []
     for p in probabilities:
         order = np.argsort(-p, kind="stable")[:top]
-        answers.append([(run.classes[k], float(p[k])) for k in order])
+        answers.append([(run.meta["classes"][k], float(p[k])) for k in order])
     return answers
 
 
@@ -115,25 +82,16 @@ def evaluate_run(
 ) -> dict:
     """Accuracy, macro-F1, loss, per-class scores and the confusion matrix on ``split``;
     with ``plot``, the matrix as ``plots/confusion-<split>.png`` in the run directory."""
-    if split not in SPLITS:
-        raise ValueError(f"unknown split {split!r}; allowed: {', '.join(SPLITS)}")
+    labelled.check_split(split)
     run = load_run(run_dir, checkpoint)
     data = reload_data(run.record["data"])
     task = ClassifyTask(run.config, data, run.encoder)
     scores = task.score(run.model, split, lifecycle.read_baselines(run.run_dir))
-    result = {
-        "task": "classify",
-        "run_dir": str(run.run_dir),
-        "checkpoint": run.checkpoint,
-        "steps": run.step,
-        "data": data.name,
-        "split": split,
-        **scores,
-    }
+    result = {**run.head(data.name, split), **scores}
     if plot:
         path = plot_confusion_matrix(
             scores["confusion_matrix"],
-            run.classes,
+            run.meta["classes"],
             run.run_dir / "plots" / f"confusion-{split}.png",
             f"{data.name}, {split} split: accuracy {scores['accuracy']:.3f}",
         )
@@ -154,69 +112,69 @@ def evaluate_ensemble(
     same order: each member then saw a different part of the training data (bagging over
     validation splits), and none saw the test split. No plot is written, since the ensemble
     has no run directory of its own."""
-    if split not in SPLITS:
-        raise ValueError(f"unknown split {split!r}; allowed: {', '.join(SPLITS)}")
+    labelled.check_split(split)
     if len(run_dirs) < 2:
         raise ValueError("an ensemble needs at least two run directories")
-    runs_ = [load_run(run_dir, checkpoint) for run_dir in run_dirs]
-    first = runs_[0]
+    runs = [load_run(run_dir, checkpoint) for run_dir in run_dirs]
     loaded: dict[str, object] = {}  # fingerprint -> the data, reloaded once
 
-    def data_of(run):
+    def data_of(run: labelled.LoadedRun):
         fingerprint = run.record["data"]["fingerprint"]
         if fingerprint not in loaded:
             loaded[fingerprint] = reload_data(run.record["data"])
         return loaded[fingerprint]
 
-    for run in runs_[1:]:
-        if run.classes != first.classes:
-            raise ValueError(f"{run.run_dir} has other classes than {first.run_dir}")
-        mine, theirs = run.record["data"], first.record["data"]
-        if mine["fingerprint"] == theirs["fingerprint"]:
-            continue
-        other_split = mine["dataset"] == theirs["dataset"] and (
-            mine["split_seed"] != theirs["split_seed"]
-        )
-        rule = "an ensemble needs the same data and split"
-        if other_split and split != "test":
-            rule = "runs of different validation splits can be combined on the test split only"
-        elif other_split:
-            if split_fingerprint(data_of(run), "test") == split_fingerprint(data_of(first), "test"):
-                continue
-            rule = "an ensemble needs the same test examples"
-        raise ValueError(
-            f"{run.run_dir} was trained on different data or a different split than "
-            f"{first.run_dir} ({mine['dataset']} split seed {mine['split_seed']} against "
-            f"{theirs['dataset']} split seed {theirs['split_seed']}); {rule}"
-        )
-    first_data = data_of(first)
-    members, total = [], None
-    for run in runs_:
-        task = ClassifyTask(
-            run.config, data_of(run), run.encoder
-        )  # each run with its own vocabulary
+    first = runs[0]
+    for run in runs[1:]:
+        check_member(run, first, split, data_of)
+    members, total = [], 0.0
+    for run in runs:
+        task = ClassifyTask(run.config, data_of(run), run.encoder)  # with its own vocabulary
         log_probs = task.log_probs(run.model, split)  # (n, K)
-        own = task.score_log_probs(log_probs, split)
-        members.append(
-            {
-                "run_dir": str(run.run_dir),
-                "checkpoint": run.checkpoint,
-                "steps": run.step,
-                "split_seed": run.record["data"]["split_seed"],
-                "accuracy": own["accuracy"],
-                "loss": own["loss"],
-            }
-        )
-        probabilities = log_probs.exp()
-        total = probabilities if total is None else total + probabilities
-    mean_log_probs = torch.log(total / len(runs_))
-    task = ClassifyTask(first.config, first_data, first.encoder)
-    scores = task.score_log_probs(mean_log_probs, split, lifecycle.read_baselines(first.run_dir))
+        members.append(member_scores(run, task, split, log_probs))
+        total = total + log_probs.exp()
+    task = ClassifyTask(first.config, data_of(first), first.encoder)
+    baselines = lifecycle.read_baselines(first.run_dir)
+    scores = task.score_log_probs(torch.log(total / len(runs)), split, baselines)
+    head = {"task": "classify", "ensemble": len(runs), "members": members}
+    return {**head, "data": task.data.name, "split": split, **scores}
+
+
+def check_member(run: labelled.LoadedRun, first: labelled.LoadedRun, split: str, data_of) -> None:
+    """A ValueError unless ``run`` can join ``first`` in an ensemble scored on ``split``: the
+    same classes, and the same data and split (on the test split: the same test examples)."""
+    if run.meta["classes"] != first.meta["classes"]:
+        raise ValueError(f"{run.run_dir} has other classes than {first.run_dir}")
+    mine, theirs = run.record["data"], first.record["data"]
+    if mine["fingerprint"] == theirs["fingerprint"]:
+        return
+    other_split = mine["dataset"] == theirs["dataset"] and (
+        mine["split_seed"] != theirs["split_seed"]
+    )
+    rule = "an ensemble needs the same data and split"
+    if other_split and split != "test":
+        rule = "runs of different validation splits can be combined on the test split only"
+    elif other_split:
+        if split_fingerprint(data_of(run), "test") == split_fingerprint(data_of(first), "test"):
+            return
+        rule = "an ensemble needs the same test examples"
+    raise ValueError(
+        f"{run.run_dir} was trained on different data or a different split than "
+        f"{first.run_dir} ({mine['dataset']} split seed {mine['split_seed']} against "
+        f"{theirs['dataset']} split seed {theirs['split_seed']}); {rule}"
+    )
+
+
+def member_scores(
+    run: labelled.LoadedRun, task: ClassifyTask, split: str, log_probs: torch.Tensor
+) -> dict:
+    """One ensemble member's own accuracy and loss from its (n, K) ``log_probs``."""
+    own = task.score_log_probs(log_probs, split)
     return {
-        "task": "classify",
-        "ensemble": len(runs_),
-        "members": members,
-        "data": first_data.name,
-        "split": split,
-        **scores,
+        "run_dir": str(run.run_dir),
+        "checkpoint": run.checkpoint,
+        "steps": run.step,
+        "split_seed": run.record["data"]["split_seed"],
+        "accuracy": own["accuracy"],
+        "loss": own["loss"],
     }

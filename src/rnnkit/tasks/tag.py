@@ -35,7 +35,8 @@ from rnnkit.data.vocab import Vocab
 from rnnkit.evaluation.entities import entity_scores, is_bio, token_accuracy
 from rnnkit.models.tagger import SequenceTagger, TaggerConfig, tagger_dict
 from rnnkit.nn.crf import bio_constraints
-from rnnkit.tasks import lifecycle
+from rnnkit.tasks import labelled, lifecycle
+from rnnkit.tasks.labelled import SPLITS
 from rnnkit.tasks.lifecycle import slug
 from rnnkit.tasks.spec import (
     RunResult,
@@ -51,7 +52,6 @@ from rnnkit.training.task import StepOutput
 
 TASK_NAME = "tag"
 CHAR_VOCAB = "chars.json"
-SPLITS = ("train", "val", "test")
 EVAL_BATCH = 128
 
 
@@ -200,27 +200,13 @@ def data_fingerprint(data) -> str:
 
 
 def data_record(dataset: str, split_seed: int, data) -> dict:
-    path = Path(dataset)
-    return {
-        "dataset": str(path.resolve()) if path.is_file() else dataset,
-        "split_seed": split_seed,
-        "name": data.name,
-        "tag_set": list(data.tag_set),
-        "sizes": {name: int(len(data.splits[name])) for name in SPLITS},
-        "fingerprint": data_fingerprint(data),
-        "card": data.card,
-    }
+    fingerprint = data_fingerprint(data)
+    return labelled.data_record(dataset, split_seed, data, fingerprint, tag_set=list(data.tag_set))
 
 
 def reload_data(record: dict):
     """The sentences a run was trained on, or a ValueError if they have changed since."""
-    data = load_data(record["dataset"], record["split_seed"])
-    if data_fingerprint(data) != record["fingerprint"]:
-        raise ValueError(
-            f"the data {record['dataset']} has changed since this run was trained (different "
-            "sentences, tags or split); it cannot be evaluated or resumed on the same split"
-        )
-    return data
+    return labelled.reload_data(record, load_data, data_fingerprint, "sentences, tags")
 
 
 # -- baselines ----------------------------------------------------------------------------------

@@ -19,45 +19,13 @@ import numpy as np
 
 from rnnkit.evaluation.entities import bio_spans, is_bio
 from rnnkit.models.tagger import SequenceTagger
-from rnnkit.tasks import lifecycle
-from rnnkit.tasks.tag import (
-    TagEncoder,
-    TagTask,
-    load_encoder,
-    predict_tags,
-    reload_data,
-)
-from rnnkit.tasks.tag_config import TagConfig
-
-SPLITS = ("train", "val", "test")
+from rnnkit.tasks import labelled
+from rnnkit.tasks.tag import TagTask, load_encoder, predict_tags, reload_data
 
 
-@dataclass
-class LoadedTagger:
-    run_dir: Path
-    record: dict
-    config: TagConfig
-    encoder: TagEncoder
-    model: SequenceTagger
-    checkpoint: str
-    step: int
-
-
-def load_run(run_dir: str | Path, checkpoint: str = "best") -> LoadedTagger:
+def load_run(run_dir: str | Path, checkpoint: str = "best") -> labelled.LoadedRun:
     """The model of checkpoint ``best`` (``last`` when the run has no best yet) or ``last``."""
-    opened = lifecycle.open_checkpoint(run_dir, checkpoint, "tag")
-    run_dir, record, config, loaded = opened.run_dir, opened.record, opened.config, opened.loaded
-    checkpoint = opened.checkpoint
-    encoder = load_encoder(run_dir, record)
-    try:
-        model = SequenceTagger.from_dict(loaded.meta["task"]["model"])
-        model.load_state_dict(loaded.section("model"))
-    except (KeyError, TypeError, RuntimeError) as error:
-        raise ValueError(
-            f"checkpoint {loaded.path} does not hold a tagger: {' '.join(str(error).split())}"
-        ) from None
-    model.eval()
-    return LoadedTagger(run_dir, record, config, encoder, model, checkpoint, loaded.meta["step"])
+    return labelled.load_run(run_dir, checkpoint, "tag", SequenceTagger, load_encoder, "tagger")
 
 
 @dataclass
@@ -81,8 +49,7 @@ def predict_run(
 ) -> list:
     """A ``TaggedSentence`` for each sentence (a string split at whitespace, or a list of
     tokens), with the ``top`` likeliest tags of each token."""
-    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
-        raise ValueError(f"top must be a positive integer, got {top!r}")
+    labelled.check_top(top)
     run = load_run(run_dir, checkpoint)
     tokens = [s.split() if isinstance(s, str) else list(s) for s in sentences]
     for words, given in zip(tokens, sentences, strict=True):
@@ -109,17 +76,8 @@ def predict_run(
 def evaluate_run(run_dir: str | Path, split: str = "test", checkpoint: str = "best") -> dict:
     """Token accuracy, loss and (BIO tags) entity precision / recall / F1, overall and per
     entity type, on ``split``."""
-    if split not in SPLITS:
-        raise ValueError(f"unknown split {split!r}; allowed: {', '.join(SPLITS)}")
+    labelled.check_split(split)
     run = load_run(run_dir, checkpoint)
     data = reload_data(run.record["data"])
     task = TagTask(run.config, data, run.encoder)
-    return {
-        "task": "tag",
-        "run_dir": str(run.run_dir),
-        "checkpoint": run.checkpoint,
-        "steps": run.step,
-        "data": data.name,
-        "split": split,
-        **task.score(run.model, split),
-    }
+    return {**run.head(data.name, split), **task.score(run.model, split)}

@@ -1,0 +1,117 @@
+"""What the classify and tag tasks share: their data as ``config.json`` records it (reloaded
+and checked by its fingerprint), and a finished run's model loaded from a checkpoint.
+
+    record = data_record("my.csv", 0, data, data_fingerprint(data), classes=[...])
+    data = reload_data(record, load_data, data_fingerprint, "examples, labels")
+    run = load_run("runs/ner", "best", "tag", SequenceTagger, load_encoder, "tagger")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from rnnkit.tasks import lifecycle
+
+SPLITS = ("train", "val", "test")
+
+
+def check_split(split: str) -> None:
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; allowed: {', '.join(SPLITS)}")
+
+
+def check_top(top: object) -> None:
+    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+        raise ValueError(f"top must be a positive integer, got {top!r}")
+
+
+def data_record(dataset: str, split_seed: int, data, fingerprint: str, **labels) -> dict:
+    """``config.json``'s ``data`` section: where the data came from (a file's absolute path),
+    the split's seed and sizes, the ``labels`` (classes or tag set) and the fingerprint."""
+    path = Path(dataset)
+    return {
+        "dataset": str(path.resolve()) if path.is_file() else dataset,
+        "split_seed": split_seed,
+        "name": data.name,
+        **labels,
+        "sizes": {name: int(len(data.splits[name])) for name in SPLITS},
+        "fingerprint": fingerprint,
+        "card": data.card,
+    }
+
+
+def reload_data(record: dict, load: Callable, fingerprint: Callable, what: str):
+    """The data a run was trained on (``load(dataset, split_seed)``), or a ValueError if
+    its ``what`` (e.g. "examples, labels") or split have changed since."""
+    data = load(record["dataset"], record["split_seed"])
+    if fingerprint(data) != record["fingerprint"]:
+        raise ValueError(
+            f"the data {record['dataset']} has changed since this run was trained (different "
+            f"{what} or split); it cannot be evaluated or resumed on the same split"
+        )
+    return data
+
+
+@dataclass
+class LoadedRun:
+    """A run's model (eval mode, CPU) with its encoder and its checkpoint's task metadata."""
+
+    run_dir: Path
+    record: dict
+    config: Any
+    encoder: Any
+    model: nn.Module
+    checkpoint: str
+    step: int
+    meta: dict
+
+    def head(self, data_name: str, split: str) -> dict:
+        """The first keys of an evaluation of this run on ``split`` of ``data_name``."""
+        where = {"task": self.record["task"], "run_dir": str(self.run_dir)}
+        return {
+            **where,
+            "checkpoint": self.checkpoint,
+            "steps": self.step,
+            "data": data_name,
+            "split": split,
+        }
+
+
+def load_run(
+    run_dir: str | Path,
+    checkpoint: str,
+    task: str,
+    model_class: type,
+    load_encoder: Callable[[Path, dict], Any],
+    what: str,
+) -> LoadedRun:
+    """The model of checkpoint ``best`` (``last`` when the run has no best yet) or ``last``
+    of a run of ``task``: a ``model_class.from_dict`` of the checkpoint's model dict; a
+    ValueError saying the checkpoint holds no ``what`` (e.g. "classifier") otherwise."""
+    opened = lifecycle.open_checkpoint(run_dir, checkpoint, task)
+    loaded = opened.loaded
+    encoder = load_encoder(opened.run_dir, opened.record)
+    try:
+        meta = loaded.meta["task"]
+        model = model_class.from_dict(meta["model"])
+        model.load_state_dict(loaded.section("model"))
+    except (KeyError, TypeError, RuntimeError) as error:
+        raise ValueError(
+            f"checkpoint {loaded.path} does not hold a {what}: {' '.join(str(error).split())}"
+        ) from None
+    model.eval()
+    return LoadedRun(
+        opened.run_dir,
+        opened.record,
+        opened.config,
+        encoder,
+        model,
+        opened.checkpoint,
+        opened.step,
+        meta,
+    )
