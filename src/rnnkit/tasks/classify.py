@@ -30,15 +30,16 @@ import numpy as np
 import torch
 
 from rnnkit.baselines.classification import logistic_regression, majority_class
-from rnnkit.data.buckets import LengthBuckets, sorted_chunks
+from rnnkit.data.buckets import sorted_chunks
 from rnnkit.data.encoders import InputEncoder, tokenize_words
 from rnnkit.data.vocab import Vocab
 from rnnkit.evaluation.classification import classification_report, paired_comparison
+from rnnkit.generation.sampling import evaluating
 from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier, classifier_dict
 from rnnkit.plots.heatmaps import plot_confusion_matrix
 from rnnkit.tasks import labelled, lifecycle
 from rnnkit.tasks.classify_config import ClassifyConfig
-from rnnkit.tasks.labelled import SPLITS
+from rnnkit.tasks.labelled import SPLITS, LabelledTask
 from rnnkit.tasks.lifecycle import slug
 from rnnkit.tasks.spec import (
     RunResult,
@@ -56,24 +57,19 @@ TASK_NAME = "classify"
 EVAL_BATCH = 256
 
 
-class ClassifyTask:
+class ClassifyTask(LabelledTask):
     """Hooks for the ``Trainer``: many-to-one classification of padded, bucketed batches."""
 
     loss_unit = "nats/example"
 
     def __init__(self, config: ClassifyConfig, data, encoder: InputEncoder):
-        self.config, self.data, self.encoder = config, data, encoder
         self.eval_metric = f"val_{config.selection.metric}"
         self.classes = list(data.classes)
         index = {label: k for k, label in enumerate(self.classes)}
         self.labels = np.array([index[label] for label in data.labels], dtype=np.int64)
         self.encoded = [encoder.encode(raw) for raw in data.inputs]
-        self.splits = {name: np.asarray(data.splits[name], dtype=np.int64) for name in SPLITS}
-        for name in ("train", "val"):
-            if len(self.splits[name]) == 0:
-                raise ValueError(f"{data.name} has an empty {name} split; it needs examples")
-        train_lengths = [len(self.encoded[i]) for i in self.splits["train"]]
-        self.buckets = LengthBuckets(train_lengths, config.data.batch_size, config.trainer.seed)
+        lengths = [len(row) for row in self.encoded]
+        super().__init__(config, data, encoder, lengths, "examples")
 
     def model_sizes(self) -> tuple[ClassifierConfig, int, int]:
         """The model's config (for vectors: the ``vectors`` embedding), classes, input size."""
@@ -93,11 +89,6 @@ class ClassifyTask:
     def collate(self, indices: np.ndarray):
         inputs, lengths = self.encoder.batch([self.encoded[i] for i in indices])
         return inputs, lengths, torch.from_numpy(self.labels[indices])
-
-    def train_batches(self, start_step: int):
-        train = self.splits["train"]
-        for positions in self.buckets.batches(start_step):
-            yield self.collate(train[positions])
 
     def training_step(self, model: SequenceClassifier, batch, carry) -> StepOutput:
         inputs, lengths, targets = batch
@@ -140,31 +131,20 @@ class ClassifyTask:
                 report["vs_logreg"] = comparison
         return report
 
-    def sample(self, model) -> None:
-        return None
-
-    def data_position(self, step: int) -> dict:
-        return self.buckets.position(step)
-
     def checkpoint_metadata(self) -> dict:
         model = classifier_dict(*self.model_sizes())
         return {"name": TASK_NAME, "model": model, "classes": self.classes}
 
 
-@torch.no_grad()
 def predict_logits(
     model: SequenceClassifier, rows: list[np.ndarray], encoder: InputEncoder
 ) -> np.ndarray:
     """(n, K) float32 logits of the encoded ``rows``, in batches sorted by length."""
-    was_training = model.training
-    model.eval()
     logits = np.zeros((len(rows), model.num_classes), dtype=np.float32)
-    try:
+    with evaluating(model):
         for chunk in sorted_chunks([len(row) for row in rows], EVAL_BATCH):
             inputs, lengths = encoder.batch([rows[i] for i in chunk])
             logits[chunk] = model(inputs, lengths)[0].numpy()
-    finally:
-        model.train(was_training)
     return logits
 
 

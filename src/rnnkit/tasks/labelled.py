@@ -1,5 +1,6 @@
-"""What the classify and tag tasks share: their data as ``config.json`` records it (reloaded
-and checked by its fingerprint), and a finished run's model loaded from a checkpoint.
+"""What the classify and tag tasks share: the Trainer hooks over length-bucketed batches
+(``LabelledTask``), their data as ``config.json`` records it (reloaded and checked by its
+fingerprint), and a finished run's model loaded from a checkpoint.
 
     record = data_record("my.csv", 0, data, data_fingerprint(data), classes=[...])
     data = reload_data(record, load_data, data_fingerprint, "examples, labels")
@@ -8,16 +9,49 @@ and checked by its fingerprint), and a finished run's model loaded from a checkp
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from torch import nn
 
+from rnnkit.data.buckets import LengthBuckets
 from rnnkit.tasks import lifecycle
 
 SPLITS = ("train", "val", "test")
+
+
+class LabelledTask:
+    """The hooks (``rnnkit.training.task``) a classify or tag task shares: the data's splits,
+    and training batches from seeded length buckets of the training split (resumable at any
+    step), each made by the task's ``collate(indices)``."""
+
+    def __init__(self, config, data, encoder, lengths: Sequence[int], unit: str):
+        """``lengths``: every example's length; ``unit``: what the data holds, e.g.
+        "sentences" (for the message about an empty split)."""
+        self.config, self.data, self.encoder = config, data, encoder
+        self.splits = {name: np.asarray(data.splits[name], dtype=np.int64) for name in SPLITS}
+        for name in ("train", "val"):
+            if len(self.splits[name]) == 0:
+                raise ValueError(f"{data.name} has an empty {name} split; it needs {unit}")
+        train = [lengths[i] for i in self.splits["train"]]
+        self.buckets = LengthBuckets(train, config.data.batch_size, config.trainer.seed)
+
+    def collate(self, indices: np.ndarray):
+        raise NotImplementedError
+
+    def train_batches(self, start_step: int) -> Iterator:
+        train = self.splits["train"]
+        for positions in self.buckets.batches(start_step):
+            yield self.collate(train[positions])
+
+    def sample(self, model) -> None:
+        return None
+
+    def data_position(self, step: int) -> dict:
+        return self.buckets.position(step)
 
 
 def check_split(split: str) -> None:

@@ -26,17 +26,17 @@ import hashlib
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from rnnkit.baselines.tagging import MostFrequentTag
-from rnnkit.data.buckets import LengthBuckets, pad_ids, sorted_chunks
+from rnnkit.data.buckets import pad_ids, sorted_chunks
 from rnnkit.data.encoders import EncodedSentence, TagEncoder
 from rnnkit.data.vocab import Vocab
 from rnnkit.evaluation.entities import entity_scores, is_bio, token_accuracy
+from rnnkit.generation.sampling import evaluating
 from rnnkit.models.tagger import SequenceTagger, TaggerConfig, tagger_dict
 from rnnkit.nn.crf import bio_constraints
 from rnnkit.tasks import labelled, lifecycle
-from rnnkit.tasks.labelled import SPLITS
+from rnnkit.tasks.labelled import SPLITS, LabelledTask
 from rnnkit.tasks.lifecycle import slug
 from rnnkit.tasks.spec import (
     RunResult,
@@ -55,24 +55,19 @@ CHAR_VOCAB = "chars.json"
 EVAL_BATCH = 128
 
 
-class TagTask:
+class TagTask(LabelledTask):
     """Hooks for the ``Trainer``: one tag per token of padded, bucketed sentence batches."""
 
     loss_unit = "nats/token"
 
     def __init__(self, config: TagConfig, data, encoder: TagEncoder):
-        self.config, self.data, self.encoder = config, data, encoder
         self.bio = is_bio(encoder.tag_set)
         error = "val_entity_error" if self.bio else "val_error"
         self.eval_metric = error if config.selection.metric == "error" else "val_loss"
         self.encoded = [encoder.encode(s) for s in data.sentences]
         self.targets = [encoder.encode_tags(t) for t in data.tags]
-        self.splits = {name: np.asarray(data.splits[name], dtype=np.int64) for name in SPLITS}
-        for name in ("train", "val"):
-            if len(self.splits[name]) == 0:
-                raise ValueError(f"{data.name} has an empty {name} split; it needs sentences")
-        lengths = [len(self.encoded[i].words) for i in self.splits["train"]]
-        self.buckets = LengthBuckets(lengths, config.data.batch_size, config.trainer.seed)
+        lengths = [len(row.words) for row in self.encoded]
+        super().__init__(config, data, encoder, lengths, "sentences")
 
     def model_sizes(self) -> tuple[TaggerConfig, int, int, int | None]:
         """The model's config and the sizes of its tags, words and characters."""
@@ -86,13 +81,10 @@ class TagTask:
             model.crf.constrain(*bio_constraints(self.encoder.tag_set))  # kept in the weights
         return model
 
-    def train_batches(self, start_step: int):
-        train = self.splits["train"]
-        for positions in self.buckets.batches(start_step):
-            chosen = train[positions]
-            batch = self.encoder.batch([self.encoded[i] for i in chosen])
-            batch["targets"] = pad_ids([self.targets[i] for i in chosen])[0]  # (N, T)
-            yield batch
+    def collate(self, indices: np.ndarray) -> dict:
+        batch = self.encoder.batch([self.encoded[i] for i in indices])
+        batch["targets"] = pad_ids([self.targets[i] for i in indices])[0]  # (N, T)
+        return batch
 
     def training_step(self, model: SequenceTagger, batch, carry) -> StepOutput:
         _, loss = model(**batch)
@@ -131,12 +123,6 @@ class TagTask:
             report.update(entity_report(truth, guesses))
         return report
 
-    def sample(self, model) -> None:
-        return None
-
-    def data_position(self, step: int) -> dict:
-        return self.buckets.position(step)
-
     def checkpoint_metadata(self) -> dict:
         return {
             "name": TASK_NAME,
@@ -156,16 +142,13 @@ def entity_report(truth: list[list[str]], guesses: list[list[str]]) -> dict:
     }
 
 
-@torch.no_grad()
 def predict_tags(
     model: SequenceTagger, rows: list[EncodedSentence], encoder: TagEncoder
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Each sentence's (T_i, K) log-probabilities of every tag (a CRF's: its marginals) and
     its (T_i,) predicted tag ids (a CRF's: the Viterbi sequence), in batches sorted by length."""
-    was_training = model.training
-    model.eval()
     results: list = [None] * len(rows)
-    try:
+    with evaluating(model):
         for chunk in sorted_chunks([len(row.words) for row in rows], EVAL_BATCH):
             batch = encoder.batch([rows[i] for i in chunk])
             logits, _ = model(**batch)  # (n, T, K)
@@ -173,8 +156,6 @@ def predict_tags(
             for k, i in enumerate(chunk):
                 length = len(rows[i].words)
                 results[i] = (log_probs[k, :length].numpy(), tags[k, :length].numpy())
-    finally:
-        model.train(was_training)
     return results
 
 
