@@ -15,7 +15,6 @@ stderr; the summary to stdout (with --json, one JSON object).
 from __future__ import annotations
 
 import argparse
-import json
 
 from rnnkit.cli.args import print_result, refuse_data
 from rnnkit.cli.generic_task import GenericAdapter
@@ -24,8 +23,8 @@ from rnnkit.cli.tasks.labelled import summary_lines
 ENSEMBLES = True  # rnnkit evaluate takes several classify runs as one
 __all__ = ["add_arguments", "evaluate", "predict", "start", "summary_lines"]
 # the flags from the config's fields (ClassifyConfig, ClassifierConfig), as for every task
-add_arguments = GenericAdapter("classify").add_arguments
-start = GenericAdapter("classify").start
+_GENERIC = GenericAdapter("classify")
+add_arguments, start = _GENERIC.add_arguments, _GENERIC.start
 
 
 def evaluate(args: argparse.Namespace) -> int:
@@ -88,15 +87,18 @@ def predict(args: argparse.Namespace) -> int:
 
     top = 5 if args.top is None else args.top
     answers = predict_run(args.run_dir, args.inputs, top=top, checkpoint=args.checkpoint)
-    if args.json:
-        results = [
-            {"input": str(given), "labels": [{"label": k, "probability": p} for k, p in ranked]}
-            for given, ranked in zip(args.inputs, answers, strict=True)
-        ]
-        print(json.dumps({"run_dir": args.run_dir, "predictions": results}))
-        return 0
-    for given, ranked in zip(args.inputs, answers, strict=True):
-        print(given)
-        for label, probability in ranked:
-            print(f"  {probability:7.4f}  {label}")
-    return 0
+    results = [
+        {"input": str(given), "labels": [{"label": k, "probability": p} for k, p in ranked]}
+        for given, ranked in zip(args.inputs, answers, strict=True)
+    ]
+    result = {"run_dir": args.run_dir, "predictions": results}
+    return print_result(result, args.json, prediction_lines)
+
+
+def prediction_lines(result: dict) -> list[str]:
+    """Each input, then its likeliest labels with their probabilities."""
+    lines = []
+    for said in result["predictions"]:
+        lines.append(said["input"])
+        lines += [f"  {label['probability']:7.4f}  {label['label']}" for label in said["labels"]]
+    return lines

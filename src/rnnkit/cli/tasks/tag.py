@@ -12,7 +12,6 @@ test split. Progress goes to stderr; the summary to stdout (with --json, one JSO
 from __future__ import annotations
 
 import argparse
-import json
 
 from rnnkit.cli.args import print_result, refuse_data
 from rnnkit.cli.generic_task import GenericAdapter
@@ -20,8 +19,8 @@ from rnnkit.cli.tasks.labelled import summary_lines
 
 __all__ = ["add_arguments", "evaluate", "predict", "start", "summary_lines"]
 # the flags from the config's fields (TagConfig, TaggerConfig), as for every task
-add_arguments = GenericAdapter("tag").add_arguments
-start = GenericAdapter("tag").start
+_GENERIC = GenericAdapter("tag")
+add_arguments, start = _GENERIC.add_arguments, _GENERIC.start
 
 
 def evaluate(args: argparse.Namespace) -> int:
@@ -63,31 +62,36 @@ def predict(args: argparse.Namespace) -> int:
 
     top = 3 if args.top is None else args.top
     tagged = predict_run(args.run_dir, args.inputs, checkpoint=args.checkpoint, top=top)
-    if args.json:
-        results = [
-            {
-                "tokens": [
-                    {
-                        "token": word,
-                        "tag": tag,
-                        "probability": ranked[0][1],
-                        "tags": [{"tag": t, "probability": p} for t, p in ranked],
-                    }
-                    for (word, tag), ranked in zip(s.pairs, s.ranked, strict=True)
-                ],
-                "entities": s.entities,
-            }
-            for s in tagged
-        ]
-        print(json.dumps({"run_dir": args.run_dir, "predictions": results}))
-        return 0
-    for sentence in tagged:
-        print(" ".join(f"{word}/{tag}" for word, tag in sentence.pairs))
-        width = max(len(word) for word, _ in sentence.pairs)
-        for (word, _), ranked in zip(sentence.pairs, sentence.ranked, strict=True):
-            shown = "  ".join(f"{tag} {probability:.3f}" for tag, probability in ranked)
-            print(f"  {word:<{width}}  {shown}")
-        if sentence.entities is not None:
-            found = "; ".join(f"{kind}: {text}" for kind, text in sentence.entities)
-            print(f"  entities: {found or 'none'}")
-    return 0
+    results = [
+        {
+            "tokens": [
+                {
+                    "token": word,
+                    "tag": tag,
+                    "probability": ranked[0][1],
+                    "tags": [{"tag": t, "probability": p} for t, p in ranked],
+                }
+                for (word, tag), ranked in zip(s.pairs, s.ranked, strict=True)
+            ],
+            "entities": s.entities,
+        }
+        for s in tagged
+    ]
+    result = {"run_dir": args.run_dir, "predictions": results}
+    return print_result(result, args.json, prediction_lines)
+
+
+def prediction_lines(result: dict) -> list[str]:
+    """Each sentence as word/TAG, then each token's likeliest tags, then its entities."""
+    lines = []
+    for sentence in result["predictions"]:
+        tokens = sentence["tokens"]
+        lines.append(" ".join(f"{token['token']}/{token['tag']}" for token in tokens))
+        width = max(len(token["token"]) for token in tokens)
+        for token in tokens:
+            shown = "  ".join(f"{t['tag']} {t['probability']:.3f}" for t in token["tags"])
+            lines.append(f"  {token['token']:<{width}}  {shown}")
+        if sentence["entities"] is not None:
+            found = "; ".join(f"{kind}: {text}" for kind, text in sentence["entities"])
+            lines.append(f"  entities: {found or 'none'}")
+    return lines
