@@ -2,7 +2,7 @@
 
     from rnnkit.tasks.tag import train
     from rnnkit.tasks.tag_config import resolve_config
-    result = train(resolve_config({"data.dataset": "ner"}), "runs/ner")   # TagResult
+    result = train(resolve_config({"data.dataset": "ner"}), "runs/ner")   # a RunResult
 
 The sentences come from ``rnnkit.data.labelled.load_tagging`` with its fixed split by
 sentence. The word vocabulary (and the character vocabulary, for ``char_features``) is built
