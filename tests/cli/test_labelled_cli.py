@@ -14,6 +14,22 @@ from tests.tasks import labelled_fixtures as fixtures
 TINY = ["--hidden-size", "12", "--embedding-size", "8", "--batch-size", "8", "--lr", "0.03"]
 
 
+@pytest.mark.parametrize(
+    "task, shown",
+    [
+        ("classify", ["--hidden-size H", "(default: 128)", "--no-baselines", "(default: loss)"]),
+        ("tag", ["--char-hidden-size H", "(default: 25)", "--no-crf", "(default: error)"]),
+    ],
+)
+def test_help_shows_the_defaults_of_the_config(rnnkit, capsys, task, shown):
+    with pytest.raises(SystemExit) as exit:
+        rnnkit("train", task, "--help")
+    assert exit.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    for fragment in shown:
+        assert fragment in text, fragment
+
+
 @pytest.fixture
 def names_csv(tmp_path):
     path = tmp_path / "names.csv"

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier
+from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier, classifier_dict
 from rnnkit.models.pooling import POOLINGS, AttentionPool, Pooling, last_pool
 
 LENGTHS = [5, 2, 7, 1]
@@ -426,3 +426,15 @@ def test_label_smoothing_by_hand_in_training_and_plain_cross_entropy_in_evaluati
     soft = torch.full((4, 3), 0.2 / 3)
     soft[torch.arange(4), targets] += 0.8  # 1 - e + e / K on the true class
     torch.testing.assert_close(smoothed, -(soft * log_p).sum(1).mean())
+
+
+def test_the_checkpoint_dict_holds_the_sizes_and_the_config_and_builds_the_model_again():
+    model = make_classifier(pooling="attention", bidirectional=True)
+    values = classifier_dict(model.config, model.num_classes, model.input_size)
+    assert values["num_classes"] == 3 and values["input_size"] == 11
+    assert values["pooling"] == "attention" and values["hidden_size"] == 5
+    again = SequenceClassifier.from_dict(values)
+    assert again.config == model.config
+    again.load_state_dict(model.state_dict())  # the same parameters, the same shapes
+    with pytest.raises(ValueError, match="unknown classifier config keys: colour"):
+        SequenceClassifier.from_dict({**values, "colour": "red"})

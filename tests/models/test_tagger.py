@@ -4,7 +4,7 @@ features; padding (words, characters, targets) never reaches the logits or the l
 import pytest
 import torch
 
-from rnnkit.models.tagger import CharFeatures, SequenceTagger, TaggerConfig
+from rnnkit.models.tagger import CharFeatures, SequenceTagger, TaggerConfig, tagger_dict
 
 LENGTHS = [4, 1, 6]
 
@@ -145,3 +145,16 @@ def test_without_a_crf_decode_is_softmax_and_argmax():
         torch.testing.assert_close(log_probs[i, :n], torch.log_softmax(logits[i, :n], 1))
         assert torch.equal(tags[i, :n], logits[i, :n].argmax(1))
         assert tags[i, n:].eq(0).all()
+
+
+@pytest.mark.parametrize("char_features", [False, True])
+def test_the_checkpoint_dict_builds_the_model_again_and_reads_older_ones(char_features):
+    model = make_tagger(char_features, crf=True)
+    values = tagger_dict(model.config, 3, 9, 7 if char_features else None)
+    again = SequenceTagger.from_dict(values)
+    assert again.config == model.config
+    again.load_state_dict(model.state_dict())
+    older = {key: value for key, value in values.items() if key != "char_features"}
+    assert SequenceTagger.from_dict(older).config.char_features is char_features
+    with pytest.raises(ValueError, match="unknown tagger config keys: colour"):
+        SequenceTagger.from_dict({**values, "colour": "red"})

@@ -7,6 +7,7 @@ import pytest
 from rnnkit.tasks.charlm_config import PRESETS, CharLMConfig, resolve_config
 from rnnkit.training.config import (
     OptimizerConfig,
+    SelectionConfig,
     TrainerConfig,
     apply_overrides,
     config_from_dict,
@@ -138,3 +139,12 @@ def test_bf16_on_a_cpu_without_bf16_kernels_is_a_clear_error(monkeypatch):
         config_module.resolve_precision("bf16")
     assert config_module.resolve_precision("auto") == "fp32"
     assert config_module.resolve_precision("fp32") == "fp32"
+
+
+def test_a_selection_allowing_metrics_is_one_class_that_reads_back():
+    allowing = SelectionConfig.allowing("loss", "error")
+    assert allowing is SelectionConfig.allowing("loss", "error")  # config.json reads it back
+    assert issubclass(allowing, SelectionConfig) and allowing.ALLOWED == ("loss", "error")
+    allowing("error").validate()
+    with pytest.raises(ValueError, match="unknown selection metric 'bleu'; allowed: loss, error"):
+        allowing("bleu").validate()
