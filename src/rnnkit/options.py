@@ -44,3 +44,15 @@ def option(default: Any = dataclasses.MISSING, help: str = "", *, factory=None, 
     if factory is not None:
         return dataclasses.field(default_factory=factory, metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)
+
+
+def config_from_values(cls: type, values: dict, what: str) -> Any:
+    """``cls(**values)`` for a config dataclass ``cls`` (a model's, as its checkpoints hold
+    it); a key it does not know is a ValueError naming ``what`` and the known keys."""
+    known = [field.name for field in dataclasses.fields(cls)]
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise ValueError(
+            f"unknown {what} config keys: {', '.join(unknown)}; known: {', '.join(known)}"
+        )
+    return cls(**values)

@@ -64,7 +64,7 @@ each sequence what it would get alone.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F
@@ -72,7 +72,7 @@ from torch import Tensor, nn
 
 from rnnkit.models.pooling import POOLINGS, Pooling, check_points, length_mask, pooled_copies
 from rnnkit.models.recurrent import build_recurrent, cell_names, check_cell, describe_cells
-from rnnkit.options import option
+from rnnkit.options import config_from_values, option
 
 EMBEDDINGS = ("learned", "onehot", "vectors")
 CELLS = cell_names(horizon=False)  # all but clstm, whose horizon this config does not hold
@@ -274,13 +274,7 @@ class SequenceClassifier(nn.Module):
         ValueError."""
         values = dict(values)
         sizes = values.pop("num_classes", None), values.pop("input_size", None)
-        known = [f.name for f in fields(ClassifierConfig)]
-        unknown = sorted(set(values) - set(known))
-        if unknown:
-            raise ValueError(
-                f"unknown classifier config keys: {', '.join(unknown)}; known: {', '.join(known)}"
-            )
-        return cls(ClassifierConfig(**values), *sizes)
+        return cls(config_from_values(ClassifierConfig, values, "classifier"), *sizes)
 
     def set_input_scale(self, mean: Tensor, std: Tensor) -> None:
         """Standardise vector input with these per-feature statistics (of the train split);

@@ -24,7 +24,7 @@ every sentence what it gets alone (``tests/models/test_tagger.py``).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F
@@ -33,7 +33,7 @@ from torch import Tensor, nn
 from rnnkit.models.pooling import length_mask
 from rnnkit.models.recurrent import build_recurrent, cell_names, check_cell, describe_cells
 from rnnkit.nn.crf import LinearChainCRF
-from rnnkit.options import option
+from rnnkit.options import config_from_values, option
 
 CELLS = cell_names(horizon=False)  # all but clstm, whose horizon this config does not hold
 
@@ -174,13 +174,7 @@ class SequenceTagger(nn.Module):
         values = dict(values)
         sizes = [values.pop(name, None) for name in ("num_tags", "vocab_size", "char_vocab_size")]
         values.setdefault("char_features", sizes[2] is not None)
-        known = [f.name for f in fields(TaggerConfig)]
-        unknown = sorted(set(values) - set(known))
-        if unknown:
-            raise ValueError(
-                f"unknown tagger config keys: {', '.join(unknown)}; known: {', '.join(known)}"
-            )
-        return cls(TaggerConfig(**values), *sizes)
+        return cls(config_from_values(TaggerConfig, values, "tagger"), *sizes)
 
     def forward(
         self,
