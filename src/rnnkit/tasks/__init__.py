@@ -9,6 +9,8 @@ classify        many-to-one: a label per sequence, with majority and logistic-re
                 baselines
 tag             many-to-many aligned: a tag per token, BIO entities, most-frequent-tag
                 baseline
+labelled        what classify and tag share: length-bucketed batches, their data's record
+                and fingerprint check, loading a finished run's model
 seq2seq         many-to-many unaligned: translation, with or without attention
 caption         one-to-many: an image in, a caption out
 forecast        real-valued series, direct or recursive, with naive, seasonal naive and
