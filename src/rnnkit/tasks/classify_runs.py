@@ -33,9 +33,7 @@ from rnnkit.tasks.classify import (
 def load_run(run_dir: str | Path, checkpoint: str = "best") -> labelled.LoadedRun:
     """The model of checkpoint ``best`` (``last`` when the run has no best yet) or ``last``;
     ``meta["classes"]`` names its classes."""
-    return labelled.load_run(
-        run_dir, checkpoint, "classify", SequenceClassifier, load_encoder, "classifier"
-    )
+    return labelled.load_run(run_dir, checkpoint, "classify", SequenceClassifier, load_encoder)
 
 
 def read_frames(source) -> np.ndarray:

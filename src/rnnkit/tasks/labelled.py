@@ -4,7 +4,7 @@ fingerprint), and a finished run's model loaded from a checkpoint.
 
     record = data_record("my.csv", 0, data, data_fingerprint(data), classes=[...])
     data = reload_data(record, load_data, data_fingerprint, "examples, labels")
-    run = load_run("runs/ner", "best", "tag", SequenceTagger, load_encoder, "tagger")
+    run = load_run("runs/ner", "best", "tag", SequenceTagger, load_encoder)
 """
 
 from __future__ import annotations
@@ -122,30 +122,11 @@ def load_run(
     task: str,
     model_class: type,
     load_encoder: Callable[[Path, dict], Any],
-    what: str,
 ) -> LoadedRun:
     """The model of checkpoint ``best`` (``last`` when the run has no best yet) or ``last``
-    of a run of ``task``: a ``model_class.from_dict`` of the checkpoint's model dict; a
-    ValueError saying the checkpoint holds no ``what`` (e.g. "classifier") otherwise."""
-    opened = lifecycle.open_checkpoint(run_dir, checkpoint, task)
-    loaded = opened.loaded
+    of a run of ``task`` (``model_class.from_dict`` of the checkpoint's model record, by
+    ``lifecycle.open_model``), and the run's encoder; the data is not read."""
+    opened, model = lifecycle.open_model(run_dir, checkpoint, task, model_class.from_dict)
     encoder = load_encoder(opened.run_dir, opened.record)
-    try:
-        meta = loaded.meta["task"]
-        model = model_class.from_dict(meta["model"])
-        model.load_state_dict(loaded.section("model"))
-    except (KeyError, TypeError, RuntimeError) as error:
-        raise ValueError(
-            f"checkpoint {loaded.path} does not hold a {what}: {' '.join(str(error).split())}"
-        ) from None
-    model.eval()
-    return LoadedRun(
-        opened.run_dir,
-        opened.record,
-        opened.config,
-        encoder,
-        model,
-        opened.checkpoint,
-        opened.step,
-        meta,
-    )
+    where = opened.run_dir, opened.record, opened.config, encoder, model
+    return LoadedRun(*where, opened.checkpoint, opened.step, opened.loaded.meta["task"])

@@ -25,7 +25,7 @@ from rnnkit.tasks.tag import TagTask, load_encoder, predict_tags, reload_data
 
 def load_run(run_dir: str | Path, checkpoint: str = "best") -> labelled.LoadedRun:
     """The model of checkpoint ``best`` (``last`` when the run has no best yet) or ``last``."""
-    return labelled.load_run(run_dir, checkpoint, "tag", SequenceTagger, load_encoder, "tagger")
+    return labelled.load_run(run_dir, checkpoint, "tag", SequenceTagger, load_encoder)
 
 
 @dataclass
