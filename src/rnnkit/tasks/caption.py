@@ -28,6 +28,7 @@ scored with sacrebleu against the captions as written (unknown words included).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -39,9 +40,10 @@ from rnnkit.data.vocab import Vocab
 from rnnkit.evaluation.bleu import corpus_bleu, corpus_chrf
 from rnnkit.generation.beam_search import beam_search
 from rnnkit.generation.sampling import evaluating
-from rnnkit.models.captioner import Captioner, CaptionerConfig
+from rnnkit.models.captioner import Captioner
 from rnnkit.tasks import lifecycle
 from rnnkit.tasks.caption_config import CaptionConfig
+from rnnkit.tasks.encoder_decoder import BLEU_GAP, bleu_chrf, check_fingerprint, eval_metric
 from rnnkit.tasks.lifecycle import slug
 from rnnkit.tasks.spec import RunResult, TaskSpec, parameter_count, run_figures, run_head
 from rnnkit.training import run_dir as layout
@@ -55,7 +57,6 @@ NEVER_GENERATED = (UNK_ID, PAD_ID, START_ID)
 EVAL_BATCH = 256
 AUGMENT_STREAM = 7  # mixed into the augmentation generator's seed
 SAMPLE_IMAGES = 4
-ATTENTION_EXAMPLES = 4
 
 
 # -- words and images as tensors ----------------------------------------------------------------
@@ -142,7 +143,7 @@ class CaptionTask:
     def __init__(self, config: CaptionConfig, data: CaptionData, vocab: Vocab):
         check_vocab(vocab)
         self.config, self.data, self.vocab = config, data, vocab
-        self.eval_metric = "val_loss" if config.selection.metric == "loss" else "val_bleu_gap"
+        self.eval_metric = eval_metric(config.selection)
         self.encoded = [encode_caption(vocab, caption) for caption in data.captions]
         self.splits = {part: np.asarray(data.splits[part], dtype=np.int64) for part in PARTS}
         for part in PARTS:
@@ -151,24 +152,16 @@ class CaptionTask:
         lengths = [len(self.encoded[i]) + 1 for i in self.splits["train"]]
         self.buckets = LengthBuckets(lengths, config.data.batch_size, config.trainer.seed)
 
-    def model_config(self) -> CaptionerConfig:
-        m = self.config.model
-        return CaptionerConfig(
-            vocab_size=len(self.vocab),
-            pad_id=PAD_ID,
-            conditioning=m.conditioning,
-            cell=m.cell,
-            embedding_size=m.embedding_size,
-            hidden_size=m.hidden_size,
-            channels=m.channels,
-            attention_size=m.attention_size,
-            dropout=m.dropout,
-            image_size=self.data.images.shape[1],
-            input_pool=m.input_pool,
-        )
+    def model_sizes(self) -> dict:
+        """What the model needs from the data: the vocabulary's size, ``<pad>``, the images'."""
+        return {
+            "vocab_size": len(self.vocab),
+            "pad_id": PAD_ID,
+            "image_size": self.data.images.shape[1],
+        }
 
     def build_model(self) -> Captioner:
-        return Captioner(self.model_config())
+        return Captioner(self.config.model, **self.model_sizes())
 
     def batch(self, indices: np.ndarray, moves: np.ndarray | None = None):
         images = self.data.images[indices]
@@ -195,12 +188,13 @@ class CaptionTask:
         indices = self.splits["val"]
         hypotheses = self.greedy_captions(model, indices)
         references = [self.data.captions[i] for i in indices]
-        bleu = corpus_bleu(hypotheses, references)
+        bleu, chrf = bleu_chrf(hypotheses, references)
+        loss = self.loss(model, indices)
         return {
-            "val_loss": self.loss(model, indices),
+            "val_loss": loss,
             "val_bleu_greedy": bleu,
-            "val_chrf_greedy": corpus_chrf(hypotheses, references),
-            "val_bleu_gap": 100.0 - bleu,
+            "val_chrf_greedy": chrf,
+            BLEU_GAP: 100.0 - bleu,
         }
 
     @torch.no_grad()
@@ -304,7 +298,7 @@ class CaptionTask:
         return self.buckets.position(step)
 
     def checkpoint_metadata(self) -> dict:
-        return {"name": TASK_NAME, "model": self.model_config().to_dict()}
+        return {"name": TASK_NAME, "model": {**self.model_sizes(), **asdict(self.config.model)}}
 
 
 @torch.no_grad()
@@ -346,11 +340,8 @@ def data_record(config: CaptionConfig, data: CaptionData) -> dict:
 def reload_data(record: dict) -> CaptionData:
     """The images a run was trained on, or a ValueError if they have changed since."""
     data = load_captions(record["dataset"], record["split_seed"])
-    if data_fingerprint(data) != record["fingerprint"]:
-        raise ValueError(
-            f"the data {record['dataset']} has changed since this run was trained (different "
-            "images, captions or split); it cannot be evaluated or resumed on the same split"
-        )
+    what = "images, captions or split"
+    check_fingerprint(data_fingerprint(data), record["fingerprint"], record["dataset"], what)
     return data
 
 
@@ -440,14 +431,12 @@ def draw_attention_examples(model: Captioner, task: CaptionTask, folder: Path) -
     weights of each word of their beam-search caption."""
     from rnnkit.plots.heatmaps import plot_attention_map
 
-    chosen, seen = [], set()
-    for i in task.splits["test"]:
-        if task.data.groups[i] not in seen:
-            chosen.append(int(i))
-            seen.add(task.data.groups[i])
-        if len(chosen) == ATTENTION_EXAMPLES:
-            break
     decoding, paths = task.config.decoding, []
+    first = {}  # group -> its first test image, for the first ``heatmaps`` groups
+    for i in task.splits["test"]:
+        if len(first) < decoding.heatmaps:
+            first.setdefault(task.data.groups[i], int(i))
+    chosen = list(first.values())
     for k, i in enumerate(chosen):
         image = image_tensor(task.data.images[[i]])[0]
         ids = beam_caption_ids(

@@ -19,7 +19,7 @@ import numpy as np
 from rnnkit.data.captions import PARTS, read_rgb
 from rnnkit.data.vocab import Vocab
 from rnnkit.generation.sampling import evaluating, generate
-from rnnkit.models.captioner import Captioner, CaptionerConfig
+from rnnkit.models.captioner import Captioner
 from rnnkit.tasks import lifecycle
 from rnnkit.tasks.caption import (
     END_ID,
@@ -57,7 +57,7 @@ def load_run(run_dir: str | Path, checkpoint: str = "best") -> LoadedCaptioner:
     vocab = Vocab.load(run_dir / layout.VOCAB)
     check_vocab(vocab)
     try:
-        model = Captioner(CaptionerConfig.from_dict(loaded.meta["task"]["model"]))
+        model = Captioner.from_dict(loaded.meta["task"]["model"])
         model.load_state_dict(loaded.section("model"))
     except (KeyError, TypeError, RuntimeError) as error:
         raise ValueError(
@@ -94,7 +94,7 @@ def caption_file(
     looked for each word."""
     run = load_run(run_dir, checkpoint)
     model, vocab, decoding = run.model, run.vocab, run.config.decoding
-    pixels = read_image_file(image_path, model.config.image_size)
+    pixels = read_image_file(image_path, model.image_size)
     image = image_tensor(pixels[None])[0]  # (3, H, W)
     beam = decoding.beam_size if beam is None else beam
     max_length = max_length or decoding.max_length

@@ -23,7 +23,7 @@ search; BLEU and chrF (sacrebleu) of both go into the summary, the translations 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -45,9 +45,16 @@ from rnnkit.data.parallel import (
 from rnnkit.data.vocab import Vocab
 from rnnkit.evaluation.bleu import corpus_bleu, corpus_chrf, signatures
 from rnnkit.generation.beam_search import beam_search
-from rnnkit.models.seq2seq import DecoderSteps, Seq2Seq, Seq2SeqConfig
+from rnnkit.models.seq2seq import DecoderSteps, Seq2Seq
 from rnnkit.plots.heatmaps import plot_attention
 from rnnkit.tasks import lifecycle
+from rnnkit.tasks.encoder_decoder import (
+    BLEU_GAP,
+    LEGACY_BLEU_GAP,
+    bleu_chrf,
+    check_fingerprint,
+    eval_metric,
+)
 from rnnkit.tasks.lifecycle import slug
 from rnnkit.tasks.seq2seq_config import Seq2SeqTaskConfig
 from rnnkit.tasks.spec import RunResult, TaskSpec, parameter_count, run_figures, run_head
@@ -127,7 +134,7 @@ class Seq2SeqTask:
 
     def __init__(self, config: Seq2SeqTaskConfig, data: ParallelData, vocabs: Vocabularies):
         self.config, self.data, self.vocabs = config, data, vocabs
-        self.eval_metric = "val_loss" if config.selection.metric == "loss" else "val_bleu_deficit"
+        self.eval_metric = eval_metric(config.selection)
         self.sources = [vocabs.encode_source(s) for s, _ in data.pairs]
         self.targets = [vocabs.encode_target(t) for _, t in data.pairs]
         self.splits = data.splits
@@ -138,25 +145,19 @@ class Seq2SeqTask:
         self.buckets = LengthBuckets(train_lengths, config.data.batch_size, config.trainer.seed)
         self.pad_id = vocabs.target.stoi[PAD]
 
-    def model_config(self) -> Seq2SeqConfig:
-        m, stoi = self.config.model, self.vocabs.target.stoi
-        return Seq2SeqConfig(
-            source_vocab_size=len(self.vocabs.source),
-            target_vocab_size=len(self.vocabs.target),
-            attention=m.attention,
-            cell=m.cell,
-            embedding_size=m.embedding_size,
-            hidden_size=m.hidden_size,
-            num_layers=m.num_layers,
-            bidirectional=m.bidirectional,
-            dropout=m.dropout,
-            pad_id=stoi[PAD],
-            bos_id=stoi[BOS],
-            eos_id=stoi[EOS],
-        )
+    def model_sizes(self) -> dict:
+        """What the model needs from the data: the vocabularies' sizes and special ids."""
+        stoi = self.vocabs.target.stoi
+        return {
+            "source_vocab_size": len(self.vocabs.source),
+            "target_vocab_size": len(self.vocabs.target),
+            "pad_id": stoi[PAD],
+            "bos_id": stoi[BOS],
+            "eos_id": stoi[EOS],
+        }
 
     def build_model(self) -> Seq2Seq:
-        return Seq2Seq(self.model_config())
+        return Seq2Seq(self.config.model, **self.model_sizes())
 
     def collate(self, indices: Sequence[int]):
         src, lengths = pad_batch([self.sources[i] for i in indices], self.pad_id)
@@ -177,14 +178,9 @@ class Seq2SeqTask:
 
     def evaluate(self, model: Seq2Seq) -> dict[str, float]:
         loss = self.loss(model, "val")
-        hypotheses, references = self.translate_split(model, "val")
-        bleu = corpus_bleu(hypotheses, references)
-        return {
-            "val_loss": loss,
-            "val_bleu": bleu,
-            "val_chrf": corpus_chrf(hypotheses, references),
-            "val_bleu_deficit": 100.0 - bleu,
-        }
+        bleu, chrf = bleu_chrf(*self.translate_split(model, "val"))
+        figures = {"val_loss": loss, "val_bleu": bleu, "val_chrf": chrf}
+        return {**figures, LEGACY_BLEU_GAP: 100.0 - bleu, BLEU_GAP: 100.0 - bleu}
 
     @torch.no_grad()
     def loss(self, model: Seq2Seq, split: str) -> float:
@@ -226,7 +222,7 @@ class Seq2SeqTask:
         return self.buckets.position(step)
 
     def checkpoint_metadata(self) -> dict:
-        return {"name": TASK_NAME, "model": self.model_config().to_dict()}
+        return {"name": TASK_NAME, "model": {**asdict(self.config.model), **self.model_sizes()}}
 
 
 @torch.no_grad()
@@ -237,13 +233,13 @@ def translate_ids(
     ``beam_size`` is None, else beam search (``rnnkit.generation``) one source at a time."""
     was_training = model.training
     model.eval()
-    pad_id = model.config.pad_id
+    pad_id = model.pad_id
     outputs: list[list[int]] = [[] for _ in sources]
     try:
         if beam_size is None:
             for chunk in sorted_chunks([len(s) for s in sources], EVAL_BATCH):
                 src, lengths = pad_batch([sources[i] for i in chunk], pad_id)
-                longest = decoding.max_length(int(lengths.max()))
+                longest = decoding.longest(int(lengths.max()))
                 for i, ids in zip(chunk, model.greedy(src, lengths, longest), strict=True):
                     outputs[i] = ids
         else:
@@ -260,23 +256,22 @@ def beam_translate(model: Seq2Seq, source: np.ndarray, decoding, beam_size: int)
     state = model.encode(src, torch.tensor([len(source)]))
     result = beam_search(
         DecoderSteps(model),
-        [model.config.bos_id],
-        decoding.max_length(len(source)),
+        [model.bos_id],
+        decoding.longest(len(source)),
         beam_size=beam_size,
         length_penalty=decoding.length_penalty,
-        eos_id=model.config.eos_id,
+        eos_id=model.eos_id,
         state=state,
     )
     ids = result.ids
-    return ids[:-1] if ids and ids[-1] == model.config.eos_id else ids
+    return ids[:-1] if ids and ids[-1] == model.eos_id else ids
 
 
 def attention_of(model: Seq2Seq, source: np.ndarray, ids: list[int]) -> np.ndarray | None:
     """The attention weights (len(ids) + 1, S) while the decoder reads ``<bos> ids`` and
     predicts ``ids <eos>``; None without attention."""
-    c = model.config
     src = torch.from_numpy(source).unsqueeze(0)  # (1, S)
-    tgt = torch.tensor([[c.bos_id, *ids, c.eos_id]])  # (1, T + 2)
+    tgt = torch.tensor([[model.bos_id, *ids, model.eos_id]])  # (1, T + 2)
     weights = model.attention_weights(src, torch.tensor([len(source)]), tgt)
     return None if weights is None else weights[0].float().numpy()
 
@@ -325,11 +320,10 @@ def reload_data(record: dict, config: Seq2SeqTaskConfig) -> ParallelData:
     """The pairs a run was trained on, or a ValueError if they have changed since."""
     config.data.dataset = record["data"]["dataset"]
     data = load_data(config)
-    if data.fingerprint() != record["data"]["fingerprint"]:
-        raise ValueError(
-            f"the data {record['data']['dataset']} has changed since this run was trained "
-            "(different pairs or split); it cannot be evaluated or resumed on the same split"
-        )
+    recorded = record["data"]
+    check_fingerprint(
+        data.fingerprint(), recorded["fingerprint"], recorded["dataset"], "pairs or split"
+    )
     return data
 
 

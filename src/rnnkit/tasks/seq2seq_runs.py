@@ -21,7 +21,7 @@ import torch
 
 from rnnkit.data.parallel import tokenize
 from rnnkit.generation.sampling import generate
-from rnnkit.models.seq2seq import DecoderSteps, Seq2Seq, Seq2SeqConfig
+from rnnkit.models.seq2seq import DecoderSteps, Seq2Seq
 from rnnkit.plots.heatmaps import plot_attention
 from rnnkit.tasks import lifecycle
 from rnnkit.tasks.seq2seq import (
@@ -73,7 +73,7 @@ def load_run(run_dir: str | Path, checkpoint: str = "best") -> LoadedTranslator:
     checkpoint = opened.checkpoint
     vocabs = Vocabularies.load(run_dir, config.data.lowercase)
     try:
-        model = Seq2Seq(Seq2SeqConfig.from_dict(loaded.meta["task"]["model"]))
+        model = Seq2Seq.from_dict(loaded.meta["task"]["model"])
         model.load_state_dict(loaded.section("model"))
     except (KeyError, TypeError, RuntimeError) as error:
         raise ValueError(
@@ -104,11 +104,11 @@ def translate(
         ids = beam_translate(model, source, decoding, beam_size)
     else:
         state = model.encode(torch.from_numpy(source).unsqueeze(0), torch.tensor([len(source)]))
-        eos = model.config.eos_id
+        eos = model.eos_id
         ids = generate(
             DecoderSteps(model),
-            [model.config.bos_id],
-            decoding.max_length(len(source)),
+            [model.bos_id],
+            decoding.longest(len(source)),
             temperature=temperature,
             seed=seed,
             state=state,
