@@ -1,6 +1,7 @@
 """What translation (``seq2seq``) and captioning (``caption``) share: two encoder-decoder
 tasks that pick their best checkpoint by validation loss or greedy BLEU, score greedy and
-beam outputs with BLEU and chrF, and check that a run's data is the one it was trained on.
+beam outputs with BLEU and chrF, check that a run's data is the one it was trained on, and
+load a run's model from its checkpoint's record.
 
 The figure ``--select bleu`` minimises is ``val_bleu_gap = 100 - BLEU`` of greedy outputs
 on the validation split, in both tasks. seq2seq called it ``val_bleu_deficit`` before, and
@@ -10,10 +11,13 @@ seq2seq run's metrics.jsonl finds the same key in the new one (``LEGACY_BLEU_GAP
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, ClassVar
 
+from rnnkit.data.buckets import LengthBuckets
 from rnnkit.evaluation.bleu import corpus_bleu, corpus_chrf
+from rnnkit.tasks import lifecycle
 from rnnkit.training.config import SelectionConfig
 
 BLEU_GAP = "val_bleu_gap"
@@ -47,3 +51,91 @@ def check_fingerprint(found: str, recorded: str, dataset: str, what: str) -> Non
             f"the data {dataset} has changed since this run was trained (different {what}); "
             "it cannot be evaluated or resumed on the same split"
         )
+
+
+def validation_figures(loss: float, hypotheses, references, bleu: str, chrf: str) -> dict:
+    """An evaluation's figures: ``val_loss``, greedy BLEU and chrF (under the task's keys
+    ``bleu`` and ``chrf``) and ``val_bleu_gap``."""
+    score, chrf_score = bleu_chrf(hypotheses, references)
+    return {"val_loss": loss, bleu: score, chrf: chrf_score, BLEU_GAP: 100.0 - score}
+
+
+class EncoderDecoderTask:
+    """The Trainer hooks (``rnnkit.training.task``) translation and captioning share: batches
+    of similar target length (``LengthBuckets``), the model built from the config's ``model``
+    section and what the data gives (``model_sizes()``), the checkpoint's record of both."""
+
+    name: ClassVar[str]  # the task's name
+    model_class: ClassVar[type]  # the model: model_class(config.model, **model_sizes())
+
+    def setup(self, config, splits: dict, train_lengths, needed: tuple, empty: str) -> None:
+        """``eval_metric``, the ``splits`` (each of ``needed`` must hold examples, else the
+        error ``empty.format(split)``) and the training split's buckets."""
+        self.config, self.splits = config, splits
+        self.eval_metric = eval_metric(config.selection)
+        for name in needed:
+            if len(splits[name]) == 0:
+                raise ValueError(empty.format(name))
+        self.buckets = LengthBuckets(train_lengths, config.data.batch_size, config.trainer.seed)
+
+    def model_sizes(self) -> dict:
+        raise NotImplementedError
+
+    def build_model(self):
+        return self.model_class(self.config.model, **self.model_sizes())
+
+    def data_position(self, step: int) -> dict:
+        return self.buckets.position(step)
+
+    def checkpoint_metadata(self) -> dict:
+        return {"name": self.name, "model": {**asdict(self.config.model), **self.model_sizes()}}
+
+
+@dataclass
+class LoadedRun:
+    """A run's model (eval mode, CPU) with its vocabulary (or vocabularies)."""
+
+    run_dir: Path
+    record: dict
+    config: Any
+    vocab: Any
+    model: Any
+    checkpoint: str
+    step: int
+
+
+def load_run(run_dir, checkpoint: str, task: str, model_class: type, read_vocab) -> LoadedRun:
+    """The model of checkpoint ``best`` (``last`` when the run has no best yet) or ``last``
+    of a ``task`` run, rebuilt by ``model_class.from_dict`` from the checkpoint's record;
+    ``read_vocab(run_dir, config)`` reads its vocabulary."""
+    opened = lifecycle.open_checkpoint(run_dir, checkpoint, task)
+    vocab = read_vocab(opened.run_dir, opened.config)
+    loaded = opened.loaded
+    try:
+        model = model_class.from_dict(loaded.meta["task"]["model"])
+        model.load_state_dict(loaded.section("model"))
+    except (KeyError, TypeError, RuntimeError) as error:
+        raise ValueError(
+            f"checkpoint {loaded.path} does not hold a {task} model: {' '.join(str(error).split())}"
+        ) from None
+    model.eval()
+    return LoadedRun(
+        opened.run_dir, opened.record, opened.config, vocab, model, opened.checkpoint, opened.step
+    )
+
+
+def check_split(split: str, splits: tuple) -> None:
+    if split not in splits:
+        raise ValueError(f"unknown split {split!r}; allowed: {', '.join(splits)}")
+
+
+def evaluation_head(run: LoadedRun, split: str, data_name: str) -> dict:
+    """What an evaluation's result starts with: the run, its checkpoint, the data, the split."""
+    return {
+        "task": run.record["task"],
+        "run_dir": str(run.run_dir),
+        "checkpoint": run.checkpoint,
+        "steps": run.step,
+        "data": data_name,
+        "split": split,
+    }
