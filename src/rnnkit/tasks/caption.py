@@ -40,8 +40,8 @@ from rnnkit.tasks.caption_tensors import (
     NEVER_GENERATED,
     PAD_ID,
     START_ID,
-    beam_caption_ids,
     build_vocab,
+    caption_ids,
     check_vocab,
     decode_caption,
     encode_caption,
@@ -167,21 +167,14 @@ class CaptionTask(EncoderDecoderTask):
             area.append(float(foreground.mean()))
         return {"attention_on_emoji": float(np.mean(on_emoji)), "emoji_area": float(np.mean(area))}
 
+    def beam_ids(self, model: Captioner, i: int) -> list[int]:
+        """Image ``i``'s beam-search caption, as the run's ``decoding`` says."""
+        d = self.config.decoding
+        image = image_tensor(self.data.images[[i]])[0]
+        return caption_ids(model, image, d.max_length, d.beam_size, d.length_penalty)
+
     def beam_captions(self, model: Captioner, indices: np.ndarray) -> list[str]:
-        decoding = self.config.decoding
-        return [
-            decode_caption(
-                self.vocab,
-                beam_caption_ids(
-                    model,
-                    image_tensor(self.data.images[[i]])[0],
-                    decoding.beam_size,
-                    decoding.max_length,
-                    decoding.length_penalty,
-                ),
-            )
-            for i in indices
-        ]
+        return [decode_caption(self.vocab, self.beam_ids(model, i)) for i in indices]
 
     def score(self, model: Captioner, split: str) -> dict:
         """Loss, and BLEU and chrF of greedy and beam captions, on ``split``."""
@@ -335,25 +328,25 @@ def resume(run_dir, **options) -> RunResult:
 
 
 def draw_attention_examples(model: Captioner, task: CaptionTask, folder: Path) -> list[Path]:
-    """``attention-test-<k>.png``: the first test images of different captions, with the
-    weights of each word of their beam-search caption."""
-    from rnnkit.plots.heatmaps import plot_attention_map
-
-    decoding, paths = task.config.decoding, []
+    """``attention-test-<k>.png``: the first test images of different captions (``heatmaps``
+    of them), with the weights of each word of their beam-search caption."""
     first = {}  # group -> its first test image, for the first ``heatmaps`` groups
     for i in task.splits["test"]:
-        if len(first) < decoding.heatmaps:
+        if len(first) < task.config.decoding.heatmaps:
             first.setdefault(task.data.groups[i], int(i))
-    chosen = list(first.values())
-    for k, i in enumerate(chosen):
-        image = image_tensor(task.data.images[[i]])[0]
-        ids = beam_caption_ids(
-            model, image, decoding.beam_size, decoding.max_length, decoding.length_penalty
-        )
-        with evaluating(model):
-            weights = model.attention_weights(image, START_ID, ids)
-        words = [task.vocab.itos[j] for j in ids]
-        title = f"reference: {task.data.captions[i]}"
+    paths = []
+    for k, i in enumerate(first.values()):
+        ids, title = task.beam_ids(model, i), f"reference: {task.data.captions[i]}"
         path = folder / f"attention-test-{k}.png"
-        paths.append(plot_attention_map(task.data.images[i], words, weights, path, title))
+        paths.append(attention_map(model, task.vocab, task.data.images[i], ids, path, title))
     return paths
+
+
+def attention_map(model: Captioner, vocab: Vocab, pixels: np.ndarray, ids, path, title) -> Path:
+    """The image ``pixels`` (H, W, 3) under the attention of each word of ``ids``, as a PNG."""
+    from rnnkit.plots.heatmaps import plot_attention_map
+
+    with evaluating(model):
+        weights = model.attention_weights(image_tensor(pixels[None])[0], START_ID, ids)
+    words = [vocab.itos[j] for j in ids]
+    return plot_attention_map(pixels, words, weights, path, title)

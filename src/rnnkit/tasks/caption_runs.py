@@ -17,17 +17,14 @@ import numpy as np
 
 from rnnkit.data.captions import PARTS, read_rgb
 from rnnkit.data.vocab import Vocab
-from rnnkit.generation.sampling import evaluating
 from rnnkit.models.captioner import Captioner
 from rnnkit.tasks import encoder_decoder
-from rnnkit.tasks.caption import TASK_NAME, CaptionTask, reload_data
+from rnnkit.tasks.caption import TASK_NAME, CaptionTask, attention_map, reload_data
 from rnnkit.tasks.caption_tensors import (
-    START_ID,
-    beam_caption_ids,
+    caption_ids,
     check_vocab,
     decode_caption,
     image_tensor,
-    sampled_caption_ids,
 )
 from rnnkit.tasks.encoder_decoder import LoadedRun
 from rnnkit.training import run_dir as layout
@@ -77,10 +74,10 @@ def caption_file(
     max_length = max_length or decoding.max_length
     length_penalty = decoding.length_penalty if length_penalty is None else length_penalty
     if temperature is None:
-        ids = beam_caption_ids(model, image, beam, max_length, length_penalty)
+        ids = caption_ids(model, image, max_length, beam, length_penalty)
         method = "greedy" if beam == 1 else f"beam {beam}"
     else:
-        ids = sampled_caption_ids(model, image, max_length, temperature, seed)
+        ids = caption_ids(model, image, max_length, temperature=temperature, seed=seed)
         method = f"sampled at temperature {temperature}"
     result = {
         "image": str(image_path),
@@ -99,17 +96,10 @@ def caption_file(
 
 def draw_attention(run: LoadedRun, pixels: np.ndarray, ids: list[int], path, title) -> Path:
     """Where an attention run's model looked for each word of ``ids`` over the image."""
-    model = run.model
-    if model.config.conditioning != "attention":
-        raise ValueError(
-            f"--attention-png needs an attention run; this one is {model.config.conditioning}"
-        )
-    from rnnkit.plots.heatmaps import plot_attention_map
-
-    with evaluating(model):
-        weights = model.attention_weights(image_tensor(pixels[None])[0], START_ID, ids)
-    words = [run.vocab.itos[i] for i in ids]
-    return plot_attention_map(pixels, words, weights, path, title)
+    conditioning = run.model.config.conditioning
+    if conditioning != "attention":
+        raise ValueError(f"--attention-png needs an attention run; this one is {conditioning}")
+    return attention_map(run.model, run.vocab, pixels, ids, path, title)
 
 
 def evaluate_run(run_dir: str | Path, split: str = "test", checkpoint: str = "best") -> dict:

@@ -95,41 +95,40 @@ def teacher_forcing_batch(rows: Sequence[Sequence[int]]) -> tuple[torch.Tensor, 
     return inputs, targets
 
 
-def beam_caption_ids(
-    model: Captioner, image: torch.Tensor, beam_size: int, max_length: int, alpha: float = 0.0
+@torch.no_grad()
+def caption_ids(
+    model: Captioner,
+    image: torch.Tensor,
+    max_length: int,
+    beam_size: int = 1,
+    length_penalty: float = 0.0,
+    temperature: float | None = None,
+    seed: int | None = None,
 ) -> list[int]:
-    """Beam search (``rnnkit.generation.beam_search``) over the decoder from one image's
-    start state (``image`` (3, H, W)); the best ids, ending with ``<end>`` if it was reached."""
+    """The caption of one image (``image`` (3, H, W)) from the decoder's start state: beam
+    search (``rnnkit.generation.beam_search``) with ``beam_size`` beams and GNMT's
+    ``length_penalty``, or, with ``temperature``, a sample (``rnnkit.generation.generate``;
+    0: greedy). Its ids, ending with ``<end>`` if it came."""
     with evaluating(model):
         state = model.start_state(image.unsqueeze(0))
-        result = beam_search(
+        if temperature is None:
+            return beam_search(
+                model.decoder,
+                [START_ID],
+                max_length,
+                beam_size=beam_size,
+                length_penalty=length_penalty,
+                eos_id=END_ID,
+                state=state,
+                suppress_ids=NEVER_GENERATED,
+            ).ids
+        ids = generate(
             model.decoder,
             [START_ID],
             max_length,
-            beam_size=beam_size,
-            length_penalty=alpha,
-            eos_id=END_ID,
+            temperature=temperature,
+            seed=seed,
             state=state,
             suppress_ids=NEVER_GENERATED,
         )
-    return result.ids
-
-
-@torch.no_grad()
-def sampled_caption_ids(
-    model: Captioner, image: torch.Tensor, max_length: int, temperature: float, seed=None
-) -> list[int]:
-    """A caption sampled at ``temperature`` (``rnnkit.generation.generate``; 0: greedy) from
-    one image's start state; its ids up to ``<end>`` (included, if it came)."""
-    with evaluating(model):
-        state = model.start_state(image.unsqueeze(0))
-    ids = generate(
-        model.decoder,
-        [START_ID],
-        max_length,
-        temperature=temperature,
-        seed=seed,
-        state=state,
-        suppress_ids=NEVER_GENERATED,
-    )
     return ids[: ids.index(END_ID) + 1] if END_ID in ids else ids
