@@ -106,19 +106,11 @@ class LoadedRun:
 
 def load_run(run_dir, checkpoint: str, task: str, model_class: type, read_vocab) -> LoadedRun:
     """The model of checkpoint ``best`` (``last`` when the run has no best yet) or ``last``
-    of a ``task`` run, rebuilt by ``model_class.from_dict`` from the checkpoint's record;
-    ``read_vocab(run_dir, config)`` reads its vocabulary."""
-    opened = lifecycle.open_checkpoint(run_dir, checkpoint, task)
+    of a ``task`` run, rebuilt by ``model_class.from_dict`` from the checkpoint's record
+    (``lifecycle.open_model``; the data is not read); ``read_vocab(run_dir, config)`` reads
+    its vocabulary."""
+    opened, model = lifecycle.open_model(run_dir, checkpoint, task, model_class.from_dict)
     vocab = read_vocab(opened.run_dir, opened.config)
-    loaded = opened.loaded
-    try:
-        model = model_class.from_dict(loaded.meta["task"]["model"])
-        model.load_state_dict(loaded.section("model"))
-    except (KeyError, TypeError, RuntimeError) as error:
-        raise ValueError(
-            f"checkpoint {loaded.path} does not hold a {task} model: {' '.join(str(error).split())}"
-        ) from None
-    model.eval()
     return LoadedRun(
         opened.run_dir, opened.record, opened.config, vocab, model, opened.checkpoint, opened.step
     )
