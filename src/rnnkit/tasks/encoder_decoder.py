@@ -4,9 +4,11 @@ beam outputs with BLEU and chrF, check that a run's data is the one it was train
 load a run's model from its checkpoint's record.
 
 The figure ``--select bleu`` minimises is ``val_bleu_gap = 100 - BLEU`` of greedy outputs
-on the validation split, in both tasks. seq2seq called it ``val_bleu_deficit`` before, and
-its evaluations still record that name beside the new one, so that a reader of an older
-seq2seq run's metrics.jsonl finds the same key in the new one (``LEGACY_BLEU_GAP``).
+on the validation split, in both tasks (a run's ``selected_by``). seq2seq called it
+``val_bleu_deficit`` before; its evaluations still write that key too (``LEGACY_BLEU_GAP``),
+so that what reads a seq2seq run's metrics.jsonl (scripts, tests/fixtures/golden_losses.json)
+finds it in old and new runs alike. The Trainer selects by the number, which the old runs'
+checkpoints hold as they are.
 """
 
 from __future__ import annotations
@@ -62,11 +64,11 @@ def validation_figures(loss: float, hypotheses, references, bleu: str, chrf: str
 
 class EncoderDecoderTask:
     """The Trainer hooks (``rnnkit.training.task``) translation and captioning share: batches
-    of similar target length (``LengthBuckets``), the model built from the config's ``model``
+    of examples of similar length (``LengthBuckets``), the model built from the config's ``model``
     section and what the data gives (``model_sizes()``), the checkpoint's record of both."""
 
     name: ClassVar[str]  # the task's name
-    model_class: ClassVar[type]  # the model: model_class(config.model, **model_sizes())
+    model_class: ClassVar[type]  # model_class(config.model, **self.model_sizes()), a subclass's
 
     def setup(self, config, splits: dict, train_lengths, needed: tuple, empty: str) -> None:
         """``eval_metric``, the ``splits`` (each of ``needed`` must hold examples, else the
@@ -77,9 +79,6 @@ class EncoderDecoderTask:
             if len(splits[name]) == 0:
                 raise ValueError(empty.format(name))
         self.buckets = LengthBuckets(train_lengths, config.data.batch_size, config.trainer.seed)
-
-    def model_sizes(self) -> dict:
-        raise NotImplementedError
 
     def build_model(self):
         return self.model_class(self.config.model, **self.model_sizes())
