@@ -9,8 +9,8 @@
 At the end the best checkpoint (by validation loss, or greedy BLEU with --select bleu)
 captions the test split greedily and with beam search; the summary has test_bleu (beam),
 test_bleu_greedy and test_chrf (beam). An attention run also draws
-RUN_DIR/plots/attention-test-<k>.png. Progress goes to stderr; the summary to stdout (with
---json, one JSON object).
+RUN_DIR/plots/attention-test-<k>.png (--heatmaps of them). Progress goes to stderr; the
+summary to stdout (with --json, one JSON object).
 """
 
 from __future__ import annotations
