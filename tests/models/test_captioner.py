@@ -17,17 +17,16 @@ def tiny(conditioning: str, seed: int = 0) -> Captioner:
     """8x8 images, two conv blocks: a 4x4 grid of 16 positions with 4 features; float64."""
     torch.manual_seed(seed)
     config = CaptionerConfig(
-        vocab_size=9,
-        pad_id=PAD,
         conditioning=conditioning,
         embedding_size=3,
         hidden_size=5,
-        channels=(2, 4),
+        base_channels=2,
+        conv_blocks=2,
         attention_size=3,
-        image_size=8,
         input_pool=1,
+        dropout=0.0,
     )
-    model = Captioner(config).double().eval()
+    model = Captioner(config, vocab_size=9, pad_id=PAD, image_size=8).double().eval()
     with torch.no_grad():  # batch-norm statistics that are not the identity
         for module in model.encoder.modules():
             if isinstance(module, torch.nn.BatchNorm2d):
@@ -176,10 +175,16 @@ def test_attention_weights_are_a_distribution_over_positions_per_word():
 
 def test_config_checks_and_round_trip():
     with pytest.raises(ValueError, match="conditioning must be one of"):
-        CaptionerConfig(vocab_size=5, conditioning="show-and-tell")
+        CaptionerConfig(conditioning="show-and-tell").validate()
     with pytest.raises(ValueError, match="divisible"):
-        CaptionerConfig(vocab_size=5, image_size=60)
-    config = CaptionerConfig(vocab_size=5, channels=(8, 16), conditioning="every-step")
-    assert CaptionerConfig.from_dict(config.to_dict()) == config
+        Captioner(CaptionerConfig(), vocab_size=5, image_size=60)
+    config = CaptionerConfig(base_channels=8, conv_blocks=2, conditioning="every-step")
+    model = Captioner(config, vocab_size=5)
+    assert Captioner.from_dict(model.to_dict()).to_dict() == model.to_dict()
+    old = {**model.to_dict(), "channels": [8, 16]}  # a checkpoint of before: the channels
+    del old["base_channels"], old["conv_blocks"]
+    assert Captioner.from_dict(old).config == config
+    with pytest.raises(ValueError, match="double"):
+        Captioner.from_dict({**old, "channels": [8, 12]})
     with pytest.raises(ValueError, match="needs Captioner.start_state"):
-        Captioner(config).decoder(torch.zeros(2, 1, dtype=torch.long))
+        model.decoder(torch.zeros(2, 1, dtype=torch.long))

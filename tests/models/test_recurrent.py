@@ -58,24 +58,24 @@ def _char_model(cell):
 
 def _seq2seq(cell):
     config = seq2seq.Seq2SeqConfig(
-        source_vocab_size=8, target_vocab_size=9, cell=cell, embedding_size=4, hidden_size=5
+        "additive", cell=cell, embedding_size=4, hidden_size=5, dropout=0.0
     )
-    return seq2seq.Seq2Seq(config)
+    return seq2seq.Seq2Seq(config, source_vocab_size=8, target_vocab_size=9)
 
 
 def _captioner(cell, conditioning="attention"):
     config = captioner.CaptionerConfig(
-        vocab_size=9,
         cell=cell,
         conditioning=conditioning,
         embedding_size=3,
         hidden_size=5,
-        channels=(2, 4),
+        base_channels=2,
+        conv_blocks=2,
         attention_size=3,
-        image_size=8,
         input_pool=1,
+        dropout=0.0,
     )
-    return captioner.Captioner(config)
+    return captioner.Captioner(config, vocab_size=9, image_size=8)
 
 
 def _tgt() -> torch.Tensor:

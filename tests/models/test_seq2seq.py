@@ -23,16 +23,15 @@ VARIANTS = [
 def make_model(attention, cell="lstm", bidirectional=True, layers=2, seed=0) -> Seq2Seq:
     torch.manual_seed(seed)
     config = Seq2SeqConfig(
-        source_vocab_size=17,
-        target_vocab_size=13,
         attention=attention,
         cell=cell,
         embedding_size=6,
         hidden_size=8,
         num_layers=layers,
         bidirectional=bidirectional,
+        dropout=0.0,
     )
-    return Seq2Seq(config).double().eval()
+    return Seq2Seq(config, source_vocab_size=17, target_vocab_size=13).double().eval()
 
 
 def padded_batch(seed=1):
@@ -143,8 +142,8 @@ def test_teacher_forcing_zero_feeds_the_models_own_argmax(attention):
 def test_training_learns_to_copy():
     """A tiny attention model learns to copy short sequences (the loss must fall)."""
     torch.manual_seed(0)
-    config = Seq2SeqConfig(9, 9, "additive", "gru", 8, 16, bidirectional=True)
-    model = Seq2Seq(config)
+    config = Seq2SeqConfig("additive", "gru", 8, 16, bidirectional=True, dropout=0.0)
+    model = Seq2Seq(config, 9, 9)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     src = torch.randint(4, 9, (16, 4))
     tgt = torch.cat([torch.full((16, 1), BOS), src, torch.full((16, 1), EOS)], 1)
@@ -162,13 +161,18 @@ def test_training_learns_to_copy():
 
 def test_config_errors():
     with pytest.raises(ValueError, match="attention"):
-        Seq2SeqConfig(5, 5, attention="dot")
+        Seq2SeqConfig(attention="dot").validate()
     with pytest.raises(ValueError, match="cell"):
-        Seq2SeqConfig(5, 5, cell="clstm")
+        Seq2Seq(Seq2SeqConfig(cell="clstm"), 5, 5)
     with pytest.raises(ValueError, match="hidden_size"):
-        Seq2SeqConfig(5, 5, hidden_size=0)
+        Seq2SeqConfig(hidden_size=0).validate()
+    with pytest.raises(ValueError, match="target_vocab_size"):
+        Seq2Seq(Seq2SeqConfig(), 5, 0)
     with pytest.raises(ValueError, match="unknown seq2seq config keys"):
-        Seq2SeqConfig.from_dict({"source_vocab_size": 5, "target_vocab_size": 5, "x": 1})
+        Seq2Seq.from_dict({"source_vocab_size": 5, "target_vocab_size": 5, "x": 1})
+    model = Seq2Seq(Seq2SeqConfig(attention="none", cell="gru"), 5, 6, pad_id=0)
+    again = Seq2Seq.from_dict(model.to_dict())
+    assert again.to_dict() == model.to_dict() and again.pad_id == 0
     model = make_model("none")
     with pytest.raises(ValueError, match="int64 ids"):
         model.encode(torch.zeros(2, 3), torch.tensor([3, 3]))

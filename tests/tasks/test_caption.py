@@ -8,22 +8,20 @@ import pytest
 import torch
 
 from rnnkit.data.captions import load_captions
-from rnnkit.tasks.caption import (
+from rnnkit.tasks.caption import CaptionTask, resume, train
+from rnnkit.tasks.caption_config import resolve_config
+from rnnkit.tasks.caption_tensors import (
     END_ID,
     PAD_ID,
     START_ID,
     UNK_ID,
-    CaptionTask,
     build_vocab,
     decode_caption,
     encode_caption,
     foreground_fractions,
-    resume,
     shift_images,
     teacher_forcing_batch,
-    train,
 )
-from rnnkit.tasks.caption_config import resolve_config
 from rnnkit.training.checkpoint import load_checkpoint
 from tests.tasks.caption_fixtures import write_shapes_folder
 

@@ -58,7 +58,7 @@ def translate_command(args: argparse.Namespace) -> int:
         if args.attention_png:
             path = _png_path(Path(args.attention_png), k, len(args.sentences))
             entry["attention_png"] = str(
-                translation_heatmap(translation, run.vocabs, path, sentence[:80])
+                translation_heatmap(translation, run.vocab, path, sentence[:80])
             )
         results.append(entry)
     if args.json:

@@ -60,8 +60,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnkit.models.recurrent import build_cell, cell_names, check_cell, get_core
+from rnnkit.models.recurrent import build_cell, cell_names, check_cell, describe_cells, get_core
 from rnnkit.nn.attention import AdditiveAttention, Memory
+from rnnkit.options import option
 
 CONDITIONINGS = ("init", "every-step", "attention")
 CELLS = cell_names(horizon=False)  # all but clstm, whose horizon this config does not hold
@@ -69,62 +70,53 @@ CELLS = cell_names(horizon=False)  # all but clstm, whose horizon this config do
 
 @dataclass
 class CaptionerConfig:
-    """Everything needed to rebuild a :class:`Captioner` (saved as JSON with its weights).
+    """The captioner's settings that do not depend on the data (the vocabulary's size and the
+    images' go to :class:`Captioner`'s constructor). The CNN average-pools the image by
+    ``input_pool``, then has ``conv_blocks`` blocks of ``base_channels``, twice that, four
+    times that ... channels (module docstring), so the default feature map of a 64x64 image
+    is 8x8 positions of 128 features."""
 
-    ``channels``: output channels of the CNN's blocks (module docstring), so the feature
-    map is ``image_size / input_pool / 2**(len(channels) - 1)`` positions square.
-    ``pad_id``: the target id the loss ignores.
-    """
-
-    vocab_size: int
-    pad_id: int = 0
-    conditioning: str = "attention"
-    cell: str = "lstm"
-    embedding_size: int = 64
-    hidden_size: int = 256
-    channels: tuple[int, ...] = (32, 64, 128)
-    attention_size: int = 128
-    dropout: float = 0.0
-    image_size: int = 64
+    conditioning: str = option("attention", choices=CONDITIONINGS)
+    cell: str = option("lstm", f"the decoder's: {describe_cells(CELLS)}", metavar="CELL")
+    embedding_size: int = option(64, metavar="E", minimum=1)
+    hidden_size: int = option(256, metavar="H", minimum=1)
+    base_channels: int = option(32, "channels of the first CNN block", metavar="C", minimum=1)
+    conv_blocks: int = option(3, "CNN blocks, each doubling the channels", minimum=1)
     input_pool: int = 2
+    attention_size: int = option(128, metavar="A", minimum=1)
+    dropout: float = option(0.2, metavar="P")
 
-    def __post_init__(self) -> None:
-        self.channels = tuple(self.channels)
+    def validate(self) -> None:
         if self.conditioning not in CONDITIONINGS:
             raise ValueError(
                 f"conditioning must be one of {', '.join(CONDITIONINGS)}, got {self.conditioning!r}"
             )
         check_cell(self.cell, CELLS, "the captioner")
-        for name in ("vocab_size", "embedding_size", "hidden_size", "attention_size"):
+        for name in POSITIVE:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if not self.channels or any(c < 1 for c in self.channels):
-            raise ValueError(f"channels must be positive integers, got {self.channels}")
-        if self.input_pool < 1 or self.image_size % self.grid_divisor:
-            raise ValueError(
-                f"image_size {self.image_size} must be divisible by input_pool * "
-                f"2**{len(self.channels) - 1} = {self.grid_divisor} (one 2x2 pooling per "
-                "block but the last)"
-            )
-        if not 0 <= self.pad_id < self.vocab_size:
-            raise ValueError(f"pad_id must be a token id, got {self.pad_id}")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
 
     @property
+    def channels(self) -> tuple[int, ...]:
+        """Output channels of the CNN's blocks."""
+        return tuple(self.base_channels * 2**block for block in range(self.conv_blocks))
+
+    @property
     def grid_divisor(self) -> int:
-        return self.input_pool * 2 ** (len(self.channels) - 1)
+        return self.input_pool * 2 ** (self.conv_blocks - 1)
 
-    def to_dict(self) -> dict:
-        values = asdict(self)
-        values["channels"] = list(self.channels)
-        return values
 
-    @classmethod
-    def from_dict(cls, values: dict) -> CaptionerConfig:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known})
+POSITIVE = (
+    "embedding_size",
+    "hidden_size",
+    "base_channels",
+    "conv_blocks",
+    "input_pool",
+    "attention_size",
+)
 
 
 @dataclass
@@ -172,11 +164,11 @@ class ImageEncoder(nn.Module):
 class CaptionDecoder(nn.Module):
     """The LSTM that writes; meets rnnkit.generation's model protocol (module docstring)."""
 
-    def __init__(self, config: CaptionerConfig):
+    def __init__(self, config: CaptionerConfig, vocab_size: int):
         super().__init__()
         self.config = config
         features, mode = config.channels[-1], config.conditioning
-        self.embedding = nn.Embedding(config.vocab_size, config.embedding_size)
+        self.embedding = nn.Embedding(vocab_size, config.embedding_size)
         extra = 0 if mode == "init" else features  # v or z_t beside x_t
         # torch.nn's default init, the captioner's LSTM's before the registry (module docstring)
         self.cell = build_cell(
@@ -189,7 +181,7 @@ class CaptionDecoder(nn.Module):
             else None
         )
         self.dropout = nn.Dropout(config.dropout)
-        self.output = nn.Linear(config.hidden_size, config.vocab_size)  # W_o, b_o
+        self.output = nn.Linear(config.hidden_size, vocab_size)  # W_o, b_o
 
     def step_with_weights(
         self, tokens: Tensor, state: CaptionState
@@ -238,20 +230,63 @@ class CaptionDecoder(nn.Module):
 
 
 class Captioner(nn.Module):
-    """CNN encoder + LSTM decoder (module docstring). ``forward(images, inputs, targets)``."""
+    """CNN encoder + LSTM decoder (module docstring). ``forward(images, inputs, targets)``.
 
-    def __init__(self, config: CaptionerConfig):
+    ``vocab_size`` words, of which ``pad_id`` is the target id the loss ignores; images of
+    ``image_size`` pixels square (divisible by ``input_pool * 2**(conv_blocks - 1)``, one 2x2
+    pooling per block but the last)."""
+
+    def __init__(
+        self, config: CaptionerConfig, vocab_size: int, pad_id: int = 0, image_size: int = 64
+    ):
         super().__init__()
-        self.config = config
+        config.validate()
+        if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or vocab_size < 1:
+            raise ValueError(f"vocab_size must be a positive integer, got {vocab_size!r}")
+        if not 0 <= pad_id < vocab_size:
+            raise ValueError(f"pad_id must be a token id, got {pad_id}")
+        if image_size % config.grid_divisor:
+            raise ValueError(
+                f"image_size {image_size} must be divisible by input_pool * "
+                f"2**{config.conv_blocks - 1} = {config.grid_divisor} (one 2x2 pooling per "
+                "block but the last)"
+            )
+        self.config, self.vocab_size, self.pad_id, self.image_size = (
+            config,
+            vocab_size,
+            pad_id,
+            image_size,
+        )
         features, hidden = config.channels[-1], config.hidden_size
         self.encoder = ImageEncoder(config.channels, config.input_pool)
-        self.decoder = CaptionDecoder(config)
+        self.decoder = CaptionDecoder(config, vocab_size)
         if config.conditioning == "init":
             self.image_input = nn.Linear(features, config.embedding_size)  # W_I, b_I
         if config.conditioning == "attention":
             self.init_h = nn.Linear(features, hidden)
             if self.decoder.has_cell_state:
                 self.init_c = nn.Linear(features, hidden)
+
+    def to_dict(self) -> dict:
+        """The config with the vocabulary's and images' sizes: what a checkpoint records."""
+        sizes = {"vocab_size": self.vocab_size, "pad_id": self.pad_id}
+        return {**sizes, "image_size": self.image_size, **asdict(self.config)}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> Captioner:
+        """The (untrained) model that :meth:`to_dict` wrote, or a checkpoint of before it that
+        lists the CNN's ``channels`` (doubling from block to block)."""
+        values = dict(values)
+        sizes = {key: values.pop(key) for key in ("vocab_size", "pad_id", "image_size")}
+        if "channels" in values:
+            channels = [int(c) for c in values.pop("channels")]
+            if not channels or channels != [channels[0] * 2**k for k in range(len(channels))]:
+                raise ValueError(f"channels must double from block to block, got {channels}")
+            values.update(base_channels=channels[0], conv_blocks=len(channels))
+        unknown = sorted(set(values) - {f.name for f in fields(CaptionerConfig)})
+        if unknown:
+            raise ValueError(f"unknown captioner config keys: {', '.join(unknown)}")
+        return cls(CaptionerConfig(**values), **sizes)
 
     def features(self, images: Tensor) -> Tensor:
         """``images`` (N, 3, H, W) in [0, 1] -> the memory ``a`` (N, S, C), row by row."""
@@ -287,7 +322,7 @@ class Captioner(nn.Module):
         scores = logits.flatten(0, 1)  # (T * N, V)
         if scores.dtype != torch.float64:
             scores = scores.float()  # bf16 autocast: the softmax in float32
-        loss = F.cross_entropy(scores, targets.flatten(), ignore_index=self.config.pad_id)
+        loss = F.cross_entropy(scores, targets.flatten(), ignore_index=self.pad_id)
         return logits, loss
 
     @torch.no_grad()

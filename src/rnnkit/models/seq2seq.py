@@ -49,49 +49,41 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnkit.models.recurrent import build_recurrent, cell_names, check_cell, get_core
+from rnnkit.models.recurrent import (
+    build_recurrent,
+    cell_names,
+    check_cell,
+    describe_cells,
+    get_core,
+)
 from rnnkit.nn.attention import ATTENTIONS, build_attention, length_mask
+from rnnkit.options import option
 
 CELLS = cell_names(horizon=False)  # every core but clstm, which needs a horizon
 
 
 @dataclass
 class Seq2SeqConfig:
-    """Everything needed to rebuild a :class:`Seq2Seq` (saved beside its weights).
+    """The model's settings that do not depend on the data (the sizes and ids of the
+    vocabularies go to :class:`Seq2Seq`'s constructor). ``dropout`` acts on the embeddings,
+    between stacked layers and before the output."""
 
-    ``pad_id``, ``bos_id``, ``eos_id`` are target-vocabulary ids (``pad_id`` also pads the
-    source). ``dropout`` acts on the embeddings, between stacked layers and before the output.
-    """
+    attention: str = option("multiplicative", choices=ATTENTIONS)
+    cell: str = option("lstm", describe_cells(CELLS), metavar="CELL")
+    embedding_size: int = option(96, metavar="E", minimum=1)
+    hidden_size: int = option(128, metavar="H", minimum=1)
+    num_layers: int = option(1, name="layers", metavar="N", minimum=1)
+    bidirectional: bool = option(True, "a bidirectional encoder")
+    dropout: float = option(0.1, metavar="P")
 
-    source_vocab_size: int
-    target_vocab_size: int
-    attention: str = "additive"
-    cell: str = "lstm"
-    embedding_size: int = 128
-    hidden_size: int = 256
-    num_layers: int = 1
-    bidirectional: bool = True
-    dropout: float = 0.0
-    pad_id: int = 1
-    bos_id: int = 2
-    eos_id: int = 3
-
-    def __post_init__(self) -> None:
-        for name in (
-            "source_vocab_size",
-            "target_vocab_size",
-            "embedding_size",
-            "hidden_size",
-            "num_layers",
-        ):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    def validate(self) -> None:
         if self.attention not in ATTENTIONS:
             raise ValueError(
                 f"unknown attention {self.attention!r}; allowed: {', '.join(ATTENTIONS)}"
             )
         check_cell(self.cell, CELLS, "the seq2seq model")
+        for name in ("embedding_size", "hidden_size", "num_layers"):
+            check_positive(name, getattr(self, name))
         if not isinstance(self.bidirectional, bool):
             raise ValueError(f"bidirectional must be true or false, got {self.bidirectional!r}")
         if not 0 <= self.dropout < 1:
@@ -102,28 +94,38 @@ class Seq2SeqConfig:
         """``K``: the encoder's output features."""
         return self.hidden_size * (2 if self.bidirectional else 1)
 
-    def to_dict(self) -> dict:
-        return asdict(self)
 
-    @classmethod
-    def from_dict(cls, data: dict) -> Seq2SeqConfig:
-        known = [f.name for f in fields(cls)]
-        unknown = sorted(set(data) - set(known))
-        if unknown:
-            raise ValueError(f"unknown seq2seq config keys: {', '.join(unknown)}")
-        return cls(**data)
+def check_positive(name: str, value) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
 class Seq2Seq(nn.Module):
-    """Encoder, decoder with optional attention, output layer (see the module docstring)."""
+    """Encoder, decoder with optional attention, output layer (see the module docstring).
 
-    def __init__(self, config: Seq2SeqConfig):
+    ``pad_id``, ``bos_id``, ``eos_id`` are target-vocabulary ids (``pad_id`` also pads the
+    source)."""
+
+    def __init__(
+        self,
+        config: Seq2SeqConfig,
+        source_vocab_size: int,
+        target_vocab_size: int,
+        pad_id: int = 1,
+        bos_id: int = 2,
+        eos_id: int = 3,
+    ):
         super().__init__()
+        config.validate()
+        check_positive("source_vocab_size", source_vocab_size)
+        check_positive("target_vocab_size", target_vocab_size)
         self.config = c = config
+        self.source_vocab_size, self.target_vocab_size = source_vocab_size, target_vocab_size
+        self.pad_id, self.bos_id, self.eos_id = pad_id, bos_id, eos_id
         self._lstm = get_core(c.cell).has_cell_state  # the state is (h, c)
         H, K, E, L = c.hidden_size, c.key_size, c.embedding_size, c.num_layers
         layer_dropout = c.dropout if L > 1 else 0.0
-        self.source_embedding = nn.Embedding(c.source_vocab_size, E, padding_idx=c.pad_id)
+        self.source_embedding = nn.Embedding(source_vocab_size, E, padding_idx=pad_id)
         self.encoder = build_recurrent(
             c.cell, E, H, num_layers=L, bidirectional=c.bidirectional, dropout=layer_dropout
         )
@@ -131,14 +133,32 @@ class Seq2Seq(nn.Module):
             self.bridge = nn.Linear(K, H)  # W_s
             self.bridge_cell = nn.Linear(K, H) if self._lstm else None  # W_c of c_0
         feed_size = H if c.attention == "multiplicative" else K
-        self.target_embedding = nn.Embedding(c.target_vocab_size, E, padding_idx=c.pad_id)
+        self.target_embedding = nn.Embedding(target_vocab_size, E, padding_idx=pad_id)
         self.decoder = build_recurrent(
             c.cell, E + feed_size, H, num_layers=L, dropout=layer_dropout
         )
         self.attention = build_attention(c.attention, H, K)
         self.combine = nn.Linear(K + H, H)  # W_c of h~_t
-        self.output = nn.Linear(H, c.target_vocab_size)  # W_o, b_o
+        self.output = nn.Linear(H, target_vocab_size)  # W_o, b_o
         self.dropout = nn.Dropout(c.dropout)
+
+    def to_dict(self) -> dict:
+        """The config with the vocabularies' sizes and ids: what a checkpoint records."""
+        sizes = {"source_vocab_size": self.source_vocab_size}
+        sizes["target_vocab_size"] = self.target_vocab_size
+        ids = {"pad_id": self.pad_id, "bos_id": self.bos_id, "eos_id": self.eos_id}
+        return {**sizes, **asdict(self.config), **ids}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> Seq2Seq:
+        """The (untrained) model that :meth:`to_dict` wrote."""
+        values = dict(values)
+        sizes = {key: values.pop(key) for key in ("source_vocab_size", "target_vocab_size")}
+        ids = {key: values.pop(key) for key in ("pad_id", "bos_id", "eos_id") if key in values}
+        unknown = sorted(set(values) - {f.name for f in fields(Seq2SeqConfig)})
+        if unknown:
+            raise ValueError(f"unknown seq2seq config keys: {', '.join(unknown)}")
+        return cls(Seq2SeqConfig(**values), **sizes, **ids)
 
     # ------------------------------------------------------------------ encoder
     def encode(self, src: Tensor, src_lengths: Tensor):
@@ -278,7 +298,7 @@ class Seq2Seq(nn.Module):
         state = self.encode(src, src_lengths)
         logits, _ = self.decode(state, tgt[:, :-1], teacher_forcing)
         loss = F.cross_entropy(
-            logits.float().flatten(0, 1), tgt[:, 1:].flatten(), ignore_index=self.config.pad_id
+            logits.float().flatten(0, 1), tgt[:, 1:].flatten(), ignore_index=self.pad_id
         )
         return logits, loss
 
@@ -295,20 +315,20 @@ class Seq2Seq(nn.Module):
     def greedy(self, src: Tensor, src_lengths: Tensor, max_length: int) -> list[list[int]]:
         """The argmax translation of every row, batched: ids without ``<bos>`` and ``<eos>``,
         at most ``max_length`` tokens."""
-        c = self.config
         state = self.encode(src, src_lengths)
-        tokens = torch.full((src.shape[0],), c.bos_id, dtype=torch.long, device=src.device)
+        tokens = torch.full((src.shape[0],), self.bos_id, dtype=torch.long, device=src.device)
         done = torch.zeros_like(tokens, dtype=torch.bool)
         outputs = []
         for _ in range(max_length):
             logits, state, _ = self.step(tokens, state)
             tokens = logits.argmax(-1)  # (N,)
             outputs.append(tokens)
-            done |= tokens == c.eos_id
+            done |= tokens == self.eos_id
             if bool(done.all()):
                 break
         rows = torch.stack(outputs, 1).tolist()  # (N, T)
-        return [row[: row.index(c.eos_id)] if c.eos_id in row else row for row in rows]
+        eos = self.eos_id
+        return [row[: row.index(eos)] if eos in row else row for row in rows]
 
 
 class DecoderSteps(nn.Module):

@@ -5,11 +5,8 @@
     result = train(resolve_config({"model.conditioning": "attention"}), "runs/emoji")
 
 The images and captions come from ``rnnkit.data.captions.load_captions`` with its fixed split
-by emoji. A caption is lowercase words; the vocabulary is built on the training captions only::
-
-    id 0 <unk>   1 <pad>   2 <start>   3 <end>   4.. the words, sorted
-
-The task's hooks (see ``rnnkit.training.task``):
+by emoji; the vocabulary is built on the training captions only
+(``rnnkit.tasks.caption_tensors``). The task's hooks (see ``rnnkit.training.task``):
 
 - ``train_batches``: shuffled batches of similar caption length
   (``rnnkit.data.buckets.LengthBuckets``), each image shifted by up to ``augment_shift`` pixels
@@ -27,21 +24,38 @@ scored with sacrebleu against the captions as written (unknown words included).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from rnnkit.data.buckets import LengthBuckets
 from rnnkit.data.captions import PARTS, CaptionData, data_fingerprint, load_captions
 from rnnkit.data.vocab import Vocab
-from rnnkit.evaluation.bleu import corpus_bleu, corpus_chrf
-from rnnkit.generation.beam_search import beam_search
 from rnnkit.generation.sampling import evaluating
-from rnnkit.models.captioner import Captioner, CaptionerConfig
+from rnnkit.models.captioner import Captioner
 from rnnkit.tasks import lifecycle
 from rnnkit.tasks.caption_config import CaptionConfig
+from rnnkit.tasks.caption_tensors import (
+    END_ID,
+    NEVER_GENERATED,
+    PAD_ID,
+    START_ID,
+    build_vocab,
+    caption_ids,
+    check_vocab,
+    decode_caption,
+    encode_caption,
+    foreground_fractions,
+    image_tensor,
+    shift_images,
+    teacher_forcing_batch,
+)
+from rnnkit.tasks.encoder_decoder import (
+    EncoderDecoderTask,
+    bleu_chrf,
+    check_fingerprint,
+    validation_figures,
+)
 from rnnkit.tasks.lifecycle import slug
 from rnnkit.tasks.spec import RunResult, TaskSpec, parameter_count, run_figures, run_head
 from rnnkit.training import run_dir as layout
@@ -49,126 +63,36 @@ from rnnkit.training.task import StepOutput
 from rnnkit.training.trainer import Trainer
 
 TASK_NAME = "caption"
-SPECIALS = ("<pad>", "<start>", "<end>")
-UNK_ID, PAD_ID, START_ID, END_ID = 0, 1, 2, 3
-NEVER_GENERATED = (UNK_ID, PAD_ID, START_ID)
 EVAL_BATCH = 256
 AUGMENT_STREAM = 7  # mixed into the augmentation generator's seed
 SAMPLE_IMAGES = 4
-ATTENTION_EXAMPLES = 4
-
-
-# -- words and images as tensors ----------------------------------------------------------------
-
-
-def build_vocab(captions: Iterable[str], min_count: int = 1) -> Vocab:
-    """``<unk> <pad> <start> <end>`` and the training captions' words seen ``min_count`` times."""
-    counts: dict[str, int] = {}
-    for caption in captions:
-        for word in caption.split():
-            counts[word] = counts.get(word, 0) + 1
-    words = sorted(word for word, count in counts.items() if count >= min_count)
-    return Vocab([*SPECIALS, *words], level="word")
-
-
-def check_vocab(vocab: Vocab) -> None:
-    if vocab.itos[1:4] != list(SPECIALS):
-        raise ValueError(f"not a caption vocabulary: ids 1-3 must be {', '.join(SPECIALS)}")
-
-
-def encode_caption(vocab: Vocab, caption: str) -> list[int]:
-    return [vocab.stoi.get(word, UNK_ID) for word in caption.split()]
-
-
-def decode_caption(vocab: Vocab, ids: Sequence[int]) -> str:
-    """The words of ``ids`` up to ``<end>`` (not included)."""
-    words = []
-    for index in ids:
-        if index == END_ID:
-            break
-        words.append(vocab.itos[index])
-    return " ".join(words)
-
-
-def foreground_fractions(image: np.ndarray, positions: int) -> torch.Tensor:
-    """(S,) float: the fraction of pixels of ``image`` (H, W, 3) uint8 that are not white
-    (any channel below 250) under each of a square grid of ``S`` positions, row by row."""
-    grid = int(round(positions**0.5))
-    height, width, _ = image.shape
-    foreground = torch.from_numpy((image < 250).any(axis=2).astype(np.float32))  # (H, W)
-    cells = foreground.reshape(grid, height // grid, grid, width // grid)  # (g, H/g, g, W/g)
-    return cells.mean(dim=(1, 3)).flatten()  # (S,)
-
-
-def image_tensor(images: np.ndarray) -> torch.Tensor:
-    """uint8 (N, H, W, 3) -> float32 (N, 3, H, W) in [0, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 255
-
-
-def shift_images(images: np.ndarray, moves: np.ndarray, fill: int = 255) -> np.ndarray:
-    """Each image (N, H, W, 3) moved by ``moves[n] = (dy, dx)`` pixels (down, right); pixels
-    moved out are dropped, the uncovered border is ``fill`` (white)."""
-    count, height, width, _ = images.shape
-    reach = int(np.abs(moves).max()) if len(moves) else 0
-    padded = np.full((count, height + 2 * reach, width + 2 * reach, 3), fill, images.dtype)
-    padded[:, reach : reach + height, reach : reach + width] = images
-    out = np.empty_like(images)
-    for n, (dy, dx) in enumerate(moves.tolist()):
-        top, left = reach - dy, reach - dx  # the window whose corner lands on (0, 0)
-        out[n] = padded[n, top : top + height, left : left + width]
-    return out
-
-
-def teacher_forcing_batch(rows: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Inputs ``<start> w_1 .. w_n`` and targets ``w_1 .. w_n <end>``, both (T, N), padded
-    with ``<pad>`` to the longest caption."""
-    steps = max(len(row) for row in rows) + 1
-    inputs = torch.full((steps, len(rows)), PAD_ID, dtype=torch.long)
-    targets = torch.full((steps, len(rows)), PAD_ID, dtype=torch.long)
-    for n, row in enumerate(rows):
-        inputs[: len(row) + 1, n] = torch.tensor([START_ID, *row])
-        targets[: len(row) + 1, n] = torch.tensor([*row, END_ID])
-    return inputs, targets
 
 
 # -- the task -----------------------------------------------------------------------------------
 
 
-class CaptionTask:
+class CaptionTask(EncoderDecoderTask):
     """Hooks for the ``Trainer``: teacher-forced captions of (shifted) images."""
 
+    name, model_class = TASK_NAME, Captioner
     loss_unit = "nats/word"
 
     def __init__(self, config: CaptionConfig, data: CaptionData, vocab: Vocab):
         check_vocab(vocab)
-        self.config, self.data, self.vocab = config, data, vocab
-        self.eval_metric = "val_loss" if config.selection.metric == "loss" else "val_bleu_gap"
+        self.data, self.vocab = data, vocab
         self.encoded = [encode_caption(vocab, caption) for caption in data.captions]
-        self.splits = {part: np.asarray(data.splits[part], dtype=np.int64) for part in PARTS}
-        for part in PARTS:
-            if len(self.splits[part]) == 0:
-                raise ValueError(f"{data.name} has an empty {part} split; it needs images")
-        lengths = [len(self.encoded[i]) + 1 for i in self.splits["train"]]
-        self.buckets = LengthBuckets(lengths, config.data.batch_size, config.trainer.seed)
+        splits = {part: np.asarray(data.splits[part], dtype=np.int64) for part in PARTS}
+        lengths = [len(self.encoded[i]) + 1 for i in splits["train"]]
+        empty = f"{data.name} has an empty {{}} split; it needs images"
+        self.setup(config, splits, lengths, PARTS, empty)
 
-    def model_config(self) -> CaptionerConfig:
-        m = self.config.model
-        return CaptionerConfig(
-            vocab_size=len(self.vocab),
-            pad_id=PAD_ID,
-            conditioning=m.conditioning,
-            cell=m.cell,
-            embedding_size=m.embedding_size,
-            hidden_size=m.hidden_size,
-            channels=m.channels,
-            attention_size=m.attention_size,
-            dropout=m.dropout,
-            image_size=self.data.images.shape[1],
-            input_pool=m.input_pool,
-        )
-
-    def build_model(self) -> Captioner:
-        return Captioner(self.model_config())
+    def model_sizes(self) -> dict:
+        """What the model needs from the data: the vocabulary's size, ``<pad>``, the images'."""
+        return {
+            "vocab_size": len(self.vocab),
+            "pad_id": PAD_ID,
+            "image_size": self.data.images.shape[1],
+        }
 
     def batch(self, indices: np.ndarray, moves: np.ndarray | None = None):
         images = self.data.images[indices]
@@ -195,13 +119,10 @@ class CaptionTask:
         indices = self.splits["val"]
         hypotheses = self.greedy_captions(model, indices)
         references = [self.data.captions[i] for i in indices]
-        bleu = corpus_bleu(hypotheses, references)
-        return {
-            "val_loss": self.loss(model, indices),
-            "val_bleu_greedy": bleu,
-            "val_chrf_greedy": corpus_chrf(hypotheses, references),
-            "val_bleu_gap": 100.0 - bleu,
-        }
+        loss = self.loss(model, indices)
+        return validation_figures(
+            loss, hypotheses, references, "val_bleu_greedy", "val_chrf_greedy"
+        )
 
     @torch.no_grad()
     def loss(self, model: Captioner, indices: np.ndarray) -> float:
@@ -246,21 +167,14 @@ class CaptionTask:
             area.append(float(foreground.mean()))
         return {"attention_on_emoji": float(np.mean(on_emoji)), "emoji_area": float(np.mean(area))}
 
+    def beam_ids(self, model: Captioner, i: int) -> list[int]:
+        """Image ``i``'s beam-search caption, as the run's ``decoding`` says."""
+        d = self.config.decoding
+        image = image_tensor(self.data.images[[i]])[0]
+        return caption_ids(model, image, d.max_length, d.beam_size, d.length_penalty)
+
     def beam_captions(self, model: Captioner, indices: np.ndarray) -> list[str]:
-        decoding = self.config.decoding
-        return [
-            decode_caption(
-                self.vocab,
-                beam_caption_ids(
-                    model,
-                    image_tensor(self.data.images[[i]])[0],
-                    decoding.beam_size,
-                    decoding.max_length,
-                    decoding.length_penalty,
-                ),
-            )
-            for i in indices
-        ]
+        return [decode_caption(self.vocab, self.beam_ids(model, i)) for i in indices]
 
     def score(self, model: Captioner, split: str) -> dict:
         """Loss, and BLEU and chrF of greedy and beam captions, on ``split``."""
@@ -275,16 +189,18 @@ class CaptionTask:
             {"file": self.data.files[i], "reference": ref, "greedy": g, "beam": b}
             for i, ref, g, b in zip(indices[:20], references, greedy, beam, strict=False)
         ]
+        (bleu_greedy, chrf_greedy), (bleu_beam, chrf_beam) = (
+            bleu_chrf(greedy, references),
+            bleu_chrf(beam, references),
+        )
         return {
             "loss": self.loss(model, indices),
-            "bleu_greedy": corpus_bleu(greedy, references),
-            "chrf_greedy": corpus_chrf(greedy, references),
-            "bleu_beam": corpus_bleu(beam, references),
-            "chrf_beam": corpus_chrf(beam, references),
-            "exact_greedy": float(
-                np.mean([g == r for g, r in zip(greedy, references, strict=True)])
-            ),
-            "exact_beam": float(np.mean([b == r for b, r in zip(beam, references, strict=True)])),
+            "bleu_greedy": bleu_greedy,
+            "chrf_greedy": chrf_greedy,
+            "bleu_beam": bleu_beam,
+            "chrf_beam": chrf_beam,
+            "exact_greedy": exact(greedy, references),
+            "exact_beam": exact(beam, references),
             "beam_size": self.config.decoding.beam_size,
             "length_penalty": self.config.decoding.length_penalty,
             **focus,
@@ -300,32 +216,11 @@ class CaptionTask:
         ]
         return "\n".join(lines)
 
-    def data_position(self, step: int) -> dict:
-        return self.buckets.position(step)
-
-    def checkpoint_metadata(self) -> dict:
-        return {"name": TASK_NAME, "model": self.model_config().to_dict()}
-
 
 @torch.no_grad()
-def beam_caption_ids(
-    model: Captioner, image: torch.Tensor, beam_size: int, max_length: int, alpha: float = 0.0
-) -> list[int]:
-    """Beam search (``rnnkit.generation.beam_search``) over the decoder from one image's
-    start state (``image`` (3, H, W)); the best ids, ending with ``<end>`` if it was reached."""
-    with evaluating(model):
-        state = model.start_state(image.unsqueeze(0))
-        result = beam_search(
-            model.decoder,
-            [START_ID],
-            max_length,
-            beam_size=beam_size,
-            length_penalty=alpha,
-            eos_id=END_ID,
-            state=state,
-            suppress_ids=NEVER_GENERATED,
-        )
-    return result.ids
+def exact(captions: list[str], references: list[str]) -> float:
+    """The fraction of captions that are their reference word for word."""
+    return float(np.mean([c == r for c, r in zip(captions, references, strict=True)]))
 
 
 # -- the data, as recorded in config.json ------------------------------------------------------
@@ -346,11 +241,8 @@ def data_record(config: CaptionConfig, data: CaptionData) -> dict:
 def reload_data(record: dict) -> CaptionData:
     """The images a run was trained on, or a ValueError if they have changed since."""
     data = load_captions(record["dataset"], record["split_seed"])
-    if data_fingerprint(data) != record["fingerprint"]:
-        raise ValueError(
-            f"the data {record['dataset']} has changed since this run was trained (different "
-            "images, captions or split); it cannot be evaluated or resumed on the same split"
-        )
+    what = "images, captions or split"
+    check_fingerprint(data_fingerprint(data), record["fingerprint"], record["dataset"], what)
     return data
 
 
@@ -436,27 +328,25 @@ def resume(run_dir, **options) -> RunResult:
 
 
 def draw_attention_examples(model: Captioner, task: CaptionTask, folder: Path) -> list[Path]:
-    """``attention-test-<k>.png``: the first test images of different captions, with the
-    weights of each word of their beam-search caption."""
+    """``attention-test-<k>.png``: the first test images of different captions (``heatmaps``
+    of them), with the weights of each word of their beam-search caption."""
+    first = {}  # group -> its first test image, for the first ``heatmaps`` groups
+    for i in task.splits["test"]:
+        if len(first) < task.config.decoding.heatmaps:
+            first.setdefault(task.data.groups[i], int(i))
+    paths = []
+    for k, i in enumerate(first.values()):
+        ids, title = task.beam_ids(model, i), f"reference: {task.data.captions[i]}"
+        path = folder / f"attention-test-{k}.png"
+        paths.append(attention_map(model, task.vocab, task.data.images[i], ids, path, title))
+    return paths
+
+
+def attention_map(model: Captioner, vocab: Vocab, pixels: np.ndarray, ids, path, title) -> Path:
+    """The image ``pixels`` (H, W, 3) under the attention of each word of ``ids``, as a PNG."""
     from rnnkit.plots.heatmaps import plot_attention_map
 
-    chosen, seen = [], set()
-    for i in task.splits["test"]:
-        if task.data.groups[i] not in seen:
-            chosen.append(int(i))
-            seen.add(task.data.groups[i])
-        if len(chosen) == ATTENTION_EXAMPLES:
-            break
-    decoding, paths = task.config.decoding, []
-    for k, i in enumerate(chosen):
-        image = image_tensor(task.data.images[[i]])[0]
-        ids = beam_caption_ids(
-            model, image, decoding.beam_size, decoding.max_length, decoding.length_penalty
-        )
-        with evaluating(model):
-            weights = model.attention_weights(image, START_ID, ids)
-        words = [task.vocab.itos[j] for j in ids]
-        title = f"reference: {task.data.captions[i]}"
-        path = folder / f"attention-test-{k}.png"
-        paths.append(plot_attention_map(task.data.images[i], words, weights, path, title))
-    return paths
+    with evaluating(model):
+        weights = model.attention_weights(image_tensor(pixels[None])[0], START_ID, ids)
+    words = [vocab.itos[j] for j in ids]
+    return plot_attention_map(pixels, words, weights, path, title)

@@ -11,60 +11,34 @@ was trained on. An image of any size is made RGB on white and 64x64, as in train
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from rnnkit.data.captions import PARTS, read_rgb
 from rnnkit.data.vocab import Vocab
-from rnnkit.generation.sampling import evaluating, generate
-from rnnkit.models.captioner import Captioner, CaptionerConfig
-from rnnkit.tasks import lifecycle
-from rnnkit.tasks.caption import (
-    END_ID,
-    NEVER_GENERATED,
-    START_ID,
-    CaptionTask,
-    beam_caption_ids,
+from rnnkit.models.captioner import Captioner
+from rnnkit.tasks import encoder_decoder
+from rnnkit.tasks.caption import TASK_NAME, CaptionTask, attention_map, reload_data
+from rnnkit.tasks.caption_tensors import (
+    caption_ids,
     check_vocab,
     decode_caption,
     image_tensor,
-    reload_data,
 )
-from rnnkit.tasks.caption_config import CaptionConfig
+from rnnkit.tasks.encoder_decoder import LoadedRun
 from rnnkit.training import run_dir as layout
 
 
-@dataclass
-class LoadedCaptioner:
-    """A run's model (eval mode, CPU) with its vocabulary."""
-
-    run_dir: Path
-    record: dict
-    config: CaptionConfig
-    vocab: Vocab
-    model: Captioner
-    checkpoint: str
-    step: int
-
-
-def load_run(run_dir: str | Path, checkpoint: str = "best") -> LoadedCaptioner:
-    """The model of checkpoint ``best`` (``last`` when the run has no best yet) or ``last``."""
-    opened = lifecycle.open_checkpoint(run_dir, checkpoint, "caption")
-    run_dir, record, config, loaded = opened.run_dir, opened.record, opened.config, opened.loaded
-    checkpoint = opened.checkpoint
+def read_vocab(run_dir: Path, config) -> Vocab:
     vocab = Vocab.load(run_dir / layout.VOCAB)
     check_vocab(vocab)
-    try:
-        model = Captioner(CaptionerConfig.from_dict(loaded.meta["task"]["model"]))
-        model.load_state_dict(loaded.section("model"))
-    except (KeyError, TypeError, RuntimeError) as error:
-        raise ValueError(
-            f"checkpoint {loaded.path} does not hold a captioner: {' '.join(str(error).split())}"
-        ) from None
-    model.eval()
-    return LoadedCaptioner(run_dir, record, config, vocab, model, checkpoint, loaded.meta["step"])
+    return vocab
+
+
+def load_run(run_dir: str | Path, checkpoint: str = "best") -> LoadedRun:
+    """The model of checkpoint ``best`` (``last`` when the run has no best yet) or ``last``."""
+    return encoder_decoder.load_run(run_dir, checkpoint, TASK_NAME, Captioner, read_vocab)
 
 
 def read_image_file(path: str | Path, size: int) -> np.ndarray:
@@ -93,32 +67,21 @@ def caption_file(
     its test split was scored with). ``attention_png`` draws where an attention model
     looked for each word."""
     run = load_run(run_dir, checkpoint)
-    model, vocab, decoding = run.model, run.vocab, run.config.decoding
-    pixels = read_image_file(image_path, model.config.image_size)
+    model, decoding = run.model, run.config.decoding
+    pixels = read_image_file(image_path, model.image_size)
     image = image_tensor(pixels[None])[0]  # (3, H, W)
     beam = decoding.beam_size if beam is None else beam
     max_length = max_length or decoding.max_length
     length_penalty = decoding.length_penalty if length_penalty is None else length_penalty
     if temperature is None:
-        ids = beam_caption_ids(model, image, beam, max_length, length_penalty)
+        ids = caption_ids(model, image, max_length, beam, length_penalty)
         method = "greedy" if beam == 1 else f"beam {beam}"
     else:
-        with evaluating(model):
-            state = model.start_state(image.unsqueeze(0))
-        ids = generate(
-            model.decoder,
-            [START_ID],
-            max_length,
-            temperature=temperature,
-            seed=seed,
-            state=state,
-            suppress_ids=NEVER_GENERATED,
-        )
-        ids = ids[: ids.index(END_ID) + 1] if END_ID in ids else ids
+        ids = caption_ids(model, image, max_length, temperature=temperature, seed=seed)
         method = f"sampled at temperature {temperature}"
     result = {
         "image": str(image_path),
-        "caption": decode_caption(vocab, ids),
+        "caption": decode_caption(run.vocab, ids),
         "method": method,
         "ids": ids,
         "run_dir": str(run.run_dir),
@@ -126,36 +89,24 @@ def caption_file(
         "steps": run.step,
     }
     if attention_png is not None:
-        if model.config.conditioning != "attention":
-            raise ValueError(
-                f"--attention-png needs an attention run; this one is {model.config.conditioning}"
-            )
-        from rnnkit.plots.heatmaps import plot_attention_map
-
-        with evaluating(model):
-            weights = model.attention_weights(image, START_ID, ids)
-        words = [vocab.itos[i] for i in ids]
-        result["attention_png"] = str(
-            plot_attention_map(pixels, words, weights, attention_png, Path(image_path).name)
-        )
+        title = Path(image_path).name
+        result["attention_png"] = str(draw_attention(run, pixels, ids, attention_png, title))
     return result
+
+
+def draw_attention(run: LoadedRun, pixels: np.ndarray, ids: list[int], path, title) -> Path:
+    """Where an attention run's model looked for each word of ``ids`` over the image."""
+    conditioning = run.model.config.conditioning
+    if conditioning != "attention":
+        raise ValueError(f"--attention-png needs an attention run; this one is {conditioning}")
+    return attention_map(run.model, run.vocab, pixels, ids, path, title)
 
 
 def evaluate_run(run_dir: str | Path, split: str = "test", checkpoint: str = "best") -> dict:
     """Loss, BLEU and chrF of greedy and beam captions on ``split`` of the run's data."""
-    if split not in PARTS:
-        raise ValueError(f"unknown split {split!r}; allowed: {', '.join(PARTS)}")
+    encoder_decoder.check_split(split, PARTS)
     run = load_run(run_dir, checkpoint)
     data = reload_data(run.record["data"])
-    task = CaptionTask(run.config, data, run.vocab)
-    scores = task.score(run.model, split)
-    return {
-        "task": "caption",
-        "run_dir": str(run.run_dir),
-        "checkpoint": run.checkpoint,
-        "steps": run.step,
-        "data": data.name,
-        "split": split,
-        "conditioning": run.model.config.conditioning,
-        **scores,
-    }
+    head = encoder_decoder.evaluation_head(run, split, data.name)
+    scores = CaptionTask(run.config, data, run.vocab).score(run.model, split)
+    return {**head, "conditioning": run.model.config.conditioning, **scores}

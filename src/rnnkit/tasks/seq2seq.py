@@ -6,8 +6,7 @@
 
 The pairs come from ``rnnkit.data.parallel.load_parallel`` (the Bible's verses or a user's
 TSV), split once with a seed; each side has its own word vocabulary, built on the training
-split only (``<unk>``, ``<pad>``, ``<bos>``, ``<eos>``, then the words seen ``min_count``
-times). The task's hooks (see ``rnnkit.training.task``):
+split only (``rnnkit.tasks.seq2seq_text``). The task's hooks (see ``rnnkit.training.task``):
 
 - ``train_batches``: batches of similar source length (``rnnkit.data.buckets.LengthBuckets``),
   resumable at any step; each batch carries its global step for the teacher-forcing schedule;
@@ -23,140 +22,70 @@ search; BLEU and chrF (sacrebleu) of both go into the summary, the translations 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from rnnkit.data.atomic import atomic_write_text
-from rnnkit.data.buckets import LengthBuckets, sorted_chunks
-from rnnkit.data.parallel import (
-    BOS,
-    EOS,
-    PAD,
-    SPLITS,
-    ParallelData,
-    build_vocab,
-    detokenize,
-    load_parallel,
-    tokenize,
-)
-from rnnkit.data.vocab import Vocab
-from rnnkit.evaluation.bleu import corpus_bleu, corpus_chrf, signatures
-from rnnkit.generation.beam_search import beam_search
-from rnnkit.models.seq2seq import DecoderSteps, Seq2Seq, Seq2SeqConfig
+from rnnkit.data.buckets import sorted_chunks
+from rnnkit.data.parallel import BOS, EOS, PAD, SPLITS, ParallelData, load_parallel
+from rnnkit.evaluation.bleu import signatures
+from rnnkit.models.seq2seq import Seq2Seq
 from rnnkit.plots.heatmaps import plot_attention
 from rnnkit.tasks import lifecycle
+from rnnkit.tasks.encoder_decoder import (
+    BLEU_GAP,
+    LEGACY_BLEU_GAP,
+    EncoderDecoderTask,
+    bleu_chrf,
+    check_fingerprint,
+    validation_figures,
+)
 from rnnkit.tasks.lifecycle import slug
 from rnnkit.tasks.seq2seq_config import Seq2SeqTaskConfig
+from rnnkit.tasks.seq2seq_text import (
+    EVAL_BATCH,
+    Vocabularies,
+    attention_of,
+    hypothesis_text,
+    pad_batch,
+    translate_ids,
+)
 from rnnkit.tasks.spec import RunResult, TaskSpec, parameter_count, run_figures, run_head
 from rnnkit.training import run_dir as layout
 from rnnkit.training.task import StepOutput
 from rnnkit.training.trainer import Trainer
 
 TASK_NAME = "seq2seq"
-SOURCE_VOCAB, TARGET_VOCAB = "vocab-source.json", "vocab-target.json"
 TRANSLATIONS = "translations-{split}.tsv"
-EVAL_BATCH = 128
 SAMPLE_EXAMPLES = 3
 
 
-@dataclass
-class Vocabularies:
-    """The two sides' vocabularies and how text becomes ids."""
-
-    source: Vocab
-    target: Vocab
-    lowercase: bool
-
-    @classmethod
-    def fit(cls, data: ParallelData, lowercase: bool, min_count: int) -> Vocabularies:
-        train = [data.pairs[i] for i in data.splits["train"]]
-        source = build_vocab((tokenize(s, lowercase) for s, _ in train), min_count)
-        target = build_vocab((tokenize(t, lowercase) for _, t in train), min_count)
-        return cls(source, target, lowercase)
-
-    def encode_source(self, text: str) -> np.ndarray:
-        ids = [self.source.stoi.get(w, self.source.unk_id) for w in tokenize(text, self.lowercase)]
-        return np.asarray(ids or [self.source.stoi[EOS]], dtype=np.int64)
-
-    def encode_target(self, text: str) -> np.ndarray:
-        """``<bos> y_1 .. y_n <eos>``."""
-        stoi = self.target.stoi
-        ids = [stoi.get(w, self.target.unk_id) for w in tokenize(text, self.lowercase)]
-        return np.asarray([stoi[BOS], *ids, stoi[EOS]], dtype=np.int64)
-
-    def decode_target(self, ids: Sequence[int]) -> str:
-        return detokenize(self.target.itos[i] for i in ids)
-
-    def reference(self, text: str) -> str:
-        """A reference as the metrics see it: the text tokenised (lowercased) and joined back."""
-        return detokenize(tokenize(text, self.lowercase))
-
-    def save(self, run_dir: Path) -> None:
-        self.source.save(run_dir / SOURCE_VOCAB)
-        self.target.save(run_dir / TARGET_VOCAB)
-
-    @classmethod
-    def load(cls, run_dir: Path, lowercase: bool) -> Vocabularies:
-        return cls(
-            Vocab.load(run_dir / SOURCE_VOCAB), Vocab.load(run_dir / TARGET_VOCAB), lowercase
-        )
-
-
-def pad_batch(rows: Sequence[np.ndarray], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(ids (N, T) padded with pad_id, lengths (N,))``."""
-    lengths = torch.tensor([len(row) for row in rows], dtype=torch.long)
-    batch = torch.full((len(rows), int(lengths.max())), pad_id, dtype=torch.long)  # (N, T)
-    for i, row in enumerate(rows):
-        batch[i, : len(row)] = torch.from_numpy(row)
-    return batch, lengths
-
-
-def hypothesis_text(vocabs: Vocabularies, ids: Sequence[int]) -> str:
-    """What the metrics score: the output without ``<unk>`` (a word the vocabulary lacks
-    cannot match the reference, and ``<unk>`` would count as three tokens)."""
-    return vocabs.decode_target([i for i in ids if i != vocabs.target.unk_id])
-
-
-class Seq2SeqTask:
+class Seq2SeqTask(EncoderDecoderTask):
     """Hooks for the ``Trainer``: translation of padded, bucketed batches."""
 
+    name, model_class = TASK_NAME, Seq2Seq
     loss_unit = "nats/token"
 
     def __init__(self, config: Seq2SeqTaskConfig, data: ParallelData, vocabs: Vocabularies):
-        self.config, self.data, self.vocabs = config, data, vocabs
-        self.eval_metric = "val_loss" if config.selection.metric == "loss" else "val_bleu_deficit"
+        self.data, self.vocabs = data, vocabs
         self.sources = [vocabs.encode_source(s) for s, _ in data.pairs]
         self.targets = [vocabs.encode_target(t) for _, t in data.pairs]
-        self.splits = data.splits
-        for name in ("train", "val"):
-            if len(self.splits[name]) == 0:
-                raise ValueError(f"{data.name} has an empty {name} split; it needs pairs")
-        train_lengths = [len(self.sources[i]) for i in self.splits["train"]]
-        self.buckets = LengthBuckets(train_lengths, config.data.batch_size, config.trainer.seed)
+        lengths = [len(self.sources[i]) for i in data.splits["train"]]
+        empty = f"{data.name} has an empty {{}} split; it needs pairs"
+        self.setup(config, data.splits, lengths, ("train", "val"), empty)
         self.pad_id = vocabs.target.stoi[PAD]
 
-    def model_config(self) -> Seq2SeqConfig:
-        m, stoi = self.config.model, self.vocabs.target.stoi
-        return Seq2SeqConfig(
-            source_vocab_size=len(self.vocabs.source),
-            target_vocab_size=len(self.vocabs.target),
-            attention=m.attention,
-            cell=m.cell,
-            embedding_size=m.embedding_size,
-            hidden_size=m.hidden_size,
-            num_layers=m.num_layers,
-            bidirectional=m.bidirectional,
-            dropout=m.dropout,
-            pad_id=stoi[PAD],
-            bos_id=stoi[BOS],
-            eos_id=stoi[EOS],
-        )
-
-    def build_model(self) -> Seq2Seq:
-        return Seq2Seq(self.model_config())
+    def model_sizes(self) -> dict:
+        """What the model needs from the data: the vocabularies' sizes and special ids."""
+        stoi = self.vocabs.target.stoi
+        return {
+            "source_vocab_size": len(self.vocabs.source),
+            "target_vocab_size": len(self.vocabs.target),
+            "pad_id": stoi[PAD],
+            "bos_id": stoi[BOS],
+            "eos_id": stoi[EOS],
+        }
 
     def collate(self, indices: Sequence[int]):
         src, lengths = pad_batch([self.sources[i] for i in indices], self.pad_id)
@@ -177,14 +106,10 @@ class Seq2SeqTask:
 
     def evaluate(self, model: Seq2Seq) -> dict[str, float]:
         loss = self.loss(model, "val")
-        hypotheses, references = self.translate_split(model, "val")
-        bleu = corpus_bleu(hypotheses, references)
-        return {
-            "val_loss": loss,
-            "val_bleu": bleu,
-            "val_chrf": corpus_chrf(hypotheses, references),
-            "val_bleu_deficit": 100.0 - bleu,
-        }
+        figures = validation_figures(
+            loss, *self.translate_split(model, "val"), "val_bleu", "val_chrf"
+        )
+        return {**figures, LEGACY_BLEU_GAP: figures[BLEU_GAP]}
 
     @torch.no_grad()
     def loss(self, model: Seq2Seq, split: str) -> float:
@@ -221,64 +146,6 @@ class Seq2SeqTask:
             lines += [f"source: {source}", f"output: {self.vocabs.decode_target(ids)}"]
             lines += [f"reference: {target}", ""]
         return "\n".join(lines).rstrip()
-
-    def data_position(self, step: int) -> dict:
-        return self.buckets.position(step)
-
-    def checkpoint_metadata(self) -> dict:
-        return {"name": TASK_NAME, "model": self.model_config().to_dict()}
-
-
-@torch.no_grad()
-def translate_ids(
-    model: Seq2Seq, sources: Sequence[np.ndarray], decoding, beam_size: int | None = None
-) -> list[list[int]]:
-    """Output ids (without ``<bos>``/``<eos>``) for encoded sources: batched greedy when
-    ``beam_size`` is None, else beam search (``rnnkit.generation``) one source at a time."""
-    was_training = model.training
-    model.eval()
-    pad_id = model.config.pad_id
-    outputs: list[list[int]] = [[] for _ in sources]
-    try:
-        if beam_size is None:
-            for chunk in sorted_chunks([len(s) for s in sources], EVAL_BATCH):
-                src, lengths = pad_batch([sources[i] for i in chunk], pad_id)
-                longest = decoding.max_length(int(lengths.max()))
-                for i, ids in zip(chunk, model.greedy(src, lengths, longest), strict=True):
-                    outputs[i] = ids
-        else:
-            for i, source in enumerate(sources):
-                outputs[i] = beam_translate(model, source, decoding, beam_size)
-    finally:
-        model.train(was_training)
-    return outputs
-
-
-def beam_translate(model: Seq2Seq, source: np.ndarray, decoding, beam_size: int) -> list[int]:
-    """Beam search over one source (no ``<bos>``/``<eos>`` in the result)."""
-    src = torch.from_numpy(source).unsqueeze(0)  # (1, S)
-    state = model.encode(src, torch.tensor([len(source)]))
-    result = beam_search(
-        DecoderSteps(model),
-        [model.config.bos_id],
-        decoding.max_length(len(source)),
-        beam_size=beam_size,
-        length_penalty=decoding.length_penalty,
-        eos_id=model.config.eos_id,
-        state=state,
-    )
-    ids = result.ids
-    return ids[:-1] if ids and ids[-1] == model.config.eos_id else ids
-
-
-def attention_of(model: Seq2Seq, source: np.ndarray, ids: list[int]) -> np.ndarray | None:
-    """The attention weights (len(ids) + 1, S) while the decoder reads ``<bos> ids`` and
-    predicts ``ids <eos>``; None without attention."""
-    c = model.config
-    src = torch.from_numpy(source).unsqueeze(0)  # (1, S)
-    tgt = torch.tensor([[c.bos_id, *ids, c.eos_id]])  # (1, T + 2)
-    weights = model.attention_weights(src, torch.tensor([len(source)]), tgt)
-    return None if weights is None else weights[0].float().numpy()
 
 
 def save_heatmaps(model: Seq2Seq, task: Seq2SeqTask, split: str, folder: Path, count: int):
@@ -325,11 +192,10 @@ def reload_data(record: dict, config: Seq2SeqTaskConfig) -> ParallelData:
     """The pairs a run was trained on, or a ValueError if they have changed since."""
     config.data.dataset = record["data"]["dataset"]
     data = load_data(config)
-    if data.fingerprint() != record["data"]["fingerprint"]:
-        raise ValueError(
-            f"the data {record['data']['dataset']} has changed since this run was trained "
-            "(different pairs or split); it cannot be evaluated or resumed on the same split"
-        )
+    recorded = record["data"]
+    check_fingerprint(
+        data.fingerprint(), recorded["fingerprint"], recorded["dataset"], "pairs or split"
+    )
     return data
 
 
@@ -340,18 +206,13 @@ def score_split(task: Seq2SeqTask, model: Seq2Seq, split: str, beam_size: int | 
     """Loss, greedy BLEU/chrF and (``beam_size``) beam BLEU/chrF on ``split``; also the
     translations, one dict per pair."""
     greedy, references = task.translate_split(model, split)
-    scores = {
-        "loss": task.loss(model, split),
-        "bleu_greedy": corpus_bleu(greedy, references),
-        "chrf_greedy": corpus_chrf(greedy, references),
-        "pairs": len(references),
-        "signatures": signatures(),
-    }
+    scores = {"loss": task.loss(model, split)}
+    scores["bleu_greedy"], scores["chrf_greedy"] = bleu_chrf(greedy, references)
+    scores.update(pairs=len(references), signatures=signatures())
     beam = greedy
     if beam_size is not None:
         beam, _ = task.translate_split(model, split, beam_size)
-        scores["bleu"] = corpus_bleu(beam, references)
-        scores["chrf"] = corpus_chrf(beam, references)
+        scores["bleu"], scores["chrf"] = bleu_chrf(beam, references)
         scores["beam_size"] = beam_size
     scores["translations"] = [
         {

@@ -3,18 +3,20 @@
     config = resolve_config({"data.dataset": "bible", "model.attention": "none"})
 
 Defaults (the dataclasses below), then overrides with dotted keys (the CLI's flags); the
-resolved configuration is written to ``config.json`` in the run directory.
+resolved configuration is written to ``config.json`` in the run directory. The model's own
+config (``rnnkit.models.seq2seq.Seq2SeqConfig``) is the ``model`` section as it is; the
+vocabularies' sizes go to the model when the data has been read.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import ClassVar
 
-from rnnkit.models.recurrent import check_cell
-from rnnkit.models.seq2seq import CELLS
-from rnnkit.nn.attention import ATTENTIONS
+from rnnkit.generation.decoding import DecodingConfig
+from rnnkit.models.seq2seq import Seq2SeqConfig
+from rnnkit.options import option
+from rnnkit.tasks.encoder_decoder import BleuSelection
 from rnnkit.training.config import (
     OptimizerConfig,
     RunConfig,
@@ -22,10 +24,9 @@ from rnnkit.training.config import (
     TrainerConfig,
     apply_overrides,
 )
-from rnnkit.training.config import SelectionConfig as BaseSelectionConfig
 
 TEACHER_FORCING_SCHEDULES = ("constant", "linear", "inverse_sigmoid")
-SELECTIONS = ("loss", "bleu")
+FORCING = "teacher forcing (scheduled sampling)"
 
 
 @dataclass
@@ -40,46 +41,25 @@ class Seq2SeqDataConfig:
     the text before tokenising (the scores are then on lowercased text too).
     """
 
-    dataset: str = "bible"
-    direction: str | None = None
-    max_words: int | None = 20
-    split_seed: int = 0
-    val_size: int = 1000
-    test_size: int = 1000
-    lowercase: bool = True
-    min_count: int = 2
-    batch_size: int = 32
+    dataset: str = option(
+        "bible", "the Bible or a file of source<TAB>target lines", metavar="bible|FILE.tsv"
+    )
+    direction: str | None = option(
+        None, "en-es or es-en; for a file src-tgt or tgt-src", metavar="D", none="the first"
+    )
+    max_words: int | None = option(20, "longest side, in words", metavar="N", minimum=1)
+    split_seed: int = option(0, "seed of the split", metavar="S")
+    val_size: int = option(1000, "validation pairs (at most 5%)", metavar="N", minimum=1)
+    test_size: int = option(1000, "test pairs (at most 5%)", metavar="N", minimum=1)
+    lowercase: bool = option(True, "lowercase the text (the scores too)")
+    min_count: int = option(2, "rarer training words are <unk>", metavar="N", minimum=1)
+    batch_size: int = option(32, metavar="B", minimum=1)
 
     def validate(self) -> None:
         for name in ("max_words", "val_size", "test_size", "min_count", "batch_size"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value}")
-
-
-@dataclass
-class Seq2SeqModelConfig:
-    """The fields of ``Seq2SeqConfig`` that do not depend on the data."""
-
-    attention: str = "multiplicative"
-    cell: str = "lstm"
-    embedding_size: int = 96
-    hidden_size: int = 128
-    num_layers: int = 1
-    bidirectional: bool = True
-    dropout: float = 0.1
-
-    def validate(self) -> None:
-        if self.attention not in ATTENTIONS:
-            raise ValueError(
-                f"unknown attention {self.attention!r}; allowed: {', '.join(ATTENTIONS)}"
-            )
-        check_cell(self.cell, CELLS, "the seq2seq model")
-        for name in ("embedding_size", "hidden_size", "num_layers"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
 
 
 @dataclass
@@ -93,10 +73,26 @@ class TeacherForcingConfig:
                           (so r is halfway from start to end near i = steps)
     """
 
-    start: float = 1.0
-    end: float = 1.0
-    schedule: str = "constant"
-    steps: int = 5000
+    start: float = option(
+        1.0, "ratio at the start", name="teacher-forcing", metavar="R", group=FORCING
+    )
+    end: float = option(
+        1.0, "ratio at the end", name="teacher-forcing-end", metavar="R", group=FORCING
+    )
+    schedule: str = option(
+        "constant",
+        name="teacher-forcing-schedule",
+        choices=TEACHER_FORCING_SCHEDULES,
+        group=FORCING,
+    )
+    steps: int = option(
+        5000,
+        "steps of the schedule",
+        name="teacher-forcing-steps",
+        metavar="N",
+        minimum=1,
+        group=FORCING,
+    )
 
     def validate(self) -> None:
         for name in ("start", "end"):
@@ -122,46 +118,14 @@ class TeacherForcingConfig:
         return self.end + (self.start - self.end) * k / (k + math.exp(exponent))
 
 
-@dataclass
-class DecodingConfig:
-    """How the test split is translated at the end: greedy, and beam search with
-    ``beam_size`` and GNMT's ``length_penalty`` alpha. ``max_length``: at most
-    ``max_length_ratio * source tokens + 10`` output tokens. ``heatmaps``: attention heatmaps
-    drawn of the first test pairs' greedy translations."""
-
-    beam_size: int = 5
-    length_penalty: float = 0.6
-    max_length_ratio: float = 2.0
-    heatmaps: int = 3
-
-    def validate(self) -> None:
-        if self.beam_size < 1:
-            raise ValueError(f"beam_size must be a positive integer, got {self.beam_size}")
-        if self.length_penalty < 0:
-            raise ValueError(f"length_penalty must be >= 0, got {self.length_penalty}")
-        if self.heatmaps < 0:
-            raise ValueError(f"heatmaps must be >= 0, got {self.heatmaps}")
-        if self.max_length_ratio <= 0:
-            raise ValueError(f"max_length_ratio must be > 0, got {self.max_length_ratio}")
-
-    def max_length(self, source_tokens: int) -> int:
-        return int(self.max_length_ratio * source_tokens) + 10
-
-
-@dataclass
-class SelectionConfig(BaseSelectionConfig):
-    """Which validation figure picks the best checkpoint: ``loss`` (teacher-forced
-    cross-entropy) or ``bleu`` (greedy BLEU on the validation split; minimised as 100 - BLEU)."""
-
-    ALLOWED: ClassVar[tuple[str, ...]] = SELECTIONS
+def _decoding_defaults() -> DecodingConfig:
+    """Beam 5, GNMT's alpha 0.6, at most ``10 + 2 * source tokens`` output tokens, three
+    attention heatmaps."""
+    return DecodingConfig(5, 0.6, max_length=10, max_length_ratio=2.0, heatmaps=3)
 
 
 def _trainer_defaults() -> TrainerConfig:
     return TrainerConfig(time_budget=900.0, eval_every=250, log_every=50)
-
-
-def _optimizer_defaults() -> OptimizerConfig:
-    return OptimizerConfig(lr=2e-3)
 
 
 @dataclass
@@ -169,13 +133,13 @@ class Seq2SeqTaskConfig(RunConfig):
     """Everything a translation run needs; ``config.json`` holds it, resolved."""
 
     data: Seq2SeqDataConfig = field(default_factory=Seq2SeqDataConfig)
-    model: Seq2SeqModelConfig = field(default_factory=Seq2SeqModelConfig)
+    model: Seq2SeqConfig = field(default_factory=Seq2SeqConfig)
     teacher_forcing: TeacherForcingConfig = field(default_factory=TeacherForcingConfig)
-    decoding: DecodingConfig = field(default_factory=DecodingConfig)
-    optimizer: OptimizerConfig = field(default_factory=_optimizer_defaults)
+    decoding: DecodingConfig = field(default_factory=_decoding_defaults)
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     trainer: TrainerConfig = field(default_factory=_trainer_defaults)
-    selection: SelectionConfig = field(default_factory=SelectionConfig)
+    selection: BleuSelection = field(default_factory=BleuSelection)
 
 
 def resolve_config(overrides: dict | None = None) -> Seq2SeqTaskConfig:

@@ -19,38 +19,25 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rnnkit.data.parallel import tokenize
-from rnnkit.generation.sampling import generate
-from rnnkit.models.seq2seq import DecoderSteps, Seq2Seq, Seq2SeqConfig
+from rnnkit.data.parallel import SPLITS, tokenize
+from rnnkit.models.seq2seq import Seq2Seq
 from rnnkit.plots.heatmaps import plot_attention
-from rnnkit.tasks import lifecycle
+from rnnkit.tasks import encoder_decoder
+from rnnkit.tasks.encoder_decoder import LoadedRun
 from rnnkit.tasks.seq2seq import (
     TASK_NAME,
     TRANSLATIONS,
     Seq2SeqTask,
-    Vocabularies,
-    attention_of,
-    beam_translate,
     reload_data,
     score_split,
     write_translations,
 )
-from rnnkit.tasks.seq2seq_config import Seq2SeqTaskConfig
-
-SPLITS = ("train", "val", "test")
-
-
-@dataclass
-class LoadedTranslator:
-    """A run's model (eval mode, CPU) with its vocabularies."""
-
-    run_dir: Path
-    record: dict
-    config: Seq2SeqTaskConfig
-    vocabs: Vocabularies
-    model: Seq2Seq
-    checkpoint: str
-    step: int
+from rnnkit.tasks.seq2seq_text import (
+    Vocabularies,
+    attention_of,
+    beam_translate,
+    sampled_translate,
+)
 
 
 @dataclass
@@ -66,27 +53,19 @@ class Translation:
     weights: np.ndarray | None = field(default=None, repr=False)
 
 
-def load_run(run_dir: str | Path, checkpoint: str = "best") -> LoadedTranslator:
-    """The model of checkpoint ``best`` (``last`` when there is no best yet) or ``last``."""
-    opened = lifecycle.open_checkpoint(run_dir, checkpoint, "seq2seq")
-    run_dir, record, config, loaded = opened.run_dir, opened.record, opened.config, opened.loaded
-    checkpoint = opened.checkpoint
-    vocabs = Vocabularies.load(run_dir, config.data.lowercase)
-    try:
-        model = Seq2Seq(Seq2SeqConfig.from_dict(loaded.meta["task"]["model"]))
-        model.load_state_dict(loaded.section("model"))
-    except (KeyError, TypeError, RuntimeError) as error:
-        raise ValueError(
-            f"checkpoint {loaded.path} does not hold a {TASK_NAME} model: "
-            f"{' '.join(str(error).split())}"
-        ) from None
-    model.eval()
-    return LoadedTranslator(run_dir, record, config, vocabs, model, checkpoint, loaded.meta["step"])
+def load_run(run_dir: str | Path, checkpoint: str = "best") -> LoadedRun:
+    """The model of checkpoint ``best`` (``last`` when there is no best yet) or ``last``,
+    with the run's :class:`Vocabularies` as ``vocab``."""
+
+    def read_vocab(run_dir: Path, config) -> Vocabularies:
+        return Vocabularies.load(run_dir, config.data.lowercase)
+
+    return encoder_decoder.load_run(run_dir, checkpoint, TASK_NAME, Seq2Seq, read_vocab)
 
 
 @torch.no_grad()
 def translate(
-    run: LoadedTranslator,
+    run: LoadedRun,
     sentence: str,
     beam_size: int = 5,
     temperature: float | None = None,
@@ -96,24 +75,14 @@ def translate(
     ``temperature`` (then ``beam_size`` is ignored)."""
     if not isinstance(sentence, str) or not sentence.strip():
         raise ValueError("give a non-empty sentence to translate")
-    vocabs, model, decoding = run.vocabs, run.model, run.config.decoding
+    vocabs, model, decoding = run.vocab, run.model, run.config.decoding
     tokens = tokenize(sentence, vocabs.lowercase)
     unknown = sorted({w for w in tokens if w not in vocabs.source.stoi})
     source = vocabs.encode_source(sentence)
     if temperature is None:
         ids = beam_translate(model, source, decoding, beam_size)
     else:
-        state = model.encode(torch.from_numpy(source).unsqueeze(0), torch.tensor([len(source)]))
-        eos = model.config.eos_id
-        ids = generate(
-            DecoderSteps(model),
-            [model.config.bos_id],
-            decoding.max_length(len(source)),
-            temperature=temperature,
-            seed=seed,
-            state=state,
-        )
-        ids = ids[: ids.index(eos)] if eos in ids else ids
+        ids = sampled_translate(model, source, decoding, temperature, seed)
     weights = attention_of(model, source, ids)
     source_tokens = [vocabs.source.itos[i] for i in source]
     return Translation(vocabs.decode_target(ids), ids, source_tokens, unknown, weights)
@@ -147,23 +116,13 @@ def evaluate_run(
 ) -> dict:
     """Loss, greedy and beam BLEU / chrF on ``split``; the translations go to
     ``translations-<split>.tsv`` in the run directory."""
-    if split not in SPLITS:
-        raise ValueError(f"unknown split {split!r}; allowed: {', '.join(SPLITS)}")
+    encoder_decoder.check_split(split, SPLITS)
     run = load_run(run_dir, checkpoint)
     data = reload_data(run.record, run.config)
-    task = Seq2SeqTask(run.config, data, run.vocabs)
+    task = Seq2SeqTask(run.config, data, run.vocab)
     scores = score_split(task, run.model, split, beam_size)
-    path = write_translations(
-        run.run_dir / TRANSLATIONS.format(split=split), scores.pop("translations")
-    )
-    return {
-        "task": TASK_NAME,
-        "run_dir": str(run.run_dir),
-        "checkpoint": run.checkpoint,
-        "steps": run.step,
-        "data": data.name,
-        "direction": data.direction,
-        "split": split,
-        **scores,
-        "translations": str(path),
-    }
+    translations = scores.pop("translations")
+    path = write_translations(run.run_dir / TRANSLATIONS.format(split=split), translations)
+    head = encoder_decoder.evaluation_head(run, split, data.name)
+    where = {**head, "direction": data.direction, "split": split}
+    return {**where, **scores, "translations": str(path)}

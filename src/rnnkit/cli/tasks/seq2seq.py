@@ -18,112 +18,32 @@ from __future__ import annotations
 
 import argparse
 
-from rnnkit.cli.args import non_negative_int, positive_int, print_result, refuse_data
-from rnnkit.cli.task_flags import (
-    add_optimisation_flags,
-    add_stopping_flags,
-    config_overrides,
-    shared_flags,
-    train_run,
-)
-from rnnkit.models.recurrent import describe_cells
-from rnnkit.models.seq2seq import CELLS
-from rnnkit.nn.attention import ATTENTIONS
-from rnnkit.tasks.seq2seq_config import TEACHER_FORCING_SCHEDULES
-
-# flag dest -> dotted config key; a flag left out (None) keeps the default
-CONFIG_FLAGS = {
-    "dataset": "data.dataset",
-    "direction": "data.direction",
-    "max_words": "data.max_words",
-    "split_seed": "data.split_seed",
-    "val_size": "data.val_size",
-    "test_size": "data.test_size",
-    "lowercase": "data.lowercase",
-    "min_count": "data.min_count",
-    "batch_size": "data.batch_size",
-    "attention": "model.attention",
-    "cell": "model.cell",
-    "hidden_size": "model.hidden_size",
-    "layers": "model.num_layers",
-    "bidirectional": "model.bidirectional",
-    "embedding_size": "model.embedding_size",
-    "dropout": "model.dropout",
-    "teacher_forcing": "teacher_forcing.start",
-    "teacher_forcing_end": "teacher_forcing.end",
-    "teacher_forcing_schedule": "teacher_forcing.schedule",
-    "teacher_forcing_steps": "teacher_forcing.steps",
-    "beam": "decoding.beam_size",
-    "length_penalty": "decoding.length_penalty",
-    "heatmaps": "decoding.heatmaps",
-    **shared_flags(),
-}
+from rnnkit.cli.args import print_result, refuse_data
+from rnnkit.cli.flags import add_task_flags, config_overrides
+from rnnkit.cli.task_flags import train_run
+from rnnkit.tasks.seq2seq_config import Seq2SeqTaskConfig, resolve_config
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """``rnnkit train seq2seq``'s flags."""
-    run = parser.add_argument_group("run")
-    run.add_argument("--out", metavar="RUN_DIR", help="(default: runs/seq2seq-<data>-<time>)")
-    run.add_argument("--resume", metavar="RUN_DIR", help="continue this run")
-    run.add_argument("--json", action="store_true", help="end by printing one JSON object")
-    data = parser.add_argument_group("data")
-    data.add_argument("--dataset", metavar="bible|FILE.tsv", help="(default: bible)")
-    data.add_argument(
-        "--direction", metavar="D", help="en-es (default) or es-en; for a file src-tgt or tgt-src"
-    )
+    """``rnnkit train seq2seq``'s flags: the config's, and ``--reverse``."""
+    add_task_flags(parser, Seq2SeqTaskConfig(), "runs/seq2seq-<data>-<time>")
+    data = next(group for group in parser._action_groups if group.title == "data")
     data.add_argument(
         "--reverse", action="store_true", help="translate the other way (es-en; tgt-src)"
-    )
-    data.add_argument("--max-words", type=positive_int, metavar="N", help="longest side (20)")
-    data.add_argument("--split-seed", type=int, metavar="S", help="seed of the split (0)")
-    data.add_argument("--val-size", type=positive_int, metavar="N", help="(1000, <= 5%%)")
-    data.add_argument("--test-size", type=positive_int, metavar="N", help="(1000, <= 5%%)")
-    data.add_argument("--lowercase", action=argparse.BooleanOptionalAction, default=None)
-    data.add_argument("--min-count", type=positive_int, metavar="N", help="rarer words: <unk>")
-    data.add_argument("--batch-size", type=positive_int, metavar="B")
-    model = parser.add_argument_group("model")
-    model.add_argument("--attention", choices=ATTENTIONS, help="(default: multiplicative)")
-    model.add_argument("--cell", metavar="CELL", help=describe_cells(CELLS))
-    model.add_argument("--hidden-size", type=positive_int, metavar="H")
-    model.add_argument("--layers", type=positive_int, metavar="N")
-    model.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, default=None)
-    model.add_argument("--embedding-size", type=positive_int, metavar="E")
-    model.add_argument("--dropout", type=float, metavar="P")
-    forcing = parser.add_argument_group("teacher forcing (scheduled sampling)")
-    forcing.add_argument("--teacher-forcing", type=float, metavar="R", help="ratio at start (1)")
-    forcing.add_argument("--teacher-forcing-end", type=float, metavar="R")
-    forcing.add_argument("--teacher-forcing-schedule", choices=TEACHER_FORCING_SCHEDULES)
-    forcing.add_argument("--teacher-forcing-steps", type=positive_int, metavar="N")
-    decoding = parser.add_argument_group("test decoding")
-    decoding.add_argument("--beam", type=positive_int, metavar="K", help="beam size (5)")
-    decoding.add_argument("--length-penalty", type=float, metavar="A", help="GNMT alpha (0.6)")
-    decoding.add_argument(
-        "--heatmaps", type=non_negative_int, metavar="N", help="attention PNGs of test pairs (3)"
-    )
-    add_optimisation_flags(parser)
-    add_stopping_flags(
-        parser,
-        budget="15m",
-        eval_every=250,
-        select=("loss", "bleu"),
-        select_help="the validation figure that picks the best checkpoint: loss (default) or "
-        "bleu (greedy BLEU)",
     )
 
 
 def start(args: argparse.Namespace):
-    from rnnkit.tasks.seq2seq_config import resolve_config
-
     return train_run("seq2seq", resolve_config(overrides(args)), args)
 
 
 def overrides(args: argparse.Namespace) -> dict:
-    """The dotted config keys the explicit flags set (see ``CONFIG_FLAGS``)."""
-    values = config_overrides(args, CONFIG_FLAGS)
+    """The dotted config keys the explicit flags set; ``--reverse`` names the direction."""
+    values = config_overrides(args)
     if args.reverse:
-        if args.direction is not None:
+        if values.get("data.direction") is not None:
             raise ValueError("give --direction or --reverse, not both")
-        file_data = args.dataset not in (None, "bible")
+        file_data = values.get("data.dataset", "bible") != "bible"
         values["data.direction"] = "tgt-src" if file_data else "es-en"
     return values
 

@@ -1,0 +1,51 @@
+"""How an encoder-decoder task decodes its test split: greedy, and beam search with
+``beam_size`` beams and GNMT's ``length_penalty`` alpha (``rnnkit.generation.beam_search``;
+0: the plain log-probability). An output has at most
+
+    max_length + max_length_ratio * (source tokens)
+
+tokens (a captioner has no source: ``max_length`` words). ``heatmaps``: attention maps drawn
+of the first test examples (a model with attention).
+
+Translation and captioning hold one each (``decoding`` of their configs), with their own
+defaults; the class defaults are what a config.json written before a field existed meant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rnnkit.options import option
+
+GROUP = "test decoding"
+
+
+@dataclass
+class DecodingConfig:
+    """Beam search and the longest output of the test split's decoding (module docstring)."""
+
+    beam_size: int = option(5, "beam size", name="beam", metavar="K", minimum=1, group=GROUP)
+    length_penalty: float = option(
+        0.6, "GNMT's alpha (0: plain log-probability)", metavar="A", group=GROUP
+    )
+    max_length: int = 10
+    max_length_ratio: float = 0.0
+    heatmaps: int = option(
+        4, "attention maps of the first test examples", metavar="N", minimum=0, group=GROUP
+    )
+
+    def validate(self) -> None:
+        for name in ("beam_size", "max_length"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if self.length_penalty < 0:
+            raise ValueError(f"length_penalty must be >= 0, got {self.length_penalty}")
+        if self.max_length_ratio < 0:
+            raise ValueError(f"max_length_ratio must be >= 0, got {self.max_length_ratio}")
+        if self.heatmaps < 0:
+            raise ValueError(f"heatmaps must be >= 0, got {self.heatmaps}")
+
+    def longest(self, source_tokens: int = 0) -> int:
+        """The most tokens an output of a source of ``source_tokens`` tokens may have."""
+        return self.max_length + int(self.max_length_ratio * source_tokens)
