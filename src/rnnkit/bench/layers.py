@@ -1,7 +1,8 @@
 """Training-step time of rnnkit's layers against torch.nn at the same shapes.
 
 For each cell and shape (T, N, input, hidden, layers) three implementations run one
-training step each (forward, a loss over all outputs, backward), interleaved:
+training step each (forward, a loss over all outputs, backward), interleaved, on ``device``
+(``rnnkit bench layers --device cuda`` prints the same table as on the CPU):
 
     torch    torch.nn.LSTM/GRU/RNN                      the reference
     fused    rnnkit.nn.LSTM/GRU/RNN, impl="auto"        target: <= 1.05x torch
@@ -53,17 +54,22 @@ class Record:
 
 def _training_step(module: torch.nn.Module, x: torch.Tensor) -> Callable[[], None]:
     params = list(module.parameters())
+    cuda = x.device.type == "cuda"
 
     def step() -> None:
         for p in params:
             p.grad = None
         output, _ = module(x)
         output.square().mean().backward()
+        if cuda:  # the time of the work, not of queueing it
+            torch.cuda.synchronize(x.device)
 
     return step
 
 
-def bench_shape(cell: str, shape, repeats: int, warmup: int = 1) -> list[Record]:
+def bench_shape(
+    cell: str, shape, repeats: int, warmup: int = 1, device: str | torch.device = "cpu"
+) -> list[Record]:
     T, N, input_size, hidden_size, num_layers = shape
     core = get_core(cell)
     torch_class = _TORCH[core.layer]
@@ -73,8 +79,10 @@ def bench_shape(cell: str, shape, repeats: int, warmup: int = 1) -> list[Record]
     loop = core.layer(input_size, hidden_size, num_layers, impl="loop", **core.options)
     fused.load_state_dict(reference.state_dict())
     loop.load_state_dict(reference.state_dict())
-    x = torch.randn(T, N, input_size)
+    x = torch.randn(T, N, input_size, device=device)
     modules = {"torch": reference, "fused": fused, "loop": loop}
+    for module in modules.values():
+        module.to(device)
     seconds = time_interleaved(
         {name: _training_step(module, x) for name, module in modules.items()}, repeats, warmup
     )
@@ -90,6 +98,7 @@ def run(
     repeats: int = 5,
     warmup: int = 1,
     on_record: Callable[[Record], None] | None = None,
+    device: str | torch.device = "cpu",
 ) -> list[Record]:
     records = []
     cells = list(cells)
@@ -97,7 +106,7 @@ def run(
         check_cell(cell, BENCH_CELLS, "the benchmark (no torch.nn counterpart)")
     for cell in cells:
         for shape in shapes:
-            for record in bench_shape(cell, shape, repeats, warmup):
+            for record in bench_shape(cell, shape, repeats, warmup, device):
                 records.append(record)
                 if on_record is not None:
                     on_record(record)

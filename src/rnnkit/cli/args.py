@@ -14,7 +14,20 @@ import sys
 from collections.abc import Callable, Iterable
 
 from rnnkit.training.config import parse_duration
+from rnnkit.training.devices import DEVICE_CHOICES
 from rnnkit.training.progress import ProgressBar
+
+
+def add_device_flag(parser: argparse.ArgumentParser) -> None:
+    """``--device`` of a command that opens a run's model (``rnnkit.cli.main`` puts the model
+    there through ``rnnkit.training.devices.inference_device``)."""
+    parser.add_argument(
+        "--device",
+        dest="inference_device",
+        default="auto",
+        metavar=DEVICE_CHOICES,
+        help="where the model runs (default: auto, cuda if available, else mps, else cpu)",
+    )
 
 
 def positive_int(text: str) -> int:

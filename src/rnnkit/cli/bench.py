@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 
 from rnnkit.bench import layers
+from rnnkit.cli.args import add_device_flag
 from rnnkit.models.recurrent import describe_cells, parse_cells
+from rnnkit.training.devices import resolve_device
 
 
 def register(subparsers) -> None:
@@ -33,6 +35,7 @@ def register(subparsers) -> None:
     layer_parser.add_argument("--repeats", type=int, default=5, help="timed rounds (median)")
     layer_parser.add_argument("--threads", type=int, default=None, help="torch threads")
     layer_parser.add_argument("--json", action="store_true", help="print a list of records")
+    add_device_flag(layer_parser)
     layer_parser.set_defaults(func=bench_layers_command)
 
 
@@ -55,13 +58,14 @@ def bench_layers_command(args) -> int:
                 flush=True,
             )
 
+    device = resolve_device(args.inference_device)
     if not args.json:
         print(
-            f"torch {torch.__version__}, {torch.get_num_threads()} threads; "
+            f"torch {torch.__version__} on {device}, {torch.get_num_threads()} threads; "
             "training step = forward + backward"
         )
         print(f"{'cell':5s} {'T,N,in,hid,layers':>18s}  {'impl':6s} {'time':>13s}  ratio")
-    records = layers.run(cells, shapes, repeats=args.repeats, on_record=show)
+    records = layers.run(cells, shapes, repeats=args.repeats, on_record=show, device=device)
     if args.json:
         print(json.dumps([record.to_json() for record in records], indent=1))
     return 0

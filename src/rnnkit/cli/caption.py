@@ -15,7 +15,7 @@ import argparse
 import json
 from pathlib import Path
 
-from rnnkit.cli.args import positive_int
+from rnnkit.cli.args import add_device_flag, positive_int
 from rnnkit.training.run_dir import CHECKPOINT_NAMES
 
 
@@ -52,6 +52,7 @@ def register(subparsers) -> None:
         "images, IMAGE's name is added to PATH)",
     )
     parser.add_argument("--checkpoint", choices=CHECKPOINT_NAMES, default="best")
+    add_device_flag(parser)
     parser.add_argument("--json", action="store_true", help="one JSON object per image")
     parser.set_defaults(func=caption_command)
 

@@ -16,6 +16,7 @@ import argparse
 import json
 import math
 
+from rnnkit.cli.args import add_device_flag
 from rnnkit.models.recurrent import describe_cells
 from rnnkit.training.run_dir import CHECKPOINT_NAMES
 
@@ -60,6 +61,7 @@ def register(subparsers) -> None:
     gradients.add_argument("--checkpoint", choices=CHECKPOINT_NAMES, default="best")
     gradients.add_argument("--out", metavar="DIR", help="where gradients.png/.json go")
     gradients.add_argument("--json", action="store_true", help="print one JSON object")
+    add_device_flag(gradients)
     gradients.set_defaults(func=gradients_command)
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 
+from rnnkit.cli.args import add_device_flag
 from rnnkit.cli.train import adapter
 from rnnkit.tasks import lifecycle
 from rnnkit.tasks.registry import task_names
@@ -45,6 +46,7 @@ def register(subparsers) -> None:
     parser.add_argument("--data", metavar="PATH|NAME", help="evaluate on this text instead")
     parser.add_argument("--split", choices=SPLITS, default="test", help="(default: test)")
     parser.add_argument("--checkpoint", choices=CHECKPOINT_NAMES, default="best")
+    add_device_flag(parser)
     parser.add_argument(
         "--beam", type=int, metavar="K", help="seq2seq runs: beam size besides greedy (5)"
     )

@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from rnnkit.cli.args import positive_int
+from rnnkit.cli.args import add_device_flag, positive_int
 from rnnkit.training.run_dir import CHECKPOINT_NAMES
 
 
@@ -33,6 +33,7 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--plot", metavar="PATH", help="write the PNG here")
     parser.add_argument("--checkpoint", choices=CHECKPOINT_NAMES, default="best")
+    add_device_flag(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=forecast_command)
 

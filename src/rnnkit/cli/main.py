@@ -7,6 +7,8 @@ import importlib
 import os
 import sys
 
+from rnnkit.training.devices import inference_device
+
 # Subcommand modules, each with ``register(subparsers)``. Imported lazily so that
 # ``rnnkit --help`` stays quick and one broken optional dependency does not take down the rest.
 SUBCOMMANDS = (
@@ -48,8 +50,11 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 2
+    if int(os.environ.get("RANK", "0")) > 0:  # under torchrun only rank 0 prints
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 (for the run)
     try:
-        return int(args.func(args) or 0)
+        with inference_device(getattr(args, "inference_device", "cpu")):
+            return int(args.func(args) or 0)
     except (UsageError, ValueError, FileNotFoundError) as error:
         print(f"rnnkit {args.command}: error: {error}", file=sys.stderr)
         return 2

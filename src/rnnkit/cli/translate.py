@@ -17,7 +17,7 @@ import json
 import sys
 from pathlib import Path
 
-from rnnkit.cli.args import positive_int
+from rnnkit.cli.args import add_device_flag, positive_int
 from rnnkit.training.run_dir import CHECKPOINT_NAMES
 
 
@@ -37,6 +37,7 @@ def register(subparsers) -> None:
     parser.add_argument("--seed", type=int, help="seed of the sampling")
     parser.add_argument("--attention-png", metavar="PATH", help="write the attention heatmap")
     parser.add_argument("--checkpoint", choices=CHECKPOINT_NAMES, default="best")
+    add_device_flag(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=translate_command)
 

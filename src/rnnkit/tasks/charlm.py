@@ -52,6 +52,7 @@ class CharLMTask:
 
     eval_metric = "val_nats"
     loss_unit = "nats/char"
+    batch_dim = 1  # the streams' batches are time-major (T, B)
 
     def __init__(self, config: CharLMConfig, corpus: EncodedCorpus, source: dict | None = None):
         self.config = config

@@ -31,8 +31,10 @@ from typing import Any
 import torch
 
 from rnnkit.tasks.spec import RunResult, TaskSpec
+from rnnkit.training import distributed
 from rnnkit.training import run_dir as layout
 from rnnkit.training.checkpoint import Checkpoint, load_checkpoint
+from rnnkit.training.devices import place_for_inference, resolve_device
 from rnnkit.training.progress import Reporter
 from rnnkit.training.state import seed_everything
 from rnnkit.training.trainer import Trainer
@@ -118,6 +120,7 @@ def train(
     ``data`` replaces loading the config's data set; ``notes`` are recorded in config.json
     as they are (e.g. the preset a config came from)."""
     config.validate()
+    here = joined(config)  # an unavailable device is refused before anything is read
     task = spec.prepare(config, data)
     seed_everything(config.trainer.seed)
     model = task.build_model()  # checks the model's configuration before anything is written
@@ -126,7 +129,9 @@ def train(
         say(reporter, spec.baselines_note)
         baselines = spec.baselines(task)
     name = f"{spec.name}-{spec.run_name(task)}"
-    run_dir = layout.create_run_dir(run_dir or layout.default_run_dir(name))
+    if here.main:  # under torchrun, rank 0 makes the run directory and tells the others
+        run_dir = layout.create_run_dir(run_dir or layout.default_run_dir(name))
+    run_dir = distributed.from_main(run_dir, here)
     record = {
         "format_version": FORMAT_VERSION,
         "task": spec.name,
@@ -134,10 +139,11 @@ def train(
         **spec.record(task),
         "config": config.to_dict(),
     }
-    layout.write_json(run_dir / layout.CONFIG, record)
-    spec.save(task, run_dir)
-    if spec.baselines is not None:
-        layout.write_json(run_dir / BASELINES, baselines)
+    if here.main:
+        layout.write_json(run_dir / layout.CONFIG, record)
+        spec.save(task, run_dir)
+        if spec.baselines is not None:
+            layout.write_json(run_dir / BASELINES, baselines)
     trainer = make_trainer(spec, task, model, run_dir, config, reporter, callbacks)
     trainer.reporter.message(spec.describe(task, model, run_dir, baselines))
     return finish(spec, trainer, baselines, record)
@@ -169,9 +175,17 @@ def resume(
     trainer.restore(checkpoint)
     if new_stop:
         record = {**record, "config": config.to_dict()}
+    if new_stop and trainer.world.main:
         layout.write_json(run_dir / layout.CONFIG, record)
     trainer.reporter.message(f"resuming {run_dir} at step {trainer.state.step}")
     return finish(spec, trainer, read_baselines(run_dir), record)
+
+
+def joined(config) -> distributed.World:
+    """This process's place under torchrun (one process without it), its process group
+    joined on the backend of the config's device (a ValueError for a device not there)."""
+    device = resolve_device(config.trainer.device, distributed.local_rank())
+    return distributed.world(device.type)
 
 
 def make_trainer(
@@ -253,7 +267,7 @@ def open_model(
             f"checkpoint {loaded.path} does not hold a {task} model: {' '.join(str(error).split())}"
         ) from None
     model.eval()
-    return opened, model
+    return opened, place_for_inference(model)
 
 
 def evaluate(run_dir: str | Path, split: str = "test", checkpoint: str = "best") -> dict:
@@ -293,7 +307,7 @@ def reopen_model(opened: OpenedCheckpoint) -> tuple[Any, Any]:
     model = task.build_model()
     model.load_state_dict(opened.loaded.section("model"))
     model.eval()
-    return task, model
+    return task, place_for_inference(model)
 
 
 def load_best(trainer: Trainer) -> bool:

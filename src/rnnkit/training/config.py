@@ -26,10 +26,11 @@ from typing import Any
 import torch
 
 from rnnkit.options import option
+from rnnkit.training.devices import DEVICE_CHOICES, check_device_name
 
 OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
 SCHEDULES = ("constant", "cosine", "plateau")
-PRECISIONS = ("fp32", "bf16", "auto")
+PRECISIONS = ("fp32", "bf16", "fp16", "auto")
 
 
 def native_bf16() -> bool:
@@ -59,13 +60,28 @@ def bf16_kernels() -> bool:
         return True
 
 
-def resolve_precision(precision: str) -> str:
-    """``fp32`` or ``bf16``; ``auto`` is bf16 where the CPU has native bf16 (see
-    :func:`native_bf16`), else fp32. ``bf16`` on a CPU whose kernels cannot run it at all
-    (:func:`bf16_kernels`) is a ValueError that says so."""
+def resolve_precision(precision: str, device: str = "cpu") -> str:
+    """``fp32``, ``bf16`` or ``fp16`` on a device of type ``device`` (cpu, cuda, mps).
+
+    CPU: ``auto`` is bf16 where the CPU has native bf16 (see :func:`native_bf16`), else fp32;
+    ``bf16`` on a CPU whose kernels cannot run it (:func:`bf16_kernels`) and ``fp16`` are a
+    ValueError that says so. CUDA: ``auto`` is bf16 where the GPU supports it, else fp16 (with
+    a gradient scaler). MPS: fp32 only."""
     _check_choice("precision", precision, PRECISIONS)
+    if device == "cuda":
+        if precision == "auto":
+            return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        if precision == "bf16" and not torch.cuda.is_bf16_supported():
+            raise ValueError("precision bf16 needs a GPU that supports it; use fp16 or auto")
+        return precision
+    if device != "cpu":
+        if precision in ("bf16", "fp16"):
+            raise ValueError(f"precision {precision} is not supported on {device}; use fp32")
+        return "fp32"
     if precision == "auto":
         return "bf16" if native_bf16() else "fp32"
+    if precision == "fp16":
+        raise ValueError("precision fp16 needs a CUDA device; on the CPU use fp32, bf16 or auto")
     if precision == "bf16" and not bf16_kernels():
         raise ValueError(
             "precision bf16 needs a CPU on which torch's oneDNN kernels run bf16 (AVX-512 or "
@@ -148,11 +164,18 @@ class TrainerConfig:
     )
     precision: str = option(
         "fp32",
-        "bf16: CPU autocast; auto: bf16 where the CPU has native bf16, else fp32",
+        "autocast; fp16 (CUDA) with a gradient scaler; auto: on CUDA bf16 where the GPU has "
+        "it, else fp16; on the CPU bf16 where it is native, else fp32",
         choices=PRECISIONS,
         group="optimisation",
     )
     seed: int = option(0, "seed of the weights, batches and dropout", group="optimisation")
+    device: str = option(
+        "auto",
+        "where to train: auto is cuda if available, else mps, else cpu",
+        metavar=DEVICE_CHOICES,
+        group="run",
+    )
     tensorboard: bool = True
     threads: int | None = None
     adapt_threads: bool = False
@@ -171,6 +194,7 @@ class TrainerConfig:
         if self.early_stopping_patience is not None:
             _check_positive("early_stopping_patience", self.early_stopping_patience)
         _check_choice("precision", self.precision, PRECISIONS)
+        check_device_name(self.device)
         if self.threads is not None:
             _check_positive("threads", self.threads)
 

@@ -12,6 +12,10 @@ A task (``rnnkit.tasks.charlm.CharLMTask`` is one) provides
     checkpoint_metadata()               -> JSON the task needs to rebuild the model later
     loss_unit                           -> e.g. "nats/char", the y-axis of the loss plot
 
+Under torchrun each rank trains on its share of every batch, sliced on the dimension
+``batch_dim`` (0 unless the task sets it: 1 for time-major ``(T, B)`` tensors); a carried
+state is sliced and gathered on its dimension 1, the batch of torch's ``(L, B, H)``.
+
 ``carry`` is whatever the task wants handed from one step to the next, e.g. the recurrent state
 for truncated BPTT; it must be None, a tensor, or nested tuples of tensors, so that a checkpoint
 can save it and a resumed run continues from it.

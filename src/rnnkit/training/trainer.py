@@ -1,7 +1,8 @@
 """One task-agnostic training loop: step, clip, schedule, evaluate, checkpoint, stop.
 
     for batch in task.train_batches(step):           # resumes mid-epoch at the saved step
-        loss, carry = task.training_step(model, batch, carry)     # under bf16 autocast if asked
+        loss, carry = task.training_step(model, batch, carry)     # on --device, under autocast
+                                                                  # (--precision), DDP if torchrun
         loss.backward(); clip the global gradient norm; set the lr; optimizer.step()
         every log_every steps:  a "train" record (loss, lr, grad norm, clip rate, tokens/s)
         every eval_every steps: evaluate, sample, save last (and best), maybe stop early
@@ -33,13 +34,10 @@ from typing import Any
 import torch
 
 from rnnkit.training import checkpoint as ckpt
+from rnnkit.training import distributed
 from rnnkit.training.bookkeeping import StepWindow, TrainerState, TrainResult, gradient_norm
-from rnnkit.training.config import (
-    OptimizerConfig,
-    ScheduleConfig,
-    TrainerConfig,
-    resolve_precision,
-)
+from rnnkit.training.config import OptimizerConfig, ScheduleConfig, TrainerConfig, resolve_precision
+from rnnkit.training.devices import follow_model, outputs_on_cpu, resolve_device, to_device
 from rnnkit.training.metrics import MetricsLogger, plot_losses
 from rnnkit.training.optimizers import build_optimizer
 from rnnkit.training.progress import LogReporter, ProgressStats, Reporter
@@ -69,14 +67,18 @@ class Trainer:
         for section in (config, optimizer, schedule):
             section.validate()
         self.task = task
-        self.model = model
+        self.device = resolve_device(config.device, distributed.local_rank())
+        self.world = distributed.world(self.device.type)
+        self.model = follow_model(model.to(self.device))
+        self.trained = distributed.data_parallel(self.model, self.device, self.world)
         self.run_dir = Path(run_dir)
         self.config = config
-        self.precision = resolve_precision(config.precision)  # auto -> fp32 or bf16
+        self.precision = resolve_precision(config.precision, self.device.type)
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision == "fp16")
         self.base_lr = optimizer.lr
         self.optimizer = build_optimizer(model.parameters(), optimizer)
         self.schedule = LearningRateSchedule(schedule)
-        self.reporter = reporter or LogReporter()
+        self.reporter = (reporter or LogReporter()) if self.world.main else Reporter()
         self.callbacks = list(callbacks)
         self.state = TrainerState()
         self.carry: Any = None
@@ -97,9 +99,12 @@ class Trainer:
 
     def save(self, names: list[str]) -> None:
         """Write the whole training state as checkpoint(s) ``names`` (atomically)."""
+        carry = distributed.gather_state(self.carry, self.world)  # every rank takes part
+        if not self.world.main:
+            return
         tensors = {f"model.{k}": v for k, v in self.model.state_dict().items()}
         optimizer_tensors, optimizer_json = optimizer_state(self.optimizer)
-        carry_tensors, carry_spec = ckpt.flatten_state(self.carry, "carry")
+        carry_tensors, carry_spec = ckpt.flatten_state(carry, "carry")
         rng_tensors, rng_json = rng_state()
         tensors.update(optimizer_tensors)
         tensors.update(carry_tensors)
@@ -113,6 +118,9 @@ class Trainer:
             "schedule": self.schedule.state_dict(),
             "carry": carry_spec,
             "rng": rng_json,
+            "device": str(self.device),
+            "world_size": self.world.size,
+            "scaler": self.scaler.state_dict(),
         }
         ckpt.save_checkpoint(self.checkpoint_dir, names, tensors, meta)
         logger.debug("saved %s at step %d", "+".join(names), self.state.step)
@@ -125,8 +133,11 @@ class Trainer:
             load_optimizer_state(self.optimizer, checkpoint.section("optimizer"), meta["optimizer"])
             self.schedule.load_state_dict(meta["schedule"])
             self.state = TrainerState(**meta["trainer"])
-            self.carry = ckpt.unflatten_state(checkpoint.tensors, meta["carry"], "carry")
+            carry = ckpt.unflatten_state(checkpoint.tensors, meta["carry"], "carry")
+            self.carry = to_device(distributed.split_state(carry, self.world), self.device)
             load_rng_state(checkpoint.tensors, meta["rng"])
+            if meta.get("scaler"):
+                self.scaler.load_state_dict(meta["scaler"])
         except (KeyError, TypeError, RuntimeError) as error:
             raise ValueError(
                 f"checkpoint {checkpoint.path} does not fit this run: {_one_line(error)}"
@@ -140,8 +151,10 @@ class Trainer:
     def fit(self) -> TrainResult:
         """Train until a stopping point; returns what happened (see ``TrainResult``)."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.metrics = MetricsLogger(
-            self.run_dir, self.config.tensorboard, resume_step=self.state.step
+        self.metrics = (
+            MetricsLogger(self.run_dir, self.config.tensorboard, resume_step=self.state.step)
+            if self.world.main
+            else distributed.SilentMetrics()
         )
         self._clock_start = time.perf_counter() - self.state.elapsed
         self._stop_reason = None
@@ -150,8 +163,7 @@ class Trainer:
             torch.set_num_threads(self.config.threads)
         self._tuner = ThreadTuner() if self.config.adapt_threads else None
         if self.config.precision == "auto":
-            why = "native bf16" if self.precision == "bf16" else "no native bf16"
-            self.reporter.message(f"precision auto: {self.precision} (this CPU has {why})")
+            self.reporter.message(f"precision auto: {self.precision} on {self.device}")
         try:
             with self._stop_on_signals():
                 reason = self._loop()
@@ -167,8 +179,8 @@ class Trainer:
         batches = self.task.train_batches(self.state.step)
         while True:
             reason = self._stop_reason or self._limit_reached()
-            if reason:
-                return reason
+            if distributed.any_rank(bool(reason), self.world):  # every rank stops together
+                return reason or "interrupted"
             loss = self.train_step(next(batches))
             self._after_step(loss)
             if self.state.step % self.config.eval_every == 0:
@@ -182,17 +194,22 @@ class Trainer:
         self._lr = self.learning_rate()
         for group in self.optimizer.param_groups:
             group["lr"] = self._lr
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bf16"):
-            output = self.task.training_step(self.model, batch, self.carry)
+        batch = distributed.shard(batch, self.world, getattr(self.task, "batch_dim", 0))
+        batch = to_device(batch, self.device)
+        dtype = torch.float16 if self.precision == "fp16" else torch.bfloat16
+        with torch.autocast(self.device.type, dtype, enabled=self.precision != "fp32"):
+            output = self.task.training_step(self.trained, batch, self.carry)
         self.optimizer.zero_grad(set_to_none=True)
-        output.loss.backward()
+        self.scaler.scale(output.loss).backward()
+        self.scaler.unscale_(self.optimizer)
         grad_norm = self._clip_gradients()
-        self.optimizer.step()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
         self.carry = output.carry
-        loss = output.loss.item()
+        loss = distributed.mean_over_ranks(output.loss.item(), self.world)
         seconds = time.perf_counter() - started
         self.state.step += 1
-        self.state.tokens += output.tokens
+        self.state.tokens += output.tokens * self.world.size
         self.state.train_seconds += seconds
         self._window.add(loss, grad_norm, output.tokens, seconds, self._clipped)
         if self._tuner is not None:
@@ -240,7 +257,7 @@ class Trainer:
         started = time.perf_counter()
         with torch.random.fork_rng(devices=[]):
             self.model.eval()
-            with torch.no_grad():
+            with torch.no_grad(), outputs_on_cpu(self.model):
                 metrics = self.task.evaluate(self.model)
                 sample = self.task.sample(self.model)
             self.model.train()
@@ -257,11 +274,13 @@ class Trainer:
         state.last_eval_step, state.last_metrics = state.step, dict(metrics)
         state.elapsed = self._elapsed()
         self.metrics.log({"kind": "eval", "step": state.step, **metrics, "best": improved})
-        self._record_sample(sample, metrics)
+        if self.world.main:
+            self._record_sample(sample, metrics)
         self.reporter.evaluation(state.step, metrics, sample)
         self.save(["last", "best"] if improved else ["last"])
-        plot = self.run_dir / LOSS_PLOT
-        plot_losses(self.metrics.path, plot, self.task.eval_metric, self.task.loss_unit)
+        if self.world.main:
+            plot = self.run_dir / LOSS_PLOT
+            plot_losses(self.metrics.path, plot, self.task.eval_metric, self.task.loss_unit)
         patience = self.config.early_stopping_patience
         if patience and state.evaluations_without_improvement >= patience:
             self._stop_reason = "early_stopping"

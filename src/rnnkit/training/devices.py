@@ -1,0 +1,139 @@
+"""Where a run computes: ``--device auto|cpu|cuda|cuda:N|mps``, resolved once, and the moves.
+
+    device = resolve_device("auto")         # cuda if there is one, else mps, else cpu
+    batch = to_device(batch, device)        # every tensor in tuples, lists, dicts, NamedTuples
+    with inference_device("cuda"):          # what `rnnkit sample --device cuda` does ...
+        opened, model = open_model(...)     # ... and the lifecycle puts the model there
+
+Models and tasks are written device-agnostic; the Trainer and the run lifecycle put the model,
+the batches, the carried state and the optimizer's moments on the device. Checkpoints always
+hold CPU tensors (safetensors), so a run trained on CUDA loads on a CPU-only machine and the
+reverse.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from contextvars import ContextVar
+from typing import Any
+
+import torch
+
+DEVICE_CHOICES = "auto|cpu|cuda|cuda:N|mps"
+_PATTERN = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
+_INFERENCE: ContextVar[str] = ContextVar("rnnkit_inference_device", default="cpu")
+
+
+def check_device_name(name: str) -> None:
+    """A ValueError for a device name that is none of ``auto|cpu|cuda|cuda:N|mps``."""
+    if not isinstance(name, str) or not _PATTERN.fullmatch(name):
+        raise ValueError(f"unknown device {name!r}; allowed: {DEVICE_CHOICES}")
+
+
+def available_devices() -> list[str]:
+    """The devices this machine has: ``cpu``, then ``cuda:0..`` and ``mps`` where present."""
+    names = ["cpu"]
+    if torch.cuda.is_available():
+        names += [f"cuda:{index}" for index in range(torch.cuda.device_count())]
+    if _mps_available():
+        names.append("mps")
+    return names
+
+
+def resolve_device(name: str = "auto", local_rank: int | None = None) -> torch.device:
+    """The device ``name`` means on this machine: ``auto`` is CUDA if available, else MPS,
+    else the CPU; plain ``cuda`` is ``cuda:LOCAL_RANK`` under torchrun (else ``cuda:0``).
+    A device that is not there is a one-line ValueError naming those that are."""
+    check_device_name(name)
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "mps" if _mps_available() else "cpu"
+    if name == "cuda":
+        name = f"cuda:{local_rank or 0}"
+    if name not in available_devices():
+        raise ValueError(
+            f"device {name} is not available on this machine; available: "
+            f"{', '.join(available_devices())}"
+        )
+    return torch.device(name)
+
+
+def to_device(value: Any, device: torch.device) -> Any:
+    """``value`` with every tensor in it (nested tuples, NamedTuples, lists, dicts) on
+    ``device``; anything else as it is."""
+    if isinstance(value, torch.Tensor):
+        return value.to(device, non_blocking=True) if value.device != device else value
+    if isinstance(value, tuple) and hasattr(value, "_fields"):  # a NamedTuple
+        return type(value)(*(to_device(item, device) for item in value))
+    if isinstance(value, (tuple, list)):
+        return type(value)(to_device(item, device) for item in value)
+    if isinstance(value, dict):
+        return {key: to_device(item, device) for key, item in value.items()}
+    return value
+
+
+def model_device(model: torch.nn.Module) -> torch.device:
+    """The device of ``model``'s first parameter (the CPU for a model without any)."""
+    parameter = next(model.parameters(), None)
+    return parameter.device if parameter is not None else torch.device("cpu")
+
+
+def follow_model(model: torch.nn.Module) -> torch.nn.Module:
+    """``model``, with its inputs moved to its device before every forward call, so a task's
+    evaluation and generation code (which builds its tensors on the CPU) runs unchanged on a
+    model that lives elsewhere. Nothing is added for a model on the CPU."""
+    if model_device(model).type != "cpu":
+        model.register_forward_pre_hook(_move_inputs, with_kwargs=True)
+    return model
+
+
+@contextlib.contextmanager
+def outputs_on_cpu(model: torch.nn.Module):
+    """Within it, whatever ``model`` returns comes back on the CPU (nothing changes for a model
+    on the CPU): a task's evaluation and generation code, which compares the outputs with CPU
+    tensors, runs unchanged. Training itself keeps its outputs on the device."""
+    if model_device(model).type == "cpu":
+        yield model
+        return
+    handle = model.register_forward_hook(lambda module, args, output: to_device(output, _CPU))
+    try:
+        yield model
+    finally:
+        handle.remove()
+
+
+@contextlib.contextmanager
+def inference_device(name: str):
+    """The device the models a run's consumers open (``lifecycle.open_model``, sampling,
+    evaluation, prediction) go to within it (``--device`` of those commands; the CPU
+    without it). An unavailable device is a ValueError here, before anything is read."""
+    resolve_device(name)
+    token = _INFERENCE.set(name)
+    try:
+        yield
+    finally:
+        _INFERENCE.reset(token)
+
+
+def place_for_inference(model: torch.nn.Module) -> torch.nn.Module:
+    """``model`` on the inference device (:func:`inference_device`), taking its inputs from
+    and giving its outputs back to the CPU, so the code around it needs no change."""
+    device = resolve_device(_INFERENCE.get())
+    if device.type == "cpu":
+        return model
+    follow_model(model.to(device))
+    model.register_forward_hook(lambda module, args, output: to_device(output, _CPU))
+    return model
+
+
+_CPU = torch.device("cpu")
+
+
+def _move_inputs(module: torch.nn.Module, args: tuple, kwargs: dict):
+    device = model_device(module)
+    return to_device(args, device), to_device(kwargs, device)
+
+
+def _mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend is not None and backend.is_available())

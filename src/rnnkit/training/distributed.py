@@ -1,0 +1,175 @@
+"""Data-parallel training under ``torchrun``: one process per rank, PyTorch's own engine.
+
+    torchrun --nproc-per-node 2 -m rnnkit train charlm --max-steps 100
+
+torchrun sets ``WORLD_SIZE``, ``RANK`` and ``LOCAL_RANK``; :func:`world` reads them and
+joins the process group (gloo on the CPU, NCCL on CUDA). The Trainer then wraps the model in
+``DistributedDataParallel`` and gives each rank its slice of every batch: the rows
+``[r * B/N, (r + 1) * B/N)`` of each tensor's batch dimension (the task's ``batch_dim``, 0
+unless it says otherwise). For the char model those are the B parallel streams, so N ranks
+with a global batch B follow exactly the streams of one process with batch B; as DDP
+averages the gradients over the ranks (each rank's loss the mean over its equal share), every
+step is the single-process step. Only rank 0 prints, writes metrics and samples, and saves
+checkpoints; the carried recurrent state is gathered from every rank before a save, so a
+checkpoint is the same whatever the world size, and a run resumes on any number of ranks
+that divides its batch. Every rank evaluates the whole validation split (the same weights
+give the single-process number).
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.distributed as dist
+
+
+@dataclass(frozen=True)
+class World:
+    """This process's place: ``rank`` of ``size`` (``local_rank`` on its machine)."""
+
+    size: int = 1
+    rank: int = 0
+    local_rank: int = 0
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def distributed(self) -> bool:
+        return self.size > 1
+
+
+def world(device_type: str = "cpu") -> World:
+    """The world torchrun's environment describes (one process without it); the process
+    group is joined on first call (gloo on the CPU, NCCL on CUDA)."""
+    size = int(os.environ.get("WORLD_SIZE", "1"))
+    if size <= 1:
+        return World()
+    here = World(size, int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0")))
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device_type == "cuda" else "gloo")
+        atexit.register(_leave)
+    return here
+
+
+def local_rank() -> int:
+    return int(os.environ.get("LOCAL_RANK", "0"))
+
+
+def shard(value: Any, here: World, dim: int = 0) -> Any:
+    """Rank ``here.rank``'s share of every tensor in ``value`` (nested tuples, NamedTuples,
+    lists, dicts), sliced on the batch dimension ``dim`` (tensors with fewer dimensions are
+    sliced on their first); ints and the rest as they are. A batch that does not divide among
+    the ranks is a ValueError."""
+    if not here.distributed:
+        return value
+    if isinstance(value, torch.Tensor):
+        if value.dim() == 0:
+            return value
+        axis = dim if value.dim() > dim else 0
+        rows = value.shape[axis]
+        if rows % here.size:
+            raise ValueError(
+                f"a batch of {rows} does not divide among {here.size} ranks; use a batch size "
+                f"that is a multiple of the number of ranks"
+            )
+        return value.chunk(here.size, dim=axis)[here.rank]
+    return _map(value, lambda item: shard(item, here, dim))
+
+
+def gather_state(value: Any, here: World, dim: int = 1) -> Any:
+    """Every rank's carried state put back together on dimension ``dim`` (the batch
+    dimension of a recurrent state ``(L, B, H)``), so rank 0 saves the whole of it."""
+    if not here.distributed or value is None:
+        return value
+    if isinstance(value, torch.Tensor):
+        parts = [torch.empty_like(value) for _ in range(here.size)]
+        dist.all_gather(parts, value.contiguous())
+        return torch.cat(parts, dim=dim)
+    return _map(value, lambda item: gather_state(item, here, dim))
+
+
+def split_state(value: Any, here: World, dim: int = 1) -> Any:
+    """This rank's slice of a whole carried state (a checkpoint's), on dimension ``dim``."""
+    if not here.distributed or value is None:
+        return value
+    if isinstance(value, torch.Tensor):
+        return value.chunk(here.size, dim=dim)[here.rank].contiguous()
+    return _map(value, lambda item: split_state(item, here, dim))
+
+
+def mean_over_ranks(number: float, here: World) -> float:
+    """The mean of ``number`` over the ranks (the number itself on one process)."""
+    if not here.distributed:
+        return number
+    total = torch.tensor([float(number)], dtype=torch.float64)
+    dist.all_reduce(total)
+    return float(total) / here.size
+
+
+def any_rank(flag: bool, here: World) -> bool:
+    """Whether ``flag`` is true on any rank (so that every rank stops at the same step)."""
+    if not here.distributed:
+        return flag
+    value = torch.tensor([1.0 if flag else 0.0])
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return bool(value.item())
+
+
+def barrier(here: World) -> None:
+    if here.distributed:
+        dist.barrier()
+
+
+def from_main(value: Any, here: World) -> Any:
+    """Rank 0's ``value`` (a run directory's path, say) on every rank."""
+    if not here.distributed:
+        return value
+    box = [value]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
+def _leave() -> None:
+    """Leave the process group at exit, once every rank is done with it."""
+    if dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
+def _map(value: Any, function) -> Any:
+    if isinstance(value, tuple) and hasattr(value, "_fields"):
+        return type(value)(*(function(item) for item in value))
+    if isinstance(value, (tuple, list)):
+        return type(value)(function(item) for item in value)
+    if isinstance(value, dict):
+        return {key: function(item) for key, item in value.items()}
+    return value
+
+
+class SilentMetrics:
+    """What a rank other than 0 logs its metrics to: nothing."""
+
+    path = None
+
+    def log(self, record: dict) -> None: ...
+
+    def add_text(self, tag: str, text: str, step: int) -> None: ...
+
+    def flush(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def data_parallel(model: torch.nn.Module, device: torch.device, here) -> torch.nn.Module:
+    """The module the training steps call: ``model`` itself, or under torchrun ``model``
+    wrapped in ``DistributedDataParallel`` (which averages the gradients over the ranks)."""
+    if not here.distributed:
+        return model
+    ids = [device.index] if device.type == "cuda" else None
+    return torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)

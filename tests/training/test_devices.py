@@ -1,0 +1,94 @@
+"""--device: auto picks what the machine has, a device that is not there is a one-line error
+(exit 2), a checkpoint saved on another device loads on the CPU, batches follow the device."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from rnnkit.cli.main import main
+from rnnkit.data.batching import Batch
+from rnnkit.tasks import lifecycle
+from rnnkit.training import checkpoint as ckpt
+from rnnkit.training.devices import (
+    available_devices,
+    inference_device,
+    resolve_device,
+    to_device,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+no_cuda = pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+
+
+def test_auto_is_what_the_machine_has_and_names_are_checked():
+    expected = (
+        "cuda" if torch.cuda.is_available() else "mps" if "mps" in available_devices() else "cpu"
+    )
+    assert resolve_device("auto").type == expected
+    assert resolve_device("cpu") == torch.device("cpu")
+    with pytest.raises(ValueError, match="unknown device 'gpu'; allowed: auto|cpu"):
+        resolve_device("gpu")
+
+
+@no_cuda
+def test_an_absent_device_is_a_one_line_error_naming_what_there_is():
+    with pytest.raises(ValueError, match=r"device cuda:0 is not available .*available: cpu"):
+        resolve_device("cuda")
+    with pytest.raises(ValueError, match="cuda:3 is not available"):
+        resolve_device("cuda:3")
+
+
+@no_cuda
+@pytest.mark.parametrize("command", [["train", "parity", "--max-steps", "1"], ["sample", "runs/x"]])
+def test_device_cuda_on_the_command_line_exits_2_with_one_line(tmp_path, capsys, command):
+    code = main(
+        [
+            *command,
+            "--device",
+            "cuda",
+            *(["--out", str(tmp_path / "r")] if "train" in command else []),
+        ]
+    )
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert len(err.splitlines()) == 1 and "device cuda:0 is not available" in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_to_device_moves_every_tensor_and_keeps_the_rest():
+    batch = Batch(3, 0, 3, torch.zeros(2, 4, dtype=torch.long), torch.ones(2, 4))
+    moved = to_device({"b": batch, "n": [torch.ones(1), 7]}, torch.device("meta"))
+    assert isinstance(moved["b"], Batch) and moved["b"].step == 3
+    assert moved["b"].inputs.device.type == "meta" and moved["n"][0].device.type == "meta"
+    assert moved["n"][1] == 7
+
+
+def test_a_checkpoint_saved_on_another_device_loads_and_samples_on_the_cpu(tmp_path):
+    run = tmp_path / "run"
+    assert main(["train", "parity", "--max-steps", "2", "--eval-every", "2", "--examples", "100",
+                 "--out", str(run)]) == 0  # fmt: skip
+    folder = run / "checkpoints"
+    saved = ckpt.load_checkpoint(folder, "best")
+    meta = {k: v for k, v in saved.meta.items() if k not in ("format", "version", "save_id")}
+    meta["device"] = "cuda:1"  # what a run trained on the second GPU records
+    ckpt.save_checkpoint(folder, ["best"], saved.tensors, meta)
+    with inference_device("cpu"):
+        scores = lifecycle.evaluate(run, "val")
+        said = lifecycle.predict(run, ["10110"])
+    assert scores["checkpoint"] == "best" and 0 <= scores["accuracy"] <= 1
+    assert said["predictions"]
+    record = json.loads((folder / "best.json").read_text())
+    assert record["device"] == "cuda:1"
+
+
+def test_python_dash_m_rnnkit_runs():
+    env = {"PYTHONPATH": str(ROOT / "src")}
+    done = subprocess.run([sys.executable, "-m", "rnnkit", "--help"], capture_output=True,
+                          text=True, env=env, timeout=60)  # fmt: skip
+    assert done.returncode == 0 and "usage: rnnkit" in done.stdout
