@@ -23,6 +23,7 @@ before it existed: version 1). A run of an older version is migrated in memory w
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,6 +122,9 @@ def train(
     as they are (e.g. the preset a config came from)."""
     config.validate()
     here = joined(config)  # an unavailable device is refused before anything is read
+    retry = restarted_attempt(run_dir)
+    if retry and (retry / layout.CHECKPOINTS / "last.safetensors").exists():
+        return resume(retry, reporter=reporter, callbacks=callbacks)
     task = spec.prepare(config, data)
     seed_everything(config.trainer.seed)
     model = task.build_model()  # checks the model's configuration before anything is written
@@ -129,7 +133,7 @@ def train(
         say(reporter, spec.baselines_note)
         baselines = spec.baselines(task)
     name = f"{spec.name}-{spec.run_name(task)}"
-    if here.main:  # under torchrun, rank 0 makes the run directory and tells the others
+    if here.main and not retry:  # under torchrun, rank 0 makes it and tells the others
         run_dir = layout.create_run_dir(run_dir or layout.default_run_dir(name))
     run_dir = distributed.from_main(run_dir, here)
     record = {
@@ -179,6 +183,16 @@ def resume(
         layout.write_json(run_dir / layout.CONFIG, record)
     trainer.reporter.message(f"resuming {run_dir} at step {trainer.state.step}")
     return finish(spec, trainer, read_baselines(run_dir), record)
+
+
+def restarted_attempt(run_dir: str | Path | None) -> Path | None:
+    """Under ``torchrun --max-restarts``, the run directory (``--out``) that an earlier
+    attempt of this same job made before a rank failed: the job goes on from its last
+    checkpoint, or starts again in it when it has none yet. None otherwise."""
+    again = int(os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")) > 0
+    if not again or run_dir is None or not (Path(run_dir) / layout.CONFIG).exists():
+        return None
+    return Path(run_dir)
 
 
 def joined(config) -> distributed.World:

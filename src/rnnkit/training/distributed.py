@@ -52,7 +52,13 @@ def world(device_type: str = "cpu") -> World:
         return World()
     here = World(size, int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0")))
     if not dist.is_initialized():
-        dist.init_process_group("nccl" if device_type == "cuda" else "gloo")
+        # torchrun's store outlives a restarted attempt (--max-restarts): each attempt keys its
+        # process group apart, or it would read the dead attempt's addresses
+        store, rank, size = next(dist.rendezvous("env://"))
+        attempt = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")
+        store = dist.PrefixStore(f"rnnkit/attempt-{attempt}/", store)
+        backend = "nccl" if device_type == "cuda" else "gloo"
+        dist.init_process_group(backend, store=store, rank=rank, world_size=size)
         atexit.register(_leave)
     return here
 
@@ -137,9 +143,13 @@ def from_main(value: Any, here: World) -> Any:
 
 def _leave() -> None:
     """Leave the process group at exit, once every rank is done with it."""
-    if dist.is_initialized():
+    if not dist.is_initialized():
+        return
+    try:
         dist.barrier()
-        dist.destroy_process_group()
+    except RuntimeError:  # a rank has died: torchrun stops (or restarts) the job
+        pass
+    dist.destroy_process_group()
 
 
 def _map(value: Any, function) -> Any:
