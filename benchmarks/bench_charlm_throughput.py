@@ -1,6 +1,7 @@
 """Training tokens/s of rnnkit's Trainer against a raw torch.nn step at the same shape.
 
     python benchmarks/bench_charlm_throughput.py [--rounds 5] [--steps 10] [--batch-size 64]
+                                                 [--device auto|cpu|cuda] [--precisions fp32,bf16]
 
 Both train a character model on the bundled Shakespeare with truncated BPTT: a learned
 embedding, a 2-layer LSTM of 256 units, a linear decoder, batch 64 x 100 steps, Adam 2e-3 and
@@ -10,7 +11,8 @@ tokens/s that ``rnnkit train`` reports are its time); the raw side is the same s
 against ``torch.nn`` with nothing around it. Variants run interleaved, ``--steps`` steps each
 per round, after one warm-up round, so machine noise hits them alike. Printed: tokens/s per
 variant (median over rounds) and the ratios (targets: rnnkit / raw within 10%; bf16 / fp32
->= 1.5x).
+>= 1.5x). A precision the device cannot run (bf16 on a CPU without bf16 kernels, fp16 off
+CUDA) is skipped with the reason printed, never a traceback.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from rnnkit.data.corpora import load_text
 from rnnkit.data.encoding import encode_corpus
 from rnnkit.tasks.charlm import CharLMTask
 from rnnkit.tasks.charlm_config import resolve_config
+from rnnkit.training.config import resolve_precision
+from rnnkit.training.devices import resolve_device
 from rnnkit.training.trainer import Trainer
 
 HIDDEN, LAYERS, SEQ, LR, CLIP = 256, 2, 100, 2e-3, 5.0
@@ -49,32 +53,35 @@ class RawModel(nn.Module):
 class RawRunner:
     """The step a plain torch.nn script runs."""
 
-    def __init__(self, vocab_size: int, batches, bf16: bool):  # batches fix the batch size
-        torch.manual_seed(0)
-        self.model = RawModel(vocab_size)
+    def __init__(self, vocab_size: int, batches, precision: str, device: torch.device):
+        torch.manual_seed(0)  # the batches fix the batch size
+        self.model = RawModel(vocab_size).to(device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=LR)
-        self.batches, self.bf16, self.state = batches, bf16, None
+        self.batches, self.precision, self.device, self.state = batches, precision, device, None
+        self.scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16")
+        self.dtype = torch.float16 if precision == "fp16" else torch.bfloat16
 
     def step(self) -> None:
         batch = next(self.batches)
+        inputs, targets = batch.inputs.to(self.device), batch.targets.to(self.device)
         state = None if batch.index == 0 else self.state
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
-            logits, state = self.model(batch.inputs, state)
-            loss = F.cross_entropy(
-                logits.float().view(-1, logits.shape[-1]), batch.targets.view(-1)
-            )
+        with torch.autocast(self.device.type, self.dtype, enabled=self.precision != "fp32"):
+            logits, state = self.model(inputs, state)
+            loss = F.cross_entropy(logits.float().view(-1, logits.shape[-1]), targets.view(-1))
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        self.scaler.scale(loss).backward()
+        self.scaler.unscale_(self.optimizer)
         nn.utils.clip_grad_norm_(self.model.parameters(), CLIP)
-        self.optimizer.step()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
         self.state = detach_state(tuple(s.float() for s in state))
-        loss.item()
+        loss.item()  # waits for the device, as the Trainer's step does
 
 
 class TrainerRunner:
     """rnnkit's Trainer, one ``train_step`` at a time."""
 
-    def __init__(self, corpus, batch_size: int, bf16: bool, run_dir: str):
+    def __init__(self, corpus, batch_size: int, precision: str, device: str, run_dir: str):
         overrides = {
             "data.seq_len": SEQ,
             "data.batch_size": batch_size,
@@ -86,7 +93,8 @@ class TrainerRunner:
             "schedule.name": "constant",
             "schedule.warmup_steps": 0,
             "trainer.clip_norm": CLIP,
-            "trainer.precision": "bf16" if bf16 else "fp32",
+            "trainer.precision": precision,
+            "trainer.device": device,
         }
         config = resolve_config("quick", overrides)
         task = CharLMTask(config, corpus)
@@ -113,17 +121,29 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--steps", type=int, default=10, help="steps per variant per round")
     parser.add_argument("--batch-size", type=int, default=64, help="64: the issue's reference")
+    parser.add_argument("--device", default="auto", help="auto|cpu|cuda|cuda:N|mps")
+    parser.add_argument("--precisions", default="fp32,bf16", help="comma-separated")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     batch = args.batch_size
-
+    try:
+        device = resolve_device(args.device)
+    except ValueError as error:
+        print(f"skipping the benchmark: {error}")
+        return
     corpus = encode_corpus(load_text("shakespeare"), "char")
-    runners = {
-        "raw fp32": RawRunner(len(corpus.vocab), _batches(corpus, batch), bf16=False),
-        "rnnkit fp32": TrainerRunner(corpus, batch, bf16=False, run_dir="/tmp/rnnkit-bench"),
-        "raw bf16": RawRunner(len(corpus.vocab), _batches(corpus, batch), bf16=True),
-        "rnnkit bf16": TrainerRunner(corpus, batch, bf16=True, run_dir="/tmp/rnnkit-bench"),
-    }
+    runners = {}
+    for precision in args.precisions.split(","):
+        try:
+            resolve_precision(precision, device.type)
+        except ValueError as error:
+            print(f"skipping {precision} on {device}: {error}")
+            continue
+        batches = _batches(corpus, batch)
+        runners[f"raw {precision}"] = RawRunner(len(corpus.vocab), batches, precision, device)
+        runners[f"rnnkit {precision}"] = TrainerRunner(
+            corpus, batch, precision, str(device), run_dir="/tmp/rnnkit-bench"
+        )
     for runner in runners.values():  # warm-up: oneDNN primitives, allocator
         measure(runner, 2, batch)
     rates: dict[str, list[float]] = {name: [] for name in runners}
@@ -131,26 +151,29 @@ def main() -> None:
         for name, runner in runners.items():
             rates[name].append(measure(runner, args.steps, batch))
     median = {name: statistics.median(values) for name, values in rates.items()}
+    precisions = [name.split()[1] for name in median if name.startswith("raw ")]
     result = {
         "shape": {"hidden": HIDDEN, "layers": LAYERS, "batch": batch, "seq_len": SEQ},
+        "device": str(device),
         "threads": torch.get_num_threads(),
         "tokens_per_s": median,
-        "rnnkit_vs_raw_fp32": median["rnnkit fp32"] / median["raw fp32"],
-        "rnnkit_vs_raw_bf16": median["rnnkit bf16"] / median["raw bf16"],
-        "rnnkit_bf16_vs_fp32": median["rnnkit bf16"] / median["rnnkit fp32"],
+        **{f"rnnkit_vs_raw_{p}": median[f"rnnkit {p}"] / median[f"raw {p}"] for p in precisions},
     }
+    if "bf16" in precisions and "fp32" in precisions:
+        result["rnnkit_bf16_vs_fp32"] = median["rnnkit bf16"] / median["rnnkit fp32"]
     if args.json:
         print(json.dumps(result))
         return
     print(
-        f"2x{HIDDEN} LSTM, batch {batch} x seq {SEQ}, {result['threads']} threads, "
+        f"2x{HIDDEN} LSTM, batch {batch} x seq {SEQ}, on {device}, {result['threads']} threads, "
         f"{args.rounds} rounds x {args.steps} steps, median tokens/s:"
     )
     for name, value in median.items():
         print(f"  {name:<12} {value:10,.0f}")
-    print(f"rnnkit / raw torch.nn, fp32: {result['rnnkit_vs_raw_fp32']:.3f} (target >= 0.90)")
-    print(f"rnnkit / raw torch.nn, bf16: {result['rnnkit_vs_raw_bf16']:.3f}")
-    print(f"rnnkit bf16 / fp32:          {result['rnnkit_bf16_vs_fp32']:.2f}x (target >= 1.5x)")
+    for p in precisions:
+        print(f"rnnkit / raw torch.nn, {p}: {result[f'rnnkit_vs_raw_{p}']:.3f} (target >= 0.90)")
+    if "rnnkit_bf16_vs_fp32" in result:
+        print(f"rnnkit bf16 / fp32:          {result['rnnkit_bf16_vs_fp32']:.2f}x (target >= 1.5x)")
 
 
 def _batches(corpus, batch_size: int):
