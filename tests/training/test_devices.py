@@ -92,3 +92,31 @@ def test_python_dash_m_rnnkit_runs():
     done = subprocess.run([sys.executable, "-m", "rnnkit", "--help"], capture_output=True,
                           text=True, env=env, timeout=60)  # fmt: skip
     assert done.returncode == 0 and "usage: rnnkit" in done.stdout
+
+
+class Recorder(torch.nn.Module):
+    """Records the device of what each of its methods is given."""
+
+    def __init__(self):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.zeros(1))
+        self.seen = []
+
+    def forward(self, x):
+        self.seen.append(("forward", x.device.type))
+        return 1
+
+    def step(self, token, state=None):
+        self.seen.append(("step", token.device.type))
+        return self(token)  # an inner call: not moved again
+
+
+def test_a_model_elsewhere_takes_its_inputs_there_in_every_public_method(monkeypatch):
+    from rnnkit.training import devices
+
+    model = Recorder()
+    monkeypatch.setattr(devices, "model_device", lambda module: torch.device("meta"))
+    devices.follow_model(model)
+    assert model(torch.ones(2)) == 1 and model.step(torch.ones(2)) == 1
+    assert model.seen == [("forward", "meta"), ("step", "meta"), ("forward", "meta")]
+    assert model._rnnkit_depth == 0

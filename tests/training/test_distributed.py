@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-CHARLM = ["charlm", "--preset", "smoke", "--seq-len", "8", "--threads", "1"]  # B 4, eval every 3
-PARITY = ["parity", "--length", "6", "--examples", "200", "--batch-size", "8", "--eval-every", "3",
-          "--log-every", "1", "--threads", "1"]  # fmt: skip
+CHARLM = ["charlm", "--preset", "smoke", "--seq-len", "8", "--threads", "1", "--device", "cpu"]
+PARITY = ["parity", "--device", "cpu", "--length", "6", "--examples", "200", "--batch-size", "8",
+          "--eval-every", "3", "--log-every", "1", "--threads", "1"]  # fmt: skip
 
 
 def rnnkit(args: list[str], ranks: int = 1, extra: tuple = ()) -> subprocess.CompletedProcess:

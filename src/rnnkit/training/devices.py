@@ -14,6 +14,8 @@ reverse.
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import re
 from contextvars import ContextVar
 from typing import Any
@@ -79,27 +81,33 @@ def model_device(model: torch.nn.Module) -> torch.device:
 
 
 def follow_model(model: torch.nn.Module) -> torch.nn.Module:
-    """``model``, with its inputs moved to its device before every forward call, so a task's
-    evaluation and generation code (which builds its tensors on the CPU) runs unchanged on a
-    model that lives elsewhere. Nothing is added for a model on the CPU."""
-    if model_device(model).type != "cpu":
-        model.register_forward_pre_hook(_move_inputs, with_kwargs=True)
+    """``model``, its ``forward`` and its own public methods (``step``, ``greedy``,
+    ``encode``, ...) taking their tensors to the model's device first, so a task's evaluation
+    and generation code (which builds its tensors on the CPU) runs unchanged on a model that
+    lives elsewhere; within :func:`outputs_on_cpu` their results come back on the CPU. Only
+    the outermost call moves anything (a method that calls another runs on the device).
+    Nothing is changed for a model on the CPU."""
+    if model_device(model).type == "cpu" or getattr(model, "_rnnkit_follows", False):
+        return model
+    model._rnnkit_follows, model._rnnkit_depth, model._rnnkit_to_cpu = True, 0, False
+    for name in _own_methods(type(model)):
+        setattr(model, name, _moving(model, getattr(model, name)))
     return model
 
 
 @contextlib.contextmanager
 def outputs_on_cpu(model: torch.nn.Module):
-    """Within it, whatever ``model`` returns comes back on the CPU (nothing changes for a model
-    on the CPU): a task's evaluation and generation code, which compares the outputs with CPU
-    tensors, runs unchanged. Training itself keeps its outputs on the device."""
-    if model_device(model).type == "cpu":
-        yield model
-        return
-    handle = model.register_forward_hook(lambda module, args, output: to_device(output, _CPU))
+    """Within it, what a model that follows its device (:func:`follow_model`) returns comes
+    back on the CPU, where a task's evaluation compares it with its CPU tensors. Training
+    itself keeps its outputs on the device."""
+    before = getattr(model, "_rnnkit_to_cpu", False)
+    if getattr(model, "_rnnkit_follows", False):
+        model._rnnkit_to_cpu = True
     try:
         yield model
     finally:
-        handle.remove()
+        if getattr(model, "_rnnkit_follows", False):
+            model._rnnkit_to_cpu = before
 
 
 @contextlib.contextmanager
@@ -122,16 +130,42 @@ def place_for_inference(model: torch.nn.Module) -> torch.nn.Module:
     if device.type == "cpu":
         return model
     follow_model(model.to(device))
-    model.register_forward_hook(lambda module, args, output: to_device(output, _CPU))
+    model._rnnkit_to_cpu = True
     return model
 
 
 _CPU = torch.device("cpu")
 
 
-def _move_inputs(module: torch.nn.Module, args: tuple, kwargs: dict):
-    device = model_device(module)
-    return to_device(args, device), to_device(kwargs, device)
+def _own_methods(cls: type) -> list[str]:
+    """``forward`` and the public functions a model class (and its bases up to
+    ``torch.nn.Module``) defines."""
+    names = set()
+    for klass in cls.__mro__:
+        if klass is torch.nn.Module or not issubclass(klass, torch.nn.Module):
+            continue
+        names.update(
+            name
+            for name, value in vars(klass).items()
+            if inspect.isfunction(value) and (name == "forward" or not name.startswith("_"))
+        )
+    return sorted(names)
+
+
+def _moving(model: torch.nn.Module, method):
+    @functools.wraps(method)
+    def call(*args, **kwargs):
+        if model._rnnkit_depth:  # called from another of the model's methods
+            return method(*args, **kwargs)
+        device = model_device(model)
+        model._rnnkit_depth += 1
+        try:
+            result = method(*to_device(args, device), **to_device(kwargs, device))
+        finally:
+            model._rnnkit_depth -= 1
+        return to_device(result, _CPU) if model._rnnkit_to_cpu else result
+
+    return call
 
 
 def _mps_available() -> bool:
