@@ -90,7 +90,7 @@ def test_gaussian_blur_keeps_a_constant_inside_and_sums_to_one():
         ({"augment_elastic": float("nan")}, "augment_elastic must be >= 0"),
         ({"dropout": 1.0}, "dropout must be in"),
         ({"weight_decay": -0.1}, "weight_decay must be a number >= 0"),
-        ({"precision": "fp16"}, "unknown precision 'fp16'"),
+        ({"precision": "fp8"}, "unknown precision 'fp8'"),
     ],
 )
 def test_bad_settings_say_what_is_allowed(settings, message):
