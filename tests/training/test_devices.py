@@ -120,3 +120,22 @@ def test_a_model_elsewhere_takes_its_inputs_there_in_every_public_method(monkeyp
     assert model(torch.ones(2)) == 1 and model.step(torch.ones(2)) == 1
     assert model.seen == [("forward", "meta"), ("step", "meta"), ("forward", "meta")]
     assert model._rnnkit_depth == 0
+
+
+@no_cuda
+def test_a_run_resumes_on_another_device_than_the_one_it_recorded(tmp_path, capsys):
+    run = tmp_path / "run"
+    args = ["train", "parity", "--examples", "100", "--eval-every", "2", "--device", "cpu"]
+    assert main([*args, "--max-steps", "2", "--out", str(run)]) == 0
+    config = json.loads((run / "config.json").read_text())
+    config["config"]["trainer"]["device"] = "cuda"  # as if trained on a GPU
+    (run / "config.json").write_text(json.dumps(config))
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run), "--max-steps", "4"]) == 2
+    assert "device cuda:0 is not available" in capsys.readouterr().err
+    assert main(["train", "--resume", str(run), "--max-steps", "4", "--device", "cpu"]) == 0
+    assert (
+        main(["train", "parity", "--resume", str(run), "--max-steps", "6", "--device", "auto"]) == 0
+    )
+    steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert max(steps) == 6

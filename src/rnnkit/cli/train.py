@@ -25,8 +25,9 @@ from rnnkit.cli.args import duration, given_flags, guarded, positive_int, progre
 from rnnkit.cli.generic_task import GenericAdapter
 from rnnkit.tasks import lifecycle
 from rnnkit.tasks.registry import get_spec, task_names
+from rnnkit.training.devices import DEVICE_CHOICES
 
-RESUME_FLAGS = ("max_steps", "time_budget", "json", "resume")  # what may go with --resume
+RESUME_FLAGS = ("max_steps", "time_budget", "json", "resume", "trainer.device")  # with --resume
 
 
 def adapter(task: str) -> ModuleType | GenericAdapter:
@@ -51,6 +52,9 @@ def register(subparsers) -> None:
     train.add_argument("--max-steps", dest="resume_max_steps", type=positive_int, metavar="N")
     train.add_argument("--time-budget", dest="resume_time_budget", metavar="D")
     train.add_argument("--json", dest="resume_json", action="store_true")
+    train.add_argument(
+        "--device", dest="resume_device", metavar=DEVICE_CHOICES, help="(default: the run's)"
+    )
     train.set_defaults(func=resume_command)
     tasks = train.add_subparsers(dest="task", metavar="TASK")
     for name in task_names():
@@ -78,7 +82,10 @@ def train_command(args: argparse.Namespace) -> int:
     if args.resume:
         refuse_flags_on_resume(args)
         time_budget = duration(args.time_budget)
-        return resume_run(args.resume, args.max_steps, time_budget, args.json, args.train_task)
+        device = getattr(args, "trainer.device")
+        return resume_run(
+            args.resume, args.max_steps, time_budget, args.json, args.train_task, device
+        )
     result = cli.start(args)
     return 0 if result is None else report(result, args.json, cli.summary_lines)
 
@@ -90,16 +97,23 @@ def resume_command(args: argparse.Namespace) -> int:
             "train --help"
         )
     time_budget = duration(args.resume_time_budget)
-    return resume_run(args.resume_only, args.resume_max_steps, time_budget, args.resume_json)
+    return resume_run(
+        args.resume_only,
+        args.resume_max_steps,
+        time_budget,
+        args.resume_json,
+        None,
+        args.resume_device,
+    )
 
 
-def resume_run(run_dir: str, max_steps, time_budget, as_json: bool, task=None) -> int:
-    """``rnnkit train [TASK] --resume RUN_DIR`` for a run of any task (of ``task``, if given)."""
+def resume_run(run_dir: str, max_steps, time_budget, as_json: bool, task=None, device=None):
+    """``rnnkit train [TASK] --resume RUN_DIR`` for a run of any task (of ``task``, if given),
+    on ``device`` (default: the one the run recorded)."""
     task = lifecycle.read_run(run_dir, task).spec.name
+    stop = {"max_steps": max_steps, "time_budget": time_budget}
     result = guarded(
-        lambda: lifecycle.resume(
-            run_dir, max_steps=max_steps, time_budget=time_budget, reporter=progress(as_json)
-        )
+        lambda: lifecycle.resume(run_dir, **stop, device=device, reporter=progress(as_json))
     )
     return report(result, as_json, adapter(task).summary_lines)
 
@@ -111,5 +125,5 @@ def refuse_flags_on_resume(args: argparse.Namespace) -> None:
     if given:
         raise ValueError(
             "--resume continues a run with its own configuration; only --max-steps, "
-            f"--time-budget and --json go with it (got {', '.join(given)})"
+            f"--time-budget, --device and --json go with it (got {', '.join(given)})"
         )

@@ -159,16 +159,21 @@ def resume(
     task: str | None = None,
     max_steps: int | None = None,
     time_budget: float | None = None,
+    device: str | None = None,
     reporter: Reporter | None = None,
     callbacks: Callbacks = (),
 ) -> RunResult:
     """Continue the run in ``run_dir`` from its last checkpoint, exactly as if it had never
     stopped. ``max_steps`` / ``time_budget`` replace the recorded stopping point (the time
     budget counts the whole run, the time before the stop included) and are written back to
-    ``config.json``. ``task``: refuse a run of another task."""
+    ``config.json``. ``device``: where to go on (default: the run's own; checkpoints hold CPU
+    tensors, so a run moves between devices). ``task``: refuse a run of another task."""
     run = read_run(run_dir, task)
     run_dir, record, config, spec = run.run_dir, run.record, run.config, run.spec
     new_stop = max_steps is not None or time_budget is not None
+    if device is not None:
+        config.trainer.device = device
+        config.validate()
     if new_stop:
         config.trainer.max_steps = max_steps
         config.trainer.time_budget = time_budget
