@@ -101,14 +101,12 @@ class Trainer:
         """Write the whole training state as checkpoint(s) ``names`` (atomically)."""
         carry = distributed.gather_state(self.carry, self.world)  # every rank takes part
         if not self.world.main:
-            return
+            return distributed.barrier(self.world)  # no rank reads a checkpoint being written
         tensors = {f"model.{k}": v for k, v in self.model.state_dict().items()}
         optimizer_tensors, optimizer_json = optimizer_state(self.optimizer)
         carry_tensors, carry_spec = ckpt.flatten_state(carry, "carry")
         rng_tensors, rng_json = rng_state()
-        tensors.update(optimizer_tensors)
-        tensors.update(carry_tensors)
-        tensors.update(rng_tensors)
+        tensors.update({**optimizer_tensors, **carry_tensors, **rng_tensors})
         meta = {
             "step": self.state.step,
             "data_position": self.task.data_position(self.state.step),
@@ -124,6 +122,7 @@ class Trainer:
         }
         ckpt.save_checkpoint(self.checkpoint_dir, names, tensors, meta)
         logger.debug("saved %s at step %d", "+".join(names), self.state.step)
+        distributed.barrier(self.world)
 
     def restore(self, checkpoint: ckpt.Checkpoint) -> None:
         """Continue from ``checkpoint`` (written by ``save``): every piece of state comes back."""
