@@ -103,8 +103,7 @@ class Decoder:
         data = error.object  # the bytes held back from earlier chunks, then this chunk
         offset = self.fed - len(data) + error.start
         line = 1 + self.newlines - data.count(b"\n") + data.count(b"\n", 0, error.start)
-        name = "UTF-8" if self.encoding.lower().replace("_", "-") in ("utf-8", "utf8") else None
-        name = name or self.encoding
+        name = "UTF-8" if codecs.lookup(self.encoding).name == "utf-8" else self.encoding
         return (
             f"{self.source} is not {name} text: byte 0x{data[error.start]:02x} at byte offset "
             f"{offset} (line {line}) cannot be decoded; name its encoding with --encoding, keep "
