@@ -40,6 +40,7 @@ def test_pieces_join_to_the_text_read_whole(tmp_path, small_chunks):
         stream = TextStream(source)
         assert "".join(stream.pieces()) == whole
         assert "".join(stream.pieces()) == whole  # read again, the same
+        assert max(len(piece) for piece in stream.pieces()) <= 5  # never the text whole
         for limit in (1, 7, 100, len(whole), len(whole) + 5):
             assert "".join(TextStream(source, max_chars=limit).pieces()) == whole[:limit]
         scan = scan_text(stream)
