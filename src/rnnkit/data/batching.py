@@ -86,33 +86,33 @@ class Batch(NamedTuple):
 class TokenStreams:
     """A token sequence cut into ``B`` parallel streams, served in chunks of ``T`` steps.
 
-        The sequence (length ``n``) is trimmed to ``L = n // B`` tokens per stream; stream ``b``
-        holds tokens ``b*L .. (b+1)*L - 1``. With the alphabet, ``B = 4`` and ``T = 2``::
+    The sequence (length ``n``) is trimmed to ``L = n // B`` tokens per stream; stream ``b``
+    holds tokens ``b*L .. (b+1)*L - 1``. With the alphabet, ``B = 4`` and ``T = 2``::
 
-            tokens   a b c d e f g h i j k l m n o p q r s t u v w x y z          n = 26
+        tokens   a b c d e f g h i j k l m n o p q r s t u v w x y z          n = 26
 
-            stream      0  1  2  3
-            t = 0     [ a  g  m  s ]        L = 26 // 4 = 6 rows;
-                1     [ b  h  n  t ]        the last n - B*L = 2 tokens (y z) are dropped
-                2     [ c  i  o  u ]
-                3     [ d  j  p  v ]
-                4     [ e  k  q  w ]
-                5     [ f  l  r  x ]
+        stream      0  1  2  3
+        t = 0     [ a  g  m  s ]        L = 26 // 4 = 6 rows;
+            1     [ b  h  n  t ]        the last n - B*L = 2 tokens (y z) are dropped
+            2     [ c  i  o  u ]
+            3     [ d  j  p  v ]
+            4     [ e  k  q  w ]
+            5     [ f  l  r  x ]
 
-            chunk 0   inputs  [ a  g  m  s ]    targets  [ b  h  n  t ]
-                              [ b  h  n  t ]             [ c  i  o  u ]
-            chunk 1   inputs  [ c  i  o  u ]    targets  [ d  j  p  v ]
-                              [ d  j  p  v ]             [ e  k  q  w ]
-            chunk 2   inputs  [ e  k  q  w ]    targets  [ f  l  r  x ]    (1 step: row 5 is last)
+        chunk 0   inputs  [ a  g  m  s ]    targets  [ b  h  n  t ]
+                          [ b  h  n  t ]             [ c  i  o  u ]
+        chunk 1   inputs  [ c  i  o  u ]    targets  [ d  j  p  v ]
+                          [ d  j  p  v ]             [ e  k  q  w ]
+        chunk 2   inputs  [ e  k  q  w ]    targets  [ f  l  r  x ]    (1 step: row 5 is last)
 
-        Chunk ``k`` is ``inputs = s[kT : kT+T]``, ``targets = s[kT+1 : kT+T+1]`` in every stream
-        ``s``; the inputs of consecutive chunks tile rows ``0 .. L-2`` with no gap or overlap, so
-        each stream is read once per epoch, in order. The columns are independent: the model never
-        learns that ``g`` follows ``f``, the price of batching one sequence.
+    Chunk ``k`` is ``inputs = s[kT : kT+T]``, ``targets = s[kT+1 : kT+T+1]`` in every stream
+    ``s``; the inputs of consecutive chunks tile rows ``0 .. L-2`` with no gap or overlap, so
+    each stream is read once per epoch, in order. The columns are independent: the model never
+    learns that ``g`` follows ``f``, the price of batching one sequence.
 
-        There are ``ceil((L - 1) / T)`` chunks per epoch; the last may be shorter than ``T``
-        unless ``drop_last=True`` drops it. Tensors are int64, ``(T, B)`` time-major, or
-        ``(B, T)`` with ``batch_first=True``. The streams are a view of ``tokens``, never a copy of
+    There are ``ceil((L - 1) / T)`` chunks per epoch; the last may be shorter than ``T``
+    unless ``drop_last=True`` drops it. Tensors are int64, ``(T, B)`` time-major, or
+    ``(B, T)`` with ``batch_first=True``. The streams are a view of ``tokens``, never a copy of
     the whole sequence (which may be a memory-mapped token file of any size, in any integer
     type); ``device`` moves the whole array there once.
     """
