@@ -16,7 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from rnnkit.data.corpora import resolve_text_source
+from rnnkit.data.encoding import count_id
+from rnnkit.data.provenance import scan_corpus
+from rnnkit.data.token_cache import token_file
 from rnnkit.data.vocab import Vocab
 from rnnkit.generation.beam_search import beam_search
 from rnnkit.generation.sampling import generate
@@ -129,9 +131,11 @@ def evaluate_run(
         ids = corpus.val if split == "val" else corpus.test
         described = f"{split} split of {run.record['data']['source']}"
     else:
-        ids = run.vocab.encode_array(resolve_text_source(data).read_text())
+        settings = run.config.data
+        stream, scan, _ = scan_corpus(data, None, settings.encoding, settings.decode_errors)
+        ids = token_file(stream, scan, run.vocab)
         described = str(data)
-    unknown = int((ids == run.vocab.unk_id).sum())
+    unknown = count_id(ids, run.vocab.unk_id)
     started = time.perf_counter()
     nats = mean_loss(run.model, ids, run.config.data.batch_size, run.config.data.seq_len)
     seconds = time.perf_counter() - started
