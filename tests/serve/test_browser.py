@@ -42,7 +42,7 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     runs = tmp_path_factory.mktemp("runs")
-    for task in ("charlm", "classify"):
+    for task in ("charlm", "classify", "seq2seq"):
         shutil.copytree(FIXTURES / task, runs / task)
     port = free_port()
     src = Path(__file__).parents[2] / "src"
@@ -103,7 +103,7 @@ def shot(page, name: str) -> None:
 
 def test_runs_view_lists_the_runs_and_draws_the_loss(page):
     rows = page.locator("#run-table tbody tr")
-    assert rows.count() == 2
+    assert rows.count() == 3
     assert "charlm" in rows.nth(0).inner_text()
     page.wait_for_selector("#curve path")
     assert page.locator("#curve path").count() == 2  # training loss and validation
@@ -153,3 +153,20 @@ def test_neurons_colours_the_text_and_ranks_units(page):
     page.click("#features tbody tr >> nth=0")  # show the unit that tracks the first feature
     page.wait_for_function("document.querySelector('#coloured span') !== null")
     shot(page, "neurons")
+
+
+def test_predict_draws_a_translations_attention_and_a_classifiers_labels(page):
+    page.select_option("#run", "seq2seq")
+    page.click("nav button[data-view=predict]")
+    page.fill("#predict-form input[name=text]", "in the beginning god created the heaven")
+    page.click("#predict-form button[type=submit]")
+    page.wait_for_selector("#attention table")
+    rows = page.locator("#attention tr")
+    assert rows.count() >= 2  # the source words, then one row per word written and <eos>
+    assert page.locator("#attention td[title]").count() > 0
+    shot(page, "attention")
+    page.select_option("#run", "classify")
+    page.fill("#predict-form input[name=text]", "Nakamura")
+    page.click("#predict-form button[type=submit]")
+    page.wait_for_selector("#labels .bar")
+    assert page.locator("#labels .bar").count() == 2  # the fixture's two classes

@@ -241,6 +241,64 @@ function drawSaturation(layers) {
   });
 }
 
+// -- predict ---------------------------------------------------------------------------------
+
+function heat(value) {
+  return `rgba(40, 90, 220, ${(Math.min(1, value) * 0.9).toFixed(3)})`;
+}
+
+function table(rows) {
+  return `<table class="grid">${rows.map((r) => `<tr>${r.join("")}</tr>`).join("")}</table>`;
+}
+
+function cell(text, value, title) {
+  const style = value === undefined ? "" : ` style="background:${heat(value)}"`;
+  return `<td${style}${title ? ` title="${escapeText(title)}"` : ""}>${escapeText(String(text))}</td>`;
+}
+
+function drawTranslation(result) {
+  let html = `<p class="said">${escapeText(result.text)}</p>`;
+  if (result.unknown.length) html += `<p class="hint">unknown words, read as &lt;unk&gt;: ${escapeText(result.unknown.join(", "))}</p>`;
+  if (!result.weights) return html + "<p class='hint'>this model has no attention</p>";
+  const head = [cell(""), ...result.source.map((w) => `<th>${escapeText(w)}</th>`)];
+  const rows = result.output.map((word, i) => [`<th>${escapeText(word)}</th>`,
+    ...result.weights[i].map((w, j) => cell("", w, `${word} ← ${result.source[j]}: ${w.toFixed(3)}`))]);
+  return html + `<div id="attention">${table([head, ...rows])}</div>`;
+}
+
+function drawClassification(result) {
+  const labels = result.labels.map(([label, p]) =>
+    `<div class="bar"><span style="width:${(p * 300).toFixed(0)}px"></span> ${escapeText(label)} ${p.toFixed(3)}</div>`).join("");
+  const head = [cell(""), ...result.pieces.map((piece) => `<th>${escapeText(piece)}</th>`)];
+  const rows = Object.entries(result.evolution).map(([label, values]) =>
+    [`<th>${escapeText(label)}</th>`, ...values.map((p) => cell(p.toFixed(2), p))]);
+  return `<div id="labels">${labels}</div><h3>As the input is read</h3>${table([head, ...rows])}`;
+}
+
+function drawTagging(result) {
+  const tokens = result.tokens.map((t) =>
+    `<span class="token" title="${escapeText(t.top.map(([tag, p]) => `${tag} ${p.toFixed(3)}`).join("\n"))}">` +
+    `${escapeText(t.token)}<small>${escapeText(t.tag)}</small></span>`).join(" ");
+  const entities = (result.entities || []).map(([kind, words]) => `${escapeText(words)} (${escapeText(kind)})`);
+  return `<p id="tagged">${tokens}</p>` + (entities.length ? `<p>entities: ${entities.join(", ")}</p>` : "");
+}
+
+async function predict(event) {
+  event.preventDefault();
+  const form = $("#predict-form");
+  try {
+    const result = await api(`/api/runs/${encodeURIComponent(state.run)}/predict`, {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ text: form.text.value, beam: Number(form.beam.value) }),
+    });
+    showError("");
+    const draw = { seq2seq: drawTranslation, classify: drawClassification, tag: drawTagging };
+    $("#prediction").innerHTML = draw[result.task](result);
+  } catch (error) {
+    showError(error.message);
+  }
+}
+
 // -- views -----------------------------------------------------------------------------------
 
 function showView(name) {
@@ -257,5 +315,6 @@ $("#stop").addEventListener("click", stopWriting);
 $("#written").addEventListener("mousemove", hover);
 $("#written").addEventListener("mouseleave", () => { $("#tooltip").hidden = true; });
 $("#neuron-form").addEventListener("submit", traceUnits);
+$("#predict-form").addEventListener("submit", predict);
 window.addEventListener("beforeunload", stopWriting);
 loadRuns().catch((error) => showError(error.message));
