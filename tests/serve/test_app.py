@@ -3,6 +3,7 @@ every endpoint, the bad requests the page must show, and paths that must not lea
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 from pathlib import Path
@@ -14,9 +15,10 @@ from fastapi.testclient import TestClient
 from rnnkit.generation.sampling import generate
 from rnnkit.serve.app import MAX_GENERATIONS, create_app
 from rnnkit.serve.runs import RunIndex
-from rnnkit.tasks import classify_runs, seq2seq_runs, tag_runs
+from rnnkit.tasks import caption_runs, classify_runs, seq2seq_runs, tag_runs
 from rnnkit.tasks.charlm import prime_ids
 from rnnkit.tasks.charlm_runs import load_run
+from tests.tasks.caption_fixtures import write_shapes_folder
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "old_runs"
 
@@ -24,7 +26,7 @@ FIXTURES = Path(__file__).parents[1] / "fixtures" / "old_runs"
 @pytest.fixture
 def runs(tmp_path):
     root = tmp_path / "runs"
-    for task in ("charlm", "classify", "seq2seq", "tag"):
+    for task in ("charlm", "classify", "seq2seq", "tag", "caption"):
         shutil.copytree(FIXTURES / task, root / task)
     (root / "notes").mkdir()  # not a run: left out
     (tmp_path / "secret.txt").write_text("not for the page")
@@ -57,7 +59,7 @@ def test_the_page_and_its_assets_are_served(client):
 
 def test_runs_lists_each_run_with_its_figures(client, runs):
     listed = {run["id"]: run for run in client.get("/api/runs").json()["runs"]}
-    assert set(listed) == {"charlm", "classify", "seq2seq", "tag"}
+    assert set(listed) == {"charlm", "classify", "seq2seq", "tag", "caption"}
     charlm = listed["charlm"]
     metrics = [json.loads(line) for line in (runs / "charlm" / "metrics.jsonl").open()]
     best = [r for r in metrics if r.get("best")][-1]
@@ -152,7 +154,7 @@ def test_a_symlinked_run_folder_serves_its_run_only(runs, tmp_path):
     (runs / "link").symlink_to(tmp_path, target_is_directory=True)  # a folder without config
     client = TestClient(create_app(RunIndex.find(runs_dir=runs)))
     listed = {run["id"] for run in client.get("/api/runs").json()["runs"]}
-    assert listed == {"charlm", "classify", "seq2seq", "tag"}
+    assert listed == {"charlm", "classify", "seq2seq", "tag", "caption"}
     assert client.get("/api/runs/link/curves").status_code == 404
 
 
@@ -254,10 +256,30 @@ def test_predict_tags_as_rnnkit_predict(client, runs):
         ("seq2seq", {"text": "the", "beam": 0}, 400, "beam must be an integer in 1..10"),
         ("seq2seq", {"text": "   "}, 400, "not empty"),
         ("classify", {"text": "x" * 301}, 400, "at most 300"),
-        ("charlm", {"text": "x"}, 400, "needs a seq2seq or classify or tag run"),
+        ("charlm", {"text": "x"}, 400, "needs a seq2seq, classify, tag or caption run"),
         ("nope", {"text": "x"}, 404, "no run 'nope'"),
     ],
 )
 def test_predict_refuses_bad_requests(client, run, body, status, message):
     response = client.post(f"/api/runs/{run}/predict", json=body)
     assert response.status_code == status and message in response.json()["error"]
+
+
+def test_predict_captions_a_png_with_each_words_attention(client, runs, tmp_path):
+    image = sorted(write_shapes_folder(tmp_path / "shapes").glob("*.png"))[0]
+    body = {"image": base64.b64encode(image.read_bytes()).decode()}
+    said = client.post("/api/runs/caption/predict", json=body).json()
+    expected = caption_runs.caption_file(runs / "caption", image)
+    assert said["task"] == "caption" and said["caption"] == expected["caption"]
+    weights = torch.tensor(said["weights"])  # (words, side, side)
+    assert weights.shape[0] == len(said["words"]) == len(expected["ids"])
+    sums = weights.sum(dim=(1, 2))  # each word's weights sum to 1, up to their rounding
+    torch.testing.assert_close(sums, torch.ones(len(weights)), atol=0.01, rtol=0)
+    assert said["image"].startswith("data:image/png;base64,")
+
+
+def test_predict_refuses_a_bad_image_and_names_missing_test_data(client):
+    response = client.post("/api/runs/caption/predict", json={"image": "not base64!"})
+    assert response.status_code == 400 and "base64-encoded PNG" in response.json()["error"]
+    missing = client.post("/api/runs/caption/predict", json={"test_index": 0})
+    assert missing.status_code == 400 and "no data set or folder" in missing.json()["error"]

@@ -34,9 +34,10 @@ TRACES_KEPT = 4  # texts whose traces stay in memory, so picking another unit is
 
 
 def _loaders() -> dict:
-    from rnnkit.tasks import charlm_runs, classify_runs, seq2seq_runs, tag_runs
+    from rnnkit.tasks import caption_runs, charlm_runs, classify_runs, seq2seq_runs, tag_runs
 
     return {
+        "caption": caption_runs.load_run,
         "charlm": charlm_runs.load_run,
         "seq2seq": seq2seq_runs.load_run,
         "classify": classify_runs.load_run,
@@ -45,12 +46,13 @@ def _loaders() -> dict:
 
 
 LOADERS = _loaders()
-PREDICTORS = {
-    "seq2seq": lambda run, body: predictions.translation(
+PREDICTORS = {  # task -> (run, request body, the run's cache) -> the answer
+    "seq2seq": lambda run, body, _: predictions.translation(
         run, body.get("text"), body.get("beam", 5)
     ),
-    "classify": lambda run, body: predictions.classification(run, body.get("text")),
-    "tag": lambda run, body: predictions.tagging(run, body.get("text")),
+    "classify": lambda run, body, _: predictions.classification(run, body.get("text")),
+    "tag": lambda run, body, _: predictions.tagging(run, body.get("text")),
+    "caption": predictions.captioning,
 }
 
 
@@ -68,6 +70,7 @@ class Studio:
     def __init__(self, index: RunIndex):
         self.index = index
         self.loaded: dict[str, object] = {}
+        self.caches: dict[str, dict] = {}  # per run: what a view keeps (a caption run's images)
         self.traces: OrderedDict[tuple[str, str], neurons.Traced] = OrderedDict()
         self.lock = threading.Lock()
         self.generations = threading.BoundedSemaphore(MAX_GENERATIONS)
@@ -84,7 +87,7 @@ class Studio:
         self.path(run_id)
         task = self.index.task(run_id)
         if task not in tasks:
-            wanted = " or ".join(tasks)
+            wanted = " or ".join([", ".join(tasks[:-1]), tasks[-1]] if len(tasks) > 1 else tasks)
             raise RequestError(400, f"this view needs a {wanted} run; {run_id} is a {task} run")
         with self.lock:
             if run_id not in self.loaded:
@@ -232,7 +235,9 @@ async def predict_view(request: Request, run_id: str):
     studio = _studio(request)
     body = await _json_body(request)
     run = studio.run(run_id, *PREDICTORS)
-    return {"task": studio.index.task(run_id), **PREDICTORS[studio.index.task(run_id)](run, body)}
+    task = studio.index.task(run_id)
+    cache = studio.caches.setdefault(run_id, {})
+    return {"task": task, **PREDICTORS[task](run, body, cache)}
 
 
 async def _json_body(request: Request) -> dict:

@@ -11,9 +11,15 @@ Each takes a run loaded by its task's ``load_run`` and returns plain JSON-ready 
 
 from __future__ import annotations
 
-import numpy as np
+import base64
+import io
 
-from rnnkit.tasks import classify_runs, seq2seq_runs, tag_runs
+import numpy as np
+import torch
+
+from rnnkit.data.captions import read_rgb
+from rnnkit.tasks import caption, classify_runs, seq2seq_runs, tag_runs
+from rnnkit.tasks.caption_tensors import caption_ids, decode_caption, image_tensor
 
 MAX_INPUT = 300  # characters of input a request may give
 MAX_BEAM = 10
@@ -75,3 +81,54 @@ def tagging(run, text: str) -> dict:
         ],
         "entities": said.entities,
     }
+
+
+def captioning(run, body: dict, test_images: dict) -> dict:
+    """A caption of test image ``body["test_index"]`` of the run's data (``test_images``
+    caches them per run) or of ``body["image"]`` (a PNG as base64), with each word's
+    attention over the image for an attention run: ``weights[word]`` is one row of the
+    image's grid of positions, to lay over the picture."""
+    pixels = _image(run, body, test_images)
+    model, decoding = run.model, run.config.decoding
+    image = image_tensor(pixels[None])[0]  # (3, H, W)
+    with torch.no_grad():
+        ids = caption_ids(model, image, decoding.max_length, decoding.beam_size,
+                          decoding.length_penalty)  # fmt: skip
+    weights = None
+    if model.config.conditioning == "attention":
+        with torch.no_grad():
+            grid = model.attention_weights(image, caption.START_ID, ids)  # (T, S)
+        side = int(round(grid.shape[1] ** 0.5))
+        weights = np.round(grid.reshape(len(ids), side, side).double().numpy(), 4).tolist()
+    return {
+        "caption": decode_caption(run.vocab, ids),
+        "words": [run.vocab.itos[i] for i in ids],
+        "weights": weights,
+        "image": "data:image/png;base64," + _png(pixels),
+        "tests": len(test_images.get("pixels", [])),
+    }
+
+
+def _image(run, body: dict, test_images: dict) -> np.ndarray:
+    if "image" in body:
+        try:
+            data = base64.b64decode(body["image"], validate=True)
+        except (ValueError, TypeError):
+            raise ValueError("image must be a base64-encoded PNG") from None
+        return read_rgb(data, "the image given", run.model.image_size)
+    index = body.get("test_index", 0)
+    if "pixels" not in test_images:
+        data = caption.reload_data(run.record["data"])
+        test_images["pixels"] = data.images[data.splits["test"]]
+    count = len(test_images["pixels"])
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < count:
+        raise ValueError(f"test_index must be in 0..{count - 1}, got {index!r}")
+    return test_images["pixels"][index]
+
+
+def _png(pixels: np.ndarray) -> str:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode()

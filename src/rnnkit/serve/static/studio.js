@@ -283,16 +283,57 @@ function drawTagging(result) {
   return `<p id="tagged">${tokens}</p>` + (entities.length ? `<p>entities: ${entities.join(", ")}</p>` : "");
 }
 
+function drawCaption(result) {
+  const words = result.words.map((w, i) => `<span class="word" data-i="${i}">${escapeText(w)}</span>`);
+  setTimeout(() => showAttention(result, null), 0);
+  return `<p class="said">${escapeText(result.caption)}</p>` +
+    `<div id="captioned"><canvas width="256" height="256"></canvas><p id="words">${words.join(" ")}</p></div>`;
+}
+
+function showAttention(result, index) {
+  const canvas = $("#captioned canvas");
+  const context = canvas.getContext("2d");
+  const image = new Image();
+  image.onload = () => {
+    context.imageSmoothingEnabled = false;
+    context.drawImage(image, 0, 0, canvas.width, canvas.height);
+    if (index === null || !result.weights) return;
+    const grid = result.weights[index];
+    const top = Math.max(...grid.flat());
+    const side = canvas.width / grid.length;
+    grid.forEach((row, y) => row.forEach((w, x) => {
+      context.fillStyle = `rgba(0, 0, 0, ${(0.85 * (1 - w / top)).toFixed(3)})`;
+      context.fillRect(x * side, y * side, side, side);
+    }));
+  };
+  image.src = result.image;
+  for (const span of document.querySelectorAll("#words .word")) {
+    span.onmouseenter = () => showAttention(result, Number(span.dataset.i));
+  }
+}
+
+async function predictBody(form) {
+  const run = state.runs.find((r) => r.id === state.run);
+  if (!run || run.task !== "caption") return { text: form.text.value, beam: Number(form.beam.value) };
+  const file = form.image.files[0];
+  if (!file) return { test_index: Number(form.test_index.value) };
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  let binary = "";
+  bytes.forEach((b) => { binary += String.fromCharCode(b); });
+  return { image: btoa(binary) };
+}
+
 async function predict(event) {
   event.preventDefault();
   const form = $("#predict-form");
   try {
     const result = await api(`/api/runs/${encodeURIComponent(state.run)}/predict`, {
       method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ text: form.text.value, beam: Number(form.beam.value) }),
+      body: JSON.stringify(await predictBody(form)),
     });
     showError("");
-    const draw = { seq2seq: drawTranslation, classify: drawClassification, tag: drawTagging };
+    const draw = { seq2seq: drawTranslation, classify: drawClassification, tag: drawTagging,
+                   caption: drawCaption };
     $("#prediction").innerHTML = draw[result.task](result);
   } catch (error) {
     showError(error.message);
