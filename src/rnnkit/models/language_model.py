@@ -211,7 +211,7 @@ class LanguageModel(nn.Module):
         nn.init.uniform_(self.decoder.weight, -0.1, 0.1)
         nn.init.zeros_(self.decoder.bias)
 
-    def _inputs(self, idx: Tensor) -> Tensor:
+    def embed(self, idx: Tensor) -> Tensor:
         """Token ids (T, B) -> the recurrent layer's input x (T, B, E) or (T, B, V).
 
         The one-hot input is built dense, as the lectures write it: the first layer's input
@@ -246,7 +246,7 @@ class LanguageModel(nn.Module):
                     f"targets must have the shape of idx {tuple(idx.shape)}, "
                     f"got {tuple(targets.shape)}"
                 )
-        x = self._inputs(idx)  # (T, B, E) or (T, B, V)
+        x = self.embed(idx)  # (T, B, E) or (T, B, V)
         output, state = self.recurrent(x, self._state_dtype(state))  # (T, B, H)
         state = self._state_dtype(state)
         logits = self.decoder(self.dropout(output)).float()  # (T, B, V)
@@ -269,7 +269,7 @@ class LanguageModel(nn.Module):
         if self.training:
             logits, _, state = self(tokens.unsqueeze(0), state=state)  # (1, B, V)
             return logits.squeeze(0), state
-        x = self._inputs(tokens.unsqueeze(0))[0]  # (B, E)
+        x = self.embed(tokens.unsqueeze(0))[0]  # (B, E)
         states = self._layer_states(state, tokens.shape[0])
         new = []
         for cell, layer_state in zip(self._cells(), states, strict=True):
@@ -310,7 +310,7 @@ class LanguageModel(nn.Module):
         (:class:`rnnkit.nn.StepStates`; ``steps[layer][t]`` is h, or (h, c) for an LSTM).
         Runs the readable loop, in eval mode as the model is."""
         self._check_ids("idx", idx)
-        x = self._inputs(idx)
+        x = self.embed(idx)
         _, _, steps = self.recurrent(x, return_states=True)
         return x, steps
 
