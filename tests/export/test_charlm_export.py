@@ -172,3 +172,28 @@ def test_refusals_are_one_line_and_write_nothing(lstm_run, tmp_path, capsys):
     assert main(["export", str(classify)]) == 2
     assert "export has graphs for charlm runs so far" in capsys.readouterr().err
     assert not list(tmp_path.glob(".*"))  # no half-written folder left anywhere
+
+
+@pytest.mark.parametrize(
+    "options",
+    [["--seed", "3", "--length", "200"], ["--temperature", "0", "--length", "60"],
+     ["--seed", "1", "--top-k", "5", "--prime", "the ", "--length", "100"],
+     ["--beam", "3", "--length", "30"]],
+)  # fmt: skip
+def test_sample_with_onnxruntime_writes_what_torch_writes(lstm_run, options, capsys):
+    assert main(["sample", str(lstm_run), *options]) == 0
+    torch_text = capsys.readouterr().out
+    assert main(["sample", str(lstm_run), *options, "--backend", "onnxruntime"]) == 0
+    assert capsys.readouterr().out == torch_text
+
+
+def test_the_onnx_backend_exports_a_run_first_and_refuses_a_stale_export(tmp_path, capsys):
+    run = tmp_path / "run"
+    shutil.copytree(FIXTURE, run)
+    assert main(["sample", str(run), "--length", "5", "--backend", "onnxruntime"]) == 0
+    assert (run / "export-onnx" / "step.onnx").exists()  # exported on first use
+    record = json.loads((run / "export-onnx" / "export.json").read_text())
+    record["weights_sha256"] = "0" * 64  # as if the run had trained on since
+    (run / "export-onnx" / "export.json").write_text(json.dumps(record))
+    assert main(["sample", str(run), "--length", "5", "--backend", "onnxruntime"]) == 2
+    assert "holds other weights" in capsys.readouterr().err

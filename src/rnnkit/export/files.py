@@ -17,6 +17,7 @@ import hashlib
 import importlib.util
 import io
 import json
+import logging
 import shutil
 import tempfile
 import warnings
@@ -80,9 +81,15 @@ def _quietly(export, *args, **kwargs):
     """``export(*args, **kwargs)`` without the exporters' progress lines on stdout and their
     warnings (axis names; the tracer's note that the layer's input checks are constants in
     the trace, which they are meant to be; the TorchScript exporter's deprecation)."""
-    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return export(*args, **kwargs)
+    onnx_logger = logging.getLogger("torch.onnx")  # "torchvision is not installed" lines
+    level = onnx_logger.level
+    onnx_logger.setLevel(logging.ERROR)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return export(*args, **kwargs)
+    finally:
+        onnx_logger.setLevel(level)
 
 
 def _write_graph(model, name: str, fmt: str, folder: Path) -> dict:
@@ -139,8 +146,13 @@ def _signature(model, graph: str, inputs: list[str], outputs: list[str]) -> dict
     return {"inputs": ins, "outputs": outs}
 
 
+def weights_sha256(run_dir: Path, checkpoint: str) -> str:
+    """The sha256 of a run's checkpoint weights (``checkpoints/<checkpoint>.safetensors``)."""
+    path = Path(run_dir) / layout.CHECKPOINTS / f"{checkpoint}.safetensors"
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def _record(run, graphs: dict, fmt: str, checkpoint: str) -> dict:
-    weights = run.run_dir / layout.CHECKPOINTS / f"{run.checkpoint}.safetensors"
     record = {
         "format": "rnnkit.export",
         "version": 1,
@@ -155,7 +167,7 @@ def _record(run, graphs: dict, fmt: str, checkpoint: str) -> dict:
         "model": run.model.config.to_dict(run.model.vocab_size),
         "checkpoint": run.checkpoint,
         "step": run.step,
-        "weights_sha256": hashlib.sha256(weights.read_bytes()).hexdigest(),
+        "weights_sha256": weights_sha256(run.run_dir, run.checkpoint),
         "rnnkit_version": __version__,
         "torch_version": torch.__version__,
     }
