@@ -14,6 +14,13 @@ needs_bf16_kernels = pytest.mark.skipif(
 
 
 @pytest.fixture(autouse=True)
+def private_cache(tmp_path_factory, monkeypatch):
+    """``$RNNKIT_CACHE`` in this session's temporary folder, shared by its tests: the char
+    model's token files never land in the user's ~/.cache (a test may set its own)."""
+    monkeypatch.setenv("RNNKIT_CACHE", str(tmp_path_factory.getbasetemp() / "rnnkit-cache"))
+
+
+@pytest.fixture(autouse=True)
 def one_torch_thread():
     threads = torch.get_num_threads()
     torch.set_num_threads(1)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 
@@ -13,7 +14,8 @@ from tests.tasks.caption_fixtures import write_shapes_folder
 from tests.tasks.forecast_fixtures import write_series_csv
 from tests.tasks.seq2seq_fixtures import write_pairs
 
-WITHOUT_CLSTM = "allowed: rnn, relu (alias rnn-relu), irnn, lstm, gru, gru-lectures"
+NEW_CORES = "peephole, lnlstm, lngru, mut1, mut2, mut3, mingru, minlstm, rglru"
+WITHOUT_CLSTM = f"allowed: rnn, relu (alias rnn-relu), irnn, lstm, gru, gru-lectures, {NEW_CORES}"
 
 
 def _data(task: str, tmp_path) -> list[str]:
@@ -76,3 +78,34 @@ def test_a_gru_lectures_captioner_trains_captions_and_resumes(rnnkit, tmp_path):
     code, stdout, err = rnnkit("train", "--resume", out, "--max-steps", "3", "--json")
     assert code == 0, err
     assert last_json(stdout)["steps"] == 3
+
+
+NO_KERNEL = NEW_CORES.split(", ")  # the cores Recurrent runs (a loop, or one scan)
+TINY = [
+    "--max-steps",
+    "2",
+    "--eval-every",
+    "2",
+    "--log-every",
+    "1",
+    "--hidden-size",
+    "8",
+    "--threads",
+    "1",
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("task", [*TASKS, "parity"])
+@pytest.mark.parametrize("cell", NO_KERNEL)
+def test_every_core_trains_in_every_task(rnnkit, task, cell, tmp_path):
+    out = tmp_path / "run"
+    data = [] if task == "parity" else _data(task, tmp_path)
+    code, stdout, err = rnnkit("train", task, *data, "--cell", cell, *TINY, "--out", out, "--json")
+    assert code == 0, err
+    assert last_json(stdout)["steps"] == 2
+    records = [json.loads(line) for line in (out / "metrics.jsonl").open()]
+    losses = [r["loss"] for r in records if r["kind"] == "train"]
+    assert len(losses) == 2 and all(math.isfinite(loss) for loss in losses)
+    assert any(r["kind"] == "eval" for r in records)
+    assert json.loads((out / "config.json").read_text())["config"]["model"]["cell"] == cell

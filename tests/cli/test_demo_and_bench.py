@@ -7,6 +7,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from rnnkit.cli.main import main
 from rnnkit.demo import chance_loss, train_toy_lstm
 
@@ -33,10 +35,23 @@ def test_bench_layers_json_records(capsys):
     records = json.loads(capsys.readouterr().out)
     assert [r["impl"] for r in records] == ["torch", "fused", "loop"]
     for record in records:
-        assert set(record) == {"cell", "shape", "impl", "ms", "ratio_vs_torch"}
+        assert set(record) == {"cell", "shape", "impl", "ms", "ratio_vs_torch", "ratio_vs_gru"}
+        assert record["ratio_vs_gru"] is None
         assert record["cell"] == "gru" and record["shape"] == [6, 2, 3, 4, 1] and record["ms"] > 0
     assert records[0]["ratio_vs_torch"] == 1.0
     assert abs(records[1]["ratio_vs_torch"] - records[1]["ms"] / records[0]["ms"]) < 1e-9
+
+
+@pytest.mark.parametrize(("cell", "impls"), [("lnlstm", 3), ("mingru", 4)])
+def test_bench_layers_times_a_core_without_kernel_against_lstm_and_gru(capsys, cell, impls):
+    argv = ["bench", "layers", "--cells", cell, "--shape", "6,2,3,4,1", "--repeats", "1"]
+    assert main([*argv, "--json"]) == 0
+    records = {r["impl"]: r for r in json.loads(capsys.readouterr().out)}
+    assert list(records)[:impls] == ["torch-lstm", "torch-gru", "rnnkit", "sequential"][:impls]
+    lstm, gru = records["torch-lstm"]["ms"], records["torch-gru"]["ms"]
+    for record in records.values():
+        assert abs(record["ratio_vs_torch"] - record["ms"] / lstm) < 1e-9
+        assert abs(record["ratio_vs_gru"] - record["ms"] / gru) < 1e-9
 
 
 def test_bench_bad_shape_is_a_one_line_error(capsys):

@@ -135,6 +135,7 @@ RUN_BY_FILE = {  # which task's run RUN_DIR (RUN1, RUN_A, ...) stands for in eac
     "docs/classify.md": "classify",
     "docs/forecast.md": "forecast",
     "docs/adding-a-task.md": "parity",
+    "docs/deploy.md": "charlm",
 }
 RUN_BY_NAME = [  # documented run directories -> the tiny run copied there
     (r"runs/(quick|charlm-|lstm-diag)", "charlm"),

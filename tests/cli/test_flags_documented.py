@@ -38,6 +38,7 @@ COMMAND_PAGES = {
     "forecast": ("docs/forecast.md",),
     "translate": ("docs/translation.md",),
     "serve": ("docs/studio.md",),
+    "export": ("docs/deploy.md",),
 }
 
 

@@ -30,6 +30,21 @@ def random_ids(*shape, seed=1) -> torch.Tensor:
     return torch.randint(0, V, shape, generator=torch.Generator().manual_seed(seed))
 
 
+class StepByStep(torch.nn.Module):
+    """A ``Recurrent`` run on its readable loop (``return_states``: every step, no scan)."""
+
+    def __init__(self, layer: rn.Recurrent):
+        super().__init__()
+        self.layer = layer
+
+    def load_state_dict(self, state):
+        return self.layer.load_state_dict(state)
+
+    def forward(self, x):
+        output, state, _ = self.layer(x, return_states=True)
+        return output, state
+
+
 def torch_reference(cell: str, input_size: int, num_layers: int = 2):
     """The torch.nn layer with the same parameters (the lectures' GRU: rnnkit's loop path)."""
     if cell == "lstm":
@@ -38,6 +53,9 @@ def torch_reference(cell: str, input_size: int, num_layers: int = 2):
         return torch.nn.GRU(input_size, H, num_layers)
     if cell == "gru-lectures":
         return rn.GRU(input_size, H, num_layers, reset_after=False, impl="loop")
+    core = get_core(cell)
+    if core.cell is not None:  # no torch.nn layer: the cell stepped one step at a time
+        return StepByStep(rn.Recurrent(core.cell, input_size, H, num_layers))
     nonlinearity = get_core(cell).options["nonlinearity"]  # rnn, relu (rnn-relu), irnn
     return torch.nn.RNN(input_size, H, num_layers, nonlinearity=nonlinearity)
 
@@ -162,7 +180,7 @@ def test_initial_state_is_zeros_in_the_layer_layout(cell):
     for tensor in _tensors(state):
         assert tensor.shape == (2, B, H) and tensor.dtype == torch.float32
         assert not tensor.any()
-    assert isinstance(state, tuple) == (cell == "lstm")  # the only core here with (h, c)
+    assert isinstance(state, tuple) == (cell in ("lstm", "peephole", "lnlstm"))  # (h, c)
     idx = random_ids(T, B)
     torch.testing.assert_close(model(idx, state=state)[0], model(idx)[0])
 

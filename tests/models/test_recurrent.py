@@ -322,7 +322,8 @@ def test_the_bench_accepts_every_core_torch_nn_has():
 
 # -- errors -------------------------------------------------------------------------------------
 
-ALL_NAMES = "rnn, relu (alias rnn-relu), irnn, lstm, clstm, gru, gru-lectures"
+NEW_CORES = "peephole, lnlstm, lngru, mut1, mut2, mut3, mingru, minlstm, rglru"
+ALL_NAMES = f"rnn, relu (alias rnn-relu), irnn, lstm, clstm, gru, gru-lectures, {NEW_CORES}"
 
 
 def test_an_unknown_name_is_a_one_line_error_listing_the_allowed_names():
@@ -340,7 +341,7 @@ def test_an_unknown_name_is_a_one_line_error_listing_the_allowed_names():
 @pytest.mark.parametrize("kind", ["charlm", "classifier", "tagger", "seq2seq", "captioner"])
 def test_every_model_rejects_an_unknown_or_unfit_name_in_one_line(kind):
     build = MODELS[kind].build
-    allowed = "rnn, relu (alias rnn-relu), irnn, lstm, gru, gru-lectures"
+    allowed = f"rnn, relu (alias rnn-relu), irnn, lstm, gru, gru-lectures, {NEW_CORES}"
     with pytest.raises(ValueError) as error:
         build("bogus")
     assert str(error.value) == f"unknown cell 'bogus'; allowed: {allowed}"

@@ -3,6 +3,7 @@ every endpoint, the bad requests the page must show, and paths that must not lea
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 from pathlib import Path
@@ -14,8 +15,10 @@ from fastapi.testclient import TestClient
 from rnnkit.generation.sampling import generate
 from rnnkit.serve.app import MAX_GENERATIONS, create_app
 from rnnkit.serve.runs import RunIndex
+from rnnkit.tasks import caption_runs, classify_runs, seq2seq_runs, tag_runs
 from rnnkit.tasks.charlm import prime_ids
 from rnnkit.tasks.charlm_runs import load_run
+from tests.tasks.caption_fixtures import write_shapes_folder
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "old_runs"
 
@@ -23,7 +26,7 @@ FIXTURES = Path(__file__).parents[1] / "fixtures" / "old_runs"
 @pytest.fixture
 def runs(tmp_path):
     root = tmp_path / "runs"
-    for task in ("charlm", "classify"):
+    for task in ("charlm", "classify", "seq2seq", "tag", "caption"):
         shutil.copytree(FIXTURES / task, root / task)
     (root / "notes").mkdir()  # not a run: left out
     (tmp_path / "secret.txt").write_text("not for the page")
@@ -56,7 +59,7 @@ def test_the_page_and_its_assets_are_served(client):
 
 def test_runs_lists_each_run_with_its_figures(client, runs):
     listed = {run["id"]: run for run in client.get("/api/runs").json()["runs"]}
-    assert set(listed) == {"charlm", "classify"}
+    assert set(listed) == {"charlm", "classify", "seq2seq", "tag", "caption"}
     charlm = listed["charlm"]
     metrics = [json.loads(line) for line in (runs / "charlm" / "metrics.jsonl").open()]
     best = [r for r in metrics if r.get("best")][-1]
@@ -150,7 +153,8 @@ def test_no_request_reads_a_file_outside_the_runs(client, path):
 def test_a_symlinked_run_folder_serves_its_run_only(runs, tmp_path):
     (runs / "link").symlink_to(tmp_path, target_is_directory=True)  # a folder without config
     client = TestClient(create_app(RunIndex.find(runs_dir=runs)))
-    assert {run["id"] for run in client.get("/api/runs").json()["runs"]} == {"charlm", "classify"}
+    listed = {run["id"] for run in client.get("/api/runs").json()["runs"]}
+    assert listed == {"charlm", "classify", "seq2seq", "tag", "caption"}
     assert client.get("/api/runs/link/curves").status_code == 404
 
 
@@ -207,3 +211,75 @@ def test_neurons_refuses_bad_requests(client, body, message):
 def test_neurons_refuses_a_body_that_is_not_json(client):
     response = client.post("/api/runs/charlm/neurons", content=b"text=abc")
     assert response.status_code == 400 and "must be JSON" in response.json()["error"]
+
+
+def test_predict_translates_with_the_attention_of_rnnkit_translate(client, runs):
+    sentence = "in the beginning god created the heaven"
+    response = client.post("/api/runs/seq2seq/predict", json={"text": sentence, "beam": 2})
+    assert response.status_code == 200
+    said = response.json()
+    expected = seq2seq_runs.translate_run(runs / "seq2seq", [sentence], beam_size=2)[0]
+    assert said["task"] == "seq2seq" and said["text"] == expected.text
+    assert said["source"] == expected.source_tokens
+    weights = torch.tensor(said["weights"])
+    assert weights.shape == (len(expected.ids) + 1, len(expected.source_tokens))
+    reference = torch.from_numpy(expected.weights).float()
+    torch.testing.assert_close(weights, reference, atol=1e-4, rtol=0)
+    torch.testing.assert_close(weights.sum(dim=1), torch.ones(len(weights)), atol=1e-3, rtol=0)
+
+
+def test_predict_classifies_and_shows_the_decision_building_up(client, runs):
+    said = client.post("/api/runs/classify/predict", json={"text": "Nakamura"}).json()
+    expected = classify_runs.predict_run(runs / "classify", ["Nakamura"], top=5)[0]
+    assert said["labels"] == [[label, pytest.approx(p, abs=1e-6)] for label, p in expected]
+    pieces = said["pieces"]
+    assert "".join(pieces) == "Nakamura" or " ".join(pieces) == "Nakamura"
+    prefix = "".join(pieces[:3]) if len(pieces) > 1 else pieces[0]
+    first_three = dict(classify_runs.predict_run(runs / "classify", [prefix], top=99)[0])
+    for label, values in said["evolution"].items():
+        assert len(values) == len(pieces)
+        assert values[-1] == pytest.approx(dict(expected)[label], abs=1e-6)
+        assert values[min(2, len(pieces) - 1)] == pytest.approx(first_three[label], abs=1e-6)
+
+
+def test_predict_tags_as_rnnkit_predict(client, runs):
+    text = "I met Ann Smith in Oslo ."
+    said = client.post("/api/runs/tag/predict", json={"text": text}).json()
+    expected = tag_runs.predict_run(runs / "tag", [text], top=3)[0]
+    assert [(t["token"], t["tag"]) for t in said["tokens"]] == expected.pairs
+    assert said["tokens"][2]["top"][0][0] == expected.pairs[2][1]
+
+
+@pytest.mark.parametrize(
+    ("run", "body", "status", "message"),
+    [
+        ("seq2seq", {"text": "the", "beam": 0}, 400, "beam must be an integer in 1..10"),
+        ("seq2seq", {"text": "   "}, 400, "not empty"),
+        ("classify", {"text": "x" * 301}, 400, "at most 300"),
+        ("charlm", {"text": "x"}, 400, "needs a seq2seq, classify, tag or caption run"),
+        ("nope", {"text": "x"}, 404, "no run 'nope'"),
+    ],
+)
+def test_predict_refuses_bad_requests(client, run, body, status, message):
+    response = client.post(f"/api/runs/{run}/predict", json=body)
+    assert response.status_code == status and message in response.json()["error"]
+
+
+def test_predict_captions_a_png_with_each_words_attention(client, runs, tmp_path):
+    image = sorted(write_shapes_folder(tmp_path / "shapes").glob("*.png"))[0]
+    body = {"image": base64.b64encode(image.read_bytes()).decode()}
+    said = client.post("/api/runs/caption/predict", json=body).json()
+    expected = caption_runs.caption_file(runs / "caption", image)
+    assert said["task"] == "caption" and said["caption"] == expected["caption"]
+    weights = torch.tensor(said["weights"])  # (words, side, side)
+    assert weights.shape[0] == len(said["words"]) == len(expected["ids"])
+    sums = weights.sum(dim=(1, 2))  # each word's weights sum to 1, up to their rounding
+    torch.testing.assert_close(sums, torch.ones(len(weights)), atol=0.01, rtol=0)
+    assert said["image"].startswith("data:image/png;base64,")
+
+
+def test_predict_refuses_a_bad_image_and_names_missing_test_data(client):
+    response = client.post("/api/runs/caption/predict", json={"image": "not base64!"})
+    assert response.status_code == 400 and "base64-encoded PNG" in response.json()["error"]
+    missing = client.post("/api/runs/caption/predict", json={"test_index": 0})
+    assert missing.status_code == 400 and "no data set or folder" in missing.json()["error"]

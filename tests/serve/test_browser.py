@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.tasks.caption_fixtures import write_shapes_folder
+
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright is a test extra")
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "old_runs"
@@ -42,7 +44,7 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     runs = tmp_path_factory.mktemp("runs")
-    for task in ("charlm", "classify"):
+    for task in ("charlm", "classify", "seq2seq", "caption"):
         shutil.copytree(FIXTURES / task, runs / task)
     port = free_port()
     src = Path(__file__).parents[2] / "src"
@@ -103,14 +105,16 @@ def shot(page, name: str) -> None:
 
 def test_runs_view_lists_the_runs_and_draws_the_loss(page):
     rows = page.locator("#run-table tbody tr")
-    assert rows.count() == 2
-    assert "charlm" in rows.nth(0).inner_text()
+    assert rows.count() == 4
+    assert "charlm" in page.inner_text("#run-table")
+    page.click("#run-table tbody tr[data-id=charlm]")
     page.wait_for_selector("#curve path")
     assert page.locator("#curve path").count() == 2  # training loss and validation
     shot(page, "runs")
 
 
 def test_write_streams_text_with_its_probabilities(page, server):
+    page.select_option("#run", "charlm")
     page.click("nav button[data-view=write]")
     page.fill("#write-form input[name=length]", "60")
     page.fill("#write-form input[name=seed]", "7")
@@ -133,6 +137,7 @@ def test_write_streams_text_with_its_probabilities(page, server):
 
 
 def test_a_bad_prime_shows_the_servers_message(page):
+    page.select_option("#run", "charlm")
     page.click("nav button[data-view=write]")
     page.fill("#write-form input[name=prime]", "ROMEO:\u00e9")
     page.click("#write-form button[type=submit]")
@@ -144,6 +149,7 @@ def test_a_bad_prime_shows_the_servers_message(page):
 
 
 def test_neurons_colours_the_text_and_ranks_units(page):
+    page.select_option("#run", "charlm")
     page.click("nav button[data-view=neurons]")
     text = page.input_value("#neuron-form textarea")
     page.click("#neuron-form button[type=submit]")
@@ -153,3 +159,33 @@ def test_neurons_colours_the_text_and_ranks_units(page):
     page.click("#features tbody tr >> nth=0")  # show the unit that tracks the first feature
     page.wait_for_function("document.querySelector('#coloured span') !== null")
     shot(page, "neurons")
+
+
+def test_predict_draws_a_translations_attention_and_a_classifiers_labels(page):
+    page.select_option("#run", "seq2seq")
+    page.click("nav button[data-view=predict]")
+    page.fill("#predict-form input[name=text]", "in the beginning god created the heaven")
+    page.click("#predict-form button[type=submit]")
+    page.wait_for_selector("#attention table")
+    rows = page.locator("#attention tr")
+    assert rows.count() >= 2  # the source words, then one row per word written and <eos>
+    assert page.locator("#attention td[title]").count() > 0
+    shot(page, "attention")
+    page.select_option("#run", "classify")
+    page.fill("#predict-form input[name=text]", "Nakamura")
+    page.click("#predict-form button[type=submit]")
+    page.wait_for_selector("#labels .bar")
+    assert page.locator("#labels .bar").count() == 2  # the fixture's two classes
+
+
+def test_predict_shows_where_a_captioner_looked(page, tmp_path):
+    image = sorted(write_shapes_folder(tmp_path / "shapes").glob("*.png"))[0]
+    page.select_option("#run", "caption")
+    page.click("nav button[data-view=predict]")
+    page.set_input_files("#predict-form input[name=image]", str(image))
+    page.click("#predict-form button[type=submit]")
+    page.wait_for_selector("#words .word")
+    page.hover("#words .word >> nth=0")
+    page.wait_for_timeout(200)
+    assert page.locator("#captioned canvas").count() == 1
+    shot(page, "caption")

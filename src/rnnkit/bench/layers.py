@@ -1,15 +1,20 @@
 """Training-step time of rnnkit's layers against torch.nn at the same shapes.
 
-For each cell and shape (T, N, input, hidden, layers) three implementations run one
-training step each (forward, a loss over all outputs, backward), interleaved, on ``device``
-(``rnnkit bench layers --device cuda`` prints the same table as on the CPU):
+For each cell and shape (T, N, input, hidden, layers) the implementations run one training
+step each (forward, a loss over all outputs, backward), interleaved, on ``device`` (``rnnkit
+bench layers --device cuda`` prints the same table as on the CPU). A core torch.nn has:
 
     torch    torch.nn.LSTM/GRU/RNN                      the reference
     fused    rnnkit.nn.LSTM/GRU/RNN, impl="auto"        target: <= 1.05x torch
     loop     rnnkit.nn.LSTM/GRU/RNN, impl="loop"        the readable time loop
 
-All three hold the same weights. A cell is any core of ``rnnkit.models.recurrent`` that torch.nn
-has too (``BENCH_CELLS``: all but gru-lectures); its initialisation plays no part here.
+all three on the same weights. A core without a fused kernel (peephole, lnlstm, mut1, mingru,
+...) runs beside both torch.nn.LSTM and torch.nn.GRU of the same sizes (ratios against each):
+
+    torch-lstm, torch-gru   the references
+    rnnkit                  Recurrent running the core's cells (one scan for mingru, minlstm,
+                            rglru; the loop for the others)
+    sequential              (scan cores only) the same cells with the scan done step by step
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ DEFAULT_SHAPES = (
 CELLS = ("lstm", "gru", "rnn")  # the default
 BENCH_CELLS = tuple(
     name for name, core in RECURRENT_CORES.items() if core.options.get("reset_after", True)
-)
+)  # gru-lectures has no torch.nn counterpart
 IMPLS = ("torch", "fused", "loop")
 _TORCH = {LSTM: torch.nn.LSTM, GRU: torch.nn.GRU, RNN: torch.nn.RNN}
 
@@ -44,7 +49,8 @@ class Record:
     shape: tuple[int, int, int, int, int]
     impl: str
     ms: float
-    ratio_vs_torch: float
+    ratio_vs_torch: float  # against torch.nn.LSTM for a core without a fused kernel
+    ratio_vs_gru: float | None = None  # against torch.nn.GRU, for such a core
 
     def to_json(self) -> dict:
         record = asdict(self)
@@ -72,6 +78,8 @@ def bench_shape(
 ) -> list[Record]:
     T, N, input_size, hidden_size, num_layers = shape
     core = get_core(cell)
+    if core.cell is not None:
+        return bench_custom(cell, shape, repeats, warmup, device)
     torch_class = _TORCH[core.layer]
     torch.manual_seed(0)
     reference = torch_class(input_size, hidden_size, num_layers, **core.options)
@@ -89,6 +97,36 @@ def bench_shape(
     return [
         Record(cell, tuple(shape), impl, seconds[impl] * 1e3, seconds[impl] / seconds["torch"])
         for impl in IMPLS
+    ]
+
+
+def bench_custom(
+    cell: str, shape, repeats: int, warmup: int = 1, device: str | torch.device = "cpu"
+) -> list[Record]:
+    """A core without a fused kernel against torch.nn.LSTM and torch.nn.GRU (same sizes)."""
+    T, N, input_size, hidden_size, num_layers = shape
+    core = get_core(cell)
+    torch.manual_seed(0)
+    modules = {
+        "torch-lstm": torch.nn.LSTM(input_size, hidden_size, num_layers),
+        "torch-gru": torch.nn.GRU(input_size, hidden_size, num_layers),
+        "rnnkit": core.make_layer(input_size, hidden_size, num_layers),
+    }
+    if hasattr(modules["rnnkit"].cells[0], "scan"):
+        sequential = core.make_layer(input_size, hidden_size, num_layers)
+        sequential.load_state_dict(modules["rnnkit"].state_dict())
+        for layer_cell in sequential.cells:
+            layer_cell.scan_method = "loop"
+        modules["sequential"] = sequential
+    x = torch.randn(T, N, input_size, device=device)
+    for module in modules.values():
+        module.to(device)
+    seconds = time_interleaved(
+        {name: _training_step(module, x) for name, module in modules.items()}, repeats, warmup
+    )
+    lstm, gru = seconds["torch-lstm"], seconds["torch-gru"]
+    return [
+        Record(cell, tuple(shape), impl, t * 1e3, t / lstm, t / gru) for impl, t in seconds.items()
     ]
 
 

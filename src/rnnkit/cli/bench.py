@@ -52,9 +52,11 @@ def bench_layers_command(args) -> int:
     def show(record: layers.Record) -> None:
         if not args.json:
             shape = ",".join(map(str, record.shape))
+            ratios = f"{record.ratio_vs_torch:6.2f}x torch"
+            if record.ratio_vs_gru is not None:
+                ratios = f"{record.ratio_vs_torch:6.2f}x LSTM {record.ratio_vs_gru:6.2f}x GRU"
             print(
-                f"{record.cell:5s} {shape:>18s}  {record.impl:6s} {record.ms:10.2f} ms"
-                f"  {record.ratio_vs_torch:6.2f}x torch",
+                f"{record.cell:8s} {shape:>18s}  {record.impl:10s} {record.ms:10.2f} ms  {ratios}",
                 flush=True,
             )
 
@@ -64,7 +66,7 @@ def bench_layers_command(args) -> int:
             f"torch {torch.__version__} on {device}, {torch.get_num_threads()} threads; "
             "training step = forward + backward"
         )
-        print(f"{'cell':5s} {'T,N,in,hid,layers':>18s}  {'impl':6s} {'time':>13s}  ratio")
+        print(f"{'cell':8s} {'T,N,in,hid,layers':>18s}  {'impl':10s} {'time':>13s}  ratio")
     records = layers.run(cells, shapes, repeats=args.repeats, on_record=show, device=device)
     if args.json:
         print(json.dumps([record.to_json() for record in records], indent=1))

@@ -6,11 +6,20 @@ from __future__ import annotations
 
 import argparse
 
-from rnnkit.cli.args import print_result, refuse_data
+from rnnkit.cli.args import guarded, print_result, progress, refuse_data
 from rnnkit.cli.flags import add_task_flags, config_overrides
-from rnnkit.cli.task_flags import train_run
 from rnnkit.tasks import lifecycle
 from rnnkit.tasks.registry import get_spec
+
+
+def train_run(task: str, config, args: argparse.Namespace, **options):
+    """Train a new run of ``task`` on ``config`` into ``args.out``, guarded, with the progress
+    bar; the ``RunResult``."""
+    return guarded(
+        lambda: lifecycle.train(
+            get_spec(task), config, args.out, reporter=progress(args.json), **options
+        )
+    )
 
 
 class GenericAdapter:

@@ -26,6 +26,7 @@ SUBCOMMANDS = (
     "rnnkit.cli.forecast",
     "rnnkit.cli.translate",
     "rnnkit.cli.serve",
+    "rnnkit.cli.export",
 )
 
 

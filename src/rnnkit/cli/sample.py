@@ -40,6 +40,13 @@ def register(subparsers) -> None:
     parser.add_argument("--seed", type=int, help="the same seed gives the same text")
     parser.add_argument("--beam", type=int, metavar="K", help="beam search of width K instead")
     parser.add_argument("--checkpoint", choices=CHECKPOINT_NAMES, default="best")
+    parser.add_argument(
+        "--backend",
+        choices=("torch", "onnxruntime"),
+        default="torch",
+        help="onnxruntime: run the ONNX export (RUN_DIR/export-onnx, written first if "
+        "missing; rnnkit export) with ONNX Runtime (default: torch)",
+    )
     add_device_flag(parser)
     parser.set_defaults(func=sample_command)
 
@@ -56,6 +63,11 @@ def sample_command(args: argparse.Namespace) -> int:
                 f"(got {flags}); leave them out, or drop --beam to sample"
             )
     temperature = DEFAULT_TEMPERATURE if args.temperature is None else args.temperature
+    model = None
+    if args.backend == "onnxruntime":
+        from rnnkit.export.runtime import onnx_model
+
+        model = onnx_model(args.run_dir, args.checkpoint)
     sample_run(
         args.run_dir,
         args.prime,
@@ -67,6 +79,7 @@ def sample_command(args: argparse.Namespace) -> int:
         beam=args.beam,
         checkpoint=args.checkpoint,
         on_text=_write,
+        model=model,
     )
     _write("\n")
     return 0

@@ -9,8 +9,9 @@ found under --runs-dir, and loads nothing from the internet. Views: the runs wit
 curves (updated while a run trains); Write, a char model's text streamed with each
 character's probability; Neurons, a text coloured by one unit's activation, the units that
 best track quotes, brackets, line position, word starts and speaker names, and each gate's
-saturation. Limits: 2,000 characters a generation, 8 generations at once, 5,000 characters
-of text to trace.
+saturation; Predict, a translation with its attention heatmap, a classifier's labels as the
+input is read, a tagger's tags. Limits: 2,000 characters a generation, 8 generations at once,
+5,000 characters of text to trace, 300 to predict.
 """
 
 from __future__ import annotations

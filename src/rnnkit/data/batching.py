@@ -112,7 +112,9 @@ class TokenStreams:
 
     There are ``ceil((L - 1) / T)`` chunks per epoch; the last may be shorter than ``T``
     unless ``drop_last=True`` drops it. Tensors are int64, ``(T, B)`` time-major, or
-    ``(B, T)`` with ``batch_first=True``. ``device`` moves the whole array there once.
+    ``(B, T)`` with ``batch_first=True``. The streams are a view of ``tokens``, never a copy of
+    the whole sequence (which may be a memory-mapped token file of any size, in any integer
+    type); ``device`` moves the whole array there once.
     """
 
     def __init__(
@@ -145,8 +147,11 @@ class TokenStreams:
         self.truncate_steps = truncate_steps
         self.batch_first = batch_first
         self.stream_length = length
-        columns = tokens[: batch_size * length].to(torch.long).view(batch_size, length)  # (B, L)
-        self.data = columns.t().contiguous().to(device)  # (L, B)
+        # (B, L): a view of the tokens as given (a memory-mapped file stays on disk), or a
+        # copy on ``device``; each chunk is gathered and made int64 when it is served
+        self.columns = tokens[: batch_size * length].view(batch_size, length)
+        if device is not None:
+            self.columns = self.columns.to(device)
         pairs = length - 1  # positions that have a next token
         self.num_chunks = (
             pairs // truncate_steps if drop_last else math.ceil(pairs / truncate_steps)
@@ -172,11 +177,16 @@ class TokenStreams:
             raise IndexError(f"chunk {index} out of range: this epoch has {self.num_chunks}")
         start = index * self.truncate_steps
         steps = min(self.truncate_steps, self.stream_length - 1 - start)
-        inputs = self.data[start : start + steps]  # (T, B)
-        targets = self.data[start + 1 : start + 1 + steps]  # (T, B)
+        window = self.columns[:, start : start + steps + 1].to(torch.long)  # (B, T + 1)
         if self.batch_first:
-            return inputs.t().contiguous(), targets.t().contiguous()  # (B, T)
-        return inputs, targets
+            return window[:, :-1].contiguous(), window[:, 1:].contiguous()  # (B, T)
+        window = window.t().contiguous()  # (T + 1, B)
+        return window[:-1], window[1:]  # (T, B) each
+
+    @property
+    def data(self) -> torch.Tensor:
+        """The whole ``(L, B)`` layout as int64 (a copy: to look at, not to train from)."""
+        return self.columns.t().to(torch.long).contiguous()
 
     def chunks(self, start: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """The chunks of one epoch, in order, from chunk ``start`` (to resume mid-epoch)."""

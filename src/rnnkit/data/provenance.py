@@ -1,11 +1,15 @@
 """A training text and the record of where it came from, so that a run can read it again.
 
-    text, record = read_corpus("shakespeare", max_chars=None)
+    stream, scan, record = scan_corpus("shakespeare", max_chars=None)
     # record: {"source", "kind", "path", "chars", "sha256"}, kept in config.json's "data"
-    text = read_recorded_corpus(record, max_chars=None)   # the same text, or a ValueError
+    stream, scan = scan_recorded_corpus(record, max_chars=None)   # the same text, or an error
+    text, record = read_corpus("shakespeare", max_chars=None)     # the text as one str
 
 The sha256 is of the text as read (after ``max_chars``), so a resumed or evaluated run splits
-exactly the text it was trained on, or says that the text has changed.
+exactly the text it was trained on, or says that the text has changed. A text read with
+another encoding than UTF-8, or with ``decode_errors`` other than ``strict``, records both and
+the count of characters that did not decode (``undecodable``), and is read again the same
+way; a record without them (every run made before they existed) means UTF-8, strict.
 """
 
 from __future__ import annotations
@@ -13,40 +17,69 @@ from __future__ import annotations
 import hashlib
 
 from rnnkit.data.corpora import resolve_text_source
+from rnnkit.data.text_scan import TextScan, scan_text
+from rnnkit.data.text_stream import DEFAULT_ENCODING, TextStream
 
 
-def read_corpus(source_name: str, max_chars: int | None) -> tuple[str, dict]:
+def scan_corpus(
+    source_name: str,
+    max_chars: int | None,
+    encoding: str = DEFAULT_ENCODING,
+    decode_errors: str = "strict",
+) -> tuple[TextStream, TextScan, dict]:
     """The training text of ``source_name`` (a data set name, a file or a directory,
-    validated by ``resolve_text_source``), cut to ``max_chars``, and a record of where it came
-    from: the source, its resolved path, its length and sha256."""
+    validated by ``resolve_text_source``) cut to ``max_chars``, as a stream, read once; and a
+    record of where it came from: the source, its resolved path, its length and sha256."""
     source = resolve_text_source(source_name)
-    text = source.read_text()
-    if max_chars is not None:
-        text = text[:max_chars]
+    stream = TextStream(source, max_chars, encoding, decode_errors)
+    scan = scan_text(stream)
     path = source.path if source.kind == "bundled" else source.path.resolve()
     record = {
         "source": source_name,
         "kind": source.kind,
         "path": str(path),
-        "chars": len(text),
-        "sha256": text_sha256(text),
+        "chars": scan.chars,
+        "sha256": scan.sha256,
     }
-    return text, record
+    if (encoding, decode_errors) != (DEFAULT_ENCODING, "strict"):
+        record.update(encoding=encoding, decode_errors=decode_errors)
+        record["undecodable"] = scan.undecodable
+    return stream, scan, record
+
+
+def scan_recorded_corpus(record: dict, max_chars: int | None) -> tuple[TextStream, TextScan]:
+    """The text a run was trained on, from its ``config.json`` record, read once, or a
+    ValueError if it can no longer be read or has changed since."""
+    location = record["path"] if record["kind"] in ("file", "directory") else record["source"]
+    encoding = record.get("encoding", DEFAULT_ENCODING)
+    stream = TextStream(
+        resolve_text_source(location), max_chars, encoding, record.get("decode_errors", "strict")
+    )
+    scan = scan_text(stream)
+    if scan.sha256 != record["sha256"]:
+        raise ValueError(
+            f"the training text at {location} has changed since this run started "
+            f"({scan.chars} characters now, {record['chars']} then); it cannot be split the "
+            "same way"
+        )
+    return stream, scan
+
+
+def read_corpus(
+    source_name: str,
+    max_chars: int | None,
+    encoding: str = DEFAULT_ENCODING,
+    decode_errors: str = "strict",
+) -> tuple[str, dict]:
+    """``scan_corpus``'s text as one ``str`` (for the small corpora of the NumPy engine)."""
+    stream, _, record = scan_corpus(source_name, max_chars, encoding, decode_errors)
+    return "".join(stream.pieces()), record
 
 
 def read_recorded_corpus(record: dict, max_chars: int | None) -> str:
-    """The text a run was trained on, from its ``config.json`` record, or a ValueError if it
-    can no longer be read or has changed since."""
-    location = record["path"] if record["kind"] in ("file", "directory") else record["source"]
-    text = resolve_text_source(location).read_text()
-    if max_chars is not None:
-        text = text[:max_chars]
-    if text_sha256(text) != record["sha256"]:
-        raise ValueError(
-            f"the training text at {location} has changed since this run started "
-            f"({len(text)} characters now, {record['chars']} then); it cannot be split the same way"
-        )
-    return text
+    """``scan_recorded_corpus``'s text as one ``str``."""
+    stream, _ = scan_recorded_corpus(record, max_chars)
+    return "".join(stream.pieces())
 
 
 def text_sha256(text: str) -> str:

@@ -24,6 +24,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence
 
 from rnnkit.nn import GRU, LSTM, RNN, LSTMCell, Recurrent, StepStates
+from rnnkit.nn.layers import layer_cells
 from rnnkit.nn.recurrence import cell_output
 from rnnkit.nn.sequences import prepare_input
 from rnnkit.nn.states import split_state, zero_states
@@ -98,13 +99,6 @@ def find_recurrent_layer(model: nn.Module, name: str | None = None) -> tuple[str
             f"({', '.join(repr(n) for n, _ in found)}); choose one by name"
         )
     return found[0]
-
-
-def layer_cells(layer: nn.Module) -> list[nn.Module]:
-    """The cells a layer runs, in torch's order, sharing the layer's parameters."""
-    if isinstance(layer.cells, nn.ModuleList):  # Recurrent
-        return list(layer.cells)
-    return layer.cells()  # RNN, LSTM, GRU: cells built on the layer's own tensors
 
 
 @contextlib.contextmanager

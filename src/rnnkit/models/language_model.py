@@ -34,6 +34,7 @@ from rnnkit.models.recurrent import (
     describe_cells,
     get_core,
 )
+from rnnkit.nn.layers import layer_cells
 from rnnkit.nn.recurrence import StepStates
 from rnnkit.nn.states import map_state
 from rnnkit.options import option
@@ -210,7 +211,7 @@ class LanguageModel(nn.Module):
         nn.init.uniform_(self.decoder.weight, -0.1, 0.1)
         nn.init.zeros_(self.decoder.bias)
 
-    def _inputs(self, idx: Tensor) -> Tensor:
+    def embed(self, idx: Tensor) -> Tensor:
         """Token ids (T, B) -> the recurrent layer's input x (T, B, E) or (T, B, V).
 
         The one-hot input is built dense, as the lectures write it: the first layer's input
@@ -220,7 +221,7 @@ class LanguageModel(nn.Module):
         """
         if self.config.embedding == "learned":
             return self.embedding(idx)  # (T, B, E)
-        dtype = self.recurrent.weight_ih_l0.dtype
+        dtype = self._dtype()
         return F.one_hot(idx, self.vocab_size).to(dtype)  # (T, B, V)
 
     def forward(
@@ -245,7 +246,7 @@ class LanguageModel(nn.Module):
                     f"targets must have the shape of idx {tuple(idx.shape)}, "
                     f"got {tuple(targets.shape)}"
                 )
-        x = self._inputs(idx)  # (T, B, E) or (T, B, V)
+        x = self.embed(idx)  # (T, B, E) or (T, B, V)
         output, state = self.recurrent(x, self._state_dtype(state))  # (T, B, H)
         state = self._state_dtype(state)
         logits = self.decoder(self.dropout(output)).float()  # (T, B, V)
@@ -268,7 +269,7 @@ class LanguageModel(nn.Module):
         if self.training:
             logits, _, state = self(tokens.unsqueeze(0), state=state)  # (1, B, V)
             return logits.squeeze(0), state
-        x = self._inputs(tokens.unsqueeze(0))[0]  # (B, E)
+        x = self.embed(tokens.unsqueeze(0))[0]  # (B, E)
         states = self._layer_states(state, tokens.shape[0])
         new = []
         for cell, layer_state in zip(self._cells(), states, strict=True):
@@ -283,9 +284,7 @@ class LanguageModel(nn.Module):
         key = tuple(id(p) for p in self.recurrent.parameters())
         cached = self.__dict__.get("_step_cells")
         if cached is None or cached[0] != key:
-            cells = self.recurrent.cells
-            cells = list(cells) if isinstance(cells, nn.ModuleList) else cells()
-            self.__dict__["_step_cells"] = cached = (key, cells)
+            self.__dict__["_step_cells"] = cached = (key, layer_cells(self.recurrent))
         return cached[1]
 
     def _layer_states(self, state, batch_size: int) -> list:
@@ -311,14 +310,14 @@ class LanguageModel(nn.Module):
         (:class:`rnnkit.nn.StepStates`; ``steps[layer][t]`` is h, or (h, c) for an LSTM).
         Runs the readable loop, in eval mode as the model is."""
         self._check_ids("idx", idx)
-        x = self._inputs(idx)
+        x = self.embed(idx)
         _, _, steps = self.recurrent(x, return_states=True)
         return x, steps
 
     def initial_state(self, batch_size: int, device: torch.device | str | None = None):
         """The zero state for ``batch_size`` streams: (L, B, H), or (h, c) for an LSTM."""
         _check_positive_int("batch_size", batch_size)
-        weight = self.recurrent.weight_hh_l0
+        weight = next(self.recurrent.parameters())
         shape = (self.config.num_layers, batch_size, self.config.hidden_size)
         h = torch.zeros(shape, dtype=weight.dtype, device=device or weight.device)
         return (h, torch.zeros_like(h)) if get_core(self.config.cell).has_cell_state else h
@@ -329,8 +328,12 @@ class LanguageModel(nn.Module):
         (evaluation, generation) and keeps its dtype the same from chunk to chunk."""
         if state is None:
             return None
-        dtype = self.recurrent.weight_hh_l0.dtype
+        dtype = self._dtype()
         return map_state(state, lambda t: t if t.dtype == dtype else t.to(dtype))
+
+    def _dtype(self) -> torch.dtype:
+        """The recurrent layer's parameter dtype."""
+        return next(self.recurrent.parameters()).dtype
 
     def _check_ids(self, name: str, ids: Tensor) -> None:
         if not isinstance(ids, Tensor) or ids.dim() != 2 or ids.dtype != torch.long:

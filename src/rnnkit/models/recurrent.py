@@ -22,6 +22,17 @@ parameter ~ U(-1/sqrt(H), 1/sqrt(H)); then
     gru-lectures  GRU, reset_after=False         torch.nn's default; Cho et al. 2014 and the
                                                  lectures' form, readable loop only
 
+The cores below have no fused kernel: ``Recurrent`` runs their cells (``rnnkit.nn``), each
+with its own initialisation (its ``reset_parameters``); state (h, c) where marked.
+
+    peephole      PeepholeLSTMCell (h, c)        LSTM with peepholes (Gers, Schmidhuber 2000)
+    lnlstm        LayerNormLSTMCell (h, c)       layer-normalised LSTM (Ba et al. 2016)
+    lngru         LayerNormGRUCell               layer-normalised GRU
+    mut1 mut2 mut3  MUT1Cell ...                 Jozefowicz et al. 2015's evolved GRUs
+    mingru        MinGRUCell                     minGRU (Feng et al. 2024): one scan a sequence
+    minlstm       MinLSTMCell                    minLSTM (Feng et al. 2024): one scan
+    rglru         RGLRUCell                      RG-LRU of Hawk/Griffin (De et al. 2024)
+
     alias         rnn-relu = relu                (the char model's name before this registry)
 
 A name means one architecture everywhere. An alias is only another spelling: it builds the
@@ -54,9 +65,24 @@ from dataclasses import dataclass, field
 
 from torch import nn
 
-from rnnkit.nn import GRU, LSTM, RNN
+from rnnkit.nn import (
+    GRU,
+    LSTM,
+    RNN,
+    LayerNormGRUCell,
+    LayerNormLSTMCell,
+    MinGRUCell,
+    MinLSTMCell,
+    MUT1Cell,
+    MUT2Cell,
+    MUT3Cell,
+    PeepholeLSTMCell,
+    Recurrent,
+    RGLRUCell,
+)
 from rnnkit.nn.cells import RecurrentCell
 from rnnkit.nn.init import chrono_, forget_gate_bias_, identity_
+from rnnkit.nn.layers import layer_cells
 
 
 def _identity(layer: nn.Module, horizon: int | None) -> None:
@@ -84,11 +110,23 @@ class Core:
     init: Callable[[nn.Module, int | None], None] | None = None
     customary_init: Callable[[nn.Module, int | None], None] | None = None
     needs_horizon: bool = False
+    cell: type[nn.Module] | None = None  # a cell ``Recurrent`` runs (layer is Recurrent)
+    cell_state: bool = False  # that cell's state is (h, c)
 
     @property
     def has_cell_state(self) -> bool:
         """The state is ``(h, c)`` (an LSTM), not a single tensor ``h``."""
-        return self.layer is LSTM
+        return self.layer is LSTM or self.cell_state
+
+    def make_layer(self, *args, **options) -> nn.Module:
+        """``layer(*args, **options)``, with the core's own options and cell."""
+        if self.cell is not None:
+            return Recurrent(self.cell, *args, **self.options, **options)
+        return self.layer(*args, **self.options, **options)
+
+
+def _cell_core(name: str, cell: type[nn.Module], summary: str, cell_state=False) -> Core:
+    return Core(name, Recurrent, summary, cell=cell, cell_state=cell_state)
 
 
 RECURRENT_CORES: dict[str, Core] = {
@@ -101,6 +139,15 @@ RECURRENT_CORES: dict[str, Core] = {
         Core("clstm", LSTM, "LSTM, chrono init", init=_chrono, needs_horizon=True),
         Core("gru", GRU, "GRU, torch's form (reset after W_hh h)"),
         Core("gru-lectures", GRU, "GRU of Cho et al. 2014", {"reset_after": False}),
+        _cell_core("peephole", PeepholeLSTMCell, "LSTM with peepholes", cell_state=True),
+        _cell_core("lnlstm", LayerNormLSTMCell, "layer-normalised LSTM", cell_state=True),
+        _cell_core("lngru", LayerNormGRUCell, "layer-normalised GRU"),
+        _cell_core("mut1", MUT1Cell, "MUT1 (Jozefowicz et al. 2015)"),
+        _cell_core("mut2", MUT2Cell, "MUT2 (Jozefowicz et al. 2015)"),
+        _cell_core("mut3", MUT3Cell, "MUT3 (Jozefowicz et al. 2015)"),
+        _cell_core("mingru", MinGRUCell, "minGRU, a parallel scan (Feng et al. 2024)"),
+        _cell_core("minlstm", MinLSTMCell, "minLSTM, a parallel scan (Feng et al. 2024)"),
+        _cell_core("rglru", RGLRUCell, "RG-LRU, a parallel scan (De et al. 2024)"),
     )
 }
 CELL_ALIASES: dict[str, str] = {"rnn-relu": "relu"}
@@ -190,13 +237,8 @@ def build_recurrent(
     core = get_core(name)
     if core.needs_horizon and horizon is None:
         raise ValueError(f"{core.name} ({core.summary}) needs the task's horizon in steps")
-    layer = core.layer(
-        input_size,
-        hidden_size,
-        num_layers=num_layers,
-        batch_first=batch_first,
-        **core.options,
-        **options,
+    layer = core.make_layer(
+        input_size, hidden_size, num_layers=num_layers, batch_first=batch_first, **options
     )
     if core.init is not None:
         core.init(layer, horizon)
@@ -220,5 +262,5 @@ def build_cell(
     layer = build_recurrent(
         name, input_size, hidden_size, horizon=horizon, customary_init=customary_init
     )
-    (cell,) = layer.cells()
+    (cell,) = layer_cells(layer)
     return cell

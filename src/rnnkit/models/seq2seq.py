@@ -57,6 +57,7 @@ from rnnkit.models.recurrent import (
     get_core,
 )
 from rnnkit.nn.attention import ATTENTIONS, build_attention, length_mask
+from rnnkit.nn.layers import layer_cells
 from rnnkit.options import option
 
 CELLS = cell_names(horizon=False)  # every core but clstm, which needs a horizon
@@ -231,7 +232,7 @@ class Seq2Seq(nn.Module):
         lstm = self._lstm
         h_all = recurrent_state[0] if lstm else recurrent_state  # (L, N, H)
         new_h, new_c = [], []
-        for layer, cell in enumerate(self.decoder.cells()):
+        for layer, cell in enumerate(layer_cells(self.decoder)):
             state = (h_all[layer], recurrent_state[1][layer]) if lstm else h_all[layer]
             state = cell.step(cell.project_input(x), state)
             h = state[0] if lstm else state  # (N, H)

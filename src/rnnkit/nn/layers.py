@@ -320,3 +320,10 @@ class Recurrent(nn.Module):
 
 
 __all__ = ["GRU", "LSTM", "RNN", "Recurrent", "StepStates", "fused_mode"]
+
+
+def layer_cells(layer: nn.Module) -> list[nn.Module]:
+    """A layer's cells in torch's order (layer-major, forward first): a ``Recurrent``'s own,
+    or those a standard layer builds on its parameter tensors (``cells()``)."""
+    cells = layer.cells
+    return list(cells) if isinstance(cells, nn.ModuleList) else cells()

@@ -25,12 +25,35 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 
-from rnnkit.serve import neurons, write
+from rnnkit.serve import neurons, predictions, write
 from rnnkit.serve.runs import RunIndex
 
 STATIC = Path(__file__).parent / "static"
 MAX_GENERATIONS = 8
 TRACES_KEPT = 4  # texts whose traces stay in memory, so picking another unit is instant
+
+
+def _loaders() -> dict:
+    from rnnkit.tasks import caption_runs, charlm_runs, classify_runs, seq2seq_runs, tag_runs
+
+    return {
+        "caption": caption_runs.load_run,
+        "charlm": charlm_runs.load_run,
+        "seq2seq": seq2seq_runs.load_run,
+        "classify": classify_runs.load_run,
+        "tag": tag_runs.load_run,
+    }
+
+
+LOADERS = _loaders()
+PREDICTORS = {  # task -> (run, request body, the run's cache) -> the answer
+    "seq2seq": lambda run, body, _: predictions.translation(
+        run, body.get("text"), body.get("beam", 5)
+    ),
+    "classify": lambda run, body, _: predictions.classification(run, body.get("text")),
+    "tag": lambda run, body, _: predictions.tagging(run, body.get("text")),
+    "caption": predictions.captioning,
+}
 
 
 class RequestError(Exception):
@@ -47,6 +70,7 @@ class Studio:
     def __init__(self, index: RunIndex):
         self.index = index
         self.loaded: dict[str, object] = {}
+        self.caches: dict[str, dict] = {}  # per run: what a view keeps (a caption run's images)
         self.traces: OrderedDict[tuple[str, str], neurons.Traced] = OrderedDict()
         self.lock = threading.Lock()
         self.generations = threading.BoundedSemaphore(MAX_GENERATIONS)
@@ -57,18 +81,21 @@ class Studio:
         except KeyError:
             raise RequestError(404, f"no run {run_id!r} in this studio") from None
 
-    def char_model(self, run_id: str):
-        """The run's model and vocabulary, loaded once; a 400 for a run of another task."""
-        from rnnkit.tasks.charlm_runs import load_run
-
+    def run(self, run_id: str, *tasks: str):
+        """The run loaded once (its task's ``load_run``); a 400 for a run of a task the view
+        does not show."""
         self.path(run_id)
         task = self.index.task(run_id)
-        if task != "charlm":
-            raise RequestError(400, f"this view needs a charlm run; {run_id} is a {task} run")
+        if task not in tasks:
+            wanted = " or ".join([", ".join(tasks[:-1]), tasks[-1]] if len(tasks) > 1 else tasks)
+            raise RequestError(400, f"this view needs a {wanted} run; {run_id} is a {task} run")
         with self.lock:
             if run_id not in self.loaded:
-                self.loaded[run_id] = load_run(self.path(run_id))
+                self.loaded[run_id] = LOADERS[task](self.path(run_id))
             return self.loaded[run_id]
+
+    def char_model(self, run_id: str):
+        return self.run(run_id, "charlm")
 
     def trace(self, run_id: str, text: str) -> neurons.Traced:
         run = self.char_model(run_id)
@@ -199,6 +226,18 @@ def _events(first: dict, rest, slots: threading.BoundedSemaphore):
     finally:
         rest.close()
         slots.release()
+
+
+@router.post("/api/runs/{run_id}/predict")
+async def predict_view(request: Request, run_id: str):
+    """A translation with its attention, a classifier's labels as the input is read, or a
+    tagger's tags, by the run's task."""
+    studio = _studio(request)
+    body = await _json_body(request)
+    run = studio.run(run_id, *PREDICTORS)
+    task = studio.index.task(run_id)
+    cache = studio.caches.setdefault(run_id, {})
+    return {"task": task, **PREDICTORS[task](run, body, cache)}
 
 
 async def _json_body(request: Request) -> dict:

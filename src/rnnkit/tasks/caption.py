@@ -316,15 +316,7 @@ SPEC = TaskSpec(
 )
 
 
-def train(config: CaptionConfig, run_dir=None, **options) -> RunResult:
-    """Train a captioner into ``run_dir`` (default ``runs/caption-<data>-<conditioning>-<time>``);
-    ``lifecycle.train``'s options (``data=`` replaces loading the config's data set)."""
-    return lifecycle.train(SPEC, config, run_dir, **options)
-
-
-def resume(run_dir, **options) -> RunResult:
-    """Continue a captioning run from its last checkpoint (``lifecycle.resume``)."""
-    return lifecycle.resume(run_dir, task=TASK_NAME, **options)
+train, resume = lifecycle.entry_points(SPEC)
 
 
 def draw_attention_examples(model: Captioner, task: CaptionTask, folder: Path) -> list[Path]:

@@ -29,8 +29,8 @@ import numpy as np
 import torch
 
 from rnnkit.data.batching import TokenStreams, detach_state
-from rnnkit.data.encoding import EncodedCorpus, encode_corpus, encode_with_vocab
-from rnnkit.data.provenance import read_corpus, read_recorded_corpus
+from rnnkit.data.encoding import EncodedCorpus, encode_scanned
+from rnnkit.data.provenance import scan_corpus, scan_recorded_corpus
 from rnnkit.data.vocab import Vocab
 from rnnkit.diagnostics.language_model import language_model_diagnostics
 from rnnkit.generation.sampling import generate
@@ -167,14 +167,26 @@ def prepare(config: CharLMConfig, text: str | None) -> CharLMTask:
     recorded source), the vocabulary built on the whole text."""
     if text is not None:
         raise ValueError("a character model reads its text from config.data.source")
-    text, source = read_corpus(config.data.source, config.data.max_chars)
-    return CharLMTask(config, encode_corpus(text, "char", config.data.split), source)
+    data = config.data
+    stream, scan, source = scan_corpus(
+        data.source, data.max_chars, data.encoding, data.decode_errors
+    )
+    if scan.undecodable:
+        logger.warning(
+            "%s: %d character(s) could not be decoded as %s (--decode-errors %s)",
+            data.source,
+            scan.undecodable,
+            data.encoding,
+            data.decode_errors,
+        )
+    return CharLMTask(config, encode_scanned(stream, scan, data.split), source)
 
 
 def reopen(run_dir: Path, record: dict, config: CharLMConfig) -> CharLMTask:
     vocab = Vocab.load(run_dir / layout.VOCAB)
-    text = read_recorded_corpus(record["data"], config.data.max_chars)
-    return CharLMTask(config, encode_with_vocab(text, vocab, config.data.split), record["data"])
+    stream, scan = scan_recorded_corpus(record["data"], config.data.max_chars)
+    corpus = encode_scanned(stream, scan, config.data.split, vocab)
+    return CharLMTask(config, corpus, record["data"])
 
 
 def check_record(run_dir: Path, record: dict) -> None:
@@ -192,8 +204,17 @@ def describe(task: CharLMTask, model: torch.nn.Module, run_dir: Path, baselines:
         f"{parameter_count(model) / 1e6:.2f}M parameters; {len(task.corpus.train):,} training "
         f"characters, vocabulary {len(task.vocab)}; batch {config.data.batch_size} x seq "
         f"{config.data.seq_len}, {config.optimizer.name} lr {config.optimizer.lr:g}, "
-        f"{config.trainer.precision}"
+        f"{config.trainer.precision}{undecodable_note(task.source)}"
     )
+
+
+def undecodable_note(source: dict | None) -> str:
+    """ "; N undecodable characters replaced" (or skipped) when the text had some."""
+    count = (source or {}).get("undecodable", 0)
+    if not count:
+        return ""
+    done = "replaced by U+FFFD" if source["decode_errors"] == "replace" else "skipped"
+    return f"; {count:,} undecodable character(s) {done}"
 
 
 def diagnostics_callbacks(task: CharLMTask) -> list:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from rnnkit.data.batching import DEFAULT_SPLIT
 from rnnkit.data.corpora import DEFAULT_DATASET
+from rnnkit.data.text_stream import DECODE_ERRORS, DEFAULT_ENCODING, check_decoding
 from rnnkit.models.language_model import LanguageModelConfig
 from rnnkit.options import option
 from rnnkit.training.config import (
@@ -43,11 +44,12 @@ class DataConfig:
     """Where the text comes from and how it is cut: ``source`` is a data set name or a path;
     ``split`` the (train, val, test) fractions; ``seq_len`` the TBPTT chunk length ``T``;
     ``batch_size`` the number of parallel streams ``B``; ``max_chars`` keeps only the first
-    characters of the text (None: all)."""
+    characters of the text (None: all); ``encoding`` and ``decode_errors`` say how its files
+    are decoded (``rnnkit.data.text_stream``)."""
 
     source: str = option(
         DEFAULT_DATASET,
-        "a data set name (shakespeare, c-code, abc-music) or a UTF-8 text file or directory",
+        "a data set name (shakespeare, c-code, abc-music) or a text file or directory",
         name="data",
         metavar="PATH|NAME",
     )
@@ -55,6 +57,14 @@ class DataConfig:
     seq_len: int = option(100, "TBPTT chunk length", metavar="T", minimum=1)
     batch_size: int = option(64, "parallel streams", metavar="B", minimum=1)
     max_chars: int | None = option(None, "use the first N only", minimum=1, none="all")
+    encoding: str = option(
+        DEFAULT_ENCODING, "the text files' encoding (a Python codec name)", metavar="NAME"
+    )
+    decode_errors: str = option(
+        "strict",
+        "bytes that do not decode: stop (strict), put U+FFFD (replace) or drop them (skip)",
+        choices=DECODE_ERRORS,
+    )
 
     def validate(self) -> None:
         for name in ("seq_len", "batch_size"):
@@ -63,6 +73,7 @@ class DataConfig:
                 raise ValueError(f"{name} must be a positive integer, got {value}")
         if self.max_chars is not None and self.max_chars < 3:
             raise ValueError(f"max_chars must be at least 3, got {self.max_chars}")
+        check_decoding(self.encoding, self.decode_errors)
 
 
 @dataclass

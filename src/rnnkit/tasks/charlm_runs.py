@@ -16,7 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from rnnkit.data.corpora import resolve_text_source
+from rnnkit.data.encoding import count_id
+from rnnkit.data.provenance import scan_corpus
+from rnnkit.data.token_cache import token_file
 from rnnkit.data.vocab import Vocab
 from rnnkit.generation.beam_search import beam_search
 from rnnkit.generation.sampling import generate
@@ -69,6 +71,7 @@ def sample_run(
     beam: int | None = None,
     checkpoint: str = "best",
     on_text: Callable[[str], None] | None = None,
+    model=None,
 ) -> str:
     """The prime followed by ``length`` generated characters.
 
@@ -76,25 +79,25 @@ def sample_run(
     ``top_k`` / ``top_p`` filter it) and calls ``on_text`` with the prime, then with each
     character as it is drawn. ``beam`` > 0 runs a beam search of that width instead (the most
     likely continuation; it ignores the sampling options) and calls ``on_text`` once with the
-    whole continuation.
+    whole continuation. ``model`` replaces the run's own (the same weights run elsewhere,
+    e.g. by ONNX Runtime: ``rnnkit.export.runtime``).
     """
     if beam is not None and (isinstance(beam, bool) or not isinstance(beam, int) or beam < 1):
         raise ValueError(f"beam width must be an integer >= 1, got {beam!r}")
     run = load_run(run_dir, checkpoint)
+    model = run.model if model is None else model
     ids = prime_ids(run.vocab, prime)
     emit = on_text or (lambda text: None)
     start = run.vocab.decode(ids)
     emit(start)
     with one_thread():
         if beam is not None:
-            result = beam_search(
-                run.model, ids, length, beam_size=beam, suppress_ids=(Vocab.unk_id,)
-            )
+            result = beam_search(model, ids, length, beam_size=beam, suppress_ids=(Vocab.unk_id,))
             continuation = run.vocab.decode(result.ids)
             emit(continuation)
             return start + continuation
         generated = generate(
-            run.model,
+            model,
             ids,
             length,
             temperature=temperature,
@@ -129,9 +132,11 @@ def evaluate_run(
         ids = corpus.val if split == "val" else corpus.test
         described = f"{split} split of {run.record['data']['source']}"
     else:
-        ids = run.vocab.encode_array(resolve_text_source(data).read_text())
+        settings = run.config.data
+        stream, scan, _ = scan_corpus(data, None, settings.encoding, settings.decode_errors)
+        ids = token_file(stream, scan, run.vocab)
         described = str(data)
-    unknown = int((ids == run.vocab.unk_id).sum())
+    unknown = count_id(ids, run.vocab.unk_id)
     started = time.perf_counter()
     nats = mean_loss(run.model, ids, run.config.data.batch_size, run.config.data.seq_len)
     seconds = time.perf_counter() - started

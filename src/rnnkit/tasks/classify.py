@@ -355,12 +355,4 @@ SPEC = TaskSpec(
 )
 
 
-def train(config: ClassifyConfig, run_dir=None, **options) -> RunResult:
-    """Train a classifier into ``run_dir`` (default ``runs/classify-<dataset>-<time>``);
-    ``lifecycle.train``'s options (``data=`` replaces loading the config's data set)."""
-    return lifecycle.train(SPEC, config, run_dir, **options)
-
-
-def resume(run_dir, **options) -> RunResult:
-    """Continue a classification run from its last checkpoint (``lifecycle.resume``)."""
-    return lifecycle.resume(run_dir, task=TASK_NAME, **options)
+train, resume = lifecycle.entry_points(SPEC)

@@ -61,7 +61,11 @@ def predict_run(
 ) -> list[list[tuple[str, float]]]:
     """The ``top`` likeliest classes of each input, with their probabilities."""
     labelled.check_top(top)
-    run = load_run(run_dir, checkpoint)
+    return predict(load_run(run_dir, checkpoint), inputs, top)
+
+
+def predict(run: labelled.LoadedRun, inputs: list, top: int = 5) -> list[list[tuple[str, float]]]:
+    """:func:`predict_run` on a loaded run."""
     if run.encoder.kind == "vectors":
         inputs = [read_frames(source) for source in inputs]
     rows = [run.encoder.encode(raw) for raw in inputs]

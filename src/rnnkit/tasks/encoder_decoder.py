@@ -26,14 +26,10 @@ BLEU_GAP = "val_bleu_gap"
 LEGACY_BLEU_GAP = "val_bleu_deficit"  # seq2seq's name of BLEU_GAP in runs of before
 
 
-@dataclass
-class BleuSelection(SelectionConfig):
-    """Which validation figure picks the best checkpoint (the Trainer minimises it):
-    ``loss``, the teacher-forced cross-entropy per token; or ``bleu``, ``val_bleu_gap =
-    100 - BLEU`` of greedy outputs. They can disagree: on the emoji, names of unseen emoji
-    are mostly unseen words, so the validation loss turns up early while BLEU still climbs."""
-
-    ALLOWED: ClassVar[tuple[str, ...]] = ("loss", "bleu")
+# ``loss``, the teacher-forced cross-entropy per token; or ``bleu``, ``val_bleu_gap = 100 -
+# BLEU`` of greedy outputs. They can disagree: on the emoji, names of unseen emoji are mostly
+# unseen words, so the validation loss turns up early while BLEU still climbs.
+BleuSelection = SelectionConfig.allowing("loss", "bleu")
 
 
 def eval_metric(selection: BleuSelection) -> str:

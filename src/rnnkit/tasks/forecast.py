@@ -361,12 +361,4 @@ SPEC = TaskSpec(
 )
 
 
-def train(config: ForecastConfig, run_dir=None, **options) -> RunResult:
-    """Train a forecaster into ``run_dir`` (default ``runs/forecast-<dataset>-<time>``);
-    ``lifecycle.train``'s options (``data=``, a ``Series``, replaces loading the config's)."""
-    return lifecycle.train(SPEC, config, run_dir, **options)
-
-
-def resume(run_dir, **options) -> RunResult:
-    """Continue a forecasting run from its last checkpoint (``lifecycle.resume``)."""
-    return lifecycle.resume(run_dir, task=TASK_NAME, **options)
+train, resume = lifecycle.entry_points(SPEC)

@@ -356,3 +356,25 @@ def say(reporter: Reporter | None, text: str) -> None:
 def slug(name: str) -> str:
     """A data set's name as part of a run directory's name (``my pairs.tsv`` -> ``my-pairs``)."""
     return "".join(c if c.isalnum() or c in "-_" else "-" for c in Path(name).stem) or "data"
+
+
+def entry_points(spec: TaskSpec) -> tuple[Callable[..., RunResult], Callable[..., RunResult]]:
+    """A task module's ``train(config, run_dir=None, **options)`` and ``resume(run_dir,
+    **options)``: :func:`train` and :func:`resume` bound to ``spec``, so that ``from
+    rnnkit.tasks.classify import train`` works without a copy of either in every task."""
+
+    def train_task(config, run_dir: str | Path | None = None, **options) -> RunResult:
+        return train(spec, config, run_dir, **options)
+
+    def resume_task(run_dir: str | Path, **options) -> RunResult:
+        return resume(run_dir, task=spec.name, **options)
+
+    train_task.__doc__ = (
+        f"Train a new {spec.name} run into ``run_dir`` (default ``runs/{spec.name}-...``); "
+        "the options of ``rnnkit.tasks.lifecycle.train`` (``data=`` replaces loading the "
+        "config's data)."
+    )
+    resume_task.__doc__ = f"Continue a {spec.name} run from its last checkpoint."
+    for function, name in ((train_task, "train"), (resume_task, "resume")):
+        function.__name__ = function.__qualname__ = name
+    return train_task, resume_task

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import ClassVar
 
 import numpy as np
 import torch
@@ -65,11 +64,8 @@ class ParityModelConfig:
         check_cell(self.cell, CELLS, "the parity model")
 
 
-@dataclass
-class ParitySelection(SelectionConfig):
-    """``loss`` (cross-entropy) or ``error`` (1 - accuracy) on the validation split."""
-
-    ALLOWED: ClassVar[tuple[str, ...]] = ("loss", "error")
+# ``loss`` (cross-entropy) or ``error`` (1 - accuracy) on the validation split
+ParitySelection = SelectionConfig.allowing("loss", "error")
 
 
 @dataclass

@@ -308,12 +308,4 @@ SPEC = TaskSpec(
 )
 
 
-def train(config: TagConfig, run_dir=None, **options) -> RunResult:
-    """Train a tagger into ``run_dir`` (default ``runs/tag-<dataset>-<time>``);
-    ``lifecycle.train``'s options (``data=`` replaces loading the config's data set)."""
-    return lifecycle.train(SPEC, config, run_dir, **options)
-
-
-def resume(run_dir, **options) -> RunResult:
-    """Continue a tagging run from its last checkpoint (``lifecycle.resume``)."""
-    return lifecycle.resume(run_dir, task=TASK_NAME, **options)
+train, resume = lifecycle.entry_points(SPEC)

@@ -50,7 +50,11 @@ def predict_run(
     """A ``TaggedSentence`` for each sentence (a string split at whitespace, or a list of
     tokens), with the ``top`` likeliest tags of each token."""
     labelled.check_top(top)
-    run = load_run(run_dir, checkpoint)
+    return tag(load_run(run_dir, checkpoint), sentences, top)
+
+
+def tag(run: labelled.LoadedRun, sentences: list, top: int = 3) -> list:
+    """:func:`predict_run` on a loaded run."""
     tokens = [s.split() if isinstance(s, str) else list(s) for s in sentences]
     for words, given in zip(tokens, sentences, strict=True):
         if not words:

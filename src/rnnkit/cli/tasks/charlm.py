@@ -18,7 +18,7 @@ import json
 
 from rnnkit.cli.args import given_flags, print_result
 from rnnkit.cli.flags import add_task_flags, config_overrides
-from rnnkit.cli.task_flags import train_run
+from rnnkit.cli.generic_task import train_run
 from rnnkit.tasks.charlm_config import DEFAULT_PRESET, PRESETS, resolve_config
 from rnnkit.training.config import OPTIMIZERS
 

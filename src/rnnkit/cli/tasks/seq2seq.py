@@ -20,7 +20,7 @@ import argparse
 
 from rnnkit.cli.args import print_result, refuse_data
 from rnnkit.cli.flags import add_task_flags, config_overrides
-from rnnkit.cli.task_flags import train_run
+from rnnkit.cli.generic_task import train_run
 from rnnkit.tasks.seq2seq_config import Seq2SeqTaskConfig, resolve_config
 
 

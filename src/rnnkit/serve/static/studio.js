@@ -241,6 +241,105 @@ function drawSaturation(layers) {
   });
 }
 
+// -- predict ---------------------------------------------------------------------------------
+
+function heat(value) {
+  return `rgba(40, 90, 220, ${(Math.min(1, value) * 0.9).toFixed(3)})`;
+}
+
+function table(rows) {
+  return `<table class="grid">${rows.map((r) => `<tr>${r.join("")}</tr>`).join("")}</table>`;
+}
+
+function cell(text, value, title) {
+  const style = value === undefined ? "" : ` style="background:${heat(value)}"`;
+  return `<td${style}${title ? ` title="${escapeText(title)}"` : ""}>${escapeText(String(text))}</td>`;
+}
+
+function drawTranslation(result) {
+  let html = `<p class="said">${escapeText(result.text)}</p>`;
+  if (result.unknown.length) html += `<p class="hint">unknown words, read as &lt;unk&gt;: ${escapeText(result.unknown.join(", "))}</p>`;
+  if (!result.weights) return html + "<p class='hint'>this model has no attention</p>";
+  const head = [cell(""), ...result.source.map((w) => `<th>${escapeText(w)}</th>`)];
+  const rows = result.output.map((word, i) => [`<th>${escapeText(word)}</th>`,
+    ...result.weights[i].map((w, j) => cell("", w, `${word} ← ${result.source[j]}: ${w.toFixed(3)}`))]);
+  return html + `<div id="attention">${table([head, ...rows])}</div>`;
+}
+
+function drawClassification(result) {
+  const labels = result.labels.map(([label, p]) =>
+    `<div class="bar"><span style="width:${(p * 300).toFixed(0)}px"></span> ${escapeText(label)} ${p.toFixed(3)}</div>`).join("");
+  const head = [cell(""), ...result.pieces.map((piece) => `<th>${escapeText(piece)}</th>`)];
+  const rows = Object.entries(result.evolution).map(([label, values]) =>
+    [`<th>${escapeText(label)}</th>`, ...values.map((p) => cell(p.toFixed(2), p))]);
+  return `<div id="labels">${labels}</div><h3>As the input is read</h3>${table([head, ...rows])}`;
+}
+
+function drawTagging(result) {
+  const tokens = result.tokens.map((t) =>
+    `<span class="token" title="${escapeText(t.top.map(([tag, p]) => `${tag} ${p.toFixed(3)}`).join("\n"))}">` +
+    `${escapeText(t.token)}<small>${escapeText(t.tag)}</small></span>`).join(" ");
+  const entities = (result.entities || []).map(([kind, words]) => `${escapeText(words)} (${escapeText(kind)})`);
+  return `<p id="tagged">${tokens}</p>` + (entities.length ? `<p>entities: ${entities.join(", ")}</p>` : "");
+}
+
+function drawCaption(result) {
+  const words = result.words.map((w, i) => `<span class="word" data-i="${i}">${escapeText(w)}</span>`);
+  setTimeout(() => showAttention(result, null), 0);
+  return `<p class="said">${escapeText(result.caption)}</p>` +
+    `<div id="captioned"><canvas width="256" height="256"></canvas><p id="words">${words.join(" ")}</p></div>`;
+}
+
+function showAttention(result, index) {
+  const canvas = $("#captioned canvas");
+  const context = canvas.getContext("2d");
+  const image = new Image();
+  image.onload = () => {
+    context.imageSmoothingEnabled = false;
+    context.drawImage(image, 0, 0, canvas.width, canvas.height);
+    if (index === null || !result.weights) return;
+    const grid = result.weights[index];
+    const top = Math.max(...grid.flat());
+    const side = canvas.width / grid.length;
+    grid.forEach((row, y) => row.forEach((w, x) => {
+      context.fillStyle = `rgba(0, 0, 0, ${(0.85 * (1 - w / top)).toFixed(3)})`;
+      context.fillRect(x * side, y * side, side, side);
+    }));
+  };
+  image.src = result.image;
+  for (const span of document.querySelectorAll("#words .word")) {
+    span.onmouseenter = () => showAttention(result, Number(span.dataset.i));
+  }
+}
+
+async function predictBody(form) {
+  const run = state.runs.find((r) => r.id === state.run);
+  if (!run || run.task !== "caption") return { text: form.text.value, beam: Number(form.beam.value) };
+  const file = form.image.files[0];
+  if (!file) return { test_index: Number(form.test_index.value) };
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  let binary = "";
+  bytes.forEach((b) => { binary += String.fromCharCode(b); });
+  return { image: btoa(binary) };
+}
+
+async function predict(event) {
+  event.preventDefault();
+  const form = $("#predict-form");
+  try {
+    const result = await api(`/api/runs/${encodeURIComponent(state.run)}/predict`, {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(await predictBody(form)),
+    });
+    showError("");
+    const draw = { seq2seq: drawTranslation, classify: drawClassification, tag: drawTagging,
+                   caption: drawCaption };
+    $("#prediction").innerHTML = draw[result.task](result);
+  } catch (error) {
+    showError(error.message);
+  }
+}
+
 // -- views -----------------------------------------------------------------------------------
 
 function showView(name) {
@@ -257,5 +356,6 @@ $("#stop").addEventListener("click", stopWriting);
 $("#written").addEventListener("mousemove", hover);
 $("#written").addEventListener("mouseleave", () => { $("#tooltip").hidden = true; });
 $("#neuron-form").addEventListener("submit", traceUnits);
+$("#predict-form").addEventListener("submit", predict);
 window.addEventListener("beforeunload", stopWriting);
 loadRuns().catch((error) => showError(error.message));

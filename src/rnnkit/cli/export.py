@@ -1,0 +1,39 @@
+"""``rnnkit export RUN_DIR``: a trained run as files that run without rnnkit.
+
+    rnnkit export runs/quick                       # runs/quick/export-onnx/, for ONNX Runtime
+    rnnkit export runs/quick --format pt2 --out quick-pt2   # torch.export programs
+
+A char model becomes two graphs with the recurrent state as explicit inputs and outputs: a
+step graph (one token per stream) and a sequence graph (T tokens per stream), batch and
+length dynamic, with export.json beside them (inputs, outputs, state layout, vocabulary,
+versions, the sha256 of the weights). docs/deploy.md streams text from them with only
+onnxruntime and numpy installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from rnnkit.training.run_dir import CHECKPOINT_NAMES
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "export",
+        help="a trained run as ONNX or torch.export files with explicit state",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("run_dir", metavar="RUN_DIR")
+    parser.add_argument("--format", choices=("onnx", "pt2"), default="onnx", help="(onnx)")
+    parser.add_argument("--out", metavar="DIR", help="(default: RUN_DIR/export-FORMAT)")
+    parser.add_argument("--checkpoint", choices=CHECKPOINT_NAMES, default="best")
+    parser.set_defaults(func=export_command)
+
+
+def export_command(args: argparse.Namespace) -> int:
+    from rnnkit.export.files import export_run
+
+    out = export_run(args.run_dir, args.format, args.out, args.checkpoint)
+    print(f"exported {args.run_dir} ({args.format}) to {out}")
+    return 0

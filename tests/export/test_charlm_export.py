@@ -1,0 +1,199 @@
+"""``rnnkit export`` of a char model: the graphs against eager PyTorch (ONNX Runtime and
+torch.export.load), dynamic batch and length, state carried across calls, a fresh process
+with only onnxruntime and numpy, the weights' hash, and the refusals."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from rnnkit.cli.main import main
+from rnnkit.export.files import export_run
+from rnnkit.generation.sampling import generate
+from rnnkit.tasks.charlm_runs import load_run
+
+ort = pytest.importorskip("onnxruntime", reason="onnxruntime is a test extra")
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "old_runs" / "charlm"  # a 1x8 LSTM
+
+
+@pytest.fixture(scope="module")
+def lstm_run(tmp_path_factory):
+    run = tmp_path_factory.mktemp("runs") / "charlm"
+    shutil.copytree(FIXTURE, run)
+    export_run(run, "onnx")
+    export_run(run, "pt2")
+    return run
+
+
+@pytest.fixture(scope="module")
+def gru_run(tmp_path_factory):
+    run = tmp_path_factory.mktemp("runs") / "gru"
+    argv = ["train", "charlm", "--preset", "smoke", "--cell", "gru", "--layers", "2",
+            "--hidden-size", "8", "--max-chars", "3000", "--max-steps", "2",
+            "--out", run]  # fmt: skip
+    assert main([str(a) for a in argv]) == 0
+    export_run(run, "onnx")
+    return run
+
+
+def session(run: Path, graph: str):
+    return ort.InferenceSession(str(run / "export-onnx" / f"{graph}.onnx"))
+
+
+def zeros(run, batch: int) -> dict:
+    model = load_run(run).model
+    shape = (model.config.num_layers, batch, model.config.hidden_size)
+    names = ["h", "c"] if model.config.cell == "lstm" else ["h"]
+    return {name: np.zeros(shape, np.float32) for name in names}
+
+
+def eager_stream(run, tokens: np.ndarray):
+    """Eager logits of ``tokens`` (T, N) read one at a time, the state carried."""
+    model = load_run(run).model
+    state, out = None, []
+    with torch.no_grad():
+        for step in torch.from_numpy(tokens):
+            logits, state = model.step(step, state)
+            out.append(logits.numpy())
+    return np.stack(out)
+
+
+@pytest.mark.parametrize("which", ["lstm_run", "gru_run"])
+def test_the_step_graph_streams_as_eager_for_500_steps(request, which):
+    run = request.getfixturevalue(which)
+    tokens = np.random.default_rng(0).integers(1, 20, size=(500, 3))
+    step, state = session(run, "step"), zeros(run, 3)
+    logits = []
+    for t in range(500):
+        out = step.run(None, {"tokens": tokens[t], **state})
+        logits.append(out[0])
+        state = dict(zip(state, out[1:], strict=True))
+    np.testing.assert_allclose(np.stack(logits), eager_stream(run, tokens), atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("which", ["lstm_run", "gru_run"])
+def test_the_sequence_graph_in_two_calls_equals_one_call_and_eager(request, which):
+    run = request.getfixturevalue(which)
+    ids = np.random.default_rng(1).integers(1, 20, size=(2, 40))
+    sequence = session(run, "sequence")
+    whole = sequence.run(None, {"ids": ids, **zeros(run, 2)})
+    first = sequence.run(None, {"ids": ids[:, :15], **zeros(run, 2)})
+    state = dict(zip(zeros(run, 2), first[1:], strict=True))
+    second = sequence.run(None, {"ids": ids[:, 15:], **state})
+    np.testing.assert_allclose(np.concatenate([first[0], second[0]], 1), whole[0], atol=1e-5)
+    for a, b in zip(second[1:], whole[1:], strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+    expected = eager_stream(run, ids.T).transpose(1, 0, 2)  # (N, T, V)
+    np.testing.assert_allclose(whole[0], expected, atol=1e-5, rtol=0)
+
+
+def test_the_pt2_step_program_equals_eager(lstm_run):
+    program = torch.export.load(str(lstm_run / "export-pt2" / "step.pt2")).module()
+    tokens = np.random.default_rng(2).integers(1, 20, size=(30, 4))
+    state = [torch.zeros(1, 4, 8), torch.zeros(1, 4, 8)]
+    out = []
+    for t in range(30):
+        logits, *state = program(torch.from_numpy(tokens[t]), *state)
+        out.append(logits.detach().numpy())
+    np.testing.assert_allclose(np.stack(out), eager_stream(lstm_run, tokens), atol=1e-5, rtol=0)
+
+
+def test_export_json_describes_the_graphs_and_hashes_the_weights(lstm_run):
+    record = json.loads((lstm_run / "export-onnx" / "export.json").read_text())
+    weights = (lstm_run / "checkpoints" / "best.safetensors").read_bytes()
+    assert record["weights_sha256"] == hashlib.sha256(weights).hexdigest()
+    step = record["graphs"]["step"]
+    assert [i["name"] for i in step["inputs"]] == ["tokens", "h", "c"]
+    assert step["outputs"][0] == {"name": "logits", "shape": ["N", 62], "dtype": "float32"}
+    assert record["state"]["parts"] == ["h", "c"] and min(record["opset"].values()) >= 17
+    assert record["vocab"]["symbols"] == load_run(lstm_run).vocab.itos
+    assert list(json.loads((lstm_run / "export-pt2" / "export.json").read_text())["graphs"]) == [
+        "step"
+    ]
+
+
+STREAM = """
+import json, sys
+import numpy as np, onnxruntime as ort
+folder = sys.argv[1]
+meta = json.load(open(folder + "/export.json"))
+itos = meta["vocab"]["symbols"]
+step = ort.InferenceSession(folder + "/step.onnx")
+state = {p: np.zeros((meta["model"]["num_layers"], 1, meta["model"]["hidden_size"]),
+                     np.float32) for p in meta["state"]["parts"]}
+token, text = np.array([itos.index("\\n")]), ""
+for _ in range(60):
+    out = step.run(None, {"tokens": token, **state})
+    state = dict(zip(state, out[1:]))
+    logits = out[0][0]
+    logits[meta["vocab"]["unk_id"]] = -np.inf
+    token = np.array([int(logits.argmax())])
+    text += itos[token[0]]
+assert "torch" not in sys.modules and "rnnkit" not in sys.modules
+print(json.dumps(text))
+"""
+
+
+def test_a_fresh_process_with_onnxruntime_and_numpy_writes_what_rnnkit_writes(lstm_run):
+    done = subprocess.run(
+        [sys.executable, "-c", STREAM, str(lstm_run / "export-onnx")],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    run = load_run(lstm_run)
+    greedy = generate(run.model, [run.vocab.stoi["\n"]], 60, temperature=0, suppress_ids=(0,))
+    assert json.loads(done.stdout) == run.vocab.decode(greedy)
+
+
+def test_refusals_are_one_line_and_write_nothing(lstm_run, tmp_path, capsys):
+    assert main(["export", str(lstm_run)]) == 2  # export-onnx exists
+    assert "never overwrites" in capsys.readouterr().err
+    broken = tmp_path / "broken"
+    shutil.copytree(FIXTURE, broken)
+    for file in (broken / "checkpoints").iterdir():
+        file.unlink()
+    assert main(["export", str(broken)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "checkpoint" in err
+    assert sorted(p.name for p in broken.iterdir()) == sorted(p.name for p in FIXTURE.iterdir())
+    assert main(["export", str(lstm_run), "--out", str(tmp_path / "no" / "such" / "dir")]) == 2
+    assert "no folder" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="unknown export format 'tflite'; allowed: onnx, pt2"):
+        export_run(lstm_run, "tflite")
+    classify = tmp_path / "classify"
+    shutil.copytree(FIXTURE.parent / "classify", classify)
+    assert main(["export", str(classify)]) == 2
+    assert "export has graphs for charlm runs so far" in capsys.readouterr().err
+    assert not list(tmp_path.glob(".*"))  # no half-written folder left anywhere
+
+
+@pytest.mark.parametrize(
+    "options",
+    [["--seed", "3", "--length", "200"], ["--temperature", "0", "--length", "60"],
+     ["--seed", "1", "--top-k", "5", "--prime", "the ", "--length", "100"],
+     ["--beam", "3", "--length", "30"]],
+)  # fmt: skip
+def test_sample_with_onnxruntime_writes_what_torch_writes(lstm_run, options, capsys):
+    assert main(["sample", str(lstm_run), *options]) == 0
+    torch_text = capsys.readouterr().out
+    assert main(["sample", str(lstm_run), *options, "--backend", "onnxruntime"]) == 0
+    assert capsys.readouterr().out == torch_text
+
+
+def test_the_onnx_backend_exports_a_run_first_and_refuses_a_stale_export(tmp_path, capsys):
+    run = tmp_path / "run"
+    shutil.copytree(FIXTURE, run)
+    assert main(["sample", str(run), "--length", "5", "--backend", "onnxruntime"]) == 0
+    assert (run / "export-onnx" / "step.onnx").exists()  # exported on first use
+    record = json.loads((run / "export-onnx" / "export.json").read_text())
+    record["weights_sha256"] = "0" * 64  # as if the run had trained on since
+    (run / "export-onnx" / "export.json").write_text(json.dumps(record))
+    assert main(["sample", str(run), "--length", "5", "--backend", "onnxruntime"]) == 2
+    assert "holds other weights" in capsys.readouterr().err
