@@ -66,6 +66,7 @@ INCOMPLETE_INLINE = {
     "train caption": "names the task; --dataset is required",
     "train forecast": "names the task; --dataset is required",
     "serve": "names the subcommand; run directories or --runs-dir follow in the text",
+    "export": "names the subcommand; RUN_DIR follows in the text",
 }
 # Complete commands that are parse-checked but not run, keyed the same way, with the reason.
 # `rnnkit data fetch NAME` finds the fake cache's copy and downloads nothing, and `rnnkit bench
@@ -73,6 +74,7 @@ INCOMPLETE_INLINE = {
 # runs in tests/serve (API through the test client, a real server in a browser).
 SERVER = "a server runs until it is stopped; tests/serve runs it (test client and browser)"
 EXCLUDED: dict[str, str] = {
+    "bench layers --device cuda": "needs a CUDA device; benchmarks/gpu_check.sh runs it there",
     "serve --runs-dir runs": SERVER,
     "serve runs/quick --port 8123": SERVER,
 }
