@@ -23,8 +23,14 @@ which can be computed without a step-by-step loop. Three forms, one answer:
   2 sqrt(T) Python steps instead of T, no division, no logarithm: exact up to rounding, and
   fast on a CPU, where one wide elementwise op costs little more than a narrow one.
 
-``"auto"`` takes the loop for short sequences and the chunked form from ``CHUNKED_FROM`` steps.
-Every form is differentiable by autograd.
+``"auto"`` takes the loop on the CPU and the chunked form on other devices. Measured on a
+2-core AMD EPYC (AVX2 only, torch 2.13, forward + backward of the scan alone, H = 256): the
+loop 10 / 56 / 82 ms at (T, N) = (100, 32), (512, 32), (2048, 8); the chunked form 17 / 163 /
+207 ms; the log-space form 171 / 900 / 845 ms. On a CPU an elementwise step costs little more
+than its arithmetic, and the parallel forms do two to three times as much of it (the chunked)
+or need exp and log of everything (the log-space); they are kept for devices where many small
+steps cost more than the extra work, and as checks of each other. Every form is
+differentiable by autograd.
 
 Shapes are time-major, as in :mod:`rnnkit.nn.recurrence`: ``a``, ``b`` (T, N, H), ``h0``
 (N, H). ``mask`` (T, N, 1), true where ``t < length``: past its length a sequence keeps its
@@ -40,7 +46,6 @@ import torch
 from torch import Tensor
 
 METHODS = ("auto", "loop", "log", "chunked")
-CHUNKED_FROM = 32  # "auto" takes the chunked form from this many steps
 LOG_ZERO = -1e4  # the log form's log 0: exp(-1e4) is 0 in every float type
 
 
@@ -73,7 +78,7 @@ def linear_scan(
     if reverse:
         a, b = a.flip(0), b.flip(0)
     if method == "auto":
-        method = "chunked" if a.shape[0] >= CHUNKED_FROM else "loop"
+        method = "loop" if a.device.type == "cpu" else "chunked"
     h = {"loop": scan_loop, "log": scan_log, "chunked": scan_chunked}[method](a, b, h0)
     final = h[-1] if h.shape[0] else h0
     if reverse:
