@@ -75,3 +75,22 @@ def test_a_run_resumes_across_world_sizes(tmp_path, straight):
     moved = records(tmp_path / "moved", "train")
     assert [r["step"] for r in moved] == list(range(1, 10))
     same_losses(records(straight, "train"), moved)
+
+
+def test_two_ranks_take_the_single_process_steps_of_a_task_with_unequal_token_shares(tmp_path):
+    """Sentences of different lengths: each rank's share of a batch holds another number of
+    tokens, and the ranks' losses are weighted by them (the mean over the whole batch)."""
+    words = ["I", "met", "Ann", "in", "Oslo", "today", "and", "then", "left", "."]
+    sentences = [words[: 3 + (k * 7) % 8] for k in range(48)]
+    tag = {"Ann": "B-PER", "Oslo": "B-LOC"}
+    blocks = ["\n".join(f"{w} {tag.get(w, 'O')}" for w in s) for s in sentences]
+    (tmp_path / "tiny.conll").write_text("\n\n".join(blocks) + "\n", encoding="utf-8")
+    task = ["tag", "--dataset", str(tmp_path / "tiny.conll"), "--no-baselines", "--device",
+            "cpu", "--batch-size", "8", "--hidden-size", "8", "--embedding-size", "8",
+            "--eval-every", "3", "--log-every", "1", "--threads", "1"]  # fmt: skip
+    train(task, tmp_path / "one", 6, 1)
+    train(task, tmp_path / "two", 6, 2)
+    one, two = (records(tmp_path / name, "train") for name in ("one", "two"))
+    assert len(two) == 6
+    same_losses(one, two)
+    same_losses(records(tmp_path / "one", "eval"), records(tmp_path / "two", "eval"), "val_loss")

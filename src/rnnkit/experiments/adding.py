@@ -74,7 +74,7 @@ class AddingTask(SyntheticTask):
     def training_step(self, model: SequenceToOne, batch, carry) -> StepOutput:
         inputs, targets = batch
         _, loss = model(inputs, targets)
-        return StepOutput(loss, None, inputs.shape[0] * inputs.shape[1])
+        return StepOutput(loss, None, inputs.shape[0] * inputs.shape[1], examples=len(targets))
 
     def evaluate(self, model: SequenceToOne) -> dict[str, float]:
         squared, count = 0.0, 0

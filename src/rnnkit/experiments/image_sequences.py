@@ -153,7 +153,7 @@ class ImageSequenceTask:
     def training_step(self, model: SequenceToOne, batch, carry) -> StepOutput:
         inputs, labels = batch
         _, loss = model(inputs, labels)
-        return StepOutput(loss, None, inputs.shape[0] * inputs.shape[1])
+        return StepOutput(loss, None, inputs.shape[0] * inputs.shape[1], examples=len(labels))
 
     def evaluate(self, model: SequenceToOne) -> dict[str, float]:
         val_accuracy = self.accuracy(model, self.val)

@@ -93,7 +93,7 @@ class ClassifyTask(LabelledTask):
     def training_step(self, model: SequenceClassifier, batch, carry) -> StepOutput:
         inputs, lengths, targets = batch
         _, loss = model(inputs, lengths, targets)
-        return StepOutput(loss, None, int(lengths.sum()))
+        return StepOutput(loss, None, int(lengths.sum()), examples=len(targets))
 
     def evaluate(self, model: SequenceClassifier) -> dict[str, float]:
         scores = self.score(model, "val")

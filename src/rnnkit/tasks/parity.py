@@ -136,7 +136,7 @@ class ParityTask:
     def training_step(self, model: ParityModel, batch, carry) -> StepOutput:
         bits, labels = batch
         _, loss = model(bits, labels)
-        return StepOutput(loss, None, bits.numel())
+        return StepOutput(loss, None, bits.numel(), examples=len(labels))
 
     def evaluate(self, model: ParityModel) -> dict[str, float]:
         scores = self.score(model, "val")

@@ -118,6 +118,17 @@ def mean_over_ranks(number: float, here: World) -> float:
     return float(total) / here.size
 
 
+def loss_weight(count: int, here: World) -> float:
+    """This rank's loss weight ``world size * count / total count``: DDP averages the ranks'
+    gradients, so the weighted losses give the gradient of the mean over the whole batch
+    (1 on one process, and where every rank's share is the same size)."""
+    if not here.distributed:
+        return 1.0
+    total = torch.tensor([float(count)], dtype=torch.float64)
+    dist.all_reduce(total)
+    return here.size * count / float(total)
+
+
 def any_rank(flag: bool, here: World) -> bool:
     """Whether ``flag`` is true on any rank (so that every rank stops at the same step)."""
     if not here.distributed:

@@ -32,12 +32,21 @@ import torch
 
 @dataclass
 class StepOutput:
-    """One training step's result: the mean loss per token (a scalar with a graph), the carry
-    for the next step (detached), and how many tokens the step trained on."""
+    """One training step's result: the mean loss (a scalar with a graph), the carry for the
+    next step (detached), how many tokens the step trained on, and, for a loss that is a
+    mean over examples rather than over those tokens, the number of examples. Under DDP the
+    Trainer weights each rank's loss by its share of that count, so the step is the one a
+    single process takes on the whole batch."""
 
     loss: torch.Tensor
     carry: Any
     tokens: int
+    examples: int | None = None  # the loss is a mean over this many examples (not tokens)
+
+    @property
+    def count(self) -> int:
+        """What the loss is a mean over."""
+        return self.tokens if self.examples is None else self.examples
 
 
 class Task(Protocol):

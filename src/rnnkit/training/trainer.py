@@ -198,14 +198,15 @@ class Trainer:
         dtype = torch.float16 if self.precision == "fp16" else torch.bfloat16
         with torch.autocast(self.device.type, dtype, enabled=self.precision != "fp32"):
             output = self.task.training_step(self.trained, batch, self.carry)
+        weight = distributed.loss_weight(output.count, self.world)  # 1 on one process
         self.optimizer.zero_grad(set_to_none=True)
-        self.scaler.scale(output.loss).backward()
+        self.scaler.scale(output.loss * weight).backward()
         self.scaler.unscale_(self.optimizer)
         grad_norm = self._clip_gradients()
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.carry = output.carry
-        loss = distributed.mean_over_ranks(output.loss.item(), self.world)
+        loss = distributed.mean_over_ranks(output.loss.item() * weight, self.world)
         seconds = time.perf_counter() - started
         self.state.step += 1
         self.state.tokens += output.tokens * self.world.size
