@@ -105,19 +105,26 @@ def _keep_top_p(logits: Tensor, p: float) -> Tensor:
     return logits.masked_fill(drop, -math.inf)
 
 
-def suppress(logits: Tensor, ids: Sequence[int]) -> Tensor:
-    """``logits`` (B, V) with the tokens ``ids`` made impossible (-inf), e.g. ``<unk>``."""
+def suppress(logits: Tensor, ids: Sequence[int] | Tensor) -> Tensor:
+    """``logits`` (B, V) with the tokens ``ids`` made impossible (-inf), e.g. ``<unk>``;
+    ``ids`` as :func:`suppressed` returns them skips the checks (once per generation)."""
+    if not isinstance(ids, Tensor):
+        ids = suppressed(ids, logits)
+    return logits if ids is None else logits.index_fill(-1, ids, -math.inf)
+
+
+def suppressed(ids: Sequence[int], logits: Tensor) -> Tensor | None:
+    """``ids`` checked against the vocabulary of ``logits`` (B, V), as a tensor for
+    :func:`suppress` (None for none)."""
     if not ids:
-        return logits
+        return None
     vocab_size = logits.shape[-1]
     bad = [i for i in ids if not 0 <= i < vocab_size]
     if bad:
         raise ValueError(f"suppress_ids must be token ids in [0, {vocab_size}), got {bad}")
     if len(set(ids)) >= vocab_size:
         raise ValueError("suppress_ids would leave no token to generate")
-    logits = logits.clone()
-    logits[:, list(ids)] = float("-inf")
-    return logits
+    return torch.tensor(list(ids), dtype=torch.long, device=logits.device)
 
 
 def sample_next(
@@ -220,11 +227,13 @@ def generate(
     generated: list[int] = []
     with evaluating(model):
         logits, state = prime(model, prime_ids, state)  # (1, V)
+        blocked = suppressed(suppress_ids, logits)
         generator = None
         if seed is not None:
             generator = torch.Generator(device=logits.device).manual_seed(seed)
         for position in range(length):
-            logits = suppress(logits, suppress_ids)
+            if blocked is not None:
+                logits = suppress(logits, blocked)
             token = sample_next(logits, temperature, top_k, top_p, generator)  # (1,)
             generated.append(int(token))
             if on_token is not None:

@@ -34,6 +34,7 @@ from rnnkit.models.recurrent import (
     describe_cells,
     get_core,
 )
+from rnnkit.nn.fused import fused_step
 from rnnkit.nn.layers import layer_cells
 from rnnkit.nn.recurrence import StepStates
 from rnnkit.nn.states import map_state
@@ -258,10 +259,12 @@ class LanguageModel(nn.Module):
     def step(self, tokens: Tensor, state=None) -> tuple[Tensor, object]:
         """One step of generation: tokens (B,) -> (logits (B, V), new state).
 
-        In eval mode the layers run as cells, one small matmul pair each, on the layer's own
-        parameters: at batch 1 the fused kernel's set-up per call costs several times the step
-        itself (about 460 against 2,900 characters/s for a 2x256 LSTM on an AVX2 EPYC core).
-        The numbers are the readable loop's, equal to the fused path's up to rounding. In
+        In eval mode the layers run one cell step each (torch's fused cell kernel for the
+        standard cores, ``rnnkit.nn.fused.fused_step``), on the layer's own parameters: at
+        batch 1 the fused layer's set-up per call costs several times the step itself
+        (benchmarks/bench_sampling.py, a 2x256 LSTM on one core of an AVX2 EPYC: 2,450
+        characters/s this way, 520 through the layer). Equal to the forward pass up to
+        rounding. In
         training mode (dropout between layers) the step is the forward pass of one token."""
         if not isinstance(tokens, Tensor) or tokens.dim() != 1:
             shape = tuple(tokens.shape) if isinstance(tokens, Tensor) else type(tokens).__name__
@@ -273,7 +276,7 @@ class LanguageModel(nn.Module):
         states = self._layer_states(state, tokens.shape[0])
         new = []
         for cell, layer_state in zip(self._cells(), states, strict=True):
-            layer_state = cell.step(cell.project_input(x), layer_state)
+            layer_state = fused_step(cell, x, layer_state)
             x = cell.output(layer_state)  # (B, H), the next layer's input
             new.append(layer_state)
         return self.decoder(x).float(), self._stack_states(new)
@@ -281,7 +284,7 @@ class LanguageModel(nn.Module):
     def _cells(self) -> list[nn.Module]:
         """The recurrent layer's cells on its own parameters, made once (they hold the same
         Parameter objects, which load_state_dict and .to() update in place)."""
-        key = tuple(id(p) for p in self.recurrent.parameters())
+        key = (id(self.recurrent), id(next(self.recurrent.parameters())))
         cached = self.__dict__.get("_step_cells")
         if cached is None or cached[0] != key:
             self.__dict__["_step_cells"] = cached = (key, layer_cells(self.recurrent))

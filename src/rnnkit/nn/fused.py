@@ -86,3 +86,26 @@ def fused_stack(
 
 def _final(mode: str, result):
     return (result[1], result[2]) if mode == "lstm" else result[1]
+
+
+# one step of a standard cell as torch's fused cell kernel: (x, state, cell) -> new state
+_CELL_KERNELS = {
+    "rnn_tanh": lambda x, h, c: torch.rnn_tanh_cell(x, h, *_weights(c)),
+    "rnn_relu": lambda x, h, c: torch.rnn_relu_cell(x, h, *_weights(c)),
+    "lstm": lambda x, state, c: tuple(torch.lstm_cell(x, state, *_weights(c))),
+    "gru": lambda x, h, c: torch.gru_cell(x, h, *_weights(c)),
+}
+
+
+def _weights(cell: nn.Module) -> tuple:
+    return cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh
+
+
+def fused_step(cell: nn.Module, x: torch.Tensor, state):
+    """One step of ``cell`` on the input ``x`` (N, D): torch's fused cell kernel for a
+    standard cell (one call instead of a dozen; what one-token generation spends its time
+    on), the cell's own readable ``step`` for any other. The same numbers up to rounding."""
+    mode = _cell_mode(cell)
+    if mode is None:
+        return cell.step(cell.project_input(x), state)
+    return _CELL_KERNELS[mode](x, state, cell)
