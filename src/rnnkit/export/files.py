@@ -133,7 +133,7 @@ def _signature(model, graph: str, inputs: list[str], outputs: list[str]) -> dict
     state = ["num_layers", "N", "hidden_size"]
     first = ["N", "T"] if graph == "sequence" else ["N"]
     logits = ["N", "T", "vocab_size"] if graph == "sequence" else ["N", "vocab_size"]
-    sizes = {"num_layers": c.num_layers, "hidden_size": c.hidden_size, "vocab_size": None}
+    sizes = {"num_layers": c.num_layers, "hidden_size": c.hidden_size}
     sizes["vocab_size"] = model.vocab_size
 
     def shape(names):

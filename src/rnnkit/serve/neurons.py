@@ -22,11 +22,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from rnnkit.data.vocab import Vocab
+from rnnkit.diagnostics.saturation import gate_activations
 from rnnkit.models.recurrent import get_core
-from rnnkit.nn import GRU, LSTM
+from rnnkit.nn.layers import layer_cells
 
 MAX_TEXT = 5000  # characters of text a request may trace
 SATURATED = (0.1, 0.9)  # a gate below / above these is left- / right-saturated, as in the paper
@@ -163,36 +163,29 @@ def best_units(traced: Traced) -> list[dict]:
     return found
 
 
+GATE_NAMES = {"i": "input", "f": "forget", "o": "output", "r": "reset", "z": "update"}
+
+
 def gate_values(model, traced: Traced) -> list[dict[str, np.ndarray]]:
     """Per layer, each sigmoid gate's value at every step, (T, H): LSTM input, forget and
-    output gates, GRU reset and update gates; a plain RNN has none."""
-    layer_module = model.recurrent
-    names = {LSTM: ("input", "forget", None, "output"), GRU: ("reset", "update", None)}
-    gate_names = names.get(get_core(model.config.cell).layer)
-    if gate_names is None:
-        return []
+    output gates, GRU reset and update gates (``rnnkit.diagnostics.saturation`` recomputes
+    them with the cell's own equations); ``[]`` for cells without such gates."""
     out = []
-    for k in range(traced.layers):
-        h = torch.from_numpy(traced.values[k, 0])  # (T, H)
-        h_prev = torch.cat([torch.zeros_like(h[:1]), h[:-1]])  # zero state before step 0
-        pre = F.linear(
-            traced.inputs[k].float(),
-            getattr(layer_module, f"weight_ih_l{k}"),
-            getattr(layer_module, f"bias_ih_l{k}", None),
-        ) + F.linear(
-            h_prev,
-            getattr(layer_module, f"weight_hh_l{k}"),
-            getattr(layer_module, f"bias_hh_l{k}", None),
-        )
-        chunks = pre.chunk(len(gate_names), dim=-1)
+    for k, cell in enumerate(layer_cells(model.recurrent)):
+        kinds = range(len(traced.kinds))  # h, and c for an LSTM
+        states = [torch.from_numpy(traced.values[k, j]).unsqueeze(1) for j in kinds]
+        prev = [torch.cat([torch.zeros_like(s[:1]), s[:-1]]) for s in states]  # (T, 1, H)
+        x = traced.inputs[k].float().unsqueeze(1)  # (T, 1, D)
+        with torch.no_grad():
+            gates = gate_activations(cell, x, tuple(prev) if len(prev) == 2 else prev[0])
         out.append(
             {
-                name: torch.sigmoid(chunk).detach().numpy()
-                for name, chunk in zip(gate_names, chunks, strict=True)
-                if name is not None
+                GATE_NAMES[name]: values[:, 0].numpy()
+                for name, (values, kind) in gates.items()
+                if kind == "sigmoid"
             }
         )
-    return out
+    return out if any(out) else []
 
 
 def saturation(model, traced: Traced) -> list[dict]:
