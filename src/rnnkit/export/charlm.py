@@ -20,7 +20,6 @@ from torch import Tensor, nn
 
 from rnnkit.models.language_model import LanguageModel
 from rnnkit.models.recurrent import get_core
-from rnnkit.nn.layers import layer_cells
 
 
 def state_names(model: LanguageModel) -> list[str]:
@@ -28,25 +27,16 @@ def state_names(model: LanguageModel) -> list[str]:
 
 
 class StepGraph(nn.Module):
-    """One token per stream: the cells of every layer, one step each."""
+    """One token per stream: ``LanguageModel.step`` (eval mode: one cell step a layer)."""
 
     def __init__(self, model: LanguageModel):
         super().__init__()
         self.model = model
-        self.cells = nn.ModuleList(layer_cells(model.recurrent))
         self.pair = len(state_names(model)) == 2
 
     def forward(self, tokens: Tensor, h: Tensor, c: Tensor | None = None):
-        state = (h, c)
-        x = self.model.embed(tokens.unsqueeze(0))[0]  # (N, E)
-        new = []
-        for k, cell in enumerate(self.cells):
-            layer_state = (state[0][k], state[1][k]) if self.pair else state[0][k]
-            layer_state = cell.step(cell.project_input(x), layer_state)
-            x = cell.output(layer_state)  # (N, H)
-            new.append(layer_state if self.pair else (layer_state,))
-        parts = [torch.stack(part) for part in zip(*new, strict=True)]  # each (L, N, H)
-        return (self.model.decoder(x), *parts)
+        logits, state = self.model.step(tokens, (h, c) if self.pair else h)
+        return (logits, *(state if self.pair else (state,)))
 
 
 class SequenceGraph(nn.Module):
