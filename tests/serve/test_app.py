@@ -256,7 +256,7 @@ def test_predict_tags_as_rnnkit_predict(client, runs):
         ("seq2seq", {"text": "the", "beam": 0}, 400, "beam must be an integer in 1..10"),
         ("seq2seq", {"text": "   "}, 400, "not empty"),
         ("classify", {"text": "x" * 301}, 400, "at most 300"),
-        ("charlm", {"text": "x"}, 400, "needs a seq2seq, classify, tag or caption run"),
+        ("charlm", {"text": "x"}, 400, "needs a seq2seq, classify, tag, caption or forecast run"),
         ("nope", {"text": "x"}, 404, "no run 'nope'"),
     ],
 )

@@ -44,7 +44,7 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     runs = tmp_path_factory.mktemp("runs")
-    for task in ("charlm", "classify", "seq2seq", "caption"):
+    for task in ("charlm", "classify", "seq2seq", "caption", "forecast"):
         shutil.copytree(FIXTURES / task, runs / task)
     port = free_port()
     src = Path(__file__).parents[2] / "src"
@@ -105,7 +105,7 @@ def shot(page, name: str) -> None:
 
 def test_runs_view_lists_the_runs_and_draws_the_loss(page):
     rows = page.locator("#run-table tbody tr")
-    assert rows.count() == 4
+    assert rows.count() == 5
     assert "charlm" in page.inner_text("#run-table")
     page.click("#run-table tbody tr[data-id=charlm]")
     page.wait_for_selector("#curve path")
@@ -189,3 +189,18 @@ def test_predict_shows_where_a_captioner_looked(page, tmp_path):
     page.wait_for_timeout(200)
     assert page.locator("#captioned canvas").count() == 1
     shot(page, "caption")
+
+
+def test_predict_plots_a_forecast_against_the_series_and_the_baselines(page):
+    page.select_option("#run", "forecast")
+    page.click("nav button[data-view=predict]")
+    page.fill("#predict-form input[name=steps]", "8")
+    page.click("#predict-form button[type=submit]")
+    page.wait_for_selector("#forecast-plot path.future")
+    methods = page.eval_on_selector_all(
+        "#forecast-plot path.forecast", "paths => [...new Set(paths.map(p => p.dataset.method))]"
+    )
+    assert methods[0] == "RNN" and "naive" in methods and "seasonal naive" in methods
+    assert page.locator("#forecast-plot path.series").count() == 1
+    assert page.locator("#forecast-table tr").count() == 1 + len(methods)
+    shot(page, "forecast")

@@ -5,6 +5,8 @@
     GET  /api/runs/{id}/curves?since=N     metrics.jsonl records from line N (the page polls)
     GET  /api/runs/{id}/write?prime=...    a char model writing: server-sent events, one per
                                            character, {"char", "p", "top"}; then "done"
+    POST /api/runs/{id}/predict            by the run's task: a translation and its attention,
+                                           labels, tags, a caption, a forecast and baselines
     POST /api/runs/{id}/neurons            {"text", "layer", "kind", "unit"}: one unit's
                                            activation over the text, the unit that best tracks
                                            each feature of the text, gate saturation per unit
@@ -25,8 +27,9 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 
-from rnnkit.serve import neurons, predictions, write
+from rnnkit.serve import forecasts, neurons, predictions, write
 from rnnkit.serve.runs import RunIndex
+from rnnkit.training.devices import inference_device, resolve_device
 
 STATIC = Path(__file__).parent / "static"
 MAX_GENERATIONS = 8
@@ -42,6 +45,7 @@ def _loaders() -> dict:
         "seq2seq": seq2seq_runs.load_run,
         "classify": classify_runs.load_run,
         "tag": tag_runs.load_run,
+        "forecast": forecasts.load_run,
     }
 
 
@@ -53,6 +57,7 @@ PREDICTORS = {  # task -> (run, request body, the run's cache) -> the answer
     "classify": lambda run, body, _: predictions.classification(run, body.get("text")),
     "tag": lambda run, body, _: predictions.tagging(run, body.get("text")),
     "caption": predictions.captioning,
+    "forecast": forecasts.forecast,
 }
 
 
@@ -67,8 +72,8 @@ class RequestError(Exception):
 class Studio:
     """The runs, their loaded models and traced texts (in memory, per process)."""
 
-    def __init__(self, index: RunIndex):
-        self.index = index
+    def __init__(self, index: RunIndex, device: str = "cpu"):
+        self.index, self.device = index, device
         self.loaded: dict[str, object] = {}
         self.caches: dict[str, dict] = {}  # per run: what a view keeps (a caption run's images)
         self.traces: OrderedDict[tuple[str, str], neurons.Traced] = OrderedDict()
@@ -91,7 +96,8 @@ class Studio:
             raise RequestError(400, f"this view needs a {wanted} run; {run_id} is a {task} run")
         with self.lock:
             if run_id not in self.loaded:
-                self.loaded[run_id] = LOADERS[task](self.path(run_id))
+                with inference_device(self.device):  # the model on the studio's device
+                    self.loaded[run_id] = LOADERS[task](self.path(run_id))
             return self.loaded[run_id]
 
     def char_model(self, run_id: str):
@@ -112,10 +118,12 @@ class Studio:
         return traced
 
 
-def create_app(index: RunIndex) -> FastAPI:
-    """The studio over the runs of ``index``."""
+def create_app(index: RunIndex, device: str = "cpu") -> FastAPI:
+    """The studio over the runs of ``index``, their models opened on ``device`` (a name
+    ``rnnkit.training.devices.resolve_device`` knows; a missing device is a ValueError)."""
+    resolve_device(device)
     app = FastAPI(title="rnnkit studio", docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.studio = Studio(index)
+    app.state.studio = Studio(index, device)
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -173,14 +173,15 @@ def gate_values(model, traced: Traced) -> list[dict[str, np.ndarray]]:
     out = []
     for k, cell in enumerate(layer_cells(model.recurrent)):
         kinds = range(len(traced.kinds))  # h, and c for an LSTM
-        states = [torch.from_numpy(traced.values[k, j]).unsqueeze(1) for j in kinds]
+        device = next(cell.parameters()).device  # the studio's --device
+        states = [torch.from_numpy(traced.values[k, j]).unsqueeze(1).to(device) for j in kinds]
         prev = [torch.cat([torch.zeros_like(s[:1]), s[:-1]]) for s in states]  # (T, 1, H)
-        x = traced.inputs[k].float().unsqueeze(1)  # (T, 1, D)
+        x = traced.inputs[k].float().unsqueeze(1).to(device)  # (T, 1, D)
         with torch.no_grad():
             gates = gate_activations(cell, x, tuple(prev) if len(prev) == 2 else prev[0])
         out.append(
             {
-                GATE_NAMES[name]: values[:, 0].numpy()
+                GATE_NAMES[name]: values[:, 0].cpu().numpy()
                 for name, (values, kind) in gates.items()
                 if kind == "sigmoid"
             }

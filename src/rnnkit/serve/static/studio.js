@@ -312,8 +312,48 @@ function showAttention(result, index) {
   }
 }
 
+const FORECAST_COLOURS = { RNN: "#d0342c", naive: "#888", "seasonal naive": "#2e9a4a", arima: "#3a6fd0" };
+
+function drawForecast(result) {
+  const [W, H, pad] = [900, 320, 46];
+  const n = result.first + result.values.length;
+  const last = n + result.future.values.length - 1;
+  const lines = Object.values(result.forecasts).flat(2);
+  const ys = [...result.values, ...result.future.values, ...lines];
+  const [y0, y1] = [Math.min(...ys), Math.max(...ys)];
+  const sx = (i) => pad + ((i - result.first) / (last - result.first || 1)) * (W - 2 * pad);
+  const sy = (y) => H - pad + ((y0 - y) / (y1 - y0 || 1)) * (H - 2 * pad);
+  const path = (points) => points.map(([i, y], j) => `${j ? "L" : "M"}${sx(i).toFixed(1)},${sy(y).toFixed(1)}`).join("");
+  const labels = [...result.labels, ...result.future.labels];
+  let svg = `<path class="series" d="${path(result.values.map((v, k) => [result.first + k, v]))}" fill="none" stroke="#222" stroke-width="1.4"/>` +
+    `<line x1="${sx(result.start - 0.5)}" x2="${sx(result.start - 0.5)}" y1="${pad}" y2="${H - pad}" stroke="#999" stroke-dasharray="3,3"/>` +
+    `<text x="${sx(result.start - 0.5) + 4}" y="${pad + 10}">${result.part} part</text>`;
+  Object.entries(result.forecasts).forEach(([name, rows], m) => {
+    const colour = FORECAST_COLOURS[name] || "#a0a";
+    const dash = name === "RNN" ? "" : ' stroke-dasharray="5,3"';
+    rows.forEach((row, r) => {
+      const t = result.origins[r];
+      svg += `<path class="forecast" data-method="${escapeText(name)}" d="${path(row.map((v, h) => [t + h, v]))}" fill="none" stroke="${colour}" stroke-width="${name === "RNN" ? 2 : 1.2}"${dash}><title>${escapeText(name)} from ${escapeText(labels[t - result.first] || String(t))}</title></path>`;
+    });
+    svg += `<text x="${W - 170}" y="${20 + 14 * m}" style="fill:${colour}">${escapeText(name)}</text>`;
+  });
+  const future = [[n - 1, result.values[result.values.length - 1]], ...result.future.values.map((v, k) => [n + k, v])];
+  svg += `<path class="future" d="${path(future)}" fill="none" stroke="${FORECAST_COLOURS.RNN}" stroke-width="2" stroke-dasharray="2,2"/>` +
+    `<text x="${W - 170}" y="${20 + 14 * Object.keys(result.forecasts).length}" style="fill:${FORECAST_COLOURS.RNN}">RNN past the end</text>`;
+  for (const i of [result.first, result.start, n - 1, last]) {
+    svg += `<text x="${sx(i) - 20}" y="${H - pad + 16}">${escapeText(labels[i - result.first] || "")}</text>`;
+  }
+  svg += `<text x="4" y="${pad}">${y1.toFixed(1)}</text><text x="4" y="${H - pad}">${y0.toFixed(1)}</text>`;
+  const rows = Object.entries(result.table).map(([name, s]) =>
+    [`<th>${escapeText(name)}</th>`, `<td>${s.mae.toFixed(4)}</td>`, `<td>${s.rmse.toFixed(4)}</td>`]);
+  return `<p class="said">${escapeText(result.data)}: ${result.horizon}-step forecasts (${escapeText(result.mode)} model) on the ${result.part} part, then ${result.future.values.length} steps past the end</p>` +
+    `<svg id="forecast-plot" viewBox="0 0 ${W} ${H}" role="img" aria-label="forecasts">${svg}</svg>` +
+    `<table id="forecast-table"><tr><th>method</th><th>MAE</th><th>RMSE</th></tr>${rows.map((r) => `<tr>${r.join("")}</tr>`).join("")}</table>`;
+}
+
 async function predictBody(form) {
   const run = state.runs.find((r) => r.id === state.run);
+  if (run && run.task === "forecast") return { part: form.part.value, steps: Number(form.steps.value) };
   if (!run || run.task !== "caption") return { text: form.text.value, beam: Number(form.beam.value) };
   const file = form.image.files[0];
   if (!file) return { test_index: Number(form.test_index.value) };
@@ -333,7 +373,7 @@ async function predict(event) {
     });
     showError("");
     const draw = { seq2seq: drawTranslation, classify: drawClassification, tag: drawTagging,
-                   caption: drawCaption };
+                   caption: drawCaption, forecast: drawForecast };
     $("#prediction").innerHTML = draw[result.task](result);
   } catch (error) {
     showError(error.message);
