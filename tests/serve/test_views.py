@@ -184,7 +184,7 @@ def test_neurons_and_gradients_of_a_bidirectional_tagger_are_a_hand_loops(client
             logits[chosen], logits.argmax(dim=1)[chosen], reduction="sum"
         )
         flow = client.post("/api/runs/tag/gradients", json={"text": text, "loss": how}).json()
-        assert flow["loss"] == pytest.approx(float(loss), rel=1e-5)
+        assert flow["loss"] == pytest.approx(loss.item(), rel=1e-5)
         for cell, states in zip(flow["norms"], (forward, backward), strict=True):
             reference = step_norms(loss, states)
             for part in ("h", "c"):
