@@ -7,12 +7,15 @@
 Binds 127.0.0.1 unless --host says otherwise. The page serves only the runs it was given or
 found under --runs-dir, and loads nothing from the internet. Views: the runs with their loss
 curves (updated while a run trains); Write, a char model's text streamed with each
-character's probability; Neurons, a text coloured by one unit's activation, the units that
-best track quotes, brackets, line position, word starts and speaker names, and each gate's
-saturation; Predict, a translation with its attention heatmap, a classifier's labels as the
-input is read, a tagger's tags. --device puts the models there (default auto: cuda if
-available, else mps, else cpu). Limits: 2,000 characters a generation, 8 generations at once,
-5,000 characters of text to trace, 300 to predict.
+character's probability; Neurons (any recurrent run on text: char model, classifier, tagger,
+translation encoder), a text coloured by one unit's activation, the units that best track
+simple features of the text, and each gate's saturation; Predict, a translation with its
+attention heatmap, a classifier's labels as the input is read, a tagger's tags, a caption, a
+forecast against the series and the baselines; Gradients, ||dL/dh_t|| of the task's own loss
+at every step, as rnnkit diagnose gradients draws it. --device puts the models there (default
+auto: cuda if available, else mps, else cpu). Limits: 2,000 characters a generation, 8
+generations at once, 5,000 characters of text to trace, 300 to predict, 1,000 steps of
+gradients.
 """
 
 from __future__ import annotations
