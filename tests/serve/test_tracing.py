@@ -3,6 +3,7 @@ weights: every cell's states, what each cell read, and the gates the Neurons vie
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch import nn
 
@@ -71,3 +72,21 @@ def test_a_stacked_bidirectional_layer_is_traced_cell_by_cell():
             shown = torch.from_numpy(neurons.gate_values(traced)[k]["forget"])
             torch.testing.assert_close(shown, forget, atol=1e-5, rtol=0)
         below = out.unsqueeze(0)
+
+
+def test_record_steps_takes_full_lengths_and_refuses_padding():
+    from rnnkit.diagnostics.recording import record_steps
+
+    model = Reader().eval()
+    ids = torch.tensor([[1, 4, 2], [3, 3, 0]])
+    with record_steps(model, bidirectional=True) as recording:
+        model(ids, torch.tensor([3, 3]))
+    assert recording.seq_len == 3 and len(recording.cells) == 4
+    with (
+        pytest.raises(ValueError, match="unpadded batches"),
+        record_steps(model, bidirectional=True),
+    ):
+        model(ids, torch.tensor([3, 2]))
+    with pytest.raises(ValueError, match="bidirectional layers are not supported"):
+        with record_steps(model):
+            model(ids, torch.tensor([3, 3]))

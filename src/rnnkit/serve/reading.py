@@ -84,8 +84,9 @@ def _tag(run, text: str, for_loss: bool) -> Reading:
         logits = output[0].float()  # (1, T, K)
         _, tags = run.model.decode(logits.detach(), batch["lengths"])  # (1, T)
         if run.model.crf is not None:  # the sentence's negative log-likelihood
-            mask = torch.ones_like(tags, dtype=torch.bool)
-            return -run.model.crf.log_likelihood(logits, tags.to(logits.device), mask).sum()
+            device = next(run.model.crf.parameters()).device  # the studio's --device
+            mask = torch.ones_like(tags, dtype=torch.bool, device=device)
+            return -run.model.crf.log_likelihood(logits.to(device), tags.to(device), mask).sum()
         if how == "last":
             logits, tags = logits[:, -1:], tags[:, -1:]
         return F.cross_entropy(logits[0], tags[0].to(logits.device), reduction="sum")
