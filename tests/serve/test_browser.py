@@ -226,6 +226,11 @@ def test_neurons_colours_the_words_a_classifier_reads(page, server):
     page.click("#neuron-form button[type=submit]")
     page.wait_for_function("document.querySelector('#coloured span').title !== ''")
     shot(page, "neurons-classify")
+    page.select_option("#run", "charlm")  # the cell and state start again from the first
+    assert page.input_value("#neuron-form select[name=kind]") == "h"
+    page.click("#neuron-form button[type=submit]")
+    page.wait_for_function(f"document.querySelector('#coloured').innerText === {json.dumps(text)}")
+    assert page.locator("#error").is_hidden()  # characters, each its own span
 
 
 def test_gradients_view_draws_the_gradient_norm_per_step(page):

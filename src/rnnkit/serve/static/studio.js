@@ -61,6 +61,9 @@ function selectRun(id) {
   }
   state.curves = [];
   state.next = 0;
+  const neuronForm = $("#neuron-form");  // another run has other cells: start from the first
+  fillChoices(neuronForm.layer, [[0, "layer 0"]], 0);
+  fillChoices(neuronForm.kind, [["h", "h"]], "h");
   clearInterval(state.poll);
   pollCurves();
   const run = state.runs.find((r) => r.id === id);
