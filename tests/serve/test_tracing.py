@@ -90,3 +90,32 @@ def test_record_steps_takes_full_lengths_and_refuses_padding():
     with pytest.raises(ValueError, match="bidirectional layers are not supported"):
         with record_steps(model):
             model(ids, torch.tensor([3, 3]))
+
+
+def test_a_crf_taggers_gradients_use_its_sentence_likelihood():
+    from types import SimpleNamespace
+
+    from rnnkit.data.encoders import TagEncoder, build_vocab
+    from rnnkit.models.tagger import SequenceTagger, TaggerConfig
+    from rnnkit.serve.reading import read
+
+    torch.manual_seed(1)
+    words = "Ann met Bob in Oslo on Monday .".split()
+    encoder = TagEncoder(
+        build_vocab([words], "word"), build_vocab(words, "char"), ["O", "B-PER", "B-LOC"],
+        lowercase=False, max_word_chars=8,
+    )  # fmt: skip
+    config = TaggerConfig(hidden_size=5, num_layers=2, embedding_size=4, crf=True)
+    config.char_features, config.char_hidden_size = True, 3
+    model = SequenceTagger(config, 3, len(encoder.words), len(encoder.chars)).eval()
+    run = SimpleNamespace(model=model, encoder=encoder)
+    reading = read(run, "tag", " ".join(words), for_loss=True)
+    flow = tracing.gradients(model, reading, "last")  # a CRF: the whole sentence's
+    batch = encoder.batch([encoder.encode(words)])
+    with torch.no_grad():
+        logits, _ = model(**batch)
+        _, tags = model.decode(logits, batch["lengths"])
+        _, mean = model(**batch, targets=tags)
+    assert flow["loss"] == pytest.approx(mean.item() * len(words), rel=1e-5)
+    assert flow["cells"][3] == "layer 1 backward" and len(flow["norms"]) == 4
+    assert all(max(cell["h"]) > 0 and len(cell["h"]) == len(words) for cell in flow["norms"])
