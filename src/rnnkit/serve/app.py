@@ -84,6 +84,9 @@ class Studio:
         self.caches: dict[str, dict] = {}  # per run: what a view keeps (a caption run's images)
         self.traces: OrderedDict[tuple[str, str], neurons.Traced] = OrderedDict()
         self.lock = threading.Lock()
+        # A recorded pass (Neurons, Gradients) swaps its layer's forward for a while: no other
+        # pass through a layer (a generation's prime, in a worker thread) may run meanwhile.
+        self.recording = threading.Lock()
         self.generations = threading.BoundedSemaphore(MAX_GENERATIONS)
 
     def path(self, run_id: str) -> Path:
@@ -129,7 +132,8 @@ class Studio:
             if key in self.traces:
                 self.traces.move_to_end(key)
                 return self.traces[key]
-        traced = tracing.trace(self.run(run_id, *reading.TEXT_TASKS).model, read)
+        with self.recording:
+            traced = tracing.trace(self.run(run_id, *reading.TEXT_TASKS).model, read)
         with self.lock:
             self.traces[key] = traced
             while len(self.traces) > TRACES_KEPT:
@@ -205,7 +209,8 @@ def write_text(
     try:
         options = {"temperature": temperature, "top_k": top_k, "top_p": top_p, "seed": seed}
         said = write.characters(run.model, run.vocab, prime, length, **options)
-        first = next(said)  # a bad option fails here, as a 400, before the stream starts
+        with studio.recording:  # the prime runs the layer (later steps run its cells)
+            first = next(said)  # a bad option fails here, as a 400, before the stream starts
     except Exception:
         studio.generations.release()
         raise
@@ -252,7 +257,9 @@ async def gradient_view(request: Request, run_id: str):
     if len(read.pieces) > MAX_GRADIENT_STEPS:
         raise ValueError(f"the input has {len(read.pieces)} steps; at most {MAX_GRADIENT_STEPS}")
     model = studio.run(run_id, studio.index.task(run_id)).model
-    return {"task": studio.index.task(run_id), **tracing.gradients(model, read, how)}
+    with studio.recording:
+        flow = tracing.gradients(model, read, how)
+    return {"task": studio.index.task(run_id), **flow}
 
 
 def _events(first: dict, rest, slots: threading.BoundedSemaphore):
