@@ -112,6 +112,10 @@ def test_a_studio_on_cuda_says_what_the_cpu_studio_says(runs):
         ("neurons", "charlm", {"text": 'ROMEO: "soft" (light)', "kind": "c", "unit": 2}),
         ("predict", "classify", {"text": "Nakamura"}),
         ("predict", "forecast", {"steps": 5}),
+        ("neurons", "tag", {"text": "Ann met Bob in Oslo .", "layer": 1}),
+        ("gradients", "tag", {"text": "Ann met Bob in Oslo .", "loss": "sum"}),
+        ("gradients", "seq2seq", {"text": "in the beginning god created"}),
+        ("gradients", "forecast", {}),
     ]
     for view, run, body in requests:
         on_cpu, on_cuda = (c.post(f"/api/runs/{run}/{view}", json=body) for c in (cpu, cuda))
