@@ -133,7 +133,7 @@ def _close(a, b) -> None:
         for x, y in zip(a, b, strict=True):
             _close(x, y)
     elif isinstance(a, float):
-        assert a == pytest.approx(b, abs=1e-3)
+        assert a == pytest.approx(b, rel=1e-3, abs=1e-3)
     else:
         assert a == b
 
