@@ -15,6 +15,11 @@
     POST /api/runs/{id}/gradients          {"text", "loss": "last"|"sum"}: ||dL/ds_t|| of the
                                            task's loss for every step, cell and state part
                                            (those runs, and forecast on its last test window)
+    GET  /api/runs/{id}/validation?start=&length=&seed=
+                                           a piece of the run's own validation split as text
+                                           (those text runs): a char model's characters
+                                           start..start+length, another's example ``start``;
+                                           no start: one drawn at random with ``seed``
 
 A bad request gets a 4xx with ``{"error": "..."}``, which the page shows; the server goes on.
 At most ``MAX_GENERATIONS`` generations run at once (a 429 beyond); a generation stops when
@@ -29,10 +34,11 @@ from collections import OrderedDict
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 
-from rnnkit.serve import forecasts, neurons, predictions, reading, tracing, write
+from rnnkit.serve import forecasts, neurons, predictions, reading, tracing, validation, write
 from rnnkit.serve.runs import RunIndex
 from rnnkit.training.devices import inference_device, resolve_device
 
@@ -125,6 +131,14 @@ class Studio:
                 raise ValueError(f"the text has {len(text)} characters; at most {neurons.MAX_TEXT}")
         return reading.read(run, task, text, for_loss)
 
+    def validation(self, run_id: str) -> validation.ValidationSplit:
+        """The run's validation split, rebuilt once from the data its config.json records."""
+        run = self.run(run_id, *reading.TEXT_TASKS)
+        cache = self.caches.setdefault(run_id, {})
+        if "validation" not in cache:
+            cache["validation"] = validation.open_split(run, self.index.task(run_id))
+        return cache["validation"]
+
     def trace(self, run_id: str, text: object) -> tracing.Traced:
         read = self.reading(run_id, text)
         key = (run_id, text)
@@ -153,6 +167,12 @@ def create_app(index: RunIndex, device: str = "cpu") -> FastAPI:
     @app.exception_handler(RequestError)
     async def refused(_request: Request, error: RequestError):
         return JSONResponse({"error": str(error)}, status_code=error.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def malformed(_request: Request, error: RequestValidationError):
+        wrong = error.errors()[0]  # a query parameter that is not a number, as the page shows
+        name, given = wrong["loc"][-1], wrong.get("input")
+        return JSONResponse({"error": f"{name}: {wrong['msg']}, got {given!r}"}, status_code=400)
 
     @app.exception_handler(ValueError)
     async def invalid(_request: Request, error: ValueError):
@@ -260,6 +280,18 @@ async def gradient_view(request: Request, run_id: str):
     with studio.recording:
         flow = tracing.gradients(model, read, how)
     return {"task": studio.index.task(run_id), **flow}
+
+
+@router.get("/api/runs/{run_id}/validation")
+def validation_piece(
+    request: Request,
+    run_id: str,
+    start: int | None = None,
+    length: int | None = None,
+    seed: int | None = None,
+):
+    """A piece of the run's own validation split, as text for the Neurons view."""
+    return _studio(request).validation(run_id).take(start, length, seed)
 
 
 def _events(first: dict, rest, slots: threading.BoundedSemaphore):

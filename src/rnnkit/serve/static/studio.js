@@ -64,6 +64,10 @@ function selectRun(id) {
   const neuronForm = $("#neuron-form");  // another run has other cells: start from the first
   fillChoices(neuronForm.layer, [[0, "layer 0"]], 0);
   fillChoices(neuronForm.kind, [["h", "h"]], "h");
+  const chars = (state.runs.find((r) => r.id === id) || {}).task === "charlm";
+  $("#validation-what").textContent = chars ? "start" : "example";  // a char model: a slice
+  $("#validation-length").hidden = !chars;
+  $("#validation-note").textContent = "";
   clearInterval(state.poll);
   pollCurves();
   const run = state.runs.find((r) => r.id === id);
@@ -198,6 +202,36 @@ async function traceUnits(event, pick) {
     drawColoured(result);
     drawFeatures(result.features, result.cells);
     drawSaturation(result.saturation, result.cells);
+  } catch (error) {
+    showError(error.message);
+  }
+}
+
+function describePiece(piece) {
+  if (piece.unit === "character") {
+    const end = piece.start + piece.length;
+    const unknown = piece.unknown ? `; ${piece.unknown} never seen in training, shown as \ufffd` : "";
+    return `characters ${piece.start}..${end - 1} of the ${piece.size} of the validation split` +
+      ` (${piece.offset} into the text)${unknown}`;
+  }
+  const truth = piece.label ?? (piece.tags ? piece.tags.join(" ") : piece.target);
+  return `validation example ${piece.start} (of ${piece.size}): ${truth}`;
+}
+
+async function takeValidation(event) {
+  event.preventDefault();
+  const form = $("#validation-form");
+  const query = new URLSearchParams();
+  if (form.start.value !== "") query.set("start", form.start.value);
+  if (form.seed.value !== "") query.set("seed", form.seed.value);
+  if (!$("#validation-length").hidden) query.set("length", form.length.value);
+  try {
+    const run = encodeURIComponent(state.run);
+    const piece = await api(`/api/runs/${run}/validation?${query}`);
+    const seed = piece.seed === null ? "" : `, seed ${piece.seed}`;
+    $("#validation-note").textContent = describePiece(piece) + seed;
+    $("#neuron-form").text.value = piece.text;
+    await traceUnits();
   } catch (error) {
     showError(error.message);
   }
@@ -471,6 +505,7 @@ $("#stop").addEventListener("click", stopWriting);
 $("#written").addEventListener("mousemove", hover);
 $("#written").addEventListener("mouseleave", () => { $("#tooltip").hidden = true; });
 $("#neuron-form").addEventListener("submit", traceUnits);
+$("#validation-form").addEventListener("submit", takeValidation);
 $("#predict-form").addEventListener("submit", predict);
 $("#gradient-form").addEventListener("submit", drawGradients);
 window.addEventListener("beforeunload", stopWriting);
