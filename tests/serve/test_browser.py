@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.compat.harness import copy_data, copy_run
 from tests.tasks.caption_fixtures import write_shapes_folder
 
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright is a test extra")
@@ -44,8 +45,9 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     runs = tmp_path_factory.mktemp("runs")
-    for task in ("charlm", "classify", "seq2seq", "caption", "forecast"):
+    for task in ("charlm", "seq2seq", "caption", "forecast"):
         shutil.copytree(FIXTURES / task, runs / task)
+    copy_run("classify", runs, copy_data(runs.parent))  # its data there: a validation example
     port = free_port()
     src = Path(__file__).parents[2] / "src"
     env = {
@@ -159,6 +161,55 @@ def test_neurons_colours_the_text_and_ranks_units(page):
     page.click("#features tbody tr >> nth=0")  # show the unit that tracks the first feature
     page.wait_for_function("document.querySelector('#coloured span') !== null")
     shot(page, "neurons")
+
+
+def test_neurons_takes_a_slice_of_the_validation_split(page, server):
+    page.select_option("#run", "charlm")
+    page.click("nav button[data-view=neurons]")
+    form = "#validation-form"
+    page.fill(f"{form} input[name=start]", "10")
+    page.fill(f"{form} input[name=length]", "60")
+    page.click(f"{form} button[type=submit]")
+    page.wait_for_function("document.querySelectorAll('#coloured span').length === 60")
+    piece = json.loads(
+        urllib.request.urlopen(f"{server}/api/runs/charlm/validation?start=10&length=60").read()
+    )
+    assert page.input_value("#neuron-form textarea") == piece["text"]
+    assert page.inner_text("#coloured") == piece["text"]
+    assert "characters 10..69 of the 150" in page.inner_text("#validation-note")
+    page.fill(f"{form} input[name=start]", "")  # at random, from a seed
+    page.fill(f"{form} input[name=seed]", "3")
+    page.click(f"{form} button[type=submit]")
+    page.wait_for_function(
+        "document.querySelector('#validation-note').innerText.endsWith('seed 3')"
+    )
+    page.select_option("#run", "classify")  # an example by its index: no length
+    assert page.locator("#validation-length").is_hidden()
+    page.fill(f"{form} input[name=start]", "1")
+    page.click(f"{form} button[type=submit]")
+    page.wait_for_function(
+        "document.querySelector('#validation-note').innerText.includes('example 1')"
+    )
+    piece = json.loads(
+        urllib.request.urlopen(f"{server}/api/runs/classify/validation?start=1").read()
+    )
+    assert page.input_value("#neuron-form textarea") == piece["text"]
+    request = urllib.request.Request(
+        f"{server}/api/runs/classify/neurons",
+        data=json.dumps({"text": piece["text"]}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    pieces = json.loads(urllib.request.urlopen(request).read())["pieces"]
+    page.wait_for_function(
+        f"document.querySelector('#coloured').innerText === {json.dumps(' '.join(pieces))}"
+    )
+    shot(page, "neurons-validation")
+    page.fill(f"{form} input[name=start]", "99")  # past the split: the server's message
+    page.click(f"{form} button[type=submit]")
+    page.wait_for_function("!document.querySelector('#error').hidden")
+    assert "index must be in 0..3, got 99" in page.inner_text("#error")
+    refused = "the server responded with a status of 400"
+    page.console_errors[:] = [e for e in page.console_errors if refused not in e]
 
 
 def test_predict_draws_a_translations_attention_and_a_classifiers_labels(page):

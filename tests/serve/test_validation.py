@@ -132,6 +132,7 @@ def test_a_validation_example_is_traced_in_neurons(client):
         ("charlm/validation?start=ten", 400, "start: Input should be a valid integer"),
         ("classify/validation?start=4", 400, "4 examples: index must be in 0..3, got 4"),
         ("tag/validation?start=0&length=5", 400, "length is for a char model's slice"),
+        ("tag/validation?start=0&seed=5", 400, "give a start or a seed to draw one, not both"),
         ("forecast/validation", 400, "needs a charlm, classify, tag or seq2seq run"),
         ("caption/validation", 400, "needs a charlm, classify, tag or seq2seq run"),
         ("nothing/validation", 404, "no run 'nothing'"),

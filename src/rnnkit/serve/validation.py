@@ -50,6 +50,8 @@ class ValidationSplit:
         if start is None:
             seed = secrets.randbelow(2**31) if seed is None else seed
             start = int(np.random.default_rng(seed).integers(self.size - length + 1))
+        elif seed is not None:
+            raise ValueError("give a start or a seed to draw one, not both")
         elif not 0 <= start <= self.size - length:
             last = self.size - length
             what = f"a start for {length} characters" if self.unit == "character" else "index"

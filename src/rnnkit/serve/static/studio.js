@@ -214,7 +214,8 @@ function describePiece(piece) {
     return `characters ${piece.start}..${end - 1} of the ${piece.size} of the validation split` +
       ` (${piece.offset} into the text)${unknown}`;
   }
-  const truth = piece.label ?? (piece.tags ? piece.tags.join(" ") : piece.target);
+  const truth = piece.label !== undefined ? `label ${piece.label}`
+    : piece.tags ? `tags ${piece.tags.join(" ")}` : `translation: ${piece.target}`;
   return `validation example ${piece.start} (of ${piece.size}): ${truth}`;
 }
 
@@ -222,8 +223,8 @@ async function takeValidation(event) {
   event.preventDefault();
   const form = $("#validation-form");
   const query = new URLSearchParams();
-  if (form.start.value !== "") query.set("start", form.start.value);
-  if (form.seed.value !== "") query.set("seed", form.seed.value);
+  if (form.start.value !== "") query.set("start", form.start.value);  // else: at random
+  else if (form.seed.value !== "") query.set("seed", form.seed.value);
   if (!$("#validation-length").hidden) query.set("length", form.length.value);
   try {
     const run = encodeURIComponent(state.run);
