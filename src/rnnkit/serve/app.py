@@ -262,6 +262,7 @@ async def neuron_view(request: Request, run_id: str):
             "values": [round(float(v), 4) for v in values],
         },
         "features": neurons.best_units(traced),
+        "features_note": neurons.features_note(traced),
         "saturation": neurons.saturation(traced),
     }
 

@@ -12,7 +12,8 @@ spends below 0.1 (left-saturated) or above 0.9 (right-saturated). Here, for any 
 
 A feature is a number per step computed from the text alone: per character for a model that
 reads characters (``FEATURES``), per token for one that reads words (``TOKEN_FEATURES``); a
-unit "tracks" it by the Pearson correlation of its activation with it over the text.
+unit "tracks" it by the Pearson correlation of its activation with it over the text. A
+classifier of vectors reads frames, not text: only the position in the input is searched.
 """
 
 from __future__ import annotations
@@ -104,8 +105,23 @@ TOKEN_FEATURES: dict[str, tuple[str, Callable[[list[str]], np.ndarray]]] = {
 }
 
 
+FRAME_FEATURES = {"position": TOKEN_FEATURES["position"]}  # frames of vectors: no text
+FRAMES_NOTE = (
+    "this run reads frames of vectors, not text: the features of text (quotes, brackets, "
+    "words...) do not apply; only the position in the input is searched"
+)
+
+
+def features_note(traced: Traced) -> str | None:
+    """What the feature search leaves out for this input (None: nothing)."""
+    return FRAMES_NOTE if traced.level == "frame" else None
+
+
 def features_of(traced: Traced) -> dict[str, tuple[str, np.ndarray]]:
     """Each feature's description and values over the traced input (one per step)."""
+    if traced.level == "frame":
+        features = FRAME_FEATURES
+        return {name: (about, f(traced.pieces)) for name, (about, f) in features.items()}
     if traced.level == "char":
         text = "".join(traced.pieces)
         return {name: (about, compute(text)) for name, (about, compute) in FEATURES.items()}

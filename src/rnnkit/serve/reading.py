@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -29,7 +30,8 @@ LOSSES = ("last", "sum")
 
 @dataclass
 class Reading:
-    """``pieces[t]``: what step ``t`` read; ``level``: ``char``, ``word`` or ``value``;
+    """``pieces[t]``: what step ``t`` read; ``level``: ``char``, ``word``, ``value`` or
+    ``frame`` (a classifier of vectors' frames, by number);
     ``layer``: the recurrent layer's name in the model; ``forward()`` runs the model once;
     ``loss(output, how)``: the summed loss, at the last step only or over every step."""
 
@@ -56,12 +58,40 @@ def _charlm(run, text: str, for_loss: bool) -> Reading:
     return Reading(list(text[: len(inputs)]), "char", "recurrent", lambda: run.model(inputs), loss)
 
 
+def frames_of(text: str, features: int) -> np.ndarray:
+    """The (T, F) frames of ``text``: one frame a line, its F numbers separated by commas."""
+    rows = [line for line in text.splitlines() if line.strip()]
+    try:
+        frames = np.array([[float(v) for v in row.split(",")] for row in rows], dtype=np.float32)
+    except ValueError:
+        frames = None
+    if frames is None or frames.ndim != 2 or frames.shape[1:] != (features,) or not len(rows):
+        raise ValueError(
+            f"this run reads frames of {features} numbers: give one frame a line, its "
+            f"{features} numbers separated by commas"
+        )
+    return frames
+
+
+def frames_text(frames: np.ndarray) -> str:
+    """``frames`` (T, F) as ``frames_of`` reads them, each float32 written exactly."""
+
+    def number(v) -> str:
+        return np.format_float_positional(np.float32(v), unique=True, trim="-")
+
+    return "\n".join(",".join(number(v) for v in frame) for frame in frames)
+
+
 def _classify(run, text: str, for_loss: bool) -> Reading:
-    """The classifier's characters or tokens; the loss: the cross-entropy of its own label."""
+    """The classifier's characters or tokens (for a classifier of vectors: its frames, each
+    named by its number); the loss: the cross-entropy of its own label."""
+    level = run.encoder.level
     if run.encoder.kind == "vectors":
-        raise ValueError("this run classifies sequences of vectors, not text")
-    row = run.encoder.encode(text)
-    pieces = (run.encoder.tokens(text) or ["<unk>"])[: len(row)]
+        row = run.encoder.encode(frames_of(text, run.encoder.features))
+        pieces, level = [str(t) for t in range(len(row))], "frame"
+    else:
+        row = run.encoder.encode(text)
+        pieces = (run.encoder.tokens(text) or ["<unk>"])[: len(row)]
     inputs, lengths = run.encoder.batch([row])
 
     def loss(output, how: str) -> Tensor:
@@ -69,7 +99,7 @@ def _classify(run, text: str, for_loss: bool) -> Reading:
         return F.cross_entropy(logits, logits.argmax(dim=1).detach(), reduction="sum")
 
     forward = lambda: run.model(inputs, lengths)  # noqa: E731
-    return Reading(pieces, run.encoder.level, "recurrent", forward, loss)
+    return Reading(pieces, level, "recurrent", forward, loss)
 
 
 def _tag(run, text: str, for_loss: bool) -> Reading:

@@ -11,7 +11,8 @@ on, and each task's own function rebuilds its split from it exactly as training 
 model's ``SPEC.reopen``: the recorded text, checked by its sha256, cut by the run's split
 fractions; the labelled sets' and the pairs' ``reload_data``: the recorded data set and split
 seed, checked by their fingerprint). A char model's slice is ``start``..``start + length`` of
-the val part; a classifier's, tagger's or translation's is one validation example by index.
+the val part; a classifier's, tagger's or translation's is one validation example by index
+(a classifier of vectors': its frames, one a line, as the Neurons view reads them).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+
+from rnnkit.serve.reading import frames_text
 
 MAX_LENGTH = 5000  # characters, as the Neurons view traces at most (neurons.MAX_TEXT)
 DEFAULT_LENGTH = 500
@@ -108,6 +111,12 @@ def _classify(run) -> ValidationSplit:
     from rnnkit.tasks.classify import reload_data
 
     data = reload_data(run.record["data"])
+    if run.encoder.kind == "vectors":  # the frames as the Neurons view reads them
+        return _examples(
+            "classify",
+            data.splits["val"],
+            lambda i: {"text": frames_text(data.inputs[i]), "label": data.labels[i]},
+        )
     return _examples(
         "classify",
         data.splits["val"],
@@ -143,8 +152,6 @@ OPENERS = {"charlm": _charlm, "classify": _classify, "tag": _tag, "seq2seq": _se
 def open_split(run, task: str) -> ValidationSplit:
     """The validation split of ``run`` (loaded by its task's ``load_run``), rebuilt from the
     data its ``config.json`` records; a ValueError when that data is gone or has changed."""
-    if task == "classify" and run.encoder.kind == "vectors":
-        raise ValueError("this run classifies sequences of vectors, not text")
     try:
         split = OPENERS[task](run)
     except (ValueError, OSError) as error:

@@ -201,6 +201,8 @@ async function traceUnits(event, pick) {
     fillChoices(form.kind, result.kinds.map((kind) => [kind, kind]), result.activation.kind);
     drawColoured(result);
     drawFeatures(result.features, result.cells);
+    $("#features-note").textContent = result.features_note || "";
+    $("#features-note").hidden = !result.features_note;
     drawSaturation(result.saturation, result.cells);
   } catch (error) {
     showError(error.message);
