@@ -45,9 +45,11 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     runs = tmp_path_factory.mktemp("runs")
-    for task in ("charlm", "seq2seq", "caption", "forecast"):
+    for task in ("charlm", "seq2seq", "forecast"):
         shutil.copytree(FIXTURES / task, runs / task)
-    copy_run("classify", runs, copy_data(runs.parent))  # its data there: a validation example
+    data = copy_data(runs.parent)
+    for task in ("classify", "caption"):  # their data there: a validation example, test images
+        copy_run(task, runs, data)
     port = free_port()
     src = Path(__file__).parents[2] / "src"
     env = {
@@ -210,6 +212,25 @@ def test_neurons_takes_a_slice_of_the_validation_split(page, server):
     assert "index must be in 0..3, got 99" in page.inner_text("#error")
     refused = "the server responded with a status of 400"
     page.console_errors[:] = [e for e in page.console_errors if refused not in e]
+
+
+def test_neurons_and_gradients_of_a_caption_runs_decoder(page):
+    page.select_option("#run", "caption")
+    page.click("nav button[data-view=neurons]")
+    page.fill("#neuron-form textarea", "green circle")
+    page.fill("#neuron-form input[name=test_index]", "1")
+    page.click("#neuron-form button[type=submit]")
+    said = "document.querySelector('#coloured').innerText"
+    page.wait_for_function(f"{said} === '<start> green circle'")
+    assert page.locator("#saturation svg").count() == 3
+    page.click("nav button[data-view=gradients]")
+    page.fill("#gradient-form textarea", "green circle")
+    page.fill("#gradient-form input[name=test_index]", "2")
+    page.click("#gradient-form button[type=submit]")
+    page.wait_for_selector("#gradient-plot path.flow")
+    assert page.locator("#gradient-plot path.flow").count() == 2  # the LSTM's h and c
+    page.select_option("#run", "charlm")  # no test image for a char model
+    assert page.locator("#gradient-form input[name=test_index]").is_hidden()
 
 
 def test_predict_draws_a_translations_attention_and_a_classifiers_labels(page):

@@ -270,20 +270,10 @@ def test_gradients_of_a_translation_and_a_forecast_use_the_tasks_own_loss(client
         ("gradients", "charlm", {"text": "a" * 1002}, "at most 1000"),
         ("gradients", "tag", {"text": "   "}, "give at least one word"),
         ("gradients", "classify", {}, 'give some text to trace as {"text": "..."}'),
-        ("neurons", "forecast", {"text": "x"}, "needs a charlm, classify, tag or seq2seq run"),
+        ("neurons", "forecast", {"text": "x"}, "needs a charlm, classify, tag, seq2seq or caption"),
         ("neurons", "seq2seq", {"text": "the", "layer": 2}, "layer must be in 0..1"),
     ],
 )
 def test_the_inside_views_refuse_bad_requests(client, view, run, body, message):
     response = client.post(f"/api/runs/{run}/{view}", json=body)
     assert response.status_code == 400 and message in response.json()["error"]
-
-
-def test_gradients_refuse_a_run_without_a_recurrent_input_to_trace(tmp_path):
-    shutil.copytree(FIXTURES / "caption", tmp_path / "caption")
-    client = TestClient(create_app(RunIndex.find([tmp_path / "caption"])))
-    response = client.post("/api/runs/caption/gradients", json={"text": "a"})
-    assert response.status_code == 400
-    assert response.json()["error"] == (
-        "this view needs a charlm, classify, tag, seq2seq or forecast run; caption is a caption run"
-    )

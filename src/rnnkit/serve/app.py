@@ -10,16 +10,19 @@
     POST /api/runs/{id}/neurons            {"text", "layer", "kind", "unit"}: one unit's
                                            activation over the text, the unit that best tracks
                                            each feature of the text, gate saturation per unit
-                                           (a recurrent run on text: charlm, classify, tag,
-                                           seq2seq's encoder)
+                                           (a recurrent run on text: charlm, classify (of
+                                           vectors too: frames as CSV lines), tag, seq2seq's
+                                           encoder; caption's decoder writing the text for
+                                           image "test_index" or "image", a PNG)
     POST /api/runs/{id}/gradients          {"text", "loss": "last"|"sum"}: ||dL/ds_t|| of the
                                            task's loss for every step, cell and state part
                                            (those runs, and forecast on its last test window)
     GET  /api/runs/{id}/validation?start=&length=&seed=
                                            a piece of the run's own validation split as text
-                                           (those text runs): a char model's characters
-                                           start..start+length, another's example ``start``;
-                                           no start: one drawn at random with ``seed``
+                                           (charlm, classify, tag, seq2seq): a char model's
+                                           characters start..start+length, another's
+                                           example ``start``; no start: one drawn at random
+                                           with ``seed``
 
 A bad request gets a 4xx with ``{"error": "..."}``, which the page shows; the server goes on.
 At most ``MAX_GENERATIONS`` generations run at once (a 429 beyond); a generation stops when
@@ -38,7 +41,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 
-from rnnkit.serve import forecasts, neurons, predictions, reading, tracing, validation, write
+from rnnkit.serve import (
+    decoding,
+    forecasts,
+    neurons,
+    predictions,
+    reading,
+    tracing,
+    validation,
+    write,
+)
 from rnnkit.serve.runs import RunIndex
 from rnnkit.training.devices import inference_device, resolve_device
 
@@ -71,6 +83,9 @@ PREDICTORS = {  # task -> (run, request body, the run's cache) -> the answer
     "caption": predictions.captioning,
     "forecast": forecasts.forecast,
 }
+
+
+INSIDE_TASKS = reading.TEXT_TASKS + ("caption",)  # Neurons and Gradients (caption: decoder)
 
 
 class RequestError(Exception):
@@ -118,17 +133,21 @@ class Studio:
     def char_model(self, run_id: str):
         return self.run(run_id, "charlm")
 
-    def reading(self, run_id: str, text: object, for_loss: bool = False) -> reading.Reading:
-        """How the run's model reads ``text`` (a run of a recurrent task on text, or a
-        forecasting run for the Gradients view)."""
-        tasks = reading.TEXT_TASKS + (("forecast",) if for_loss else ())
+    def reading(self, run_id: str, body: dict, for_loss: bool = False) -> reading.Reading:
+        """How the run's model reads ``body["text"]`` (a run of a recurrent task on text; a
+        caption run's decoder, writing it for the image of ``body``; a forecasting run for
+        the Gradients view)."""
+        tasks = INSIDE_TASKS + (("forecast",) if for_loss else ())
         run = self.run(run_id, *tasks)
-        task = self.index.task(run_id)
+        task, text = self.index.task(run_id), body.get("text")
         if task != "forecast":
             if not isinstance(text, str) or not text:
                 raise RequestError(400, 'give some text to trace as {"text": "..."}')
             if len(text) > neurons.MAX_TEXT:
                 raise ValueError(f"the text has {len(text)} characters; at most {neurons.MAX_TEXT}")
+        if task == "caption":
+            pixels = predictions.caption_image(run, body, self.caches.setdefault(run_id, {}))
+            return decoding.read(run, text, pixels, for_loss)
         return reading.read(run, task, text, for_loss)
 
     def validation(self, run_id: str) -> validation.ValidationSplit:
@@ -139,15 +158,15 @@ class Studio:
             cache["validation"] = validation.open_split(run, self.index.task(run_id))
         return cache["validation"]
 
-    def trace(self, run_id: str, text: object) -> tracing.Traced:
-        read = self.reading(run_id, text)
-        key = (run_id, text)
+    def trace(self, run_id: str, body: dict) -> tracing.Traced:
+        read = self.reading(run_id, body)
+        key = (run_id, body.get("text"), body.get("test_index"), body.get("image"))
         with self.lock:
             if key in self.traces:
                 self.traces.move_to_end(key)
                 return self.traces[key]
         with self.recording:
-            traced = tracing.trace(self.run(run_id, *reading.TEXT_TASKS).model, read)
+            traced = tracing.trace(self.run(run_id, *INSIDE_TASKS).model, read)
         with self.lock:
             self.traces[key] = traced
             while len(self.traces) > TRACES_KEPT:
@@ -243,7 +262,7 @@ def write_text(
 async def neuron_view(request: Request, run_id: str):
     studio = _studio(request)
     body = await _json_body(request)
-    traced = studio.trace(run_id, body.get("text"))
+    traced = studio.trace(run_id, body)
     layer, kind, unit = body.get("layer", 0), body.get("kind", "h"), body.get("unit", 0)
     if not all(isinstance(v, int) and not isinstance(v, bool) for v in (layer, unit)):
         raise RequestError(400, "layer and unit must be integers")
@@ -274,7 +293,7 @@ async def gradient_view(request: Request, run_id: str):
     studio = _studio(request)
     body = await _json_body(request)
     how = reading.check_loss(body.get("loss", "last"))
-    read = studio.reading(run_id, body.get("text"), for_loss=True)
+    read = studio.reading(run_id, body, for_loss=True)
     if len(read.pieces) > MAX_GRADIENT_STEPS:
         raise ValueError(f"the input has {len(read.pieces)} steps; at most {MAX_GRADIENT_STEPS}")
     model = studio.run(run_id, studio.index.task(run_id)).model

@@ -88,7 +88,7 @@ def captioning(run, body: dict, test_images: dict) -> dict:
     caches them per run) or of ``body["image"]`` (a PNG as base64), with each word's
     attention over the image for an attention run: ``weights[word]`` is one row of the
     image's grid of positions, to lay over the picture."""
-    pixels = _image(run, body, test_images)
+    pixels = caption_image(run, body, test_images)
     model, decoding = run.model, run.config.decoding
     image = image_tensor(pixels[None])[0]  # (3, H, W)
     with torch.no_grad():
@@ -109,7 +109,9 @@ def captioning(run, body: dict, test_images: dict) -> dict:
     }
 
 
-def _image(run, body: dict, test_images: dict) -> np.ndarray:
+def caption_image(run, body: dict, test_images: dict) -> np.ndarray:
+    """The PNG of ``body["image"]`` (base64), or else test image ``body["test_index"]``
+    (default 0) of the run's data, (H, W, 3) uint8."""
     if "image" in body:
         try:
             data = base64.b64decode(body["image"], validate=True)

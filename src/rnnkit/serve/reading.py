@@ -33,13 +33,16 @@ class Reading:
     """``pieces[t]``: what step ``t`` read; ``level``: ``char``, ``word``, ``value`` or
     ``frame`` (a classifier of vectors' frames, by number);
     ``layer``: the recurrent layer's name in the model; ``forward()`` runs the model once;
-    ``loss(output, how)``: the summed loss, at the last step only or over every step."""
+    ``loss(output, how)``: the summed loss, at the last step only or over every step;
+    ``record()``, for a model that steps a cell itself (no layer to record): the recording
+    of one run and its output (see ``rnnkit.serve.decoding``)."""
 
     pieces: list[str]
     level: str
     layer: str
-    forward: Callable[[], object]
+    forward: Callable[[], object] | None
     loss: Callable[[object, str], Tensor]
+    record: Callable[[], tuple[object, object]] | None = None
 
 
 def _charlm(run, text: str, for_loss: bool) -> Reading:

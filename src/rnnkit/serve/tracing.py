@@ -60,7 +60,11 @@ class Traced:
 
 
 def _record(model: nn.Module, reading: Reading) -> tuple[Recording, object, int]:
-    """The recording of one ``reading.forward()``, its output, and the layer's directions."""
+    """The recording of one ``reading.forward()``, its output, and the layer's directions
+    (or ``reading.record()``'s, for a model that steps its cell itself)."""
+    if reading.record is not None:
+        recording, output = reading.record()
+        return recording, output, 1
     _, layer = find_recurrent_layer(model, reading.layer)
     with record_steps(model, reading.layer, bidirectional=True) as recording:
         output = reading.forward()

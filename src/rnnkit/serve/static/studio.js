@@ -64,7 +64,9 @@ function selectRun(id) {
   const neuronForm = $("#neuron-form");  // another run has other cells: start from the first
   fillChoices(neuronForm.layer, [[0, "layer 0"]], 0);
   fillChoices(neuronForm.kind, [["h", "h"]], "h");
-  const chars = (state.runs.find((r) => r.id === id) || {}).task === "charlm";
+  const task = (state.runs.find((r) => r.id === id) || {}).task;
+  const chars = task === "charlm";
+  for (const label of document.querySelectorAll(".caption-only")) label.hidden = task !== "caption";
   $("#validation-what").textContent = chars ? "start" : "example";  // a char model: a slice
   $("#validation-length").hidden = !chars;
   $("#validation-note").textContent = "";
@@ -191,6 +193,7 @@ async function traceUnits(event, pick) {
   const body = {
     text: form.text.value,
     layer: Number(form.layer.value || 0), kind: form.kind.value || "h", unit: Number(form.unit.value),
+    ...testImage(form),
   };
   try {
     const result = await api(`/api/runs/${encodeURIComponent(state.run)}/neurons`, {
@@ -238,6 +241,11 @@ async function takeValidation(event) {
   } catch (error) {
     showError(error.message);
   }
+}
+
+function testImage(form) {
+  // a caption run's decoder writes the text for one of its test images
+  return form.querySelector(".caption-only").hidden ? {} : { test_index: Number(form.test_index.value) };
 }
 
 function fillChoices(select, choices, chosen) {
@@ -306,7 +314,7 @@ async function drawGradients(event) {
   try {
     const result = await api(`/api/runs/${encodeURIComponent(state.run)}/gradients`, {
       method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ text: form.text.value, loss: form.loss.value }),
+      body: JSON.stringify({ text: form.text.value, loss: form.loss.value, ...testImage(form) }),
     });
     showError("");
     plotGradients(result);
