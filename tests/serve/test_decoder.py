@@ -100,3 +100,25 @@ def test_the_decoders_views_refuse_bad_requests(client, body, message):
     for view in ("neurons", "gradients"):
         response = client.post(f"/api/runs/caption/{view}", json=body)
         assert response.status_code == 400 and message in response.json()["error"]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_a_caption_decoder_on_cuda_says_what_it_says_on_the_cpu(run_dir):
+    cpu, cuda = (TestClient(create_app(RunIndex.find([run_dir]), d)) for d in ("cpu", "cuda"))
+    body = {"text": "green circle", "test_index": 1}
+    for view, more in (("neurons", {"kind": "c", "unit": 5}), ("gradients", {"loss": "sum"})):
+        on_cpu, on_cuda = (
+            c.post(f"/api/runs/caption/{view}", json={**body, **more}) for c in (cpu, cuda)
+        )
+        assert on_cuda.status_code == 200, on_cuda.text
+        said, again = on_cpu.json(), on_cuda.json()
+        assert said["pieces"] == again["pieces"]
+        if view == "neurons":
+            assert again["activation"]["values"] == pytest.approx(
+                said["activation"]["values"], abs=1e-4
+            )
+        else:
+            for part in ("h", "c"):
+                assert again["norms"][0][part] == pytest.approx(
+                    said["norms"][0][part], rel=1e-3, abs=1e-6
+                )

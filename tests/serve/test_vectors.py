@@ -87,3 +87,25 @@ def test_neurons_and_gradients_of_a_classifier_of_vectors_are_hand_loops(vowels)
         response = client.post("/api/runs/vowels/neurons", json={"text": text})
         assert response.status_code == 400
         assert "frames of 3 numbers: give one frame a line" in response.json()["error"]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_a_classifier_of_vectors_on_cuda_says_what_it_says_on_the_cpu(vowels):
+    cpu, cuda = (TestClient(create_app(RunIndex.find([vowels]), d)) for d in ("cpu", "cuda"))
+    text = cpu.get("/api/runs/vowels/validation?start=0").json()["text"]
+    for view in ("neurons", "gradients"):
+        on_cpu, on_cuda = (
+            c.post(f"/api/runs/vowels/{view}", json={"text": text}) for c in (cpu, cuda)
+        )
+        assert on_cuda.status_code == 200, on_cuda.text
+        said, again = on_cpu.json(), on_cuda.json()
+        assert said["pieces"] == again["pieces"]
+        if view == "neurons":
+            assert again["activation"]["values"] == pytest.approx(
+                said["activation"]["values"], abs=1e-4
+            )
+        else:
+            for part in ("h", "c"):
+                assert again["norms"][0][part] == pytest.approx(
+                    said["norms"][0][part], rel=1e-3, abs=1e-6
+                )
