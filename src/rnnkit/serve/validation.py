@@ -24,9 +24,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rnnkit.serve.neurons import MAX_TEXT
 from rnnkit.serve.reading import frames_text
 
-MAX_LENGTH = 5000  # characters, as the Neurons view traces at most (neurons.MAX_TEXT)
+MAX_LENGTH = MAX_TEXT  # characters: as many as the Neurons view traces
 DEFAULT_LENGTH = 500
 STAND_INS = ("\ufffd", "\u2047", "\u25a1")  # shown for a character the model never saw
 
