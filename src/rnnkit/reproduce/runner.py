@@ -1,0 +1,131 @@
+"""Run published results and judge them: each entry's command in its own working directory
+``<runs_dir>/<entry>`` (so the run directories it makes, ``runs/...``, land there), then its
+figures read back (``readback``) and set against the expected ranges.
+
+    rows = run_entries(get_entries(["exploding"]), "runs/reproduce", scale=0.01)
+    # [Row(entry="exploding", metric="...", value=..., verdict="smoke", seconds=..., ...)]
+
+``launch`` runs ``rnnkit ARGV`` in a folder; the default is a subprocess (``python -m
+rnnkit``), so that each entry starts with a fresh torch (threads, memory) and one that fails
+leaves the others running.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from rnnkit.reproduce.entries import Entry
+from rnnkit.reproduce.readback import Launch, read_metric
+
+CPU_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")
+
+
+@dataclass
+class Row:
+    """One figure of one entry as measured: ``verdict`` is pass, fail, smoke (a scaled run,
+    not judged) or error (no value: ``error`` says why)."""
+
+    entry: str
+    metric: str
+    value: float | None
+    expected: str
+    quoted: str
+    verdict: str
+    seconds: float
+    error: str = ""
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def subprocess_launch(argv: list[str], cwd: Path) -> tuple[int, str]:
+    """``python -m rnnkit ARGV`` in ``cwd``: its stdout captured, its progress (stderr) shown."""
+    done = subprocess.run(
+        [sys.executable, "-m", "rnnkit", *argv], cwd=cwd, stdout=subprocess.PIPE, text=True
+    )
+    return done.returncode, done.stdout
+
+
+def run_entries(
+    entries: list[Entry],
+    runs_dir: str | Path,
+    scale: float = 1.0,
+    device: str | None = None,
+    launch: Launch = subprocess_launch,
+    on_row=None,
+) -> list[Row]:
+    """Run every entry (refusing working directories that hold anything before starting
+    one) and return its rows; ``on_row(row)`` as each is known."""
+    runs_dir = Path(runs_dir)
+    for entry in entries:
+        workdir = runs_dir / entry.name
+        if workdir.exists() and any(workdir.iterdir()):
+            raise ValueError(f"{workdir} is not empty; choose another --runs-dir")
+    rows = []
+    for entry in entries:
+        for row in run_entry(entry, runs_dir / entry.name, scale, device, launch):
+            rows.append(row)
+            if on_row is not None:
+                on_row(row)
+    return rows
+
+
+def run_entry(
+    entry: Entry, workdir: Path, scale: float, device: str | None, launch: Launch
+) -> list[Row]:
+    """One entry's command in ``workdir``, then a row per metric."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    code, stdout = launch(entry.argv(scale, device), workdir)
+    seconds = round(time.perf_counter() - started, 1)
+    rows = []
+    for metric in entry.metrics:
+        row = Row(entry.name, metric.name, None, metric.expected, metric.quoted, "error", seconds)
+        if code != 0:
+            row.error = f"the command exited with {code}"
+        else:
+            try:
+                row.value = read_metric(metric, workdir, stdout, launch)
+            except (ValueError, OSError) as error:
+                row.error = str(error)
+        if row.value is not None:
+            row.verdict = "smoke" if scale != 1.0 else "pass" if metric.judge(row.value) else "fail"
+        rows.append(row)
+    return rows
+
+
+def machine(device: str = "auto") -> dict:
+    """The machine the results were measured on: CPU model and flags, cores, the device the
+    runs train on, torch's and Python's versions."""
+    import torch
+
+    from rnnkit.training.devices import resolve_device
+
+    model, flags = _cpu_info()
+    return {
+        "cpu": model,
+        "cpu_flags": [flag for flag in CPU_FLAGS if flag in flags],
+        "cores": os.cpu_count(),
+        "device": str(resolve_device(device)),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def _cpu_info() -> tuple[str, set[str]]:
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return platform.processor() or platform.machine(), set()
+    fields = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(":")
+        fields.setdefault(name.strip(), value.strip())
+    model = fields.get("model name") or platform.processor() or platform.machine()
+    return model, set(fields.get("flags", "").split())

@@ -1,0 +1,94 @@
+"""The published results of ``rnnkit reproduce``: every entry's command is one the docs quote
+and parses with the real parser; the README's table and docs/results.md name the entries;
+their declared budgets fit 3 hours on 2 cores; --scale, --list and the bad inputs."""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+import pytest
+
+from rnnkit.cli.main import build_parser
+from rnnkit.reproduce.entries import SOURCES, scaled_budget
+from rnnkit.reproduce.results import ENTRIES, get_entries, total_budget_s
+from tests.cli import documented_commands as docs
+from tests.cli.checks import assert_one_line_error
+
+THREE_HOURS = 3 * 3600
+DOCUMENTED = {command.argv for command in docs.extract().commands}
+ENTRY_IN_TABLE = re.compile(r"^\|.*\|\s*`([\w-]+)`\s*\|\s*$")
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.name)
+def test_the_command_is_the_one_the_docs_quote_and_it_parses(entry):
+    words = shlex.split(entry.command)
+    assert words[0] == "rnnkit" and tuple(words[1:]) in DOCUMENTED, entry.command
+    parser = build_parser()
+    for argv in (entry.argv(), entry.argv(scale=0.01, device="cpu")):
+        args = parser.parse_args(argv)
+        assert args.func is not None, argv
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.name)
+def test_the_entry_is_well_formed(entry):
+    assert entry.budget_flag in entry.command or entry.budget_flag in ("--time-budget", "--steps")
+    for metric in entry.metrics:
+        assert metric.source in SOURCES and metric.low < metric.high, metric
+        assert (metric.source == "stdout") == (not metric.path), metric
+        assert metric.source != "stdout" or "--json" in entry.command, metric
+    assert (docs.ROOT / entry.quoted_in).is_file()
+
+
+def test_the_full_budgets_fit_three_hours_on_two_cores():
+    assert 0 < total_budget_s() <= THREE_HOURS
+    assert len({entry.name for entry in ENTRIES}) == len(ENTRIES)
+
+
+def test_the_readme_table_names_existing_entries_and_every_entry_is_documented():
+    readme = (docs.ROOT / "README.md").read_text(encoding="utf-8")
+    results = (docs.ROOT / "docs" / "results.md").read_text(encoding="utf-8")
+    in_readme = [m.group(1) for m in map(ENTRY_IN_TABLE.match, readme.splitlines()) if m]
+    in_results = [m.group(1) for m in map(ENTRY_IN_TABLE.match, results.splitlines()) if m]
+    names = {entry.name for entry in ENTRIES}
+    assert in_readme and set(in_readme) <= names
+    assert set(in_results) <= names
+    assert names <= set(in_readme) | set(in_results)
+
+
+def test_scale_shortens_every_budget():
+    assert scaled_budget("--time-budget", "10m", 0.01) == "6s"
+    assert scaled_budget("--max-steps", "12000", 0.001) == "12"
+    assert scaled_budget("--steps", "3", 0.01) == "1"
+    quick = get_entries(["charlm-quick"])[0]
+    assert quick.argv(0.5)[-2:] == ["--time-budget", "280s"]
+    names = get_entries(["names"])[0]
+    argv = names.argv(0.5, "cpu")
+    assert argv.count("--max-steps") == 1 and argv[-4:] == [
+        "--max-steps",
+        "6000",
+        "--device",
+        "cpu",
+    ]
+    assert names.argv() == shlex.split(names.command)[1:]
+
+
+def test_list_shows_commands_ranges_and_fetches(rnnkit):
+    code, out, err = rnnkit("reproduce", "--list")
+    assert code == 0, err
+    for entry in ENTRIES:
+        assert entry.command in out and f"{entry.name}:" in out
+    assert "needs `rnnkit data fetch names` first" in out
+    assert f"{len(ENTRIES)} entries" in out
+
+
+@pytest.mark.parametrize(
+    "argv, fragments",
+    [
+        (["reproduce", "nope"], ["unknown reproduce entry 'nope'", "charlm-quick", "adding"]),
+        (["reproduce", "adding", "--scale", "0"], ["--scale takes a number in (0, 1]"]),
+        (["reproduce", "adding", "--device", "nowhere"], ["nowhere"]),
+    ],
+)
+def test_bad_input_is_one_line(rnnkit, argv, fragments):
+    assert_one_line_error(rnnkit(*argv), *fragments)
