@@ -193,7 +193,7 @@ ENTRIES: tuple[Entry, ...] = (
         "--length-penalty 0.8 --time-budget 12m --out runs/caption-emoji-attention-bleu",
         budget_flag="--time-budget",
         budget="12m",
-        budget_s=840,
+        budget_s=960,
         metrics=(
             Metric(
                 "test BLEU, beam 3",
