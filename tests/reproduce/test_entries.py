@@ -4,6 +4,7 @@ their declared budgets fit 3 hours on 2 cores; --scale, --list and the bad input
 
 from __future__ import annotations
 
+import json
 import shlex
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from rnnkit.cli.main import build_parser
 from rnnkit.reproduce.entries import SOURCES, scaled_budget
 from rnnkit.reproduce.results import ENTRIES, get_entries, total_budget_s
+from rnnkit.training.config import parse_duration
 from tests.cli import documented_commands as docs
 from tests.cli.checks import assert_one_line_error
 
@@ -30,12 +32,37 @@ def test_the_command_is_the_one_the_docs_quote_and_it_parses(entry):
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.name)
 def test_the_entry_is_well_formed(entry):
-    assert entry.budget_flag in entry.command or entry.budget_flag in ("--time-budget", "--steps")
+    words = shlex.split(entry.command)
+    if entry.budget_flag in words:  # the budget that --scale shortens is the command's own
+        assert words[words.index(entry.budget_flag) + 1] == entry.budget
     for metric in entry.metrics:
         assert metric.source in SOURCES and metric.low < metric.high, metric
         assert (metric.source == "stdout") == (not metric.path), metric
         assert metric.source != "stdout" or "--json" in entry.command, metric
     assert (docs.ROOT / entry.quoted_in).is_file()
+
+
+def default_budgets() -> dict[str, float]:
+    """Where the budget of a command that gives none comes from: its config's default."""
+    from rnnkit.experiments.exploding import ExplodingConfig
+    from rnnkit.tasks.charlm_config import PRESETS
+    from rnnkit.tasks.forecast_config import ForecastConfig
+
+    return {
+        "charlm-quick": PRESETS["quick"]["trainer"]["time_budget"],
+        "exploding": ExplodingConfig().steps,
+        "forecast-airline": ForecastConfig().trainer.time_budget,
+    }
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.name)
+def test_a_budget_the_command_leaves_out_is_its_default(entry):
+    if entry.budget_flag in shlex.split(entry.command):
+        return
+    default = default_budgets().get(entry.name)
+    assert default is not None, f"name where {entry.name}'s default budget comes from"
+    timed = entry.budget_flag == "--time-budget"
+    assert (parse_duration(entry.budget) if timed else int(entry.budget)) == default
 
 
 def test_the_full_budgets_fit_three_hours_on_two_cores():
@@ -91,6 +118,9 @@ def test_list_shows_commands_ranges_and_fetches(rnnkit):
         assert entry.command in out and f"{entry.name}:" in out
     assert "needs `rnnkit data fetch names` first" in out
     assert f"{len(ENTRIES)} entries" in out
+    code, out, err = rnnkit("reproduce", "--list", "--json", "names")
+    [listed] = json.loads(out)
+    assert listed["command"] == get_entries(["names"])[0].command and listed["fetch"] == ["names"]
 
 
 @pytest.mark.parametrize(

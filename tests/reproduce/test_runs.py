@@ -82,10 +82,12 @@ def test_the_command_runs_entries_as_subprocesses_and_writes_its_table(
     monkeypatch.setenv("RNNKIT_CACHE", str(cache))
     src = str(Path(__file__).resolve().parents[2] / "src")
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([src, os.environ.get("PYTHONPATH", "")]))
-    argv = ["reproduce", "pos", "--scale", "0.001", "--runs-dir", tmp_path, "--json"]
+    monkeypatch.chdir(tmp_path)  # a relative --runs-dir: the command resolves it once
+    argv = ["reproduce", "pos", "--scale", "0.001", "--runs-dir", "out", "--json"]
     code, out, err = rnnkit(*argv)
     assert code == 0, err
     result = json.loads(out)
+    tmp_path = tmp_path / "out"
     assert result["judged"] is False and result["machine"]["torch"] == torch.__version__
     [row] = result["rows"]
     assert row["entry"] == "pos" and row["verdict"] == "smoke" and row["value"] >= 0, row

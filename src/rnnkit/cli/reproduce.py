@@ -1,6 +1,6 @@
 """``rnnkit reproduce``: run the project's published results and check them.
 
-    rnnkit reproduce --list                        # entries, commands, expected ranges
+    rnnkit reproduce --list                        # entries, commands, expected ranges (--json)
     rnnkit reproduce                               # every entry (about 80 minutes on 2 cores)
     rnnkit reproduce charlm-quick names            # some of them
     rnnkit reproduce --scale 0.02 --json           # a smoke run: budgets x 0.02, not judged
@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import asdict
 
 from rnnkit.cli.args import add_device_flag
 
@@ -52,7 +53,8 @@ def reproduce_command(args: argparse.Namespace) -> int:
     entries = get_entries(args.names)
     scale = check_scale(args.scale)
     if args.list:
-        print("\n".join(list_lines(entries)))
+        listed = [asdict(entry) for entry in entries]
+        print(json.dumps(listed) if args.json else "\n".join(list_lines(entries)))
         return 0
     where = machine(args.inference_device)  # an unavailable device: refused before any run
     device = None if args.inference_device == "auto" else args.inference_device

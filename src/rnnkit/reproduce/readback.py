@@ -27,10 +27,11 @@ def read_metric(metric: Metric, workdir: Path, stdout: str, launch: Launch) -> f
         return lookup(json.loads(path.read_text(encoding="utf-8")), metric.key)
     if metric.source == "metrics":
         return reduce_records(path, metric.key, metric.reduce)
-    code, printed = launch(["evaluate", str(path), "--json"], workdir)
+    run_dir = str(path.relative_to(workdir))  # as the docs write it: runs/classify-names-...
+    code, printed = launch(["evaluate", run_dir, "--json"], workdir)
     if code != 0:
-        raise ValueError(f"rnnkit evaluate {path} --json exited with {code}")
-    return lookup(last_json(printed, f"rnnkit evaluate {path}"), metric.key)
+        raise ValueError(f"rnnkit evaluate {run_dir} --json exited with {code}")
+    return lookup(last_json(printed, f"rnnkit evaluate {run_dir}"), metric.key)
 
 
 def find_one(workdir: Path, pattern: str) -> Path:

@@ -62,7 +62,7 @@ def run_entries(
 ) -> list[Row]:
     """Run every entry (refusing working directories that hold anything before starting
     one) and return its rows; ``on_row(row)`` as each is known."""
-    runs_dir = Path(runs_dir)
+    runs_dir = Path(runs_dir).resolve()
     for entry in entries:
         workdir = runs_dir / entry.name
         if workdir.exists() and any(workdir.iterdir()):
