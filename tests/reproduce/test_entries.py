@@ -129,7 +129,11 @@ def test_list_shows_commands_ranges_and_fetches(rnnkit):
         (["reproduce", "nope"], ["unknown reproduce entry 'nope'", "charlm-quick", "adding"]),
         (["reproduce", "adding", "--scale", "0"], ["--scale takes a number in (0, 1]"]),
         (["reproduce", "adding", "--device", "nowhere"], ["nowhere"]),
+        (["reproduce", "adding", "pos", "names"], ["run `rnnkit data fetch pos names` first"]),
     ],
 )
-def test_bad_input_is_one_line(rnnkit, argv, fragments):
-    assert_one_line_error(rnnkit(*argv), *fragments)
+def test_bad_input_is_one_line(rnnkit, argv, fragments, tmp_path, monkeypatch):
+    """Refused before anything runs: no run folder is made."""
+    monkeypatch.setenv("RNNKIT_CACHE", str(tmp_path / "empty-cache"))
+    assert_one_line_error(rnnkit(*argv, "--runs-dir", tmp_path / "runs"), *fragments)
+    assert not (tmp_path / "runs").exists()

@@ -94,7 +94,7 @@ def test_the_command_runs_entries_as_subprocesses_and_writes_its_table(
     assert json.loads((tmp_path / "results.json").read_text()) == result
     assert list((tmp_path / "pos" / "runs").glob("tag-pos-*/config.json"))
     code, out, err = rnnkit(*argv)
-    assert code == 2 and "is not empty" in err  # never overwrites a run
+    assert code == 2 and "holds an earlier run" in err  # never overwrites a run
     lines = table_lines([Row(**row)], result["machine"], 0.001)
     assert "smoke run (--scale 0.001): no quality judgement" in lines
     assert lines[0].startswith("machine: ") and lines[-1] == "1 of 1 figures read"

@@ -47,7 +47,7 @@ def reproduce_command(args: argparse.Namespace) -> int:
     from rnnkit.reproduce.entries import check_scale
     from rnnkit.reproduce.report import list_lines, table_lines
     from rnnkit.reproduce.results import get_entries
-    from rnnkit.reproduce.runner import machine, run_entries
+    from rnnkit.reproduce.runner import RESULTS, machine, run_entries
     from rnnkit.training.run_dir import default_run_dir
 
     entries = get_entries(args.names)
@@ -70,6 +70,6 @@ def reproduce_command(args: argparse.Namespace) -> int:
         "judged": scale == 1.0,
         "rows": [row.to_json() for row in rows],
     }
-    atomic_write_text(f"{runs_dir}/results.json", json.dumps(result, indent=1) + "\n")
+    atomic_write_text(f"{runs_dir}/{RESULTS}", json.dumps(result, indent=1) + "\n")
     print(json.dumps(result) if args.json else "\n".join(table_lines(rows, where, scale)))
     return 0 if all(row.verdict in ("pass", "smoke") for row in rows) else 1

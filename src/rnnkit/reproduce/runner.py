@@ -20,10 +20,12 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from rnnkit.data.corpora import read_marker
 from rnnkit.reproduce.entries import Entry
 from rnnkit.reproduce.readback import Launch, read_metric
 
 CPU_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")
+RESULTS = "results.json"  # the rows and the machine, in the runs folder
 
 
 @dataclass
@@ -63,10 +65,7 @@ def run_entries(
     """Run every entry (refusing working directories that hold anything before starting
     one) and return its rows; ``on_row(row)`` as each is known."""
     runs_dir = Path(runs_dir).resolve()
-    for entry in entries:
-        workdir = runs_dir / entry.name
-        if workdir.exists() and any(workdir.iterdir()):
-            raise ValueError(f"{workdir} is not empty; choose another --runs-dir")
+    check_ready(entries, runs_dir)
     rows = []
     for entry in entries:
         for row in run_entry(entry, runs_dir / entry.name, scale, device, launch):
@@ -74,6 +73,19 @@ def run_entries(
             if on_row is not None:
                 on_row(row)
     return rows
+
+
+def check_ready(entries: list[Entry], runs_dir: Path) -> None:
+    """Before anything runs: every data set the entries need is fetched, and nothing of an
+    earlier run is in the way (rnnkit never overwrites a run); else a one-line ValueError."""
+    missing = [name for entry in entries for name in entry.fetch if read_marker(name) is None]
+    if missing:
+        names = " ".join(dict.fromkeys(missing))
+        raise ValueError(f"data not fetched yet: run `rnnkit data fetch {names}` first")
+    taken = [runs_dir / entry.name for entry in entries] + [runs_dir / RESULTS]
+    for path in taken:
+        if path.is_file() or (path.is_dir() and any(path.iterdir())):
+            raise ValueError(f"{path} holds an earlier run; choose another --runs-dir")
 
 
 def run_entry(
