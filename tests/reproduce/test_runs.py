@@ -91,6 +91,8 @@ def test_the_command_runs_entries_as_subprocesses_and_writes_its_table(
     assert result["judged"] is False and result["machine"]["torch"] == torch.__version__
     [row] = result["rows"]
     assert row["entry"] == "pos" and row["verdict"] == "smoke" and row["value"] >= 0, row
+    assert row["command"].startswith("rnnkit train tag --dataset pos --char-features")
+    assert row["command"].endswith("--threads 1 --max-steps 1"), row  # 1,200 steps x 0.001
     assert json.loads((tmp_path / "results.json").read_text()) == result
     assert list((tmp_path / "pos" / "runs").glob("tag-pos-*/config.json"))
     code, out, err = rnnkit(*argv)

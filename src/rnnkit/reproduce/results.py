@@ -1,8 +1,12 @@
 """The published results (``rnnkit reproduce --list``): each command is the one its page
 quotes, each range the spread measured on the machines named in docs/results.md.
 
-A new result is one more ``Entry`` here; the README's results table and docs/results.md name
-it (tests/reproduce checks both, that its command parses, and that it runs at a tiny scale).
+A new result (VQA, say) is one more ``Entry`` here, with the command its page quotes; then a
+row in the README's results table naming it (or in docs/results.md's), and, if the command
+leaves its budget to a default, that default in tests/reproduce/test_entries.py
+``default_budgets``. tests/reproduce checks the rest: the command is documented and parses,
+and it runs at a tiny scale (with the tiny sizes of tests/cli/test_documented_commands.py's
+``TINY``) with every figure read back.
 """
 
 from __future__ import annotations

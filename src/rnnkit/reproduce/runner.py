@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import platform
+import shlex
 import subprocess
 import sys
 import time
@@ -40,6 +41,7 @@ class Row:
     quoted: str
     verdict: str
     seconds: float
+    command: str = ""  # what ran: the entry's command with its budget as scaled
     error: str = ""
 
     def to_json(self) -> dict:
@@ -94,11 +96,14 @@ def run_entry(
     """One entry's command in ``workdir``, then a row per metric."""
     workdir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    code, stdout = launch(entry.argv(scale, device), workdir)
+    argv = entry.argv(scale, device)
+    code, stdout = launch(argv, workdir)
     seconds = round(time.perf_counter() - started, 1)
+    command = shlex.join(["rnnkit", *argv])
     rows = []
     for metric in entry.metrics:
         row = Row(entry.name, metric.name, None, metric.expected, metric.quoted, "error", seconds)
+        row.command = command
         if code != 0:
             row.error = f"the command exited with {code}"
         else:
