@@ -29,7 +29,9 @@ def register(subparsers) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("names", nargs="*", metavar="NAME", help="entries (default: all)")
+    parser.add_argument(
+        "names", nargs="*", metavar="NAME", help="entries (default: all; see --list)"
+    )
     parser.add_argument("--list", action="store_true", help="show the entries and exit")
     parser.add_argument(
         "--scale", type=float, default=1.0, metavar="F", help="budgets times F, 0 < F <= 1"
