@@ -129,7 +129,10 @@ def test_list_shows_commands_ranges_and_fetches(rnnkit):
         (["reproduce", "nope"], ["unknown reproduce entry 'nope'", "charlm-quick", "adding"]),
         (["reproduce", "adding", "--scale", "0"], ["--scale takes a number in (0, 1]"]),
         (["reproduce", "adding", "--device", "nowhere"], ["nowhere"]),
-        (["reproduce", "adding", "pos", "names"], ["run `rnnkit data fetch pos names` first"]),
+        (
+            ["reproduce", "adding", "pos", "names"],
+            ["run `rnnkit data fetch pos && rnnkit data fetch names` first"],
+        ),
     ],
 )
 def test_bad_input_is_one_line(rnnkit, argv, fragments, tmp_path, monkeypatch):

@@ -81,7 +81,12 @@ class Entry:
 
     @property
     def fetch_command(self) -> str:
-        return f"rnnkit data fetch {' '.join(self.fetch)}" if self.fetch else ""
+        return fetch_command(self.fetch)
+
+
+def fetch_command(names) -> str:
+    """``rnnkit data fetch A && rnnkit data fetch B``: the command that fetches ``names``."""
+    return " && ".join(f"rnnkit data fetch {name}" for name in names)
 
 
 def _without_flag(words: list[str], flag: str) -> list[str]:

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from rnnkit.data.corpora import read_marker
-from rnnkit.reproduce.entries import Entry
+from rnnkit.reproduce.entries import Entry, fetch_command
 from rnnkit.reproduce.readback import Launch, read_metric
 
 CPU_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")
@@ -82,8 +82,8 @@ def check_ready(entries: list[Entry], runs_dir: Path) -> None:
     earlier run is in the way (rnnkit never overwrites a run); else a one-line ValueError."""
     missing = [name for entry in entries for name in entry.fetch if read_marker(name) is None]
     if missing:
-        names = " ".join(dict.fromkeys(missing))
-        raise ValueError(f"data not fetched yet: run `rnnkit data fetch {names}` first")
+        fetch = fetch_command(dict.fromkeys(missing))
+        raise ValueError(f"data not fetched yet: run `{fetch}` first")
     taken = [runs_dir / entry.name for entry in entries] + [runs_dir / RESULTS]
     for path in taken:
         if path.is_file() or (path.is_dir() and any(path.iterdir())):
