@@ -64,8 +64,8 @@ def run_entries(
     launch: Launch = subprocess_launch,
     on_row=None,
 ) -> list[Row]:
-    """Run every entry (refusing working directories that hold anything before starting
-    one) and return its rows; ``on_row(row)`` as each is known."""
+    """Run every entry in ``runs_dir/ENTRY`` (``check_ready`` first) and return the rows;
+    ``on_row(row)`` as each is known."""
     runs_dir = Path(runs_dir).resolve()
     check_ready(entries, runs_dir)
     rows = []
