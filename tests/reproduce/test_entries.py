@@ -98,6 +98,7 @@ def test_scale_shortens_every_budget():
     assert scaled_budget("--time-budget", "10m", 0.01) == "6s"
     assert scaled_budget("--max-steps", "12000", 0.001) == "12"
     assert scaled_budget("--steps", "3", 0.01) == "1"
+    assert get_entries(["exploding"])[0].argv(0.001)[-2:] == ["--steps", "30"]  # its least
     quick = get_entries(["charlm-quick"])[0]
     assert quick.argv(0.5)[-2:] == ["--time-budget", "280s"]
     names = get_entries(["names"])[0]

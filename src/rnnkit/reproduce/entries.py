@@ -67,6 +67,7 @@ class Entry:
     quoted_in: str
     fetch: tuple[str, ...] = ()
     device_flag: bool = True  # the command takes --device
+    least: int = 1  # the fewest steps a scaled run may have and still yield every figure
 
     def argv(self, scale: float = 1.0, device: str | None = None) -> list[str]:
         """The command's words after ``rnnkit``: the budget times ``scale``, ``--device``
@@ -74,7 +75,8 @@ class Entry:
         words = shlex.split(self.command)[1:]
         if scale != 1.0:
             words = _without_flag(words, self.budget_flag)
-            words += [self.budget_flag, scaled_budget(self.budget_flag, self.budget, scale)]
+            value = scaled_budget(self.budget_flag, self.budget, scale, self.least)
+            words += [self.budget_flag, value]
         if device is not None and self.device_flag:
             words += ["--device", device]
         return words
@@ -101,12 +103,12 @@ def _without_flag(words: list[str], flag: str) -> list[str]:
     return out
 
 
-def scaled_budget(flag: str, value: str, scale: float) -> str:
+def scaled_budget(flag: str, value: str, scale: float, least: int = 1) -> str:
     """``value`` of ``flag`` times ``scale``: a duration in seconds (``"3.5s"``), or a step
-    count, at least 1."""
+    count, at least ``least``."""
     if flag == "--time-budget":
         return f"{max(0.1, parse_duration(value) * scale):.3g}s"
-    return str(max(1, round(int(value) * scale)))
+    return str(max(least, round(int(value) * scale)))
 
 
 def check_scale(scale: float) -> float:
