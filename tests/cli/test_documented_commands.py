@@ -73,10 +73,15 @@ INCOMPLETE_INLINE = {
 # layers` times one tiny --shape once, so both run. A server runs until stopped: the studio
 # runs in tests/serve (API through the test client, a real server in a browser).
 SERVER = "a server runs until it is stopped; tests/serve runs it (test client and browser)"
+REPRODUCE = "runs published results at full size, minutes to 80; tests/reproduce runs each tiny"
 EXCLUDED: dict[str, str] = {
     "bench layers --device cuda": "needs a CUDA device; benchmarks/gpu_check.sh runs it there",
     "serve --runs-dir runs": SERVER,
     "serve runs/quick --port 8123": SERVER,
+    "reproduce": REPRODUCE,
+    "reproduce charlm-quick --json": REPRODUCE,
+    "reproduce names pos --runs-dir runs/repro-names": REPRODUCE,
+    "reproduce --scale 0.02 --json": REPRODUCE,
 }
 # Documented commands that are broken today: {"FILE:LINE": reason}; xfail (strict) until fixed.
 KNOWN_BROKEN: dict[str, str] = {}
@@ -138,6 +143,7 @@ RUN_BY_FILE = {  # which task's run RUN_DIR (RUN1, RUN_A, ...) stands for in eac
     "docs/forecast.md": "forecast",
     "docs/adding-a-task.md": "parity",
     "docs/deploy.md": "charlm",
+    "docs/results.md": "classify",
 }
 RUN_BY_NAME = [  # documented run directories -> the tiny run copied there
     (r"runs/(quick|charlm-|lstm-diag)", "charlm"),

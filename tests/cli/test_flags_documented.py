@@ -39,6 +39,7 @@ COMMAND_PAGES = {
     "translate": ("docs/translation.md",),
     "serve": ("docs/studio.md",),
     "export": ("docs/deploy.md",),
+    "reproduce": ("README.md", "docs/results.md"),
 }
 
 

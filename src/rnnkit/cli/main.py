@@ -27,6 +27,7 @@ SUBCOMMANDS = (
     "rnnkit.cli.translate",
     "rnnkit.cli.serve",
     "rnnkit.cli.export",
+    "rnnkit.cli.reproduce",
 )
 
 

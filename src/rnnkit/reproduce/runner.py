@@ -1,0 +1,148 @@
+"""Run published results and judge them: each entry's command in its own working directory
+``<runs_dir>/<entry>`` (so the run directories it makes, ``runs/...``, land there), then its
+figures read back (``readback``) and set against the expected ranges.
+
+    rows = run_entries(get_entries(["exploding"]), "runs/reproduce", scale=0.01)
+    # [Row(entry="exploding", metric="...", value=..., verdict="smoke", seconds=..., ...)]
+
+``launch`` runs ``rnnkit ARGV`` in a folder; the default is a subprocess (``python -m
+rnnkit``), so that each entry starts with a fresh torch (threads, memory) and one that fails
+leaves the others running.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from rnnkit.data.corpora import read_marker
+from rnnkit.reproduce.entries import Entry, fetch_command
+from rnnkit.reproduce.readback import Launch, read_metric
+
+CPU_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")
+RESULTS = "results.json"  # the rows and the machine, in the runs folder
+
+
+@dataclass
+class Row:
+    """One figure of one entry as measured: ``verdict`` is pass, fail, smoke (a scaled run,
+    not judged) or error (no value: ``error`` says why)."""
+
+    entry: str
+    metric: str
+    value: float | None
+    expected: str
+    quoted: str
+    verdict: str
+    seconds: float
+    command: str = ""  # what ran: the entry's command with its budget as scaled
+    error: str = ""
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def subprocess_launch(argv: list[str], cwd: Path) -> tuple[int, str]:
+    """``python -m rnnkit ARGV`` in ``cwd``: its stdout captured, its progress (stderr) shown."""
+    done = subprocess.run(
+        [sys.executable, "-m", "rnnkit", *argv], cwd=cwd, stdout=subprocess.PIPE, text=True
+    )
+    return done.returncode, done.stdout
+
+
+def run_entries(
+    entries: list[Entry],
+    runs_dir: str | Path,
+    scale: float = 1.0,
+    device: str | None = None,
+    launch: Launch = subprocess_launch,
+    on_row=None,
+) -> list[Row]:
+    """Run every entry in ``runs_dir/ENTRY`` (``check_ready`` first) and return the rows;
+    ``on_row(row)`` as each is known."""
+    runs_dir = Path(runs_dir).resolve()
+    check_ready(entries, runs_dir)
+    rows = []
+    for entry in entries:
+        for row in run_entry(entry, runs_dir / entry.name, scale, device, launch):
+            rows.append(row)
+            if on_row is not None:
+                on_row(row)
+    return rows
+
+
+def check_ready(entries: list[Entry], runs_dir: Path) -> None:
+    """Before anything runs: every data set the entries need is fetched, and nothing of an
+    earlier run is in the way (rnnkit never overwrites a run); else a one-line ValueError."""
+    missing = [name for entry in entries for name in entry.fetch if read_marker(name) is None]
+    if missing:
+        fetch = fetch_command(dict.fromkeys(missing))
+        raise ValueError(f"data not fetched yet: run `{fetch}` first")
+    taken = [runs_dir / entry.name for entry in entries] + [runs_dir / RESULTS]
+    for path in taken:
+        if path.is_file() or (path.is_dir() and any(path.iterdir())):
+            raise ValueError(f"{path} holds an earlier run; choose another --runs-dir")
+
+
+def run_entry(
+    entry: Entry, workdir: Path, scale: float, device: str | None, launch: Launch
+) -> list[Row]:
+    """One entry's command in ``workdir``, then a row per metric."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    argv = entry.argv(scale, device)
+    code, stdout = launch(argv, workdir)
+    seconds = round(time.perf_counter() - started, 1)
+    command = shlex.join(["rnnkit", *argv])
+    rows = []
+    for metric in entry.metrics:
+        row = Row(entry.name, metric.name, None, metric.expected, metric.quoted, "error", seconds)
+        row.command = command
+        if code != 0:
+            row.error = f"the command exited with {code}"
+        else:
+            try:
+                row.value = read_metric(metric, workdir, stdout, launch)
+            except (ValueError, OSError) as error:
+                row.error = str(error)
+        if row.value is not None:
+            row.verdict = "smoke" if scale != 1.0 else "pass" if metric.judge(row.value) else "fail"
+        rows.append(row)
+    return rows
+
+
+def machine(device: str = "auto") -> dict:
+    """The machine the results were measured on: CPU model and flags, cores, the device the
+    runs train on, torch's and Python's versions."""
+    import torch
+
+    from rnnkit.training.devices import resolve_device
+
+    model, flags = _cpu_info()
+    return {
+        "cpu": model,
+        "cpu_flags": [flag for flag in CPU_FLAGS if flag in flags],
+        "cores": os.cpu_count(),
+        "device": str(resolve_device(device)),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def _cpu_info() -> tuple[str, set[str]]:
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return platform.processor() or platform.machine(), set()
+    fields = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(":")
+        fields.setdefault(name.strip(), value.strip())
+    model = fields.get("model name") or platform.processor() or platform.machine()
+    return model, set(fields.get("flags", "").split())
