@@ -5,6 +5,7 @@
     rnnkit predict runs/classify-vowels utterance.npy        # or a .csv: T rows of F numbers
     rnnkit predict runs/tag-ner "I met Ann Smith in Oslo ."  # tokens apart, as in training
     rnnkit predict runs/parity-T8-<time> 1011 0110100
+    rnnkit predict runs/vqa-<time> "where is the seven ?" --image 0    # a test scene, or a PNG
 
 A classifier prints its top labels with their probabilities; a tagger prints each token with
 its tag and probability (a CRF tagger: the tag's marginal probability) and the next likeliest
@@ -38,6 +39,10 @@ def register(subparsers) -> None:
         metavar="K",
         help="labels shown (classifier: 5; tagger: 3 per token, the predicted tag first)",
     )
+    parser.add_argument(
+        "--image", metavar="FILE_OR_TEST_INDEX", help="vqa: the scene asked about (docs/vqa.md)"
+    )
+    parser.add_argument("--attention", metavar="PNG", help="vqa: draw the attention there")
     parser.add_argument("--checkpoint", choices=CHECKPOINT_NAMES, default="best")
     add_device_flag(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -53,4 +58,6 @@ def predict_command(args: argparse.Namespace) -> int:
         raise ValueError(
             f"{args.run_dir} holds a {task!r} run; predict takes {' and '.join(able)} runs{hint}"
         )
+    if (args.image, args.attention) != (None, None) and not getattr(cli, "READS_IMAGES", False):
+        raise ValueError(f"--image and --attention apply to vqa runs, not {task}")
     return cli.predict(args)

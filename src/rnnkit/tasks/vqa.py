@@ -1,7 +1,7 @@
 """Visual question answering as a task spec: ``rnnkit train vqa`` (docs/vqa.md).
 
     rnnkit data fetch digits && rnnkit train vqa --max-steps 3000
-    rnnkit evaluate runs/vqa-digits-3x3-attention-<time> --split novel
+    rnnkit evaluate runs/vqa-digits-3x3-attention-<time>       # test, and novel beside it
     rnnkit predict runs/vqa-digits-3x3-attention-<time> "how many sevens are there ?" --image 4
 
 The task's hooks are in ``rnnkit.tasks.vqa_task``, the baselines in
@@ -53,21 +53,30 @@ def describe(task: VQATask, model, run_dir: Path, baselines: dict) -> str:
     return line
 
 
+def score_split(task: VQATask, model, split: str) -> dict:
+    """``split``'s scores; the test split's hold the novel split's as ``novel``."""
+    scores = task.score(model, split)
+    if split == "test":
+        scores["novel"] = task.score(model, "novel")
+    return scores
+
+
 def score_test(trainer: Trainer, task: VQATask, baselines: dict) -> dict:
-    """The best checkpoint on test and novel, both written into the run; attention maps of
-    the first test questions (``decoding.heatmaps``) for an attention model."""
-    scores = {split: task.score(trainer.model, split) for split in ("test", "novel")}
+    """The best checkpoint on test and novel, written into the run; attention maps of the
+    first test questions (``decoding.heatmaps``) for an attention model."""
+    scores = score_split(task, trainer.model, "test")
     layout.write_json(trainer.run_dir / "test-answers.json", scores)
     if task.config.model.conditioning == "attention":
         draw_attention_examples(trainer.model, task, trainer.run_dir / "plots")
     return scores
 
 
-def comparison(test: dict, baselines: dict, split: str) -> dict:
-    """Per question type: the model's greedy accuracy and each baseline's on ``split``."""
+def comparison(scores: dict, baselines: dict, split: str) -> dict:
+    """Per question type: the model's greedy accuracy (``scores``, on ``split``) and each
+    baseline's there."""
     table = {}
     for kind in QUESTION_TYPES:
-        row = {"model": test.get(split, {}).get("by_type", {}).get(kind)}
+        row = {"model": scores.get("by_type", {}).get(kind)}
         for name in ("majority", *ABLATIONS):
             row[name] = baselines.get(name, {}).get(split, {}).get("by_type", {}).get(kind)
         table[kind] = row
@@ -86,14 +95,14 @@ def summary(result: RunResult) -> dict:
     test, baselines = result.test, result.baselines
     out = {**run_head(result)}
     for split in ("test", "novel"):
-        scores = test.get(split, {})
-        table = comparison(test, baselines, split)
+        scores = test if split == "test" else test.get("novel", {})
+        table = comparison(scores, baselines, split)
         out[f"{split}_accuracy"] = scores.get("accuracy")
         out[f"{split}_beam_accuracy"] = scores.get("beam_accuracy")
         out[f"{split}_pointing_accuracy"] = scores.get("pointing_accuracy")
         out[f"{split}_by_type"] = table
         out[f"{split}_beats_baselines"] = beats_baselines(table)
-    out["pointing_chance"] = test.get("test", {}).get("pointing_chance")
+    out["pointing_chance"] = test.get("pointing_chance")
     return {**out, **run_figures(result.train)}
 
 
@@ -109,7 +118,7 @@ SPEC = TaskSpec(
     describe=describe,
     baselines=fit_baselines,
     baselines_note="training the question-only and image-only baselines",
-    score=lambda task, model, split: task.score(model, split),
+    score=score_split,
     score_test=score_test,
     predict=lambda task, model, inputs: predict(task, model, inputs),
     summary=summary,
