@@ -110,7 +110,7 @@ def test_held_out_combinations_are_asked_only_in_the_novel_split(scenes):
 def test_the_card_counts_every_question_once(scenes):
     card = scenes.card()
     assert sum(c["questions"] for c in card.values()) == len(scenes.questions)
-    for split, counts in card.items():
+    for counts in card.values():
         assert sum(counts["types"].values()) == counts["questions"]
         assert sum(sum(a.values()) for a in counts["answers"].values()) == counts["questions"]
     assert card["train"]["scenes"] == 300 and card["test"]["scenes"] == 60
@@ -121,3 +121,12 @@ def test_a_two_by_two_grid_and_bad_rules(images):
     assert small.scenes.shape == (20 + 3 * 5, 16, 16) and small.regions == 4
     with pytest.raises(ValueError, match="grid must be 2 or 3"):
         make_scenes(images, SceneRules(grid=4))
+
+
+def test_the_vocabulary_holds_every_question_and_answer_word(scenes):
+    from rnnkit.data.vqa_scenes import vocabulary
+
+    words = set(vocabulary(3))
+    for q in scenes.questions:
+        assert set(q.text.split()) | set(q.answer.split()) <= words
+    assert {"sixes", "odd", "centre", "9", "larger"} <= words and "banana" not in words

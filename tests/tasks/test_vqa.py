@@ -62,14 +62,16 @@ def test_evaluate_scores_test_and_novel(run, capsys):
 def test_predict_answers_about_a_test_scene_or_a_png(run, tmp_path, capsys):
     png = tmp_path / "attention.png"
     question = "how many sevens are there ?"
-    assert main(["predict", str(run), question, "--image", "0", "--attention", png, "--json"]) == 0
+    assert (
+        main(["predict", str(run), question, "--image", "0", "--attention-map", png, "--json"]) == 0
+    )
     said = json.loads(capsys.readouterr().out)["predictions"][0]
     assert said["question"] == question and png.stat().st_size > 0
     assert len(said["scene_digits"]) == 3 and said["pointed_region"]
     from PIL import Image
 
-    from rnnkit.tasks.vqa_task import load_scenes
     from rnnkit.tasks import lifecycle
+    from rnnkit.tasks.vqa_task import load_scenes
 
     config = lifecycle.read_run(run).config
     data = load_scenes(config)
@@ -108,7 +110,7 @@ def test_image_flags_are_refused_for_other_tasks(tmp_path, capsys):
     assert main(["train", "parity", "--max-steps", "2", "--out", str(out)]) == 0
     capsys.readouterr()
     assert main(["predict", str(out), "101", "--image", "0"]) == 2
-    assert "--image and --attention apply to vqa runs, not parity" in capsys.readouterr().err
+    assert "--image and --attention-map apply to vqa runs, not parity" in capsys.readouterr().err
 
 
 def test_a_missing_digits_file_is_one_line_and_makes_no_run(tmp_path, capsys):

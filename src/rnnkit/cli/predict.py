@@ -42,7 +42,9 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--image", metavar="FILE_OR_TEST_INDEX", help="vqa: the scene asked about (docs/vqa.md)"
     )
-    parser.add_argument("--attention", metavar="PNG", help="vqa: draw the attention there")
+    parser.add_argument(
+        "--attention-map", metavar="PNG", help="vqa: draw the attention over the scene there"
+    )
     parser.add_argument("--checkpoint", choices=CHECKPOINT_NAMES, default="best")
     add_device_flag(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -58,6 +60,6 @@ def predict_command(args: argparse.Namespace) -> int:
         raise ValueError(
             f"{args.run_dir} holds a {task!r} run; predict takes {' and '.join(able)} runs{hint}"
         )
-    if (args.image, args.attention) != (None, None) and not getattr(cli, "READS_IMAGES", False):
-        raise ValueError(f"--image and --attention apply to vqa runs, not {task}")
+    if (args.image, args.attention_map) != (None, None) and not getattr(cli, "READS_IMAGES", False):
+        raise ValueError(f"--image and --attention-map apply to vqa runs, not {task}")
     return cli.predict(args)

@@ -175,6 +175,21 @@ def question_text(kind: str, argument: str) -> str:
     return f"is the {first} digit larger than the {second} digit ?"
 
 
+def vocabulary(grid: int) -> list[str]:
+    """Every word a question or an answer about a ``grid`` scene can have, sorted."""
+    places = POSITIONS[grid]
+    arguments = {
+        "what": places,
+        "count": (*PLURALS, *GROUPS),
+        "exists": DIGIT_WORDS,
+        "where": DIGIT_WORDS,
+        "compare": [f"{a}|{b}" for a in places for b in places if a != b],
+    }
+    texts = [question_text(k, a) for k, values in arguments.items() for a in values]
+    texts += [*DIGIT_WORDS, *places, "yes no", " ".join(str(n) for n in range(grid**2 + 1))]
+    return sorted({word for text in texts for word in text.split()})
+
+
 def draw_argument(rng: np.random.Generator, kind: str, classes: list[int], grid: int):
     """A random argument of question type ``kind`` for a scene (None: none fits)."""
     places = POSITIONS[grid]

@@ -10,9 +10,10 @@ The LSTM (the captioner's :class:`~rnnkit.models.captioner.CaptionDecoder`: any 
 core) starts from the whole scene, ``h_0 = tanh(W_h [a_1; ..; a_R])`` (and ``c_0`` alike for
 an LSTM), reads the question ``q_1 .. q_n`` and then continues into the answer: input
 ``<start> y_1 .. y_k``, target ``y_1 .. y_k <end>`` (teacher forcing in training; greedy or
-beam search at test). With ``conditioning="attention"`` every step also reads a context
-``z_t = sum_i alpha_ti a_i`` by additive attention of ``h_{t-1}`` over the regions (Xu et
-al.'s soft attention, as in the captioner); with ``init`` the image only sets ``h_0``.
+beam search at test). With ``attention`` ``additive`` (Bahdanau's score, as in the captioner,
+Xu et al.'s soft attention) or ``multiplicative`` (Luong's ``h^T W a_i``) every step also
+reads a context ``z_t = sum_i alpha_ti a_i`` weighed by ``h_{t-1}`` over the regions; with
+``none`` the scene only sets ``h_0``.
 
 Pointing (Visual7W's multiple choice over regions): the candidate region ``i`` scores
 ``s_i = (W_p a_i + b_p)^T h_n``, a dot product between a transform of its feature and the
@@ -38,9 +39,9 @@ from rnnkit.models.captioner import (
     ImageEncoder,
 )
 from rnnkit.models.recurrent import cell_names, check_cell, describe_cells
+from rnnkit.nn.attention import ATTENTIONS, build_attention
 from rnnkit.options import option
 
-CONDITIONINGS = ("attention", "init")
 INPUTS = ("both", "question", "image")
 CELLS = cell_names(horizon=False)
 
@@ -49,7 +50,11 @@ CELLS = cell_names(horizon=False)
 class VQAModelConfig:
     """The VQA model's settings (module docstring); ``inputs`` makes the baselines."""
 
-    conditioning: str = option("attention", choices=CONDITIONINGS)
+    attention: str = option(
+        "additive",
+        "over the regions at every step (none: the scene only sets h_0)",
+        choices=ATTENTIONS,
+    )
     cell: str = option("lstm", describe_cells(CELLS), metavar="CELL")
     embedding_size: int = option(32, metavar="E", minimum=1)
     hidden_size: int = option(128, metavar="H", minimum=1)
@@ -62,9 +67,9 @@ class VQAModelConfig:
     inputs: str = "both"
 
     def validate(self) -> None:
-        if self.conditioning not in CONDITIONINGS:
+        if self.attention not in ATTENTIONS:
             raise ValueError(
-                f"conditioning must be one of {', '.join(CONDITIONINGS)}, got {self.conditioning!r}"
+                f"attention must be one of {', '.join(ATTENTIONS)}, got {self.attention!r}"
             )
         if self.inputs not in INPUTS:
             raise ValueError(f"inputs must be one of {', '.join(INPUTS)}, got {self.inputs!r}")
@@ -73,7 +78,7 @@ class VQAModelConfig:
 
     def decoder_config(self) -> CaptionerConfig:
         return CaptionerConfig(
-            conditioning=self.conditioning,
+            conditioning="init" if self.attention == "none" else "attention",
             cell=self.cell,
             embedding_size=self.embedding_size,
             hidden_size=self.hidden_size,
@@ -109,6 +114,10 @@ class VQAModel(nn.Module):
         self.region = nn.Linear(features * side * side, features)
         self.position = nn.Parameter(0.1 * torch.randn(self.regions, features))
         self.decoder = CaptionDecoder(decoder, vocab_size)
+        if config.attention != "none":  # the kind asked for, from rnnkit.nn.attention
+            self.decoder.attention = build_attention(
+                config.attention, hidden, features, config.attention_size
+            )
         self.init_h = nn.Linear(self.regions * features, hidden)
         if self.decoder.has_cell_state:
             self.init_c = nn.Linear(self.regions * features, hidden)

@@ -1,8 +1,8 @@
 """Visual question answering as a task spec: ``rnnkit train vqa`` (docs/vqa.md).
 
     rnnkit data fetch digits && rnnkit train vqa --max-steps 3000
-    rnnkit evaluate runs/vqa-digits-3x3-attention-<time>       # test, and novel beside it
-    rnnkit predict runs/vqa-digits-3x3-attention-<time> "how many sevens are there ?" --image 4
+    rnnkit evaluate runs/vqa-digits-3x3-additive-<time>       # test, and novel beside it
+    rnnkit predict runs/vqa-digits-3x3-additive-<time> "how many sevens are there ?" --image 4
 
 The task's hooks are in ``rnnkit.tasks.vqa_task``, the baselines in
 ``rnnkit.tasks.vqa_baselines``, answering one question about one scene (``rnnkit predict``)
@@ -41,7 +41,7 @@ def describe(task: VQATask, model, run_dir: Path, baselines: dict) -> str:
     counts = "/".join(str(sizes[s]) for s in ("train", "val", "test", "novel"))
     line = (
         f"run {run_dir}: {task.data.name} scenes, {counts} train/val/test/novel questions, "
-        f"{len(task.vocab)} words; region CNN + {m.cell} {m.hidden_size}, {m.conditioning}, "
+        f"{len(task.vocab)} words; region CNN + {m.cell} {m.hidden_size}, {m.attention} attention, "
         f"{parameter_count(model)} parameters"
     )
     if baselines:
@@ -66,7 +66,7 @@ def score_test(trainer: Trainer, task: VQATask, baselines: dict) -> dict:
     first test questions (``decoding.heatmaps``) for an attention model."""
     scores = score_split(task, trainer.model, "test")
     layout.write_json(trainer.run_dir / "test-answers.json", scores)
-    if task.config.model.conditioning == "attention":
+    if task.config.model.attention != "none":
         draw_attention_examples(trainer.model, task, trainer.run_dir / "plots")
     return scores
 
@@ -114,7 +114,7 @@ SPEC = TaskSpec(
     reopen=reopen,
     record=lambda task: {"data": data_record(task)},
     save=lambda task, run_dir: task.vocab.save(run_dir / layout.VOCAB),
-    run_name=lambda task: f"{task.data.name}-{task.config.model.conditioning}",
+    run_name=lambda task: f"{task.data.name}-{task.config.model.attention}",
     describe=describe,
     baselines=fit_baselines,
     baselines_note="training the question-only and image-only baselines",

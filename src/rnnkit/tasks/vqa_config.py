@@ -1,6 +1,6 @@
 """The configuration of a visual-question-answering run (``rnnkit train vqa``).
 
-    config = resolve_config({"model.conditioning": "init", "trainer.max_steps": 500})
+    config = resolve_config({"model.attention": "none", "trainer.max_steps": 500})
 
 The scenes (``rnnkit.data.vqa_scenes``) are made from the ``digits`` images: fetched by
 ``rnnkit data fetch digits``, or the file ``--images`` names (a copy of ``digits.csv.gz``).

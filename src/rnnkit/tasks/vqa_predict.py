@@ -101,7 +101,7 @@ def predict(task: VQATask, model, inputs: list[str], image=None, attention=None)
     (a PNG path, one question) the attention over the scene while reading it."""
     pixels, scene = read_scene(task, image)
     if attention is not None and len(inputs) != 1:
-        raise ValueError("--attention draws one question's attention; ask one question")
+        raise ValueError("--attention-map draws one question's attention; ask one question")
     out = []
     for text in inputs:
         ids = check_question(task, text)
@@ -113,7 +113,9 @@ def predict(task: VQATask, model, inputs: list[str], image=None, attention=None)
             row["scene_digits"] = classes
         if attention is not None:
             if weights is None:
-                raise ValueError("--attention needs a run with --conditioning attention")
+                raise ValueError(
+                    "--attention-map needs a run with attention; this one has --attention none"
+                )
             words = [task.vocab.itos[i] for i in ids]
             row["attention_png"] = str(draw(pixels, words, weights, Path(attention), text))
         out.append(row)

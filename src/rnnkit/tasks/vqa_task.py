@@ -1,12 +1,13 @@
 """Visual question answering: the Trainer's hooks, the scores, and the data of a run.
 
     rnnkit data fetch digits && rnnkit train vqa --max-steps 3000
-    rnnkit evaluate runs/vqa-digits-3x3-attention-<time>       # test, and novel beside it
-    rnnkit predict runs/vqa-digits-3x3-attention-<time> "how many sevens are there ?" --image 4
+    rnnkit evaluate runs/vqa-digits-3x3-additive-<time>       # test, and novel beside it
+    rnnkit predict runs/vqa-digits-3x3-additive-<time> "how many sevens are there ?" --image 4
 
 Scenes and questions: ``rnnkit.data.vqa_scenes``; the model: ``rnnkit.models.vqa``. The
-vocabulary is built on the training questions and answers (``<unk> <pad> <start> <end>``
-first, as the captioner's; ``<start>`` begins the answer). Batch ``k`` is drawn by a
+vocabulary is every word the question templates and answers can have
+(``rnnkit.data.vqa_scenes.vocabulary``), after ``<unk> <pad> <start> <end>`` as the
+captioner's; ``<start>`` begins the answer. Batch ``k`` is drawn by a
 generator seeded with ``(seed, k)``, so a resumed run sees the batches it would have.
 
 Scores (``score``): the mean loss, the greedy answers' exact-match accuracy per question
@@ -25,7 +26,13 @@ import torch
 
 from rnnkit.data.images import load_images
 from rnnkit.data.vocab import Vocab
-from rnnkit.data.vqa_scenes import QUESTION_TYPES, SceneData, fingerprint, make_scenes
+from rnnkit.data.vqa_scenes import (
+    QUESTION_TYPES,
+    SceneData,
+    fingerprint,
+    make_scenes,
+    vocabulary,
+)
 from rnnkit.generation.beam_search import beam_search
 from rnnkit.generation.sampling import evaluating
 from rnnkit.models.vqa import VQAModel
@@ -205,8 +212,7 @@ def load_scenes(config: VQAConfig) -> SceneData:
 
 def prepare(config: VQAConfig, data: SceneData | None) -> VQATask:
     data = data if data is not None else load_scenes(config)
-    train = [data.questions[i] for i in data.splits["train"]]
-    return VQATask(config, data, build_vocab([f"{q.text} {q.answer}" for q in train]))
+    return VQATask(config, data, build_vocab([" ".join(vocabulary(data.rules.grid))]))
 
 
 def reopen(run_dir: Path, record: dict, config: VQAConfig) -> VQATask:

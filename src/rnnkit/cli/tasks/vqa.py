@@ -1,7 +1,7 @@
 """``rnnkit train vqa``: visual question answering on scenes of digits (docs/vqa.md).
 
     rnnkit data fetch digits && rnnkit train vqa --max-steps 3000
-    rnnkit predict RUN_DIR "how many sevens are there ?" --image 0 --attention att.png
+    rnnkit predict RUN_DIR "how many sevens are there ?" --image 0 --attention-map att.png
     rnnkit evaluate RUN_DIR --split val
 
 Every config field is a flag (as for a task without an adapter); the summary is a table of
@@ -16,13 +16,13 @@ from rnnkit.cli.args import print_result
 from rnnkit.cli.generic_task import GenericAdapter
 from rnnkit.data.vqa_scenes import QUESTION_TYPES
 
-READS_IMAGES = True  # ``rnnkit predict --image`` / ``--attention`` apply
+READS_IMAGES = True  # ``rnnkit predict --image`` and ``--attention-map`` apply
 _GENERIC = GenericAdapter("vqa")
 add_arguments, start, evaluate = _GENERIC.add_arguments, _GENERIC.start, _GENERIC.evaluate
 
 
 def predict(args: argparse.Namespace) -> int:
-    """``rnnkit predict RUN_DIR QUESTION... --image FILE_OR_TEST_INDEX [--attention PNG]``."""
+    """``rnnkit predict RUN_DIR QUESTION... --image FILE_OR_TEST_INDEX [--attention-map PNG]``."""
     from rnnkit.tasks import lifecycle
     from rnnkit.tasks.vqa_predict import predict as answer
 
@@ -30,7 +30,7 @@ def predict(args: argparse.Namespace) -> int:
         raise ValueError("--top applies to classifiers and taggers, not vqa")
     opened = lifecycle.open_checkpoint(args.run_dir, args.checkpoint, "vqa")
     task, model = lifecycle.reopen_model(opened)
-    said = answer(task, model, args.inputs, args.image, args.attention)
+    said = answer(task, model, args.inputs, args.image, args.attention_map)
     result = {"run_dir": str(opened.run_dir), "checkpoint": opened.checkpoint, "predictions": said}
     return print_result(result, args.json, prediction_lines)
 
