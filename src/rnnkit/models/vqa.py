@@ -51,7 +51,7 @@ class VQAModelConfig:
     """The VQA model's settings (module docstring); ``inputs`` makes the baselines."""
 
     attention: str = option(
-        "additive",
+        "multiplicative",
         "over the regions at every step (none: the scene only sets h_0)",
         choices=ATTENTIONS,
     )

@@ -1,8 +1,8 @@
 """Visual question answering as a task spec: ``rnnkit train vqa`` (docs/vqa.md).
 
     rnnkit data fetch digits && rnnkit train vqa --max-steps 3000
-    rnnkit evaluate runs/vqa-digits-3x3-additive-<time>       # test, and novel beside it
-    rnnkit predict runs/vqa-digits-3x3-additive-<time> "how many sevens are there ?" --image 4
+    rnnkit evaluate runs/vqa-digits-3x3-multiplicative-<time>       # test, and novel beside it
+    rnnkit predict runs/vqa-digits-3x3-multiplicative-<time> "how many sevens are there ?" --image 4
 
 The task's hooks are in ``rnnkit.tasks.vqa_task``, the baselines in
 ``rnnkit.tasks.vqa_baselines``, answering one question about one scene (``rnnkit predict``)

@@ -57,7 +57,7 @@ def _decoding_defaults() -> DecodingConfig:
 
 
 def _trainer_defaults() -> TrainerConfig:
-    return TrainerConfig(max_steps=3000, time_budget=None, eval_every=250, log_every=50)
+    return TrainerConfig(max_steps=3000, time_budget=None, eval_every=500, log_every=50)
 
 
 @dataclass

@@ -1,8 +1,8 @@
 """Visual question answering: the Trainer's hooks, the scores, and the data of a run.
 
     rnnkit data fetch digits && rnnkit train vqa --max-steps 3000
-    rnnkit evaluate runs/vqa-digits-3x3-additive-<time>       # test, and novel beside it
-    rnnkit predict runs/vqa-digits-3x3-additive-<time> "how many sevens are there ?" --image 4
+    rnnkit evaluate runs/vqa-digits-3x3-multiplicative-<time>       # test, and novel beside it
+    rnnkit predict runs/vqa-digits-3x3-multiplicative-<time> "how many sevens are there ?" --image 4
 
 Scenes and questions: ``rnnkit.data.vqa_scenes``; the model: ``rnnkit.models.vqa``. The
 vocabulary is every word the question templates and answers can have
