@@ -131,3 +131,17 @@ def test_batches_resume_at_any_step(digits):
     resumed = next(task.train_batches(3))
     for a, b in zip(first[3][0] + first[3][1], resumed[0] + resumed[1], strict=True):
         assert np.array_equal(a.numpy(), b.numpy())
+
+
+def test_a_resumed_run_ends_with_the_weights_of_one_that_never_stopped(digits, tmp_path):
+    from rnnkit.training.checkpoint import load_checkpoint
+
+    flags = ["train", "vqa", "--images", digits, *TINY, "--no-baselines", "--heatmaps", "0"]
+    flags += ["--schedule", "constant"]  # a cosine schedule depends on --max-steps
+    assert main([*flags, "--out", tmp_path / "whole"]) == 0
+    assert main([*flags, "--max-steps", "2", "--out", tmp_path / "half"]) == 0
+    assert main(["train", "--resume", tmp_path / "half", "--max-steps", "4"]) == 0
+    whole, half = (load_checkpoint(tmp_path / r / "checkpoints", "last") for r in ("whole", "half"))
+    assert whole.meta["step"] == half.meta["step"] == 4
+    for name, tensor in whole.section("model").items():
+        assert np.array_equal(tensor.numpy(), half.section("model")[name].numpy()), name
