@@ -27,7 +27,8 @@ from rnnkit.training.run_dir import CHECKPOINT_NAMES
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "predict",
-        help="labels from a trained classifier (with probabilities), tagger or parity model",
+        help="labels from a trained classifier (with probabilities), tagger or parity model; "
+        "answers from a vqa model",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
