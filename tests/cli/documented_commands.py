@@ -336,7 +336,7 @@ def write_fake_cache(cache: Path) -> list[str]:
         f"{1700 + t}.0,{50 + 40 * math.sin(2 * math.pi * t / 11):.1f}" for t in range(309)
     ]
     _fetched(cache, "sunspots", {"sunspots.csv": ("\n".join(sunspots) + "\n").encode()})
-    _fetched(cache, "digits", {"digits.csv.gz": _image_csv(8, 16)})
+    _fetched(cache, "digits", {"digits.csv.gz": _image_csv(8, 16, 100)})  # vqa: 1 val a class
     _fetched(cache, "mnist5k", {"mnist_5k.csv.gz": _image_csv(28, 255)})
     c_code = b"int f(int x) { return x * 2; }\nvoid qsort(void) { return; }\n" * 100
     _fetched(cache, "c-code", {"stdlib/qsort.c": c_code}, "text")

@@ -13,6 +13,7 @@ from tests.tasks import labelled_fixtures as fixtures
 from tests.tasks.caption_fixtures import write_shapes_folder
 from tests.tasks.forecast_fixtures import write_series_csv
 from tests.tasks.seq2seq_fixtures import write_pairs
+from tests.tasks.vqa_fixtures import write_digits_file
 
 NEW_CORES = "peephole, lnlstm, lngru, mut1, mut2, mut3, mingru, minlstm, rglru"
 WITHOUT_CLSTM = f"allowed: rnn, relu (alias rnn-relu), irnn, lstm, gru, gru-lectures, {NEW_CORES}"
@@ -32,10 +33,14 @@ def _data(task: str, tmp_path) -> list[str]:
         return ["--dataset", str(write_pairs(tmp_path / "toy.tsv"))]
     if task == "forecast":
         return ["--dataset", str(write_series_csv(tmp_path / "series.csv"))]
+    if task == "vqa":
+        digits = str(write_digits_file(tmp_path / "digits.csv.gz"))
+        sizes = ["--train-scenes", "20", "--eval-scenes", "4", "--base-channels", "2"]
+        return ["--images", digits, *sizes, "--heatmaps", "0", "--beam", "1", "--no-baselines"]
     return ["--dataset", str(write_shapes_folder(tmp_path / "shapes")), "--hidden-size", "8"]
 
 
-TASKS = ("charlm", "classify", "tag", "seq2seq", "forecast", "caption")
+TASKS = ("charlm", "classify", "tag", "seq2seq", "forecast", "caption", "vqa")
 
 
 @pytest.mark.parametrize("task", TASKS)

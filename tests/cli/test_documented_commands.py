@@ -112,6 +112,10 @@ TINY = {
     ("train", "forecast"): ["--max-steps", "2", "--eval-every", "2", "--hidden-size", "8",
                             "--batch-size", "8", "--threads", "1", "--no-arima"],
     ("train", "parity"): ["--max-steps", "2", "--eval-every", "2", "--hidden-size", "4"],
+    ("train", "vqa"): ["--max-steps", "2", "--eval-every", "2", "--hidden-size", "8",
+                       "--embedding-size", "4", "--base-channels", "2", "--attention-size", "4",
+                       "--batch-size", "4", "--train-scenes", "20", "--eval-scenes", "4",
+                       "--beam", "2", "--threads", "1"],
     ("experiment", "exploding"): ["--steps", "4", "--hidden-size", "8"],
     ("bench", "layers"): ["--repeats", "1", "--shape", "4,2,3,4,1"],
     ("demo",): ["--steps", "3"],
@@ -144,6 +148,7 @@ RUN_BY_FILE = {  # which task's run RUN_DIR (RUN1, RUN_A, ...) stands for in eac
     "docs/adding-a-task.md": "parity",
     "docs/deploy.md": "charlm",
     "docs/results.md": "classify",
+    "docs/vqa.md": "vqa",
 }
 RUN_BY_NAME = [  # documented run directories -> the tiny run copied there
     (r"runs/(quick|charlm-|lstm-diag)", "charlm"),
@@ -155,6 +160,7 @@ RUN_BY_NAME = [  # documented run directories -> the tiny run copied there
     (r"runs/caption-", "caption"),
     (r"runs/forecast-", "forecast"),
     (r"runs/parity-", "parity"),
+    (r"runs/vqa-", "vqa"),
 ]
 BASE_RUNS = {  # the tiny runs, made with the CLI on the fake cache (or on the tiny text)
     "charlm": ["train", "charlm", "--preset", "smoke", "--data", "my.txt", "--max-chars", "40000"],
@@ -166,6 +172,7 @@ BASE_RUNS = {  # the tiny runs, made with the CLI on the fake cache (or on the t
     "caption": ["train", "caption", "--dataset", "emoji", *TINY[("train", "caption")]],
     "forecast": ["train", "forecast", "--dataset", "airline", *TINY[("train", "forecast")]],
     "parity": ["train", "parity", *TINY[("train", "parity")]],
+    "vqa": ["train", "vqa", *TINY[("train", "vqa")]],
 }  # fmt: skip
 
 

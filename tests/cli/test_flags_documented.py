@@ -22,6 +22,7 @@ TRAIN_PAGES = {
     "caption": ("docs/caption.md",),
     "forecast": ("docs/forecast.md",),
     "parity": ("docs/adding-a-task.md",),
+    "vqa": ("docs/vqa.md",),
 }
 TASK_PAGES = tuple(sorted({page for pages in TRAIN_PAGES.values() for page in pages}))
 COMMAND_PAGES = {
@@ -31,7 +32,7 @@ COMMAND_PAGES = {
     "data": ("docs/data.md",),
     "sample": ("docs/charlm.md",),
     "evaluate": TASK_PAGES,
-    "predict": ("docs/classify.md",),
+    "predict": ("docs/classify.md", "docs/vqa.md"),
     "diagnose": ("docs/diagnostics.md",),
     "experiment": ("docs/experiments.md",),
     "caption": ("docs/caption.md",),

@@ -5,6 +5,7 @@
     rnnkit predict runs/classify-vowels utterance.npy        # or a .csv: T rows of F numbers
     rnnkit predict runs/tag-ner "I met Ann Smith in Oslo ."  # tokens apart, as in training
     rnnkit predict runs/parity-T8-<time> 1011 0110100
+    rnnkit predict runs/vqa-<time> "where is the seven ?" --image 0    # a test scene, or a PNG
 
 A classifier prints its top labels with their probabilities; a tagger prints each token with
 its tag and probability (a CRF tagger: the tag's marginal probability) and the next likeliest
@@ -26,7 +27,8 @@ from rnnkit.training.run_dir import CHECKPOINT_NAMES
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "predict",
-        help="labels from a trained classifier (with probabilities), tagger or parity model",
+        help="labels from a trained classifier (with probabilities), tagger or parity model; "
+        "answers from a vqa model",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -37,6 +39,12 @@ def register(subparsers) -> None:
         type=int,
         metavar="K",
         help="labels shown (classifier: 5; tagger: 3 per token, the predicted tag first)",
+    )
+    parser.add_argument(
+        "--image", metavar="FILE_OR_TEST_INDEX", help="vqa: the scene asked about (docs/vqa.md)"
+    )
+    parser.add_argument(
+        "--attention-map", metavar="PNG", help="vqa: draw the attention over the scene there"
     )
     parser.add_argument("--checkpoint", choices=CHECKPOINT_NAMES, default="best")
     add_device_flag(parser)
@@ -53,4 +61,6 @@ def predict_command(args: argparse.Namespace) -> int:
         raise ValueError(
             f"{args.run_dir} holds a {task!r} run; predict takes {' and '.join(able)} runs{hint}"
         )
+    if (args.image, args.attention_map) != (None, None) and not getattr(cli, "READS_IMAGES", False):
+        raise ValueError(f"--image and --attention-map apply to vqa runs, not {task}")
     return cli.predict(args)

@@ -22,6 +22,7 @@ TASKS: dict[str, str] = {
     "caption": "rnnkit.tasks.caption",
     "forecast": "rnnkit.tasks.forecast",
     "parity": "rnnkit.tasks.parity",
+    "vqa": "rnnkit.tasks.vqa",
 }
 
 
