@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from rnnkit.cli.main import main
-from rnnkit.export.files import export_run
+from rnnkit.export.files import export_run, exporter
 from rnnkit.generation.sampling import generate
 from rnnkit.tasks.charlm_runs import load_run
 
@@ -177,10 +177,8 @@ def test_refusals_are_one_line_and_write_nothing(lstm_run, tmp_path, capsys):
     assert "no folder" in capsys.readouterr().err
     with pytest.raises(ValueError, match="unknown export format 'tflite'; allowed: onnx, pt2"):
         export_run(lstm_run, "tflite")
-    classify = tmp_path / "classify"
-    shutil.copytree(FIXTURE.parent / "classify", classify)
-    assert main(["export", str(classify)]) == 2
-    assert "export has graphs for charlm" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="holds a parity run; export has graphs for charlm, "):
+        exporter("parity", "runs/parity")
     assert not list(tmp_path.glob(".*"))  # no half-written folder left anywhere
 
 

@@ -358,6 +358,7 @@ SPEC = TaskSpec(
     score=evaluate_part,
     score_test=score_test,
     summary=summary,
+    export="rnnkit.export.forecast",
 )
 
 

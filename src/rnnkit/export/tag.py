@@ -1,0 +1,56 @@
+"""A tagger as one graph: its forward pass over a padded batch of sentences with lengths.
+
+    forward:  words (N, T) int64, lengths (N,) int64
+              [, chars (N, T, C) int64, char_lengths (N, T) int64: with character features]
+              -> logits (N, T, K)
+
+Padding is handled inside the graph (ONNX: the recurrent operator's ``sequence_lens``; pt2: a
+masked scan); the logits of padded words are to be ignored. Logits are raw; a CRF tagger's are
+its emission scores, to be decoded with the CRF's transitions (``rnnkit predict`` does that
+outside the graph). ``export.json`` has the tag set and the word vocabulary (``<unk>``: 0).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from rnnkit.export.graphs import Graph
+from rnnkit.tasks.tag_runs import load_run
+
+
+class ForwardGraph(nn.Module):
+    """``model(words, lengths[, chars, char_lengths])``'s logits."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, words: Tensor, lengths: Tensor, chars=None, char_lengths=None) -> Tensor:
+        return self.model(words, lengths, chars, char_lengths)[0]
+
+
+def load(run_dir, checkpoint: str = "best"):
+    return load_run(run_dir, checkpoint)
+
+
+def graphs(run, fmt: str) -> dict[str, Graph]:
+    inputs = {"words": torch.ones(2, 3, dtype=torch.long), "lengths": torch.tensor([3, 2])}
+    axes = {"words": {0: "N", 1: "T"}, "lengths": {0: "N"}, "logits": {0: "N", 1: "T"}}
+    if run.model.config.char_features:
+        inputs["chars"] = torch.ones(2, 3, 4, dtype=torch.long)
+        inputs["char_lengths"] = torch.tensor([[4, 2, 1], [3, 4, 0]])
+        axes.update(chars={0: "N", 1: "T", 2: "C"}, char_lengths={0: "N", 1: "T"})
+    module = ForwardGraph(run.model).eval()
+    return {"forward": Graph(module, inputs, ["logits"], axes, over_time=True)}
+
+
+def describe(run) -> dict:
+    encoder = run.encoder
+    described = {"tags": encoder.tag_set, "model": run.meta["model"]}
+    described["encoder"] = encoder.to_dict()
+    described["vocab"] = {"unk_id": 0, "symbols": encoder.words.itos}
+    if encoder.chars is not None:
+        described["char_vocab"] = {"unk_id": 0, "symbols": encoder.chars.itos}
+    described["crf"] = bool(run.model.config.crf)
+    return described
