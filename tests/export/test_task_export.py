@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+from rnnkit.cli.main import main
 from rnnkit.export import forecast as forecast_export
 from rnnkit.export.files import export_run
 from rnnkit.tasks.classify_runs import load_run as load_classifier
@@ -116,3 +117,19 @@ def test_export_json_of_a_classifier_has_its_classes_and_signature(runs):
         {"name": "lengths", "shape": ["N"], "dtype": "int64"},
     ]
     assert forward["outputs"] == [{"name": "logits", "shape": ["N", 2], "dtype": "float32"}]
+
+
+@pytest.mark.parametrize(
+    ("task", "options"),
+    [("classify", ["predict", "great film", "awful boring movie", "--top", "2"]),
+     ("tag", ["predict", "Ann went to Oslo", "Oslo"]),
+     ("forecast", ["forecast", "--horizon", "7"])],
+)  # fmt: skip
+def test_the_onnxruntime_backend_prints_what_torch_prints(runs, task, options, capsys, tmp_path):
+    command, *rest = options
+    if command == "forecast":
+        rest += ["--plot", str(tmp_path / "future.png")]
+    assert main([command, str(runs / task), *rest]) == 0
+    torch_out = capsys.readouterr().out
+    assert main([command, str(runs / task), *rest, "--backend", "onnxruntime"]) == 0
+    assert capsys.readouterr().out == torch_out

@@ -71,6 +71,13 @@ def load(run_dir, checkpoint: str = "best"):
     return load_run(run_dir, checkpoint)
 
 
+def onnx_model(folder, run):
+    """The model on ONNX Runtime, for the sampler (``rnnkit sample --backend onnxruntime``)."""
+    from rnnkit.export.runtime import OnnxLanguageModel
+
+    return OnnxLanguageModel(folder)
+
+
 def graphs(run, fmt: str) -> dict[str, Graph]:
     """The step graph, and the sequence graph (in ONNX for the cores it has an operator for)."""
     model = run.model

@@ -54,3 +54,26 @@ def describe(run) -> dict:
     if encoder.vocab is not None:
         described["vocab"] = {"unk_id": 0, "symbols": encoder.vocab.itos}
     return described
+
+
+class OnnxClassifier(nn.Module):
+    """``SequenceClassifier.forward(inputs, lengths)`` on the exported graph."""
+
+    def __init__(self, folder, model: nn.Module):
+        super().__init__()
+        from rnnkit.export.runtime import open_sessions
+
+        self.meta, self.sessions = open_sessions(folder)
+        self.num_classes, self.config = model.num_classes, model.config
+
+    def forward(self, inputs: Tensor, lengths: Tensor, targets=None):
+        from rnnkit.export.runtime import run_graph
+
+        if targets is not None:
+            raise ValueError("the ONNX backend predicts; it does not score targets")
+        feed = {"inputs": inputs, "lengths": torch.as_tensor(lengths, dtype=torch.long)}
+        return run_graph(self.sessions["forward"], feed)[0], None
+
+
+def onnx_model(folder, run) -> OnnxClassifier:
+    return OnnxClassifier(folder, run.model)

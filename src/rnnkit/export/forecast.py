@@ -112,3 +112,53 @@ def describe(run: LoadedForecaster) -> dict:
             "layout": "(num_layers, N, hidden_size) each; zeros to start; feed *_out back",
         },
     }
+
+
+class OnnxForecaster(nn.Module):
+    """``Forecaster.forecast`` (rnnkit's own: read the window, feed predictions back or
+    iterate blocks) on the exported read and step graphs."""
+
+    forecast = Forecaster.forecast
+    _forecast_direct = Forecaster._forecast_direct
+
+    def __init__(self, folder, model: Forecaster):
+        super().__init__()
+        from rnnkit.export.runtime import open_sessions
+
+        self.meta, self.sessions = open_sessions(folder)
+        self.config, self.horizon = model.config, model.horizon
+        self.parts = state_names(model)
+
+    def _read(self, inputs: Tensor):
+        from rnnkit.export.runtime import run_graph
+
+        if inputs.dim() != 2:
+            raise ValueError(f"inputs must be (N, T) values, got shape {tuple(inputs.shape)}")
+        n, steps = inputs.shape
+        zeros = torch.zeros(self.config.num_layers, n, self.config.hidden_size)
+        feed = {"values": inputs.float(), "lengths": torch.full((n,), steps, dtype=torch.long)}
+        out = run_graph(self.sessions["read"], {**feed, **{p: zeros for p in self.parts}})
+        return out[0], self._wrap(out[1:])
+
+    def _wrap(self, parts: list[Tensor]):
+        return tuple(parts) if len(parts) == 2 else parts[0]
+
+    def step(self, x_t: Tensor, state):
+        from rnnkit.export.runtime import run_graph
+
+        tensors = state if isinstance(state, tuple) else (state,)
+        feed = {"values": x_t.float(), **dict(zip(self.parts, tensors, strict=True))}
+        out = run_graph(self.sessions["step"], feed)
+        return out[0], self._wrap(out[1:])
+
+    def forward(self, inputs: Tensor, targets=None):
+        if targets is not None:
+            raise ValueError("the ONNX backend forecasts; it does not score targets")
+        predictions, _ = self._read(inputs)
+        if self.config.mode == "direct":
+            return predictions[:, -1], None
+        return predictions.squeeze(-1), None
+
+
+def onnx_model(folder, run) -> OnnxForecaster:
+    return OnnxForecaster(folder, run.model)

@@ -1,8 +1,13 @@
-"""A char model's exported ONNX graphs, run by ONNX Runtime behind the calls rnnkit's sampler
-and beam search make of a ``LanguageModel`` (``rnnkit sample --backend onnxruntime``).
+"""A run's exported ONNX graphs, run by ONNX Runtime behind the calls rnnkit makes of the
+run's model (``--backend onnxruntime`` of ``sample``, ``predict``, ``translate``, ``forecast``).
 
     model = onnx_model("runs/quick")       # runs/quick/export-onnx, exported first if missing
     generate(model, prime_ids, 500, temperature=0.8, seed=1)   # the same draws as in torch
+    run = onnx_run("runs/names")           # the task's loaded run, its model on ONNX Runtime
+
+Each task's export module has ``onnx_model(folder, run)``: an object with the methods of the
+task's model that rnnkit's own code calls (forward, step, encode, forecast...), each running
+the exported graphs.
 
 The logits come from ONNX Runtime; everything after them (temperature, filters, the seeded
 draw) is rnnkit's own, so a seed gives the same text as the torch backend wherever the two
@@ -18,7 +23,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from rnnkit.export.files import export_run, weights_sha256
+from rnnkit.export.files import export_run, exporter, weights_sha256
 from rnnkit.tasks import lifecycle
 from rnnkit.training import run_dir as layout
 
@@ -29,18 +34,9 @@ class OnnxLanguageModel(nn.Module):
 
     def __init__(self, folder: str | Path):
         super().__init__()
-        import onnxruntime as ort
-
-        folder = Path(folder)
-        meta = json.loads((folder / "export.json").read_text(encoding="utf-8"))
-        self.meta, self.parts = meta, meta["state"]["parts"]
-        self.vocab_size = meta["model"]["vocab_size"]
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1  # one stream: a second thread only waits
-        self.sessions = {
-            name: ort.InferenceSession(str(folder / graph["file"]), options)
-            for name, graph in meta["graphs"].items()
-        }
+        self.meta, self.sessions = open_sessions(folder)
+        self.parts = self.meta["state"]["parts"]
+        self.vocab_size = self.meta["model"]["vocab_size"]
 
     def _state(self, state, batch: int) -> dict:
         if state is None:
@@ -73,10 +69,33 @@ class OnnxLanguageModel(nn.Module):
         return torch.from_numpy(out[0]), self._wrap(out[1:])
 
 
-def onnx_model(run_dir: str | Path, checkpoint: str = "best") -> OnnxLanguageModel:
-    """The run's ONNX export (``RUN_DIR/export-onnx``, written first when it is missing), as
-    a model for the sampler; a ValueError when the export holds other weights than the
-    run's ``checkpoint`` (the run trained on after it was exported)."""
+def open_sessions(folder: str | Path, threads: int = 1) -> tuple[dict, dict]:
+    """An export folder's ``export.json`` and an ONNX Runtime session for each graph, on
+    ``threads`` threads (one stream: a second thread only waits)."""
+    import onnxruntime as ort
+
+    folder = Path(folder)
+    meta = json.loads((folder / "export.json").read_text(encoding="utf-8"))
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    sessions = {
+        name: ort.InferenceSession(str(folder / graph["file"]), options)
+        for name, graph in meta["graphs"].items()
+    }
+    return meta, sessions
+
+
+def run_graph(session, feed: dict) -> list[Tensor]:
+    """One session run, its inputs given as tensors (by input name), outputs as tensors."""
+    wanted = {i.name for i in session.get_inputs()}  # an exporter drops an unread input
+    arrays = {name: value.numpy() for name, value in feed.items() if name in wanted}
+    return [torch.from_numpy(out) for out in session.run(None, arrays)]
+
+
+def onnx_folder(run_dir: str | Path, checkpoint: str = "best") -> Path:
+    """The run's ONNX export (``RUN_DIR/export-onnx``, written first when it is missing); a
+    ValueError when it holds other weights than the run's ``checkpoint`` (the run trained on
+    after it was exported)."""
     run_dir = layout.check_run_dir(run_dir)
     folder = run_dir / "export-onnx"
     if not folder.exists():
@@ -88,4 +107,19 @@ def onnx_model(run_dir: str | Path, checkpoint: str = "best") -> OnnxLanguageMod
             f"{folder} holds other weights than {run_dir}'s {opened.checkpoint} checkpoint "
             "(exported before the run trained on); remove it to export again"
         )
-    return OnnxLanguageModel(folder)
+    return folder
+
+
+def onnx_run(run_dir: str | Path, checkpoint: str = "best"):
+    """The task's loaded run (its export module's ``load``) with its model replaced by the
+    one on ONNX Runtime (``onnx_model``)."""
+    module = exporter(lifecycle.task_of(run_dir), run_dir)
+    folder = onnx_folder(run_dir, checkpoint)
+    run = module.load(run_dir, checkpoint)
+    run.model = module.onnx_model(folder, run)
+    return run
+
+
+def onnx_model(run_dir: str | Path, checkpoint: str = "best") -> OnnxLanguageModel:
+    """The char model of a run on ONNX Runtime (see :func:`onnx_folder`)."""
+    return OnnxLanguageModel(onnx_folder(run_dir, checkpoint))

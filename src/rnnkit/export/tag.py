@@ -54,3 +54,28 @@ def describe(run) -> dict:
         described["char_vocab"] = {"unk_id": 0, "symbols": encoder.chars.itos}
     described["crf"] = bool(run.model.config.crf)
     return described
+
+
+class OnnxTagger(nn.Module):
+    """``SequenceTagger.forward`` on the exported graph; ``decode`` (softmax and argmax, or a
+    CRF's marginals and Viterbi path) is the model's own, outside the graph."""
+
+    def __init__(self, folder, model: nn.Module):
+        super().__init__()
+        from rnnkit.export.runtime import open_sessions
+
+        self.meta, self.sessions = open_sessions(folder)
+        self.config, self.decode = model.config, model.decode
+
+    def forward(self, words, lengths, chars=None, char_lengths=None, targets=None):
+        from rnnkit.export.runtime import run_graph
+
+        if targets is not None:
+            raise ValueError("the ONNX backend predicts; it does not score targets")
+        feed = {"words": words, "lengths": torch.as_tensor(lengths, dtype=torch.long)}
+        feed.update(chars=chars, char_lengths=char_lengths)
+        return run_graph(self.sessions["forward"], feed)[0], None
+
+
+def onnx_model(folder, run) -> OnnxTagger:
+    return OnnxTagger(folder, run.model)
