@@ -42,15 +42,29 @@ def add_backend_flag(parser: argparse.ArgumentParser) -> None:
         help="onnxruntime: run the ONNX export (RUN_DIR/export-onnx, written first if "
         "missing; rnnkit export) with ONNX Runtime (default: torch)",
     )
+    parser.add_argument(
+        "--quantize",
+        choices=("int8",),
+        help="with --backend onnxruntime: the int8 export (RUN_DIR/export-onnx-int8; rnnkit "
+        "export --quantize int8)",
+    )
+
+
+def backend_options(args: argparse.Namespace) -> str | None:
+    """The ``--quantize`` of ``--backend onnxruntime``; refused with the torch backend."""
+    if args.quantize is not None and args.backend != "onnxruntime":
+        raise ValueError("--quantize applies to --backend onnxruntime (an ONNX export)")
+    return args.quantize
 
 
 def loaded_run(args: argparse.Namespace, load: Callable):
     """``load(run_dir, checkpoint)``, or with ``--backend onnxruntime`` the same run with its
     model on ONNX Runtime (``rnnkit.export.runtime.onnx_run``)."""
+    quantize = backend_options(args)
     if args.backend == "onnxruntime":
         from rnnkit.export.runtime import onnx_run
 
-        return onnx_run(args.run_dir, args.checkpoint)
+        return onnx_run(args.run_dir, args.checkpoint, quantize)
     return load(args.run_dir, args.checkpoint)
 
 

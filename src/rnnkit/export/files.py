@@ -19,6 +19,7 @@ import hashlib
 import importlib
 import importlib.util
 import json
+import logging
 import shutil
 import tempfile
 from pathlib import Path
@@ -32,6 +33,22 @@ from rnnkit.tasks.registry import get_spec, task_names
 from rnnkit.training import run_dir as layout
 
 FORMATS = ("onnx", "pt2")
+QUANTIZATIONS = ("int8",)
+# dynamic int8 (ONNX Runtime's quantize_dynamic): the recurrent operator's and the linear
+# layers' weights stored as int8, activations quantised on the fly, per call
+QUANTIZED_OPS = ["LSTM", "MatMul", "Gemm"]
+
+
+def export_folder(run_dir: Path, fmt: str, quantize: str | None = None) -> Path:
+    """The default folder of an export: ``RUN_DIR/export-FORMAT[-int8]``."""
+    return Path(run_dir) / (f"export-{fmt}" + (f"-{quantize}" if quantize else ""))
+
+
+def check_quantize(fmt: str, quantize: str | None) -> None:
+    if quantize is not None and quantize not in QUANTIZATIONS:
+        raise ValueError(f"unknown quantization {quantize!r}; allowed: {', '.join(QUANTIZATIONS)}")
+    if quantize is not None and fmt != "onnx":
+        raise ValueError(f"--quantize {quantize} quantizes ONNX graphs; use --format onnx")
 
 
 def exporter(task: str, run_dir=None):
@@ -46,17 +63,23 @@ def exporter(task: str, run_dir=None):
 
 
 def export_run(
-    run_dir: str | Path, fmt: str = "onnx", out: str | Path | None = None, checkpoint="best"
+    run_dir: str | Path,
+    fmt: str = "onnx",
+    out: str | Path | None = None,
+    checkpoint="best",
+    quantize: str | None = None,
 ) -> Path:
-    """Export the run's model (see the module docstring); the folder written."""
+    """Export the run's model (see the module docstring); the folder written. ``quantize``
+    ``int8``: ONNX graphs with int8 weights (default folder ``RUN_DIR/export-onnx-int8``)."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; allowed: {', '.join(FORMATS)}")
+    check_quantize(fmt, quantize)
     if fmt == "onnx" and importlib.util.find_spec("onnxscript") is None:
         raise ValueError("ONNX export needs onnx and onnxscript: pip install 'rnnkit[export]'")
     task = lifecycle.task_of(run_dir)
     module = exporter(task, run_dir)
     run = module.load(run_dir, checkpoint)
-    out = Path(out) if out is not None else run.run_dir / f"export-{fmt}"
+    out = Path(out) if out is not None else export_folder(run.run_dir, fmt, quantize)
     if out.exists():
         raise ValueError(f"{out} exists; rnnkit never overwrites an export (choose --out)")
     if not out.parent.is_dir():
@@ -68,12 +91,33 @@ def export_run(
         raise ValueError(f"cannot write {out}: {error.strerror}") from None
     try:
         written = {name: write_graph(graph, name, fmt, staging) for name, graph in graphs.items()}
+        if quantize:
+            for graph in written.values():
+                _quantize(staging / graph["file"])
         record = _record(task, run, written, fmt, module.describe(run))
+        record["quantize"] = quantize
         (staging / "export.json").write_text(json.dumps(record, indent=1), encoding="utf-8")
         staging.rename(out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return out
+
+
+def _quantize(path: Path) -> None:
+    """Replace the ONNX file at ``path`` by its dynamically int8-quantised version."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantized = path.with_suffix(".int8.onnx")
+    root = logging.getLogger()  # its advice to run a pre-processing pass (for static shapes)
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        quantize_dynamic(
+            path, quantized, op_types_to_quantize=QUANTIZED_OPS, weight_type=QuantType.QInt8
+        )
+    finally:
+        root.setLevel(level)
+    quantized.replace(path)
 
 
 def weights_sha256(run_dir: Path, checkpoint: str) -> str:

@@ -21,9 +21,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnkit.export.files import export_run, exporter, weights_sha256
+from rnnkit.export.files import export_folder, export_run, exporter, weights_sha256
 from rnnkit.tasks import lifecycle
 from rnnkit.training import run_dir as layout
 
@@ -50,18 +51,22 @@ class OnnxLanguageModel(nn.Module):
         return tensors if len(tensors) == 2 else tensors[0]
 
     def forward(self, idx: Tensor, targets=None, state=None):
-        if targets is not None:
-            raise ValueError("the ONNX backend generates; it does not score targets")
         if "sequence" not in self.sessions:  # a core ONNX has no operator for: step by step
             logits = []
             for tokens in idx:
                 step_logits, state = self.step(tokens, state)
                 logits.append(step_logits)
-            return torch.stack(logits), None, state
-        ids = idx.transpose(0, 1).numpy()  # (B, T)
-        out = self.sessions["sequence"].run(None, {"ids": ids, **self._state(state, len(ids))})
-        logits = torch.from_numpy(out[0]).transpose(0, 1)  # (T, B, V)
-        return logits, None, self._wrap(out[1:])
+            logits = torch.stack(logits)
+        else:
+            ids = idx.transpose(0, 1).numpy()  # (B, T)
+            feed = {"ids": ids, **self._state(state, len(ids))}
+            out = self.sessions["sequence"].run(None, feed)
+            logits = torch.from_numpy(out[0]).transpose(0, 1)  # (T, B, V)
+            state = self._wrap(out[1:])
+        loss = None
+        if targets is not None:  # LanguageModel's: mean nats per token
+            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
+        return logits, loss, state
 
     def step(self, tokens: Tensor, state=None):
         feed = {"tokens": tokens.numpy(), **self._state(state, len(tokens))}
@@ -92,14 +97,14 @@ def run_graph(session, feed: dict) -> list[Tensor]:
     return [torch.from_numpy(out) for out in session.run(None, arrays)]
 
 
-def onnx_folder(run_dir: str | Path, checkpoint: str = "best") -> Path:
-    """The run's ONNX export (``RUN_DIR/export-onnx``, written first when it is missing); a
-    ValueError when it holds other weights than the run's ``checkpoint`` (the run trained on
-    after it was exported)."""
+def onnx_folder(run_dir: str | Path, checkpoint: str = "best", quantize=None) -> Path:
+    """The run's ONNX export (``RUN_DIR/export-onnx``, or ``export-onnx-int8`` with
+    ``quantize``; written first when it is missing); a ValueError when it holds other weights
+    than the run's ``checkpoint`` (the run trained on after it was exported)."""
     run_dir = layout.check_run_dir(run_dir)
-    folder = run_dir / "export-onnx"
+    folder = export_folder(run_dir, "onnx", quantize)
     if not folder.exists():
-        export_run(run_dir, "onnx", folder, checkpoint)
+        export_run(run_dir, "onnx", folder, checkpoint, quantize)
     meta = json.loads((folder / "export.json").read_text(encoding="utf-8"))
     opened = lifecycle.open_checkpoint(run_dir, checkpoint)
     if meta["weights_sha256"] != weights_sha256(run_dir, opened.checkpoint):
@@ -110,16 +115,18 @@ def onnx_folder(run_dir: str | Path, checkpoint: str = "best") -> Path:
     return folder
 
 
-def onnx_run(run_dir: str | Path, checkpoint: str = "best"):
+def onnx_run(run_dir: str | Path, checkpoint: str = "best", quantize: str | None = None):
     """The task's loaded run (its export module's ``load``) with its model replaced by the
     one on ONNX Runtime (``onnx_model``)."""
     module = exporter(lifecycle.task_of(run_dir), run_dir)
-    folder = onnx_folder(run_dir, checkpoint)
+    folder = onnx_folder(run_dir, checkpoint, quantize)
     run = module.load(run_dir, checkpoint)
     run.model = module.onnx_model(folder, run)
     return run
 
 
-def onnx_model(run_dir: str | Path, checkpoint: str = "best") -> OnnxLanguageModel:
+def onnx_model(
+    run_dir: str | Path, checkpoint: str = "best", quantize: str | None = None
+) -> OnnxLanguageModel:
     """The char model of a run on ONNX Runtime (see :func:`onnx_folder`)."""
-    return OnnxLanguageModel(onnx_folder(run_dir, checkpoint))
+    return OnnxLanguageModel(onnx_folder(run_dir, checkpoint, quantize))

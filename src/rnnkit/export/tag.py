@@ -1,13 +1,13 @@
 """A tagger as one graph: its forward pass over a padded batch of sentences with lengths.
 
-    forward:  words (N, T) int64, lengths (N,) int64
-              [, chars (N, T, C) int64, char_lengths (N, T) int64: with character features]
-              -> logits (N, T, K)
+    forward:  words (N, T) int64, lengths (N,) int64  -> logits (N, T, K)
 
 Padding is handled inside the graph (ONNX: the recurrent operator's ``sequence_lens``; pt2: a
 masked scan); the logits of padded words are to be ignored. Logits are raw; a CRF tagger's are
 its emission scores, to be decoded with the CRF's transitions (``rnnkit predict`` does that
 outside the graph). ``export.json`` has the tag set and the word vocabulary (``<unk>``: 0).
+A tagger with character features is refused for now: its character layer picks the real
+words out of the batch (a data-dependent size, which neither exporter can trace).
 """
 
 from __future__ import annotations
@@ -38,9 +38,10 @@ def graphs(run, fmt: str) -> dict[str, Graph]:
     inputs = {"words": torch.ones(2, 3, dtype=torch.long), "lengths": torch.tensor([3, 2])}
     axes = {"words": {0: "N", 1: "T"}, "lengths": {0: "N"}, "logits": {0: "N", 1: "T"}}
     if run.model.config.char_features:
-        inputs["chars"] = torch.ones(2, 3, 4, dtype=torch.long)
-        inputs["char_lengths"] = torch.tensor([[4, 2, 1], [3, 4, 0]])
-        axes.update(chars={0: "N", 1: "T", 2: "C"}, char_lengths={0: "N", 1: "T"})
+        raise ValueError(
+            "a tagger with character features (char_features) has no export yet: its "
+            "character layer reads only the real words, a number the graph cannot know"
+        )
     module = ForwardGraph(run.model).eval()
     return {"forward": Graph(module, inputs, ["logits"], axes, over_time=True)}
 
@@ -50,8 +51,6 @@ def describe(run) -> dict:
     described = {"tags": encoder.tag_set, "model": run.meta["model"]}
     described["encoder"] = encoder.to_dict()
     described["vocab"] = {"unk_id": 0, "symbols": encoder.words.itos}
-    if encoder.chars is not None:
-        described["char_vocab"] = {"unk_id": 0, "symbols": encoder.chars.itos}
     described["crf"] = bool(run.model.config.crf)
     return described
 
