@@ -7,14 +7,18 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 
 from rnnkit.cli.main import main
+from rnnkit.export import classify as classify_export
 from rnnkit.export import forecast as forecast_export
 from rnnkit.export.files import export_run
+from rnnkit.export.graphs import write_graph
+from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier
 from rnnkit.tasks.classify_runs import load_run as load_classifier
 from rnnkit.tasks.tag_runs import load_run as load_tagger
 
@@ -133,3 +137,39 @@ def test_the_onnxruntime_backend_prints_what_torch_prints(runs, task, options, c
     torch_out = capsys.readouterr().out
     assert main([command, str(runs / task), *rest, "--backend", "onnxruntime"]) == 0
     assert capsys.readouterr().out == torch_out
+
+
+def test_a_corrupt_checkpoint_or_an_unwritable_place_is_one_line_and_leaves_nothing(
+    runs, tmp_path, capsys
+):
+    broken = tmp_path / "classify"
+    shutil.copytree(FIXTURES / "classify", broken)
+    (broken / "checkpoints" / "best.safetensors").write_bytes(b"not a checkpoint")
+    before = sorted(p.name for p in broken.rglob("*"))
+    assert main(["export", str(broken)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "best" in err, err
+    assert sorted(p.name for p in broken.rglob("*")) == before
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assert main(["export", str(runs / "tag"), "--out", str(blocker / "out")]) == 2
+    assert "no folder" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["export", str(runs / "tag"), "--format", "tflite"])
+    assert "invalid choice: 'tflite' (choose from 'onnx', 'pt2')" in capsys.readouterr().err
+    assert not list(tmp_path.glob(".*")) and not list((runs / "tag").glob(".*"))
+
+
+def test_a_core_without_an_onnx_operator_is_refused_over_a_sequence_but_exports_as_pt2(
+    tmp_path,
+):
+    config = ClassifierConfig(cell="peephole", hidden_size=4, embedding_size=3)
+    model = SequenceClassifier(config, 2, 10).eval()
+    graph = classify_export.graphs(SimpleNamespace(model=model), "onnx")["forward"]
+    with pytest.raises(ValueError, match="ONNX has an operator for only with the cores"):
+        write_graph(graph, "forward", "onnx", tmp_path)
+    write_graph(graph, "forward", "pt2", tmp_path)  # a masked scan of the peephole cells
+    program = torch.export.load(str(tmp_path / "forward.pt2")).module()
+    ids, lengths = torch.randint(1, 10, (3, 7)), torch.tensor([7, 2, 4])
+    with torch.no_grad():
+        np.testing.assert_allclose(program(ids, lengths), model(ids, lengths)[0], atol=1e-5)
