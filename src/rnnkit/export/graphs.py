@@ -22,6 +22,7 @@ The named axes (``N``, ``T``, ...) are dynamic; every other size is the example'
 from __future__ import annotations
 
 import contextlib
+import inspect
 import io
 import logging
 import os
@@ -40,8 +41,10 @@ FUSED = ("rnn", "relu", "irnn", "rnn-relu", "lstm", "clstm", "gru")  # ONNX has 
 
 @dataclass
 class Graph:
-    """A module (eval mode) with example inputs by ``forward``'s parameter names, in its
-    order, the names of its outputs, and the dynamic axes of both."""
+    """A module (eval mode) with example inputs by ``forward``'s parameter names (passed by
+    name: a graph may leave out optional ones; ``over_time`` graphs, written by the
+    TorchScript exporter, positionally, so in ``forward``'s order with none left out), the
+    names of its outputs, and the dynamic axes of both."""
 
     module: nn.Module
     inputs: dict[str, Tensor]
@@ -49,10 +52,20 @@ class Graph:
     axes: dict[str, dict[int, str]] = field(default_factory=dict)
     over_time: bool = False
 
+    def call(self) -> tuple[tuple, dict]:
+        """``(args, kwargs)`` of the call that is traced: positional where the inputs are the
+        first parameters of ``forward`` in its order (a pt2 program is then called
+        positionally), by name where an optional one is left out between them."""
+        parameters = list(inspect.signature(self.module.forward).parameters)
+        names = list(self.inputs)
+        if parameters[: len(names)] == names:
+            return tuple(self.inputs.values()), {}
+        return (), dict(self.inputs)
+
     def signature(self) -> dict:
         """Inputs and outputs with their shapes (dynamic axes by name) and dtypes."""
         with torch.no_grad():
-            results = self.module(*self.inputs.values())
+            results = self.module(**self.inputs)
         results = results if isinstance(results, tuple) else (results,)
         outs = dict(zip(self.outputs, results, strict=True))
         return {"inputs": self._describe(self.inputs), "outputs": self._describe(outs)}
@@ -70,7 +83,7 @@ class Graph:
 def write_graph(graph: Graph, name: str, fmt: str, folder: Path) -> dict:
     """Write ``graph`` as ``folder/<name>.<fmt>``: its file, signature (and ONNX opset)."""
     path = folder / f"{name}.{fmt}"
-    args = tuple(graph.inputs.values())
+    args, kwargs = graph.call()
     with torch.no_grad():
         if fmt == "onnx" and graph.over_time:
             _check_fused(graph.module, name)
@@ -78,7 +91,7 @@ def write_graph(graph: Graph, name: str, fmt: str, folder: Path) -> dict:
             extra = {"opset": LEGACY_OPSET}
         elif fmt == "onnx":
             program = _quietly(
-                torch.onnx.export, graph.module, args, dynamo=True,
+                torch.onnx.export, graph.module, args, kwargs=kwargs, dynamo=True,
                 input_names=list(graph.inputs), output_names=graph.outputs,
                 dynamic_shapes=_dims(graph), verbose=False,
             )  # fmt: skip
@@ -86,9 +99,11 @@ def write_graph(graph: Graph, name: str, fmt: str, folder: Path) -> dict:
             extra = {"opset": program.model.opset_imports.get("", None)}
         else:
             module = scanned(graph.module) if graph.over_time else graph.module
-            program = _quietly(torch.export.export, module, args, dynamic_shapes=_dims(graph))
+            program = _quietly(
+                torch.export.export, module, args, kwargs=kwargs, dynamic_shapes=_dims(graph),
+            )  # fmt: skip
             torch.export.save(program, path)
-            extra = {}
+            extra = {"by_name": bool(kwargs)}  # call the program with keywords
     return {"file": path.name, **graph.signature(), **extra}
 
 
