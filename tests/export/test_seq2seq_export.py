@@ -5,8 +5,10 @@ give what torch gives (``rnnkit translate --backend onnxruntime``)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -15,6 +17,8 @@ import torch
 from rnnkit.cli.main import main
 from rnnkit.export import seq2seq as exported
 from rnnkit.export.files import export_run
+from rnnkit.export.graphs import write_graph
+from rnnkit.models.seq2seq import Seq2Seq, Seq2SeqConfig
 from rnnkit.tasks.seq2seq_runs import load_run
 
 ort = pytest.importorskip("onnxruntime", reason="onnxruntime is a test extra")
@@ -103,3 +107,32 @@ def test_translate_with_onnxruntime_prints_what_torch_prints(run, options, capsy
         == 0
     )
     assert capsys.readouterr().out == torch_out
+
+
+@pytest.mark.parametrize("attention", ["additive", "none"])
+def test_a_gru_seq2seq_without_c_or_feed_or_memory_exports_and_decodes_as_eager(
+    attention, tmp_path
+):
+    torch.manual_seed(0)
+    config = Seq2SeqConfig(attention=attention, cell="gru", embedding_size=6, hidden_size=8,
+                           num_layers=2, bidirectional=attention == "none")  # fmt: skip
+    model = Seq2Seq(config, 30, 25).eval()
+    for fmt in ("onnx", "pt2"):
+        graphs = exported.graphs(SimpleNamespace(model=model), fmt)
+        if fmt == "pt2":
+            del graphs["encoder"]  # a scan like the fixture's; the step is what differs
+        (tmp_path / fmt).mkdir()
+        written = {name: write_graph(g, name, fmt, tmp_path / fmt) for name, g in graphs.items()}
+        (tmp_path / fmt / "export.json").write_text(json.dumps({"graphs": written}))
+        if fmt == "pt2":  # a GRU has no c: the step program is called by name
+            assert written["decoder_step"]["by_name"]
+    src, lengths = sources(model)
+    expected = model.greedy(src, lengths, 10)
+    assert exported.OnnxSeq2Seq(tmp_path / "onnx", model).greedy(src, lengths, 10) == expected
+    with torch.no_grad():
+        step = torch.export.load(str(tmp_path / "pt2" / "decoder_step.pt2")).module()
+        state = model.encode(src, lengths)
+        tokens = torch.full((3,), model.bos_id)
+        names = exported.state_parts(model)
+        got = step(tokens=tokens, **dict(zip(names, exported.flatten(model, state), strict=True)))
+        np.testing.assert_allclose(got[0], model.step(tokens, state)[0], atol=1e-5)
