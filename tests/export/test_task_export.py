@@ -37,11 +37,11 @@ def runs(tmp_path_factory):
     return root
 
 
-def backends(run: Path, graph: str):
+def backends(run: Path, graph: str, folders=("export-onnx", "export-pt2")):
     """Each backend's graph as a function of numpy arrays returning numpy arrays."""
-    session = ort.InferenceSession(str(run / "export-onnx" / f"{graph}.onnx"))
+    session = ort.InferenceSession(str(run / folders[0] / f"{graph}.onnx"))
     names = [i.name for i in session.get_inputs()]
-    program = torch.export.load(str(run / "export-pt2" / f"{graph}.pt2")).module()
+    program = torch.export.load(str(run / folders[1] / f"{graph}.pt2")).module()
 
     def onnx(*arrays):
         return session.run(None, dict(zip(names, arrays, strict=True)))
@@ -173,3 +173,29 @@ def test_a_core_without_an_onnx_operator_is_refused_over_a_sequence_but_exports_
     ids, lengths = torch.randint(1, 10, (3, 7)), torch.tensor([7, 2, 4])
     with torch.no_grad():
         np.testing.assert_allclose(program(ids, lengths), model(ids, lengths)[0], atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [dict(embedding="vectors", conv_channels=4, bidirectional=True, pooling="mean"),
+     dict(cell="gru", num_layers=2, bidirectional=True, pooling="points", pool_points=3),
+     dict(cell="rnn", pooling="concat", embedding="onehot")],
+)  # fmt: skip
+def test_classifier_variants_export_as_eager(options, tmp_path):
+    torch.manual_seed(0)
+    config = ClassifierConfig(hidden_size=5, embedding_size=3, **options)
+    model = SequenceClassifier(config, 3, 6 if config.embedding == "vectors" else 12).eval()
+    lengths = torch.tensor([7, 1, 4])
+    if config.embedding == "vectors":
+        inputs = torch.randn(3, 7, 6)
+        model.set_input_scale(torch.randn(6), torch.rand(6) + 0.5)
+    else:
+        inputs = torch.randint(1, 12, (3, 7))
+    graph = classify_export.graphs(SimpleNamespace(model=model), "onnx")["forward"]
+    with torch.no_grad():
+        expected = model(inputs, lengths)[0].numpy()
+    for fmt in ("onnx", "pt2"):
+        write_graph(graph, "forward", fmt, tmp_path)
+    for name, call in backends(tmp_path, "forward", folders=("", "")).items():
+        got = call(inputs.numpy(), lengths.numpy())[0]
+        np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0, err_msg=name)
