@@ -2,7 +2,8 @@
 # The GPU checks of issue 17, in one run of under 10 minutes on one CUDA device:
 #   1. parity on CUDA: rnnkit's layers on the GPU against torch.nn on the CPU, a run trained on
 #      the GPU against the same run on the CPU (sampled and scored on either), fp16 / bf16
-#      autocast with the scaler in the checkpoint (tests/training/test_cuda.py), and the CPU
+#      autocast with the scaler in the checkpoint (tests/training/test_cuda.py), Recurrent
+#      stacks of standard cells flattened for cuDNN (tests/nn/test_flatten.py), and the CPU
 #      layer parity tests as they are;
 #   2. `rnnkit bench layers --device cuda`: the same table as on the CPU;
 #   3. the quick preset's shape (2x256 LSTM, batch 32 x 100 steps) trained on CUDA for a fixed
@@ -24,7 +25,7 @@ fi
 
 echo "== 1. parity on CUDA"
 timeout 240 "$PYTHON" -m pytest -q -x -p no:cacheprovider tests/training/test_cuda.py \
-    tests/nn/test_layers_parity.py
+    tests/nn/test_layers_parity.py tests/nn/test_flatten.py
 
 echo "== 2. rnnkit bench layers --device cuda"
 timeout 120 "$PYTHON" -m rnnkit bench layers --device cuda --repeats 5

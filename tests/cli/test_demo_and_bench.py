@@ -33,7 +33,7 @@ def test_bench_layers_json_records(capsys):
     )
     assert code == 0
     records = json.loads(capsys.readouterr().out)
-    assert [r["impl"] for r in records] == ["torch", "fused", "loop"]
+    assert [r["impl"] for r in records] == ["torch", "fused", "loop", "stack"]
     for record in records:
         assert set(record) == {"cell", "shape", "impl", "ms", "ratio_vs_torch", "ratio_vs_gru"}
         assert record["ratio_vs_gru"] is None

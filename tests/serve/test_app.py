@@ -178,7 +178,7 @@ def test_neurons_colours_a_unit_and_finds_the_units_that_track_the_text(client, 
     )
     assert response.status_code == 200
     result = response.json()
-    assert result["chars"] == list(text)
+    assert result["pieces"] == list(text) and result["level"] == "char"
     assert (result["layers"], result["units"], result["kinds"]) == (1, 8, ["h", "c"])
     run = load_run(runs / "charlm")
     ids = torch.tensor(run.vocab.encode(text)).unsqueeze(1)
@@ -200,7 +200,7 @@ def test_neurons_colours_a_unit_and_finds_the_units_that_track_the_text(client, 
         ({"text": "abc", "kind": "g"}, "kind must be one of h, c"),
         ({"text": "abc", "unit": 8}, "unit must be in 0..7"),
         ({"text": "abc", "unit": "x"}, "layer and unit must be integers"),
-        ({"words": "abc"}, 'give the text to trace as {"text": "..."}'),
+        ({"words": "abc"}, 'give some text to trace as {"text": "..."}'),
     ],
 )
 def test_neurons_refuses_bad_requests(client, body, message):
@@ -256,7 +256,7 @@ def test_predict_tags_as_rnnkit_predict(client, runs):
         ("seq2seq", {"text": "the", "beam": 0}, 400, "beam must be an integer in 1..10"),
         ("seq2seq", {"text": "   "}, 400, "not empty"),
         ("classify", {"text": "x" * 301}, 400, "at most 300"),
-        ("charlm", {"text": "x"}, 400, "needs a seq2seq, classify, tag or caption run"),
+        ("charlm", {"text": "x"}, 400, "needs a seq2seq, classify, tag, caption or forecast run"),
         ("nope", {"text": "x"}, 404, "no run 'nope'"),
     ],
 )

@@ -44,7 +44,7 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     runs = tmp_path_factory.mktemp("runs")
-    for task in ("charlm", "classify", "seq2seq", "caption"):
+    for task in ("charlm", "classify", "seq2seq", "caption", "forecast"):
         shutil.copytree(FIXTURES / task, runs / task)
     port = free_port()
     src = Path(__file__).parents[2] / "src"
@@ -105,7 +105,7 @@ def shot(page, name: str) -> None:
 
 def test_runs_view_lists_the_runs_and_draws_the_loss(page):
     rows = page.locator("#run-table tbody tr")
-    assert rows.count() == 4
+    assert rows.count() == 5
     assert "charlm" in page.inner_text("#run-table")
     page.click("#run-table tbody tr[data-id=charlm]")
     page.wait_for_selector("#curve path")
@@ -189,3 +189,65 @@ def test_predict_shows_where_a_captioner_looked(page, tmp_path):
     page.wait_for_timeout(200)
     assert page.locator("#captioned canvas").count() == 1
     shot(page, "caption")
+
+
+def test_predict_plots_a_forecast_against_the_series_and_the_baselines(page):
+    page.select_option("#run", "forecast")
+    page.click("nav button[data-view=predict]")
+    page.fill("#predict-form input[name=steps]", "8")
+    page.click("#predict-form button[type=submit]")
+    page.wait_for_selector("#forecast-plot path.future")
+    methods = page.eval_on_selector_all(
+        "#forecast-plot path.forecast", "paths => [...new Set(paths.map(p => p.dataset.method))]"
+    )
+    assert methods[0] == "RNN" and "naive" in methods and "seasonal naive" in methods
+    assert page.locator("#forecast-plot path.series").count() == 1
+    assert page.locator("#forecast-table tr").count() == 1 + len(methods)
+    shot(page, "forecast")
+
+
+def test_neurons_colours_the_words_a_classifier_reads(page, server):
+    text = 'a fine , moving film ( really ) . "the best" of the year'
+    page.select_option("#run", "classify")
+    page.click("nav button[data-view=neurons]")
+    page.fill("#neuron-form textarea", text)
+    page.click("#neuron-form button[type=submit]")
+    request = urllib.request.Request(
+        f"{server}/api/runs/classify/neurons",
+        data=json.dumps({"text": text}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    pieces = json.loads(urllib.request.urlopen(request).read())["pieces"]
+    page.wait_for_function(f"document.querySelectorAll('#coloured span').length === {len(pieces)}")
+    assert page.inner_text("#coloured") == " ".join(pieces)
+    assert page.locator("#neuron-form select[name=kind] option").count() == 2  # h and c
+    page.select_option("#neuron-form select[name=kind]", "c")
+    page.fill("#neuron-form input[name=unit]", "3")
+    page.click("#neuron-form button[type=submit]")
+    page.wait_for_function("document.querySelector('#coloured span').title !== ''")
+    shot(page, "neurons-classify")
+    page.select_option("#run", "charlm")  # the cell and state start again from the first
+    assert page.input_value("#neuron-form select[name=kind]") == "h"
+    page.click("#neuron-form button[type=submit]")
+    page.wait_for_function(f"document.querySelector('#coloured').innerText === {json.dumps(text)}")
+    assert page.locator("#error").is_hidden()  # characters, each its own span
+
+
+def test_gradients_view_draws_the_gradient_norm_per_step(page):
+    page.select_option("#run", "charlm")
+    page.click("nav button[data-view=gradients]")
+    text = page.input_value("#gradient-form textarea")
+    page.select_option("#gradient-form select[name=loss]", "sum")
+    page.click("#gradient-form button[type=submit]")
+    page.wait_for_selector("#gradient-plot path.flow")
+    assert page.locator("#gradient-plot path.flow").count() == 2  # the LSTM's h and c
+    assert page.locator("#gradient-text span").count() == len(text) - 1  # each predicts the next
+    assert "memory horizon" in page.inner_text("#gradient-note")
+    shot(page, "gradients")
+    page.select_option("#run", "forecast")
+    page.click("#gradient-form button[type=submit]")
+    page.wait_for_function(  # the last window of its test part, by the series' dates
+        "[...document.querySelectorAll('#gradient-plot text.piece')]"
+        ".some(t => t.textContent.startsWith('200'))"
+    )
+    assert page.locator("#gradient-plot path.flow").count() == 2

@@ -7,8 +7,10 @@ bench layers --device cuda`` prints the same table as on the CPU). A core torch.
     torch    torch.nn.LSTM/GRU/RNN                      the reference
     fused    rnnkit.nn.LSTM/GRU/RNN, impl="auto"        target: <= 1.05x torch
     loop     rnnkit.nn.LSTM/GRU/RNN, impl="loop"        the readable time loop
+    stack    Recurrent over the layer's standard cells  target: <= 1.1x torch (a user's stack
+             (copies, their own parameters)             of cells; cuDNN-flattened on the GPU)
 
-all three on the same weights. A core without a fused kernel (peephole, lnlstm, mut1, mingru,
+all four on the same weights. A core without a fused kernel (peephole, lnlstm, mut1, mingru,
 ...) runs beside both torch.nn.LSTM and torch.nn.GRU of the same sizes (ratios against each):
 
     torch-lstm, torch-gru   the references
@@ -19,6 +21,7 @@ all three on the same weights. A core without a fused kernel (peephole, lnlstm, 
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 
@@ -26,7 +29,7 @@ import torch
 
 from rnnkit.bench.timing import time_interleaved
 from rnnkit.models.recurrent import RECURRENT_CORES, check_cell, get_core
-from rnnkit.nn import GRU, LSTM, RNN
+from rnnkit.nn import GRU, LSTM, RNN, Recurrent
 
 # (T, N, input_size, hidden_size, num_layers), as in issue 2
 DEFAULT_SHAPES = (
@@ -39,7 +42,7 @@ CELLS = ("lstm", "gru", "rnn")  # the default
 BENCH_CELLS = tuple(
     name for name, core in RECURRENT_CORES.items() if core.options.get("reset_after", True)
 )  # gru-lectures has no torch.nn counterpart
-IMPLS = ("torch", "fused", "loop")
+IMPLS = ("torch", "fused", "loop", "stack")
 _TORCH = {LSTM: torch.nn.LSTM, GRU: torch.nn.GRU, RNN: torch.nn.RNN}
 
 
@@ -87,8 +90,9 @@ def bench_shape(
     loop = core.layer(input_size, hidden_size, num_layers, impl="loop", **core.options)
     fused.load_state_dict(reference.state_dict())
     loop.load_state_dict(reference.state_dict())
+    stack = Recurrent([copy.deepcopy(cell) for cell in fused.cells()], num_layers=num_layers)
     x = torch.randn(T, N, input_size, device=device)
-    modules = {"torch": reference, "fused": fused, "loop": loop}
+    modules = {"torch": reference, "fused": fused, "loop": loop, "stack": stack}
     for module in modules.values():
         module.to(device)
     seconds = time_interleaved(

@@ -245,6 +245,29 @@ def read_marker(name: str, cache: Path | None = None) -> dict | None:
         ) from None
 
 
+def fetched_card(
+    name: str, description: str, dataset: str, files: list[str], cache: Path | None = None
+) -> dict:
+    """The data card of ``name``, read from ``files`` of fetched data set ``dataset``: where
+    they came from (package, version, archive and file digests from its provenance record)
+    and their licence. One file is written as a string, several as a list."""
+    marker = read_marker(dataset, cache) or {}
+    info = DATASETS[dataset]
+    digests = [marker.get("file_sha256", {}).get(file) for file in files]
+    one = len(files) == 1
+    return {
+        "name": name,
+        "description": description,
+        "source": info.origin,
+        "package": marker.get("package"),
+        "version": marker.get("package_version"),
+        "archive_sha256": marker.get("archive_sha256"),
+        "file": files[0] if one else files,
+        "file_sha256": digests[0] if one else digests,
+        "licence": info.licence,
+    }
+
+
 def dataset_path(name: str, cache: Path | None = None) -> Path:
     """The data of a named data set: the bundled archive, or a fetched folder of files."""
     info = _dataset_info(name)

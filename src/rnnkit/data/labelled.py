@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnkit.data.archives import file_sha256
-from rnnkit.data.corpora import DATASETS, dataset_path, read_marker
+from rnnkit.data.corpora import dataset_path, fetched_card
 from rnnkit.data.images import stratified_split
 from rnnkit.data.labelled_files import read_labelled_csv, read_sentiment_ground_truth, read_ts
 from rnnkit.data.labelled_names import NAMES_FILE, read_names_tsv
@@ -239,21 +239,8 @@ def _named_file(named: NamedSet, cache: Path | None) -> Path:
 
 
 def _named_card(name: str, named: NamedSet, cache: Path | None) -> dict:
-    marker = read_marker(named.dataset, cache) or {}
-    info = DATASETS[named.dataset]
     files = [named.file, VOWELS_TEST_FILE] if name == "vowels" else [named.file]
-    digests = [marker.get("file_sha256", {}).get(file) for file in files]
-    return {
-        "name": name,
-        "description": named.description,
-        "source": info.origin,
-        "package": marker.get("package"),
-        "version": marker.get("package_version"),
-        "archive_sha256": marker.get("archive_sha256"),
-        "file": files if len(files) > 1 else files[0],
-        "file_sha256": digests if len(files) > 1 else digests[0],
-        "licence": info.licence,
-    }
+    return fetched_card(name, named.description, named.dataset, files, cache)
 
 
 def _part_sizes(splits: dict[str, np.ndarray]) -> dict[str, int]:

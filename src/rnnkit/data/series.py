@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnkit.data.archives import file_sha256
-from rnnkit.data.corpora import DATASETS, dataset_path, read_marker
+from rnnkit.data.corpora import dataset_path, fetched_card
 
 MIN_POINTS = 8  # a user's file needs at least this many values
 
@@ -256,18 +256,7 @@ def _load_named(name: str, cache: Path | None) -> Series:
 
 
 def _named_card(name: str, named: NamedSeries, cache: Path | None) -> dict:
-    marker = read_marker(named.dataset, cache) or {}
-    info = DATASETS[named.dataset]
-    return {
-        "name": name,
-        "description": named.description,
-        "source": info.origin,
-        "package": marker.get("package"),
-        "version": marker.get("package_version"),
-        "file": named.file,
-        "file_sha256": marker.get("file_sha256", {}).get(named.file),
-        "licence": info.licence,
-    }
+    return fetched_card(name, named.description, named.dataset, [named.file], cache)
 
 
 def _numeric_rows(path: Path, width: int) -> list[tuple[float, ...]]:

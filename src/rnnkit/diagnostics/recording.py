@@ -102,11 +102,15 @@ def find_recurrent_layer(model: nn.Module, name: str | None = None) -> tuple[str
 
 
 @contextlib.contextmanager
-def record_steps(model: nn.Module, layer_name: str | None = None):
+def record_steps(model: nn.Module, layer_name: str | None = None, *, bidirectional: bool = False):
     """Run the block with the recurrent layer of ``model`` recording every step (see the
-    module docstring). The layer must run exactly once, unidirectional, on unpadded input."""
+    module docstring). The layer must run exactly once, on unpadded input (``lengths`` that
+    are all the full length are allowed), unidirectional unless ``bidirectional``: then
+    ``steps.steps[k]`` and ``cells[k]`` are cell ``k = layer * 2 + direction``, each step's
+    state at its own time step (see ``rnnkit.nn.StepStates``); ``layer_inputs`` and
+    ``previous_states`` are for unidirectional layers only."""
     name, layer = find_recurrent_layer(model, layer_name)
-    if layer.bidirectional:
+    if layer.bidirectional and not bidirectional:
         raise ValueError(
             "bidirectional layers are not supported: half the layer runs backwards in time, so "
             "'distance back from the last step' has no single meaning; diagnose a "
@@ -117,15 +121,15 @@ def record_steps(model: nn.Module, layer_name: str | None = None):
     patched_before = layer.__dict__.get("forward")  # a forward set on the instance, if any
 
     def forward(input, state=None, *, lengths=None, return_states=False, hx=None):
-        if lengths is not None or isinstance(input, PackedSequence):
+        kind = type(layer).__name__
+        if isinstance(input, PackedSequence) or _padded(lengths, input, layer.batch_first):
             raise ValueError("diagnostics run on unpadded batches (no lengths, no PackedSequence)")
         if recording.steps is not None:
             raise ValueError(
                 "the model ran its recurrent layer more than once; diagnostics need one run"
             )
         state = hx if state is None else state
-        output, final, steps = original(input, state, return_states=True)
-        kind = type(layer).__name__
+        output, final, steps = original(input, state, lengths=lengths, return_states=True)
         batch = prepare_input(kind, input, layer.input_size, layer.batch_first)
         recording.inputs = batch.x  # (T, N, D)
         recording.initial = split_state(kind, state, zero_states(recording.cells, batch), batch)
@@ -142,6 +146,14 @@ def record_steps(model: nn.Module, layer_name: str | None = None):
             layer.forward = patched_before
     if recording.steps is None:
         raise ValueError("the model never ran its recurrent layer inside record_steps")
+
+
+def _padded(lengths, input: Tensor, batch_first: bool) -> bool:
+    """Whether ``lengths`` pads the batch (some sequence shorter than the time axis)."""
+    if lengths is None:
+        return False
+    steps = input.shape[1 if batch_first and input.dim() == 3 else 0]
+    return bool((torch.as_tensor(lengths) < steps).any())
 
 
 def state_parts(cell: nn.Module, state: State) -> tuple[str, ...]:

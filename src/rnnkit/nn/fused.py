@@ -46,6 +46,60 @@ def fused_mode(cells: Sequence[nn.Module]) -> str | None:
     return modes.pop()
 
 
+_CUDNN_MODES = {"rnn_tanh": "RNN_TANH", "rnn_relu": "RNN_RELU", "lstm": "LSTM", "gru": "GRU"}
+
+
+def stack_weights(cells: Sequence[nn.Module]) -> list[torch.Tensor]:
+    """The stack's parameters in the order the fused kernels take them: per layer and
+    direction, ``weight_ih, weight_hh`` and, with biases, ``bias_ih, bias_hh``."""
+    names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+    if cells[0].bias_ih is None:
+        names = names[:2]
+    return [getattr(cell, name) for cell in cells for name in names]
+
+
+def flatten_weights(mode: str, cells: Sequence[nn.Module], *, bidirectional: bool) -> bool:
+    """On cuDNN, put the stack's weights in one contiguous buffer that the cells' parameters
+    become views of (the same ``Parameter`` objects, so optimizers and state dicts see no
+    change), as ``torch.nn.LSTM.flatten_parameters`` does: otherwise cuDNN copies every weight
+    into such a buffer at each call and warns. Returns whether it flattened: nothing to do
+    off CUDA, with cuDNN disabled, or for weights of mixed dtypes or shared storage."""
+    weights = stack_weights(cells)
+    first = weights[0]
+    if not first.is_cuda or not torch.backends.cudnn.is_acceptable(first):
+        return False
+    if any(w.dtype != first.dtype or not w.is_cuda for w in weights):
+        return False
+    if len({w.data_ptr() for w in weights}) != len(weights):
+        return False
+    if not torch._use_cudnn_rnn_flatten_weight():
+        return False
+    from torch.backends.cudnn import rnn as cudnn_rnn
+
+    directions = 2 if bidirectional else 1
+    with torch.cuda.device_of(first), torch.no_grad():
+        torch._cudnn_rnn_flatten_weight(
+            weights,
+            len(weights) // len(cells),
+            cells[0].weight_ih.shape[1],
+            cudnn_rnn.get_cudnn_mode(_CUDNN_MODES[mode]),
+            cells[0].hidden_size,
+            0,  # proj_size
+            len(cells) // directions,
+            False,  # batch_first: the kernels are called time-major
+            bidirectional,
+        )
+    return True
+
+
+def is_flat(cells: Sequence[nn.Module]) -> bool:
+    """The stack's weights lie one after another in one storage (what ``flatten_weights``
+    makes), so cuDNN takes them without a copy."""
+    weights = stack_weights(cells)
+    storages = {w.untyped_storage().data_ptr() for w in weights}
+    return len(storages) == 1
+
+
 def fused_stack(
     mode: str,
     batch: Batch,
@@ -60,12 +114,7 @@ def fused_stack(
     """Run a stack of standard cells on torch's fused RNN kernels. Returns time-major padded
     output (T, N, num_directions * H) and the stacked final state."""
     has_biases = cells[0].bias_ih is not None
-    names = (
-        ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
-        if has_biases
-        else ("weight_ih", "weight_hh")
-    )
-    weights = [getattr(cell, name) for cell in cells for name in names]
+    weights = stack_weights(cells)
     op = _FUSED_OPS[mode]
     hx_list = list(hx) if mode == "lstm" else hx
     options = (has_biases, num_layers, float(dropout), training, bidirectional)

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from torch import nn
 
 from rnnkit.nn import cells as standard_cells
-from rnnkit.nn.fused import fused_mode, fused_stack
+from rnnkit.nn.fused import flatten_weights, fused_mode, fused_stack, is_flat
 from rnnkit.nn.layer_base import (
     StandardLayer,
     check_impl,
@@ -300,8 +300,26 @@ class Recurrent(nn.Module):
             return run_loop(self, list(self.cells), input, state, lengths, return_states)
         return self._forward_fused(mode, input, state, lengths)
 
+    def _apply(self, fn, recurse=True):
+        """After a move (``.to``, ``.cuda``, ``.half``), lay a stack of standard cells' weights
+        out for cuDNN again, as torch.nn.LSTM does (``flatten_weights``)."""
+        result = super()._apply(fn, recurse)
+        self.flatten_parameters()
+        return result
+
+    def flatten_parameters(self) -> bool:
+        """On cuDNN, a stack of standard cells gets its weights in one contiguous buffer,
+        shared with the cells' parameters (no copy at each call); elsewhere nothing to do.
+        Returns whether the weights are now laid out that way."""
+        mode = fused_mode(self.cells)
+        if mode is None or self.impl == "loop":
+            return False
+        return flatten_weights(mode, self.cells, bidirectional=self.bidirectional)
+
     def _forward_fused(self, mode: str, input, state, lengths):
         batch = prepare_input("Recurrent", input, self.input_size, self.batch_first, lengths)
+        if batch.x.is_cuda and not is_flat(self.cells):  # built on the GPU, or a weight replaced
+            self.flatten_parameters()
         states = split_state("Recurrent", state, zero_states(self.cells, batch), batch)
         hx = stack_states(states, unbatched=False)
         output, final = fused_stack(

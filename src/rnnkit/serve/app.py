@@ -5,9 +5,16 @@
     GET  /api/runs/{id}/curves?since=N     metrics.jsonl records from line N (the page polls)
     GET  /api/runs/{id}/write?prime=...    a char model writing: server-sent events, one per
                                            character, {"char", "p", "top"}; then "done"
+    POST /api/runs/{id}/predict            by the run's task: a translation and its attention,
+                                           labels, tags, a caption, a forecast and baselines
     POST /api/runs/{id}/neurons            {"text", "layer", "kind", "unit"}: one unit's
                                            activation over the text, the unit that best tracks
                                            each feature of the text, gate saturation per unit
+                                           (a recurrent run on text: charlm, classify, tag,
+                                           seq2seq's encoder)
+    POST /api/runs/{id}/gradients          {"text", "loss": "last"|"sum"}: ||dL/ds_t|| of the
+                                           task's loss for every step, cell and state part
+                                           (those runs, and forecast on its last test window)
 
 A bad request gets a 4xx with ``{"error": "..."}``, which the page shows; the server goes on.
 At most ``MAX_GENERATIONS`` generations run at once (a 429 beyond); a generation stops when
@@ -25,11 +32,13 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 
-from rnnkit.serve import neurons, predictions, write
+from rnnkit.serve import forecasts, neurons, predictions, reading, tracing, write
 from rnnkit.serve.runs import RunIndex
+from rnnkit.training.devices import inference_device, resolve_device
 
 STATIC = Path(__file__).parent / "static"
 MAX_GENERATIONS = 8
+MAX_GRADIENT_STEPS = 1000  # steps the Gradients view runs forward and back through
 TRACES_KEPT = 4  # texts whose traces stay in memory, so picking another unit is instant
 
 
@@ -42,6 +51,7 @@ def _loaders() -> dict:
         "seq2seq": seq2seq_runs.load_run,
         "classify": classify_runs.load_run,
         "tag": tag_runs.load_run,
+        "forecast": forecasts.load_run,
     }
 
 
@@ -53,6 +63,7 @@ PREDICTORS = {  # task -> (run, request body, the run's cache) -> the answer
     "classify": lambda run, body, _: predictions.classification(run, body.get("text")),
     "tag": lambda run, body, _: predictions.tagging(run, body.get("text")),
     "caption": predictions.captioning,
+    "forecast": forecasts.forecast,
 }
 
 
@@ -67,12 +78,15 @@ class RequestError(Exception):
 class Studio:
     """The runs, their loaded models and traced texts (in memory, per process)."""
 
-    def __init__(self, index: RunIndex):
-        self.index = index
+    def __init__(self, index: RunIndex, device: str = "cpu"):
+        self.index, self.device = index, device
         self.loaded: dict[str, object] = {}
         self.caches: dict[str, dict] = {}  # per run: what a view keeps (a caption run's images)
         self.traces: OrderedDict[tuple[str, str], neurons.Traced] = OrderedDict()
         self.lock = threading.Lock()
+        # A recorded pass (Neurons, Gradients) swaps its layer's forward for a while: no other
+        # pass through a layer (a generation's prime, in a worker thread) may run meanwhile.
+        self.recording = threading.Lock()
         self.generations = threading.BoundedSemaphore(MAX_GENERATIONS)
 
     def path(self, run_id: str) -> Path:
@@ -91,20 +105,35 @@ class Studio:
             raise RequestError(400, f"this view needs a {wanted} run; {run_id} is a {task} run")
         with self.lock:
             if run_id not in self.loaded:
-                self.loaded[run_id] = LOADERS[task](self.path(run_id))
+                with inference_device(self.device):  # the model on the studio's device
+                    self.loaded[run_id] = LOADERS[task](self.path(run_id))
             return self.loaded[run_id]
 
     def char_model(self, run_id: str):
         return self.run(run_id, "charlm")
 
-    def trace(self, run_id: str, text: str) -> neurons.Traced:
-        run = self.char_model(run_id)
+    def reading(self, run_id: str, text: object, for_loss: bool = False) -> reading.Reading:
+        """How the run's model reads ``text`` (a run of a recurrent task on text, or a
+        forecasting run for the Gradients view)."""
+        tasks = reading.TEXT_TASKS + (("forecast",) if for_loss else ())
+        run = self.run(run_id, *tasks)
+        task = self.index.task(run_id)
+        if task != "forecast":
+            if not isinstance(text, str) or not text:
+                raise RequestError(400, 'give some text to trace as {"text": "..."}')
+            if len(text) > neurons.MAX_TEXT:
+                raise ValueError(f"the text has {len(text)} characters; at most {neurons.MAX_TEXT}")
+        return reading.read(run, task, text, for_loss)
+
+    def trace(self, run_id: str, text: object) -> tracing.Traced:
+        read = self.reading(run_id, text)
         key = (run_id, text)
         with self.lock:
             if key in self.traces:
                 self.traces.move_to_end(key)
                 return self.traces[key]
-        traced = neurons.trace_text(run.model, run.vocab, text)
+        with self.recording:
+            traced = tracing.trace(self.run(run_id, *reading.TEXT_TASKS).model, read)
         with self.lock:
             self.traces[key] = traced
             while len(self.traces) > TRACES_KEPT:
@@ -112,10 +141,12 @@ class Studio:
         return traced
 
 
-def create_app(index: RunIndex) -> FastAPI:
-    """The studio over the runs of ``index``."""
+def create_app(index: RunIndex, device: str = "cpu") -> FastAPI:
+    """The studio over the runs of ``index``, their models opened on ``device`` (a name
+    ``rnnkit.training.devices.resolve_device`` knows; a missing device is a ValueError)."""
+    resolve_device(device)
     app = FastAPI(title="rnnkit studio", docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.studio = Studio(index)
+    app.state.studio = Studio(index, device)
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
@@ -178,7 +209,8 @@ def write_text(
     try:
         options = {"temperature": temperature, "top_k": top_k, "top_p": top_p, "seed": seed}
         said = write.characters(run.model, run.vocab, prime, length, **options)
-        first = next(said)  # a bad option fails here, as a 400, before the stream starts
+        with studio.recording:  # the prime runs the layer (later steps run its cells)
+            first = next(said)  # a bad option fails here, as a 400, before the stream starts
     except Exception:
         studio.generations.release()
         raise
@@ -191,17 +223,16 @@ def write_text(
 async def neuron_view(request: Request, run_id: str):
     studio = _studio(request)
     body = await _json_body(request)
-    text = body.get("text")
-    if not isinstance(text, str):
-        raise RequestError(400, 'give the text to trace as {"text": "..."}')
-    traced = studio.trace(run_id, text)
+    traced = studio.trace(run_id, body.get("text"))
     layer, kind, unit = body.get("layer", 0), body.get("kind", "h"), body.get("unit", 0)
     if not all(isinstance(v, int) and not isinstance(v, bool) for v in (layer, unit)):
         raise RequestError(400, "layer and unit must be integers")
     values = traced.unit(layer, kind, unit)
     return {
-        "chars": traced.chars,
+        "pieces": traced.pieces,
+        "level": traced.level,
         "layers": traced.layers,
+        "cells": traced.cells,
         "units": traced.units,
         "kinds": list(traced.kinds),
         "activation": {
@@ -211,8 +242,24 @@ async def neuron_view(request: Request, run_id: str):
             "values": [round(float(v), 4) for v in values],
         },
         "features": neurons.best_units(traced),
-        "saturation": neurons.saturation(studio.char_model(run_id).model, traced),
+        "saturation": neurons.saturation(traced),
     }
+
+
+@router.post("/api/runs/{run_id}/gradients")
+async def gradient_view(request: Request, run_id: str):
+    """The norm of the loss's gradient with respect to every step's state (the picture of
+    ``rnnkit diagnose gradients``) for the text given, or a forecasting run's last window."""
+    studio = _studio(request)
+    body = await _json_body(request)
+    how = reading.check_loss(body.get("loss", "last"))
+    read = studio.reading(run_id, body.get("text"), for_loss=True)
+    if len(read.pieces) > MAX_GRADIENT_STEPS:
+        raise ValueError(f"the input has {len(read.pieces)} steps; at most {MAX_GRADIENT_STEPS}")
+    model = studio.run(run_id, studio.index.task(run_id)).model
+    with studio.recording:
+        flow = tracing.gradients(model, read, how)
+    return {"task": studio.index.task(run_id), **flow}
 
 
 def _events(first: dict, rest, slots: threading.BoundedSemaphore):

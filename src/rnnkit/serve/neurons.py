@@ -1,84 +1,33 @@
-"""The studio's Neurons view: what each unit of a char model does over a text.
+"""The studio's Neurons view: what each unit of a recurrent run does over a text.
 
 Karpathy, Johnson and Fei-Fei ("Visualizing and Understanding Recurrent Networks", 2015)
 coloured text by one cell's activation and found cells that track quotes, line length and
 bracket depth, and they plotted each gate's saturation: the fraction of steps a unit's gate
 spends below 0.1 (left-saturated) or above 0.9 (right-saturated). Here, for any text:
 
-    traced = trace_text(model, vocab, text)   # every unit's h (and c) at every character
+    traced = tracing.trace(model, reading)     # every unit's h (and c) at every step
     traced.unit(layer=1, kind="c", unit=17)   # one unit's activations, (T,)
     best_units(traced)                         # per feature of the text, the unit that tracks it
-    saturation(model, traced)                  # per layer and gate, each unit's two fractions
+    saturation(traced)                         # per cell and gate, each unit's two fractions
 
-A feature is a number per character computed from the text alone (``FEATURES``); a unit
-"tracks" it by the Pearson correlation of its activation with it over the text.
+A feature is a number per step computed from the text alone: per character for a model that
+reads characters (``FEATURES``), per token for one that reads words (``TOKEN_FEATURES``); a
+unit "tracks" it by the Pearson correlation of its activation with it over the text.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from rnnkit.data.vocab import Vocab
 from rnnkit.diagnostics.saturation import gate_activations
-from rnnkit.models.recurrent import get_core
-from rnnkit.nn.layers import layer_cells
+from rnnkit.serve.tracing import Traced
 
 MAX_TEXT = 5000  # characters of text a request may trace
 SATURATED = (0.1, 0.9)  # a gate below / above these is left- / right-saturated, as in the paper
-
-
-@dataclass
-class Traced:
-    """The text's characters and every unit's activation: ``values[layer, kind]`` (T, H), kind
-    0 = h, 1 = c (an LSTM's cell state); ``inputs[layer]`` (T, D) is what the layer read."""
-
-    chars: list[str]
-    kinds: tuple[str, ...]
-    values: np.ndarray  # (L, K, T, H)
-    inputs: list[torch.Tensor]
-
-    @property
-    def layers(self) -> int:
-        return self.values.shape[0]
-
-    @property
-    def units(self) -> int:
-        return self.values.shape[3]
-
-    def unit(self, layer: int, kind: str, unit: int) -> np.ndarray:
-        """One unit's activation over the text, (T,); a ValueError names what exists."""
-        if not 0 <= layer < self.layers:
-            raise ValueError(f"layer must be in 0..{self.layers - 1}, got {layer}")
-        if kind not in self.kinds:
-            raise ValueError(f"kind must be one of {', '.join(self.kinds)}, got {kind!r}")
-        if not 0 <= unit < self.units:
-            raise ValueError(f"unit must be in 0..{self.units - 1}, got {unit}")
-        return self.values[layer, self.kinds.index(kind), :, unit]
-
-
-def trace_text(model, vocab: Vocab, text: str) -> Traced:
-    """Every unit's h (and c) at every character of ``text`` (characters the model does not
-    know are read as <unk>)."""
-    if not text:
-        raise ValueError("give some text to trace")
-    if len(text) > MAX_TEXT:
-        raise ValueError(f"the text has {len(text)} characters; at most {MAX_TEXT}")
-    ids = torch.tensor(vocab.encode(text), dtype=torch.long).unsqueeze(1)  # (T, 1)
-    x, steps = model.trace(ids)
-    kinds = ("h", "c") if get_core(model.config.cell).has_cell_state else ("h",)
-    layers = []
-    for k in range(len(steps.steps)):
-        stacked = steps.stacked(k)  # (T, 1, H) or a pair of them
-        parts = stacked if isinstance(stacked, tuple) else (stacked,)
-        layers.append(torch.stack([part[:, 0] for part in parts]))  # (K, T, H)
-    values = torch.stack(layers).float().numpy()  # (L, K, T, H)
-    inputs = [x[:, 0]] + [torch.from_numpy(values[k, 0]) for k in range(len(layers) - 1)]
-    return Traced(list(text), kinds, values, inputs)
 
 
 def _inside_quotes(text: str) -> np.ndarray:
@@ -132,6 +81,39 @@ FEATURES: dict[str, tuple[str, Callable[[str], np.ndarray]]] = {
 }
 
 
+def _token_quotes(tokens: list[str]) -> np.ndarray:
+    return _inside_quotes("".join('"' if '"' in t else "x" for t in tokens))
+
+
+def _token_brackets(tokens: list[str]) -> np.ndarray:
+    return _bracket_depth("".join(t if t in "()[]{}" else "x" for t in tokens))
+
+
+TOKEN_FEATURES: dict[str, tuple[str, Callable[[list[str]], np.ndarray]]] = {
+    "position": ("position in the input", lambda ts: np.arange(len(ts), dtype=np.float64)),
+    "quotes": ("inside double quotes", _token_quotes),
+    "brackets": ("bracket depth: ( [ { open, ) ] } close", _token_brackets),
+    "punctuation": (
+        "a punctuation token",
+        lambda ts: np.array([not any(c.isalnum() for c in t) for t in ts], dtype=np.float64),
+    ),
+    "capital": (
+        "a word that starts with a capital",
+        lambda ts: np.array([t[:1].isupper() for t in ts], dtype=np.float64),
+    ),
+}
+
+
+def features_of(traced: Traced) -> dict[str, tuple[str, np.ndarray]]:
+    """Each feature's description and values over the traced input (one per step)."""
+    if traced.level == "char":
+        text = "".join(traced.pieces)
+        return {name: (about, compute(text)) for name, (about, compute) in FEATURES.items()}
+    return {
+        name: (about, compute(traced.pieces)) for name, (about, compute) in TOKEN_FEATURES.items()
+    }
+
+
 def correlations(feature: np.ndarray, activations: np.ndarray) -> np.ndarray:
     """Pearson r of ``feature`` (T,) with each column of ``activations`` (T, H); 0 where
     either is constant over the text."""
@@ -146,10 +128,8 @@ def correlations(feature: np.ndarray, activations: np.ndarray) -> np.ndarray:
 def best_units(traced: Traced) -> list[dict]:
     """Per feature of ``FEATURES``: the unit (layer, kind, index) whose activation correlates
     most strongly with it over the text, and r; features constant over the text are left out."""
-    text = "".join(traced.chars)
     found = []
-    for name, (description, compute) in FEATURES.items():
-        feature = compute(text)
+    for name, (description, feature) in features_of(traced).items():
         if feature.std() == 0:
             continue
         best = None
@@ -166,21 +146,20 @@ def best_units(traced: Traced) -> list[dict]:
 GATE_NAMES = {"i": "input", "f": "forget", "o": "output", "r": "reset", "z": "update"}
 
 
-def gate_values(model, traced: Traced) -> list[dict[str, np.ndarray]]:
-    """Per layer, each sigmoid gate's value at every step, (T, H): LSTM input, forget and
+def gate_values(traced: Traced) -> list[dict[str, np.ndarray]]:
+    """Per cell, each sigmoid gate's value at every step, (T, H): LSTM input, forget and
     output gates, GRU reset and update gates (``rnnkit.diagnostics.saturation`` recomputes
     them with the cell's own equations); ``[]`` for cells without such gates."""
     out = []
-    for k, cell in enumerate(layer_cells(model.recurrent)):
-        kinds = range(len(traced.kinds))  # h, and c for an LSTM
-        states = [torch.from_numpy(traced.values[k, j]).unsqueeze(1) for j in kinds]
-        prev = [torch.cat([torch.zeros_like(s[:1]), s[:-1]]) for s in states]  # (T, 1, H)
-        x = traced.inputs[k].float().unsqueeze(1)  # (T, 1, D)
+    for cell, x, previous in zip(traced.modules, traced.inputs, traced.previous, strict=True):
+        device = next(cell.parameters()).device  # the studio's --device
+        prev = tuple(part.to(device) for part in previous)  # (T, 1, H) each
         with torch.no_grad():
-            gates = gate_activations(cell, x, tuple(prev) if len(prev) == 2 else prev[0])
+            x = x.unsqueeze(1).to(device, next(cell.parameters()).dtype)  # (T, 1, D)
+            gates = gate_activations(cell, x, prev if len(prev) == 2 else prev[0])
         out.append(
             {
-                GATE_NAMES[name]: values[:, 0].numpy()
+                GATE_NAMES[name]: values[:, 0].float().cpu().numpy()
                 for name, (values, kind) in gates.items()
                 if kind == "sigmoid"
             }
@@ -188,8 +167,8 @@ def gate_values(model, traced: Traced) -> list[dict[str, np.ndarray]]:
     return out if any(out) else []
 
 
-def saturation(model, traced: Traced) -> list[dict]:
-    """Per layer and gate, each unit's fraction of steps left-saturated (< 0.1) and
+def saturation(traced: Traced) -> list[dict]:
+    """Per cell and gate, each unit's fraction of steps left-saturated (< 0.1) and
     right-saturated (> 0.9)."""
     low, high = SATURATED
     return [
@@ -200,5 +179,5 @@ def saturation(model, traced: Traced) -> list[dict]:
             }
             for gate, values in layer.items()
         }
-        for layer in gate_values(model, traced)
+        for layer in gate_values(traced)
     ]

@@ -61,6 +61,9 @@ function selectRun(id) {
   }
   state.curves = [];
   state.next = 0;
+  const neuronForm = $("#neuron-form");  // another run has other cells: start from the first
+  fillChoices(neuronForm.layer, [[0, "layer 0"]], 0);
+  fillChoices(neuronForm.kind, [["h", "h"]], "h");
   clearInterval(state.poll);
   pollCurves();
   const run = state.runs.find((r) => r.id === id);
@@ -183,48 +186,63 @@ async function traceUnits(event, pick) {
   }
   const body = {
     text: form.text.value,
-    layer: Number(form.layer.value), kind: form.kind.value, unit: Number(form.unit.value),
+    layer: Number(form.layer.value || 0), kind: form.kind.value || "h", unit: Number(form.unit.value),
   };
   try {
     const result = await api(`/api/runs/${encodeURIComponent(state.run)}/neurons`, {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
     });
     showError("");
+    fillChoices(form.layer, result.cells.map((name, k) => [k, name]), result.activation.layer);
+    fillChoices(form.kind, result.kinds.map((kind) => [kind, kind]), result.activation.kind);
     drawColoured(result);
-    drawFeatures(result.features);
-    drawSaturation(result.saturation);
+    drawFeatures(result.features, result.cells);
+    drawSaturation(result.saturation, result.cells);
   } catch (error) {
     showError(error.message);
   }
 }
 
-function drawColoured(result) {
-  const values = result.activation.values;
-  const scale = result.activation.kind === "h" ? 1 : Math.max(...values.map(Math.abs));
-  const out = $("#coloured");
+function fillChoices(select, choices, chosen) {
+  select.innerHTML = "";
+  for (const [value, label] of choices) select.add(new Option(label, value));
+  select.value = chosen;
+}
+
+function drawPieces(out, pieces, level, paint) {
+  // characters as written; tokens with a space between them
   out.innerHTML = "";
-  result.chars.forEach((char, t) => {
+  pieces.forEach((piece, t) => {
+    if (t && level !== "char") out.appendChild(document.createTextNode(" "));
     const span = document.createElement("span");
-    span.textContent = char;
-    span.style.background = colour(values[t], scale);
-    span.title = values[t].toFixed(3);
+    span.textContent = piece;
+    paint(span, t);
     out.appendChild(span);
   });
 }
 
-function drawFeatures(features) {
+function drawColoured(result) {
+  const values = result.activation.values;
+  const scale = result.activation.kind === "h" ? 1 : Math.max(...values.map(Math.abs));
+  drawPieces($("#coloured"), result.pieces, result.level, (span, t) => {
+    span.style.background = colour(values[t], scale);
+    span.title = values[t].toFixed(3);
+  });
+}
+
+function drawFeatures(features, cells) {
   const body = $("#features tbody");
   body.innerHTML = "";
   for (const f of features) {
     const row = body.insertRow();
-    for (const cell of [f.description, f.layer, f.kind, f.unit, f.r.toFixed(3)]) {
+    for (const cell of [f.description, cells[f.layer], f.kind, f.unit, f.r.toFixed(3)]) {
       row.insertCell().textContent = cell;
     }
     row.addEventListener("click", () => traceUnits(null, f));
   }
 }
 
-function drawSaturation(layers) {
+function drawSaturation(layers, cells) {
   const box = $("#saturation");
   box.innerHTML = layers.length ? "" : "<p class='hint'>this cell has no gates</p>";
   const size = 180;
@@ -236,8 +254,65 @@ function drawSaturation(layers) {
         `<div class="gate"><svg width="${size}" height="${size}">` +
         `<line x1="20" y1="10" x2="${size - 10}" y2="${size - 20}" stroke="#ccc"/>` +
         `${dots}<text x="20" y="${size - 5}">left-saturated →</text></svg>` +
-        `<div>layer ${layer}, ${gate} gate</div></div>`);
+        `<div>${escapeText(cells[layer])}, ${gate} gate</div></div>`);
     }
+  });
+}
+
+// -- gradients -------------------------------------------------------------------------------
+
+const CELL_COLOURS = ["#3a6fd0", "#d0342c", "#2e9a4a", "#9a4ad0", "#d08a2c", "#2cb0d0"];
+
+async function drawGradients(event) {
+  event.preventDefault();
+  const form = $("#gradient-form");
+  try {
+    const result = await api(`/api/runs/${encodeURIComponent(state.run)}/gradients`, {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ text: form.text.value, loss: form.loss.value }),
+    });
+    showError("");
+    plotGradients(result);
+  } catch (error) {
+    showError(error.message);
+  }
+}
+
+function plotGradients(result) {
+  const [W, H, pad] = [900, 300, 50];
+  const T = result.pieces.length;
+  const curves = [];
+  result.norms.forEach((parts, k) => Object.entries(parts).forEach(([part, values]) =>
+    curves.push({ name: `${result.cells[k]} ${part}`, part, colour: CELL_COLOURS[k % CELL_COLOURS.length],
+                  points: values.map((v, t) => [t, v]).filter(([, v]) => v > 0).map(([t, v]) => [t, Math.log10(v)]) })));
+  const ys = curves.flatMap((c) => c.points.map((p) => p[1]));
+  const [y0, y1] = ys.length ? [Math.floor(Math.min(...ys)), Math.ceil(Math.max(...ys))] : [0, 1];
+  const sx = (t) => pad + (T > 1 ? t / (T - 1) : 0.5) * (W - 2 * pad);
+  const sy = (y) => H - pad + ((y0 - y) / (y1 - y0 || 1)) * (H - 2 * pad);
+  let svg = `<text x="4" y="${sy(y1) + 4}">1e${y1}</text><text x="4" y="${sy(y0) + 4}">1e${y0}</text>` +
+    `<text x="${pad}" y="${H - 8}">step t (the input read) →</text>`;
+  curves.forEach((c, i) => {
+    const d = c.points.map(([t, y], j) => `${j ? "L" : "M"}${sx(t).toFixed(1)},${sy(y).toFixed(1)}`).join("");
+    const dash = c.part === "h" ? "" : ' stroke-dasharray="5,3"';
+    svg += `<path class="flow" d="${d}" fill="none" stroke="${c.colour}" stroke-width="1.6"${dash}><title>${escapeText(c.name)}</title></path>` +
+      `<text x="${W - 210}" y="${18 + 14 * i}" style="fill:${c.colour}">${escapeText(c.name)}</text>`;
+  });
+  const every = Math.max(1, Math.ceil(T / 40));
+  result.pieces.forEach((piece, t) => {
+    if (t % every === 0) svg += `<text class="piece" x="${sx(t) - 3}" y="${H - pad + 14}">${escapeText(piece === "\n" ? "⏎" : piece.slice(0, 8))}</text>`;
+  });
+  const horizons = result.horizons ? result.horizons.map((parts, k) =>
+    Object.entries(parts).map(([part, d]) => `${result.cells[k]} ${part}: ${d} steps`).join(", ")).join("; ") : "";
+  $("#gradient-note").textContent = `loss ${result.loss.toFixed(4)} (${result.how === "last" ? "at the last step" : "summed over every step"})` +
+    (horizons ? `; memory horizon (norm ≥ 1e-3 of the last step's): ${horizons}` : "");
+  $("#gradient-plot").innerHTML = svg;
+  const first = result.norms[0].h || Object.values(result.norms[0])[0];
+  const logs = first.map((v) => (v > 0 ? Math.log10(v) : null));
+  const top = Math.max(...logs.filter((v) => v !== null));
+  drawPieces($("#gradient-text"), result.pieces, result.task === "charlm" ? "char" : "word", (span, t) => {
+    const strength = logs[t] === null ? 0 : Math.max(0, 1 + (logs[t] - top) / 4);  // 4 decades
+    span.style.background = `rgba(40, 90, 220, ${(0.8 * strength).toFixed(3)})`;
+    span.title = first[t] === null ? "" : first[t].toExponential(2);
   });
 }
 
@@ -312,8 +387,48 @@ function showAttention(result, index) {
   }
 }
 
+const FORECAST_COLOURS = { RNN: "#d0342c", naive: "#888", "seasonal naive": "#2e9a4a", arima: "#3a6fd0" };
+
+function drawForecast(result) {
+  const [W, H, pad] = [900, 320, 46];
+  const n = result.first + result.values.length;
+  const last = n + result.future.values.length - 1;
+  const lines = Object.values(result.forecasts).flat(2);
+  const ys = [...result.values, ...result.future.values, ...lines];
+  const [y0, y1] = [Math.min(...ys), Math.max(...ys)];
+  const sx = (i) => pad + ((i - result.first) / (last - result.first || 1)) * (W - 2 * pad);
+  const sy = (y) => H - pad + ((y0 - y) / (y1 - y0 || 1)) * (H - 2 * pad);
+  const path = (points) => points.map(([i, y], j) => `${j ? "L" : "M"}${sx(i).toFixed(1)},${sy(y).toFixed(1)}`).join("");
+  const labels = [...result.labels, ...result.future.labels];
+  let svg = `<path class="series" d="${path(result.values.map((v, k) => [result.first + k, v]))}" fill="none" stroke="#222" stroke-width="1.4"/>` +
+    `<line x1="${sx(result.start - 0.5)}" x2="${sx(result.start - 0.5)}" y1="${pad}" y2="${H - pad}" stroke="#999" stroke-dasharray="3,3"/>` +
+    `<text x="${sx(result.start - 0.5) + 4}" y="${pad + 10}">${result.part} part</text>`;
+  Object.entries(result.forecasts).forEach(([name, rows], m) => {
+    const colour = FORECAST_COLOURS[name] || "#a0a";
+    const dash = name === "RNN" ? "" : ' stroke-dasharray="5,3"';
+    rows.forEach((row, r) => {
+      const t = result.origins[r];
+      svg += `<path class="forecast" data-method="${escapeText(name)}" d="${path(row.map((v, h) => [t + h, v]))}" fill="none" stroke="${colour}" stroke-width="${name === "RNN" ? 2 : 1.2}"${dash}><title>${escapeText(name)} from ${escapeText(labels[t - result.first] || String(t))}</title></path>`;
+    });
+    svg += `<text x="${W - 170}" y="${20 + 14 * m}" style="fill:${colour}">${escapeText(name)}</text>`;
+  });
+  const future = [[n - 1, result.values[result.values.length - 1]], ...result.future.values.map((v, k) => [n + k, v])];
+  svg += `<path class="future" d="${path(future)}" fill="none" stroke="${FORECAST_COLOURS.RNN}" stroke-width="2" stroke-dasharray="2,2"/>` +
+    `<text x="${W - 170}" y="${20 + 14 * Object.keys(result.forecasts).length}" style="fill:${FORECAST_COLOURS.RNN}">RNN past the end</text>`;
+  for (const i of [result.first, result.start, n - 1, last]) {
+    svg += `<text x="${sx(i) - 20}" y="${H - pad + 16}">${escapeText(labels[i - result.first] || "")}</text>`;
+  }
+  svg += `<text x="4" y="${pad}">${y1.toFixed(1)}</text><text x="4" y="${H - pad}">${y0.toFixed(1)}</text>`;
+  const rows = Object.entries(result.table).map(([name, s]) =>
+    [`<th>${escapeText(name)}</th>`, `<td>${s.mae.toFixed(4)}</td>`, `<td>${s.rmse.toFixed(4)}</td>`]);
+  return `<p class="said">${escapeText(result.data)}: ${result.horizon}-step forecasts (${escapeText(result.mode)} model) on the ${result.part} part, then ${result.future.values.length} steps past the end</p>` +
+    `<svg id="forecast-plot" viewBox="0 0 ${W} ${H}" role="img" aria-label="forecasts">${svg}</svg>` +
+    `<table id="forecast-table"><tr><th>method</th><th>MAE</th><th>RMSE</th></tr>${rows.map((r) => `<tr>${r.join("")}</tr>`).join("")}</table>`;
+}
+
 async function predictBody(form) {
   const run = state.runs.find((r) => r.id === state.run);
+  if (run && run.task === "forecast") return { part: form.part.value, steps: Number(form.steps.value) };
   if (!run || run.task !== "caption") return { text: form.text.value, beam: Number(form.beam.value) };
   const file = form.image.files[0];
   if (!file) return { test_index: Number(form.test_index.value) };
@@ -333,7 +448,7 @@ async function predict(event) {
     });
     showError("");
     const draw = { seq2seq: drawTranslation, classify: drawClassification, tag: drawTagging,
-                   caption: drawCaption };
+                   caption: drawCaption, forecast: drawForecast };
     $("#prediction").innerHTML = draw[result.task](result);
   } catch (error) {
     showError(error.message);
@@ -357,5 +472,6 @@ $("#written").addEventListener("mousemove", hover);
 $("#written").addEventListener("mouseleave", () => { $("#tooltip").hidden = true; });
 $("#neuron-form").addEventListener("submit", traceUnits);
 $("#predict-form").addEventListener("submit", predict);
+$("#gradient-form").addEventListener("submit", drawGradients);
 window.addEventListener("beforeunload", stopWriting);
 loadRuns().catch((error) => showError(error.message));
