@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from rnnkit.cli.main import main
-from rnnkit.export.files import export_run
+from rnnkit.export.files import export_run, exporter
 from rnnkit.generation.sampling import generate
 from rnnkit.tasks.charlm_runs import load_run
 
@@ -106,6 +106,17 @@ def test_the_pt2_step_program_equals_eager(lstm_run):
     np.testing.assert_allclose(np.stack(out), eager_stream(lstm_run, tokens), atol=1e-5, rtol=0)
 
 
+def test_the_pt2_sequence_program_takes_any_length_and_carries_the_state(lstm_run):
+    program = torch.export.load(str(lstm_run / "export-pt2" / "sequence.pt2")).module()
+    ids = np.random.default_rng(3).integers(1, 20, size=(3, 50))
+    state = [torch.zeros(1, 3, 8), torch.zeros(1, 3, 8)]
+    first, *state = program(torch.from_numpy(ids[:, :7]), *state)
+    second, *_ = program(torch.from_numpy(ids[:, 7:]), *state)
+    got = torch.cat([first, second], 1).detach().numpy()
+    expected = eager_stream(lstm_run, ids.T).transpose(1, 0, 2)
+    np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0)
+
+
 def test_export_json_describes_the_graphs_and_hashes_the_weights(lstm_run):
     record = json.loads((lstm_run / "export-onnx" / "export.json").read_text())
     weights = (lstm_run / "checkpoints" / "best.safetensors").read_bytes()
@@ -115,9 +126,8 @@ def test_export_json_describes_the_graphs_and_hashes_the_weights(lstm_run):
     assert step["outputs"][0] == {"name": "logits", "shape": ["N", 62], "dtype": "float32"}
     assert record["state"]["parts"] == ["h", "c"] and min(record["opset"].values()) >= 17
     assert record["vocab"]["symbols"] == load_run(lstm_run).vocab.itos
-    assert list(json.loads((lstm_run / "export-pt2" / "export.json").read_text())["graphs"]) == [
-        "step"
-    ]
+    pt2 = json.loads((lstm_run / "export-pt2" / "export.json").read_text())
+    assert list(pt2["graphs"]) == ["step", "sequence"]
 
 
 STREAM = """
@@ -167,10 +177,8 @@ def test_refusals_are_one_line_and_write_nothing(lstm_run, tmp_path, capsys):
     assert "no folder" in capsys.readouterr().err
     with pytest.raises(ValueError, match="unknown export format 'tflite'; allowed: onnx, pt2"):
         export_run(lstm_run, "tflite")
-    classify = tmp_path / "classify"
-    shutil.copytree(FIXTURE.parent / "classify", classify)
-    assert main(["export", str(classify)]) == 2
-    assert "export has graphs for charlm runs so far" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="holds a parity run; export has graphs for charlm, "):
+        exporter("parity", "runs/parity")
     assert not list(tmp_path.glob(".*"))  # no half-written folder left anywhere
 
 

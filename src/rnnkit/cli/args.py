@@ -30,6 +30,44 @@ def add_device_flag(parser: argparse.ArgumentParser) -> None:
     )
 
 
+BACKENDS = ("torch", "onnxruntime")
+
+
+def add_backend_flag(parser: argparse.ArgumentParser) -> None:
+    """``--backend torch|onnxruntime``: run the model in PyTorch or its ONNX export."""
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="torch",
+        help="onnxruntime: run the ONNX export (RUN_DIR/export-onnx, written first if "
+        "missing; rnnkit export) with ONNX Runtime (default: torch)",
+    )
+    parser.add_argument(
+        "--quantize",
+        choices=("int8",),
+        help="with --backend onnxruntime: the int8 export (RUN_DIR/export-onnx-int8; rnnkit "
+        "export --quantize int8)",
+    )
+
+
+def backend_options(args: argparse.Namespace) -> str | None:
+    """The ``--quantize`` of ``--backend onnxruntime``; refused with the torch backend."""
+    if args.quantize is not None and args.backend != "onnxruntime":
+        raise ValueError("--quantize applies to --backend onnxruntime (an ONNX export)")
+    return args.quantize
+
+
+def loaded_run(args: argparse.Namespace, load: Callable):
+    """``load(run_dir, checkpoint)``, or with ``--backend onnxruntime`` the same run with its
+    model on ONNX Runtime (``rnnkit.export.runtime.onnx_run``)."""
+    quantize = backend_options(args)
+    if args.backend == "onnxruntime":
+        from rnnkit.export.runtime import onnx_run
+
+        return onnx_run(args.run_dir, args.checkpoint, quantize)
+    return load(args.run_dir, args.checkpoint)
+
+
 def positive_int(text: str) -> int:
     """An argparse type: an integer >= 1."""
     return _int_at_least(text, 1, "a positive integer")

@@ -15,7 +15,7 @@ import argparse
 import json
 from pathlib import Path
 
-from rnnkit.cli.args import add_device_flag, positive_int
+from rnnkit.cli.args import add_backend_flag, add_device_flag, backend_options, positive_int
 from rnnkit.training.run_dir import CHECKPOINT_NAMES
 
 
@@ -53,6 +53,7 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--checkpoint", choices=CHECKPOINT_NAMES, default="best")
     add_device_flag(parser)
+    add_backend_flag(parser)
     parser.add_argument("--json", action="store_true", help="one JSON object per image")
     parser.set_defaults(func=caption_command)
 
@@ -60,6 +61,11 @@ def register(subparsers) -> None:
 def caption_command(args: argparse.Namespace) -> int:
     from rnnkit.tasks.caption_runs import caption_file
 
+    model, quantize = None, backend_options(args)
+    if args.backend == "onnxruntime":
+        from rnnkit.export.runtime import onnx_run
+
+        model = onnx_run(args.run_dir, args.checkpoint, quantize).model
     for image in args.images:
         png = args.attention_png
         if png is not None and len(args.images) > 1:
@@ -74,6 +80,7 @@ def caption_command(args: argparse.Namespace) -> int:
             length_penalty=args.length_penalty,
             attention_png=png,
             checkpoint=args.checkpoint,
+            model=model,
         )
         if args.json:
             print(json.dumps(result))

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import argparse
 
-from rnnkit.cli.args import add_device_flag
+from rnnkit.cli.args import add_backend_flag, add_device_flag
 from rnnkit.cli.train import adapter
 from rnnkit.tasks import lifecycle
 from rnnkit.tasks.registry import task_names
@@ -47,6 +47,7 @@ def register(subparsers) -> None:
     parser.add_argument("--split", choices=SPLITS, default="test", help="(default: test)")
     parser.add_argument("--checkpoint", choices=CHECKPOINT_NAMES, default="best")
     add_device_flag(parser)
+    add_backend_flag(parser)
     parser.add_argument(
         "--beam", type=int, metavar="K", help="seq2seq runs: beam size besides greedy (5)"
     )
@@ -61,5 +62,10 @@ def evaluate_command(args: argparse.Namespace) -> int:
         raise ValueError(
             f"several run directories make an ensemble of classifiers; {args.run_dir} is a "
             f"{task} run (give one run directory)"
+        )
+    if args.backend != "torch" and not getattr(cli, "BACKENDS", False):
+        raise ValueError(
+            f"evaluate --backend {args.backend} scores char models (nats/char) so far; "
+            f"{args.run_dir} is a {task} run"
         )
     return cli.evaluate(args)

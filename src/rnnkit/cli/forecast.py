@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from rnnkit.cli.args import add_device_flag, positive_int
+from rnnkit.cli.args import add_backend_flag, add_device_flag, backend_options, positive_int
 from rnnkit.training.run_dir import CHECKPOINT_NAMES
 
 
@@ -34,6 +34,7 @@ def register(subparsers) -> None:
     parser.add_argument("--plot", metavar="PATH", help="write the PNG here")
     parser.add_argument("--checkpoint", choices=CHECKPOINT_NAMES, default="best")
     add_device_flag(parser)
+    add_backend_flag(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=forecast_command)
 
@@ -41,7 +42,12 @@ def register(subparsers) -> None:
 def forecast_command(args: argparse.Namespace) -> int:
     from rnnkit.tasks.forecast import forecast_run
 
-    result = forecast_run(args.run_dir, args.horizon, args.checkpoint, args.plot)
+    model, quantize = None, backend_options(args)
+    if args.backend == "onnxruntime":
+        from rnnkit.export.runtime import onnx_run
+
+        model = onnx_run(args.run_dir, args.checkpoint, quantize).model
+    result = forecast_run(args.run_dir, args.horizon, args.checkpoint, args.plot, model)
     if args.json:
         print(json.dumps(result))
         return 0

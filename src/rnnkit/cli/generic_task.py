@@ -54,6 +54,11 @@ class GenericAdapter:
     def _predict(self, args: argparse.Namespace) -> int:
         if args.top is not None:
             raise ValueError(f"--top applies to classifiers and taggers, not {self.spec.name}")
+        if getattr(args, "backend", "torch") != "torch":
+            raise ValueError(
+                f"--backend {args.backend} runs exported graphs; a {self.spec.name} "
+                "run has none (rnnkit export)"
+            )
         result = lifecycle.predict(args.run_dir, args.inputs, args.checkpoint)
         return print_result(result, args.json, _prediction_lines)
 

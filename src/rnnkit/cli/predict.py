@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import argparse
 
-from rnnkit.cli.args import add_device_flag
+from rnnkit.cli.args import add_backend_flag, add_device_flag
 from rnnkit.cli.train import adapter
 from rnnkit.tasks import lifecycle
 from rnnkit.tasks.registry import task_names
@@ -48,6 +48,7 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--checkpoint", choices=CHECKPOINT_NAMES, default="best")
     add_device_flag(parser)
+    add_backend_flag(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=predict_command)
 

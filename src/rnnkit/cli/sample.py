@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from rnnkit.cli.args import add_device_flag
+from rnnkit.cli.args import add_backend_flag, add_device_flag, backend_options
 from rnnkit.tasks.charlm_runs import sample_run
 from rnnkit.training.run_dir import CHECKPOINT_NAMES
 
@@ -40,13 +40,7 @@ def register(subparsers) -> None:
     parser.add_argument("--seed", type=int, help="the same seed gives the same text")
     parser.add_argument("--beam", type=int, metavar="K", help="beam search of width K instead")
     parser.add_argument("--checkpoint", choices=CHECKPOINT_NAMES, default="best")
-    parser.add_argument(
-        "--backend",
-        choices=("torch", "onnxruntime"),
-        default="torch",
-        help="onnxruntime: run the ONNX export (RUN_DIR/export-onnx, written first if "
-        "missing; rnnkit export) with ONNX Runtime (default: torch)",
-    )
+    add_backend_flag(parser)
     add_device_flag(parser)
     parser.set_defaults(func=sample_command)
 
@@ -63,11 +57,11 @@ def sample_command(args: argparse.Namespace) -> int:
                 f"(got {flags}); leave them out, or drop --beam to sample"
             )
     temperature = DEFAULT_TEMPERATURE if args.temperature is None else args.temperature
-    model = None
+    model, quantize = None, backend_options(args)
     if args.backend == "onnxruntime":
         from rnnkit.export.runtime import onnx_model
 
-        model = onnx_model(args.run_dir, args.checkpoint)
+        model = onnx_model(args.run_dir, args.checkpoint, quantize)
     sample_run(
         args.run_dir,
         args.prime,

@@ -17,7 +17,7 @@ import json
 import sys
 from pathlib import Path
 
-from rnnkit.cli.args import add_device_flag, positive_int
+from rnnkit.cli.args import add_backend_flag, add_device_flag, loaded_run, positive_int
 from rnnkit.training.run_dir import CHECKPOINT_NAMES
 
 
@@ -38,6 +38,7 @@ def register(subparsers) -> None:
     parser.add_argument("--attention-png", metavar="PATH", help="write the attention heatmap")
     parser.add_argument("--checkpoint", choices=CHECKPOINT_NAMES, default="best")
     add_device_flag(parser)
+    add_backend_flag(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=translate_command)
 
@@ -45,7 +46,7 @@ def register(subparsers) -> None:
 def translate_command(args: argparse.Namespace) -> int:
     from rnnkit.tasks.seq2seq_runs import load_run, translate, translation_heatmap
 
-    run = load_run(args.run_dir, args.checkpoint)
+    run = loaded_run(args, load_run)
     if args.attention_png and run.model.attention is None:
         raise ValueError(f"{args.run_dir} has no attention (attention none): no heatmap to draw")
     results = []

@@ -9,8 +9,9 @@ each call's state outputs to the next call. Batch (N) and length (T) are dynamic
 raw (no softmax). Padding is the caller's: every row of ``ids`` is read whole.
 
 The step graph runs the cells one step each (the path ``rnnkit sample`` takes); the sequence
-graph runs the layer over T steps (the fused kernel for the standard cores). Both hold the
-same weights, and they agree with eager PyTorch (tests/export).
+graph runs the layer over T steps (the fused kernel for the standard cores; in ONNX only for
+the cores ONNX has an operator for, ``rnnkit.export.graphs``). Both hold the same weights, and
+they agree with eager PyTorch (tests/export).
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from rnnkit.export.graphs import FUSED, Graph
 from rnnkit.models.language_model import LanguageModel
 from rnnkit.models.recurrent import get_core
+from rnnkit.tasks.charlm_runs import load_run
 
 
 def state_names(model: LanguageModel) -> list[str]:
@@ -64,14 +67,45 @@ def example_inputs(model: LanguageModel, graph: str, batch: int = 2, steps: int 
     return (ids, *state)
 
 
-def dynamic_shapes(model: LanguageModel, graph: str) -> dict:
-    """Batch (and for the sequence graph, time) dynamic, keyed by ``forward``'s names."""
-    batch = torch.export.Dim("batch", min=1, max=65536)
-    first = {0: batch}
-    if graph == "sequence":
-        first = {0: batch, 1: torch.export.Dim("time", min=1, max=1_000_000)}
-    name = "ids" if graph == "sequence" else "tokens"
-    return {name: first, **{part: {1: batch} for part in state_names(model)}}
+def load(run_dir, checkpoint: str = "best"):
+    return load_run(run_dir, checkpoint)
+
+
+def onnx_model(folder, run):
+    """The model on ONNX Runtime, for the sampler (``rnnkit sample --backend onnxruntime``)."""
+    from rnnkit.export.runtime import OnnxLanguageModel
+
+    return OnnxLanguageModel(folder)
+
+
+def graphs(run, fmt: str) -> dict[str, Graph]:
+    """The step graph, and the sequence graph (in ONNX for the cores it has an operator for)."""
+    model = run.model
+    names = ["step"]
+    if fmt == "pt2" or model.config.cell in FUSED:
+        names.append("sequence")
+    made = {}
+    for name in names:
+        inputs, outputs = io_names(model, name)
+        examples = dict(zip(inputs, example_inputs(model, name), strict=True))
+        axes = {inputs[0]: {0: "N", 1: "T"} if name == "sequence" else {0: "N"}}
+        axes[outputs[0]] = axes[inputs[0]]
+        axes.update({part: {1: "N"} for part in (*inputs[1:], *outputs[1:])})
+        module = GRAPHS[name](model).eval()
+        made[name] = Graph(module, examples, outputs, axes, over_time=name == "sequence")
+    return made
+
+
+def describe(run) -> dict:
+    """export.json's state layout, vocabulary and model configuration."""
+    return {
+        "state": {
+            "parts": state_names(run.model),
+            "layout": "(num_layers, N, hidden_size) each; zeros to start; feed *_out back",
+        },
+        "vocab": {"level": run.vocab.level, "unk_id": 0, "symbols": run.vocab.itos},
+        "model": run.model.config.to_dict(run.model.vocab_size),
+    }
 
 
 def io_names(model: LanguageModel, graph: str) -> tuple[list[str], list[str]]:

@@ -1,8 +1,13 @@
-"""A char model's exported ONNX graphs, run by ONNX Runtime behind the calls rnnkit's sampler
-and beam search make of a ``LanguageModel`` (``rnnkit sample --backend onnxruntime``).
+"""A run's exported ONNX graphs, run by ONNX Runtime behind the calls rnnkit makes of the
+run's model (``--backend onnxruntime`` of ``sample``, ``predict``, ``translate``, ``forecast``).
 
     model = onnx_model("runs/quick")       # runs/quick/export-onnx, exported first if missing
     generate(model, prime_ids, 500, temperature=0.8, seed=1)   # the same draws as in torch
+    run = onnx_run("runs/names")           # the task's loaded run, its model on ONNX Runtime
+
+Each task's export module has ``onnx_model(folder, run)``: an object with the methods of the
+task's model that rnnkit's own code calls (forward, step, encode, forecast...), each running
+the exported graphs.
 
 The logits come from ONNX Runtime; everything after them (temperature, filters, the seeded
 draw) is rnnkit's own, so a seed gives the same text as the torch backend wherever the two
@@ -16,9 +21,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnkit.export.files import export_run, weights_sha256
+from rnnkit.export.files import export_folder, export_run, exporter, weights_sha256
 from rnnkit.tasks import lifecycle
 from rnnkit.training import run_dir as layout
 
@@ -29,18 +35,9 @@ class OnnxLanguageModel(nn.Module):
 
     def __init__(self, folder: str | Path):
         super().__init__()
-        import onnxruntime as ort
-
-        folder = Path(folder)
-        meta = json.loads((folder / "export.json").read_text(encoding="utf-8"))
-        self.meta, self.parts = meta, meta["state"]["parts"]
-        self.vocab_size = meta["model"]["vocab_size"]
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1  # one stream: a second thread only waits
-        self.sessions = {
-            name: ort.InferenceSession(str(folder / graph["file"]), options)
-            for name, graph in meta["graphs"].items()
-        }
+        self.meta, self.sessions = open_sessions(folder)
+        self.parts = self.meta["state"]["parts"]
+        self.vocab_size = self.meta["model"]["vocab_size"]
 
     def _state(self, state, batch: int) -> dict:
         if state is None:
@@ -54,18 +51,22 @@ class OnnxLanguageModel(nn.Module):
         return tensors if len(tensors) == 2 else tensors[0]
 
     def forward(self, idx: Tensor, targets=None, state=None):
-        if targets is not None:
-            raise ValueError("the ONNX backend generates; it does not score targets")
         if "sequence" not in self.sessions:  # a core ONNX has no operator for: step by step
             logits = []
             for tokens in idx:
                 step_logits, state = self.step(tokens, state)
                 logits.append(step_logits)
-            return torch.stack(logits), None, state
-        ids = idx.transpose(0, 1).numpy()  # (B, T)
-        out = self.sessions["sequence"].run(None, {"ids": ids, **self._state(state, len(ids))})
-        logits = torch.from_numpy(out[0]).transpose(0, 1)  # (T, B, V)
-        return logits, None, self._wrap(out[1:])
+            logits = torch.stack(logits)
+        else:
+            ids = idx.transpose(0, 1).numpy()  # (B, T)
+            feed = {"ids": ids, **self._state(state, len(ids))}
+            out = self.sessions["sequence"].run(None, feed)
+            logits = torch.from_numpy(out[0]).transpose(0, 1)  # (T, B, V)
+            state = self._wrap(out[1:])
+        loss = None
+        if targets is not None:  # LanguageModel's: mean nats per token
+            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
+        return logits, loss, state
 
     def step(self, tokens: Tensor, state=None):
         feed = {"tokens": tokens.numpy(), **self._state(state, len(tokens))}
@@ -73,14 +74,37 @@ class OnnxLanguageModel(nn.Module):
         return torch.from_numpy(out[0]), self._wrap(out[1:])
 
 
-def onnx_model(run_dir: str | Path, checkpoint: str = "best") -> OnnxLanguageModel:
-    """The run's ONNX export (``RUN_DIR/export-onnx``, written first when it is missing), as
-    a model for the sampler; a ValueError when the export holds other weights than the
-    run's ``checkpoint`` (the run trained on after it was exported)."""
+def open_sessions(folder: str | Path, threads: int = 1) -> tuple[dict, dict]:
+    """An export folder's ``export.json`` and an ONNX Runtime session for each graph, on
+    ``threads`` threads (one stream: a second thread only waits)."""
+    import onnxruntime as ort
+
+    folder = Path(folder)
+    meta = json.loads((folder / "export.json").read_text(encoding="utf-8"))
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    sessions = {
+        name: ort.InferenceSession(str(folder / graph["file"]), options)
+        for name, graph in meta["graphs"].items()
+    }
+    return meta, sessions
+
+
+def run_graph(session, feed: dict) -> list[Tensor]:
+    """One session run, its inputs given as tensors (by input name), outputs as tensors."""
+    wanted = {i.name for i in session.get_inputs()}  # an exporter drops an unread input
+    arrays = {name: value.numpy() for name, value in feed.items() if name in wanted}
+    return [torch.from_numpy(out) for out in session.run(None, arrays)]
+
+
+def onnx_folder(run_dir: str | Path, checkpoint: str = "best", quantize=None) -> Path:
+    """The run's ONNX export (``RUN_DIR/export-onnx``, or ``export-onnx-int8`` with
+    ``quantize``; written first when it is missing); a ValueError when it holds other weights
+    than the run's ``checkpoint`` (the run trained on after it was exported)."""
     run_dir = layout.check_run_dir(run_dir)
-    folder = run_dir / "export-onnx"
+    folder = export_folder(run_dir, "onnx", quantize)
     if not folder.exists():
-        export_run(run_dir, "onnx", folder, checkpoint)
+        export_run(run_dir, "onnx", folder, checkpoint, quantize)
     meta = json.loads((folder / "export.json").read_text(encoding="utf-8"))
     opened = lifecycle.open_checkpoint(run_dir, checkpoint)
     if meta["weights_sha256"] != weights_sha256(run_dir, opened.checkpoint):
@@ -88,4 +112,21 @@ def onnx_model(run_dir: str | Path, checkpoint: str = "best") -> OnnxLanguageMod
             f"{folder} holds other weights than {run_dir}'s {opened.checkpoint} checkpoint "
             "(exported before the run trained on); remove it to export again"
         )
-    return OnnxLanguageModel(folder)
+    return folder
+
+
+def onnx_run(run_dir: str | Path, checkpoint: str = "best", quantize: str | None = None):
+    """The task's loaded run (its export module's ``load``) with its model replaced by the
+    one on ONNX Runtime (``onnx_model``)."""
+    module = exporter(lifecycle.task_of(run_dir), run_dir)
+    folder = onnx_folder(run_dir, checkpoint, quantize)
+    run = module.load(run_dir, checkpoint)
+    run.model = module.onnx_model(folder, run)
+    return run
+
+
+def onnx_model(
+    run_dir: str | Path, checkpoint: str = "best", quantize: str | None = None
+) -> OnnxLanguageModel:
+    """The char model of a run on ONNX Runtime (see :func:`onnx_folder`)."""
+    return OnnxLanguageModel(onnx_folder(run_dir, checkpoint, quantize))

@@ -78,7 +78,8 @@ def _check_memory(values: Tensor, mask: Tensor | None, key_size: int) -> Tensor:
             f"mask must be bool of shape {tuple(values.shape[:2])} (True at real elements), "
             f"got {mask.dtype} {tuple(mask.shape)}"
         )
-    if not bool(mask.any(dim=1).all()):
+    # a value the graph cannot depend on: torch.export (rnnkit export) traces without it
+    if not torch.compiler.is_exporting() and not bool(mask.any(dim=1).all()):
         raise ValueError(
             "every memory needs at least one real element (a row of mask is all False)"
         )

@@ -313,6 +313,7 @@ SPEC = TaskSpec(
     describe=describe,
     score_test=score_test,
     summary=summary,
+    export="rnnkit.export.caption",
 )
 
 

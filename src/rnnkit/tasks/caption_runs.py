@@ -60,13 +60,17 @@ def caption_file(
     length_penalty: float | None = None,
     attention_png: str | Path | None = None,
     checkpoint: str = "best",
+    model=None,
 ) -> dict:
-    """Caption one image: beam search with ``beam`` beams (1: greedy), or, with
+    """Caption one image (with ``model``, the run's weights elsewhere: its ONNX export, in
+    place of the checkpoint's): beam search with ``beam`` beams (1: greedy), or, with
     ``temperature``, a caption sampled by ``rnnkit.generation.generate`` (0: greedy).
     ``beam``, ``max_length`` and ``length_penalty`` left None are the run's own (the ones
     its test split was scored with). ``attention_png`` draws where an attention model
     looked for each word."""
     run = load_run(run_dir, checkpoint)
+    if model is not None:
+        run.model = model
     model, decoding = run.model, run.config.decoding
     pixels = read_image_file(image_path, model.image_size)
     image = image_tensor(pixels[None])[0]  # (3, H, W)

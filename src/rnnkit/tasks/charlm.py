@@ -265,6 +265,7 @@ SPEC = TaskSpec(
     callbacks=diagnostics_callbacks,
     describe=describe,
     summary=summary,
+    export="rnnkit.export.charlm",
 )
 
 

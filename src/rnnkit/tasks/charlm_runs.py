@@ -115,8 +115,10 @@ def evaluate_run(
     data: str | None = None,
     split: str = "test",
     checkpoint: str = "best",
+    model=None,
 ) -> dict:
-    """Nats and bits per character of a run's model on held-out text.
+    """Nats and bits per character of a run's model (or of ``model``, the same weights
+    elsewhere: an ONNX export, int8 or not) on held-out text.
 
     Without ``data``: the run's own ``split`` (``val`` or ``test``), cut from its recorded
     training text exactly as in training. With ``data``: the whole text of that file,
@@ -138,7 +140,8 @@ def evaluate_run(
         described = str(data)
     unknown = count_id(ids, run.vocab.unk_id)
     started = time.perf_counter()
-    nats = mean_loss(run.model, ids, run.config.data.batch_size, run.config.data.seq_len)
+    scored = run.model if model is None else model
+    nats = mean_loss(scored, ids, run.config.data.batch_size, run.config.data.seq_len)
     seconds = time.perf_counter() - started
     bpc = nats / math.log(2)
     return {

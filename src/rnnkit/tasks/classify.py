@@ -352,6 +352,7 @@ SPEC = TaskSpec(
     describe=describe,
     score_test=score_test,
     summary=summary,
+    export="rnnkit.export.classify",
 )
 
 

@@ -229,14 +229,17 @@ def forecast_run(
     steps: int | None = None,
     checkpoint: str = "best",
     plot: str | Path | None = None,
+    model=None,
 ) -> dict:
     """Forecast ``steps`` points (default: the run's horizon) after the end of the series,
     from its last ``window`` values; draws them into ``plot`` (default
-    ``RUN_DIR/plots/forecast-future.png``)."""
+    ``RUN_DIR/plots/forecast-future.png``). ``model``: one to forecast with in place of the
+    checkpoint's (the same weights elsewhere: ``rnnkit forecast --backend onnxruntime``)."""
     from rnnkit.plots.forecasts import plot_future
 
     opened = lifecycle.open_checkpoint(run_dir, checkpoint, TASK_NAME)
-    task, model = lifecycle.reopen_model(opened)
+    task, eager = lifecycle.reopen_model(opened)
+    model = eager if model is None else model
     horizon, series = task.horizon, task.series
     steps = horizon if steps is None else steps
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
@@ -358,6 +361,7 @@ SPEC = TaskSpec(
     score=evaluate_part,
     score_test=score_test,
     summary=summary,
+    export="rnnkit.export.forecast",
 )
 
 

@@ -306,6 +306,7 @@ SPEC = TaskSpec(
     describe=describe,
     score_test=score_test,
     summary=summary,
+    export="rnnkit.export.seq2seq",
 )
 
 

@@ -51,7 +51,9 @@ class TaskSpec:
     recorded run the task cannot reopen; ``callbacks`` adds the task's own Trainer
     callbacks; ``run_name`` names the default run directory (``runs/<task>-<run_name>-<time>``);
     ``resolve(overrides)`` makes a task's validated config where its defaults depend on the
-    data set (default: the config class's defaults with the overrides)."""
+    data set (default: the config class's defaults with the overrides); ``export`` names the
+    module (in ``rnnkit.export``, a layer above this one, so by name) with the task's graphs
+    for ``rnnkit export`` (None: the task has none)."""
 
     name: str
     help: str
@@ -71,6 +73,7 @@ class TaskSpec:
     callbacks: Callable[[Any], list] = _no_callbacks
     check_record: Callable[[Path, dict], None] = _nothing
     resolve: Callable[[dict], Any] | None = None
+    export: str | None = None
 
     def test_scores(self, trainer: Trainer, baselines: dict) -> dict:
         """The test-split scores of the trainer's model (empty: the task has none)."""

@@ -305,6 +305,7 @@ SPEC = TaskSpec(
     describe=describe,
     score_test=lambda trainer, task, baselines: task.score(trainer.model, "test"),
     summary=summary,
+    export="rnnkit.export.tag",
 )
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from rnnkit.cli.args import given_flags, print_result
+from rnnkit.cli.args import backend_options, given_flags, print_result
 from rnnkit.cli.flags import add_task_flags, config_overrides
 from rnnkit.cli.generic_task import train_run
 from rnnkit.tasks.charlm_config import DEFAULT_PRESET, PRESETS, resolve_config
@@ -42,6 +42,7 @@ NUMPY_TAKES = (
     "--sample-length --out --json"
 )
 INSTEAD_OF_PREDICT = "; generate text from it with rnnkit sample"  # for rnnkit predict
+BACKENDS = True  # rnnkit evaluate --backend onnxruntime [--quantize int8]: nats/char of an export
 DRY_RUN = {"data.max_chars": 20_000, "trainer.eval_every": 3, "trainer.log_every": 1}
 
 
@@ -118,8 +119,13 @@ def evaluate(args: argparse.Namespace) -> int:
     character."""
     from rnnkit.tasks.charlm_runs import evaluate_run
 
+    model, quantize = None, backend_options(args)
+    if args.backend == "onnxruntime":
+        from rnnkit.export.runtime import onnx_model
+
+        model = onnx_model(args.run_dir, args.checkpoint, quantize)
     result = evaluate_run(
-        args.run_dir, data=args.data, split=args.split, checkpoint=args.checkpoint
+        args.run_dir, data=args.data, split=args.split, checkpoint=args.checkpoint, model=model
     )
     return print_result(result, args.json, evaluation_lines)
 

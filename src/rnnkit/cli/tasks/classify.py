@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import argparse
 
-from rnnkit.cli.args import print_result, refuse_data
+from rnnkit.cli.args import loaded_run, print_result, refuse_data
 from rnnkit.cli.generic_task import GenericAdapter
 from rnnkit.cli.tasks.labelled import summary_lines
 
@@ -83,10 +83,12 @@ def evaluation_lines(result: dict) -> list[str]:
 
 def predict(args: argparse.Namespace) -> int:
     """``rnnkit predict RUN_DIR TEXT|FILE ...`` for a classifier: the top labels."""
-    from rnnkit.tasks.classify_runs import predict_run
+    from rnnkit.tasks.classify_runs import load_run, predict
+    from rnnkit.tasks.labelled import check_top
 
     top = 5 if args.top is None else args.top
-    answers = predict_run(args.run_dir, args.inputs, top=top, checkpoint=args.checkpoint)
+    check_top(top)
+    answers = predict(loaded_run(args, load_run), args.inputs, top)
     results = [
         {"input": str(given), "labels": [{"label": k, "probability": p} for k, p in ranked]}
         for given, ranked in zip(args.inputs, answers, strict=True)

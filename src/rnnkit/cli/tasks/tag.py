@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 
-from rnnkit.cli.args import print_result, refuse_data
+from rnnkit.cli.args import loaded_run, print_result, refuse_data
 from rnnkit.cli.generic_task import GenericAdapter
 from rnnkit.cli.tasks.labelled import summary_lines
 
@@ -58,10 +58,12 @@ def evaluation_lines(result: dict) -> list[str]:
 
 def predict(args: argparse.Namespace) -> int:
     """``rnnkit predict RUN_DIR TEXT ...`` for a tagger: tags, probabilities, entities."""
-    from rnnkit.tasks.tag_runs import predict_run
+    from rnnkit.tasks.labelled import check_top
+    from rnnkit.tasks.tag_runs import load_run, tag
 
     top = 3 if args.top is None else args.top
-    tagged = predict_run(args.run_dir, args.inputs, checkpoint=args.checkpoint, top=top)
+    check_top(top)
+    tagged = tag(loaded_run(args, load_run), args.inputs, top)
     results = [
         {
             "tokens": [
