@@ -12,6 +12,7 @@ from torch import nn
 from torch.nn.utils.rnn import pad_packed_sequence
 
 from rnnkit.nn import cells as standard_cells
+from rnnkit.nn.lstm_bptt import sequence_route
 from rnnkit.nn.recurrence import run_layers
 from rnnkit.nn.sequences import Batch, finish_output, loop_lengths, pack_for_fused, prepare_input
 from rnnkit.nn.states import split_state, stack_states, zero_states
@@ -33,7 +34,9 @@ def check_layer_options(num_layers, dropout) -> None:
 
 
 def run_loop(layer, cells, input, state, lengths, return_states):
-    """The loop path shared by every layer: checks, loop, output in the input's form."""
+    """The loop path shared by every layer: checks, loop, output in the input's form. With
+    ``impl="auto"`` the LSTM cells of rnnkit take their whole-sequence route
+    (:mod:`rnnkit.nn.lstm_bptt`); ``impl="loop"`` is the readable step-by-step loop."""
     name = type(layer).__name__
     batch = prepare_input(name, input, layer.input_size, layer.batch_first, lengths)
     states = split_state(name, state, zero_states(cells, batch), batch)
@@ -47,6 +50,7 @@ def run_loop(layer, cells, input, state, lengths, return_states):
         training=layer.training,
         lengths=loop_lengths(batch),
         keep_steps=return_states,
+        route=sequence_route if layer.impl == "auto" else None,
     )
     result = finish_output(output, batch), stack_states(finals, batch.unbatched)
     return (*result, steps) if return_states else result

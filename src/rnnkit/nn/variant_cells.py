@@ -61,8 +61,11 @@ class PeepholeLSTMCell(LSTMCell):
         return h, c
 
 
+LN_EPS = 1e-5  # the layer norms' epsilon, as torch.nn.LayerNorm's
+
+
 def _layer_norm(x: Tensor, gain: Tensor, shift: Tensor | None = None) -> Tensor:
-    return F.layer_norm(x, x.shape[-1:], gain, shift, eps=1e-5)
+    return F.layer_norm(x, x.shape[-1:], gain, shift, eps=LN_EPS)
 
 
 class _LayerNormMixin:
