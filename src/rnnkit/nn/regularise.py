@@ -99,3 +99,42 @@ class Zoneout(nn.Module):
             return p * old + (1 - p) * fresh
         keep = torch.bernoulli(torch.full_like(fresh, p))  # 1: the unit keeps its old value
         return keep * old + (1 - keep) * fresh
+
+
+def regularise(layer: nn.Module, zoneout: float = 0.0, recurrent_dropout: float = 0.0):
+    """Zoneout and recurrent dropout on every cell of a layer of :mod:`rnnkit.nn` (a standard
+    layer or a ``Recurrent``), at the given rates; 0 leaves the layer as it is (and on its
+    fused path). They are the layer's attributes ``zoneout`` and ``recurrent_dropout``,
+    applied to the cells the layer runs (:func:`regularised_cells`), so the parameters and
+    their names do not change. Returns the layer."""
+    zoneout = _check_rate("zoneout", zoneout)
+    rate = _check_rate("recurrent dropout", recurrent_dropout)
+    cells = layer.cells
+    if rate and isinstance(cells, nn.ModuleList):
+        plain = [type(c).__name__ for c in cells if not hasattr(c, "dropped")]
+        if plain:
+            raise ValueError(
+                f"recurrent dropout drops h_(t-1) where a recurrent matmul reads it; "
+                f"{plain[0]} has none (its gates read x_t only): use zoneout"
+            )
+    if isinstance(cells, nn.ModuleList):  # a Recurrent's own cells keep the rate
+        for cell in cells:
+            if hasattr(cell, "dropped"):
+                cell.recurrent_dropout = rate
+    layer.zoneout, layer.recurrent_dropout = zoneout, rate
+    return layer
+
+
+def regularised_cells(layer: nn.Module, cells: list[nn.Module]) -> list[nn.Module]:
+    """The cells as ``layer`` runs them: with its recurrent dropout rate and wrapped in
+    :class:`Zoneout` at its zoneout rate, in the layer's mode (training or evaluation)."""
+    rate, zoneout = getattr(layer, "recurrent_dropout", 0.0), getattr(layer, "zoneout", 0.0)
+    if not rate and not zoneout:
+        return cells
+    for cell in cells:
+        if rate:
+            cell.recurrent_dropout = rate
+        cell.train(layer.training)
+    if not zoneout:
+        return cells
+    return [Zoneout(cell, zoneout).train(layer.training) for cell in cells]
