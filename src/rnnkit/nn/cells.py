@@ -127,8 +127,10 @@ class RecurrentCell(nn.Module):
             self._mask = torch.bernoulli(keep).to(like.device) / (1 - p)
 
     def dropped(self, h: Tensor) -> Tensor:
-        """``h_{t-1}`` as the recurrent matmuls read it: with this sequence's dropout mask."""
-        return h if self._mask is None else h * self._mask
+        """``h_{t-1}`` as the recurrent matmuls read it: with this sequence's dropout mask
+        (in training only: a mask left from the last training batch is not used in
+        evaluation, e.g. by one-step generation)."""
+        return h if self._mask is None or not self.training else h * self._mask
 
     def initial_state(
         self, batch_size: int, *, dtype: torch.dtype | None = None, device=None

@@ -59,9 +59,17 @@ def run_lstm_sequence(cell, xp: Tensor, state, keep: Tensor | None, reverse: boo
     Returns the outputs (T, N, H) and the final state (h, c): the loop's numbers."""
     kind = KINDS[type(cell)]
     params = [getattr(cell, name) for name in PARAMS[kind]]
-    mask = cell._mask  # the recurrent dropout mask of this sequence, (N, H), or None
+    mask = cell._mask if cell.training else None  # this sequence's recurrent dropout mask
     spec = SimpleNamespace(kind=kind, reverse=reverse)
-    output, h, c = LSTMSequence.apply(spec, xp, state[0], state[1], mask, keep, *params)
+    h0, c0 = state
+    device = xp.device.type
+    if torch.is_autocast_enabled(device):  # mixed precision: the recurrence in the weights'
+        dtype = params[0].dtype  # dtype, as the layer norms and the cell state ask
+        xp, h0, c0 = xp.to(dtype), h0.to(dtype), c0.to(dtype)
+        with torch.autocast(device, enabled=False):
+            output, h, c = LSTMSequence.apply(spec, xp, h0, c0, mask, keep, *params)
+        return output, (h, c)
+    output, h, c = LSTMSequence.apply(spec, xp, h0, c0, mask, keep, *params)
     return output, (h, c)
 
 

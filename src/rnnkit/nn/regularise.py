@@ -82,23 +82,30 @@ class Zoneout(nn.Module):
 
     def step(self, xp: Tensor, state: State) -> State:
         new = self.cell.step(xp, state) if self._split else self.cell(xp, state)
-        if isinstance(state, Tensor):
-            return self._zone(state, new, self.hidden)
-        rates = iter((self.hidden, self.cell_state, *[self.cell_state] * (len(state) - 2)))
-        return zip_state(lambda old, fresh: self._zone(old, fresh, next(rates)), state, new)
+        return zone(state, new, self.hidden, self.cell_state, self.training)
 
     def forward(self, input: Tensor, state: State | None = None) -> State:
         if state is None:
             state = self.initial_state(input.shape[0], dtype=input.dtype, device=input.device)
         return self.step(self.project_input(input), state)
 
-    def _zone(self, old: Tensor, fresh: Tensor, p: float) -> Tensor:
-        if p == 0:
-            return fresh
-        if not self.training:
-            return p * old + (1 - p) * fresh
-        keep = torch.bernoulli(torch.full_like(fresh, p))  # 1: the unit keeps its old value
-        return keep * old + (1 - keep) * fresh
+
+def zone(old: State, new: State, hidden: float, cell_state: float, training: bool) -> State:
+    """Zoneout's update of a state (see :class:`Zoneout`): ``h`` (or a one-tensor state) at
+    rate ``hidden``, the rest of a tuple state (an LSTM's ``c``) at ``cell_state``."""
+    if isinstance(old, Tensor):
+        return _zone(old, new, hidden, training)
+    rates = iter((hidden, *[cell_state] * (len(old) - 1)))
+    return zip_state(lambda o, n: _zone(o, n, next(rates), training), old, new)
+
+
+def _zone(old: Tensor, fresh: Tensor, p: float, training: bool) -> Tensor:
+    if p == 0:
+        return fresh
+    if not training:
+        return p * old + (1 - p) * fresh
+    keep = torch.bernoulli(torch.full_like(fresh, p))  # 1: the unit keeps its old value
+    return keep * old + (1 - keep) * fresh
 
 
 def regularise(layer: nn.Module, zoneout: float = 0.0, recurrent_dropout: float = 0.0):
