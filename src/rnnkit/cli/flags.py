@@ -59,7 +59,8 @@ def add_config_flags(
         if not dataclasses.is_dataclass(values):
             continue
         hints = typing.get_type_hints(type(values))
-        for field in dataclasses.fields(values):
+        # keyword-only fields (those a config inherits, e.g. the model's --zoneout) come last
+        for field in sorted(dataclasses.fields(values), key=lambda f: f.kw_only is True):
             flag, key = field.metadata.get("flag"), f"{section.name}.{field.name}"
             if flag is None or key in skip:
                 continue
