@@ -3,8 +3,9 @@
 :func:`rnnkit.nn.recurrence.run_cell` steps a cell under autograd: every step records some
 fifteen autograd nodes, and its backward pass runs them one by one, forming ``dL/dW_hh`` as T
 small products added up. For the LSTM cells of rnnkit that have no fused kernel (``lnlstm``,
-``peephole``, and ``lstm`` itself with recurrent dropout) this module runs the same equations
-as one ``torch.autograd.Function``:
+``peephole``, and ``lstm`` itself with recurrent dropout or zoneout, bare or inside
+:class:`rnnkit.nn.Zoneout`) this module runs the same equations as one
+``torch.autograd.Function``:
 
 * forward: the time loop under no autograd, keeping only what the backward pass reads;
 * backward: an explicit ``for t in reversed(range(T))`` loop (the one
@@ -22,9 +23,14 @@ Backward through one step, given ``dh`` (dL/dh_t) and ``dc`` (dL/dc_t from step 
     dh_{t-1} = (LN'(da) @ W_hh) * m                  m: the recurrent dropout mask
 
 Past a sequence's length (``keep`` 0) the step is skipped: the state passes through unchanged
-and so does its gradient. Per step, forward 8 tensor operations (lstm; lnlstm 11, peephole
-12), backward 8 (lnlstm 11, peephole 10) and no autograd bookkeeping; the loop records 14-17
-nodes a step and replays them. Shape letters: T time, N batch, H hidden units.
+and so does its gradient. Zoneout mixes the old state into the fresh one, ``s = d * s_old +
+(1 - d) * s_fresh``: its gradient splits the same way, ``d`` to the old state.
+
+Operations per step (aten calls, views included, counted by ``benchmarks/count_route_ops.py``;
+forward / backward): lstm with recurrent dropout 10 / 10 here against 19 / 31 on the autograd
+loop, peephole 13 / 14 against 24 / 48, lnlstm 12 / 13 against 21 / 35; zoneout adds 12 / 8
+to either. The loop also records an autograd node for each forward operation.
+Shape letters: T time, N batch, H hidden units.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 from rnnkit.nn.cells import LSTMCell
+from rnnkit.nn.regularise import Zoneout
 from rnnkit.nn.variant_cells import LN_EPS, LayerNormLSTMCell, PeepholeLSTMCell
 
 KINDS = {LSTMCell: "lstm", PeepholeLSTMCell: "peephole", LayerNormLSTMCell: "lnlstm"}
@@ -49,18 +56,22 @@ PARAMS = {
 
 def sequence_route(cell):
     """``run(xp, state, keep, reverse)`` for exactly the cells of :data:`KINDS` (not a
-    subclass, whose step may differ), else None."""
+    subclass, whose step may differ), bare or in a :class:`Zoneout`; else None."""
+    if type(cell) is Zoneout and type(cell.cell) in KINDS:
+        zone = (cell.hidden, cell.cell_state, cell.training)
+        return partial(run_lstm_sequence, cell.cell, zone=zone)
     return partial(run_lstm_sequence, cell) if type(cell) in KINDS else None
 
 
-def run_lstm_sequence(cell, xp: Tensor, state, keep: Tensor | None, reverse: bool):
+def run_lstm_sequence(cell, xp: Tensor, state, keep: Tensor | None, reverse: bool, zone=None):
     """The whole sequence through ``cell`` (one of :data:`KINDS`): ``xp`` (T, N, 4H) its
-    projected input, ``state`` (h0, c0), ``keep`` (T, N, 1) 1 where t < length, or None.
-    Returns the outputs (T, N, H) and the final state (h, c): the loop's numbers."""
+    projected input, ``state`` (h0, c0), ``keep`` (T, N, 1) 1 where t < length, or None;
+    ``zone``: zoneout's ``(hidden, cell_state, training)``, or None. Returns the outputs
+    (T, N, H) and the final state (h, c): the loop's numbers, its random draws included."""
     kind = KINDS[type(cell)]
     params = [getattr(cell, name) for name in PARAMS[kind]]
     mask = cell._mask if cell.training else None  # this sequence's recurrent dropout mask
-    spec = SimpleNamespace(kind=kind, reverse=reverse)
+    spec = SimpleNamespace(kind=kind, reverse=reverse, zone=zone)
     h0, c0 = state
     device = xp.device.type
     if torch.is_autocast_enabled(device):  # mixed precision: the recurrence in the weights'
@@ -95,6 +106,8 @@ class LSTMSequence(torch.autograd.Function):
     def forward(ctx, spec, xp, h0, c0, mask, keep, *params):
         p = SimpleNamespace(**dict(zip(PARAMS[spec.kind], params, strict=True)), mask=mask)
         p.kind, p.peephole, p.ln = spec.kind, spec.kind == "peephole", spec.kind == "lnlstm"
+        p.zone = spec.zone
+        p.weight_hh_t = p.weight_hh.t()  # (H, 4H)
         if not p.ln and p.bias_hh is not None:
             xp = xp + p.bias_hh  # (T, N, 4H): W_ih x_t + b_ih + b_hh
         T = xp.shape[0]
@@ -106,6 +119,8 @@ class LSTMSequence(torch.autograd.Function):
         h, c = h0, c0
         for t in order:
             h_new, c_new = _step(p, xs[t], h, c, saved, t)
+            if p.zone is not None:
+                h_new, c_new = _zone(p, h, c, h_new, c_new, saved, t)
             if keeps is None:
                 h, c = h_new, c_new
                 outputs[t] = h_new
@@ -148,19 +163,46 @@ def _saved_names(p) -> list[str]:
     names = ["h_prev", "c_prev", "i", "f", "g", "o", "c", "tanh_c"]
     if p.ln:
         names += ["z", "z_mean", "z_rstd", "c_mean", "c_rstd"]
+    if p.zone is not None and p.zone[2]:  # zoneout in training: its masks
+        names += [name for name, rate in zip(("zone_h", "zone_c"), p.zone, strict=False) if rate]
     return names
+
+
+def _zone(p, h: Tensor, c: Tensor, h_new: Tensor, c_new: Tensor, saved: dict, t: int):
+    """Zoneout of the fresh state (:func:`rnnkit.nn.regularise.zone`, the same draws in the
+    same order), keeping its masks: each unit keeps its old value where the mask is 1."""
+    rate_h, rate_c, training = p.zone
+    pairs = (("zone_h", rate_h, h, h_new), ("zone_c", rate_c, c, c_new))
+    zoned = []
+    for name, rate, old, fresh in pairs:
+        if rate and training:
+            keep = torch.bernoulli(torch.full_like(fresh, rate))  # (N, H)
+            saved[name][t] = keep
+            fresh = keep * old + (1 - keep) * fresh
+        elif rate:
+            fresh = rate * old + (1 - rate) * fresh  # evaluation: the expectation
+        zoned.append(fresh)
+    return zoned
+
+
+def _zone_back(p, s: dict, t: int, d: Tensor, name: str, rate: float):
+    """dL/d(zoned state) -> (the fresh state's share, the share passed to the old state)."""
+    if not rate:
+        return d, None
+    keep = s[name][t] if p.zone[2] else rate
+    return d * (1 - keep), d * keep
 
 
 def _step(p, x_t: Tensor, h: Tensor, c: Tensor, saved: dict, t: int):
     """One step forward, the cell's equations, keeping what the backward pass reads."""
     hd = h if p.mask is None else h * p.mask  # h_{t-1} as the recurrent matmul reads it
     if p.ln:
-        z = torch.mm(hd, p.weight_hh.t())  # (N, 4H)
+        z = torch.mm(hd, p.weight_hh_t)  # (N, 4H)
         zn, saved["z_mean"][t], saved["z_rstd"][t] = _layer_norm(z, p.ln_hh_weight, p.bias_hh)
         saved["z"][t] = z
         gates = x_t + zn
     else:
-        gates = torch.addmm(x_t, hd, p.weight_hh.t())  # (N, 4H)
+        gates = torch.addmm(x_t, hd, p.weight_hh_t)  # (N, 4H)
     if p.peephole:
         a_i, a_f, a_g, a_o = gates.chunk(4, 1)
         i = torch.sigmoid(torch.addcmul(a_i, p.weight_ci, c))
@@ -203,6 +245,9 @@ def _step_back(p, s: dict, grads, t: int, dh: Tensor, dc: Tensor, k: Tensor | No
     else:  # where the step was skipped the state's gradient passes through unchanged
         pass_h, pass_c = dh * (1 - k), dc * (1 - k)
         dh, dc = (dh + grads.d_out[t]) * k, dc * k  # the output there is a constant 0
+    if p.zone is not None:
+        dh, zone_h = _zone_back(p, s, t, dh, "zone_h", p.zone[0])
+        dc, zone_c = _zone_back(p, s, t, dc, "zone_c", p.zone[1])
     d_o = dh * s["k_o"][t]  # (N, H)
     if p.ln:
         d_cn = torch.mul(dh, s["m"][t], out=grads.d_cn[t])
@@ -215,7 +260,8 @@ def _step_back(p, s: dict, grads, t: int, dh: Tensor, dc: Tensor, k: Tensor | No
     d_a = torch.cat((d_ifg.flatten(1), d_o), dim=1, out=grads.d_a[t])  # (N, 4H)
     dc_prev = dc * s["f"][t]
     if p.peephole:
-        dc_prev = dc_prev + d_ifg[:, 0] * p.weight_ci + d_ifg[:, 1] * p.weight_cf
+        dc_prev = torch.addcmul(dc_prev, d_ifg[:, 0], p.weight_ci)  # i and f read c_{t-1}
+        dc_prev = torch.addcmul(dc_prev, d_ifg[:, 1], p.weight_cf)
     d_z = d_a
     if p.ln:
         d_z = _layer_norm_grad(d_a, s["z"][t], s["z_mean"][t], s["z_rstd"][t], p.ln_hh_weight)
@@ -225,6 +271,9 @@ def _step_back(p, s: dict, grads, t: int, dh: Tensor, dc: Tensor, k: Tensor | No
         dh_prev = dh_prev * p.mask
     if k is not None:
         dh_prev, dc_prev = dh_prev + pass_h, dc_prev + pass_c
+    if p.zone is not None:
+        dh_prev = dh_prev if zone_h is None else dh_prev + zone_h
+        dc_prev = dc_prev if zone_c is None else dc_prev + zone_c
     return dh_prev, dc_prev
 
 

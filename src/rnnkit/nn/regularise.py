@@ -4,8 +4,11 @@
     cell = recurrent_dropout(GRUCell(64, 256), 0.25)                  # Gal and Ghahramani
     layer = Recurrent(lambda i, h: Zoneout(LSTMCell(i, h), 0.1), 64, 256, num_layers=2)
 
-Both are off in evaluation mode (``model.eval()``) and at rate 0. Neither has a fused kernel:
-a layer with them runs on the readable loop.
+Recurrent dropout is off in evaluation mode (``model.eval()``), zoneout there uses its
+expectation (as the paper); both are off at rate 0. Neither has a fused kernel: a layer with
+them runs its cells, rnnkit's LSTM cells on their whole-sequence route
+(:mod:`rnnkit.nn.lstm_bptt`), the others on the readable loop. ``regularise(layer, zoneout=,
+recurrent_dropout=)`` puts both on every cell of a layer.
 """
 
 from __future__ import annotations
