@@ -1,5 +1,6 @@
-"""Operations per time step of rnnkit's LSTM cells: the whole-sequence route
-(rnnkit.nn.lstm_bptt, impl="auto") against the readable autograd loop (impl="loop").
+"""Operations per time step of rnnkit's LSTM and MUT cells: the whole-sequence route
+(rnnkit.nn.lstm_bptt, rnnkit.nn.mut_bptt; impl="auto") against the readable autograd loop
+(impl="loop").
 
     python benchmarks/count_route_ops.py
 
@@ -7,7 +8,7 @@ Counts, does not time: every aten call of a forward pass and of its backward pas
 (views included) at T=10 and T=20 on the same layer, and the difference divided by 10 is the
 cost of one step. The loop also records an autograd node per forward operation, which this
 count leaves out. Cores: lstm with recurrent dropout (without, it runs on the fused kernel),
-peephole, lnlstm; each bare and with zoneout.
+peephole, lnlstm, mut1, mut2, mut3; each bare and with zoneout.
 """
 
 from __future__ import annotations
@@ -21,7 +22,14 @@ from torch.utils._python_dispatch import TorchDispatchMode
 import rnnkit.nn as rn
 from rnnkit.nn.regularise import regularise
 
-CELLS = {"lstm": rn.LSTMCell, "peephole": rn.PeepholeLSTMCell, "lnlstm": rn.LayerNormLSTMCell}
+CELLS = {
+    "lstm": rn.LSTMCell,
+    "peephole": rn.PeepholeLSTMCell,
+    "lnlstm": rn.LayerNormLSTMCell,
+    "mut1": rn.MUT1Cell,
+    "mut2": rn.MUT2Cell,
+    "mut3": rn.MUT3Cell,
+}
 
 
 class CountOps(TorchDispatchMode):

@@ -12,8 +12,9 @@ import pytest
 import torch
 
 import rnnkit.nn as rn
-from rnnkit.nn.lstm_bptt import PARAMS, LSTMSequence, sequence_route
+from rnnkit.nn.lstm_bptt import PARAMS, LSTMSequence
 from rnnkit.nn.regularise import Zoneout, recurrent_dropout, regularise
+from rnnkit.nn.routes import sequence_route
 
 CELLS = {"lstm": rn.LSTMCell, "peephole": rn.PeepholeLSTMCell, "lnlstm": rn.LayerNormLSTMCell}
 T, N, D, H = 6, 3, 4, 5

@@ -12,9 +12,9 @@ from torch import nn
 from torch.nn.utils.rnn import pad_packed_sequence
 
 from rnnkit.nn import cells as standard_cells
-from rnnkit.nn.lstm_bptt import sequence_route
 from rnnkit.nn.recurrence import run_layers
 from rnnkit.nn.regularise import regularised_cells
+from rnnkit.nn.routes import sequence_route
 from rnnkit.nn.sequences import Batch, finish_output, loop_lengths, pack_for_fused, prepare_input
 from rnnkit.nn.states import split_state, stack_states, zero_states
 
@@ -36,8 +36,8 @@ def check_layer_options(num_layers, dropout) -> None:
 
 def run_loop(layer, cells, input, state, lengths, return_states):
     """The loop path shared by every layer: checks, loop, output in the input's form. With
-    ``impl="auto"`` the LSTM cells of rnnkit take their whole-sequence route
-    (:mod:`rnnkit.nn.lstm_bptt`); ``impl="loop"`` is the readable step-by-step loop."""
+    ``impl="auto"`` the LSTM and MUT cells of rnnkit take their whole-sequence route
+    (:mod:`rnnkit.nn.routes`); ``impl="loop"`` is the readable step-by-step loop."""
     name = type(layer).__name__
     batch = prepare_input(name, input, layer.input_size, layer.batch_first, lengths)
     states = split_state(name, state, zero_states(cells, batch), batch)

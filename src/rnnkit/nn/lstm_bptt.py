@@ -35,7 +35,6 @@ Shape letters: T time, N batch, H hidden units.
 
 from __future__ import annotations
 
-from functools import partial
 from types import SimpleNamespace
 
 import torch
@@ -43,7 +42,6 @@ from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 from rnnkit.nn.cells import LSTMCell
-from rnnkit.nn.regularise import Zoneout
 from rnnkit.nn.variant_cells import LN_EPS, LayerNormLSTMCell, PeepholeLSTMCell
 
 KINDS = {LSTMCell: "lstm", PeepholeLSTMCell: "peephole", LayerNormLSTMCell: "lnlstm"}
@@ -52,15 +50,6 @@ PARAMS = {
     "peephole": ("weight_hh", "bias_hh", "weight_ci", "weight_cf", "weight_co"),
     "lnlstm": ("weight_hh", "bias_hh", "ln_hh_weight", "ln_c_weight", "ln_c_bias"),
 }
-
-
-def sequence_route(cell):
-    """``run(xp, state, keep, reverse)`` for exactly the cells of :data:`KINDS` (not a
-    subclass, whose step may differ), bare or in a :class:`Zoneout`; else None."""
-    if type(cell) is Zoneout and type(cell.cell) in KINDS:
-        zone = (cell.hidden, cell.cell_state, cell.training)
-        return partial(run_lstm_sequence, cell.cell, zone=zone)
-    return partial(run_lstm_sequence, cell) if type(cell) in KINDS else None
 
 
 def run_lstm_sequence(cell, xp: Tensor, state, keep: Tensor | None, reverse: bool, zone=None):
