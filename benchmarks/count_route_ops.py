@@ -1,5 +1,5 @@
-"""Operations per time step of rnnkit's LSTM and MUT cells: the whole-sequence route
-(rnnkit.nn.lstm_bptt, rnnkit.nn.mut_bptt; impl="auto") against the readable autograd loop
+"""Operations per time step of rnnkit's LSTM, MUT and GRU cells: the whole-sequence route
+(rnnkit.nn.routes; impl="auto") against the readable autograd loop
 (impl="loop").
 
     python benchmarks/count_route_ops.py
@@ -7,8 +7,8 @@
 Counts, does not time: every aten call of a forward pass and of its backward pass is counted
 (views included) at T=10 and T=20 on the same layer, and the difference divided by 10 is the
 cost of one step. The loop also records an autograd node per forward operation, which this
-count leaves out. Cores: lstm with recurrent dropout (without, it runs on the fused kernel),
-peephole, lnlstm, mut1, mut2, mut3; each bare and with zoneout.
+count leaves out. Cores: lstm and gru with recurrent dropout (without, they run on the fused
+kernels), peephole, lnlstm, mut1, mut2, mut3, lngru; each bare and with zoneout.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ CELLS = {
     "mut1": rn.MUT1Cell,
     "mut2": rn.MUT2Cell,
     "mut3": rn.MUT3Cell,
+    "gru": rn.GRUCell,
+    "lngru": rn.LayerNormGRUCell,
 }
 
 
@@ -62,10 +64,11 @@ def main() -> None:
     for name, cell in CELLS.items():
         for zoneout in (0.0, 0.1):
             route = rn.Recurrent(cell, 8, 16)
-            regularise(route, zoneout=zoneout, recurrent_dropout=0.2 if name == "lstm" else 0.0)
+            dropout = 0.2 if name in ("lstm", "gru") else 0.0  # else they run fused
+            regularise(route, zoneout=zoneout, recurrent_dropout=dropout)
             loop = copy.deepcopy(route)
             loop.impl = "loop"
-            label = name + (" + rec. dropout" if name == "lstm" else "")
+            label = name + (" + rec. dropout" if dropout else "")
             label += " + zoneout" if zoneout else ""
             (rf, rb), (lf, lb) = per_step(route), per_step(loop)
             print(f"{label:32s} {rf:6g} / {rb:<6g} {lf:6g} / {lb:<6g}")

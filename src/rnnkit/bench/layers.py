@@ -14,8 +14,8 @@ all three on the same weights. A core without a fused kernel (peephole, lnlstm, 
     torch-lstm, torch-gru   the references
     rnnkit                  Recurrent running the core's cells, impl="auto": one scan for
                             mingru, minlstm, rglru; the whole-sequence route with a
-                            hand-derived backward pass for lnlstm, peephole, mut1-3
-                            (rnnkit.nn.routes); the loop for lngru
+                            hand-derived backward pass for lnlstm, peephole, lngru,
+                            mut1-3 (rnnkit.nn.routes)
     sequential              (scan cores only) the same cells with the scan done step by step
     loop                    (the others) the same cells on the readable loop, impl="loop"
 """

@@ -36,7 +36,7 @@ def check_layer_options(num_layers, dropout) -> None:
 
 def run_loop(layer, cells, input, state, lengths, return_states):
     """The loop path shared by every layer: checks, loop, output in the input's form. With
-    ``impl="auto"`` the LSTM and MUT cells of rnnkit take their whole-sequence route
+    ``impl="auto"`` the LSTM, GRU and MUT cells of rnnkit take their whole-sequence route
     (:mod:`rnnkit.nn.routes`); ``impl="loop"`` is the readable step-by-step loop."""
     name = type(layer).__name__
     batch = prepare_input(name, input, layer.input_size, layer.batch_first, lengths)

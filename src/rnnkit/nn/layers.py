@@ -191,9 +191,10 @@ class Recurrent(nn.Module):
             ``num_layers * num_directions`` cells in torch's order (layer-major, forward first).
         input_size, hidden_size: needed when ``cell`` is a class or factory.
         impl: ``"auto"`` runs a stack of standard cells (rnnkit's or torch.nn's, not
-            subclasses) on the fused kernels, rnnkit's LSTM and MUT cells that cannot (peephole,
-            lnlstm, mut1-3, zoneout, recurrent dropout) on their whole-sequence route with a
-            hand-derived backward pass (:mod:`rnnkit.nn.routes`), everything else on the loop;
+            subclasses) on the fused kernels, rnnkit's LSTM, GRU and MUT cells that cannot
+            (peephole, lnlstm, lngru, mut1-3, zoneout, recurrent dropout) on their
+            whole-sequence route with a hand-derived backward pass (:mod:`rnnkit.nn.routes`),
+            everything else on the loop;
             ``"loop"`` runs every cell step by step (the readable reference).
     """
 

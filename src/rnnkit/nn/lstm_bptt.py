@@ -73,12 +73,12 @@ def run_lstm_sequence(cell, xp: Tensor, state, keep: Tensor | None, reverse: boo
     return output, (h, c)
 
 
-def _layer_norm(x: Tensor, weight: Tensor, bias: Tensor | None):
+def layer_norm(x: Tensor, weight: Tensor, bias: Tensor | None):
     """``(LN(x) * weight + bias, mean, rstd)`` in one kernel (what ``F.layer_norm`` runs)."""
     return torch.native_layer_norm(x, x.shape[-1:], weight, bias, LN_EPS)
 
 
-def _layer_norm_grad(grad: Tensor, x: Tensor, mean: Tensor, rstd: Tensor, weight: Tensor):
+def layer_norm_grad(grad: Tensor, x: Tensor, mean: Tensor, rstd: Tensor, weight: Tensor):
     """dL/dx of ``LN(x) * weight`` given dL/d(output): ``rstd * (dx^ - mean(dx^) - x^
     mean(dx^ x^))`` with ``dx^ = grad * weight``, in one kernel (autograd's own)."""
     mask = [True, False, False]
@@ -187,7 +187,7 @@ def _step(p, x_t: Tensor, h: Tensor, c: Tensor, saved: dict, t: int):
     hd = h if p.mask is None else h * p.mask  # h_{t-1} as the recurrent matmul reads it
     if p.ln:
         z = torch.mm(hd, p.weight_hh_t)  # (N, 4H)
-        zn, saved["z_mean"][t], saved["z_rstd"][t] = _layer_norm(z, p.ln_hh_weight, p.bias_hh)
+        zn, saved["z_mean"][t], saved["z_rstd"][t] = layer_norm(z, p.ln_hh_weight, p.bias_hh)
         saved["z"][t] = z
         gates = x_t + zn
     else:
@@ -204,7 +204,7 @@ def _step(p, x_t: Tensor, h: Tensor, c: Tensor, saved: dict, t: int):
     if p.peephole:
         o = torch.sigmoid(torch.addcmul(a_o, p.weight_co, c_new))
     if p.ln:
-        cn, saved["c_mean"][t], saved["c_rstd"][t] = _layer_norm(c_new, p.ln_c_weight, p.ln_c_bias)
+        cn, saved["c_mean"][t], saved["c_rstd"][t] = layer_norm(c_new, p.ln_c_weight, p.ln_c_bias)
         tanh_c = torch.tanh(cn)
     else:
         tanh_c = torch.tanh(c_new)
@@ -240,7 +240,7 @@ def _step_back(p, s: dict, grads, t: int, dh: Tensor, dc: Tensor, k: Tensor | No
     d_o = dh * s["k_o"][t]  # (N, H)
     if p.ln:
         d_cn = torch.mul(dh, s["m"][t], out=grads.d_cn[t])
-        dc = dc + _layer_norm_grad(d_cn, s["c"][t], s["c_mean"][t], s["c_rstd"][t], p.ln_c_weight)
+        dc = dc + layer_norm_grad(d_cn, s["c"][t], s["c_mean"][t], s["c_rstd"][t], p.ln_c_weight)
     else:
         dc = torch.addcmul(dc, dh, s["m"][t])
     if p.peephole:
@@ -253,7 +253,7 @@ def _step_back(p, s: dict, grads, t: int, dh: Tensor, dc: Tensor, k: Tensor | No
         dc_prev = torch.addcmul(dc_prev, d_ifg[:, 1], p.weight_cf)
     d_z = d_a
     if p.ln:
-        d_z = _layer_norm_grad(d_a, s["z"][t], s["z_mean"][t], s["z_rstd"][t], p.ln_hh_weight)
+        d_z = layer_norm_grad(d_a, s["z"][t], s["z_mean"][t], s["z_rstd"][t], p.ln_hh_weight)
         grads.d_z[t].copy_(d_z)
     dh_prev = torch.mm(d_z, p.weight_hh)  # (N, H)
     if p.mask is not None:

@@ -116,8 +116,8 @@ def run_cell(
 
     A cell with a ``scan`` (a linear recurrence, :mod:`rnnkit.nn.parallel_cells`) runs the
     whole sequence at once, unless every step's state is asked for. So does a cell for which
-    ``route(cell)`` gives a whole-sequence function, called as ``scan`` is (the LSTM and MUT
-    cells, :mod:`rnnkit.nn.routes`: the same numbers with a hand-derived backward pass); the
+    ``route(cell)`` gives a whole-sequence function, called as ``scan`` is (the LSTM, GRU and
+    MUT cells, :mod:`rnnkit.nn.routes`: the same numbers with a hand-derived backward pass); the
     loop below is their readable reference."""
     begin = getattr(cell, "begin_sequence", None)
     if begin is not None:

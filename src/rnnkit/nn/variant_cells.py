@@ -3,9 +3,9 @@ architectures Jozefowicz et al. (2015) evolved from the GRU.
 
 Each keeps the protocol of :mod:`rnnkit.nn.cells` (``project_input`` hoisted out of the time
 loop, ``step(xp_t, state)``) and torch.nn's parameter names and gate order where the cell has
-the same gates. None of them has a fused kernel: :class:`rnnkit.nn.Recurrent` runs the
-LSTMs and MUT1-3 on a whole-sequence route with a hand-derived backward pass
-(:mod:`rnnkit.nn.routes`), the GRU on its loop.
+the same gates. None of them has a fused kernel: :class:`rnnkit.nn.Recurrent` runs them on
+a whole-sequence route with a hand-derived backward pass (:mod:`rnnkit.nn.routes`), tested
+equal to its readable loop.
 
 Shape letters: N batch, D input features, H hidden units.
 """
