@@ -126,6 +126,11 @@ class RecurrentCell(nn.Module):
             keep = torch.full((batch_size, self.hidden_size), 1 - p, dtype=like.dtype)
             self._mask = torch.bernoulli(keep).to(like.device) / (1 - p)
 
+    def recurrent_mask(self) -> Tensor | None:
+        """The mask :meth:`dropped` applies now, (N, H) scaled by 1/(1-p), or None (none
+        drawn, or evaluation): for a route that runs the whole sequence at once."""
+        return self._mask if self.training else None
+
     def dropped(self, h: Tensor) -> Tensor:
         """``h_{t-1}`` as the recurrent matmuls read it: with this sequence's dropout mask
         (in training only: a mask left from the last training batch is not used in

@@ -47,7 +47,7 @@ def run_gru_sequence(cell, xp: Tensor, h0: Tensor, keep: Tensor | None, reverse:
     its projected input (rows r|z|n), ``keep`` (T, N, 1) 1 where t < length, or None;
     ``zone``: zoneout's ``(hidden, _, training)``, or None. Returns the outputs (T, N, H) and
     the final state: the loop's numbers, its random draws included."""
-    mask = cell._mask if cell.training else None  # this sequence's recurrent dropout mask
+    mask = cell.recurrent_mask()  # this sequence's recurrent dropout mask, or None
     spec = SimpleNamespace(kind=gru_kind(cell), reverse=reverse, zone=zone)
     gain = getattr(cell, "ln_hh_weight", None)
     args = (cell.weight_hh, cell.bias_hh, gain)

@@ -59,7 +59,7 @@ def run_lstm_sequence(cell, xp: Tensor, state, keep: Tensor | None, reverse: boo
     (T, N, H) and the final state (h, c): the loop's numbers, its random draws included."""
     kind = KINDS[type(cell)]
     params = [getattr(cell, name) for name in PARAMS[kind]]
-    mask = cell._mask if cell.training else None  # this sequence's recurrent dropout mask
+    mask = cell.recurrent_mask()  # this sequence's recurrent dropout mask, or None
     spec = SimpleNamespace(kind=kind, reverse=reverse, zone=zone)
     h0, c0 = state
     device = xp.device.type

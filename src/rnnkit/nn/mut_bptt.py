@@ -49,7 +49,7 @@ def run_mut_sequence(cell, xp: Tensor, h0: Tensor, keep: Tensor | None, reverse:
         x_z = x_z if kind == "mut1" else x_z + b_z  # MUT1's z reads no state, no b_hz
         x_r, x_n = x_r + b_r, x_n + b_n
     u = torch.cat((x_z, x_r, x_n), dim=2)  # (T, N, 3H)
-    mask = cell._mask if cell.training else None  # this sequence's recurrent dropout mask
+    mask = cell.recurrent_mask()  # this sequence's recurrent dropout mask, or None
     spec = SimpleNamespace(kind=kind, reverse=reverse, zone=zone)
     device = u.device.type
     if torch.is_autocast_enabled(device):  # mixed precision: the recurrence in fp32
