@@ -46,10 +46,17 @@ def option(default: Any = dataclasses.MISSING, help: str = "", *, factory=None, 
     return dataclasses.field(default=default, metadata=metadata)
 
 
+def config_fields(config) -> list[dataclasses.Field]:
+    """The fields of a config dataclass (or instance), its own first and then the
+    keyword-only ones it inherits (e.g. the model's ``zoneout``): the order of its flags and
+    of the keys an error lists."""
+    return sorted(dataclasses.fields(config), key=lambda field: field.kw_only is True)
+
+
 def config_from_values(cls: type, values: dict, what: str) -> Any:
     """``cls(**values)`` for a config dataclass ``cls`` (a model's, as its checkpoints hold
     it); a key it does not know is a ValueError naming ``what`` and the known keys."""
-    known = [field.name for field in dataclasses.fields(cls)]
+    known = [field.name for field in config_fields(cls)]
     unknown = sorted(set(values) - set(known))
     if unknown:
         raise ValueError(

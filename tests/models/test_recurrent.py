@@ -21,6 +21,7 @@ from rnnkit.models import captioner, classifier, forecaster, seq2seq, tagger
 from rnnkit.models.recurrent import (
     CELL_ALIASES,
     RECURRENT_CORES,
+    CoreRegularisers,
     build_cell,
     build_recurrent,
     cell_choices,
@@ -355,3 +356,27 @@ def test_every_model_rejects_an_unknown_or_unfit_name_in_one_line(kind):
 def test_clstm_needs_a_horizon():
     with pytest.raises(ValueError, match="clstm .*needs the task's horizon"):
         build_recurrent("clstm", 2, 3)
+
+
+@pytest.mark.parametrize(
+    "config_class",
+    [
+        language_model.LanguageModelConfig,
+        classifier.ClassifierConfig,
+        tagger.TaggerConfig,
+        forecaster.ForecasterConfig,
+        seq2seq.Seq2SeqConfig,
+        captioner.CaptionerConfig,
+    ],
+)
+def test_every_model_config_has_the_regularisers_and_reads_old_configs(config_class):
+    """Each model's config holds --zoneout and --recurrent-dropout (CoreRegularisers); one
+    written before them (without the keys) reads as the plain core, rates 0."""
+    assert issubclass(config_class, CoreRegularisers)
+    old = asdict(config_class())
+    del old["zoneout"], old["recurrent_dropout"]
+    config = config_class(**old)
+    assert (config.zoneout, config.recurrent_dropout, config.regularisers()) == (0.0, 0.0, {})
+    config.validate()
+    with pytest.raises(ValueError, match=r"zoneout must be a probability in \[0, 1\)"):
+        config_class(zoneout=1.0).validate()

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 import rnnkit.nn as rn
-from rnnkit.nn.regularise import Zoneout, recurrent_dropout
+from rnnkit.nn.regularise import Zoneout, recurrent_dropout, regularise
 from rnnkit.nn.variant_cells import LayerNormLSTMCell, MUT2Cell
 
 D, H, T, N = 3, 64, 12, 16
@@ -130,3 +130,57 @@ def test_zoneout_runs_in_a_layer_as_its_hand_loop():
 def test_zoneout_checks_its_rates():
     with pytest.raises(ValueError, match=r"zoneout must be a probability in \[0, 1\), got 1.5"):
         Zoneout(rn.GRUCell(D, H), 1.5)
+
+
+def _twins(layer_class, cell_class):
+    """A standard layer and a Recurrent of its cells, on the same weights."""
+    torch.manual_seed(0)
+    layer = layer_class(D, H, num_layers=2)
+    cells = [c for c in layer.cells()]  # new cells on the layer's own parameters
+    return layer, rn.Recurrent(cells, num_layers=2)
+
+
+@pytest.mark.parametrize(
+    ("layer_class", "cell_class"), [(rn.LSTM, rn.LSTMCell), (rn.GRU, rn.GRUCell)]
+)
+def test_a_regularised_layer_runs_its_cells_wrapped(layer_class, cell_class):
+    """regularise(layer, ...) equals the cells wrapped by hand (Zoneout around each cell with
+    the recurrent dropout rate), in training (the same random draws) and in evaluation."""
+    layer, by_hand = _twins(layer_class, cell_class)
+    regularise(layer, zoneout=0.2, recurrent_dropout=0.3)
+    for cell in by_hand.cells:
+        recurrent_dropout(cell, 0.3)
+    by_hand.cells = torch.nn.ModuleList(Zoneout(c, 0.2) for c in by_hand.cells)
+    for mode in (True, False):
+        layer.train(mode), by_hand.train(mode)
+        torch.manual_seed(3)
+        got = layer(inputs())[0]
+        torch.manual_seed(3)
+        torch.testing.assert_close(got, by_hand(inputs())[0])
+    assert "zoneout=0.2, recurrent_dropout=0.3" in repr(layer)
+
+
+@pytest.mark.parametrize("core", ["lstm", "peephole", "mut2"])
+def test_regularise_is_the_plain_layer_at_zero_and_recurrent_dropout_off_at_eval(core):
+    from rnnkit.models.recurrent import build_recurrent
+
+    torch.manual_seed(0)
+    plain = build_recurrent(core, D, H, num_layers=2)
+    dropped = regularise(build_recurrent(core, D, H, num_layers=2), recurrent_dropout=0.5)
+    dropped.load_state_dict(plain.state_dict())
+    assert not torch.allclose(dropped(inputs())[0], plain(inputs())[0])  # training
+    dropped.eval()
+    torch.testing.assert_close(dropped(inputs())[0], plain(inputs())[0])
+    dropped.train()
+    regularise(dropped, zoneout=0.0, recurrent_dropout=0.0)
+    torch.testing.assert_close(dropped(inputs())[0], plain(inputs())[0])
+
+
+def test_regularise_refuses_recurrent_dropout_without_a_recurrent_matmul():
+    layer = rn.Recurrent(rn.MinGRUCell, D, H)
+    with pytest.raises(ValueError, match="MinGRUCell has none .* use zoneout"):
+        regularise(layer, recurrent_dropout=0.2)
+    with pytest.raises(ValueError, match=r"zoneout must be a probability in \[0, 1\)"):
+        regularise(layer, zoneout=1.5)
+    regularise(layer, zoneout=0.2)  # zoneout runs the scan cells step by step
+    assert layer(inputs())[0].shape == (T, N, H)

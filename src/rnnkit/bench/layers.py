@@ -14,9 +14,12 @@ all four on the same weights. A core without a fused kernel (peephole, lnlstm, m
 ...) runs beside both torch.nn.LSTM and torch.nn.GRU of the same sizes (ratios against each):
 
     torch-lstm, torch-gru   the references
-    rnnkit                  Recurrent running the core's cells (one scan for mingru, minlstm,
-                            rglru; the loop for the others)
+    rnnkit                  Recurrent running the core's cells, impl="auto": one scan for
+                            mingru, minlstm, rglru; the whole-sequence route with a
+                            hand-derived backward pass for lnlstm, peephole, lngru,
+                            mut1-3 (rnnkit.nn.routes)
     sequential              (scan cores only) the same cells with the scan done step by step
+    loop                    (the others) the same cells on the readable loop, impl="loop"
 """
 
 from __future__ import annotations
@@ -122,6 +125,9 @@ def bench_custom(
         for layer_cell in sequential.cells:
             layer_cell.scan_method = "loop"
         modules["sequential"] = sequential
+    else:
+        modules["loop"] = core.make_layer(input_size, hidden_size, num_layers, impl="loop")
+        modules["loop"].load_state_dict(modules["rnnkit"].state_dict())
     x = torch.randn(T, N, input_size, device=device)
     for module in modules.values():
         module.to(device)

@@ -18,7 +18,7 @@ import types
 import typing
 
 from rnnkit.cli.args import duration, non_negative_int, positive_int, threads
-from rnnkit.options import Flag
+from rnnkit.options import Flag, config_fields
 
 # config section -> help group; a field's Flag.group overrides it
 GROUPS = {
@@ -59,7 +59,7 @@ def add_config_flags(
         if not dataclasses.is_dataclass(values):
             continue
         hints = typing.get_type_hints(type(values))
-        for field in dataclasses.fields(values):
+        for field in config_fields(values):  # inherited keyword-only fields last
             flag, key = field.metadata.get("flag"), f"{section.name}.{field.name}"
             if flag is None or key in skip:
                 continue

@@ -60,8 +60,17 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnkit.models.recurrent import build_cell, cell_names, check_cell, describe_cells, get_core
+from rnnkit.models.recurrent import (
+    CoreRegularisers,
+    build_cell,
+    cell_names,
+    check_cell,
+    describe_cells,
+    get_core,
+)
 from rnnkit.nn.attention import AdditiveAttention, Memory
+from rnnkit.nn.regularise import recurrent_dropout as drop_recurrent
+from rnnkit.nn.regularise import zone
 from rnnkit.options import option
 
 CONDITIONINGS = ("init", "every-step", "attention")
@@ -69,7 +78,7 @@ CELLS = cell_names(horizon=False)  # all but clstm, whose horizon this config do
 
 
 @dataclass
-class CaptionerConfig:
+class CaptionerConfig(CoreRegularisers):
     """The captioner's settings that do not depend on the data (the vocabulary's size and the
     images' go to :class:`Captioner`'s constructor). The CNN average-pools the image by
     ``input_pool``, then has ``conv_blocks`` blocks of ``base_channels``, twice that, four
@@ -92,6 +101,7 @@ class CaptionerConfig:
                 f"conditioning must be one of {', '.join(CONDITIONINGS)}, got {self.conditioning!r}"
             )
         check_cell(self.cell, CELLS, "the captioner")
+        self.check_regularisers()
         for name in POSITIVE:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -175,6 +185,8 @@ class CaptionDecoder(nn.Module):
             config.cell, config.embedding_size + extra, config.hidden_size, customary_init=False
         )
         self.has_cell_state = get_core(config.cell).has_cell_state
+        if config.recurrent_dropout:
+            drop_recurrent(self.cell, config.recurrent_dropout)  # drawn per caption by run()
         self.attention = (
             AdditiveAttention(config.hidden_size, features, config.attention_size)
             if mode == "attention"
@@ -202,9 +214,10 @@ class CaptionDecoder(nn.Module):
     def cell_step(self, x: Tensor, h: Tensor, c: Tensor | None) -> tuple[Tensor, Tensor | None]:
         """One step of the cell from ``(h, c)`` (``c`` None but for an LSTM): the new pair."""
         xp = self.cell.project_input(x)  # (N, G*H)
+        p = self.config.zoneout  # Krueger et al. 2016, as rnnkit.nn.regularise.Zoneout
         if self.has_cell_state:
-            return self.cell.step(xp, (h, c))
-        return self.cell.step(xp, h), None
+            return zone((h, c), self.cell.step(xp, (h, c)), p, p, self.training)
+        return zone(h, self.cell.step(xp, h), p, p, self.training), None
 
     def step(self, tokens: Tensor, state: CaptionState) -> tuple[Tensor, CaptionState]:
         logits, state, _ = self.step_with_weights(tokens, state)
@@ -213,6 +226,8 @@ class CaptionDecoder(nn.Module):
     def run(self, idx: Tensor, state: CaptionState) -> tuple[Tensor, CaptionState, Tensor | None]:
         """Teacher forcing: ``idx`` (T, N) -> logits (T, N, V), state, weights (T, N, S)."""
         logits, weights = [], []
+        if hasattr(self.cell, "begin_sequence"):  # one recurrent dropout mask per caption
+            self.cell.begin_sequence(idx.shape[1], state.h)
         for tokens in idx:
             step_logits, state, step_weights = self.step_with_weights(tokens, state)
             logits.append(step_logits)

@@ -71,7 +71,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rnnkit.models.pooling import POOLINGS, Pooling, check_points, length_mask, pooled_copies
-from rnnkit.models.recurrent import build_recurrent, cell_names, check_cell, describe_cells
+from rnnkit.models.recurrent import (
+    CoreRegularisers,
+    build_recurrent,
+    cell_names,
+    check_cell,
+    describe_cells,
+)
 from rnnkit.options import config_from_values, option
 
 EMBEDDINGS = ("learned", "onehot", "vectors")
@@ -94,7 +100,7 @@ def _check_number(name: str, value: object, below_one: bool) -> None:
 
 
 @dataclass
-class ClassifierConfig:
+class ClassifierConfig(CoreRegularisers):
     """The settings of a :class:`SequenceClassifier` (the flags of ``rnnkit train classify``);
     the sizes the data gives, ``num_classes`` K and ``input_size``, go to the model itself.
 
@@ -161,6 +167,7 @@ class ClassifierConfig:
     def validate(self) -> None:
         """Each setting alone (``check_input`` checks them against the kind of input)."""
         check_cell(self.cell, CELLS, "the classifier")
+        self.check_regularisers()
         for name in ("hidden_size", "num_layers", "embedding_size", "conv_width", "conv_layers"):
             _check_int(name, getattr(self, name))
         _check_int("conv_channels", self.conv_channels, low=0)
@@ -261,6 +268,7 @@ class SequenceClassifier(nn.Module):
             num_layers=config.num_layers,
             bidirectional=config.bidirectional,
             dropout=config.dropout if config.num_layers > 1 else 0.0,
+            **config.regularisers(),
         )
         self.pooling = Pooling(
             config.pooling, config.output_size, config.bidirectional, config.pool_points

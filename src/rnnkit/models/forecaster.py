@@ -33,7 +33,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnkit.models.recurrent import build_recurrent, cell_names, check_cell, describe_cells
+from rnnkit.models.recurrent import (
+    CoreRegularisers,
+    build_recurrent,
+    cell_names,
+    check_cell,
+    describe_cells,
+)
 from rnnkit.options import option
 
 MODES = ("direct", "recursive")
@@ -41,7 +47,7 @@ CELLS = cell_names()  # clstm too, initialised for dependencies of 64 steps (bel
 
 
 @dataclass
-class ForecasterConfig:
+class ForecasterConfig(CoreRegularisers):
     """What a :class:`Forecaster` is, beside the horizon its data sets (the constructor's).
 
     ``mode`` is ``recursive`` by default: on the validation part of all three named sets the
@@ -67,6 +73,7 @@ class ForecasterConfig:
         if self.mode not in MODES:
             raise ValueError(f"unknown mode {self.mode!r}; allowed: {', '.join(MODES)}")
         check_cell(self.cell, CELLS, "the forecaster")
+        self.check_regularisers()
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
 
@@ -91,6 +98,7 @@ class Forecaster(nn.Module):
             num_layers=config.num_layers,
             dropout=config.dropout if config.num_layers > 1 else 0.0,
             horizon=64,  # clstm only: dependencies of a few dozen steps
+            **config.regularisers(),
         )
         outputs = horizon if config.mode == "direct" else 1
         self.dropout = nn.Dropout(config.dropout)  # before the head, so one layer has it too

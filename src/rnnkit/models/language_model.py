@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rnnkit.models.recurrent import (
+    CoreRegularisers,
     build_recurrent,
     cell_names,
     check_cell,
@@ -50,7 +51,7 @@ def _check_positive_int(name: str, value: object) -> None:
 
 
 @dataclass
-class LanguageModelConfig:
+class LanguageModelConfig(CoreRegularisers):
     """Everything needed to rebuild a :class:`LanguageModel` but its vocabulary size ``V``,
     which comes from the data (``LanguageModel(config, vocab_size)``).
 
@@ -85,6 +86,7 @@ class LanguageModelConfig:
         for name in ("hidden_size", "num_layers"):
             _check_positive_int(name, getattr(self, name))
         check_cell(self.cell, CELLS, "the char language model")
+        self.check_regularisers()
         if self.embedding not in EMBEDDINGS:
             raise ValueError(
                 f"embedding must be one of {', '.join(EMBEDDINGS)}; got {self.embedding!r}"
@@ -171,6 +173,7 @@ def _recurrent_layer(config: LanguageModelConfig, input_size: int) -> nn.Module:
         batch_first=False,  # (T, B, E), as TokenStreams serves it
         customary_init=False,
         dropout=dropout,
+        **config.regularisers(),
     )
 
 

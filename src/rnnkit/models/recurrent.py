@@ -83,6 +83,8 @@ from rnnkit.nn import (
 from rnnkit.nn.cells import RecurrentCell
 from rnnkit.nn.init import chrono_, forget_gate_bias_, identity_
 from rnnkit.nn.layers import layer_cells
+from rnnkit.nn.regularise import regularise
+from rnnkit.options import option
 
 
 def _identity(layer: nn.Module, horizon: int | None) -> None:
@@ -217,6 +219,49 @@ def parse_cells(
     return names
 
 
+@dataclass(kw_only=True)
+class CoreRegularisers:
+    """Zoneout and recurrent dropout of a model's recurrent core: fields of every model's
+    config (which subclasses this), so flags of every ``rnnkit train`` task. 0, the default
+    and what a config written before them reads as, is the plain core (on its fused kernels
+    where it has them); above 0 the core runs its cells (``rnnkit.nn.regularise``)."""
+
+    zoneout: float = option(
+        0.0,
+        "in training each unit of the recurrent state keeps its last value with probability "
+        "P (Krueger et al. 2016; in evaluation: the expectation)",
+        metavar="P",
+    )
+    recurrent_dropout: float = option(
+        0.0,
+        "in training drop units of h_(t-1) where the recurrent matmuls read it, one mask "
+        "per sequence (Gal and Ghahramani 2016); off in evaluation",
+        metavar="P",
+    )
+
+    def check_regularisers(self) -> None:
+        """A one-line ValueError for a rate out of [0, 1), or recurrent dropout on a core
+        whose gates never read ``h_(t-1)`` (mingru, minlstm, rglru)."""
+        for name in ("zoneout", "recurrent_dropout"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"{name} must be a probability in [0, 1), got {value!r}")
+            if not 0 <= value < 1:
+                raise ValueError(f"{name} must be a probability in [0, 1), got {value!r}")
+        cell = get_core(self.cell).cell
+        if self.recurrent_dropout and cell is not None and not hasattr(cell, "dropped"):
+            raise ValueError(
+                f"recurrent_dropout needs a recurrent matmul, and {self.cell}'s gates read "
+                "x_t only; use zoneout"
+            )
+
+    def regularisers(self) -> dict:
+        """``{"zoneout": P, "recurrent_dropout": P}`` for :func:`build_recurrent`, those
+        above 0 only (a core without them is built with exactly the call it always had)."""
+        rates = {"zoneout": self.zoneout, "recurrent_dropout": self.recurrent_dropout}
+        return {name: rate for name, rate in rates.items() if rate}
+
+
 def build_recurrent(
     name: str,
     input_size: int,
@@ -226,14 +271,17 @@ def build_recurrent(
     horizon: int | None = None,
     *,
     customary_init: bool = True,
+    zoneout: float = 0.0,
+    recurrent_dropout: float = 0.0,
     **options,
 ) -> nn.Module:
     """The layer of the core called ``name`` (an alias works too; see the module docstring).
 
     ``horizon``: the task's longest dependency in steps (needed by ``clstm``, ignored by the
     others); ``customary_init=False`` keeps torch.nn's default where a core's initialisation
-    is only customary (lstm's forget-gate bias); ``options``: the layer's own
-    (``bidirectional``, ``dropout``, ``impl`` ...)."""
+    is only customary (lstm's forget-gate bias); ``zoneout``, ``recurrent_dropout``: rates of
+    :func:`rnnkit.nn.regularise.regularise`; ``options``: the layer's own (``bidirectional``,
+    ``dropout``, ``impl`` ...)."""
     core = get_core(name)
     if core.needs_horizon and horizon is None:
         raise ValueError(f"{core.name} ({core.summary}) needs the task's horizon in steps")
@@ -244,6 +292,8 @@ def build_recurrent(
         core.init(layer, horizon)
     if customary_init and core.customary_init is not None:
         core.customary_init(layer, horizon)
+    if zoneout or recurrent_dropout:
+        regularise(layer, zoneout, recurrent_dropout)
     return layer
 
 

@@ -50,6 +50,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rnnkit.models.recurrent import (
+    CoreRegularisers,
     build_recurrent,
     cell_names,
     check_cell,
@@ -64,7 +65,7 @@ CELLS = cell_names(horizon=False)  # every core but clstm, which needs a horizon
 
 
 @dataclass
-class Seq2SeqConfig:
+class Seq2SeqConfig(CoreRegularisers):
     """The model's settings that do not depend on the data (the sizes and ids of the
     vocabularies go to :class:`Seq2Seq`'s constructor). ``dropout`` acts on the embeddings,
     between stacked layers and before the output."""
@@ -83,6 +84,7 @@ class Seq2SeqConfig:
                 f"unknown attention {self.attention!r}; allowed: {', '.join(ATTENTIONS)}"
             )
         check_cell(self.cell, CELLS, "the seq2seq model")
+        self.check_regularisers()
         for name in ("embedding_size", "hidden_size", "num_layers"):
             check_positive(name, getattr(self, name))
         if not isinstance(self.bidirectional, bool):
@@ -128,7 +130,13 @@ class Seq2Seq(nn.Module):
         layer_dropout = c.dropout if L > 1 else 0.0
         self.source_embedding = nn.Embedding(source_vocab_size, E, padding_idx=pad_id)
         self.encoder = build_recurrent(
-            c.cell, E, H, num_layers=L, bidirectional=c.bidirectional, dropout=layer_dropout
+            c.cell,
+            E,
+            H,
+            num_layers=L,
+            bidirectional=c.bidirectional,
+            dropout=layer_dropout,
+            **c.regularisers(),
         )
         if c.bidirectional:
             self.bridge = nn.Linear(K, H)  # W_s
@@ -136,7 +144,7 @@ class Seq2Seq(nn.Module):
         feed_size = H if c.attention == "multiplicative" else K
         self.target_embedding = nn.Embedding(target_vocab_size, E, padding_idx=pad_id)
         self.decoder = build_recurrent(
-            c.cell, E + feed_size, H, num_layers=L, dropout=layer_dropout
+            c.cell, E + feed_size, H, num_layers=L, dropout=layer_dropout, **c.regularisers()
         )
         self.attention = build_attention(c.attention, H, K)
         self.combine = nn.Linear(K + H, H)  # W_c of h~_t

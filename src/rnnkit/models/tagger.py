@@ -31,7 +31,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rnnkit.models.pooling import length_mask
-from rnnkit.models.recurrent import build_recurrent, cell_names, check_cell, describe_cells
+from rnnkit.models.recurrent import (
+    CoreRegularisers,
+    build_recurrent,
+    cell_names,
+    check_cell,
+    describe_cells,
+)
 from rnnkit.nn.crf import LinearChainCRF
 from rnnkit.options import config_from_values, option
 
@@ -44,7 +50,7 @@ def _check_positive_int(name: str, value: object) -> None:
 
 
 @dataclass
-class TaggerConfig:
+class TaggerConfig(CoreRegularisers):
     """The settings of a :class:`SequenceTagger` (the flags of ``rnnkit train tag``); the
     sizes the data gives (tags, words, characters) go to the model itself."""
 
@@ -73,6 +79,7 @@ class TaggerConfig:
         ):
             _check_positive_int(name, getattr(self, name))
         check_cell(self.cell, CELLS, "the tagger")
+        self.check_regularisers()
         for name in ("bidirectional", "crf", "char_features"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
@@ -160,6 +167,7 @@ class SequenceTagger(nn.Module):
             num_layers=config.num_layers,
             bidirectional=config.bidirectional,
             dropout=config.dropout if config.num_layers > 1 else 0.0,
+            **config.regularisers(),
         )
         self.dropout = nn.Dropout(config.dropout)
         directions = 2 if config.bidirectional else 1

@@ -126,9 +126,16 @@ class RecurrentCell(nn.Module):
             keep = torch.full((batch_size, self.hidden_size), 1 - p, dtype=like.dtype)
             self._mask = torch.bernoulli(keep).to(like.device) / (1 - p)
 
+    def recurrent_mask(self) -> Tensor | None:
+        """The mask :meth:`dropped` applies now, (N, H) scaled by 1/(1-p), or None (none
+        drawn, or evaluation): for a route that runs the whole sequence at once."""
+        return self._mask if self.training else None
+
     def dropped(self, h: Tensor) -> Tensor:
-        """``h_{t-1}`` as the recurrent matmuls read it: with this sequence's dropout mask."""
-        return h if self._mask is None else h * self._mask
+        """``h_{t-1}`` as the recurrent matmuls read it: with this sequence's dropout mask
+        (in training only: a mask left from the last training batch is not used in
+        evaluation, e.g. by one-step generation)."""
+        return h if self._mask is None or not self.training else h * self._mask
 
     def initial_state(
         self, batch_size: int, *, dtype: torch.dtype | None = None, device=None

@@ -13,6 +13,8 @@ from torch.nn.utils.rnn import pad_packed_sequence
 
 from rnnkit.nn import cells as standard_cells
 from rnnkit.nn.recurrence import run_layers
+from rnnkit.nn.regularise import regularised_cells
+from rnnkit.nn.routes import sequence_route
 from rnnkit.nn.sequences import Batch, finish_output, loop_lengths, pack_for_fused, prepare_input
 from rnnkit.nn.states import split_state, stack_states, zero_states
 
@@ -33,7 +35,9 @@ def check_layer_options(num_layers, dropout) -> None:
 
 
 def run_loop(layer, cells, input, state, lengths, return_states):
-    """The loop path shared by every layer: checks, loop, output in the input's form."""
+    """The loop path shared by every layer: checks, loop, output in the input's form. With
+    ``impl="auto"`` the LSTM, GRU and MUT cells of rnnkit take their whole-sequence route
+    (:mod:`rnnkit.nn.routes`); ``impl="loop"`` is the readable step-by-step loop."""
     name = type(layer).__name__
     batch = prepare_input(name, input, layer.input_size, layer.batch_first, lengths)
     states = split_state(name, state, zero_states(cells, batch), batch)
@@ -47,6 +51,7 @@ def run_loop(layer, cells, input, state, lengths, return_states):
         training=layer.training,
         lengths=loop_lengths(batch),
         keep_steps=return_states,
+        route=sequence_route if layer.impl == "auto" else None,
     )
     result = finish_output(output, batch), stack_states(finals, batch.unbatched)
     return (*result, steps) if return_states else result
@@ -62,6 +67,8 @@ class StandardLayer:
     """
 
     cell_class: type[standard_cells.RecurrentCell]
+    zoneout: float = 0.0  # rnnkit.nn.regularise.regularise: the loop runs the cells with them
+    recurrent_dropout: float = 0.0
 
     def forward(
         self,
@@ -101,6 +108,8 @@ class StandardLayer:
         reasons = []
         if return_states:
             reasons.append("return_states=True")
+        if self.zoneout or self.recurrent_dropout:
+            reasons.append("zoneout or recurrent dropout")
         return reasons
 
     def _needs_loop(self, return_states: bool) -> bool:
@@ -155,14 +164,22 @@ class StandardLayer:
                     for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
                 ]
                 cells.append(self.cell_class.from_parameters(*params, **self._cell_options()))
-        return cells
+        return regularised_cells(self, cells)
 
     def _cell_options(self) -> dict:
         return {}
 
     def extra_repr(self) -> str:
-        text = super().extra_repr()
+        text = regularised_repr(self, super().extra_repr())
         return text if self.impl == "auto" else f"{text}, impl={self.impl!r}"
+
+
+def regularised_repr(layer, text: str) -> str:
+    """``text`` and the layer's zoneout and recurrent dropout rates where they are set."""
+    for name in ("zoneout", "recurrent_dropout"):
+        if getattr(layer, name, 0.0):
+            text += f", {name}={getattr(layer, name)}"
+    return text
 
 
 def standard_init(layer_cls, self, input_size, hidden_size, num_layers, dropout, impl, kwargs):

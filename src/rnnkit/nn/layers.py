@@ -27,10 +27,12 @@ from rnnkit.nn.layer_base import (
     StandardLayer,
     check_impl,
     check_layer_options,
+    regularised_repr,
     run_loop,
     standard_init,
 )
 from rnnkit.nn.recurrence import StepStates
+from rnnkit.nn.regularise import regularised_cells
 from rnnkit.nn.sequences import finish_output, prepare_input
 from rnnkit.nn.states import map_state, split_state, stack_states, zero_states
 
@@ -189,8 +191,15 @@ class Recurrent(nn.Module):
             ``num_layers * num_directions`` cells in torch's order (layer-major, forward first).
         input_size, hidden_size: needed when ``cell`` is a class or factory.
         impl: ``"auto"`` runs a stack of standard cells (rnnkit's or torch.nn's, not
-            subclasses) on the fused kernels, everything else on the loop.
+            subclasses) on the fused kernels, rnnkit's LSTM, GRU and MUT cells that cannot
+            (peephole, lnlstm, lngru, mut1-3, zoneout, recurrent dropout) on their
+            whole-sequence route with a hand-derived backward pass (:mod:`rnnkit.nn.routes`),
+            everything else on the loop;
+            ``"loop"`` runs every cell step by step (the readable reference).
     """
+
+    zoneout: float = 0.0  # rnnkit.nn.regularise.regularise: the loop runs the cells with them
+    recurrent_dropout: float = 0.0
 
     def __init__(
         self,
@@ -285,6 +294,7 @@ class Recurrent(nn.Module):
             text += ", batch_first=True"
         if self.dropout:
             text += f", dropout={self.dropout}"
+        text = regularised_repr(self, text)
         return text if self.impl == "auto" else f"{text}, impl={self.impl!r}"
 
     def forward(self, input, state=None, *, lengths=None, return_states: bool = False):
@@ -293,11 +303,16 @@ class Recurrent(nn.Module):
         The final state is in torch's stacked layout (L * num_directions, N, H) (a tuple for
         pair states) when every cell's state has the same shapes, else a list of cell states.
         """
-        mode = None if self.impl == "loop" or return_states else fused_mode(self.cells)
-        if self.impl == "fused" and return_states:
-            raise ValueError("Recurrent: impl='fused' cannot return per-step states")
+        looped = self.impl == "loop" or return_states or self.zoneout or self.recurrent_dropout
+        mode = None if looped else fused_mode(self.cells)
+        if self.impl == "fused" and looped:
+            raise ValueError(
+                "Recurrent: impl='fused' cannot return per-step states nor run zoneout or "
+                "recurrent dropout"
+            )
         if mode is None:
-            return run_loop(self, list(self.cells), input, state, lengths, return_states)
+            cells = regularised_cells(self, list(self.cells))
+            return run_loop(self, cells, input, state, lengths, return_states)
         return self._forward_fused(mode, input, state, lengths)
 
     def _apply(self, fn, recurse=True):
@@ -341,7 +356,8 @@ __all__ = ["GRU", "LSTM", "RNN", "Recurrent", "StepStates", "fused_mode"]
 
 
 def layer_cells(layer: nn.Module) -> list[nn.Module]:
-    """A layer's cells in torch's order (layer-major, forward first): a ``Recurrent``'s own,
-    or those a standard layer builds on its parameter tensors (``cells()``)."""
+    """A layer's cells in torch's order (layer-major, forward first), as it runs them (with
+    its zoneout and recurrent dropout): a ``Recurrent``'s own, or those a standard layer
+    builds on its parameter tensors (``cells()``)."""
     cells = layer.cells
-    return list(cells) if isinstance(cells, nn.ModuleList) else cells()
+    return regularised_cells(layer, list(cells)) if isinstance(cells, nn.ModuleList) else cells()

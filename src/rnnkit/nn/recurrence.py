@@ -109,18 +109,23 @@ def run_cell(
     masks: Sequence[Tensor] | None,
     reverse: bool,
     keep_steps: bool,
+    route: Callable | None = None,
 ) -> tuple[Tensor, State, list[State] | None]:
     """Run one cell over a sequence. ``inputs`` (T, N, D); ``masks`` T x (N, 1) with 1 where
     t < length. Returns outputs (T, N, H), the final state and, if asked, every step's state.
 
     A cell with a ``scan`` (a linear recurrence, :mod:`rnnkit.nn.parallel_cells`) runs the
-    whole sequence at once, unless every step's state is asked for."""
+    whole sequence at once, unless every step's state is asked for. So does a cell for which
+    ``route(cell)`` gives a whole-sequence function, called as ``scan`` is (the LSTM, GRU and
+    MUT cells, :mod:`rnnkit.nn.routes`: the same numbers with a hand-derived backward pass); the
+    loop below is their readable reference."""
     begin = getattr(cell, "begin_sequence", None)
     if begin is not None:
         begin(inputs.shape[1], inputs)
-    if hasattr(cell, "scan") and not keep_steps:
+    whole = getattr(cell, "scan", None) or (route and route(cell))
+    if whole and not keep_steps:
         mask = None if masks is None else torch.stack(list(masks))  # (T, N, 1)
-        output, state = cell.scan(cell.project_input(inputs), state, mask, reverse)
+        output, state = whole(cell.project_input(inputs), state, mask, reverse)
         return output, state, None
     xs, advance = cell_stepper(cell, inputs)
     output = cell_output(cell)
@@ -155,6 +160,7 @@ def run_layers(
     training: bool = False,
     lengths: Tensor | None = None,
     keep_steps: bool = False,
+    route: Callable | None = None,
 ) -> tuple[Tensor, list[State], StepStates | None]:
     """Run a stack of cells over time.
 
@@ -164,6 +170,8 @@ def run_layers(
         inputs: (T, N, D), time-major.
         states: the initial state of each cell.
         lengths: (N,) true lengths of padded sequences, or None when all have length T.
+        route: ``route(cell)`` -> a whole-sequence function for the cells that have one, or
+            None (see :func:`run_cell`); None: every cell step by step.
     Returns:
         output (T, N, num_directions * H) of the last layer, the final state of each cell, and
         a :class:`StepStates` when ``keep_steps``.
@@ -183,7 +191,7 @@ def run_layers(
         for direction in range(directions):
             k = layer * directions + direction
             out, final, steps = run_cell(
-                cells[k], layer_input, states[k], masks, direction == 1, keep_steps
+                cells[k], layer_input, states[k], masks, direction == 1, keep_steps, route
             )
             outputs.append(out)
             finals.append(final)

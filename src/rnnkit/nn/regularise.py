@@ -4,8 +4,11 @@
     cell = recurrent_dropout(GRUCell(64, 256), 0.25)                  # Gal and Ghahramani
     layer = Recurrent(lambda i, h: Zoneout(LSTMCell(i, h), 0.1), 64, 256, num_layers=2)
 
-Both are off in evaluation mode (``model.eval()``) and at rate 0. Neither has a fused kernel:
-a layer with them runs on the readable loop.
+Recurrent dropout is off in evaluation mode (``model.eval()``), zoneout there uses its
+expectation (as the paper); both are off at rate 0. Neither has a fused kernel: a layer with
+them runs its cells, rnnkit's LSTM cells on their whole-sequence route
+(:mod:`rnnkit.nn.lstm_bptt`), the others on the readable loop. ``regularise(layer, zoneout=,
+recurrent_dropout=)`` puts both on every cell of a layer.
 """
 
 from __future__ import annotations
@@ -82,20 +85,66 @@ class Zoneout(nn.Module):
 
     def step(self, xp: Tensor, state: State) -> State:
         new = self.cell.step(xp, state) if self._split else self.cell(xp, state)
-        if isinstance(state, Tensor):
-            return self._zone(state, new, self.hidden)
-        rates = iter((self.hidden, self.cell_state, *[self.cell_state] * (len(state) - 2)))
-        return zip_state(lambda old, fresh: self._zone(old, fresh, next(rates)), state, new)
+        return zone(state, new, self.hidden, self.cell_state, self.training)
 
     def forward(self, input: Tensor, state: State | None = None) -> State:
         if state is None:
             state = self.initial_state(input.shape[0], dtype=input.dtype, device=input.device)
         return self.step(self.project_input(input), state)
 
-    def _zone(self, old: Tensor, fresh: Tensor, p: float) -> Tensor:
-        if p == 0:
-            return fresh
-        if not self.training:
-            return p * old + (1 - p) * fresh
-        keep = torch.bernoulli(torch.full_like(fresh, p))  # 1: the unit keeps its old value
-        return keep * old + (1 - keep) * fresh
+
+def zone(old: State, new: State, hidden: float, cell_state: float, training: bool) -> State:
+    """Zoneout's update of a state (see :class:`Zoneout`): ``h`` (or a one-tensor state) at
+    rate ``hidden``, the rest of a tuple state (an LSTM's ``c``) at ``cell_state``."""
+    if isinstance(old, Tensor):
+        return _zone(old, new, hidden, training)
+    rates = iter((hidden, *[cell_state] * (len(old) - 1)))
+    return zip_state(lambda o, n: _zone(o, n, next(rates), training), old, new)
+
+
+def _zone(old: Tensor, fresh: Tensor, p: float, training: bool) -> Tensor:
+    if p == 0:
+        return fresh
+    if not training:
+        return p * old + (1 - p) * fresh
+    keep = torch.bernoulli(torch.full_like(fresh, p))  # 1: the unit keeps its old value
+    return keep * old + (1 - keep) * fresh
+
+
+def regularise(layer: nn.Module, zoneout: float = 0.0, recurrent_dropout: float = 0.0):
+    """Zoneout and recurrent dropout on every cell of a layer of :mod:`rnnkit.nn` (a standard
+    layer or a ``Recurrent``), at the given rates; 0 leaves the layer as it is (and on its
+    fused path). They are the layer's attributes ``zoneout`` and ``recurrent_dropout``,
+    applied to the cells the layer runs (:func:`regularised_cells`), so the parameters and
+    their names do not change. Returns the layer."""
+    zoneout = _check_rate("zoneout", zoneout)
+    rate = _check_rate("recurrent dropout", recurrent_dropout)
+    cells = layer.cells
+    if rate and isinstance(cells, nn.ModuleList):
+        plain = [type(c).__name__ for c in cells if not hasattr(c, "dropped")]
+        if plain:
+            raise ValueError(
+                f"recurrent dropout drops h_(t-1) where a recurrent matmul reads it; "
+                f"{plain[0]} has none (its gates read x_t only): use zoneout"
+            )
+    if isinstance(cells, nn.ModuleList):  # a Recurrent's own cells keep the rate
+        for cell in cells:
+            if hasattr(cell, "dropped"):
+                cell.recurrent_dropout = rate
+    layer.zoneout, layer.recurrent_dropout = zoneout, rate
+    return layer
+
+
+def regularised_cells(layer: nn.Module, cells: list[nn.Module]) -> list[nn.Module]:
+    """The cells as ``layer`` runs them: with its recurrent dropout rate and wrapped in
+    :class:`Zoneout` at its zoneout rate, in the layer's mode (training or evaluation)."""
+    rate, zoneout = getattr(layer, "recurrent_dropout", 0.0), getattr(layer, "zoneout", 0.0)
+    if not rate and not zoneout:
+        return cells
+    for cell in cells:
+        if rate:
+            cell.recurrent_dropout = rate
+        cell.train(layer.training)
+    if not zoneout:
+        return cells
+    return [Zoneout(cell, zoneout).train(layer.training) for cell in cells]

@@ -4,7 +4,8 @@ architectures Jozefowicz et al. (2015) evolved from the GRU.
 Each keeps the protocol of :mod:`rnnkit.nn.cells` (``project_input`` hoisted out of the time
 loop, ``step(xp_t, state)``) and torch.nn's parameter names and gate order where the cell has
 the same gates. None of them has a fused kernel: :class:`rnnkit.nn.Recurrent` runs them on
-its loop.
+a whole-sequence route with a hand-derived backward pass (:mod:`rnnkit.nn.routes`), tested
+equal to its readable loop.
 
 Shape letters: N batch, D input features, H hidden units.
 """
@@ -61,8 +62,11 @@ class PeepholeLSTMCell(LSTMCell):
         return h, c
 
 
+LN_EPS = 1e-5  # the layer norms' epsilon, as torch.nn.LayerNorm's
+
+
 def _layer_norm(x: Tensor, gain: Tensor, shift: Tensor | None = None) -> Tensor:
-    return F.layer_norm(x, x.shape[-1:], gain, shift, eps=1e-5)
+    return F.layer_norm(x, x.shape[-1:], gain, shift, eps=LN_EPS)
 
 
 class _LayerNormMixin:

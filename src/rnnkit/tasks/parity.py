@@ -22,7 +22,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from rnnkit.models.recurrent import build_recurrent, cell_names, check_cell, describe_cells
+from rnnkit.models.recurrent import (
+    CoreRegularisers,
+    build_recurrent,
+    cell_names,
+    check_cell,
+    describe_cells,
+)
 from rnnkit.options import option
 from rnnkit.tasks.spec import RunResult, TaskSpec, parameter_count, run_figures, run_head
 from rnnkit.training.config import (
@@ -56,12 +62,13 @@ class ParityDataConfig:
 
 
 @dataclass
-class ParityModelConfig:
+class ParityModelConfig(CoreRegularisers):
     cell: str = option("lstm", describe_cells(CELLS), metavar="CELL")
     hidden_size: int = option(16, metavar="H", minimum=1)
 
     def validate(self) -> None:
         check_cell(self.cell, CELLS, "the parity model")
+        self.check_regularisers()
 
 
 # ``loss`` (cross-entropy) or ``error`` (1 - accuracy) on the validation split
@@ -88,9 +95,9 @@ class ParityModel(nn.Module):
     (a zero input at every 0 bit) both GRU and LSTM stayed at chance for 3,000 steps here,
     with -1 / +1 they reach 100% on the test split."""
 
-    def __init__(self, cell: str, hidden_size: int):
+    def __init__(self, cell: str, hidden_size: int, **regularisers):
         super().__init__()
-        self.core = build_recurrent(cell, 1, hidden_size)
+        self.core = build_recurrent(cell, 1, hidden_size, **regularisers)
         self.head = nn.Linear(hidden_size, 2)
 
     def forward(self, bits: torch.Tensor, targets: torch.Tensor | None = None):
@@ -121,7 +128,8 @@ class ParityTask:
         self.eval_metric = "val_error" if error else "val_loss"
 
     def build_model(self) -> ParityModel:
-        return ParityModel(self.config.model.cell, self.config.model.hidden_size)
+        model = self.config.model
+        return ParityModel(model.cell, model.hidden_size, **model.regularisers())
 
     def train_batches(self, start_step: int):
         """Batch ``k`` is drawn by a generator seeded with ``(seed, k)``: resumable anywhere."""

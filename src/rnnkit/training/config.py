@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 
-from rnnkit.options import option
+from rnnkit.options import config_fields, option
 from rnnkit.training.devices import DEVICE_CHOICES, check_device_name
 
 OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
@@ -288,7 +288,7 @@ def config_from_dict(cls: type, values: dict, where: str = "") -> Any:
     if not isinstance(values, dict):
         raise ValueError(f"config section {where or cls.__name__} must be a mapping")
     hints = typing.get_type_hints(cls)
-    known = {f.name: f for f in dataclasses.fields(cls)}
+    known = {f.name: f for f in config_fields(cls)}
     unknown = sorted(set(values) - set(known))
     if unknown:
         raise ValueError(

@@ -1,0 +1,32 @@
+"""Which whole-sequence route runs a cell, the fast path of the readable loop
+(:func:`rnnkit.nn.recurrence.run_cell` takes it under ``impl="auto"``): the LSTM cells of
+:mod:`rnnkit.nn.lstm_bptt`, the MUT cells of :mod:`rnnkit.nn.mut_bptt` and the GRU cells of
+:mod:`rnnkit.nn.gru_bptt`, each bare or in a :class:`rnnkit.nn.Zoneout`. Exactly those
+classes: a subclass may step differently, and the loop runs it."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from rnnkit.nn.gru_bptt import gru_kind, run_gru_sequence
+from rnnkit.nn.lstm_bptt import KINDS as LSTM_KINDS
+from rnnkit.nn.lstm_bptt import run_lstm_sequence
+from rnnkit.nn.mut_bptt import KINDS as MUT_KINDS
+from rnnkit.nn.mut_bptt import run_mut_sequence
+from rnnkit.nn.regularise import Zoneout
+
+
+def sequence_route(cell):
+    """``run(xp, state, keep, reverse)`` for a cell that has a whole-sequence route, else
+    None."""
+    zone = None
+    if type(cell) is Zoneout:
+        zone = (cell.hidden, cell.cell_state, cell.training)
+        cell = cell.cell
+    if type(cell) in LSTM_KINDS:
+        return partial(run_lstm_sequence, cell, zone=zone)
+    if type(cell) in MUT_KINDS:
+        return partial(run_mut_sequence, cell, zone=zone)
+    if gru_kind(cell) is not None:
+        return partial(run_gru_sequence, cell, zone=zone)
+    return None
