@@ -122,6 +122,7 @@ class OnnxDecoder(nn.Module):
         super().__init__()
         self.session, self.parts = session, parts
         self.attention = "attention" if "values" in parts else None
+        self.cell = None  # the cell is inside the graph (no recurrent dropout at inference)
 
     def step_with_weights(self, tokens: Tensor, state: CaptionState):
         from rnnkit.export.runtime import run_graph
