@@ -82,7 +82,11 @@ def test_unsupported_options():
         rn.GRU(3, 4, num_layers=0)
     with pytest.raises(ValueError, match="hidden_size must be a positive integer, got 0"):
         rn.LSTM(3, 0)
-    with pytest.raises(ValueError, match="impl must be one of 'auto', 'fused', 'loop', got 'fast'"):
+    with pytest.raises(
+        ValueError, match="impl must be one of 'auto', 'fused', 'loop', 'route', got 'fast'"
+    ):
+        ValueError, match="impl must be one of 'auto', 'fused', 'loop', 'route', got 'fast'"
+    ):
         rn.LSTM(3, 4, impl="fast")
     with pytest.raises(ValueError, match="impl='fused' cannot run with reset_after=False"):
         rn.GRU(3, 4, reset_after=False, impl="fused")(torch.randn(2, 1, 3))

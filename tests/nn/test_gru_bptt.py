@@ -31,6 +31,7 @@ def _pair(cell_class, *, bidirectional=False, rate=0.0, zoneout=0.0, bias=True):
         for parameter in layer.parameters():
             parameter.add_(0.3 * torch.randn_like(parameter))
     regularise(layer, zoneout=zoneout, recurrent_dropout=rate)
+    layer.impl = "route"  # the route even for the cells impl="auto" keeps on the loop
     loop = copy.deepcopy(layer)
     loop.impl = "loop"
     return layer, loop

@@ -31,6 +31,7 @@ def _pair(cell_class, *, bidirectional=False, rate=0.0, bias=True, zoneout=0.0):
             for parameter in cell.parameters():
                 parameter.add_(0.3 * torch.randn_like(parameter))
     regularise(fast, zoneout=zoneout)
+    fast.impl = "route"  # the route even for the cells impl="auto" keeps on the loop
     slow = copy.deepcopy(fast)
     slow.impl = "loop"
     return fast, slow
@@ -106,3 +107,14 @@ def test_only_the_exact_cells_take_the_route():
         assert sequence_route(Zoneout(cell_class(2, 3), 0.1)) is not None
     assert sequence_route(Zoneout(MyLSTMCell(2, 3), 0.1)) is None
     assert issubclass(LSTMSequence, torch.autograd.Function)
+
+
+def test_auto_takes_the_route_only_where_it_was_measured_faster():
+    from rnnkit.nn.routes import LOOP_FASTER, default_route
+
+    for name, cell_class in CELLS.items():
+        routed = default_route(cell_class(2, 3)) is not None
+        assert routed == (name not in LOOP_FASTER), name
+    assert default_route(rn.LayerNormGRUCell(2, 3)) is None
+    assert default_route(Zoneout(rn.LayerNormLSTMCell(2, 3), 0.1)) is None
+    assert default_route(rn.MUT1Cell(2, 3)) is not None

@@ -11,8 +11,9 @@ Two paths, one set of parameters (:mod:`rnnkit.nn.layer_base` holds what the lay
 * the **loop path** (:mod:`rnnkit.nn.recurrence`) runs the cells of :mod:`rnnkit.nn.cells`
   step by step, readable and open to any cell. It runs on the same parameter tensors.
 
-``impl`` chooses: ``"auto"`` (the fused path where it can), ``"fused"`` (an error where it
-cannot) or ``"loop"``.
+``impl`` chooses: ``"auto"`` (the fused path where it can, else a cell's whole-sequence
+route where that is measured faster than its loop: :mod:`rnnkit.nn.routes`), ``"fused"`` (an
+error where it cannot), ``"route"`` (every cell that has a route takes it) or ``"loop"``.
 """
 
 from __future__ import annotations
