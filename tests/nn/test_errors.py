@@ -85,8 +85,6 @@ def test_unsupported_options():
     with pytest.raises(
         ValueError, match="impl must be one of 'auto', 'fused', 'loop', 'route', got 'fast'"
     ):
-        ValueError, match="impl must be one of 'auto', 'fused', 'loop', 'route', got 'fast'"
-    ):
         rn.LSTM(3, 4, impl="fast")
     with pytest.raises(ValueError, match="impl='fused' cannot run with reset_after=False"):
         rn.GRU(3, 4, reset_after=False, impl="fused")(torch.randn(2, 1, 3))
