@@ -2,7 +2,7 @@
 # Every published result, as docs/results.md's table needs it: fetch the data sets the entries
 # name (once; nothing is downloaded again), then a full `rnnkit reproduce` on this machine,
 # alone (its budgets are wall time: another job on the machine changes the figures), about
-# 80 minutes on 2 CPU cores. The printed table and OUT/results.json go into docs/results.md.
+# 105 minutes on 2 CPU cores. The printed table and OUT/results.json go into docs/results.md.
 #   bash benchmarks/reproduce_all.sh [OUT]   (default OUT: runs/reproduce-full; PYTHON=... picks
 #                                             the interpreter, default python3)
 # A smoke run of the same path in a few minutes: SCALE=0.02 bash benchmarks/reproduce_all.sh
@@ -12,7 +12,7 @@ PYTHON="${PYTHON:-python3}"
 OUT="${1:-runs/reproduce-full}"
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
 
-for name in names sentiment pos bible emoji airline; do "$PYTHON" -m rnnkit data fetch "$name"; done
+for name in names sentiment pos bible emoji airline digits; do "$PYTHON" -m rnnkit data fetch "$name"; done
 mkdir -p "$(dirname "$OUT")"
 "$PYTHON" -m rnnkit reproduce --list
 "$PYTHON" -m rnnkit reproduce --runs-dir "$OUT" --scale "${SCALE:-1}" | tee "$OUT.txt"

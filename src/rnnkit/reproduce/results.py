@@ -237,6 +237,37 @@ ENTRIES: tuple[Entry, ...] = (
         quoted_in="docs/forecast.md",
         fetch=("airline",),
     ),
+    Entry(
+        name="vqa",
+        about="visual question answering on 3x3 scenes of digits: the model and its two "
+        "trained baselines, 3,000 steps each",
+        command="rnnkit train vqa --max-steps 3000 --threads 1",
+        budget_flag="--max-steps",
+        budget="3000",
+        budget_s=1500,
+        metrics=(
+            Metric(
+                "test accuracy, greedy",
+                "json",
+                "accuracy",
+                0.78,
+                0.93,
+                "0.859",
+                path="runs/vqa-digits-3x3-multiplicative-*/test-answers.json",
+            ),
+            Metric(
+                "test pointing accuracy (chance 0.111)",
+                "json",
+                "pointing_accuracy",
+                0.95,
+                1.0,
+                "0.994",
+                path="runs/vqa-digits-3x3-multiplicative-*/test-answers.json",
+            ),
+        ),
+        quoted_in="docs/vqa.md",
+        fetch=("digits",),
+    ),
 )
 
 
