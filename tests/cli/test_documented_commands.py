@@ -79,6 +79,9 @@ EXCLUDED: dict[str, str] = {
     "bench layers --cells lstm,peephole,lnlstm,lngru,mut1,mut2,mut3,mingru,minlstm,rglru "
     "--shape 100,32,64,256,1 --shape 512,32,64,256,1 --shape 2048,8,64,256,1": "docs/cells.md: "
     "ten cores at T up to 2048 (--shape adds to them), minutes of CPU; a timing run, alone",
+    "bench layers --cells lnlstm,peephole,mingru --shape 100,32,64,256,1 --shape "
+    "512,32,64,256,1 --shape 2048,8,64,256,1": "README.md: the custom cores' timing run, T up "
+    "to 2048, half a minute of CPU; `bench layers` itself runs above with small shapes",
     "serve --runs-dir runs": SERVER,
     "serve runs/quick --port 8123": SERVER,
     "reproduce": REPRODUCE,
