@@ -29,6 +29,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
+from rnnkit.nn.bptt_steps import run_steps
 from rnnkit.nn.cells import GRUCell
 from rnnkit.nn.lstm_bptt import layer_norm, layer_norm_grad
 from rnnkit.nn.variant_cells import LayerNormGRUCell
@@ -68,24 +69,17 @@ class GRUSequence(torch.autograd.Function):
         p = SimpleNamespace(kind=spec.kind, mask=mask, zone=spec.zone, H=h0.shape[1])
         p.weight_hh, p.weight_hh_t, p.bias_hh, p.gain = weight_hh, weight_hh.t(), bias_hh, gain
         T = xp.shape[0]
-        order = range(T - 1, -1, -1) if spec.reverse else range(T)
         names = ["h_prev", "hd", "r", "z", "n", "h_n", "pre", "mean", "rstd", "zone"]
         saved = {name: [None] * T for name in names}
-        outputs = [None] * T
-        xs, keeps = xp.unbind(0), None if keep is None else keep.unbind(0)
-        h = h0
-        for t in order:
-            h_new = _step(p, xs[t], h, saved, t)
-            if keeps is None:
-                outputs[t] = h = h_new
-            else:  # past its length a sequence keeps its state and emits zeros
-                outputs[t], h = h_new * keeps[t], torch.where(keeps[t], h_new, h)
+        output, h, order = run_steps(
+            lambda x_t, h, t: _step(p, x_t, h, saved, t), xp.unbind(0), h0, keep, spec.reverse
+        )
         s = {name: torch.stack(v) for name, v in saved.items() if v[0] is not None}
         s.update(_factors(s))
         ctx.p, ctx.order, ctx.names = p, order, list(s)
         keep_f = () if keep is None else (keep.to(xp.dtype),)
         ctx.save_for_backward(*s.values(), *keep_f)
-        return torch.stack(outputs), h
+        return output, h
 
     @staticmethod
     @once_differentiable

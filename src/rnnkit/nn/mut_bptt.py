@@ -30,6 +30,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
+from rnnkit.nn.bptt_steps import run_steps
 from rnnkit.nn.variant_cells import MUT1Cell, MUT2Cell, MUT3Cell
 
 KINDS = {MUT1Cell: "mut1", MUT2Cell: "mut2", MUT3Cell: "mut3"}
@@ -68,18 +69,11 @@ class MUTSequence(torch.autograd.Function):
         p = SimpleNamespace(kind=spec.kind, mask=mask, zone=spec.zone, H=H)
         p.w_z, p.w_r, p.w_n = (w.t() for w in weight_hh.chunk(3))  # each (H, H)
         T = u.shape[0]
-        order = range(T - 1, -1, -1) if spec.reverse else range(T)
         names = ["h_prev", "hd", "s_z", "tanh_h", "z", "r", "q", "n", "zone"]
         saved = {name: [None] * T for name in names}
-        outputs = [None] * T
-        us, keeps = u.unbind(0), None if keep is None else keep.unbind(0)
-        h = h0
-        for t in order:
-            h_new = _step(p, us[t], h, saved, t)
-            if keeps is None:
-                outputs[t] = h = h_new
-            else:  # past its length a sequence keeps its state and emits zeros
-                outputs[t], h = h_new * keeps[t], torch.where(keeps[t], h_new, h)
+        output, h, order = run_steps(
+            lambda x_t, h, t: _step(p, x_t, h, saved, t), u.unbind(0), h0, keep, spec.reverse
+        )
         s = {name: torch.stack(v) for name, v in saved.items() if v[0] is not None}
         s.update(_factors(p, s))
         for name in ("z", "n", "h_prev", "tanh_h"):  # in the factors now
@@ -87,7 +81,7 @@ class MUTSequence(torch.autograd.Function):
         ctx.p, ctx.order, ctx.names = p, order, list(s)
         keep_f = () if keep is None else (keep.to(u.dtype),)
         ctx.save_for_backward(*s.values(), weight_hh, *keep_f)
-        return torch.stack(outputs), h
+        return output, h
 
     @staticmethod
     @once_differentiable
