@@ -32,3 +32,21 @@ def run_steps(
         else:  # past its length a sequence keeps its state and emits zeros
             outputs[t], h = h_new * keeps[t], torch.where(keeps[t], h_new, h)
     return torch.stack(outputs), h, order
+
+
+def split_back(p, s: dict, t: int, dh: Tensor, d_out: Tensor, k: Tensor | None):
+    """The first move of a single-state cell's step back: dL/dh_t (with the output's gradient
+    ``d_out``) split into what flows back through step t's equations and what passes straight
+    to h_{t-1} (None for nothing): the whole gradient where the step was past the sequence's
+    length (``k`` 0), and zoneout's share of the units it kept (``p.zone``: hidden rate, cell
+    rate, training; ``s["zone"]`` its masks). Returns ``(dh, dh_pass)``."""
+    dh_pass = None
+    if k is None:
+        dh = dh + d_out
+    else:  # where the step was skipped its gradient passes through unchanged
+        dh_pass, dh = dh * (1 - k), (dh + d_out) * k
+    if p.zone is not None and p.zone[0]:
+        zoned = s["zone"][t] if p.zone[2] else p.zone[0]
+        dh_pass = dh * zoned if dh_pass is None else dh_pass + dh * zoned
+        dh = dh * (1 - zoned)
+    return dh, dh_pass

@@ -29,7 +29,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from rnnkit.nn.bptt_steps import run_steps
+from rnnkit.nn.bptt_steps import run_steps, split_back
 from rnnkit.nn.cells import GRUCell
 from rnnkit.nn.lstm_bptt import layer_norm, layer_norm_grad
 from rnnkit.nn.variant_cells import LayerNormGRUCell
@@ -145,15 +145,7 @@ def _step_back(p, s, grads, t: int, dh: Tensor, d_out: Tensor, k: Tensor | None)
     """Back through step t from dL/dh_t and the output's gradient; writes the step's input
     and recurrent pre-activation gradients, returns dL/dh_{t-1}."""
     H = p.H
-    dh_pass = None
-    if k is None:
-        dh = dh + d_out
-    else:  # where the step was skipped its gradient passes through unchanged
-        dh_pass, dh = dh * (1 - k), (dh + d_out) * k
-    if p.zone is not None and p.zone[0]:
-        zoned = s["zone"][t] if p.zone[2] else p.zone[0]
-        dh_pass = dh * zoned if dh_pass is None else dh_pass + dh * zoned
-        dh = dh * (1 - zoned)
+    dh, dh_pass = split_back(p, s, t, dh, d_out, k)
     d_x, d_hp = grads.d_x[t], grads.d_hp[t]
     d_a_n = torch.mul(dh, s["k_n"][t], out=d_x[:, 2 * H :])
     torch.mul(d_a_n, s["k_r"][t], out=d_x[:, :H])

@@ -30,7 +30,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from rnnkit.nn.bptt_steps import run_steps
+from rnnkit.nn.bptt_steps import run_steps, split_back
 from rnnkit.nn.variant_cells import MUT1Cell, MUT2Cell, MUT3Cell
 
 KINDS = {MUT1Cell: "mut1", MUT2Cell: "mut2", MUT3Cell: "mut3"}
@@ -140,15 +140,7 @@ def _step_back(p, s, t: int, dh: Tensor, d_out: Tensor, d_u: Tensor, k: Tensor |
     """Back through step t from dL/dh_t (and the output's gradient); writes dL/du_t into
     ``d_u`` and returns dL/dh_{t-1}."""
     H = p.H
-    dh_pass = None
-    if k is None:
-        dh = dh + d_out
-    else:  # where the step was skipped its gradient passes through unchanged
-        dh_pass, dh = dh * (1 - k), (dh + d_out) * k
-    if p.zone is not None and p.zone[0]:
-        zoned = s["zone"][t] if p.zone[2] else p.zone[0]
-        dh_pass = dh * zoned if dh_pass is None else dh_pass + dh * zoned
-        dh = dh * (1 - zoned)
+    dh, dh_pass = split_back(p, s, t, dh, d_out, k)
     d_a_z = torch.mul(dh, s["k_z"][t], out=d_u[:, :H])
     d_a_n = torch.mul(dh, s["k_n"][t], out=d_u[:, 2 * H :])
     dq = torch.mm(d_a_n, p.w_n)  # (N, H)
