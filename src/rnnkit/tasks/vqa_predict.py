@@ -67,7 +67,6 @@ def check_question(task: VQATask, text: str) -> list[int]:
 @torch.no_grad()
 def answer_one(task: VQATask, model, pixels: np.ndarray, ids: list[int]) -> dict:
     """The greedy and beam answers, the region pointed at, the attention (L, R) or None."""
-    from rnnkit.generation.beam_search import beam_search
     from rnnkit.tasks.caption_tensors import END_ID, NEVER_GENERATED, START_ID
 
     scenes = torch.from_numpy(np.ascontiguousarray(pixels))[None]
@@ -77,16 +76,7 @@ def answer_one(task: VQATask, model, pixels: np.ndarray, ids: list[int]) -> dict
         a, state, weights = model.read(scenes, questions, lengths)
         region = int(model.pointing(a, state).argmax(-1))
         greedy = model.greedy(state, START_ID, END_ID, d.max_length + 1, NEVER_GENERATED)[0]
-        beam = beam_search(
-            model.decoder,
-            [START_ID],
-            d.max_length + 1,
-            beam_size=d.beam_size,
-            length_penalty=d.length_penalty,
-            eos_id=END_ID,
-            state=state,
-            suppress_ids=NEVER_GENERATED,
-        ).ids
+        beam = task.beam_answer(model, state)
     places = POSITIONS[task.data.rules.grid]
     return {
         "answer": decode_caption(task.vocab, greedy),

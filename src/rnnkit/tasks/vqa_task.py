@@ -133,20 +133,25 @@ class VQATask:
     @torch.no_grad()
     def beam_ids(self, model: VQAModel, i: int) -> list[int]:
         """Question ``i``'s answer by beam search, as the run's ``decoding`` says."""
-        d = self.config.decoding
         (scenes, questions, lengths, _), _ = self.batch([i])
         with evaluating(model):
             _, state, _ = model.read(scenes, questions, lengths)
-            return beam_search(
-                model.decoder,
-                [START_ID],
-                d.max_length + 1,
-                beam_size=d.beam_size,
-                length_penalty=d.length_penalty,
-                eos_id=END_ID,
-                state=state,
-                suppress_ids=NEVER_GENERATED,
-            ).ids
+            return self.beam_answer(model, state)
+
+    def beam_answer(self, model: VQAModel, state) -> list[int]:
+        """The answer's ids by beam search from the state after the question (one scene),
+        as the run's ``decoding`` says."""
+        d = self.config.decoding
+        return beam_search(
+            model.decoder,
+            [START_ID],
+            d.max_length + 1,
+            beam_size=d.beam_size,
+            length_penalty=d.length_penalty,
+            eos_id=END_ID,
+            state=state,
+            suppress_ids=NEVER_GENERATED,
+        ).ids
 
     def score(self, model: VQAModel, split: str, beam: bool = True) -> dict:
         """Loss, greedy (and beam) accuracy per question type, pointing accuracy (module
