@@ -129,6 +129,8 @@ def test_train_tag_predict_evaluate(rnnkit, tmp_path):
     assert summary["baseline_most_frequent_tag_accuracy"] == pytest.approx(1.0)
     code, stdout, err = rnnkit("predict", out, "I met Ann in Rome .", "--top", "2")
     assert code == 0, err
+    onnx = rnnkit("predict", out, "I met Ann in Rome .", "--top", "2", "--backend", "onnxruntime")
+    assert onnx[:2] == (0, stdout), onnx[2]  # the graph's character layer reads every word
     first, *tokens, last = stdout.splitlines()
     assert first.startswith("I/") and first.split()[2].startswith("Ann/")
     assert [line.split()[0] for line in tokens] == ["I", "met", "Ann", "in", "Rome", "."]

@@ -16,9 +16,11 @@ import torch
 from rnnkit.cli.main import main
 from rnnkit.export import classify as classify_export
 from rnnkit.export import forecast as forecast_export
+from rnnkit.export import tag as tag_export
 from rnnkit.export.files import export_run
 from rnnkit.export.graphs import write_graph
 from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier
+from rnnkit.models.tagger import CharFeatures, SequenceTagger, TaggerConfig
 from rnnkit.tasks.classify_runs import load_run as load_classifier
 from rnnkit.tasks.tag_runs import load_run as load_tagger
 
@@ -82,6 +84,35 @@ def test_the_bidirectional_tagger_graph_equals_eager_on_a_padded_batch(runs):
     for name, run in backends(runs / "tag", "forward").items():
         got = run(ids, LENGTHS)[0]
         np.testing.assert_allclose(got[real], expected[real], atol=1e-5, rtol=0, err_msg=name)
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "pt2"])
+def test_a_tagger_with_character_features_exports_as_eager(fmt, tmp_path):
+    """The graph's character layer reads every position (eager reads only the real words):
+    the same logits, for a batch of other sizes than the export's example, with a padded word
+    and garbage in the padding, and the run's own model left as it was."""
+    torch.manual_seed(0)
+    config = TaggerConfig(embedding_size=5, char_features=True, char_embedding_size=3,
+                          char_hidden_size=2, hidden_size=4, bidirectional=True)  # fmt: skip
+    model = SequenceTagger(config, num_tags=3, vocab_size=9, char_vocab_size=7).eval()
+    graph = tag_export.graphs(SimpleNamespace(model=model), fmt)["forward"]
+    assert isinstance(model.chars, CharFeatures)  # not replaced in the run's model
+    lengths = torch.tensor([5, 2, 4])
+    words = torch.randint(1, 9, (3, 5))
+    chars, char_lengths = torch.randint(1, 7, (3, 5, 6)), torch.randint(1, 7, (3, 5))
+    char_lengths[torch.arange(5)[None] >= lengths[:, None]] = 0  # the padded words
+    with torch.no_grad():
+        expected = model(words, lengths, chars, char_lengths)[0].numpy()
+    write_graph(graph, "forward", fmt, tmp_path)
+    if fmt == "onnx":
+        session = ort.InferenceSession(str(tmp_path / "forward.onnx"))
+        feed = {"words": words, "lengths": lengths, "chars": chars, "char_lengths": char_lengths}
+        got = session.run(None, {name: value.numpy() for name, value in feed.items()})[0]
+    else:
+        program = torch.export.load(str(tmp_path / "forward.pt2")).module()
+        got = program(words, lengths, chars, char_lengths).detach().numpy()
+    real = (torch.arange(5)[None] < lengths[:, None]).numpy()
+    np.testing.assert_allclose(got[real], expected[real], atol=1e-5, rtol=0)
 
 
 def test_the_forecaster_graphs_read_and_feed_back_as_eager(runs):
