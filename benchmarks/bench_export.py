@@ -7,12 +7,15 @@
 
 For each LSTM size a char run is made with the CLI (the quick preset, one training step, so
 the weights are a trained run's layout and its vocabulary; 2x512 with --hidden-size 512),
-exported with ``rnnkit export`` (fp32, and ``--quantize int8``), and the same sampler
+exported (fp32, and int8) into a temporary folder, and the same sampler
 (``rnnkit.generation.generate``: seeded sampling, temperature 1, one stream) runs on
 
-    torch      the run's LanguageModel (what ``rnnkit sample`` runs)
-    ort-fp32   its ONNX export on ONNX Runtime (``rnnkit sample --backend onnxruntime``)
-    ort-int8   its int8 export (``--backend onnxruntime --quantize int8``)
+    torch          the run's LanguageModel (what ``rnnkit sample`` runs)
+    ort-fp32       its ONNX export on ONNX Runtime (``rnnkit sample --backend onnxruntime``:
+                   the sample graph, 16 characters drawn a call)
+    ort-int8       its int8 export (``--backend onnxruntime --quantize int8``)
+    ort-* step     the same exports stepped one character a call (the step graph), as the
+                   sampler runs them with top-k or top-p, and as it did before the sample graph
 
 one thread each, in interleaved rounds of ``--chars`` characters (the median of
 ``--repeats`` rounds is printed, after a warm-up round), with the CPU model and flags. One
@@ -38,18 +41,20 @@ from pathlib import Path
 import torch
 
 from rnnkit.cli.main import main as rnnkit
-from rnnkit.export.files import export_folder, export_run
+from rnnkit.export.files import export_run
 from rnnkit.export.runtime import OnnxLanguageModel
 from rnnkit.generation.sampling import generate
 from rnnkit.tasks.charlm_runs import load_run
 
 
-def exported(run: Path) -> Path:
-    """``run`` with its fp32 and int8 ONNX exports (made where missing)."""
+def exported(run: Path, folder: Path) -> dict[str, Path]:
+    """``run``'s fp32 and int8 ONNX exports, written now into ``folder`` (an export the run
+    already has may predate the sample graph)."""
+    made = {}
     for quantize in (None, "int8"):
-        if not export_folder(run, "onnx", quantize).exists():
-            export_run(run, "onnx", quantize=quantize)
-    return run
+        out = folder / f"{run.name}-onnx-{quantize or 'fp32'}"
+        made[quantize or "fp32"] = export_run(run, "onnx", out, quantize=quantize)
+    return made
 
 
 def make_run(folder: Path, hidden: int) -> Path:
@@ -60,15 +65,19 @@ def make_run(folder: Path, hidden: int) -> Path:
         done = rnnkit(argv)
     if done != 0:
         raise SystemExit(f"could not train {run}")
-    return exported(run)
+    return run
 
 
-def backends(run: Path) -> dict:
-    return {
-        "torch": load_run(run).model,
-        "ort-fp32": OnnxLanguageModel(export_folder(run, "onnx")),
-        "ort-int8": OnnxLanguageModel(export_folder(run, "onnx", "int8")),
-    }
+def backends(run: Path, exports: dict[str, Path], steps: bool = True) -> dict:
+    """The sampler's models: torch, and ONNX Runtime fp32 and int8 (the sample graph, 16
+    characters a call; with ``steps`` also the step graph, one call a character)."""
+    models = {"torch": load_run(run).model}
+    for kind, folder in exports.items():
+        models[f"ort-{kind}"] = OnnxLanguageModel(folder)
+        if steps:
+            stepping = models[f"ort-{kind} step"] = OnnxLanguageModel(folder)
+            stepping.sessions.pop("sample", None)
+    return models
 
 
 def recurrent_megabytes(model) -> tuple[float, float]:
@@ -83,8 +92,8 @@ def chars_per_second(model, chars: int) -> float:
     return chars / (time.perf_counter() - started)
 
 
-def bench(run: Path, chars: int, repeats: int) -> dict[str, float]:
-    models = backends(run)
+def bench(run: Path, exports: dict[str, Path], chars: int, repeats: int) -> dict[str, float]:
+    models = backends(run, exports)
     for model in models.values():  # warm-up round
         chars_per_second(model, min(chars, 100))
     rates: dict[str, list[float]] = {name: [] for name in models}
@@ -94,13 +103,13 @@ def bench(run: Path, chars: int, repeats: int) -> dict[str, float]:
     return {name: statistics.median(values) for name, values in rates.items()}
 
 
-def quality(run: Path) -> str:
+def quality(run: Path, exports: dict[str, Path]) -> str:
     """Validation nats/char of each backend (quality, not timing)."""
     from rnnkit.tasks.charlm_runs import evaluate_run
 
     nats = {
         name: evaluate_run(run, split="val", model=model)["nats"]
-        for name, model in backends(run).items()
+        for name, model in backends(run, exports, steps=False).items()
     }
     cost = (nats["ort-int8"] - nats["ort-fp32"]) / nats["ort-fp32"]
     shown = "  ".join(f"{name} {value:.4f}" for name, value in nats.items())
@@ -121,11 +130,12 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="bench-export-"))
     for hidden in (int(size) for size in args.sizes.split(",")):
         given = args.quick_run and hidden == 256
-        run = exported(Path(args.quick_run)) if given else make_run(folder, hidden)
+        run = Path(args.quick_run) if given else make_run(folder, hidden)
+        exports = exported(run, folder)
         model = load_run(run).model
         fp32, int8 = recurrent_megabytes(model)
         size = f"{model.config.num_layers}x{model.config.hidden_size}"
-        rates = bench(run, args.chars, args.repeats)
+        rates = bench(run, exports, args.chars, args.repeats)
         shown = "  ".join(f"{name} {rate:,.0f}" for name, rate in rates.items())
         print(f"{size} {model.config.cell}: {shown} chars/s (median of {args.repeats})")
         print(
@@ -134,7 +144,7 @@ def main() -> None:
             f"{1e3 / fp32:,.0f} (fp32) and {1e3 / int8:,.0f} (int8) chars/s"
         )
         if given:
-            print(quality(run))
+            print(quality(run, exports))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@ import torch
 
 from rnnkit.cli.main import main
 from rnnkit.export.files import export_run, exporter
-from rnnkit.generation.sampling import generate
+from rnnkit.export.runtime import OnnxLanguageModel, onnx_model
+from rnnkit.generation.sampling import generate, race_noise
 from rnnkit.tasks.charlm_runs import load_run
 
 ort = pytest.importorskip("onnxruntime", reason="onnxruntime is a test extra")
@@ -93,6 +94,56 @@ def test_the_sequence_graph_in_two_calls_equals_one_call_and_eager(request, whic
         np.testing.assert_allclose(a, b, atol=1e-5)
     expected = eager_stream(run, ids.T).transpose(1, 0, 2)  # (N, T, V)
     np.testing.assert_allclose(whole[0], expected, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("which", ["lstm_run", "gru_run"])
+def test_the_sample_graph_draws_what_the_eager_sampler_draws(request, which):
+    """37 tokens (two calls of 16 and a part of a third), greedy and seeded, <unk> blocked:
+    the tokens of ``generate`` on torch, which steps and draws in Python."""
+    run = request.getfixturevalue(which)
+    eager, onnx = load_run(run).model, onnx_model(run)
+    assert onnx.sample_tokens is not None  # generate hands the draws to the sample graph
+    for options in [{"temperature": 0}, {"seed": 5}, {"seed": 6, "temperature": 1.7}]:
+        args = ([1, 2, 3], 37)
+        expected = generate(eager, *args, suppress_ids=(0,), **options)
+        assert generate(onnx, *args, suppress_ids=(0,), **options) == expected
+        assert 0 not in expected
+
+
+def test_the_sample_graph_continues_the_stream_as_eager_steps(lstm_run):
+    """One call: its K tokens, and the logits and state after the last one, against the eager
+    model stepped through the same tokens, two streams at once."""
+    graph, model = session(lstm_run, "sample"), load_run(lstm_run).model
+    steps = graph.get_inputs()[1].shape[0]
+    generator = torch.Generator().manual_seed(0)
+    noise = torch.stack([race_noise(torch.empty(2, 62), generator) for _ in range(steps)])
+    logits = torch.randn(2, 62)
+    feed = {"logits": logits.numpy(), "noise": noise.numpy(), **zeros(lstm_run, 2)}
+    feed.update(temperature=np.array([0.9], np.float32), bias=np.zeros(62, np.float32))
+    tokens, out_logits, *state = graph.run(None, feed)
+    eager_state = None
+    with torch.no_grad():
+        for k in range(steps):
+            probs = torch.softmax(logits / 0.9, -1)
+            assert tokens[k].tolist() == (probs / noise[k]).argmax(-1).tolist()
+            logits, eager_state = model.step(torch.from_numpy(tokens[k]), eager_state)
+    np.testing.assert_allclose(out_logits, logits.numpy(), atol=1e-5, rtol=0)
+    for got, expected in zip(state, eager_state, strict=True):
+        np.testing.assert_allclose(got, expected.numpy(), atol=1e-5, rtol=0)
+
+
+def test_an_export_without_a_sample_graph_samples_step_by_step(lstm_run, tmp_path):
+    """An export written before the sample graph existed still samples, the same tokens."""
+    folder = tmp_path / "old-export"
+    shutil.copytree(lstm_run / "export-onnx", folder)
+    record = json.loads((folder / "export.json").read_text())
+    del record["graphs"]["sample"], record["opset"]["sample"]
+    (folder / "export.json").write_text(json.dumps(record))
+    (folder / "sample.onnx").unlink()
+    old = OnnxLanguageModel(folder)
+    assert old.sample_tokens is None
+    expected = generate(onnx_model(lstm_run), [4, 5], 40, seed=2)
+    assert generate(old, [4, 5], 40, seed=2) == expected
 
 
 def test_the_pt2_step_program_equals_eager(lstm_run):

@@ -32,13 +32,17 @@ def run(tmp_path_factory):
 def test_the_int8_graphs_hold_int8_weights_and_stay_close_to_fp32(run):
     folder = run / "export-onnx-int8"
     record = json.loads((folder / "export.json").read_text())
-    assert record["quantize"] == "int8" and set(record["graphs"]) == {"step", "sequence"}
-    for graph in ("step", "sequence"):
+    assert record["quantize"] == "int8"
+    assert set(record["graphs"]) == {"step", "sequence", "sample"}
+    for graph in ("step", "sequence", "sample"):
         model = onnx.load(str(folder / f"{graph}.onnx"))
         ops = {node.op_type for node in model.graph.node}
         assert ops & {"DynamicQuantizeLSTM", "MatMulInteger", "DynamicQuantizeMatMul"}, ops
         int8 = [t for t in model.graph.initializer if t.data_type == onnx.TensorProto.INT8]
         assert int8, f"{graph}: no int8 weights"
+        assert "LSTM" not in ops  # every step of the sample graph's layer, not the first only
+        fp32 = [t.name for t in model.graph.initializer if len(t.dims) == 3 and t.data_type == 1]
+        assert not fp32, fp32  # no fp32 copy of an LSTM weight (W, R) left
     ids = np.random.default_rng(0).integers(1, 60, size=(2, 50))
     zeros = {p: np.zeros((1, 2, 8), np.float32) for p in ("h", "c")}
     fp32, int8 = (

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from rnnkit.generation import filter_logits, generate, sample_next
+from rnnkit.generation.sampling import race_noise
 from tests.generation.helpers import CountingModel, tiny_language_model
 
 INF = math.inf
@@ -106,6 +107,20 @@ def test_sampling_is_deterministic_under_a_seed():
 
     assert torch.equal(draw(7), draw(7))
     assert not torch.equal(draw(7), draw(8))
+
+
+def test_a_seed_draws_what_torch_multinomial_draws():
+    """The draw is the exponential race on ``race_noise`` (what an exported sample graph is
+    fed), and it gives the tokens ``torch.multinomial`` gave rnnkit before, seed for seed."""
+    logits = torch.randn(3, 50, generator=torch.Generator().manual_seed(1))
+    for seed in range(30):
+        drawn = sample_next(logits, 0.8, generator=torch.Generator().manual_seed(seed))
+        probs = torch.softmax(logits / 0.8, dim=-1)
+        generator = torch.Generator().manual_seed(seed)
+        expected = torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+        assert drawn.tolist() == expected.tolist()
+        noise = race_noise(probs, torch.Generator().manual_seed(seed))
+        assert drawn.tolist() == (probs / noise).argmax(-1).tolist()
 
 
 def test_generate_reads_the_prime_once_then_one_token_per_step():

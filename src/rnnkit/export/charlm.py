@@ -2,6 +2,8 @@
 
     step:      tokens (N,) int64, state...      -> logits (N, V), state...
     sequence:  ids (N, T) int64, state...       -> logits (N, T, V), state...
+    sample:    logits (N, V), noise (K, N, V), temperature (1,), bias (V,), state...
+               -> tokens (K, N) int64, logits (N, V), state...       (ONNX only)
 
 The state is the recurrent layer's, in torch's layout, one input and one output per part:
 ``h`` (L, N, H), and ``c`` (L, N, H) for a core whose state is (h, c). Start from zeros; feed
@@ -57,6 +59,42 @@ class SequenceGraph(nn.Module):
         return (logits, *(new if self.pair else (new,)))
 
 
+SAMPLE_STEPS = 16  # tokens a call of the sample graph draws
+
+
+class SampleGraph(nn.Module):
+    """K tokens per stream drawn inside the graph: what ``rnnkit sample --backend onnxruntime``
+    runs, one call per K characters instead of one per character.
+
+        sample: logits (N, V), noise (K, N, V), temperature (1,), bias (V,), state...
+                -> tokens (K, N) int64, logits (N, V), state...
+
+    ``logits`` predict the first token (the prime's last, or the previous call's); each of
+    the K draws is rnnkit's (``rnnkit.generation.sampling``): ``bias`` added (0, or -inf for
+    a token never to generate), then at temperature 0 the argmax, else the exponential race
+    ``argmax softmax(logits / temperature) / noise[k]`` with ``noise[k]`` the Exp(1) draws
+    that ``race_noise`` makes; the token is then read through the recurrent layer (ONNX's
+    own recurrent operator, one step) and the decoder. The outputs continue the stream."""
+
+    def __init__(self, model: LanguageModel, steps: int = SAMPLE_STEPS):
+        super().__init__()
+        self.model = model
+        self.steps = steps
+        self.pair = len(state_names(model)) == 2
+
+    def forward(self, logits, noise, temperature, bias, h, c=None):
+        state = (h, c) if self.pair else h
+        tokens = []
+        for k in range(self.steps):
+            masked = logits + bias  # (N, V)
+            drawn = torch.softmax(masked / temperature, dim=-1).div(noise[k]).argmax(-1)
+            token = torch.where(temperature > 0, drawn, masked.argmax(-1))  # (N,)
+            tokens.append(token)
+            output, state = self.model.recurrent(self.model.embed(token.unsqueeze(0)), state)
+            logits = self.model.decoder(output[0]).float()  # (N, V)
+        return (torch.stack(tokens), logits, *(state if self.pair else (state,)))
+
+
 def example_inputs(model: LanguageModel, graph: str, batch: int = 2, steps: int = 3):
     """Inputs of the right shapes (zeros state) for tracing ``graph``."""
     c = model.config
@@ -64,6 +102,10 @@ def example_inputs(model: LanguageModel, graph: str, batch: int = 2, steps: int 
     ids = torch.ones(batch, dtype=torch.long)
     if graph == "sequence":
         ids = torch.ones(batch, steps, dtype=torch.long)
+    if graph == "sample":
+        vocab = model.vocab_size
+        noise = torch.ones(SAMPLE_STEPS, batch, vocab)
+        return (torch.zeros(batch, vocab), noise, torch.ones(1), torch.zeros(vocab), *state)
     return (ids, *state)
 
 
@@ -84,15 +126,19 @@ def graphs(run, fmt: str) -> dict[str, Graph]:
     names = ["step"]
     if fmt == "pt2" or model.config.cell in FUSED:
         names.append("sequence")
+    if fmt == "onnx" and model.config.cell in FUSED:
+        names.append("sample")  # for ONNX Runtime's sampler; a pt2 program has no sampler
     made = {}
     for name in names:
         inputs, outputs = io_names(model, name)
         examples = dict(zip(inputs, example_inputs(model, name), strict=True))
-        axes = {inputs[0]: {0: "N", 1: "T"} if name == "sequence" else {0: "N"}}
+        axes = {f"{part}{end}": {1: "N"} for part in state_names(model) for end in ("", "_out")}
+        axes[inputs[0]] = {0: "N", 1: "T"} if name == "sequence" else {0: "N"}
         axes[outputs[0]] = axes[inputs[0]]
-        axes.update({part: {1: "N"} for part in (*inputs[1:], *outputs[1:])})
+        if name == "sample":
+            axes.update(noise={1: "N"}, tokens={1: "N"}, logits_out={0: "N"})
         module = GRAPHS[name](model).eval()
-        made[name] = Graph(module, examples, outputs, axes, over_time=name == "sequence")
+        made[name] = Graph(module, examples, outputs, axes, over_time=name != "step")
     return made
 
 
@@ -110,8 +156,11 @@ def describe(run) -> dict:
 
 def io_names(model: LanguageModel, graph: str) -> tuple[list[str], list[str]]:
     names = state_names(model)
+    outs = [f"{name}_out" for name in names]
+    if graph == "sample":
+        return ["logits", "noise", "temperature", "bias", *names], ["tokens", "logits_out", *outs]
     first = "ids" if graph == "sequence" else "tokens"
-    return [first, *names], ["logits", *(f"{name}_out" for name in names)]
+    return [first, *names], ["logits", *outs]
 
 
-GRAPHS = {"step": StepGraph, "sequence": SequenceGraph}
+GRAPHS = {"step": StepGraph, "sequence": SequenceGraph, "sample": SampleGraph}

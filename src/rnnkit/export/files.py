@@ -117,7 +117,57 @@ def _quantize(path: Path) -> None:
         )
     finally:
         root.setLevel(level)
+    _quantize_shared_lstms(quantized)
     quantized.replace(path)
+
+
+def _quantize_shared_lstms(path: Path) -> None:
+    """ONNX Runtime's quantizer makes an int8 LSTM of the first LSTM operator reading a
+    weight and leaves the others reading it in fp32; a graph that runs a layer step by step
+    (the char model's sample graph) has one operator per step. Each of those becomes an int8
+    LSTM on the int8 weights already made, and the fp32 weights no operator reads are
+    dropped."""
+    import onnx
+
+    model = onnx.load(str(path))
+    graph = model.graph
+    made = {}  # the fp32 weight's name -> the int8 LSTM made of it
+    for node in graph.node:
+        if node.op_type == "DynamicQuantizeLSTM":
+            made[node.input[1].removesuffix("_quantized")] = node
+    if not made:
+        return
+    # the exporter shares a weight between operators through Identity nodes
+    alias = {n.output[0]: n.input[0] for n in graph.node if n.op_type == "Identity"}
+    for index, node in enumerate(list(graph.node)):
+        template = made.get(alias.get(node.input[1])) if node.op_type == "LSTM" else None
+        if template is None:
+            continue
+        inputs = list(node.input) + [""] * (8 - len(node.input))
+        inputs[1:3] = template.input[1:3]
+        quantized = onnx.helper.make_node(
+            "DynamicQuantizeLSTM", inputs + list(template.input[8:]), list(node.output),
+            name=node.name, domain=template.domain,
+        )  # fmt: skip
+        quantized.attribute.extend(template.attribute)
+        graph.node.remove(node)
+        graph.node.insert(index, quantized)
+    _drop_unread(graph)
+    onnx.save(model, str(path))
+
+
+def _drop_unread(graph) -> None:
+    """Remove the Identity nodes and initializers that nothing reads any more."""
+    while True:
+        read = {name for node in graph.node for name in node.input}
+        read |= {output.name for output in graph.output}
+        idle = [n for n in graph.node if n.op_type == "Identity" and n.output[0] not in read]
+        for node in idle:
+            graph.node.remove(node)
+        if not idle:
+            break
+    for initializer in [t for t in graph.initializer if t.name not in read]:
+        graph.initializer.remove(initializer)
 
 
 def weights_sha256(run_dir: Path, checkpoint: str) -> str:

@@ -11,12 +11,15 @@ the exported graphs.
 
 The logits come from ONNX Runtime; everything after them (temperature, filters, the seeded
 draw) is rnnkit's own, so a seed gives the same text as the torch backend wherever the two
-backends' logits (equal to 1e-5) do not straddle a draw's threshold.
+backends' logits (equal to 1e-5) do not straddle a draw's threshold. A char model's sampler
+without top-k or top-p runs the export's sample graph, K tokens a call: the draw is then
+inside the graph, the same exponential race on the same noise, which rnnkit makes.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rnnkit.export.files import export_folder, export_run, exporter, weights_sha256
+from rnnkit.generation.sampling import race_noise
 from rnnkit.tasks import lifecycle
 from rnnkit.training import run_dir as layout
 
@@ -72,6 +76,44 @@ class OnnxLanguageModel(nn.Module):
         feed = {"tokens": tokens.numpy(), **self._state(state, len(tokens))}
         out = self.sessions["step"].run(None, feed)
         return torch.from_numpy(out[0]), self._wrap(out[1:])
+
+    @property
+    def sample_tokens(self):
+        """``generate``'s hook (``rnnkit.generation.sampling``): the draws made K a call by
+        the sample graph; None for an export without one (a core ONNX has no operator for,
+        or an export written before the graph existed): ``generate`` then steps."""
+        return self._sample_tokens if "sample" in self.sessions else None
+
+    def _sample_tokens(self, logits, state, length, temperature, generator, blocked, on_token):
+        """``length`` tokens drawn after ``logits`` (1, V) and ``state``, K a call
+        (``rnnkit.export.charlm.SampleGraph``). The noise is made as the step-by-step loop
+        makes it, one ``race_noise`` call per token, so a seed gives the same tokens."""
+        session = self.sessions["sample"]
+        steps = {i.name: i.shape for i in session.get_inputs()}["noise"][0]
+        batch, vocab = logits.shape
+        bias = torch.zeros(vocab)
+        if blocked is not None:
+            bias[blocked] = -math.inf
+        feed = {
+            "logits": np.ascontiguousarray(logits.float().numpy()),
+            "temperature": np.array([temperature], np.float32),
+            "bias": bias.numpy(),
+            **self._state(state, batch),
+        }
+        template = torch.empty(batch, vocab)
+        tokens: list[int] = []
+        while len(tokens) < length:
+            draws = min(steps, length - len(tokens))
+            noise = [torch.ones(batch, vocab)] * steps
+            if temperature > 0:
+                noise[:draws] = [race_noise(template, generator) for _ in range(draws)]
+            out = session.run(None, {**feed, "noise": torch.stack(noise).numpy()})
+            for token in out[0][:draws, 0].tolist():
+                tokens.append(token)
+                if on_token is not None:
+                    on_token(token)
+            feed.update(logits=out[1], **dict(zip(self.parts, out[2:], strict=True)))
+        return tokens
 
 
 def open_sessions(folder: str | Path, threads: int = 1) -> tuple[dict, dict]:

@@ -5,7 +5,10 @@ A model qualifies if it has
     model(idx (T, B), state=state) -> (logits (T, B, V), loss, state)     reads a prefix once
     model.step(tokens (B,), state) -> (logits (B, V), state)              one token further
 
-so a language model and, later, a seq2seq decoder are sampled the same way. Generation reads
+so a language model and, later, a seq2seq decoder are sampled the same way. A model may also
+have ``sample_tokens(logits, state, length, temperature, generator, blocked, on_token)``, which
+draws the tokens itself (an exported graph that samples K tokens a call, with noise made by
+:func:`race_noise`): ``generate`` hands it every draw without top-k or top-p. Generation reads
 the prime once, then carries the recurrent state one token at a time; it never re-reads the
 prefix (T tokens cost T steps, not T^2 / 2).
 
@@ -142,11 +145,31 @@ def sample_next(
     """
     _check_logits(logits)
     _check_sampling(temperature, top_k, top_p)
+    return _draw(logits, temperature, top_k, top_p, generator)
+
+
+def _draw(logits: Tensor, temperature: float, top_k, top_p, generator) -> Tensor:
+    """:func:`sample_next` without its checks (``generate`` checks once, not per token)."""
     if temperature == 0:
         return logits.argmax(dim=-1)  # (B,)
-    scaled = filter_logits(logits.float() / temperature, top_k, top_p)  # (B, V)
+    scaled = logits.float() / temperature  # (B, V)
+    if top_k is not None or top_p is not None:
+        scaled = filter_logits(scaled, top_k, top_p)
     probs = torch.softmax(scaled, dim=-1)  # (B, V)
-    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)  # (B,)
+    return probs.div_(race_noise(probs, generator)).argmax(dim=-1)  # (B,)
+
+
+def race_noise(probs: Tensor, generator: torch.Generator | None = None) -> Tensor:
+    """The noise of one draw: q ~ Exp(1), one per entry of ``probs`` (B, V).
+
+    A draw is the exponential race ``argmax_i p_i / q_i``: token i wins with probability
+    p_i (the Gumbel-max trick with exp applied; a token of probability 0 never wins). It is
+    what ``torch.multinomial(probs, 1)`` does inside, so a seed gives the tokens it gave,
+    without its checks of the probabilities (three reductions a token). Written out here
+    because an exported graph draws the same way: the caller makes the noise with this
+    function, one call per token as here, so the same seed gives the same tokens
+    (``rnnkit.export.runtime``)."""
+    return torch.empty_like(probs).exponential_(generator=generator)
 
 
 @contextmanager
@@ -231,10 +254,13 @@ def generate(
         generator = None
         if seed is not None:
             generator = torch.Generator(device=logits.device).manual_seed(seed)
+        drawer = getattr(model, "sample_tokens", None)  # a model that draws inside its graph
+        if drawer is not None and top_k is None and top_p is None:
+            return drawer(logits, state, length, temperature, generator, blocked, on_token)
         for position in range(length):
             if blocked is not None:
                 logits = suppress(logits, blocked)
-            token = sample_next(logits, temperature, top_k, top_p, generator)  # (1,)
+            token = _draw(logits, temperature, top_k, top_p, generator)  # (1,)
             generated.append(int(token))
             if on_token is not None:
                 on_token(generated[-1])
