@@ -193,11 +193,12 @@ ENTRIES: tuple[Entry, ...] = (
     ),
     Entry(
         name="captioning",
-        about="emoji captions (unseen emoji), CNN + LSTM with soft attention, 12 minutes",
+        about="emoji captions (unseen emoji), CNN + LSTM with soft attention, 7,500 steps",
         command="rnnkit train caption --dataset emoji --conditioning attention --select bleu "
-        "--length-penalty 0.8 --time-budget 12m --out runs/caption-emoji-attention-bleu",
-        budget_flag="--time-budget",
-        budget="12m",
+        "--length-penalty 0.8 --max-steps 7500 --time-budget 30m "
+        "--out runs/caption-emoji-attention-bleu",
+        budget_flag="--max-steps",
+        budget="7500",
         budget_s=960,
         metrics=(
             Metric(
