@@ -135,14 +135,15 @@ def _quantize_shared_lstms(path: Path) -> None:
     for node in graph.node:
         if node.op_type == "DynamicQuantizeLSTM":
             made[node.input[1].removesuffix("_quantized")] = node
-    if not made:
-        return
     # the exporter shares a weight between operators through Identity nodes
     alias = {n.output[0]: n.input[0] for n in graph.node if n.op_type == "Identity"}
-    for index, node in enumerate(list(graph.node)):
-        template = made.get(alias.get(node.input[1])) if node.op_type == "LSTM" else None
-        if template is None:
-            continue
+    shared = [
+        node for node in graph.node if node.op_type == "LSTM" and alias.get(node.input[1]) in made
+    ]
+    if not shared:  # a graph with one operator per weight (step, sequence) stays as written
+        return
+    for node in shared:  # each rewritten in place, so the nodes keep their order
+        template = made[alias[node.input[1]]]
         inputs = list(node.input) + [""] * (8 - len(node.input))
         inputs[1:3] = template.input[1:3]
         quantized = onnx.helper.make_node(
@@ -150,8 +151,7 @@ def _quantize_shared_lstms(path: Path) -> None:
             name=node.name, domain=template.domain,
         )  # fmt: skip
         quantized.attribute.extend(template.attribute)
-        graph.node.remove(node)
-        graph.node.insert(index, quantized)
+        node.CopyFrom(quantized)
     _drop_unread(graph)
     onnx.save(model, str(path))
 
