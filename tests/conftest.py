@@ -18,6 +18,9 @@ def private_cache(tmp_path_factory, monkeypatch):
     """``$RNNKIT_CACHE`` in this session's temporary folder, shared by its tests: the char
     model's token files never land in the user's ~/.cache (a test may set its own)."""
     monkeypatch.setenv("RNNKIT_CACHE", str(tmp_path_factory.getbasetemp() / "rnnkit-cache"))
+    # the compiled time loops (rnnkit.nn.native): one build for all of this run's workers
+    native = tmp_path_factory.getbasetemp().parent / "rnnkit-native"
+    monkeypatch.setenv("RNNKIT_NATIVE_CACHE", str(native))
 
 
 @pytest.fixture(autouse=True)

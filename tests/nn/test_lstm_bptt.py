@@ -1,23 +1,39 @@
 """The LSTM cells' whole-sequence route (rnnkit.nn.lstm_bptt) against the readable loop
 (impl="loop", the same cells stepped under autograd): outputs, final states and every
 gradient in float64, with an initial state, lengths, both directions, two layers, recurrent
-dropout and no biases; and gradcheck of the hand-derived backward pass itself."""
+dropout and no biases; and gradcheck of the hand-derived backward pass itself. Each runs
+twice: on the compiled time loops (rnnkit.nn.native, the default) and on the Python ones."""
 
 from __future__ import annotations
 
 import copy
+import os
+import shutil
 from types import SimpleNamespace
 
 import pytest
 import torch
 
 import rnnkit.nn as rn
+from rnnkit.nn import native
 from rnnkit.nn.lstm_bptt import PARAMS, LSTMSequence
 from rnnkit.nn.regularise import Zoneout, recurrent_dropout, regularise
 from rnnkit.nn.routes import sequence_route
 
 CELLS = {"lstm": rn.LSTMCell, "peephole": rn.PeepholeLSTMCell, "lnlstm": rn.LayerNormLSTMCell}
 T, N, D, H = 6, 3, 4, 5
+
+
+@pytest.fixture(autouse=True, params=["native", "python"])
+def loops(request, monkeypatch):
+    """The route's time loops: compiled (the default) or Python (``RNNKIT_NATIVE=0``)."""
+    if request.param == "python":
+        monkeypatch.setenv("RNNKIT_NATIVE", "0")
+    elif shutil.which(os.environ.get("CXX", "c++")) is None:
+        pytest.skip("no C++ compiler here to build the compiled time loops")
+    else:
+        assert native.ops() is not None, "the compiled time loops did not build"
+    return request.param
 
 
 def _pair(cell_class, *, bidirectional=False, rate=0.0, bias=True, zoneout=0.0):
@@ -109,12 +125,15 @@ def test_only_the_exact_cells_take_the_route():
     assert issubclass(LSTMSequence, torch.autograd.Function)
 
 
-def test_auto_takes_the_route_only_where_it_was_measured_faster():
+def test_auto_takes_the_route_only_where_it_was_measured_faster(loops):
+    """lnlstm's route is faster than its loop on the compiled loops only."""
     from rnnkit.nn.routes import LOOP_FASTER, default_route
 
     for name, cell_class in CELLS.items():
         routed = default_route(cell_class(2, 3)) is not None
-        assert routed == (name not in LOOP_FASTER), name
+        assert routed == (name not in LOOP_FASTER or loops == "native"), name
+    compiled = loops == "native"
+    assert (default_route(Zoneout(rn.LayerNormLSTMCell(2, 3), 0.1)) is not None) == compiled
+    assert default_route(rn.LayerNormLSTMCell(2, 3).to(torch.bfloat16)) is None
     assert default_route(rn.LayerNormGRUCell(2, 3)) is None
-    assert default_route(Zoneout(rn.LayerNormLSTMCell(2, 3), 0.1)) is None
     assert default_route(rn.MUT1Cell(2, 3)) is not None

@@ -42,6 +42,7 @@ from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 from rnnkit.nn.cells import LSTMCell
+from rnnkit.nn.native import ops
 from rnnkit.nn.variant_cells import LN_EPS, LayerNormLSTMCell, PeepholeLSTMCell
 
 KINDS = {LSTMCell: "lstm", PeepholeLSTMCell: "peephole", LayerNormLSTMCell: "lnlstm"}
@@ -97,55 +98,145 @@ class LSTMSequence(torch.autograd.Function):
         p.kind, p.peephole, p.ln = spec.kind, spec.kind == "peephole", spec.kind == "lnlstm"
         p.zone = spec.zone
         p.weight_hh_t = p.weight_hh.t()  # (H, 4H)
-        if not p.ln and p.bias_hh is not None:
-            xp = xp + p.bias_hh  # (T, N, 4H): W_ih x_t + b_ih + b_hh
-        T = xp.shape[0]
-        order = range(T - 1, -1, -1) if spec.reverse else range(T)
-        saved = {name: [None] * T for name in _saved_names(p)}
-        outputs = [None] * T
-        xs = xp.unbind(0)
-        keeps = None if keep is None else keep.unbind(0)  # T x (N, 1) bool
-        h, c = h0, c0
-        for t in order:
-            h_new, c_new = _step(p, xs[t], h, c, saved, t)
-            if p.zone is not None:
-                h_new, c_new = _zone(p, h, c, h_new, c_new, saved, t)
-            if keeps is None:
-                h, c = h_new, c_new
-                outputs[t] = h_new
-            else:
-                k = keeps[t]  # past its length a sequence keeps its state, emits zeros
-                outputs[t] = h_new * k
-                h, c = torch.where(k, h_new, h), torch.where(k, c_new, c)
-        stacked = {name: torch.stack(values) for name, values in saved.items()}
-        factors = _factors(p, stacked)
-        ctx.p, ctx.order, ctx.names = p, order, list(stacked) + list(factors)
+        native = ops() if _native_fits(xp, params) else None
+        if native is None:
+            if not p.ln and p.bias_hh is not None:
+                xp = xp + p.bias_hh  # (T, N, 4H): W_ih x_t + b_ih + b_hh
+            output, h, c, stacked = _forward_loop(p, xp, h0, c0, keep, spec.reverse)
+            stacked.update(_factors(p, stacked))
+        else:  # the same loop compiled, with the factors formed at each step
+            p.mask = mask = None if mask is None else mask.contiguous()
+            output, h, c, *values = native.lstm_route_forward(
+                xp.contiguous(),
+                h0,
+                c0,
+                mask,
+                keep,
+                _native_params(p),
+                NATIVE_KINDS[p.kind],
+                spec.reverse,
+                *_zone_args(p),
+                LN_EPS,
+            )
+            stacked = dict(zip(_native_saved(p), values, strict=True))
+        ctx.p, ctx.reverse, ctx.native = p, spec.reverse, native
+        ctx.names = list(stacked)
         keep_f = () if keep is None else (keep.to(xp.dtype),)
-        ctx.save_for_backward(*stacked.values(), *factors.values(), *params, *keep_f)
-        return torch.stack(outputs), h, c
+        ctx.save_for_backward(*stacked.values(), *params, *keep_f)
+        return output, h, c
 
     @staticmethod
     @once_differentiable
     def backward(ctx, d_output, d_h, d_c):
-        p, order = ctx.p, ctx.order
+        p = ctx.p
         tensors = ctx.saved_tensors
         s = dict(zip(ctx.names, tensors, strict=False))
         params = tensors[len(ctx.names) : len(ctx.names) + len(PARAMS[p.kind])]
         p.__dict__.update(zip(PARAMS[p.kind], params, strict=True))
         keep = tensors[-1] if len(tensors) > len(ctx.names) + len(params) else None
-        T, N, H = d_output.shape
-        d_a = d_output.new_empty(T, N, 4 * H)  # dL/d(gate pre-activations), gates i|f|g|o
-        d_z = d_output.new_empty(T, N, 4 * H) if p.ln else d_a  # before the layer norm
-        d_cn = d_output.new_empty(T, N, H) if p.ln else None  # dL/d LN(c_t)
-        steps = {name: value.unbind(0) for name, value in s.items()}
-        grads = SimpleNamespace(d_a=d_a.unbind(0), d_z=d_z.unbind(0), d_out=d_output.unbind(0))
-        grads.d_cn = None if d_cn is None else d_cn.unbind(0)
-        keeps = None if keep is None else keep.unbind(0)
-        dh, dc = d_h, d_c
-        for t in reversed(order):
-            dh, dc = _step_back(p, steps, grads, t, dh, dc, None if keeps is None else keeps[t])
+        if ctx.native is None:
+            d_a, d_z, d_cn, dh, dc = _backward_loop(p, s, d_output, d_h, d_c, keep, ctx.reverse)
+        else:
+            saved = [s[name] for name in _native_saved(p, backward=True)]
+            params = _native_params(p, backward=True)
+            d_a, d_z, d_cn, dh, dc = ctx.native.lstm_route_backward(
+                d_output.contiguous(),
+                d_h,
+                d_c,
+                saved,
+                params,
+                p.mask,
+                keep,
+                NATIVE_KINDS[p.kind],
+                ctx.reverse,
+                *_zone_args(p),
+            )
+            d_cn = d_cn if p.ln else None
         weights = _weight_grads(p, s, d_a, d_z, d_cn)
         return (None, d_a, dh, dc, None, None, *weights)
+
+
+def _forward_loop(p, xp: Tensor, h0: Tensor, c0: Tensor, keep: Tensor | None, reverse: bool):
+    """The forward time loop in Python: ``(output, h_T, c_T, saved)``, ``saved`` each of
+    :func:`_saved_names` stacked over T."""
+    T = xp.shape[0]
+    saved = {name: [None] * T for name in _saved_names(p)}
+    outputs = [None] * T
+    xs = xp.unbind(0)
+    keeps = None if keep is None else keep.unbind(0)  # T x (N, 1) bool
+    h, c = h0, c0
+    for t in range(T - 1, -1, -1) if reverse else range(T):
+        h_new, c_new = _step(p, xs[t], h, c, saved, t)
+        if p.zone is not None:
+            h_new, c_new = _zone(p, h, c, h_new, c_new, saved, t)
+        if keeps is None:
+            h, c = h_new, c_new
+            outputs[t] = h_new
+        else:
+            k = keeps[t]  # past its length a sequence keeps its state, emits zeros
+            outputs[t] = h_new * k
+            h, c = torch.where(k, h_new, h), torch.where(k, c_new, c)
+    stacked = {name: torch.stack(values) for name, values in saved.items()}
+    return torch.stack(outputs), h, c, stacked
+
+
+def _backward_loop(p, s: dict, d_output: Tensor, d_h: Tensor, d_c: Tensor, keep, reverse: bool):
+    """The backward time loop in Python: ``(d_a, d_z, d_cn, dL/dh_0, dL/dc_0)``."""
+    T, N, H = d_output.shape
+    d_a = d_output.new_empty(T, N, 4 * H)  # dL/d(gate pre-activations), gates i|f|g|o
+    d_z = d_output.new_empty(T, N, 4 * H) if p.ln else d_a  # before the layer norm
+    d_cn = d_output.new_empty(T, N, H) if p.ln else None  # dL/d LN(c_t)
+    steps = {name: value.unbind(0) for name, value in s.items()}
+    grads = SimpleNamespace(d_a=d_a.unbind(0), d_z=d_z.unbind(0), d_out=d_output.unbind(0))
+    grads.d_cn = None if d_cn is None else d_cn.unbind(0)
+    keeps = None if keep is None else keep.unbind(0)
+    dh, dc = d_h, d_c
+    for t in range(T) if reverse else range(T - 1, -1, -1):
+        dh, dc = _step_back(p, steps, grads, t, dh, dc, None if keeps is None else keeps[t])
+    return d_a, d_z, d_cn, dh, dc
+
+
+NATIVE_KINDS = {"lstm": 0, "peephole": 1, "lnlstm": 2}  # csrc/lstm_route.cpp's kinds
+
+
+def _native_fits(xp: Tensor, params) -> bool:
+    """Whether the compiled loops take this sequence: CPU, float32 or float64 throughout."""
+    dtypes = {xp.dtype, *(param.dtype for param in params if param is not None)}
+    return xp.device.type == "cpu" and len(dtypes) == 1 and xp.dtype in NATIVE_DTYPES
+
+
+NATIVE_DTYPES = (torch.float32, torch.float64)
+
+
+def _native_params(p, backward: bool = False) -> list[Tensor]:
+    """The parameters in the order csrc/lstm_route.cpp reads them."""
+    if backward:
+        extra = {"peephole": ("weight_ci", "weight_cf", "weight_co")}
+        extra["lnlstm"] = ("ln_hh_weight", "ln_c_weight")
+        names = ("weight_hh", *extra.get(p.kind, ()))
+    else:
+        names = PARAMS[p.kind]
+    empty = p.weight_hh.new_empty(0)  # no bias
+    return [empty if (v := getattr(p, name)) is None else v.contiguous() for name in names]
+
+
+def _native_saved(p, backward: bool = False) -> list[str]:
+    """What the C++ forward loop returns to keep (``backward``: what its backward loop reads
+    of it), in its order."""
+    names = ["k_ifg", "k_o", "m", "f"]
+    if backward and p.ln:
+        names += ["c", "c_mean", "c_rstd", "z", "z_mean", "z_rstd"]
+    elif not backward:
+        names = ["h_prev", "c_prev", "f", "c", "k_ifg", "k_o", "m"]
+        names += ["z", "z_mean", "z_rstd", "c_mean", "c_rstd"] if p.ln else []
+    return names + [name for name in _saved_names(p) if name.startswith("zone_")]
+
+
+def _zone_args(p) -> tuple[float, float, bool]:
+    """Zoneout's (hidden rate, cell rate, training) as the C++ loops take them."""
+    if p.zone is None:
+        return 0.0, 0.0, False
+    return float(p.zone[0]), float(p.zone[1]), bool(p.zone[2])
 
 
 def _saved_names(p) -> list[str]:
@@ -276,8 +367,18 @@ def _weight_grads(p, s: dict, d_a: Tensor, d_z: Tensor, d_cn: Tensor | None) -> 
         d_i, d_f, _, d_o = d_a.split(H, dim=2)
         c_prev, c = s["c_prev"], s["c"]
         grads += [(d_i * c_prev).sum((0, 1)), (d_f * c_prev).sum((0, 1)), (d_o * c).sum((0, 1))]
-    if p.ln:
-        z_hat = (s["z"] - s["z_mean"]) * s["z_rstd"]  # (T, N, 4H)
-        c_hat = (s["c"] - s["c_mean"]) * s["c_rstd"]  # (T, N, H)
-        grads += [(d_a * z_hat).sum((0, 1)), (d_cn * c_hat).sum((0, 1)), d_cn.sum((0, 1))]
+    if p.ln:  # sum_t,n dL/dLN(x) * x^ for a gain, sum_t,n dL/dLN(x) for a shift, in one pass
+        _, d_ln_hh, d_bias = _gain_grads(d_a, s["z"], s["z_mean"], s["z_rstd"])
+        _, d_ln_c, d_shift = _gain_grads(d_cn, s["c"], s["c_mean"], s["c_rstd"])
+        grads = [d_weight_hh, None if p.bias_hh is None else d_bias, d_ln_hh, d_ln_c, d_shift]
     return grads
+
+
+def _gain_grads(grad: Tensor, x: Tensor, mean: Tensor, rstd: Tensor):
+    """``(None, dL/d gain, dL/d shift)`` of a layer norm applied to every (t, n) row of ``x``,
+    given dL/d(its output) (autograd's own kernel)."""
+    rows = lambda v: v.flatten(0, 1)  # noqa: E731  (T, N, ·) -> (T N, ·)
+    gain = x.new_empty(x.shape[-1])
+    return torch.ops.aten.native_layer_norm_backward(
+        rows(grad), rows(x), x.shape[-1:], rows(mean), rows(rstd), gain, gain, [False, True, True]
+    )

@@ -10,15 +10,18 @@ from functools import partial
 
 from rnnkit.nn.gru_bptt import gru_kind, run_gru_sequence
 from rnnkit.nn.lstm_bptt import KINDS as LSTM_KINDS
-from rnnkit.nn.lstm_bptt import run_lstm_sequence
+from rnnkit.nn.lstm_bptt import NATIVE_DTYPES, run_lstm_sequence
 from rnnkit.nn.mut_bptt import KINDS as MUT_KINDS
 from rnnkit.nn.mut_bptt import run_mut_sequence
+from rnnkit.nn.native import ops
 from rnnkit.nn.regularise import Zoneout
 
-# Cells whose readable loop trained faster than their route on the 2-core AVX2 EPYC this was
-# built on (`rnnkit bench layers --cells lnlstm,lngru`, T,N = 100,32 and 512,32: lnlstm's
-# route 2.4x / 2.8x torch.nn.LSTM against the loop's 1.8x / 1.8x; lngru's 1.9x against 1.4x
-# at 512,32): under impl="auto" they take the loop, under impl="route" the route.
+# Cells whose readable loop trained faster than their route's Python loops on the 2-core AVX2
+# EPYC this was built on (`rnnkit bench layers --cells lnlstm,lngru`, T,N = 100,32 and
+# 512,32: lnlstm's route 2.4x / 2.8x torch.nn.LSTM against the loop's 1.8x / 1.8x; lngru's
+# 1.9x against 1.4x at 512,32): under impl="auto" they take the loop, under impl="route" the
+# route. The LSTM route's compiled loops (rnnkit.nn.native) are faster than both, so lnlstm
+# takes the route wherever those run (float32 or float64 on the CPU).
 LOOP_FASTER = {"lnlstm", "lngru"}
 
 
@@ -27,7 +30,15 @@ def default_route(cell):
     (not :data:`LOOP_FASTER`): what ``impl="auto"`` takes."""
     bare = cell.cell if type(cell) is Zoneout else cell
     kind = LSTM_KINDS.get(type(bare)) or MUT_KINDS.get(type(bare)) or gru_kind(bare)
-    return None if kind in LOOP_FASTER else sequence_route(cell)
+    if kind in LOOP_FASTER and not (kind in LSTM_KINDS.values() and _compiled(bare)):
+        return None
+    return sequence_route(cell)
+
+
+def _compiled(cell) -> bool:
+    """Whether the LSTM route's compiled loops will run this cell's sequences."""
+    weight = cell.weight_hh
+    return weight.device.type == "cpu" and weight.dtype in NATIVE_DTYPES and ops() is not None
 
 
 def sequence_route(cell):

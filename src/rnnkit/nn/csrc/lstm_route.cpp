@@ -1,0 +1,501 @@
+// The time loops of rnnkit's LSTM route (src/rnnkit/nn/lstm_bptt.py), fused, for the CPU.
+//
+// lstm_bptt.py runs an LSTM cell without a fused kernel (peephole, lnlstm, lstm with
+// recurrent dropout or zoneout) as one autograd Function: a forward loop that keeps what the
+// backward pass reads, and a backward loop with the hand-derived BPTT. Its docstring derives
+// the equations. Written as tensor operations, a step at batch 8 is some forty small calls,
+// each costing more than its arithmetic. Here each step is the matrix product, torch's own
+// sigmoid and tanh kernels on contiguous blocks, and the rest of the arithmetic in plain
+// loops over the N x H units, which the compiler vectorises. The derivative factors are formed
+// in the forward loop, while the gates are in cache (lstm_bptt._factors forms them over all T
+// afterwards). The random draws of zoneout, lengths and recurrent dropout are tensor
+// operations as in Python, in the same order. CPU tensors of float32 or float64 only (Python
+// checks); the weight gradients stay in Python, one product over all T each.
+//
+// Shapes: T time, N batch, H hidden units; gates in torch's i|f|g|o order. Kinds: 0 lstm,
+// 1 peephole, 2 lnlstm.
+
+#include <ATen/ATen.h>
+#include <ATen/Dispatch.h>
+#include <torch/library.h>
+
+#include <cmath>
+#include <cstring>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+namespace {
+
+constexpr int64_t kPeephole = 1;
+constexpr int64_t kLayerNorm = 2;
+
+template <typename S>
+S* row(const at::Tensor& t, int64_t index) {  // the index-th slice along dim 0 (contiguous)
+  return t.data_ptr<S>() + index * t.stride(0);
+}
+
+template <typename S>
+void copy_rows(S* to, const S* from, int64_t count) {
+  std::memcpy(to, from, count * sizeof(S));
+}
+
+// Buffers kept between calls. A large fresh buffer comes from the system as untouched pages,
+// and its first write into each page faults: at batch 8, about a third of a step's time. A
+// training loop asks for the same sizes at every step, so a buffer the autograd graph has let
+// go of (its storage held by the pool alone) is handed out again instead. At most kKept
+// buffers are kept; a request takes the smallest free one that fits and is at most twice
+// its size, else a new one.
+constexpr size_t kKept = 48;
+std::mutex pool_lock;
+std::vector<at::Tensor> pool;
+
+at::Tensor take(at::IntArrayRef sizes, const at::TensorOptions& options) {
+  int64_t numel = 1;
+  for (int64_t size : sizes) numel *= size;
+  std::lock_guard<std::mutex> guard(pool_lock);
+  at::Tensor* best = nullptr;
+  for (at::Tensor& held : pool) {
+    const bool free = held.storage().use_count() == 1;
+    const bool fits = held.numel() >= numel && held.numel() <= 2 * numel;
+    if (free && fits && held.dtype() == options.dtype() && (!best || held.numel() < best->numel())) {
+      best = &held;
+    }
+  }
+  if (best) return best->narrow(0, 0, numel).view(sizes);
+  at::Tensor fresh = at::empty({numel}, options);
+  if (pool.size() >= kKept) {  // make room: drop a free buffer, if there is one
+    for (auto it = pool.begin(); it != pool.end(); ++it) {
+      if (it->storage().use_count() == 1) {
+        pool.erase(it);
+        break;
+      }
+    }
+  }
+  if (pool.size() < kKept) pool.push_back(fresh);
+  return fresh.view(sizes);
+}
+
+void release_buffers() {
+  std::lock_guard<std::mutex> guard(pool_lock);
+  pool.clear();
+}
+
+// Zoneout of a fresh state: the unit keeps its old value where the mask is 1 (training, one
+// Bernoulli draw per unit, as rnnkit.nn.regularise draws it), or the expectation (evaluation).
+at::Tensor zone(const at::Tensor& old, const at::Tensor& fresh, double rate, bool training,
+                std::optional<at::Tensor> slot) {
+  if (!training) return rate * old + (1 - rate) * fresh;
+  at::Tensor keep = at::bernoulli(at::full_like(fresh, rate));
+  slot->copy_(keep);
+  return keep * old + (1 - keep) * fresh;
+}
+
+// Layer normalisation of each of N rows of W values (Ba et al. 2016), as torch.nn.LayerNorm
+// computes it: y = (x - mean) rstd gain + shift, rstd = 1 / sqrt(var + eps), the variance
+// biased; mean and rstd kept for the backward pass. shift may be null.
+template <typename S>
+void layer_norm_rows(int64_t N, int64_t W, const S* __restrict__ x, const S* __restrict__ gain,
+                     const S* __restrict__ shift, double eps, S* __restrict__ y,
+                     S* __restrict__ mean, S* __restrict__ rstd) {
+  for (int64_t n = 0; n < N; ++n) {
+    const S* xr = x + n * W;
+    S* yr = y + n * W;
+    S sum = 0;
+    for (int64_t j = 0; j < W; ++j) sum += xr[j];
+    const S mu = sum / W;
+    S squares = 0;
+    for (int64_t j = 0; j < W; ++j) squares += (xr[j] - mu) * (xr[j] - mu);
+    const S r = S(1) / std::sqrt(squares / W + S(eps));
+    mean[n] = mu, rstd[n] = r;
+    for (int64_t j = 0; j < W; ++j) yr[j] = (xr[j] - mu) * r * gain[j] + (shift ? shift[j] : S(0));
+  }
+}
+
+// Its backward pass for dL/dx given dy = dL/dy: with g = dy gain and x^ = (x - mean) rstd,
+// dx = rstd (g - mean(g) - x^ mean(g x^)); added to dx (add) or written.
+template <typename S>
+void layer_norm_rows_back(int64_t N, int64_t W, const S* __restrict__ dy,
+                          const S* __restrict__ x, const S* __restrict__ mean,
+                          const S* __restrict__ rstd, const S* __restrict__ gain,
+                          S* __restrict__ dx, bool add) {
+  for (int64_t n = 0; n < N; ++n) {
+    const S *dyr = dy + n * W, *xr = x + n * W;
+    S* dxr = dx + n * W;
+    const S mu = mean[n], r = rstd[n];
+    S sum_g = 0, sum_gx = 0;
+    for (int64_t j = 0; j < W; ++j) {
+      const S g = dyr[j] * gain[j];
+      sum_g += g;
+      sum_gx += g * (xr[j] - mu) * r;
+    }
+    const S mean_g = sum_g / W, mean_gx = sum_gx / W;
+    for (int64_t j = 0; j < W; ++j) {
+      const S v = r * (dyr[j] * gain[j] - mean_g - (xr[j] - mu) * r * mean_gx);
+      dxr[j] = add ? dxr[j] + v : v;
+    }
+  }
+}
+
+// The loops of a forward step, each over the N x H units (restrict: no argument overlaps
+// another, so the compiler may vectorise them).
+
+// gates (N, 4H) W_hh h_{t-1} (or its layer norm), xs (N, 4H) W_ih x_t + b_ih, bias (4H) or
+// null -> the pre-activation blocks i, f, o, g (N, H each), the peepholes on c_{t-1} added.
+template <typename S>
+void split_gates(int64_t N, int64_t H, const S* __restrict__ gates, const S* __restrict__ xs,
+                 const S* __restrict__ bias, const S* __restrict__ c, const S* __restrict__ w_ci,
+                 const S* __restrict__ w_cf, S* __restrict__ i, S* __restrict__ f,
+                 S* __restrict__ o, S* __restrict__ g) {
+  for (int64_t n = 0; n < N; ++n) {
+    const S* p = gates + n * 4 * H;
+    const S* x = xs + n * 4 * H;
+    const int64_t r = n * H;
+    for (int64_t j = 0; j < H; ++j) {
+      i[r + j] = p[j] + x[j];
+      f[r + j] = p[H + j] + x[H + j];
+      g[r + j] = p[2 * H + j] + x[2 * H + j];
+      o[r + j] = p[3 * H + j] + x[3 * H + j];
+    }
+    if (bias) {
+      for (int64_t j = 0; j < H; ++j) {
+        i[r + j] += bias[j], f[r + j] += bias[H + j];
+        g[r + j] += bias[2 * H + j], o[r + j] += bias[3 * H + j];
+      }
+    }
+    if (w_ci) {
+      for (int64_t j = 0; j < H; ++j) {
+        i[r + j] += w_ci[j] * c[r + j];
+        f[r + j] += w_cf[j] * c[r + j];
+      }
+    }
+  }
+}
+
+template <typename S>
+void cell_state(int64_t NH, const S* __restrict__ f, const S* __restrict__ c,
+                const S* __restrict__ i, const S* __restrict__ g, S* __restrict__ c_new) {
+  for (int64_t k = 0; k < NH; ++k) c_new[k] = f[k] * c[k] + i[k] * g[k];  // c_t
+}
+
+template <typename S>
+void peep_output(int64_t N, int64_t H, const S* __restrict__ w_co, const S* __restrict__ c,
+                 S* __restrict__ o) {
+  for (int64_t n = 0; n < N; ++n) {
+    for (int64_t j = 0; j < H; ++j) o[n * H + j] += w_co[j] * c[n * H + j];
+  }
+}
+
+// h_t = o tanh(c~_t), f kept, and the derivative factors (lstm_bptt._factors): k_ifg
+// (N, 3, H) = (g i(1 - i), c_{t-1} f(1 - f), i(1 - g^2)), k_o = tanh(c~_t) o(1 - o),
+// m = o(1 - tanh(c~_t)^2).
+template <typename S>
+void factors(int64_t N, int64_t H, const S* __restrict__ i, const S* __restrict__ f,
+             const S* __restrict__ g, const S* __restrict__ o, const S* __restrict__ tc,
+             const S* __restrict__ c, S* __restrict__ kf, S* __restrict__ kifg,
+             S* __restrict__ ko, S* __restrict__ km, S* __restrict__ h) {
+  for (int64_t n = 0; n < N; ++n) {
+    S* k3 = kifg + n * 3 * H;
+    for (int64_t j = 0; j < H; ++j) {
+      const int64_t k = n * H + j;
+      kf[k] = f[k];
+      k3[j] = g[k] * i[k] * (1 - i[k]);
+      k3[H + j] = c[k] * f[k] * (1 - f[k]);
+      k3[2 * H + j] = i[k] * (1 - g[k] * g[k]);
+      ko[k] = tc[k] * o[k] * (1 - o[k]);
+      km[k] = o[k] * (1 - tc[k] * tc[k]);
+      h[k] = o[k] * tc[k];
+    }
+  }
+}
+
+struct Forward {
+  int64_t T, N, H;
+  bool peephole, ln, reverse;
+  double zone_h, zone_c, eps;
+  bool zone_training;
+};
+
+// params: weight_hh, bias_hh (empty for none; lnlstm: the shift of its first layer norm),
+// then peephole: weight_ci, weight_cf, weight_co; lnlstm: ln_hh_weight, ln_c_weight,
+// ln_c_bias. Returns (output (T, N, H), h_T, c_T, then what the backward pass reads, in
+// lstm_bptt._native_saved's order: h_prev, c_prev, f, c, k_ifg (T, N, 3, H), k_o, m
+// [, z, z_mean, z_rstd, c_mean, c_rstd] [, zone_h] [, zone_c]).
+template <typename S>
+std::vector<at::Tensor> forward(const Forward& a, const at::Tensor& xs, const at::Tensor& h0,
+                                const at::Tensor& c0, const std::optional<at::Tensor>& mask,
+                                const std::optional<at::Tensor>& keep, at::TensorList params) {
+  const int64_t T = a.T, N = a.N, H = a.H, NH = N * H, G = 4 * H;
+  const at::Tensor w_t = params[0].t().contiguous();  // (H, 4H)
+  const bool has_bias = params[1].numel() > 0;
+  const S* bias = has_bias ? params[1].data_ptr<S>() : nullptr;
+  const S *ln_hh = nullptr, *ln_c = nullptr, *ln_c_shift = nullptr;
+  if (a.ln) {
+    ln_hh = params[2].data_ptr<S>(), ln_c = params[3].data_ptr<S>();
+    ln_c_shift = params[4].data_ptr<S>();
+  }
+  const S *w_ci = nullptr, *w_cf = nullptr, *w_co = nullptr;
+  if (a.peephole) {
+    w_ci = params[2].data_ptr<S>(), w_cf = params[3].data_ptr<S>(), w_co = params[4].data_ptr<S>();
+  }
+  const auto options = h0.options();
+  auto buffer = [&](int64_t width) { return take({T, N, width}, options); };
+  at::Tensor out = at::empty({T, N, H}, options), h_prev = buffer(H), c_prev = buffer(H), f_all = buffer(H),
+             c_all = buffer(H), k_ifg = take({T, N, 3, H}, options), k_o = buffer(H),
+             m = buffer(H);
+  std::vector<at::Tensor> saved = {h_prev, c_prev, f_all, c_all, k_ifg, k_o, m};
+  at::Tensor z, z_mean, z_rstd, c_mean, c_rstd, mask_h, mask_c;
+  if (a.ln) {
+    z = buffer(G), z_mean = buffer(1), z_rstd = buffer(1), c_mean = buffer(1), c_rstd = buffer(1);
+    saved.insert(saved.end(), {z, z_mean, z_rstd, c_mean, c_rstd});
+  }
+  if (a.zone_training && a.zone_h > 0) saved.push_back(mask_h = buffer(H));
+  if (a.zone_training && a.zone_c > 0) saved.push_back(mask_c = buffer(H));
+  // scratch: the gates (N, 4H) as the product gives them, then as blocks i, f, o, g (each
+  // N x H, contiguous) for one sigmoid call over i, f (and o) and one tanh call over g
+  at::Tensor gates = at::empty({N, G}, options), blocks = at::empty({4, N, H}, options);
+  const at::Tensor sigmoid_block = blocks.narrow(0, 0, a.peephole ? 2 : 3);
+  const at::Tensor o_block = blocks[2], g_block = blocks[3];
+  at::Tensor tanh_c = at::empty({N, H}, options), h_new = at::empty({N, H}, options);
+  at::Tensor h = h0.contiguous().clone(), c = c0.contiguous().clone();
+  S *pi = row<S>(blocks, 0), *pf = row<S>(blocks, 1), *po = row<S>(blocks, 2);
+  S *pg = row<S>(blocks, 3), *pgates = gates.data_ptr<S>(), *ptc = tanh_c.data_ptr<S>();
+  S *ph = h.data_ptr<S>(), *pc = c.data_ptr<S>(), *phn = h_new.data_ptr<S>();
+  const S* pmask = mask ? mask->data_ptr<S>() : nullptr;
+  const bool plain = !keep && a.zone_h == 0 && a.zone_c == 0;
+  for (int64_t s = 0; s < T; ++s) {
+    const int64_t t = a.reverse ? T - 1 - s : s;
+    S* hd = row<S>(h_prev, t);  // h_{t-1} as the recurrent product reads it
+    if (pmask) {
+      for (int64_t k = 0; k < NH; ++k) hd[k] = ph[k] * pmask[k];
+    } else {
+      copy_rows(hd, ph, NH);
+    }
+    S* cp = row<S>(c_prev, t);
+    copy_rows(cp, pc, NH);
+    at::Tensor zt = a.ln ? z[t] : gates;  // W_hh h_{t-1}, (N, 4H)
+    at::mm_out(zt, h_prev[t], w_t);
+    if (a.ln) {  // its layer norm, shifted by bias_hh, into the gates scratch
+      layer_norm_rows<S>(N, G, row<S>(z, t), ln_hh, bias, a.eps, pgates, row<S>(z_mean, t),
+                         row<S>(z_rstd, t));
+    }
+    split_gates<S>(N, H, pgates, row<S>(xs, t), a.ln ? nullptr : bias, cp, w_ci, w_cf, pi, pf, po,
+                   pg);
+    sigmoid_block.sigmoid_();
+    g_block.tanh_();
+    S* cn = row<S>(c_all, t);
+    cell_state<S>(N * H, pf, cp, pi, pg, cn);
+    if (a.peephole) {  // o reads c_t
+      peep_output<S>(N, H, w_co, cn, po);
+      o_block.sigmoid_();
+    }
+    if (a.ln) {  // tanh(LN(c_t)), LN(c_t) in the tanh scratch first
+      layer_norm_rows<S>(N, H, cn, ln_c, ln_c_shift, a.eps, ptc, row<S>(c_mean, t),
+                         row<S>(c_rstd, t));
+      tanh_c.tanh_();
+    } else {
+      at::tanh_out(tanh_c, c_all[t]);
+    }
+    factors<S>(N, H, pi, pf, pg, po, ptc, cp, row<S>(f_all, t), row<S>(k_ifg, t), row<S>(k_o, t),
+               row<S>(m, t), phn);
+    if (plain) {
+      copy_rows(row<S>(out, t), phn, NH);
+      copy_rows(ph, phn, NH);
+      copy_rows(pc, cn, NH);
+      continue;
+    }
+    at::Tensor hz = h_new, cz = c_all[t];
+    auto slot = [&](const at::Tensor& masks) {
+      return masks.defined() ? std::optional<at::Tensor>(masks[t]) : std::nullopt;
+    };
+    if (a.zone_h > 0) hz = zone(h, hz, a.zone_h, a.zone_training, slot(mask_h));
+    if (a.zone_c > 0) cz = zone(c, cz, a.zone_c, a.zone_training, slot(mask_c));
+    if (keep) {  // past its length a sequence keeps its state and emits zeros
+      const at::Tensor k = (*keep)[t];
+      at::Tensor out_t = out[t];
+      at::mul_out(out_t, hz, k);
+      h.copy_(at::where(k, hz, h));
+      c.copy_(at::where(k, cz, c));
+    } else {
+      out[t].copy_(hz);
+      h.copy_(hz);
+      c.copy_(cz);
+    }
+  }
+  std::vector<at::Tensor> result = {out, h, c};
+  result.insert(result.end(), saved.begin(), saved.end());
+  return result;
+}
+
+std::vector<at::Tensor> lstm_route_forward(
+    const at::Tensor& xs, const at::Tensor& h0, const at::Tensor& c0,
+    const std::optional<at::Tensor>& mask, const std::optional<at::Tensor>& keep,
+    at::TensorList params, int64_t kind, bool reverse, double zone_h, double zone_c,
+    bool zone_training, double eps) {
+  TORCH_CHECK(xs.device().is_cpu() && xs.is_contiguous(), "lstm_route_forward: CPU, contiguous");
+  const Forward a{xs.size(0), xs.size(1), h0.size(1), kind == kPeephole, kind == kLayerNorm,
+                  reverse, zone_h, zone_c, eps, zone_training};
+  std::vector<at::Tensor> result;
+  AT_DISPATCH_FLOATING_TYPES(xs.scalar_type(), "lstm_route_forward", [&] {
+    result = forward<scalar_t>(a, xs, h0, c0, mask, keep, params);
+  });
+  return result;
+}
+
+// The loops of a backward step. From dL/dh_t (plus the output's gradient, if not yet added):
+// dL/da_o into d_a's o block, and dL/dh_t m added into dc (dL/dc_t) or, for lnlstm, written to
+// it (``add`` false: dL/dLN(c_t), for its layer norm's backward pass); a peephole's w_co dL/da_o
+// too.
+template <typename S>
+void output_back(int64_t N, int64_t H, const S* __restrict__ dh, const S* __restrict__ d_out,
+                 const S* __restrict__ ko, const S* __restrict__ m, const S* __restrict__ w_co,
+                 S* __restrict__ d_a, S* __restrict__ dc, bool add) {
+  for (int64_t n = 0; n < N; ++n) {
+    S* d_o = d_a + n * 4 * H + 3 * H;
+    const int64_t r = n * H;
+    for (int64_t j = 0; j < H; ++j) {
+      const S dht = d_out ? dh[r + j] + d_out[r + j] : dh[r + j];
+      d_o[j] = dht * ko[r + j];
+      dc[r + j] = add ? dc[r + j] + dht * m[r + j] : dht * m[r + j];
+    }
+    if (w_co) {
+      for (int64_t j = 0; j < H; ++j) dc[r + j] += d_o[j] * w_co[j];
+    }
+  }
+}
+
+// dc (dL/dc_t) -> dL/da_i, a_f, a_g into d_a, and dc becomes dL/dc_{t-1}.
+template <typename S>
+void state_back(int64_t N, int64_t H, const S* __restrict__ kifg, const S* __restrict__ f,
+                const S* __restrict__ w_ci, const S* __restrict__ w_cf, S* __restrict__ dc,
+                S* __restrict__ d_a) {
+  for (int64_t n = 0; n < N; ++n) {
+    const S* k3 = kifg + n * 3 * H;
+    S* dan = d_a + n * 4 * H;
+    const int64_t r = n * H;
+    for (int64_t j = 0; j < H; ++j) {
+      const S dct = dc[r + j];
+      dan[j] = k3[j] * dct;
+      dan[H + j] = k3[H + j] * dct;
+      dan[2 * H + j] = k3[2 * H + j] * dct;
+      dc[r + j] = dct * f[r + j];
+    }
+    if (w_ci) {
+      for (int64_t j = 0; j < H; ++j) dc[r + j] += dan[j] * w_ci[j] + dan[H + j] * w_cf[j];
+    }
+  }
+}
+
+// dL/d(zoned state) -> (the fresh state's share, the old state's share).
+std::pair<at::Tensor, at::Tensor> zone_back(const at::Tensor& d, double rate, bool training,
+                                            const at::Tensor& mask) {
+  if (rate == 0) return {d, at::Tensor()};
+  if (!training) return {d * (1 - rate), d * rate};
+  return {d * (1 - mask), d * mask};
+}
+
+// saved: k_ifg (T, N, 3, H), k_o, m, f [, c, c_mean, c_rstd, z, z_mean, z_rstd]
+// [, zone_h] [, zone_c]; params: weight_hh [, weight_ci, weight_cf, weight_co]
+// [, ln_hh_weight, ln_c_weight]; keep (T, N, 1) in the gradients' dtype.
+// Returns (d_a, d_z, d_cn (empty unless lnlstm), dL/dh_0, dL/dc_0); d_z is d_a without
+// layer norm.
+template <typename S>
+std::vector<at::Tensor> backward(const Forward& a, const at::Tensor& d_output,
+                                 const at::Tensor& d_h, const at::Tensor& d_c,
+                                 at::TensorList saved, at::TensorList params,
+                                 const std::optional<at::Tensor>& mask,
+                                 const std::optional<at::Tensor>& keep) {
+  const int64_t T = a.T, N = a.N, H = a.H;
+  const at::Tensor &k_ifg = saved[0], &k_o = saved[1], &m = saved[2], &f = saved[3];
+  size_t next = 4;
+  at::Tensor c, c_mean, c_rstd, z, z_mean, z_rstd, mask_h, mask_c;
+  if (a.ln) {
+    c = saved[4], c_mean = saved[5], c_rstd = saved[6];
+    z = saved[7], z_mean = saved[8], z_rstd = saved[9];
+    next = 10;
+  }
+  if (a.zone_training && a.zone_h > 0) mask_h = saved[next++];
+  if (a.zone_training && a.zone_c > 0) mask_c = saved[next++];
+  const S *w_ci = nullptr, *w_cf = nullptr, *w_co = nullptr;
+  if (a.peephole) {
+    w_ci = params[1].data_ptr<S>(), w_cf = params[2].data_ptr<S>(), w_co = params[3].data_ptr<S>();
+  }
+  const at::Tensor& weight_hh = params[0];
+  const S* ln_hh = a.ln ? params[1].data_ptr<S>() : nullptr;
+  const S* ln_c = a.ln ? params[2].data_ptr<S>() : nullptr;
+  const auto options = d_output.options();
+  at::Tensor d_a = take({T, N, 4 * H}, options);
+  at::Tensor d_z = a.ln ? take({T, N, 4 * H}, options) : d_a;
+  at::Tensor d_cn = a.ln ? take({T, N, H}, options) : at::empty({0}, options);
+  at::Tensor dh = d_h.contiguous().clone(), dc = d_c.contiguous().clone();
+  for (int64_t s = 0; s < T; ++s) {
+    const int64_t t = a.reverse ? s : T - 1 - s;  // the forward order, backwards
+    at::Tensor pass_h, pass_c, share_h, share_c;
+    const S* d_out = row<S>(d_output, t);  // added to dh below, unless added here
+    if (keep) {  // where the step was skipped the state's gradient passes through unchanged
+      const at::Tensor k = (*keep)[t], skipped = 1 - k;
+      pass_h = dh * skipped, pass_c = dc * skipped;
+      dh.copy_((dh + d_output[t]) * k);
+      dc.mul_(k);
+      d_out = nullptr;
+    }
+    if (a.zone_h > 0) {
+      at::Tensor fresh;
+      if (d_out) dh.add_(d_output[t]), d_out = nullptr;
+      const at::Tensor drawn = mask_h.defined() ? mask_h[t] : dh;
+      std::tie(fresh, share_h) = zone_back(dh, a.zone_h, a.zone_training, drawn);
+      dh.copy_(fresh);
+    }
+    if (a.zone_c > 0) {
+      at::Tensor fresh;
+      const at::Tensor drawn = mask_c.defined() ? mask_c[t] : dc;
+      std::tie(fresh, share_c) = zone_back(dc, a.zone_c, a.zone_training, drawn);
+      dc.copy_(fresh);
+    }
+    S *pdh = dh.data_ptr<S>(), *pdc = dc.data_ptr<S>(), *da = row<S>(d_a, t);
+    const S *kifg = row<S>(k_ifg, t), *ko = row<S>(k_o, t), *km = row<S>(m, t), *kf = row<S>(f, t);
+    S* dcn = a.ln ? row<S>(d_cn, t) : nullptr;
+    output_back<S>(N, H, pdh, d_out, ko, km, w_co, da, a.ln ? dcn : pdc, !a.ln);
+    if (a.ln) {
+      layer_norm_rows_back<S>(N, H, dcn, row<S>(c, t), row<S>(c_mean, t), row<S>(c_rstd, t),
+                              ln_c, pdc, true);
+    }
+    state_back<S>(N, H, kifg, kf, w_ci, w_cf, pdc, da);
+    at::Tensor d_zt = d_a[t];
+    if (a.ln) {
+      d_zt = d_z[t];
+      layer_norm_rows_back<S>(N, 4 * H, da, row<S>(z, t), row<S>(z_mean, t), row<S>(z_rstd, t),
+                              ln_hh, row<S>(d_z, t), false);
+    }
+    at::mm_out(dh, d_zt, weight_hh);  // dL/dh_{t-1}, (N, H)
+    if (mask) dh.mul_(*mask);
+    if (keep) dh.add_(pass_h), dc.add_(pass_c);
+    if (share_h.defined()) dh.add_(share_h);
+    if (share_c.defined()) dc.add_(share_c);
+  }
+  return {d_a, d_z, d_cn, dh, dc};
+}
+
+std::vector<at::Tensor> lstm_route_backward(
+    const at::Tensor& d_output, const at::Tensor& d_h, const at::Tensor& d_c,
+    at::TensorList saved, at::TensorList params, const std::optional<at::Tensor>& mask,
+    const std::optional<at::Tensor>& keep, int64_t kind, bool reverse, double zone_h,
+    double zone_c, bool zone_training) {
+  TORCH_CHECK(d_output.device().is_cpu() && d_output.is_contiguous(),
+              "lstm_route_backward: contiguous CPU gradients");
+  const Forward a{d_output.size(0), d_output.size(1), d_output.size(2), kind == kPeephole,
+                  kind == kLayerNorm, reverse, zone_h, zone_c, 0.0, zone_training};
+  std::vector<at::Tensor> result;
+  AT_DISPATCH_FLOATING_TYPES(d_output.scalar_type(), "lstm_route_backward", [&] {
+    result = backward<scalar_t>(a, d_output, d_h, d_c, saved, params, mask, keep);
+  });
+  return result;
+}
+
+}  // namespace
+
+TORCH_LIBRARY(rnnkit_native, m) {
+  m.def("lstm_route_forward", &lstm_route_forward);
+  m.def("lstm_route_backward", &lstm_route_backward);
+  m.def("release_buffers", &release_buffers);
+}

@@ -1,0 +1,168 @@
+"""rnnkit's compiled time loops: the C++ in ``rnnkit/nn/csrc``, built on first use.
+
+The whole-sequence routes (:mod:`rnnkit.nn.routes`) spend about half of a small-batch step in
+Python's cost per tensor operation, not in arithmetic. Their loops, written again in C++ over
+the same ATen operations, lose that cost and keep every number (tests check them against the
+Python loops). The C++ is compiled once per source, torch and Python version, with
+``torch.utils.cpp_extension`` (a C++ compiler and ninja are needed: ``g++``, the ``ninja``
+package), into ``$RNNKIT_NATIVE_CACHE``, else ``$RNNKIT_CACHE/native``, else
+``~/.cache/rnnkit/native``, and loaded from there afterwards:
+
+* a first build prints one line on stderr and takes about half a minute;
+* processes that start together wait for one build (a file lock the system releases if its
+  holder dies), and a build is moved into place only once it is complete, so a killed build
+  leaves nothing half-written behind;
+* where it cannot be built (no compiler), rnnkit warns once and runs the same loops in
+  Python: the same numbers, slower;
+* ``RNNKIT_NATIVE=0`` never builds nor loads it (the Python loops, no warning).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import shutil
+import sys
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+
+import torch
+
+SOURCES = ("lstm_route.cpp",)
+ENVIRONMENT_VARIABLE = "RNNKIT_NATIVE"
+LIBRARY = "rnnkit_native"  # the extension's name and its TORCH_LIBRARY namespace
+FLAGS = ("-O3", "-march=native")  # the loops vectorised for the processor that builds them
+_loaded: dict[str, object] = {}
+
+
+def ops():
+    """``torch.ops.rnnkit_native`` (built or loaded on the first call), or None where it is
+    switched off (``RNNKIT_NATIVE=0``), cannot be built, or is being traced (torch.compile
+    and torch.export trace the Python loops, which they can read)."""
+    if os.environ.get(ENVIRONMENT_VARIABLE, "1") == "0" or _tracing():
+        return None
+    if "ops" not in _loaded:
+        _loaded["ops"] = _load()
+    return _loaded["ops"]
+
+
+def _tracing() -> bool:
+    return torch.compiler.is_compiling() or torch.jit.is_tracing() or torch.jit.is_scripting()
+
+
+def build_folder() -> Path:
+    """Where this build of the sources lives: one folder per source, torch and Python."""
+    root = os.environ.get("RNNKIT_NATIVE_CACHE")
+    if not root:
+        root = Path(os.environ.get("RNNKIT_CACHE") or Path.home() / ".cache" / "rnnkit") / "native"
+    digest = hashlib.sha256()
+    for name in SOURCES:
+        digest.update((_source_folder() / name).read_bytes())
+    digest.update(f"{torch.__version__} {sys.version} {sys.platform} {FLAGS}".encode())
+    digest.update(_processor().encode())  # built for this processor: a home folder may be
+    # shared by machines of other kinds
+    return Path(root) / digest.hexdigest()[:16]
+
+
+def _processor() -> str:
+    """What -march=native compiles for: the processor's model and feature flags."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return f"{platform.machine()} {platform.processor()}"
+    wanted = ("model name", "flags", "Features", "CPU part")  # x86; ARM
+    return "\n".join(sorted({line for line in lines if line.split(":")[0].strip() in wanted}))
+
+
+def _source_folder() -> Path:
+    return Path(__file__).parent / "csrc"
+
+
+def _load():
+    try:
+        folder = build_folder()
+        library = folder / f"{LIBRARY}.so"
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        with _exclusive(folder.parent / f"{folder.name}.lock"):
+            if not library.exists():
+                _build(folder)
+                return torch.ops.rnnkit_native  # the build loaded it
+        torch.ops.load_library(str(library))
+        return torch.ops.rnnkit_native
+    except Exception as error:  # no compiler, no ninja, a read-only cache: the Python loops
+        reason = _first_error(str(error)) or repr(error)
+        warnings.warn(
+            f"rnnkit could not build its compiled time loops ({reason}); the whole-sequence "
+            f"routes run their Python loops instead (the same numbers, "
+            f"slower). Set {ENVIRONMENT_VARIABLE}=0 to choose that without this warning.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return None
+
+
+def _first_error(text: str) -> str:
+    """The compiler's first ``error:`` line in a failed build's output, else its last line."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    errors = [line for line in lines if "error:" in line]
+    return (errors or lines or [""])[0 if errors else -1]
+
+
+def _build(folder: Path) -> None:
+    """Compile into ``folder``.partial, load it, and move it into place whole."""
+    from torch.utils.cpp_extension import load
+
+    partial = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)  # a killed build's leftovers (and its lock)
+    partial.mkdir()
+    print(
+        f"rnnkit: compiling the routes' time loops (first use only, about half a minute) into "
+        f"{folder}",
+        file=sys.stderr,
+        flush=True,
+    )
+    with _ninja_on_path():
+        load(
+            LIBRARY,
+            [str(_source_folder() / name) for name in SOURCES],
+            extra_cflags=list(FLAGS),
+            build_directory=str(partial),
+            is_python_module=False,
+        )
+    shutil.rmtree(folder, ignore_errors=True)  # an incomplete folder from elsewhere
+    partial.rename(folder)
+
+
+@contextmanager
+def _exclusive(path: Path):
+    """Hold an exclusive lock on ``path`` (released by the system if this process dies)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no lock; a build there is still moved into place whole
+        yield
+        return
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def _ninja_on_path():
+    """The ``ninja`` package's binary on PATH for the build, if it is installed (a virtual
+    environment run without being activated does not have its bin folder on PATH)."""
+    try:
+        import ninja
+    except ImportError:
+        yield
+        return
+    before = os.environ.get("PATH", "")
+    os.environ["PATH"] = os.pathsep.join((ninja.BIN_DIR, before))
+    try:
+        yield
+    finally:
+        os.environ["PATH"] = before

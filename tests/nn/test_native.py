@@ -1,0 +1,80 @@
+"""How rnnkit.nn.native builds and finds its compiled time loops: switched off, a build that
+fails (a warning, then the Python loops), a killed build's leftovers, a build moved into place
+whole, and one folder per source. The loops' numbers are tested in test_lstm_bptt.py."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+import torch.utils.cpp_extension
+
+import rnnkit.nn as rn
+from rnnkit.nn import native
+
+
+@pytest.fixture
+def fresh(monkeypatch, tmp_path):
+    """A process that has not loaded the library yet, building into an empty cache."""
+    monkeypatch.setattr(native, "_loaded", {})
+    monkeypatch.setenv("RNNKIT_NATIVE_CACHE", str(tmp_path / "native"))
+    return tmp_path / "native"
+
+
+def test_switched_off_is_silent_and_never_builds(fresh, monkeypatch):
+    monkeypatch.setenv("RNNKIT_NATIVE", "0")
+    monkeypatch.setattr(native, "_build", lambda folder: pytest.fail("built"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert native.ops() is None
+    assert not fresh.exists()
+
+
+def test_a_failed_build_warns_once_and_the_route_runs_in_python(fresh, monkeypatch):
+    def no_compiler(folder):
+        raise RuntimeError("Error building extension 'rnnkit_native'\nc++: not found")
+
+    monkeypatch.setattr(native, "_build", no_compiler)
+    with pytest.warns(RuntimeWarning, match=r"could not build .*\(c\+\+: not found\).*"):
+        assert native.ops() is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # once per process
+        assert native.ops() is None
+        torch.manual_seed(0)
+        layer = rn.Recurrent(rn.PeepholeLSTMCell, 3, 4)
+        x = torch.randn(5, 2, 3)
+        routed = layer(x)[0]
+        layer.impl = "loop"
+        torch.testing.assert_close(routed, layer(x)[0])
+
+
+def test_a_killed_build_is_cleared_and_a_build_lands_whole(fresh, monkeypatch):
+    folder = native.build_folder()
+    partial = folder.with_name(folder.name + ".partial")
+    partial.mkdir(parents=True)
+    (partial / "lock").touch()  # torch's own lock, left by a build that was killed
+    (partial / "rnnkit_native.so").write_bytes(b"half")
+    seen = {}
+
+    def fake_load(name, sources, build_directory, **options):
+        seen["files"] = sorted(p.name for p in native.Path(build_directory).iterdir())
+        (native.Path(build_directory) / f"{name}.so").write_bytes(b"whole")
+
+    monkeypatch.setattr(torch.utils.cpp_extension, "load", fake_load)
+    native._build(folder)
+    assert seen["files"] == []  # the leftovers were cleared before the build
+    assert not partial.exists()
+    assert (folder / "rnnkit_native.so").read_bytes() == b"whole"
+
+
+def test_one_folder_per_source(fresh, monkeypatch, tmp_path):
+    before = native.build_folder()
+    source = tmp_path / "csrc"
+    source.mkdir()
+    for name in native.SOURCES:
+        (source / name).write_text("// another version\n")
+    monkeypatch.setattr(native, "_source_folder", lambda: source)
+    after = native.build_folder()
+    assert before.parent == after.parent == fresh
+    assert before != after
