@@ -17,6 +17,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Dispatch.h>
+#include <ATen/core/dispatch/Dispatcher.h>
 #include <torch/library.h>
 
 #include <cmath>
@@ -81,6 +82,40 @@ void release_buffers() {
   pool.clear();
 }
 
+// out = x @ weight.t() for x (M, K), weight (O, K), at every step of a loop. Where torch has
+// MKL's packed matrix products (its x86 builds), float32 weights are packed once per call and
+// each step's product reads them packed: MKL's plain product packs the weight again at every
+// call, which at these sizes is a third of its time. Otherwise a plain product.
+class StepProduct {
+ public:
+  StepProduct(const at::Tensor& weight, int64_t M) : weight_(weight), M_(M) {
+    if (weight.scalar_type() != at::kFloat) return;
+    auto& dispatcher = c10::Dispatcher::singleton();
+    auto reorder = dispatcher.findSchema({"mkl::_mkl_reorder_linear_weight", ""});
+    auto linear = dispatcher.findSchema({"mkl::_mkl_linear", ""});
+    if (!reorder || !linear) return;
+    packed_ = reorder->typed<at::Tensor(const at::Tensor&, int64_t)>().call(weight, M);
+    linear_ = linear->typed<at::Tensor(const at::Tensor&, const at::Tensor&, const at::Tensor&,
+                                       const std::optional<at::Tensor>&, int64_t)>();
+  }
+
+  void operator()(at::Tensor& out, const at::Tensor& x) const {
+    if (linear_) {
+      out.copy_(linear_->call(x, packed_, weight_, std::nullopt, M_));
+    } else {
+      at::mm_out(out, x, weight_.t());
+    }
+  }
+
+ private:
+  at::Tensor weight_, packed_;
+  int64_t M_;
+  std::optional<c10::TypedOperatorHandle<at::Tensor(const at::Tensor&, const at::Tensor&,
+                                                     const at::Tensor&,
+                                                     const std::optional<at::Tensor>&, int64_t)>>
+      linear_;
+};
+
 // Zoneout of a fresh state: the unit keeps its old value where the mask is 1 (training, one
 // Bernoulli draw per unit, as rnnkit.nn.regularise draws it), or the expectation (evaluation).
 at::Tensor zone(const at::Tensor& old, const at::Tensor& fresh, double rate, bool training,
@@ -89,6 +124,21 @@ at::Tensor zone(const at::Tensor& old, const at::Tensor& fresh, double rate, boo
   at::Tensor keep = at::bernoulli(at::full_like(fresh, rate));
   slot->copy_(keep);
   return keep * old + (1 - keep) * fresh;
+}
+
+// The sum of term(j) for j < W in eight independent partial sums: one running sum waits on
+// each addition, eight let the compiler vectorise them.
+template <typename S, typename Term>
+S lane_sum(int64_t W, Term term) {
+  S lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t j = 0;
+  for (; j + 8 <= W; j += 8) {
+    for (int l = 0; l < 8; ++l) lanes[l] += term(j + l);
+  }
+  S total = 0;
+  for (; j < W; ++j) total += term(j);
+  for (int l = 0; l < 8; ++l) total += lanes[l];
+  return total;
 }
 
 // Layer normalisation of each of N rows of W values (Ba et al. 2016), as torch.nn.LayerNorm
@@ -101,11 +151,8 @@ void layer_norm_rows(int64_t N, int64_t W, const S* __restrict__ x, const S* __r
   for (int64_t n = 0; n < N; ++n) {
     const S* xr = x + n * W;
     S* yr = y + n * W;
-    S sum = 0;
-    for (int64_t j = 0; j < W; ++j) sum += xr[j];
-    const S mu = sum / W;
-    S squares = 0;
-    for (int64_t j = 0; j < W; ++j) squares += (xr[j] - mu) * (xr[j] - mu);
+    const S mu = lane_sum<S>(W, [&](int64_t j) { return xr[j]; }) / W;
+    const S squares = lane_sum<S>(W, [&](int64_t j) { return (xr[j] - mu) * (xr[j] - mu); });
     const S r = S(1) / std::sqrt(squares / W + S(eps));
     mean[n] = mu, rstd[n] = r;
     for (int64_t j = 0; j < W; ++j) yr[j] = (xr[j] - mu) * r * gain[j] + (shift ? shift[j] : S(0));
@@ -123,13 +170,9 @@ void layer_norm_rows_back(int64_t N, int64_t W, const S* __restrict__ dy,
     const S *dyr = dy + n * W, *xr = x + n * W;
     S* dxr = dx + n * W;
     const S mu = mean[n], r = rstd[n];
-    S sum_g = 0, sum_gx = 0;
-    for (int64_t j = 0; j < W; ++j) {
-      const S g = dyr[j] * gain[j];
-      sum_g += g;
-      sum_gx += g * (xr[j] - mu) * r;
-    }
-    const S mean_g = sum_g / W, mean_gx = sum_gx / W;
+    const S mean_g = lane_sum<S>(W, [&](int64_t j) { return dyr[j] * gain[j]; }) / W;
+    const S mean_gx =
+        lane_sum<S>(W, [&](int64_t j) { return dyr[j] * gain[j] * (xr[j] - mu) * r; }) / W;
     for (int64_t j = 0; j < W; ++j) {
       const S v = r * (dyr[j] * gain[j] - mean_g - (xr[j] - mu) * r * mean_gx);
       dxr[j] = add ? dxr[j] + v : v;
@@ -226,7 +269,7 @@ std::vector<at::Tensor> forward(const Forward& a, const at::Tensor& xs, const at
                                 const at::Tensor& c0, const std::optional<at::Tensor>& mask,
                                 const std::optional<at::Tensor>& keep, at::TensorList params) {
   const int64_t T = a.T, N = a.N, H = a.H, NH = N * H, G = 4 * H;
-  const at::Tensor w_t = params[0].t().contiguous();  // (H, 4H)
+  const StepProduct recurrent(params[0].contiguous(), N);  // h (N, H) -> W_hh h (N, 4H)
   const bool has_bias = params[1].numel() > 0;
   const S* bias = has_bias ? params[1].data_ptr<S>() : nullptr;
   const S *ln_hh = nullptr, *ln_c = nullptr, *ln_c_shift = nullptr;
@@ -274,7 +317,7 @@ std::vector<at::Tensor> forward(const Forward& a, const at::Tensor& xs, const at
     S* cp = row<S>(c_prev, t);
     copy_rows(cp, pc, NH);
     at::Tensor zt = a.ln ? z[t] : gates;  // W_hh h_{t-1}, (N, 4H)
-    at::mm_out(zt, h_prev[t], w_t);
+    recurrent(zt, h_prev[t]);
     if (a.ln) {  // its layer norm, shifted by bias_hh, into the gates scratch
       layer_norm_rows<S>(N, G, row<S>(z, t), ln_hh, bias, a.eps, pgates, row<S>(z_mean, t),
                          row<S>(z_rstd, t));
@@ -420,7 +463,7 @@ std::vector<at::Tensor> backward(const Forward& a, const at::Tensor& d_output,
   if (a.peephole) {
     w_ci = params[1].data_ptr<S>(), w_cf = params[2].data_ptr<S>(), w_co = params[3].data_ptr<S>();
   }
-  const at::Tensor& weight_hh = params[0];
+  const StepProduct recurrent(params[0].t().contiguous(), N);  // dz (N, 4H) -> dz W_hh (N, H)
   const S* ln_hh = a.ln ? params[1].data_ptr<S>() : nullptr;
   const S* ln_c = a.ln ? params[2].data_ptr<S>() : nullptr;
   const auto options = d_output.options();
@@ -467,7 +510,7 @@ std::vector<at::Tensor> backward(const Forward& a, const at::Tensor& d_output,
       layer_norm_rows_back<S>(N, 4 * H, da, row<S>(z, t), row<S>(z_mean, t), row<S>(z_rstd, t),
                               ln_hh, row<S>(d_z, t), false);
     }
-    at::mm_out(dh, d_zt, weight_hh);  // dL/dh_{t-1}, (N, H)
+    recurrent(dh, d_zt);  // dL/dh_{t-1}, (N, H)
     if (mask) dh.mul_(*mask);
     if (keep) dh.add_(pass_h), dc.add_(pass_c);
     if (share_h.defined()) dh.add_(share_h);
