@@ -13,6 +13,7 @@ import torch.utils.cpp_extension
 
 import rnnkit.nn as rn
 from rnnkit.nn import native
+from rnnkit.nn.regularise import regularise
 from tests.nn.helpers import rel_error
 
 
@@ -93,7 +94,7 @@ def test_float32_compiled_loops_are_as_close_to_float64_as_the_python_ones(cell_
     torch.manual_seed(0)
     layer = rn.Recurrent(cell_class, 5, 16, 2, bidirectional=True)
     if cell_class is rn.LSTMCell:  # the plain LSTM takes the route with zoneout
-        rn.regularise(layer, zoneout=0.1)
+        regularise(layer, zoneout=0.1)
     layer.impl = "route"
     x = torch.randn(30, 4, 5)
     lengths = torch.tensor([30, 17, 9, 1])
