@@ -92,9 +92,9 @@ class _LayerNormMixin:
                 nn.init.uniform_(parameter, -bound, bound)
 
     def project_input(self, x: Tensor) -> Tensor:
-        """``LN(W_ih x) + b_ih``: normalised before the bias, for all T steps at once."""
-        xp = _layer_norm(F.linear(x, self.weight_ih), self.ln_ih_weight)  # (..., G*H)
-        return xp if self.bias_ih is None else xp + self.bias_ih
+        """``LN(W_ih x) + b_ih``: normalised before the bias (the bias is the norm's shift: one
+        pass over the T steps' projections, not two), for all T steps at once."""
+        return _layer_norm(F.linear(x, self.weight_ih), self.ln_ih_weight, self.bias_ih)
 
     def recurrent(self, h: Tensor) -> Tensor:
         """``LN(W_hh h) + b_hh``, (N, G*H)."""

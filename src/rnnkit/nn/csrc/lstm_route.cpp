@@ -99,12 +99,9 @@ class StepProduct {
                                        const std::optional<at::Tensor>&, int64_t)>();
   }
 
-  void operator()(at::Tensor& out, const at::Tensor& x) const {
-    if (linear_) {
-      out.copy_(linear_->call(x, packed_, weight_, std::nullopt, M_));
-    } else {
-      at::mm_out(out, x, weight_.t());
-    }
+  at::Tensor operator()(const at::Tensor& x) const {
+    if (linear_) return linear_->call(x, packed_, weight_, std::nullopt, M_);
+    return at::mm(x, weight_.t());
   }
 
  private:
@@ -294,7 +291,7 @@ std::vector<at::Tensor> forward(const Forward& a, const at::Tensor& xs, const at
   }
   if (a.zone_training && a.zone_h > 0) saved.push_back(mask_h = buffer(H));
   if (a.zone_training && a.zone_c > 0) saved.push_back(mask_c = buffer(H));
-  // scratch: the gates (N, 4H) as the product gives them, then as blocks i, f, o, g (each
+  // scratch: lnlstm's normalised product (N, 4H); the gates as blocks i, f, o, g (each
   // N x H, contiguous) for one sigmoid call over i, f (and o) and one tanh call over g
   at::Tensor gates = at::empty({N, G}, options), blocks = at::empty({4, N, H}, options);
   const at::Tensor sigmoid_block = blocks.narrow(0, 0, a.peephole ? 2 : 3);
@@ -316,13 +313,15 @@ std::vector<at::Tensor> forward(const Forward& a, const at::Tensor& xs, const at
     }
     S* cp = row<S>(c_prev, t);
     copy_rows(cp, pc, NH);
-    at::Tensor zt = a.ln ? z[t] : gates;  // W_hh h_{t-1}, (N, 4H)
-    recurrent(zt, h_prev[t]);
-    if (a.ln) {  // its layer norm, shifted by bias_hh, into the gates scratch
-      layer_norm_rows<S>(N, G, row<S>(z, t), ln_hh, bias, a.eps, pgates, row<S>(z_mean, t),
+    const at::Tensor product = recurrent(h_prev[t]).contiguous();  // W_hh h_{t-1}, (N, 4H)
+    const S* pre = product.data_ptr<S>();
+    if (a.ln) {  // kept, and its layer norm, shifted by bias_hh, into the gates scratch
+      copy_rows(row<S>(z, t), pre, N * G);
+      layer_norm_rows<S>(N, G, pre, ln_hh, bias, a.eps, pgates, row<S>(z_mean, t),
                          row<S>(z_rstd, t));
+      pre = pgates;
     }
-    split_gates<S>(N, H, pgates, row<S>(xs, t), a.ln ? nullptr : bias, cp, w_ci, w_cf, pi, pf, po,
+    split_gates<S>(N, H, pre, row<S>(xs, t), a.ln ? nullptr : bias, cp, w_ci, w_cf, pi, pf, po,
                    pg);
     sigmoid_block.sigmoid_();
     g_block.tanh_();
@@ -510,7 +509,7 @@ std::vector<at::Tensor> backward(const Forward& a, const at::Tensor& d_output,
       layer_norm_rows_back<S>(N, 4 * H, da, row<S>(z, t), row<S>(z_mean, t), row<S>(z_rstd, t),
                               ln_hh, row<S>(d_z, t), false);
     }
-    recurrent(dh, d_zt);  // dL/dh_{t-1}, (N, H)
+    dh = recurrent(d_zt).contiguous();  // dL/dh_{t-1}, (N, H)
     if (mask) dh.mul_(*mask);
     if (keep) dh.add_(pass_h), dc.add_(pass_c);
     if (share_h.defined()) dh.add_(share_h);
