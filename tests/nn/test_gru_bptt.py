@@ -1,7 +1,8 @@
 """The GRU's and lngru's whole-sequence route (rnnkit.nn.gru_bptt) against the readable loop
 (impl="loop"): outputs, final states and every gradient in float64, with an initial state,
 lengths, both directions, two layers, recurrent dropout and zoneout, in training and in
-evaluation; and gradcheck of the hand-derived backward pass itself."""
+evaluation; and gradcheck of the hand-derived backward pass itself. Each runs on the compiled
+time loops (rnnkit.nn.native, the default) and on the Python ones."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from rnnkit.nn.regularise import Zoneout, regularise
 from rnnkit.nn.routes import sequence_route
 from rnnkit.nn.variant_cells import LayerNormGRUCell
 
+pytestmark = pytest.mark.usefixtures("route_loops")  # each test twice (tests/nn/conftest.py)
 CELLS = {"gru": GRUCell, "lngru": LayerNormGRUCell}
 T, N, D, H = 6, 3, 4, 5
 

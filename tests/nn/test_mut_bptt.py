@@ -1,7 +1,8 @@
 """MUT1-3's whole-sequence route (rnnkit.nn.mut_bptt) against the readable loop
 (impl="loop"): outputs, final states and every gradient in float64, with an initial state,
 lengths, both directions, two layers, recurrent dropout and zoneout, in training and in
-evaluation; and gradcheck of the hand-derived backward pass itself."""
+evaluation; and gradcheck of the hand-derived backward pass itself. Each runs on the compiled
+time loops (rnnkit.nn.native, the default) and on the Python ones."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from rnnkit.nn.regularise import Zoneout, regularise
 from rnnkit.nn.routes import sequence_route
 from rnnkit.nn.variant_cells import MUT1Cell, MUT2Cell, MUT3Cell
 
+pytestmark = pytest.mark.usefixtures("route_loops")  # each test twice (tests/nn/conftest.py)
 CELLS = {"mut1": MUT1Cell, "mut2": MUT2Cell, "mut3": MUT3Cell}
 T, N, D, H = 6, 3, 4, 5
 

@@ -83,7 +83,11 @@ def test_one_folder_per_source(fresh, monkeypatch, tmp_path):
     assert before != after
 
 
-@pytest.mark.parametrize("cell_class", [rn.PeepholeLSTMCell, rn.LayerNormLSTMCell, rn.LSTMCell])
+ROUTED = [rn.PeepholeLSTMCell, rn.LayerNormLSTMCell, rn.LSTMCell, rn.GRUCell]
+ROUTED += [rn.LayerNormGRUCell, rn.MUT1Cell, rn.MUT2Cell, rn.MUT3Cell]
+
+
+@pytest.mark.parametrize("cell_class", ROUTED)
 def test_float32_compiled_loops_are_as_close_to_float64_as_the_python_ones(cell_class, monkeypatch):
     """In float32 the compiled loops take MKL's packed products where torch has them (the
     float64 tests in test_lstm_bptt.py run the plain ones). Outputs and gradients against the
@@ -93,7 +97,7 @@ def test_float32_compiled_loops_are_as_close_to_float64_as_the_python_ones(cell_
         pytest.skip("the compiled time loops are not built here")
     torch.manual_seed(0)
     layer = rn.Recurrent(cell_class, 5, 16, 2, bidirectional=True)
-    if cell_class is rn.LSTMCell:  # the plain LSTM takes the route with zoneout
+    if cell_class in (rn.LSTMCell, rn.GRUCell):  # they take the route with zoneout
         regularise(layer, zoneout=0.1)
     layer.impl = "route"
     layer.eval()  # zoneout's expectation: float32 and float64 draw different masks
@@ -102,10 +106,11 @@ def test_float32_compiled_loops_are_as_close_to_float64_as_the_python_ones(cell_
 
     def run(layer, x):
         x = x.clone().requires_grad_()
-        out, (h, c) = layer(x, lengths=lengths)
+        out, state = layer(x, lengths=lengths)
+        state = state if isinstance(state, tuple) else (state,)
         weights = torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out)
-        loss = (out * weights).sum() + c.square().sum()
-        return [out, h, c, *torch.autograd.grad(loss, [x, *layer.parameters()])]
+        loss = (out * weights).sum() + state[-1].square().sum()
+        return [out, *state, *torch.autograd.grad(loss, [x, *layer.parameters()])]
 
     reference = run(copy.deepcopy(layer).double(), x.double())
     compiled = run(layer, x)
@@ -113,3 +118,20 @@ def test_float32_compiled_loops_are_as_close_to_float64_as_the_python_ones(cell_
     python = run(layer, x)
     for got, loop, want in zip(compiled, python, reference, strict=True):
         assert rel_error(got, want) < 1e-4 and rel_error(loop, want) < 1e-4
+
+
+def test_buffers_are_reused_between_steps_and_released():
+    """A training loop's second step takes the buffers its first one let go of."""
+    if native.ops() is None:
+        pytest.skip("the compiled time loops are not built here")
+    native.release_buffers()
+    layer = rn.Recurrent(rn.PeepholeLSTMCell, 3, 8)
+    x = torch.randn(12, 2, 3)
+    for step in range(3):
+        layer(x)[0].sum().backward()
+        if step == 0:
+            kept = native.ops().pooled_buffers()
+    assert kept > 0
+    assert native.ops().pooled_buffers() == kept
+    native.release_buffers()
+    assert native.ops().pooled_buffers() == 0

@@ -31,8 +31,9 @@ from torch.autograd.function import once_differentiable
 
 from rnnkit.nn.bptt_steps import run_steps, split_back
 from rnnkit.nn.cells import GRUCell
-from rnnkit.nn.lstm_bptt import layer_norm, layer_norm_grad
-from rnnkit.nn.variant_cells import LayerNormGRUCell
+from rnnkit.nn.lstm_bptt import gain_grads, layer_norm, layer_norm_grad, native_fits
+from rnnkit.nn.native import ops
+from rnnkit.nn.variant_cells import LN_EPS, LayerNormGRUCell
 
 
 def gru_kind(cell) -> str | None:
@@ -68,15 +69,30 @@ class GRUSequence(torch.autograd.Function):
     def forward(ctx, spec, xp, h0, mask, keep, weight_hh, bias_hh, gain):
         p = SimpleNamespace(kind=spec.kind, mask=mask, zone=spec.zone, H=h0.shape[1])
         p.weight_hh, p.weight_hh_t, p.bias_hh, p.gain = weight_hh, weight_hh.t(), bias_hh, gain
-        T = xp.shape[0]
-        names = ["h_prev", "hd", "r", "z", "n", "h_n", "pre", "mean", "rstd", "zone"]
-        saved = {name: [None] * T for name in names}
-        output, h, order = run_steps(
-            lambda x_t, h, t: _step(p, x_t, h, saved, t), xp.unbind(0), h0, keep, spec.reverse
-        )
-        s = {name: torch.stack(v) for name, v in saved.items() if v[0] is not None}
-        s.update(_factors(s))
-        ctx.p, ctx.order, ctx.names = p, order, list(s)
+        params = [weight_hh, bias_hh, gain]
+        native = ops() if native_fits(xp, params) else None
+        if native is None:
+            output, h, order, s = _forward_loop(p, xp, h0, keep, spec.reverse)
+        else:  # the same loop compiled, with the factors formed at each step
+            p.mask = mask = None if mask is None else mask.contiguous()
+            empty = weight_hh.new_empty(0)  # no bias
+            args = [weight_hh, empty if bias_hh is None else bias_hh.contiguous()]
+            args += [gain.contiguous()] if spec.kind == "lngru" else []
+            zone = (0.0, False) if p.zone is None else (float(p.zone[0]), bool(p.zone[2]))
+            output, h, *values = native.gru_route_forward(
+                xp.contiguous(),
+                h0,
+                mask,
+                keep,
+                args,
+                NATIVE_KINDS[p.kind],
+                spec.reverse,
+                *zone,
+                LN_EPS,
+            )
+            s = dict(zip(_native_saved(p), values, strict=True))
+            order = range(xp.shape[0] - 1, -1, -1) if spec.reverse else range(xp.shape[0])
+        ctx.p, ctx.order, ctx.names, ctx.native = p, order, list(s), native
         keep_f = () if keep is None else (keep.to(xp.dtype),)
         ctx.save_for_backward(*s.values(), *keep_f)
         return output, h
@@ -88,18 +104,64 @@ class GRUSequence(torch.autograd.Function):
         tensors = ctx.saved_tensors
         s = dict(zip(ctx.names, tensors, strict=False))
         keep = tensors[-1] if len(tensors) > len(ctx.names) else None
-        T, N, H = d_output.shape
-        d_x = d_output.new_empty(T, N, 3 * H)  # dL/d(projected input), rows r|z|n
-        d_hp = d_output.new_empty(T, N, 3 * H)  # dL/d(W_hh h + b_hh), after any norm
-        d_pre = d_output.new_empty(T, N, 3 * H) if p.kind == "lngru" else d_hp  # before it
-        steps = {name: value.unbind(0) for name, value in s.items()}
-        grads = SimpleNamespace(d_x=d_x.unbind(0), d_hp=d_hp.unbind(0), d_pre=d_pre.unbind(0))
-        d_outs, keeps = d_output.unbind(0), None if keep is None else keep.unbind(0)
-        dh = d_h
-        for t in reversed(order):
-            k = None if keeps is None else keeps[t]
-            dh = _step_back(p, steps, grads, t, dh, d_outs[t], k)
+        if ctx.native is None:
+            d_x, d_hp, d_pre, dh = _backward_loop(p, s, d_output, d_h, keep, order)
+        else:
+            saved = [s[name] for name in _native_saved(p)]
+            args = [p.weight_hh] + ([p.gain.contiguous()] if p.kind == "lngru" else [])
+            zone = (0.0, False) if p.zone is None else (float(p.zone[0]), bool(p.zone[2]))
+            d_x, d_hp, d_pre, dh = ctx.native.gru_route_backward(
+                d_output.contiguous(),
+                d_h,
+                saved,
+                args,
+                p.mask,
+                keep,
+                NATIVE_KINDS[p.kind],
+                order.step < 0,
+                *zone,
+            )
         return (None, d_x, dh, None, None, *_weight_grads(p, s, d_hp, d_pre))
+
+
+NATIVE_KINDS = {"gru": 0, "lngru": 1}  # csrc/gru_route.cpp's kinds
+
+
+def _native_saved(p) -> list[str]:
+    """What the C++ forward loop returns to keep, in its order."""
+    names = ["hd", "r", "z", "k_n", "k_z", "k_r"]
+    names += ["pre", "mean", "rstd"] if p.kind == "lngru" else []
+    return names + (["zone"] if p.zone is not None and p.zone[0] and p.zone[2] else [])
+
+
+def _forward_loop(p, xp: Tensor, h0: Tensor, keep: Tensor | None, reverse: bool):
+    """The forward time loop in Python: ``(output, h_T, order, saved)``, ``saved`` stacked
+    over T with the derivative factors."""
+    T = xp.shape[0]
+    names = ["h_prev", "hd", "r", "z", "n", "h_n", "pre", "mean", "rstd", "zone"]
+    saved = {name: [None] * T for name in names}
+    output, h, order = run_steps(
+        lambda x_t, h, t: _step(p, x_t, h, saved, t), xp.unbind(0), h0, keep, reverse
+    )
+    s = {name: torch.stack(v) for name, v in saved.items() if v[0] is not None}
+    s.update(_factors(s))
+    return output, h, order, s
+
+
+def _backward_loop(p, s: dict, d_output: Tensor, d_h: Tensor, keep, order):
+    """The backward time loop in Python: ``(d_x, d_hp, d_pre, dL/dh_0)``."""
+    T, N, H = d_output.shape
+    d_x = d_output.new_empty(T, N, 3 * H)  # dL/d(projected input), rows r|z|n
+    d_hp = d_output.new_empty(T, N, 3 * H)  # dL/d(W_hh h + b_hh), after any norm
+    d_pre = d_output.new_empty(T, N, 3 * H) if p.kind == "lngru" else d_hp  # before it
+    steps = {name: value.unbind(0) for name, value in s.items()}
+    grads = SimpleNamespace(d_x=d_x.unbind(0), d_hp=d_hp.unbind(0), d_pre=d_pre.unbind(0))
+    d_outs, keeps = d_output.unbind(0), None if keep is None else keep.unbind(0)
+    dh = d_h
+    for t in reversed(order):
+        k = None if keeps is None else keeps[t]
+        dh = _step_back(p, steps, grads, t, dh, d_outs[t], k)
+    return d_x, d_hp, d_pre, dh
 
 
 def _step(p, x_t: Tensor, h: Tensor, saved: dict, t: int) -> Tensor:
@@ -168,7 +230,6 @@ def _weight_grads(p, s: dict, d_hp: Tensor, d_pre: Tensor) -> list:
     d_weight = d_pre.flatten(0, 1).t() @ s["hd"].flatten(0, 1)  # (3H, H)
     d_bias = None if p.bias_hh is None else d_hp.sum((0, 1))
     d_gain = None
-    if p.kind == "lngru":
-        normalised = (s["pre"] - s["mean"]) * s["rstd"]  # (T, N, 3H)
-        d_gain = (d_hp * normalised).sum((0, 1))
+    if p.kind == "lngru":  # sum_t,n dL/dLN(pre) * pre^, in one pass
+        d_gain = gain_grads(d_hp, s["pre"], s["mean"], s["rstd"])[1]
     return [d_weight, d_bias, d_gain]

@@ -98,7 +98,7 @@ class LSTMSequence(torch.autograd.Function):
         p.kind, p.peephole, p.ln = spec.kind, spec.kind == "peephole", spec.kind == "lnlstm"
         p.zone = spec.zone
         p.weight_hh_t = p.weight_hh.t()  # (H, 4H)
-        native = ops() if _native_fits(xp, params) else None
+        native = ops() if native_fits(xp, params) else None
         if native is None:
             if not p.ln and p.bias_hh is not None:
                 xp = xp + p.bias_hh  # (T, N, 4H): W_ih x_t + b_ih + b_hh
@@ -199,7 +199,7 @@ def _backward_loop(p, s: dict, d_output: Tensor, d_h: Tensor, d_c: Tensor, keep,
 NATIVE_KINDS = {"lstm": 0, "peephole": 1, "lnlstm": 2}  # csrc/lstm_route.cpp's kinds
 
 
-def _native_fits(xp: Tensor, params) -> bool:
+def native_fits(xp: Tensor, params) -> bool:
     """Whether the compiled loops take this sequence: CPU, float32 or float64 throughout."""
     dtypes = {xp.dtype, *(param.dtype for param in params if param is not None)}
     return xp.device.type == "cpu" and len(dtypes) == 1 and xp.dtype in NATIVE_DTYPES
@@ -368,13 +368,13 @@ def _weight_grads(p, s: dict, d_a: Tensor, d_z: Tensor, d_cn: Tensor | None) -> 
         c_prev, c = s["c_prev"], s["c"]
         grads += [(d_i * c_prev).sum((0, 1)), (d_f * c_prev).sum((0, 1)), (d_o * c).sum((0, 1))]
     if p.ln:  # sum_t,n dL/dLN(x) * x^ for a gain, sum_t,n dL/dLN(x) for a shift, in one pass
-        _, d_ln_hh, d_bias = _gain_grads(d_a, s["z"], s["z_mean"], s["z_rstd"])
-        _, d_ln_c, d_shift = _gain_grads(d_cn, s["c"], s["c_mean"], s["c_rstd"])
+        _, d_ln_hh, d_bias = gain_grads(d_a, s["z"], s["z_mean"], s["z_rstd"])
+        _, d_ln_c, d_shift = gain_grads(d_cn, s["c"], s["c_mean"], s["c_rstd"])
         grads = [d_weight_hh, None if p.bias_hh is None else d_bias, d_ln_hh, d_ln_c, d_shift]
     return grads
 
 
-def _gain_grads(grad: Tensor, x: Tensor, mean: Tensor, rstd: Tensor):
+def gain_grads(grad: Tensor, x: Tensor, mean: Tensor, rstd: Tensor):
     """``(None, dL/d gain, dL/d shift)`` of a layer norm applied to every (t, n) row of ``x``,
     given dL/d(its output) (autograd's own kernel)."""
     rows = lambda v: v.flatten(0, 1)  # noqa: E731  (T, N, ·) -> (T N, ·)

@@ -31,6 +31,8 @@ from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 from rnnkit.nn.bptt_steps import run_steps, split_back
+from rnnkit.nn.lstm_bptt import native_fits
+from rnnkit.nn.native import ops
 from rnnkit.nn.variant_cells import MUT1Cell, MUT2Cell, MUT3Cell
 
 KINDS = {MUT1Cell: "mut1", MUT2Cell: "mut2", MUT3Cell: "mut3"}
@@ -68,17 +70,24 @@ class MUTSequence(torch.autograd.Function):
         H = h0.shape[1]
         p = SimpleNamespace(kind=spec.kind, mask=mask, zone=spec.zone, H=H)
         p.w_z, p.w_r, p.w_n = (w.t() for w in weight_hh.chunk(3))  # each (H, H)
-        T = u.shape[0]
-        names = ["h_prev", "hd", "s_z", "tanh_h", "z", "r", "q", "n", "zone"]
-        saved = {name: [None] * T for name in names}
-        output, h, order = run_steps(
-            lambda x_t, h, t: _step(p, x_t, h, saved, t), u.unbind(0), h0, keep, spec.reverse
-        )
-        s = {name: torch.stack(v) for name, v in saved.items() if v[0] is not None}
-        s.update(_factors(p, s))
-        for name in ("z", "n", "h_prev", "tanh_h"):  # in the factors now
-            s.pop(name, None)
-        ctx.p, ctx.order, ctx.names = p, order, list(s)
+        native = ops() if native_fits(u, [weight_hh]) else None
+        if native is None:
+            output, h, order, s = _forward_loop(p, u, h0, keep, spec.reverse)
+        else:  # the same loop compiled, with the factors formed at each step
+            p.mask = mask = None if mask is None else mask.contiguous()
+            output, h, *values = native.mut_route_forward(
+                u.contiguous(),
+                h0,
+                mask,
+                keep,
+                weight_hh,
+                NATIVE_KINDS[p.kind],
+                spec.reverse,
+                *_zone_args(p),
+            )
+            s = dict(zip(_native_saved(p), values, strict=True))
+            order = range(u.shape[0] - 1, -1, -1) if spec.reverse else range(u.shape[0])
+        ctx.p, ctx.order, ctx.names, ctx.native = p, order, list(s), native
         keep_f = () if keep is None else (keep.to(u.dtype),)
         ctx.save_for_backward(*s.values(), weight_hh, *keep_f)
         return output, h
@@ -90,18 +99,69 @@ class MUTSequence(torch.autograd.Function):
         tensors = ctx.saved_tensors
         s = dict(zip(ctx.names, tensors, strict=False))
         weight_hh = tensors[len(ctx.names)]
-        p.w_z, p.w_r, p.w_n = weight_hh.chunk(3)  # each (H, H), as the backward pass reads them
         keep = tensors[-1] if len(tensors) > len(ctx.names) + 1 else None
-        T, N, H = d_output.shape
-        d_u = d_output.new_empty(T, N, 3 * H)  # dL/d(pre-activations), rows z|r|n
-        steps = {name: value.unbind(0) for name, value in s.items()}
-        d_us, d_outs = d_u.unbind(0), d_output.unbind(0)
-        keeps = None if keep is None else keep.unbind(0)
-        dh = d_h
-        for t in reversed(order):
-            k = None if keeps is None else keeps[t]
-            dh = _step_back(p, steps, t, dh, d_outs[t], d_us[t], k)
+        if ctx.native is None:
+            d_u, dh = _backward_loop(p, s, weight_hh, d_output, d_h, keep, order)
+        else:
+            saved = [s[name] for name in _native_saved(p)]
+            d_u, dh = ctx.native.mut_route_backward(
+                d_output.contiguous(),
+                d_h,
+                saved,
+                weight_hh,
+                p.mask,
+                keep,
+                NATIVE_KINDS[p.kind],
+                order.step < 0,
+                *_zone_args(p),
+            )
         return None, d_u, dh, None, None, _weight_grad(p, s, d_u)
+
+
+NATIVE_KINDS = {"mut1": 1, "mut2": 2, "mut3": 3}  # csrc/mut_route.cpp's kinds
+
+
+def _native_saved(p) -> list[str]:
+    """What the C++ forward loop returns to keep, in its order."""
+    names = ["hd", "q", "r", "k_z", "k_n", "k_r", "keep_z"]
+    names += ["s_z"] if p.kind != "mut1" else []
+    names += ["k_tanh"] if p.kind == "mut3" else []
+    return names + (["zone"] if p.zone is not None and p.zone[0] and p.zone[2] else [])
+
+
+def _zone_args(p) -> tuple[float, bool]:
+    """Zoneout's (hidden rate, training) as the C++ loops take them."""
+    return (0.0, False) if p.zone is None else (float(p.zone[0]), bool(p.zone[2]))
+
+
+def _forward_loop(p, u: Tensor, h0: Tensor, keep: Tensor | None, reverse: bool):
+    """The forward time loop in Python: ``(output, h_T, order, saved)``, ``saved`` stacked
+    over T with the derivative factors."""
+    names = ["h_prev", "hd", "s_z", "tanh_h", "z", "r", "q", "n", "zone"]
+    saved = {name: [None] * u.shape[0] for name in names}
+    output, h, order = run_steps(
+        lambda x_t, h, t: _step(p, x_t, h, saved, t), u.unbind(0), h0, keep, reverse
+    )
+    s = {name: torch.stack(v) for name, v in saved.items() if v[0] is not None}
+    s.update(_factors(p, s))
+    for name in ("z", "n", "h_prev", "tanh_h"):  # in the factors now
+        s.pop(name, None)
+    return output, h, order, s
+
+
+def _backward_loop(p, s: dict, weight_hh: Tensor, d_output: Tensor, d_h: Tensor, keep, order):
+    """The backward time loop in Python: ``(d_u, dL/dh_0)``."""
+    p.w_z, p.w_r, p.w_n = weight_hh.chunk(3)  # each (H, H), as the backward pass reads them
+    T, N, H = d_output.shape
+    d_u = d_output.new_empty(T, N, 3 * H)  # dL/d(pre-activations), rows z|r|n
+    steps = {name: value.unbind(0) for name, value in s.items()}
+    d_us, d_outs = d_u.unbind(0), d_output.unbind(0)
+    keeps = None if keep is None else keep.unbind(0)
+    dh = d_h
+    for t in reversed(order):
+        k = None if keeps is None else keeps[t]
+        dh = _step_back(p, steps, t, dh, d_outs[t], d_us[t], k)
+    return d_u, dh
 
 
 def _step(p, u_t: Tensor, h: Tensor, saved: dict, t: int) -> Tensor:

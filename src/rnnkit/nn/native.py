@@ -30,7 +30,7 @@ from pathlib import Path
 
 import torch
 
-SOURCES = ("lstm_route.cpp",)
+SOURCES = ("route_common.h", "lstm_route.cpp", "gru_route.cpp", "mut_route.cpp")
 ENVIRONMENT_VARIABLE = "RNNKIT_NATIVE"
 LIBRARY = "rnnkit_native"  # the extension's name and its TORCH_LIBRARY namespace
 FLAGS = ("-O3", "-march=native")  # the loops vectorised for the processor that builds them
@@ -46,6 +46,13 @@ def ops():
     if "ops" not in _loaded:
         _loaded["ops"] = _load()
     return _loaded["ops"]
+
+
+def release_buffers() -> None:
+    """Let go of the buffers the compiled loops keep between calls (to reuse their pages; at
+    most 4 GiB), e.g. after training, before other work. Nothing happens if they never ran."""
+    if _loaded.get("ops") is not None:
+        _loaded["ops"].release_buffers()
 
 
 def _tracing() -> bool:
@@ -126,7 +133,7 @@ def _build(folder: Path) -> None:
     with _ninja_on_path():
         load(
             LIBRARY,
-            [str(_source_folder() / name) for name in SOURCES],
+            [str(_source_folder() / name) for name in SOURCES if name.endswith(".cpp")],
             extra_cflags=list(FLAGS),
             build_directory=str(partial),
             is_python_module=False,

@@ -20,8 +20,8 @@ from rnnkit.nn.regularise import Zoneout
 # EPYC this was built on (`rnnkit bench layers --cells lnlstm,lngru`, T,N = 100,32 and
 # 512,32: lnlstm's route 2.4x / 2.8x torch.nn.LSTM against the loop's 1.8x / 1.8x; lngru's
 # 1.9x against 1.4x at 512,32): under impl="auto" they take the loop, under impl="route" the
-# route. The LSTM route's compiled loops (rnnkit.nn.native) are faster than both, so lnlstm
-# takes the route wherever those run (float32 or float64 on the CPU).
+# route. The routes' compiled loops (rnnkit.nn.native) are faster than both, so both take the
+# route wherever those run (float32 or float64 on the CPU).
 LOOP_FASTER = {"lnlstm", "lngru"}
 
 
@@ -30,13 +30,13 @@ def default_route(cell):
     (not :data:`LOOP_FASTER`): what ``impl="auto"`` takes."""
     bare = cell.cell if type(cell) is Zoneout else cell
     kind = LSTM_KINDS.get(type(bare)) or MUT_KINDS.get(type(bare)) or gru_kind(bare)
-    if kind in LOOP_FASTER and not (kind in LSTM_KINDS.values() and _compiled(bare)):
+    if kind in LOOP_FASTER and not _compiled(bare):
         return None
     return sequence_route(cell)
 
 
 def _compiled(cell) -> bool:
-    """Whether the LSTM route's compiled loops will run this cell's sequences."""
+    """Whether the routes' compiled loops will run this cell's sequences."""
     weight = cell.weight_hh
     return weight.device.type == "cpu" and weight.dtype in NATIVE_DTYPES and ops() is not None
 

@@ -1,0 +1,186 @@
+// What the compiled routes share (lstm_route.cpp, gru_route.cpp): rows of contiguous
+// buffers, the buffer pool, the per-step matrix product, zoneout, and layer normalisation of
+// rows with its backward pass. See lstm_route.cpp for the design.
+
+#pragma once
+
+#include <ATen/ATen.h>
+#include <ATen/core/dispatch/Dispatcher.h>
+
+#include <cmath>
+#include <cstring>
+#include <mutex>
+#include <optional>
+#include <utility>
+#include <vector>
+
+namespace rnnkit_native {
+
+
+template <typename S>
+S* row(const at::Tensor& t, int64_t index) {  // the index-th slice along dim 0 (contiguous)
+  return t.data_ptr<S>() + index * t.stride(0);
+}
+
+template <typename S>
+void copy_rows(S* to, const S* from, int64_t count) {
+  std::memcpy(to, from, count * sizeof(S));
+}
+
+// Buffers kept between calls. A large fresh buffer comes from the system as untouched pages,
+// and its first write into each page faults: at batch 8, about a third of a step's time. A
+// training loop asks for the same sizes at every step, so a buffer the autograd graph has let
+// go of (its storage held by the pool alone) is handed out again instead: the smallest free
+// one that fits and is at most twice the size asked for, else a new one. The pool holds at
+// most kKept buffers and kPoolBytes in all; to make room it lets go of free buffers, and a
+// buffer that would not fit even then is not kept. release_buffers() empties it.
+constexpr size_t kKept = 48;
+constexpr int64_t kPoolBytes = int64_t(4) << 30;  // 4 GiB
+inline std::mutex pool_lock;
+inline std::vector<at::Tensor> pool;
+
+inline int64_t bytes(const at::Tensor& t) { return t.numel() * t.element_size(); }
+
+inline at::Tensor take(at::IntArrayRef sizes, const at::TensorOptions& options) {
+  int64_t numel = 1;
+  for (int64_t size : sizes) numel *= size;
+  std::lock_guard<std::mutex> guard(pool_lock);
+  at::Tensor* best = nullptr;
+  for (at::Tensor& held : pool) {
+    const bool free = held.storage().use_count() == 1;
+    const bool fits = held.numel() >= numel && held.numel() <= 2 * numel;
+    if (free && fits && held.dtype() == options.dtype() &&
+        (!best || held.numel() < best->numel())) {
+      best = &held;
+    }
+  }
+  if (best) return best->narrow(0, 0, numel).view(sizes);
+  at::Tensor fresh = at::empty({numel}, options);
+  int64_t total = bytes(fresh);
+  for (const at::Tensor& held : pool) total += bytes(held);
+  for (auto it = pool.begin(); it != pool.end() && (pool.size() >= kKept || total > kPoolBytes);) {
+    if (it->storage().use_count() == 1) {  // free: let go of it
+      total -= bytes(*it);
+      it = pool.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (pool.size() < kKept && total <= kPoolBytes) pool.push_back(fresh);
+  return fresh.view(sizes);
+}
+
+inline int64_t pooled_buffers() {
+  std::lock_guard<std::mutex> guard(pool_lock);
+  return static_cast<int64_t>(pool.size());
+}
+
+inline void release_buffers() {
+  std::lock_guard<std::mutex> guard(pool_lock);
+  pool.clear();
+}
+
+// out = x @ weight.t() for x (M, K), weight (O, K), at every step of a loop. Where torch has
+// MKL's packed matrix products (its x86 builds), float32 weights are packed once per call and
+// each step's product reads them packed: MKL's plain product packs the weight again at every
+// call, which at these sizes is a third of its time. Otherwise a plain product.
+class StepProduct {
+ public:
+  StepProduct(const at::Tensor& weight, int64_t M) : weight_(weight), M_(M) {
+    if (weight.scalar_type() != at::kFloat) return;
+    auto& dispatcher = c10::Dispatcher::singleton();
+    auto reorder = dispatcher.findSchema({"mkl::_mkl_reorder_linear_weight", ""});
+    auto linear = dispatcher.findSchema({"mkl::_mkl_linear", ""});
+    if (!reorder || !linear) return;
+    packed_ = reorder->typed<at::Tensor(const at::Tensor&, int64_t)>().call(weight, M);
+    linear_ = linear->typed<at::Tensor(const at::Tensor&, const at::Tensor&, const at::Tensor&,
+                                       const std::optional<at::Tensor>&, int64_t)>();
+  }
+
+  at::Tensor operator()(const at::Tensor& x) const {
+    if (linear_) return linear_->call(x, packed_, weight_, std::nullopt, M_);
+    return at::mm(x, weight_.t());
+  }
+
+ private:
+  at::Tensor weight_, packed_;
+  int64_t M_;
+  std::optional<c10::TypedOperatorHandle<at::Tensor(const at::Tensor&, const at::Tensor&,
+                                                     const at::Tensor&,
+                                                     const std::optional<at::Tensor>&, int64_t)>>
+      linear_;
+};
+
+// Zoneout of a fresh state: the unit keeps its old value where the mask is 1 (training, one
+// Bernoulli draw per unit, as rnnkit.nn.regularise draws it), or the expectation (evaluation).
+inline at::Tensor zone(const at::Tensor& old, const at::Tensor& fresh, double rate, bool training,
+                std::optional<at::Tensor> slot) {
+  if (!training) return rate * old + (1 - rate) * fresh;
+  at::Tensor keep = at::bernoulli(at::full_like(fresh, rate));
+  slot->copy_(keep);
+  return keep * old + (1 - keep) * fresh;
+}
+
+// The sum of term(j) for j < W in eight independent partial sums: one running sum waits on
+// each addition, eight let the compiler vectorise them.
+template <typename S, typename Term>
+S lane_sum(int64_t W, Term term) {
+  S lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t j = 0;
+  for (; j + 8 <= W; j += 8) {
+    for (int l = 0; l < 8; ++l) lanes[l] += term(j + l);
+  }
+  S total = 0;
+  for (; j < W; ++j) total += term(j);
+  for (int l = 0; l < 8; ++l) total += lanes[l];
+  return total;
+}
+
+// Layer normalisation of each of N rows of W values (Ba et al. 2016), as torch.nn.LayerNorm
+// computes it: y = (x - mean) rstd gain + shift, rstd = 1 / sqrt(var + eps), the variance
+// biased; mean and rstd kept for the backward pass. shift may be null.
+template <typename S>
+void layer_norm_rows(int64_t N, int64_t W, const S* __restrict__ x, const S* __restrict__ gain,
+                     const S* __restrict__ shift, double eps, S* __restrict__ y,
+                     S* __restrict__ mean, S* __restrict__ rstd) {
+  for (int64_t n = 0; n < N; ++n) {
+    const S* xr = x + n * W;
+    S* yr = y + n * W;
+    const S mu = lane_sum<S>(W, [&](int64_t j) { return xr[j]; }) / W;
+    const S squares = lane_sum<S>(W, [&](int64_t j) { return (xr[j] - mu) * (xr[j] - mu); });
+    const S r = S(1) / std::sqrt(squares / W + S(eps));
+    mean[n] = mu, rstd[n] = r;
+    for (int64_t j = 0; j < W; ++j) yr[j] = (xr[j] - mu) * r * gain[j] + (shift ? shift[j] : S(0));
+  }
+}
+
+// Its backward pass for dL/dx given dy = dL/dy: with g = dy gain and x^ = (x - mean) rstd,
+// dx = rstd (g - mean(g) - x^ mean(g x^)); added to dx (add) or written.
+template <typename S>
+void layer_norm_rows_back(int64_t N, int64_t W, const S* __restrict__ dy,
+                          const S* __restrict__ x, const S* __restrict__ mean,
+                          const S* __restrict__ rstd, const S* __restrict__ gain,
+                          S* __restrict__ dx, bool add) {
+  for (int64_t n = 0; n < N; ++n) {
+    const S *dyr = dy + n * W, *xr = x + n * W;
+    S* dxr = dx + n * W;
+    const S mu = mean[n], r = rstd[n];
+    const S mean_g = lane_sum<S>(W, [&](int64_t j) { return dyr[j] * gain[j]; }) / W;
+    const S mean_gx =
+        lane_sum<S>(W, [&](int64_t j) { return dyr[j] * gain[j] * (xr[j] - mu) * r; }) / W;
+    for (int64_t j = 0; j < W; ++j) {
+      const S v = r * (dyr[j] * gain[j] - mean_g - (xr[j] - mu) * r * mean_gx);
+      dxr[j] = add ? dxr[j] + v : v;
+    }
+  }
+}
+
+// dL/d(zoned state) -> (the fresh state's share, the old state's share).
+inline std::pair<at::Tensor, at::Tensor> zone_back(const at::Tensor& d, double rate, bool training,
+                                            const at::Tensor& mask) {
+  if (rate == 0) return {d, at::Tensor()};
+  if (!training) return {d * (1 - rate), d * rate};
+  return {d * (1 - mask), d * mask};
+}
+
+}  // namespace rnnkit_native
