@@ -116,20 +116,7 @@ std::vector<at::Tensor> forward(const Run& a, const at::Tensor& u, const at::Ten
       copy_rows(ph, pnew, NH);
       continue;
     }
-    at::Tensor hz = h_new;
-    if (a.zone_h > 0) {
-      auto slot = zone_masks.defined() ? std::optional<at::Tensor>(zone_masks[t]) : std::nullopt;
-      hz = zone(h, hz, a.zone_h, a.zone_training, slot);
-    }
-    if (keep) {  // past its length a sequence keeps its state and emits zeros
-      const at::Tensor k = (*keep)[t];
-      at::Tensor out_t = out[t];
-      at::mul_out(out_t, hz, k);
-      h.copy_(at::where(k, hz, h));
-    } else {
-      out[t].copy_(hz);
-      h.copy_(hz);
-    }
+    settle_state(h, h_new, out, t, keep, a.zone_h, a.zone_training, zone_masks);
   }
   std::vector<at::Tensor> result = {out, h};
   result.insert(result.end(), saved.begin(), saved.end());
@@ -194,19 +181,9 @@ std::vector<at::Tensor> backward(const Run& a, const at::Tensor& d_output, const
   for (int64_t s = 0; s < T; ++s) {
     const int64_t t = a.reverse ? s : T - 1 - s;  // the forward order, backwards
     at::Tensor pass, share;
-    const S* d_out = row<S>(d_output, t);
-    if (keep) {  // where the step was skipped the state's gradient passes through unchanged
-      const at::Tensor k = (*keep)[t];
-      pass = dh * (1 - k);
-      dh = (dh + d_output[t]) * k;
-      d_out = nullptr;
-    }
-    if (a.zone_h > 0) {
-      if (d_out) dh = dh + d_output[t], d_out = nullptr;
-      const at::Tensor drawn = zone_masks.defined() ? zone_masks[t] : dh;
-      std::tie(dh, share) = zone_back(dh, a.zone_h, a.zone_training, drawn);
-    }
-    dh = dh.contiguous();
+    const bool added = split_back(dh, d_output, t, keep, a.zone_h, a.zone_training, zone_masks,
+                                  pass, share);
+    const S* d_out = added ? nullptr : row<S>(d_output, t);
     S* du = row<S>(d_u, t);
     gates_back<S>(N, H, dh.data_ptr<S>(), d_out, row<S>(k_z, t), row<S>(k_n, t),
                   row<S>(keep_z, t), du, pdn, pdirect);

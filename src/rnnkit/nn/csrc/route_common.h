@@ -183,4 +183,48 @@ inline std::pair<at::Tensor, at::Tensor> zone_back(const at::Tensor& d, double r
   return {d * (1 - mask), d * mask};
 }
 
+// A single-state cell's step (GRU, MUT) after its fresh state h_new: zoneout (in training
+// its mask kept in masks[t]), then, past a sequence's length, its old state kept and a zero
+// emitted. Writes the output row t and the state h.
+inline void settle_state(at::Tensor& h, const at::Tensor& h_new, const at::Tensor& out,
+                         int64_t t, const std::optional<at::Tensor>& keep, double rate,
+                         bool training, const at::Tensor& masks) {
+  at::Tensor fresh = h_new, out_t = out[t];
+  if (rate > 0) {
+    fresh = zone(h, fresh, rate, training,
+                 masks.defined() ? std::optional<at::Tensor>(masks[t]) : std::nullopt);
+  }
+  if (keep) {
+    const at::Tensor k = (*keep)[t];
+    at::mul_out(out_t, fresh, k);
+    h.copy_(at::where(k, fresh, h));
+  } else {
+    out_t.copy_(fresh);
+    h.copy_(fresh);
+  }
+}
+
+// Its first move back (rnnkit.nn.bptt_steps.split_back): dL/dh_t split into what flows back
+// through step t and what passes straight to h_{t-1}: the whole gradient where the step was
+// past the sequence's length (pass), zoneout's share of the units it kept (share). dh is left
+// contiguous. Returns whether the output's gradient d_output[t] was added to dh here (else
+// the step's loop adds it).
+inline bool split_back(at::Tensor& dh, const at::Tensor& d_output, int64_t t,
+                       const std::optional<at::Tensor>& keep, double rate, bool training,
+                       const at::Tensor& masks, at::Tensor& pass, at::Tensor& share) {
+  bool added = false;
+  if (keep) {
+    const at::Tensor k = (*keep)[t];
+    pass = dh * (1 - k);
+    dh = (dh + d_output[t]) * k;
+    added = true;
+  }
+  if (rate > 0) {
+    if (!added) dh = dh + d_output[t], added = true;
+    std::tie(dh, share) = zone_back(dh, rate, training, masks.defined() ? masks[t] : dh);
+  }
+  dh = dh.contiguous();
+  return added;
+}
+
 }  // namespace rnnkit_native
