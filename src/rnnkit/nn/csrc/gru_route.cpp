@@ -98,15 +98,10 @@ std::vector<at::Tensor> forward(const Run& a, const at::Tensor& xs, const at::Te
   S *pr = row<S>(rz, 0), *pz = row<S>(rz, 1), *pn = cand.data_ptr<S>();
   S *phn = h_n.data_ptr<S>(), *pnew = h_new.data_ptr<S>(), *ph = h.data_ptr<S>();
   const S* pmask = mask ? mask->data_ptr<S>() : nullptr;
-  const bool plain = !keep && a.zone_h == 0;
   for (int64_t s = 0; s < T; ++s) {
     const int64_t t = a.reverse ? T - 1 - s : s;
     S* hd = row<S>(hd_all, t);  // h_{t-1} as the recurrent product reads it
-    if (pmask) {
-      for (int64_t k = 0; k < NH; ++k) hd[k] = ph[k] * pmask[k];
-    } else {
-      copy_rows(hd, ph, NH);
-    }
+    masked_state(NH, ph, pmask, hd);
     const at::Tensor product = recurrent(hd_all[t]).contiguous();  // W_hh h_{t-1}, (N, 3H)
     const S* hp = product.data_ptr<S>();
     const S* gate_bias = bias;
@@ -122,12 +117,7 @@ std::vector<at::Tensor> forward(const Run& a, const at::Tensor& xs, const at::Te
     cand.tanh_();
     mix<S>(NH, pr, pz, pn, phn, ph, pnew, row<S>(r_all, t), row<S>(z_all, t), row<S>(k_n, t),
            row<S>(k_z, t), row<S>(k_r, t));
-    if (plain) {
-      copy_rows(row<S>(out, t), pnew, NH);
-      copy_rows(ph, pnew, NH);
-      continue;
-    }
-    settle_state(h, h_new, out, t, keep, a.zone_h, a.zone_training, zone_masks);
+    settle_state<S>(h, h_new, out, t, keep, a.zone_h, a.zone_training, zone_masks);
   }
   std::vector<at::Tensor> result = {out, h};
   result.insert(result.end(), saved.begin(), saved.end());

@@ -160,11 +160,7 @@ std::vector<at::Tensor> forward(const Forward& a, const at::Tensor& xs, const at
   for (int64_t s = 0; s < T; ++s) {
     const int64_t t = a.reverse ? T - 1 - s : s;
     S* hd = row<S>(h_prev, t);  // h_{t-1} as the recurrent product reads it
-    if (pmask) {
-      for (int64_t k = 0; k < NH; ++k) hd[k] = ph[k] * pmask[k];
-    } else {
-      copy_rows(hd, ph, NH);
-    }
+    masked_state(NH, ph, pmask, hd);
     S* cp = row<S>(c_prev, t);
     copy_rows(cp, pc, NH);
     const at::Tensor product = recurrent(h_prev[t]).contiguous();  // W_hh h_{t-1}, (N, 4H)

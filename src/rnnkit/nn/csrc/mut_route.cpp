@@ -79,12 +79,11 @@ std::vector<at::Tensor> forward(const Run& a, const at::Tensor& u, const at::Ten
   S *pz = z.data_ptr<S>(), *pr = r.data_ptr<S>(), *pn = n.data_ptr<S>();
   S *pnew = h_new.data_ptr<S>(), *ph = h.data_ptr<S>();
   const S* pmask = mask ? mask->data_ptr<S>() : nullptr;
-  const bool plain = !keep && a.zone_h == 0;
   for (int64_t s = 0; s < T; ++s) {
     const int64_t t = a.reverse ? T - 1 - s : s;
     const S* ut = row<S>(u, t);
     S *hd = row<S>(hd_all, t), *q = row<S>(q_all, t);
-    for (int64_t k = 0; k < NH; ++k) hd[k] = pmask ? ph[k] * pmask[k] : ph[k];
+    masked_state(NH, ph, pmask, hd);
     at::Tensor z_product;
     if (a.kind != 1) {  // z reads m h_{t-1} (MUT2) or m tanh(h_{t-1}) (MUT3)
       S* sz = row<S>(s_z, t);
@@ -111,12 +110,7 @@ std::vector<at::Tensor> forward(const Run& a, const at::Tensor& u, const at::Ten
     n.tanh_();
     mix<S>(NH, pz, pr, pn, ph, hd, pnew, row<S>(r_all, t), row<S>(k_z, t), row<S>(k_n, t),
            row<S>(k_r, t), row<S>(keep_z, t));
-    if (plain) {
-      copy_rows(row<S>(out, t), pnew, NH);
-      copy_rows(ph, pnew, NH);
-      continue;
-    }
-    settle_state(h, h_new, out, t, keep, a.zone_h, a.zone_training, zone_masks);
+    settle_state<S>(h, h_new, out, t, keep, a.zone_h, a.zone_training, zone_masks);
   }
   std::vector<at::Tensor> result = {out, h};
   result.insert(result.end(), saved.begin(), saved.end());
@@ -177,6 +171,7 @@ std::vector<at::Tensor> backward(const Run& a, const at::Tensor& d_output, const
   at::Tensor d_u = take({T, N, 3 * H}, options);
   at::Tensor d_n = at::empty({N, H}, options), d_r = at::empty({N, H}, options);
   at::Tensor direct = at::empty({N, H}, options), dh = d_h.contiguous().clone();
+  at::Tensor d_az = at::empty({N, H}, options);  // dL/du_z, contiguous, for W_hz's product
   S *pdn = d_n.data_ptr<S>(), *pdr = d_r.data_ptr<S>(), *pdirect = direct.data_ptr<S>();
   for (int64_t s = 0; s < T; ++s) {
     const int64_t t = a.reverse ? s : T - 1 - s;  // the forward order, backwards
@@ -199,7 +194,6 @@ std::vector<at::Tensor> backward(const Run& a, const at::Tensor& d_output, const
     S* pdhd = dhd.data_ptr<S>();
     for (int64_t k = 0; k < NH; ++k) pdhd[k] += pdq[k] * rt[k];
     if (a.kind != 1) {
-      at::Tensor d_az = at::empty({N, H}, options);
       S* paz = d_az.data_ptr<S>();
       for (int64_t n = 0; n < N; ++n) {
         for (int64_t j = 0; j < H; ++j) paz[n * H + j] = du[n * 3 * H + j];

@@ -183,12 +183,30 @@ inline std::pair<at::Tensor, at::Tensor> zone_back(const at::Tensor& d, double r
   return {d * (1 - mask), d * mask};
 }
 
+// h_{t-1} as a step's recurrent product reads it: h, times the recurrent dropout mask if
+// there is one, into the row hd.
+template <typename S>
+void masked_state(int64_t count, const S* __restrict__ h, const S* __restrict__ mask,
+                  S* __restrict__ hd) {
+  if (!mask) {
+    copy_rows(hd, h, count);
+    return;
+  }
+  for (int64_t k = 0; k < count; ++k) hd[k] = h[k] * mask[k];
+}
+
 // A single-state cell's step (GRU, MUT) after its fresh state h_new: zoneout (in training
 // its mask kept in masks[t]), then, past a sequence's length, its old state kept and a zero
-// emitted. Writes the output row t and the state h.
-inline void settle_state(at::Tensor& h, const at::Tensor& h_new, const at::Tensor& out,
-                         int64_t t, const std::optional<at::Tensor>& keep, double rate,
-                         bool training, const at::Tensor& masks) {
+// emitted. Writes the output row t and the state h (both plain copies without either).
+template <typename S>
+void settle_state(at::Tensor& h, const at::Tensor& h_new, const at::Tensor& out, int64_t t,
+                  const std::optional<at::Tensor>& keep, double rate, bool training,
+                  const at::Tensor& masks) {
+  if (!keep && rate == 0) {
+    copy_rows(row<S>(out, t), h_new.data_ptr<S>(), h.numel());
+    copy_rows(h.data_ptr<S>(), h_new.data_ptr<S>(), h.numel());
+    return;
+  }
   at::Tensor fresh = h_new, out_t = out[t];
   if (rate > 0) {
     fresh = zone(h, fresh, rate, training,
