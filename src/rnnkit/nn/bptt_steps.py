@@ -50,3 +50,9 @@ def split_back(p, s: dict, t: int, dh: Tensor, d_out: Tensor, k: Tensor | None):
         dh_pass = dh * zoned if dh_pass is None else dh_pass + dh * zoned
         dh = dh * (1 - zoned)
     return dh, dh_pass
+
+
+def zone_args(p) -> tuple[float, bool]:
+    """Zoneout's ``(hidden rate, training)`` as the compiled loops of the single-state routes
+    take them (``(0.0, False)``: none)."""
+    return (0.0, False) if p.zone is None else (float(p.zone[0]), bool(p.zone[2]))

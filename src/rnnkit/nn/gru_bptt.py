@@ -29,7 +29,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from rnnkit.nn.bptt_steps import run_steps, split_back
+from rnnkit.nn.bptt_steps import run_steps, split_back, zone_args
 from rnnkit.nn.cells import GRUCell
 from rnnkit.nn.lstm_bptt import gain_grads, layer_norm, layer_norm_grad, native_fits
 from rnnkit.nn.native import ops
@@ -78,7 +78,6 @@ class GRUSequence(torch.autograd.Function):
             empty = weight_hh.new_empty(0)  # no bias
             args = [weight_hh, empty if bias_hh is None else bias_hh.contiguous()]
             args += [gain.contiguous()] if spec.kind == "lngru" else []
-            zone = (0.0, False) if p.zone is None else (float(p.zone[0]), bool(p.zone[2]))
             output, h, *values = native.gru_route_forward(
                 xp.contiguous(),
                 h0,
@@ -87,7 +86,7 @@ class GRUSequence(torch.autograd.Function):
                 args,
                 NATIVE_KINDS[p.kind],
                 spec.reverse,
-                *zone,
+                *zone_args(p),
                 LN_EPS,
             )
             s = dict(zip(_native_saved(p), values, strict=True))
@@ -109,7 +108,6 @@ class GRUSequence(torch.autograd.Function):
         else:
             saved = [s[name] for name in _native_saved(p)]
             args = [p.weight_hh] + ([p.gain.contiguous()] if p.kind == "lngru" else [])
-            zone = (0.0, False) if p.zone is None else (float(p.zone[0]), bool(p.zone[2]))
             d_x, d_hp, d_pre, dh = ctx.native.gru_route_backward(
                 d_output.contiguous(),
                 d_h,
@@ -119,7 +117,7 @@ class GRUSequence(torch.autograd.Function):
                 keep,
                 NATIVE_KINDS[p.kind],
                 order.step < 0,
-                *zone,
+                *zone_args(p),
             )
         return (None, d_x, dh, None, None, *_weight_grads(p, s, d_hp, d_pre))
 

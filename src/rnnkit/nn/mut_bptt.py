@@ -30,7 +30,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from rnnkit.nn.bptt_steps import run_steps, split_back
+from rnnkit.nn.bptt_steps import run_steps, split_back, zone_args
 from rnnkit.nn.lstm_bptt import native_fits
 from rnnkit.nn.native import ops
 from rnnkit.nn.variant_cells import MUT1Cell, MUT2Cell, MUT3Cell
@@ -83,7 +83,7 @@ class MUTSequence(torch.autograd.Function):
                 weight_hh,
                 NATIVE_KINDS[p.kind],
                 spec.reverse,
-                *_zone_args(p),
+                *zone_args(p),
             )
             s = dict(zip(_native_saved(p), values, strict=True))
             order = range(u.shape[0] - 1, -1, -1) if spec.reverse else range(u.shape[0])
@@ -113,7 +113,7 @@ class MUTSequence(torch.autograd.Function):
                 keep,
                 NATIVE_KINDS[p.kind],
                 order.step < 0,
-                *_zone_args(p),
+                *zone_args(p),
             )
         return None, d_u, dh, None, None, _weight_grad(p, s, d_u)
 
@@ -127,11 +127,6 @@ def _native_saved(p) -> list[str]:
     names += ["s_z"] if p.kind != "mut1" else []
     names += ["k_tanh"] if p.kind == "mut3" else []
     return names + (["zone"] if p.zone is not None and p.zone[0] and p.zone[2] else [])
-
-
-def _zone_args(p) -> tuple[float, bool]:
-    """Zoneout's (hidden rate, training) as the C++ loops take them."""
-    return (0.0, False) if p.zone is None else (float(p.zone[0]), bool(p.zone[2]))
 
 
 def _forward_loop(p, u: Tensor, h0: Tensor, keep: Tensor | None, reverse: bool):
