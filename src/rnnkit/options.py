@@ -63,3 +63,44 @@ def config_from_values(cls: type, values: dict, what: str) -> Any:
             f"unknown {what} config keys: {', '.join(unknown)}; known: {', '.join(known)}"
         )
     return cls(**values)
+
+
+def check_int(name: str, value: object, minimum: int = 1) -> None:
+    """A ValueError unless ``value`` is an integer (not a bool) of at least ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        wanted = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ValueError(f"{name} must be {wanted}, got {value!r}")
+
+
+def check_number(name: str, value: object, below_one: bool = True) -> None:
+    """A ValueError unless ``value`` is a number in [0, 1) (``below_one``: a probability such
+    as dropout's) or >= 0."""
+    allowed = "in [0, 1)" if below_one else ">= 0"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{name} must be a number {allowed}, got {value!r}")
+    if not (0 <= value < 1 if below_one else value >= 0):
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+
+
+def check_options(config) -> None:
+    """What a config's ``option`` fields declare: a ``bool`` field holds a bool, and an
+    integer with a ``minimum`` is an integer at least that (or None, where its type allows
+    None), so a flag's bound and the config's check are written once."""
+    for field in config_fields(config):
+        flag = field.metadata.get("flag")
+        if flag is None:
+            continue
+        value, hint = getattr(config, field.name), str(field.type)  # "int | None", "bool"
+        if field.type in (bool, "bool") and not isinstance(value, bool):
+            raise ValueError(f"{field.name} must be true or false, got {value!r}")
+        optional = "None" in hint or "Optional" in hint
+        if flag.minimum is not None and not (value is None and optional):
+            check_int(field.name, value, flag.minimum)
+
+
+def validate_section(section: Any) -> None:
+    """What a config section's ``option`` fields declare (``check_options``), then its own
+    ``validate()`` where it has one."""
+    check_options(section)
+    if hasattr(section, "validate"):
+        section.validate()

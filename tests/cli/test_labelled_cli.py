@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 
+from rnnkit.models.classifier import ClassifierConfig
 from tests.cli.checks import assert_one_line_error, last_json
 from tests.tasks import labelled_fixtures as fixtures
 
@@ -180,12 +181,16 @@ def test_other_usage_errors(rnnkit, tmp_path):
     assert_one_line_error(rnnkit("predict", tmp_path, "x"), "rnnkit sample")
 
 
-def test_even_conv_width_is_a_one_line_error(rnnkit, names_csv, tmp_path):
+def test_even_conv_width_is_a_one_line_error(rnnkit, names_csv, tmp_path, capsys):
     args = ["train", "classify", "--dataset", names_csv, *TINY, "--no-baselines"]
     result = rnnkit(*args, "--conv-channels", "4", "--conv-width", "4", "--out", tmp_path / "r")
     assert_one_line_error(result, "conv_width must be odd")
-    result = rnnkit(*args, "--conv-channels", "-2", "--out", tmp_path / "r")
-    assert_one_line_error(result, "conv_channels must be an integer >= 0")
+    with pytest.raises(SystemExit) as refused:  # the flag's own bound, from the config field
+        rnnkit(*args, "--conv-channels", "-2", "--out", tmp_path / "r")
+    assert refused.value.code == 2
+    capsys.readouterr()  # argparse's usage lines
+    with pytest.raises(ValueError, match="conv_channels must be an integer >= 0, got -2"):
+        ClassifierConfig(conv_channels=-2).validate()
     result = rnnkit(*args, "--pooling", "points", "--pool-points", "1", "--out", tmp_path / "r")
     assert_one_line_error(result, "pool_points must be an integer >= 2")
     result = rnnkit(*args, "--pool-points", "3", "--out", tmp_path / "r")

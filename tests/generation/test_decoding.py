@@ -28,7 +28,7 @@ def test_longest_output():
         ("max_length", 0, "max_length must be a positive integer"),
         ("length_penalty", -0.1, "length_penalty must be >= 0"),
         ("max_length_ratio", -1.0, "max_length_ratio must be >= 0"),
-        ("heatmaps", -1, "heatmaps must be >= 0"),
+        ("heatmaps", -1, "heatmaps must be an integer >= 0"),
     ],
 )
 def test_checks(field, value, message):

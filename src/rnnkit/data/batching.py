@@ -23,6 +23,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
+from rnnkit.options import check_int
+
 DEFAULT_SPLIT = (0.9, 0.05, 0.05)
 
 
@@ -133,8 +135,7 @@ class TokenStreams:
                 f"tokens must be a 1-D sequence of integer ids, got {tokens.dim()}-D {tokens.dtype}"
             )
         for name, value in (("batch_size", batch_size), ("truncate_steps", truncate_steps)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            check_int(name, value)
         n = tokens.numel()
         length = n // batch_size
         if length < 2:

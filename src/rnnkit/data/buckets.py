@@ -23,6 +23,8 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import torch
 
+from rnnkit.options import check_int
+
 POOL_BATCHES = 50
 
 
@@ -52,8 +54,7 @@ class LengthBuckets:
     """
 
     def __init__(self, lengths: Sequence[int], batch_size: int, seed: int):
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        check_int("batch_size", batch_size)
         self.lengths = np.asarray(lengths, dtype=np.int64)
         if self.lengths.size == 0:
             raise ValueError("there are no training examples to batch")

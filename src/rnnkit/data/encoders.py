@@ -28,6 +28,7 @@ import torch
 
 from rnnkit.data.buckets import pad_ids, pad_vectors
 from rnnkit.data.vocab import UNK_TOKEN, Vocab
+from rnnkit.options import check_int
 
 KINDS = ("chars", "words", "vectors")
 WORD_TOKEN = re.compile(r"\w+(?:['\u2019]\w+)*|[^\w\s]")
@@ -40,8 +41,7 @@ def tokenize_words(text: str) -> list[str]:
 
 def build_vocab(token_lists: Iterable[Sequence[str]], level: str, min_count: int = 1) -> Vocab:
     """The sorted symbols that occur at least ``min_count`` times in ``token_lists``."""
-    if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1:
-        raise ValueError(f"min_count must be a positive integer, got {min_count!r}")
+    check_int("min_count", min_count)
     counts = Counter(token for tokens in token_lists for token in tokens)
     symbols = sorted(s for s, n in counts.items() if n >= min_count and s != UNK_TOKEN)
     return Vocab(symbols, level=level)

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rnnkit.data.images import ImageData
+from rnnkit.options import check_int
 
 SPLITS = ("train", "val", "test", "novel")
 IMAGE_PART = {"train": "train", "val": "val", "test": "test", "novel": "test"}
@@ -84,8 +85,7 @@ class SceneRules:
         if self.grid not in POSITIONS:
             raise ValueError(f"grid must be 2 or 3 (cells a side), got {self.grid}")
         for name in ("train_scenes", "eval_scenes"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
+            check_int(name, getattr(self, name))
 
     def count(self, split: str) -> int:
         return self.train_scenes if split == "train" else self.eval_scenes

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from rnnkit.experiments.augment import Distortion
 from rnnkit.models.recurrent import check_cell
+from rnnkit.options import check_int
 from rnnkit.training.config import PRECISIONS, SCHEDULES
 
 
@@ -74,7 +75,7 @@ class ExperimentConfig:
         if not self.seq_lens:
             raise ValueError("give at least one sequence length, e.g. --seq-len 50,100")
         for name in ("hidden_size", "batch_size", "eval_every", "log_every", "test_size"):
-            _check_positive_int(name, getattr(self, name))
+            check_int(name, getattr(self, name))
         if not (math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"the learning rate must be a positive number, got {self.lr}")
         for cell, lr in self.cell_lr:
@@ -93,13 +94,10 @@ class ExperimentConfig:
         if self.time_budget is None and self.max_steps is None:
             raise ValueError("set a stopping point for each run: --time-budget or --max-steps")
         if self.max_steps is not None:
-            _check_positive_int("max_steps", self.max_steps)
+            check_int("max_steps", self.max_steps)
         if self.diagnose_every is not None:
-            _check_positive_int("diagnose_every", self.diagnose_every)
-        if isinstance(self.augment_shift, bool) or not isinstance(self.augment_shift, int):
-            raise ValueError(f"augment_shift must be an integer >= 0, got {self.augment_shift!r}")
-        if self.augment_shift < 0:
-            raise ValueError(f"augment_shift must be an integer >= 0, got {self.augment_shift}")
+            check_int("diagnose_every", self.diagnose_every)
+        check_int("augment_shift", self.augment_shift, minimum=0)
         if self.augment_shift and self.task not in ("digits", "seqmnist"):
             raise ValueError(
                 f"--augment-shift shifts images: it applies to digits and seqmnist, not {self.task}"
@@ -203,8 +201,3 @@ def experiment_config(task: str, **overrides) -> ExperimentConfig:
     values["seq_lens"] = tuple(values["seq_lens"])
     values["cell_lr"] = tuple((str(c), float(lr)) for c, lr in values.get("cell_lr", ()))
     return ExperimentConfig(task=task, **values).validate()
-
-
-def _check_positive_int(name: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")

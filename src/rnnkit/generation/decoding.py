@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rnnkit.options import option
+from rnnkit.options import check_int, check_number, check_options, option
 
 GROUP = "test decoding"
 
@@ -35,16 +35,10 @@ class DecodingConfig:
     )
 
     def validate(self) -> None:
-        for name in ("beam_size", "max_length"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if self.length_penalty < 0:
-            raise ValueError(f"length_penalty must be >= 0, got {self.length_penalty}")
-        if self.max_length_ratio < 0:
-            raise ValueError(f"max_length_ratio must be >= 0, got {self.max_length_ratio}")
-        if self.heatmaps < 0:
-            raise ValueError(f"heatmaps must be >= 0, got {self.heatmaps}")
+        check_options(self)
+        check_int("max_length", self.max_length)
+        for name in ("length_penalty", "max_length_ratio"):
+            check_number(name, getattr(self, name), below_one=False)
 
     def longest(self, source_tokens: int = 0) -> int:
         """The most tokens an output of a source of ``source_tokens`` tokens may have."""

@@ -71,7 +71,7 @@ from rnnkit.models.recurrent import (
 from rnnkit.nn.attention import AdditiveAttention, Memory
 from rnnkit.nn.regularise import recurrent_dropout as drop_recurrent
 from rnnkit.nn.regularise import zone
-from rnnkit.options import option
+from rnnkit.options import check_int, check_number, check_options, option
 
 CONDITIONINGS = ("init", "every-step", "attention")
 CELLS = cell_names(horizon=False)  # all but clstm, whose horizon this config does not hold
@@ -102,12 +102,9 @@ class CaptionerConfig(CoreRegularisers):
             )
         check_cell(self.cell, CELLS, "the captioner")
         self.check_regularisers()
-        for name in POSITIVE:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        check_options(self)
+        check_int("input_pool", self.input_pool)
+        check_number("dropout", self.dropout)
 
     @property
     def channels(self) -> tuple[int, ...]:
@@ -117,16 +114,6 @@ class CaptionerConfig(CoreRegularisers):
     @property
     def grid_divisor(self) -> int:
         return self.input_pool * 2 ** (self.conv_blocks - 1)
-
-
-POSITIVE = (
-    "embedding_size",
-    "hidden_size",
-    "base_channels",
-    "conv_blocks",
-    "input_pool",
-    "attention_size",
-)
 
 
 @dataclass
@@ -256,8 +243,7 @@ class Captioner(nn.Module):
     ):
         super().__init__()
         config.validate()
-        if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or vocab_size < 1:
-            raise ValueError(f"vocab_size must be a positive integer, got {vocab_size!r}")
+        check_int("vocab_size", vocab_size)
         if not 0 <= pad_id < vocab_size:
             raise ValueError(f"pad_id must be a token id, got {pad_id}")
         if image_size % config.grid_divisor:

@@ -78,25 +78,10 @@ from rnnkit.models.recurrent import (
     check_cell,
     describe_cells,
 )
-from rnnkit.options import config_from_values, option
+from rnnkit.options import check_int, check_number, check_options, config_from_values, option
 
 EMBEDDINGS = ("learned", "onehot", "vectors")
 CELLS = cell_names(horizon=False)  # all but clstm, whose horizon this config does not hold
-
-
-def _check_int(name: str, value: object, low: int = 1) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        what = "a positive integer" if low == 1 else f"an integer >= {low}"
-        raise ValueError(f"{name} must be {what}, got {value!r}")
-
-
-def _check_number(name: str, value: object, below_one: bool) -> None:
-    """``value`` is a number in [0, 1) (``below_one``) or >= 0."""
-    allowed = "in [0, 1)" if below_one else ">= 0"
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{name} must be a number {allowed}, got {value!r}")
-    if not (0 <= value < 1 if below_one else value >= 0):
-        raise ValueError(f"{name} must be {allowed}, got {value!r}")
 
 
 @dataclass
@@ -144,6 +129,7 @@ class ClassifierConfig(CoreRegularisers):
         "a convolutional front end: C channels of 1-d convolutions over time, each with a "
         "ReLU, before the recurrent layer (0: none)",
         metavar="C",
+        minimum=0,
     )
     conv_width: int = option(3, "odd: steps each convolution reads", metavar="K", minimum=1)
     conv_layers: int = option(1, "convolutions in the front end", metavar="J", minimum=1)
@@ -168,9 +154,7 @@ class ClassifierConfig(CoreRegularisers):
         """Each setting alone (``check_input`` checks them against the kind of input)."""
         check_cell(self.cell, CELLS, "the classifier")
         self.check_regularisers()
-        for name in ("hidden_size", "num_layers", "embedding_size", "conv_width", "conv_layers"):
-            _check_int(name, getattr(self, name))
-        _check_int("conv_channels", self.conv_channels, low=0)
+        check_options(self)
         if self.conv_width % 2 == 0:
             raise ValueError(f"conv_width must be odd (a centred window), got {self.conv_width}")
         for name, value, allowed in (
@@ -184,12 +168,10 @@ class ClassifierConfig(CoreRegularisers):
             raise ValueError(
                 f"pool_points applies to pooling 'points' only (pooling is {self.pooling!r})"
             )
-        if not isinstance(self.bidirectional, bool):
-            raise ValueError(f"bidirectional must be true or false, got {self.bidirectional!r}")
         for name in ("dropout", "embedding_dropout", "random_crop", "time_warp", "label_smoothing"):
-            _check_number(name, getattr(self, name), below_one=True)
+            check_number(name, getattr(self, name), below_one=True)
         for name in ("input_noise", "input_shift"):
-            _check_number(name, getattr(self, name), below_one=False)
+            check_number(name, getattr(self, name), below_one=False)
 
     def check_input(self) -> None:
         """The options for real-valued input are refused for token input."""
@@ -238,8 +220,8 @@ class SequenceClassifier(nn.Module):
         super().__init__()
         config.validate()
         config.check_input()
-        _check_int("num_classes", num_classes)
-        _check_int("input_size", input_size)
+        check_int("num_classes", num_classes)
+        check_int("input_size", input_size)
         if num_classes < 2:
             raise ValueError(f"a classifier needs at least 2 classes, got {num_classes}")
         self.config, self.num_classes, self.input_size = config, num_classes, input_size

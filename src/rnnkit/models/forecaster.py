@@ -40,7 +40,7 @@ from rnnkit.models.recurrent import (
     check_cell,
     describe_cells,
 )
-from rnnkit.options import option
+from rnnkit.options import check_int, check_number, check_options, option
 
 MODES = ("direct", "recursive")
 CELLS = cell_names()  # clstm too, initialised for dependencies of 64 steps (below)
@@ -68,19 +68,12 @@ class ForecasterConfig(CoreRegularisers):
     dropout: float = option(0.0, metavar="P")
 
     def validate(self) -> None:
-        for name in ("hidden_size", "num_layers"):
-            _check_positive(name, getattr(self, name))
+        check_options(self)
         if self.mode not in MODES:
             raise ValueError(f"unknown mode {self.mode!r}; allowed: {', '.join(MODES)}")
         check_cell(self.cell, CELLS, "the forecaster")
         self.check_regularisers()
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
-
-
-def _check_positive(name: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        check_number("dropout", self.dropout)
 
 
 class Forecaster(nn.Module):
@@ -89,7 +82,7 @@ class Forecaster(nn.Module):
     def __init__(self, config: ForecasterConfig, horizon: int):
         super().__init__()
         config.validate()
-        _check_positive("horizon", horizon)
+        check_int("horizon", horizon)
         self.config, self.horizon = config, horizon  # H: steps forecast from each window
         self.core = build_recurrent(
             config.cell,

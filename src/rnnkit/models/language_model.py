@@ -39,15 +39,10 @@ from rnnkit.nn.fused import fused_step
 from rnnkit.nn.layers import layer_cells
 from rnnkit.nn.recurrence import StepStates
 from rnnkit.nn.states import map_state
-from rnnkit.options import option
+from rnnkit.options import check_int, check_number, check_options, option
 
 CELLS = cell_names(horizon=False)  # every core but clstm, which needs a horizon
 EMBEDDINGS = ("learned", "onehot")
-
-
-def _check_positive_int(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
 @dataclass
@@ -83,35 +78,22 @@ class LanguageModelConfig(CoreRegularisers):
 
     def validate(self) -> None:
         """A ValueError that names the first field out of range."""
-        for name in ("hidden_size", "num_layers"):
-            _check_positive_int(name, getattr(self, name))
+        check_options(self)
         check_cell(self.cell, CELLS, "the char language model")
         self.check_regularisers()
         if self.embedding not in EMBEDDINGS:
             raise ValueError(
                 f"embedding must be one of {', '.join(EMBEDDINGS)}; got {self.embedding!r}"
             )
-        dropout = self.dropout
-        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)):
-            raise ValueError(f"dropout must be a number in [0, 1), got {dropout!r}")
-        if not 0 <= dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
-        self._check_embedding_size()
-        self._check_tie_weights()
-
-    def _check_embedding_size(self) -> None:
-        if self.embedding_size is None:
-            return
-        if self.embedding == "onehot":
+        check_number("dropout", self.dropout)
+        if self.embedding_size is not None and self.embedding == "onehot":
             raise ValueError(
                 "embedding_size applies to embedding='learned' only; a one-hot input has "
                 f"vocab_size features; got embedding_size={self.embedding_size!r}"
             )
-        _check_positive_int("embedding_size", self.embedding_size)
+        self._check_tie_weights()
 
     def _check_tie_weights(self) -> None:
-        if not isinstance(self.tie_weights, bool):
-            raise ValueError(f"tie_weights must be true or false, got {self.tie_weights!r}")
         if not self.tie_weights:
             return
         if self.embedding != "learned":
@@ -194,7 +176,7 @@ class LanguageModel(nn.Module):
                 f"LanguageModel needs a LanguageModelConfig, got {type(config).__name__}"
             )
         config.validate()
-        _check_positive_int("vocab_size", vocab_size)
+        check_int("vocab_size", vocab_size)
         self.config, self.vocab_size = config, vocab_size
         input_size = config.input_size(vocab_size)
         if config.embedding == "learned":
@@ -322,7 +304,7 @@ class LanguageModel(nn.Module):
 
     def initial_state(self, batch_size: int, device: torch.device | str | None = None):
         """The zero state for ``batch_size`` streams: (L, B, H), or (h, c) for an LSTM."""
-        _check_positive_int("batch_size", batch_size)
+        check_int("batch_size", batch_size)
         weight = next(self.recurrent.parameters())
         shape = (self.config.num_layers, batch_size, self.config.hidden_size)
         h = torch.zeros(shape, dtype=weight.dtype, device=device or weight.device)

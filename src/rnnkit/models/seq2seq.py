@@ -59,7 +59,7 @@ from rnnkit.models.recurrent import (
 )
 from rnnkit.nn.attention import ATTENTIONS, build_attention, length_mask
 from rnnkit.nn.layers import layer_cells
-from rnnkit.options import option
+from rnnkit.options import check_int, check_number, check_options, option
 
 CELLS = cell_names(horizon=False)  # every core but clstm, which needs a horizon
 
@@ -85,22 +85,13 @@ class Seq2SeqConfig(CoreRegularisers):
             )
         check_cell(self.cell, CELLS, "the seq2seq model")
         self.check_regularisers()
-        for name in ("embedding_size", "hidden_size", "num_layers"):
-            check_positive(name, getattr(self, name))
-        if not isinstance(self.bidirectional, bool):
-            raise ValueError(f"bidirectional must be true or false, got {self.bidirectional!r}")
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        check_options(self)
+        check_number("dropout", self.dropout)
 
     @property
     def key_size(self) -> int:
         """``K``: the encoder's output features."""
         return self.hidden_size * (2 if self.bidirectional else 1)
-
-
-def check_positive(name: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
 class Seq2Seq(nn.Module):
@@ -120,8 +111,8 @@ class Seq2Seq(nn.Module):
     ):
         super().__init__()
         config.validate()
-        check_positive("source_vocab_size", source_vocab_size)
-        check_positive("target_vocab_size", target_vocab_size)
+        check_int("source_vocab_size", source_vocab_size)
+        check_int("target_vocab_size", target_vocab_size)
         self.config = c = config
         self.source_vocab_size, self.target_vocab_size = source_vocab_size, target_vocab_size
         self.pad_id, self.bos_id, self.eos_id = pad_id, bos_id, eos_id

@@ -39,14 +39,9 @@ from rnnkit.models.recurrent import (
     describe_cells,
 )
 from rnnkit.nn.crf import LinearChainCRF
-from rnnkit.options import config_from_values, option
+from rnnkit.options import check_int, check_number, check_options, config_from_values, option
 
 CELLS = cell_names(horizon=False)  # all but clstm, whose horizon this config does not hold
-
-
-def _check_positive_int(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
 @dataclass
@@ -70,24 +65,10 @@ class TaggerConfig(CoreRegularisers):
     )
 
     def validate(self) -> None:
-        for name in (
-            "embedding_size",
-            "char_embedding_size",
-            "char_hidden_size",
-            "hidden_size",
-            "num_layers",
-        ):
-            _check_positive_int(name, getattr(self, name))
+        check_options(self)
         check_cell(self.cell, CELLS, "the tagger")
         self.check_regularisers()
-        for name in ("bidirectional", "crf", "char_features"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
-        dropout = self.dropout
-        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)):
-            raise ValueError(f"dropout must be a number in [0, 1), got {dropout!r}")
-        if not 0 <= dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+        check_number("dropout", self.dropout)
 
     @property
     def features(self) -> int:
@@ -147,10 +128,10 @@ class SequenceTagger(nn.Module):
         ``char_vocab_size`` the characters' vocabulary sizes."""
         super().__init__()
         config.validate()
-        _check_positive_int("num_tags", num_tags)
-        _check_positive_int("vocab_size", vocab_size)
+        check_int("num_tags", num_tags)
+        check_int("vocab_size", vocab_size)
         if config.char_features:
-            _check_positive_int("char_vocab_size", char_vocab_size)
+            check_int("char_vocab_size", char_vocab_size)
         else:
             char_vocab_size = None
         self.config, self.num_tags = config, num_tags

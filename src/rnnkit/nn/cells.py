@@ -30,13 +30,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rnnkit.nn.states import map_state
+from rnnkit.options import check_int
 
 State = Tensor | tuple[Tensor, ...]
 
 
 def _check_size(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    check_int(name, value)
     return value
 
 

@@ -27,6 +27,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from rnnkit.options import check_int
+
 FORBIDDEN = -1e4  # added to a forbidden transition's score; exp() of it is 0 in float32
 
 
@@ -36,8 +38,7 @@ class LinearChainCRF(nn.Module):
 
     def __init__(self, num_tags: int):
         super().__init__()
-        if isinstance(num_tags, bool) or not isinstance(num_tags, int) or num_tags < 1:
-            raise ValueError(f"num_tags must be a positive integer, got {num_tags!r}")
+        check_int("num_tags", num_tags)
         self.num_tags = num_tags
         self.transitions = nn.Parameter(torch.zeros(num_tags, num_tags))  # [from, to]
         self.start = nn.Parameter(torch.zeros(num_tags))

@@ -17,6 +17,7 @@ from rnnkit.nn.regularise import regularised_cells
 from rnnkit.nn.routes import default_route, sequence_route
 from rnnkit.nn.sequences import Batch, finish_output, loop_lengths, pack_for_fused, prepare_input
 from rnnkit.nn.states import split_state, stack_states, zero_states
+from rnnkit.options import check_int
 
 IMPLS = ("auto", "fused", "loop", "route")
 ROUTES = {"auto": default_route, "route": sequence_route}  # impl -> the cells' fast route
@@ -29,8 +30,7 @@ def check_impl(impl: str) -> str:
 
 
 def check_layer_options(num_layers, dropout) -> None:
-    if isinstance(num_layers, bool) or not isinstance(num_layers, int) or num_layers < 1:
-        raise ValueError(f"num_layers must be a positive integer, got {num_layers!r}")
+    check_int("num_layers", num_layers)
     if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout <= 1:
         raise ValueError(f"dropout must be a probability in [0, 1], got {dropout!r}")
 

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rnnkit.nn.scan import linear_scan
+from rnnkit.options import check_int
 
 
 def positive(x: Tensor) -> Tensor:
@@ -38,8 +39,7 @@ class ParallelCell(nn.Module):
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True) -> None:
         super().__init__()
         for name, value in (("input_size", input_size), ("hidden_size", hidden_size)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            check_int(name, value)
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bool(bias)
         rows = self.gate_count * hidden_size
         self.weight_ih = nn.Parameter(torch.empty(rows, input_size))

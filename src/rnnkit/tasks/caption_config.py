@@ -50,13 +50,6 @@ class CaptionDataConfig:
         minimum=0,
     )
 
-    def validate(self) -> None:
-        for name in ("min_count", "batch_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
-        if self.augment_shift < 0:
-            raise ValueError(f"augment_shift must be >= 0 pixels, got {self.augment_shift}")
-
 
 def _decoding_defaults() -> DecodingConfig:
     """Beam 3, no length penalty, at most 20 words, four attention maps."""

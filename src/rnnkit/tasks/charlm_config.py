@@ -67,10 +67,6 @@ class DataConfig:
     )
 
     def validate(self) -> None:
-        for name in ("seq_len", "batch_size"):
-            value = getattr(self, name)
-            if value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value}")
         if self.max_chars is not None and self.max_chars < 3:
             raise ValueError(f"max_chars must be at least 3, got {self.max_chars}")
         check_decoding(self.encoding, self.decode_errors)
@@ -96,8 +92,6 @@ class SamplingConfig:
     seed: int = 0
 
     def validate(self) -> None:
-        if self.length < 1:
-            raise ValueError(f"sample length must be a positive integer, got {self.length}")
         if self.temperature < 0:
             raise ValueError(f"temperature must be >= 0 (0 = greedy), got {self.temperature}")
 
@@ -122,8 +116,6 @@ class DiagnosticsConfig:
     loss: str = "last"
 
     def validate(self) -> None:
-        if self.every < 0:
-            raise ValueError(f"diagnostics every must be >= 0 (0: off), got {self.every}")
         if self.seq_len < 2 or self.batch_size < 1:
             raise ValueError(
                 f"diagnostics need seq_len >= 2 and batch_size >= 1, got {self.seq_len} and "

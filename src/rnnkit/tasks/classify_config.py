@@ -51,10 +51,6 @@ class ClassifyDataConfig:
     def validate(self) -> None:
         if self.level is not None and self.level not in LEVELS:
             raise ValueError(f"unknown level {self.level!r}; allowed: {', '.join(LEVELS)}")
-        for name in ("min_count", "max_length", "batch_size"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value}")
 
 
 @dataclass
@@ -62,9 +58,6 @@ class BaselinesConfig:
     """Whether to fit the baselines before training (classify and tag)."""
 
     enabled: bool = option(True, "fit the baselines before training", name="baselines", group="run")
-
-    def validate(self) -> None:
-        pass
 
 
 def _trainer_defaults() -> TrainerConfig:

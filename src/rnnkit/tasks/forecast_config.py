@@ -95,10 +95,6 @@ class ForecastDataConfig:
     batch_size: int = option(32, metavar="B", minimum=1)
 
     def validate(self) -> None:
-        for name in ("period", "window", "horizon", "val_size", "test_size", "batch_size"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value}")
         if self.transform is not None and self.transform not in TRANSFORMS:
             raise ValueError(
                 f"unknown transform {self.transform!r}; allowed: {', '.join(TRANSFORMS)}"

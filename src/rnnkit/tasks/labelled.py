@@ -18,6 +18,7 @@ import numpy as np
 from torch import nn
 
 from rnnkit.data.buckets import LengthBuckets
+from rnnkit.options import check_int
 from rnnkit.tasks import lifecycle
 
 SPLITS = ("train", "val", "test")
@@ -60,8 +61,7 @@ def check_split(split: str) -> None:
 
 
 def check_top(top: object) -> None:
-    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
-        raise ValueError(f"top must be a positive integer, got {top!r}")
+    check_int("top", top)
 
 
 def data_record(dataset: str, split_seed: int, data, fingerprint: str, **labels) -> dict:

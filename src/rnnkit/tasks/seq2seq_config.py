@@ -55,12 +55,6 @@ class Seq2SeqDataConfig:
     min_count: int = option(2, "rarer training words are <unk>", metavar="N", minimum=1)
     batch_size: int = option(32, metavar="B", minimum=1)
 
-    def validate(self) -> None:
-        for name in ("max_words", "val_size", "test_size", "min_count", "batch_size"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value}")
-
 
 @dataclass
 class TeacherForcingConfig:

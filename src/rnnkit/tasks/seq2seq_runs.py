@@ -21,6 +21,7 @@ import torch
 
 from rnnkit.data.parallel import SPLITS, tokenize
 from rnnkit.models.seq2seq import Seq2Seq
+from rnnkit.options import check_int
 from rnnkit.plots.heatmaps import plot_attention
 from rnnkit.tasks import encoder_decoder
 from rnnkit.tasks.encoder_decoder import LoadedRun
@@ -97,8 +98,7 @@ def translate_run(
     checkpoint: str = "best",
 ) -> list[Translation]:
     """:func:`translate` for every sentence, with the run's best checkpoint."""
-    if isinstance(beam_size, bool) or not isinstance(beam_size, int) or beam_size < 1:
-        raise ValueError(f"beam_size must be a positive integer, got {beam_size!r}")
+    check_int("beam_size", beam_size)
     run = load_run(run_dir, checkpoint)
     return [translate(run, sentence, beam_size, temperature, seed) for sentence in sentences]
 

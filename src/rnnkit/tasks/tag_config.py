@@ -37,11 +37,6 @@ class TagDataConfig:
     max_word_chars: int = option(20, "the character features read a word's first N", minimum=1)
     batch_size: int = option(16, metavar="B", minimum=1)
 
-    def validate(self) -> None:
-        for name in ("min_count", "max_word_chars", "batch_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
-
 
 def _trainer_defaults() -> TrainerConfig:
     return TrainerConfig(time_budget=300.0, eval_every=200, log_every=50)

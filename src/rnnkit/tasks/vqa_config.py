@@ -43,8 +43,6 @@ class VQADataConfig:
 
     def validate(self) -> None:
         self.rules().validate()
-        if self.batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {self.batch_size}")
 
 
 # ``loss`` (answer cross-entropy + pointing) or ``error`` (1 - greedy accuracy) on val
