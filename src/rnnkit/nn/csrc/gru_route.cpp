@@ -195,11 +195,8 @@ std::vector<at::Tensor> backward(const Run& a, const at::Tensor& d_output, const
       layer_norm_rows_back<S>(N, 3 * H, row<S>(d_hp, t), row<S>(pre, t), row<S>(mean, t),
                               row<S>(rstd, t), gain, row<S>(d_pre, t), false);
     }
-    dh = recurrent(d_pre[t]).contiguous();  // through W_hh to m h_{t-1}, (N, H)
-    if (mask) dh.mul_(*mask);
-    dh.add_(direct);
-    if (pass.defined()) dh.add_(pass);
-    if (share.defined()) dh.add_(share);
+    // through W_hh to m h_{t-1}, (N, H)
+    dh = join_back(recurrent(d_pre[t]).contiguous(), mask, direct, pass, share);
   }
   return {d_x, d_hp, d_pre, dh};
 }

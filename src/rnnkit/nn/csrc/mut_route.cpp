@@ -207,10 +207,7 @@ std::vector<at::Tensor> backward(const Run& a, const at::Tensor& d_output, const
         for (int64_t k = 0; k < NH; ++k) pdirect[k] += ptz[k] * kt[k];
       }
     }
-    if (mask) dhd.mul_(*mask);
-    dh = dhd.add_(direct);
-    if (pass.defined()) dh.add_(pass);
-    if (share.defined()) dh.add_(share);
+    dh = join_back(dhd, mask, direct, pass, share);
   }
   return {d_u, dh};
 }

@@ -245,4 +245,16 @@ inline bool split_back(at::Tensor& dh, const at::Tensor& d_output, int64_t t,
   return added;
 }
 
+// Its last move back: dL/dh_{t-1} from the gradient through the recurrent product (times the
+// recurrent dropout mask), the step's direct path to h_{t-1}, and split_back's pass and share.
+inline at::Tensor join_back(at::Tensor through, const std::optional<at::Tensor>& mask,
+                            const at::Tensor& direct, const at::Tensor& pass,
+                            const at::Tensor& share) {
+  if (mask) through.mul_(*mask);
+  through.add_(direct);
+  if (pass.defined()) through.add_(pass);
+  if (share.defined()) through.add_(share);
+  return through;
+}
+
 }  // namespace rnnkit_native
