@@ -229,3 +229,19 @@ def test_work_after_fit_runs_on_the_runs_thread_count(tmp_path):
     plain.fit()
     with plain.run_threads():
         assert torch.get_num_threads() == before
+
+
+def test_denormals_are_flushed_to_zero_while_training_and_not_after(tmp_path):
+    """1e-39 is a float32 denormal: flushed, 2 x 1e-39 is 0 (and a vanishing gradient costs
+    no more than a normal one); torch's default, IEEE arithmetic, is back after ``fit``."""
+    seen = []
+
+    def probe(trainer):
+        seen.append(float(torch.tensor(1e-39) * 2))
+
+    make_trainer(tmp_path / "on", callbacks=[probe], max_steps=2).fit()
+    assert seen == [0.0, 0.0]
+    assert float(torch.tensor(1e-39) * 2) == pytest.approx(2e-39, rel=1e-3)
+    seen.clear()
+    make_trainer(tmp_path / "off", callbacks=[probe], max_steps=2, flush_denormal=False).fit()
+    assert seen == pytest.approx([2e-39, 2e-39], rel=1e-3)

@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 
-from rnnkit.options import config_fields, option
+from rnnkit.options import config_fields, option, validate_section
 from rnnkit.training.devices import DEVICE_CHOICES, check_device_name
 
 OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
@@ -131,7 +131,6 @@ class ScheduleConfig:
 
     def validate(self) -> None:
         _check_choice("schedule", self.name, SCHEDULES)
-        _check_non_negative("warmup_steps", self.warmup_steps)
         if not 0 <= self.min_lr_ratio <= 1:
             raise ValueError(f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
         if not 0 < self.plateau_factor < 1:
@@ -179,6 +178,7 @@ class TrainerConfig:
     tensorboard: bool = True
     threads: int | None = None
     adapt_threads: bool = False
+    flush_denormal: bool = True  # on the CPU (training.devices.flushed_denormals)
 
     def validate(self) -> None:
         if self.max_steps is None and self.time_budget is None:
@@ -187,12 +187,8 @@ class TrainerConfig:
             _check_positive("max_steps", self.max_steps)
         if self.time_budget is not None:
             _check_positive("time_budget", self.time_budget)
-        _check_positive("eval_every", self.eval_every)
-        _check_positive("log_every", self.log_every)
         if self.clip_norm is not None:
             _check_positive("clip norm", self.clip_norm)
-        if self.early_stopping_patience is not None:
-            _check_positive("early_stopping_patience", self.early_stopping_patience)
         _check_choice("precision", self.precision, PRECISIONS)
         check_device_name(self.device)
         if self.threads is not None:
@@ -258,13 +254,14 @@ class SelectionConfig:
 
 
 class RunConfig:
-    """What a task's whole configuration (a dataclass whose fields are its sections, each with
-    a ``validate()``) does: validate every section in field order, and go to and from the
-    plain dicts of ``config.json``."""
+    """What a task's whole configuration (a dataclass whose fields are its sections) does:
+    validate every section in field order (the bounds its ``option`` fields declare, then its
+    own ``validate()`` where it has one), and go to and from the plain dicts of
+    ``config.json``."""
 
     def validate(self):
-        for section in dataclasses.fields(self):
-            getattr(self, section.name).validate()
+        for field in dataclasses.fields(self):
+            validate_section(getattr(self, field.name))
         return self
 
     def to_dict(self) -> dict:

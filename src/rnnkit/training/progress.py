@@ -14,9 +14,13 @@ evaluation (with the sample, if the task makes one), ``close`` at the end. Two r
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import sys
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -159,3 +163,28 @@ def _isatty(stream: TextIO) -> bool:
         return stream.isatty()
     except (AttributeError, ValueError):
         return False
+
+
+@contextlib.contextmanager
+def stop_on_signals(
+    requested: Callable[[], str | None], request: Callable[[str], None], reporter: Reporter
+):
+    """While the block runs in the main thread, the first Ctrl-C or SIGTERM asks the run to
+    stop after its current step (``request("interrupted")``, which the Trainer saves); a
+    second Ctrl-C, once ``requested()`` says so, interrupts at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handle(signum, frame):
+        if requested() == "interrupted" and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        request("interrupted")
+        reporter.message("stopping after this step (Ctrl-C again to abort at once)")
+
+    previous = {s: signal.signal(s, handle) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

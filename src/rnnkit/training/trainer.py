@@ -1,8 +1,7 @@
 """One task-agnostic training loop: step, clip, schedule, evaluate, checkpoint, stop.
 
     for batch in task.train_batches(step):           # resumes mid-epoch at the saved step
-        loss, carry = task.training_step(model, batch, carry)     # on --device, under autocast
-                                                                  # (--precision), DDP if torchrun
+        loss, carry = task.training_step(model, batch, carry)  # --device, --precision, DDP
         loss.backward(); clip the global gradient norm; set the lr; optimizer.step()
         every log_every steps:  a "train" record (loss, lr, grad norm, clip rate, tokens/s)
         every eval_every steps: evaluate, sample, save last (and best), maybe stop early
@@ -23,8 +22,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import signal
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict
@@ -33,14 +30,21 @@ from typing import Any
 
 import torch
 
+from rnnkit.options import validate_section
 from rnnkit.training import checkpoint as ckpt
 from rnnkit.training import distributed
 from rnnkit.training.bookkeeping import StepWindow, TrainerState, TrainResult, gradient_norm
 from rnnkit.training.config import OptimizerConfig, ScheduleConfig, TrainerConfig, resolve_precision
-from rnnkit.training.devices import follow_model, outputs_on_cpu, resolve_device, to_device
+from rnnkit.training.devices import (
+    flushed_denormals,
+    follow_model,
+    outputs_on_cpu,
+    resolve_device,
+    to_device,
+)
 from rnnkit.training.metrics import MetricsLogger, plot_losses
 from rnnkit.training.optimizers import build_optimizer
-from rnnkit.training.progress import LogReporter, ProgressStats, Reporter
+from rnnkit.training.progress import LogReporter, ProgressStats, Reporter, stop_on_signals
 from rnnkit.training.run_dir import CHECKPOINTS, LOSS_PLOT, SAMPLES
 from rnnkit.training.schedules import LearningRateSchedule
 from rnnkit.training.state import load_optimizer_state, load_rng_state, optimizer_state, rng_state
@@ -65,7 +69,7 @@ class Trainer:
         callbacks: Iterable[Callable[[Trainer], None]] = (),
     ):
         for section in (config, optimizer, schedule):
-            section.validate()
+            validate_section(section)
         self.task = task
         self.device = resolve_device(config.device, distributed.local_rank())
         self.world = distributed.world(self.device.type)
@@ -164,7 +168,10 @@ class Trainer:
         if self.config.precision == "auto":
             self.reporter.message(f"precision auto: {self.precision} on {self.device}")
         try:
-            with self._stop_on_signals():
+            with (
+                stop_on_signals(lambda: self._stop_reason, self.request_stop, self.reporter),
+                flushed_denormals(self.device, self.config.flush_denormal),
+            ):
                 reason = self._loop()
             self._finish(reason)
         finally:
@@ -374,26 +381,6 @@ class Trainer:
             yield
         finally:
             torch.set_num_threads(threads)
-
-    @contextlib.contextmanager
-    def _stop_on_signals(self):
-        """First Ctrl-C or SIGTERM: stop after this step and save; second Ctrl-C: interrupt."""
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-
-        def handle(signum, frame):
-            if self._stop_reason == "interrupted" and signum == signal.SIGINT:
-                raise KeyboardInterrupt
-            self._stop_reason = "interrupted"
-            self.reporter.message("stopping after this step (Ctrl-C again to abort at once)")
-
-        previous = {s: signal.signal(s, handle) for s in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            yield
-        finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
 
 
 def _one_line(error: BaseException) -> str:
