@@ -77,7 +77,7 @@ REPRODUCE = "runs published results at full size, minutes to 80; tests/reproduce
 EXCLUDED: dict[str, str] = {
     "bench layers --device cuda": "needs a CUDA device; benchmarks/gpu_check.sh runs it there",
     "bench layers --cells peephole,lnlstm,lngru,mut1 --shape 100,32,64,256,1 --shape "
-    "512,32,64,256,1 --shape 2048,8,64,256,1 --repeats 5": "docs/cells.md: four cores at T up "
+    "512,32,64,256,1 --shape 2048,8,64,256,1 --repeats 7": "docs/cells.md: four cores at T up "
     "to 2048 (--shape adds to them), a minute and a half of CPU; a timing run, alone",
     "bench layers --cells lnlstm,peephole,mingru --shape 100,32,64,256,1 --shape "
     "512,32,64,256,1 --shape 2048,8,64,256,1": "README.md: the custom cores' timing run, T up "
