@@ -65,11 +65,12 @@ def config_from_values(cls: type, values: dict, what: str) -> Any:
     return cls(**values)
 
 
-def check_int(name: str, value: object, minimum: int = 1) -> None:
-    """A ValueError unless ``value`` is an integer (not a bool) of at least ``minimum``."""
+def check_int(name: str, value: object, minimum: int = 1) -> int:
+    """``value``, or a ValueError unless it is an integer (not a bool) of at least ``minimum``."""
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         wanted = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
         raise ValueError(f"{name} must be {wanted}, got {value!r}")
+    return value
 
 
 def check_number(name: str, value: object, below_one: bool = True) -> None:

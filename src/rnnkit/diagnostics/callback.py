@@ -31,7 +31,8 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
-from rnnkit.diagnostics.report import DISTANCES, Diagnosis, check_loss, check_positive, diagnose
+from rnnkit.diagnostics.report import DISTANCES, Diagnosis, check_loss, diagnose
+from rnnkit.options import check_int
 
 
 def detached_copy(model: nn.Module, dtype: torch.dtype | None = torch.float64) -> nn.Module:
@@ -61,7 +62,7 @@ class GradientDiagnostics:
         layer_name: str | None = None,
         dtype: torch.dtype | None = torch.float64,
     ):
-        self.every = check_positive("every", every)
+        self.every = check_int("every", every)
         self.compute_loss = compute_loss
         self.loss = check_loss(loss)
         self.distances = tuple(distances)

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import torch
 
-from rnnkit.diagnostics.report import Diagnosis, check_loss, check_positive, diagnose_layer
+from rnnkit.diagnostics.report import Diagnosis, check_loss, diagnose_layer
 from rnnkit.models.recurrent import build_recurrent, parse_cells
+from rnnkit.options import check_int
 
 
 def fresh_layer(
@@ -50,11 +51,11 @@ def diagnose_cells(
     ``input_size`` defaults to ``hidden_size``.
     """
     names = parse_cells(cells) if isinstance(cells, str) else parse_cells(",".join(cells))
-    check_positive("seq_len", seq_len, minimum=2)
-    check_positive("hidden_size", hidden_size)
-    check_positive("batch_size", batch_size)
-    check_positive("num_layers", num_layers)
-    input_size = hidden_size if input_size is None else check_positive("input_size", input_size)
+    check_int("seq_len", seq_len, minimum=2)
+    check_int("hidden_size", hidden_size)
+    check_int("batch_size", batch_size)
+    check_int("num_layers", num_layers)
+    input_size = hidden_size if input_size is None else check_int("input_size", input_size)
     check_loss(loss)
     results = {}
     for name in dict.fromkeys(names):

@@ -20,7 +20,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rnnkit.diagnostics.callback import GradientDiagnostics
-from rnnkit.diagnostics.report import check_loss, check_positive
+from rnnkit.diagnostics.report import check_loss
+from rnnkit.options import check_int
 
 logger = logging.getLogger(__name__)
 
@@ -31,8 +32,8 @@ def text_batch(ids, batch_size: int, seq_len: int) -> tuple[Tensor, Tensor]:
     Fewer streams are used when the text is short; a text shorter than ``seq_len + 1`` tokens
     is a ValueError that says how long a sequence it allows.
     """
-    check_positive("seq_len", seq_len, minimum=2)
-    check_positive("batch_size", batch_size)
+    check_int("seq_len", seq_len, minimum=2)
+    check_int("batch_size", batch_size)
     ids = torch.as_tensor(np.asarray(ids), dtype=torch.long)
     if len(ids) < seq_len + 1:
         raise ValueError(

@@ -22,6 +22,7 @@ from rnnkit.diagnostics.gradient_flow import HORIZON_THRESHOLD, GradientFlow, gr
 from rnnkit.diagnostics.recording import record_steps
 from rnnkit.diagnostics.saturation import saturation
 from rnnkit.diagnostics.spectrum import recurrent_spectrum
+from rnnkit.options import check_int
 from rnnkit.training.threads import one_thread
 
 LOSSES = ("last", "sum")
@@ -185,8 +186,8 @@ def diagnose_layer(
     vector; both drawn from a generator seeded with ``seed`` (the global one is not touched),
     in the layer's dtype.
     """
-    check_positive("seq_len", seq_len, minimum=2)
-    check_positive("batch_size", batch_size)
+    check_int("seq_len", seq_len, minimum=2)
+    check_int("batch_size", batch_size)
     dtype = next(layer.parameters()).dtype
     generator = torch.Generator().manual_seed(seed)
     shape = (batch_size, seq_len) if layer.batch_first else (seq_len, batch_size)
@@ -194,12 +195,6 @@ def diagnose_layer(
     direction = torch.randn(layer.hidden_size, generator=generator, dtype=dtype)
     direction = direction / direction.norm()
     return diagnose(layer, readout_loss(inputs, direction, loss), loss=loss, threshold=threshold)
-
-
-def check_positive(name: str, value: object, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return value
 
 
 def _finite(value):

@@ -35,11 +35,6 @@ from rnnkit.options import check_int
 State = Tensor | tuple[Tensor, ...]
 
 
-def _check_size(name: str, value: object) -> int:
-    check_int(name, value)
-    return value
-
-
 class RecurrentCell(nn.Module):
     """Shared parameters and checks of the standard cells.
 
@@ -61,8 +56,8 @@ class RecurrentCell(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        self.input_size = _check_size("input_size", input_size)
-        self.hidden_size = _check_size("hidden_size", hidden_size)
+        self.input_size = check_int("input_size", input_size)
+        self.hidden_size = check_int("hidden_size", hidden_size)
         self.bias = bool(bias)
         factory = {"device": device, "dtype": dtype}
         rows = self.gate_count * hidden_size

@@ -187,8 +187,8 @@ def regularised_repr(layer, text: str) -> str:
 
 def standard_init(layer_cls, self, input_size, hidden_size, num_layers, dropout, impl, kwargs):
     """``layer_cls.__init__`` (torch's) on ``self``, the arguments checked first."""
-    standard_cells._check_size("input_size", input_size)
-    standard_cells._check_size("hidden_size", hidden_size)
+    check_int("input_size", input_size)
+    check_int("hidden_size", hidden_size)
     check_layer_options(num_layers, dropout)
     check_impl(impl)
     layer_cls.__init__(self, input_size, hidden_size, num_layers, **kwargs)

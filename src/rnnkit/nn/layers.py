@@ -36,6 +36,7 @@ from rnnkit.nn.recurrence import StepStates
 from rnnkit.nn.regularise import regularised_cells
 from rnnkit.nn.sequences import finish_output, prepare_input
 from rnnkit.nn.states import map_state, split_state, stack_states, zero_states
+from rnnkit.options import check_int
 
 
 class RNN(StandardLayer, nn.RNN):
@@ -264,8 +265,8 @@ class Recurrent(nn.Module):
             raise ValueError(
                 "Recurrent: building cells from a factory needs input_size and hidden_size"
             )
-        standard_cells._check_size("input_size", input_size)
-        standard_cells._check_size("hidden_size", hidden_size)
+        check_int("input_size", input_size)
+        check_int("hidden_size", hidden_size)
         sizes = [input_size] + [hidden_size * self.num_directions] * (self.num_layers - 1)
         return [cell(size, hidden_size) for size in sizes for _ in range(self.num_directions)]
 

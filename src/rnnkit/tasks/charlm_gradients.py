@@ -14,7 +14,8 @@ import torch
 
 from rnnkit.diagnostics.gradients import loss_words, write_report
 from rnnkit.diagnostics.language_model import language_model_loss, text_batch
-from rnnkit.diagnostics.report import Diagnosis, check_loss, check_positive, diagnose
+from rnnkit.diagnostics.report import Diagnosis, check_loss, diagnose
+from rnnkit.options import check_int
 from rnnkit.tasks.charlm import SPEC
 from rnnkit.tasks.charlm_runs import load_run
 
@@ -30,8 +31,8 @@ def diagnose_run(
     """A trained character model on a batch of its validation text, in float64 (see
     :mod:`rnnkit.diagnostics.language_model`): ``(cell name, Diagnosis, settings)``. The
     global random generator is left as it was."""
-    check_positive("seq_len", seq_len, minimum=2)
-    check_positive("batch_size", batch_size)
+    check_int("seq_len", seq_len, minimum=2)
+    check_int("batch_size", batch_size)
     check_loss(loss)
     with torch.random.fork_rng(devices=[]):  # building the model draws its initial weights
         run = load_run(run_dir, checkpoint)

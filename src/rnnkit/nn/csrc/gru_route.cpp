@@ -4,7 +4,6 @@
 // docstring derives the equations; rows of the projected input and of W_hh are r|z|n.
 
 #include <ATen/ATen.h>
-#include <ATen/Dispatch.h>
 #include <torch/library.h>
 
 #include <optional>
@@ -119,9 +118,7 @@ std::vector<at::Tensor> forward(const Run& a, const at::Tensor& xs, const at::Te
            row<S>(k_z, t), row<S>(k_r, t));
     settle_state<S>(h, h_new, out, t, keep, a.zone_h, a.zone_training, zone_masks);
   }
-  std::vector<at::Tensor> result = {out, h};
-  result.insert(result.end(), saved.begin(), saved.end());
-  return result;
+  return with_saved({out, h}, saved);
 }
 
 std::vector<at::Tensor> gru_route_forward(const at::Tensor& xs, const at::Tensor& h0,
@@ -129,14 +126,11 @@ std::vector<at::Tensor> gru_route_forward(const at::Tensor& xs, const at::Tensor
                                           const std::optional<at::Tensor>& keep,
                                           at::TensorList params, int64_t kind, bool reverse,
                                           double zone_h, bool zone_training, double eps) {
-  TORCH_CHECK(xs.device().is_cpu() && xs.is_contiguous(), "gru_route_forward: CPU, contiguous");
   const Run a{xs.size(0), xs.size(1), h0.size(1), kind == kLayerNormGRU, reverse, zone_h,
               zone_training, eps};
-  std::vector<at::Tensor> result;
-  AT_DISPATCH_FLOATING_TYPES(xs.scalar_type(), "gru_route_forward", [&] {
-    result = forward<scalar_t>(a, xs, h0, mask, keep, params);
+  return on_floats(xs, "gru_route_forward", [&](auto s) {
+    return forward<decltype(s)>(a, xs, h0, mask, keep, params);
   });
-  return result;
 }
 
 // From dL/dh_t (plus the output's gradient, if not yet added): dL/dx_t (rows r|z|n) into
@@ -206,15 +200,11 @@ std::vector<at::Tensor> gru_route_backward(const at::Tensor& d_output, const at:
                                            const std::optional<at::Tensor>& mask,
                                            const std::optional<at::Tensor>& keep, int64_t kind,
                                            bool reverse, double zone_h, bool zone_training) {
-  TORCH_CHECK(d_output.device().is_cpu() && d_output.is_contiguous(),
-              "gru_route_backward: contiguous CPU gradients");
   const Run a{d_output.size(0), d_output.size(1), d_output.size(2), kind == kLayerNormGRU,
               reverse, zone_h, zone_training, 0.0};
-  std::vector<at::Tensor> result;
-  AT_DISPATCH_FLOATING_TYPES(d_output.scalar_type(), "gru_route_backward", [&] {
-    result = backward<scalar_t>(a, d_output, d_h, saved, params, mask, keep);
+  return on_floats(d_output, "gru_route_backward", [&](auto s) {
+    return backward<decltype(s)>(a, d_output, d_h, saved, params, mask, keep);
   });
-  return result;
 }
 
 }  // namespace

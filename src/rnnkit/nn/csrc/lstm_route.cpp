@@ -16,7 +16,6 @@
 // 1 peephole, 2 lnlstm.
 
 #include <ATen/ATen.h>
-#include <ATen/Dispatch.h>
 #include <torch/library.h>
 
 #include <optional>
@@ -214,9 +213,7 @@ std::vector<at::Tensor> forward(const Forward& a, const at::Tensor& xs, const at
       c.copy_(cz);
     }
   }
-  std::vector<at::Tensor> result = {out, h, c};
-  result.insert(result.end(), saved.begin(), saved.end());
-  return result;
+  return with_saved({out, h, c}, saved);
 }
 
 std::vector<at::Tensor> lstm_route_forward(
@@ -224,14 +221,11 @@ std::vector<at::Tensor> lstm_route_forward(
     const std::optional<at::Tensor>& mask, const std::optional<at::Tensor>& keep,
     at::TensorList params, int64_t kind, bool reverse, double zone_h, double zone_c,
     bool zone_training, double eps) {
-  TORCH_CHECK(xs.device().is_cpu() && xs.is_contiguous(), "lstm_route_forward: CPU, contiguous");
   const Forward a{xs.size(0), xs.size(1), h0.size(1), kind == kPeephole, kind == kLayerNorm,
                   reverse, zone_h, zone_c, eps, zone_training};
-  std::vector<at::Tensor> result;
-  AT_DISPATCH_FLOATING_TYPES(xs.scalar_type(), "lstm_route_forward", [&] {
-    result = forward<scalar_t>(a, xs, h0, c0, mask, keep, params);
+  return on_floats(xs, "lstm_route_forward", [&](auto s) {
+    return forward<decltype(s)>(a, xs, h0, c0, mask, keep, params);
   });
-  return result;
 }
 
 // The loops of a backward step. From dL/dh_t (plus the output's gradient, if not yet added):
@@ -365,15 +359,11 @@ std::vector<at::Tensor> lstm_route_backward(
     at::TensorList saved, at::TensorList params, const std::optional<at::Tensor>& mask,
     const std::optional<at::Tensor>& keep, int64_t kind, bool reverse, double zone_h,
     double zone_c, bool zone_training) {
-  TORCH_CHECK(d_output.device().is_cpu() && d_output.is_contiguous(),
-              "lstm_route_backward: contiguous CPU gradients");
   const Forward a{d_output.size(0), d_output.size(1), d_output.size(2), kind == kPeephole,
                   kind == kLayerNorm, reverse, zone_h, zone_c, 0.0, zone_training};
-  std::vector<at::Tensor> result;
-  AT_DISPATCH_FLOATING_TYPES(d_output.scalar_type(), "lstm_route_backward", [&] {
-    result = backward<scalar_t>(a, d_output, d_h, d_c, saved, params, mask, keep);
+  return on_floats(d_output, "lstm_route_backward", [&](auto s) {
+    return backward<decltype(s)>(a, d_output, d_h, d_c, saved, params, mask, keep);
   });
-  return result;
 }
 
 }  // namespace

@@ -5,7 +5,6 @@
 // W_hh's rows are z|r|n too.
 
 #include <ATen/ATen.h>
-#include <ATen/Dispatch.h>
 #include <torch/library.h>
 
 #include <optional>
@@ -112,9 +111,7 @@ std::vector<at::Tensor> forward(const Run& a, const at::Tensor& u, const at::Ten
            row<S>(k_r, t), row<S>(keep_z, t));
     settle_state<S>(h, h_new, out, t, keep, a.zone_h, a.zone_training, zone_masks);
   }
-  std::vector<at::Tensor> result = {out, h};
-  result.insert(result.end(), saved.begin(), saved.end());
-  return result;
+  return with_saved({out, h}, saved);
 }
 
 std::vector<at::Tensor> mut_route_forward(const at::Tensor& u, const at::Tensor& h0,
@@ -122,13 +119,10 @@ std::vector<at::Tensor> mut_route_forward(const at::Tensor& u, const at::Tensor&
                                           const std::optional<at::Tensor>& keep,
                                           const at::Tensor& weight_hh, int64_t kind,
                                           bool reverse, double zone_h, bool zone_training) {
-  TORCH_CHECK(u.device().is_cpu() && u.is_contiguous(), "mut_route_forward: CPU, contiguous");
   const Run a{u.size(0), u.size(1), h0.size(1), kind, reverse, zone_h, zone_training};
-  std::vector<at::Tensor> result;
-  AT_DISPATCH_FLOATING_TYPES(u.scalar_type(), "mut_route_forward", [&] {
-    result = forward<scalar_t>(a, u, h0, mask, keep, weight_hh);
+  return on_floats(u, "mut_route_forward", [&](auto s) {
+    return forward<decltype(s)>(a, u, h0, mask, keep, weight_hh);
   });
-  return result;
 }
 
 // From dL/dh_t (plus the output's gradient, if not yet added): dL/du_z and dL/du_n into d_u,
@@ -217,15 +211,11 @@ std::vector<at::Tensor> mut_route_backward(const at::Tensor& d_output, const at:
                                            const std::optional<at::Tensor>& mask,
                                            const std::optional<at::Tensor>& keep, int64_t kind,
                                            bool reverse, double zone_h, bool zone_training) {
-  TORCH_CHECK(d_output.device().is_cpu() && d_output.is_contiguous(),
-              "mut_route_backward: contiguous CPU gradients");
   const Run a{d_output.size(0), d_output.size(1), d_output.size(2), kind, reverse, zone_h,
               zone_training};
-  std::vector<at::Tensor> result;
-  AT_DISPATCH_FLOATING_TYPES(d_output.scalar_type(), "mut_route_backward", [&] {
-    result = backward<scalar_t>(a, d_output, d_h, saved, weight_hh, mask, keep);
+  return on_floats(d_output, "mut_route_backward", [&](auto s) {
+    return backward<decltype(s)>(a, d_output, d_h, saved, weight_hh, mask, keep);
   });
-  return result;
 }
 
 }  // namespace

@@ -27,6 +27,29 @@ void copy_rows(S* to, const S* from, int64_t count) {
   std::memcpy(to, from, count * sizeof(S));
 }
 
+// A forward's result: its outputs and final state(s), then what its backward pass reads.
+inline std::vector<at::Tensor> with_saved(std::vector<at::Tensor> result,
+                                          const std::vector<at::Tensor>& saved) {
+  result.insert(result.end(), saved.begin(), saved.end());
+  return result;
+}
+
+// An op's entry: its first tensor checked (contiguous, on the CPU), then body(S()) run for
+// that tensor's dtype S, float or double: body is a generic lambda that calls the loops.
+template <typename Body>
+std::vector<at::Tensor> on_floats(const at::Tensor& first, const char* op, Body&& body) {
+  TORCH_CHECK(first.device().is_cpu() && first.is_contiguous(), op,
+              ": contiguous CPU tensors");
+  switch (first.scalar_type()) {
+    case at::kFloat:
+      return body(float());
+    case at::kDouble:
+      return body(double());
+    default:
+      TORCH_CHECK(false, op, ": float32 or float64 tensors, got ", first.scalar_type());
+  }
+}
+
 // Buffers kept between calls. A large fresh buffer comes from the system as untouched pages,
 // and its first write into each page faults: at batch 8, about a third of a step's time. A
 // training loop asks for the same sizes at every step, so a buffer the autograd graph has let
