@@ -103,4 +103,3 @@ def test_only_the_exact_cells_take_the_route():
         assert sequence_route(cell_class(2, 3)) is not None
         assert sequence_route(Zoneout(cell_class(2, 3), 0.1)) is not None
     assert sequence_route(MyGRU(2, 3)) is None
-    assert sequence_route(GRUCell(2, 3, reset_after=False)) is None  # the lectures' form

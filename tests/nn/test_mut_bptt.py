@@ -1,25 +1,27 @@
-"""MUT1-3's whole-sequence route (rnnkit.nn.mut_bptt) against the readable loop
-(impl="loop"): outputs, final states and every gradient in float64, with an initial state,
-lengths, both directions, two layers, recurrent dropout and zoneout, in training and in
-evaluation; and gradcheck of the hand-derived backward pass itself. Each runs on the compiled
-time loops (rnnkit.nn.native, the default) and on the Python ones."""
+"""MUT1-3's whole-sequence route (rnnkit.nn.mut_bptt), and the lectures' GRU on MUT2's, against
+the readable loop (impl="loop"): outputs, final states and every gradient in float64, with an
+initial state, lengths, both directions, two layers, recurrent dropout and zoneout, in training
+and in evaluation; and gradcheck of the hand-derived backward pass itself. Each runs on the
+compiled time loops (rnnkit.nn.native, the default) and on the Python ones."""
 
 from __future__ import annotations
 
 import copy
+from functools import partial
 from types import SimpleNamespace
 
 import pytest
 import torch
 
-from rnnkit.nn import Recurrent
-from rnnkit.nn.mut_bptt import MUTSequence
+from rnnkit.nn import GRU, GRUCell, Recurrent
+from rnnkit.nn.mut_bptt import MUTSequence, run_lectures_gru_sequence
 from rnnkit.nn.regularise import Zoneout, regularise
-from rnnkit.nn.routes import sequence_route
+from rnnkit.nn.routes import default_route, sequence_route
 from rnnkit.nn.variant_cells import MUT1Cell, MUT2Cell, MUT3Cell
 
 pytestmark = pytest.mark.usefixtures("route_loops")  # each test twice (tests/nn/conftest.py)
 CELLS = {"mut1": MUT1Cell, "mut2": MUT2Cell, "mut3": MUT3Cell}
+ROUTED = {**CELLS, "gru-lectures": partial(GRUCell, reset_after=False)}  # on MUT2's route
 T, N, D, H = 6, 3, 4, 5
 
 
@@ -45,12 +47,12 @@ def _run(layer, x, h0, lengths):
     return [out, h, *torch.autograd.grad(loss, [x, h0, *layer.parameters()])]
 
 
-@pytest.mark.parametrize("name", CELLS)
+@pytest.mark.parametrize("name", ROUTED)
 @pytest.mark.parametrize("bidirectional", [False, True])
 @pytest.mark.parametrize("lengths", [None, [6, 3, 1]])
 @pytest.mark.parametrize(("rate", "zoneout"), [(0.0, 0.0), (0.3, 0.0), (0.3, 0.2)])
 def test_route_equals_the_loop(name, bidirectional, lengths, rate, zoneout):
-    fast, slow = _pair(CELLS[name], bidirectional=bidirectional, rate=rate, zoneout=zoneout)
+    fast, slow = _pair(ROUTED[name], bidirectional=bidirectional, rate=rate, zoneout=zoneout)
     x = torch.randn(T, N, D, dtype=torch.float64, requires_grad=True)
     h0 = torch.randn(4 if bidirectional else 2, N, H, dtype=torch.float64, requires_grad=True)
     lengths = None if lengths is None else torch.tensor(lengths)
@@ -60,9 +62,9 @@ def test_route_equals_the_loop(name, bidirectional, lengths, rate, zoneout):
             torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("name", CELLS)
+@pytest.mark.parametrize("name", ROUTED)
 def test_route_without_biases_and_unbatched(name):
-    fast, slow = _pair(CELLS[name], bias=False)
+    fast, slow = _pair(ROUTED[name], bias=False)
     x = torch.randn(T, D, dtype=torch.float64)
     torch.testing.assert_close(fast(x)[0], slow(x)[0], rtol=1e-10, atol=1e-12)
 
@@ -90,7 +92,21 @@ def test_only_the_exact_cells_take_the_route():
     class MyMUT2(MUT2Cell):
         pass
 
-    for cell_class in CELLS.values():
+    for cell_class in ROUTED.values():
         assert sequence_route(cell_class(2, 3)) is not None
         assert sequence_route(Zoneout(cell_class(2, 3), 0.1)) is not None
     assert sequence_route(MyMUT2(2, 3)) is None
+    assert sequence_route(GRUCell(2, 3, reset_after=False)).func is run_lectures_gru_sequence
+
+
+def test_the_lectures_gru_layer_takes_the_route_and_equals_its_loop_in_float32():
+    torch.manual_seed(0)
+    layer = GRU(D, H, 2, reset_after=False)  # impl="auto": MUT2's route, compiled if it can be
+    loop = copy.deepcopy(layer)
+    loop.impl = "loop"
+    assert default_route(layer.cells()[0]) is not None
+    x = torch.randn(T, N, D, requires_grad=True)
+    h0 = torch.randn(2, N, H, requires_grad=True)
+    got, want = _run(layer, x, h0, None), _run(loop, x, h0, None)
+    for a, b in zip(got, want, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)

@@ -10,14 +10,14 @@ bench layers --device cuda`` prints the same table as on the CPU). A core torch.
     stack    Recurrent over the layer's standard cells  target: <= 1.1x torch (a user's stack
              (copies, their own parameters)             of cells; cuDNN-flattened on the GPU)
 
-all four on the same weights. A core without a fused kernel (peephole, lnlstm, mut1, mingru,
-...) runs beside both torch.nn.LSTM and torch.nn.GRU of the same sizes (ratios against each):
+all four on the same weights. A core without a fused kernel (gru-lectures, peephole, lnlstm,
+mut1, mingru, ...) runs beside both torch.nn.LSTM and torch.nn.GRU of the same sizes (ratios against each):
 
     torch-lstm, torch-gru   the references
     rnnkit                  Recurrent running the core's cells, impl="auto": one scan for
                             mingru, minlstm, rglru; the whole-sequence route with a
                             hand-derived backward pass for lnlstm, peephole, lngru,
-                            mut1-3 (rnnkit.nn.routes)
+                            mut1-3, gru-lectures (rnnkit.nn.routes)
     sequential              (scan cores only) the same cells with the scan done step by step
     loop                    (the others) the same cells on the readable loop, impl="loop"
 """
@@ -42,9 +42,7 @@ DEFAULT_SHAPES = (
     (1000, 8, 32, 128, 1),
 )
 CELLS = ("lstm", "gru", "rnn")  # the default
-BENCH_CELLS = tuple(
-    name for name, core in RECURRENT_CORES.items() if core.options.get("reset_after", True)
-)  # gru-lectures has no torch.nn counterpart
+BENCH_CELLS = tuple(RECURRENT_CORES)
 IMPLS = ("torch", "fused", "loop", "stack")
 _TORCH = {LSTM: torch.nn.LSTM, GRU: torch.nn.GRU, RNN: torch.nn.RNN}
 
@@ -84,7 +82,7 @@ def bench_shape(
 ) -> list[Record]:
     T, N, input_size, hidden_size, num_layers = shape
     core = get_core(cell)
-    if core.cell is not None:
+    if core.cell is not None or not core.options.get("reset_after", True):  # no fused kernel
         return bench_custom(cell, shape, repeats, warmup, device)
     torch_class = _TORCH[core.layer]
     torch.manual_seed(0)
@@ -119,7 +117,7 @@ def bench_custom(
         "torch-gru": torch.nn.GRU(input_size, hidden_size, num_layers),
         "rnnkit": core.make_layer(input_size, hidden_size, num_layers),
     }
-    if hasattr(modules["rnnkit"].cells[0], "scan"):
+    if hasattr(core.cell, "scan"):  # mingru, minlstm, rglru
         sequential = core.make_layer(input_size, hidden_size, num_layers)
         sequential.load_state_dict(modules["rnnkit"].state_dict())
         for layer_cell in sequential.cells:
@@ -151,7 +149,7 @@ def run(
     records = []
     cells = list(cells)
     for cell in cells:
-        check_cell(cell, BENCH_CELLS, "the benchmark (no torch.nn counterpart)")
+        check_cell(cell, BENCH_CELLS, "the benchmark")
     for cell in cells:
         for shape in shapes:
             for record in bench_shape(cell, shape, repeats, warmup, device):

@@ -47,7 +47,7 @@ def bench_layers_command(args) -> int:
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     shapes = [layers.parse_shape(s) for s in args.shapes] if args.shapes else layers.DEFAULT_SHAPES
-    cells = parse_cells(args.cells, layers.BENCH_CELLS, "the benchmark (no torch.nn counterpart)")
+    cells = parse_cells(args.cells, layers.BENCH_CELLS, "the benchmark")
 
     def show(record: layers.Record) -> None:
         if not args.json:

@@ -53,7 +53,7 @@ class LanguageModelConfig(CoreRegularisers):
     Attributes:
         cell: a core of :mod:`rnnkit.models.recurrent` (``CELLS``: ``"lstm"``, ``"gru"``
             (torch's GRU), ``"gru-lectures"`` (the GRU of Cho et al. 2014 and the lectures,
-            ``reset_after=False``, readable loop only), ``"rnn"`` (tanh), ``"relu"`` (or its
+            ``reset_after=False``, no fused kernel), ``"rnn"`` (tanh), ``"relu"`` (or its
             old name ``"rnn-relu"``), ``"irnn"``), with torch.nn's default initialisation
             where the core's own is only customary (an LSTM's forget-gate bias stays random).
         hidden_size: ``H``, units per recurrent layer.

@@ -20,7 +20,7 @@ parameter ~ U(-1/sqrt(H), 1/sqrt(H)); then
                                                  Ollivier 2018); needs the task's ``horizon``
     gru           GRU (torch's, reset_after)     torch.nn's default
     gru-lectures  GRU, reset_after=False         torch.nn's default; Cho et al. 2014 and the
-                                                 lectures' form, readable loop only
+                                                 lectures' form, no fused kernel (MUT2's route)
 
 The cores below have no fused kernel: ``Recurrent`` runs their cells (``rnnkit.nn``), each
 with its own initialisation (its ``reset_parameters``); state (h, c) where marked.

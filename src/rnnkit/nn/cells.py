@@ -297,7 +297,8 @@ class GRUCell(RecurrentCell):
     ``n = tanh(W_in x_t + b_in + W_hn (r * h_{t-1}) + b_hn)``. The two are different functions
     with the same parameters. torch (and cuDNN) use the "reset after" form because then
     ``W_hh h_{t-1}`` for all three gates is one matmul; only that form runs on the fused kernels.
-    ``reset_after=False`` gives the lectures' form (it always runs on the readable loop).
+    ``reset_after=False`` gives the lectures' form (no fused kernel: its whole-sequence route is
+    MUT2's, of which it is a case, :func:`rnnkit.nn.mut_bptt.run_lectures_gru_sequence`).
     """
 
     gate_count = 3

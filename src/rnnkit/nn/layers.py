@@ -127,8 +127,8 @@ class GRU(StandardLayer, nn.GRU):
 
     Same signature, parameters and call as ``torch.nn.GRU``, plus ``lengths=``,
     ``return_states=``, ``impl=`` and ``reset_after``: True (default) is torch's form, False
-    the form of Cho et al. 2014 and the lectures, which has the same parameters but runs only
-    on the loop path (see :class:`rnnkit.nn.GRUCell`).
+    the form of Cho et al. 2014 and the lectures, which has the same parameters but no fused
+    kernel: it runs its cells, on MUT2's whole-sequence route (see :class:`rnnkit.nn.GRUCell`).
     """
 
     cell_class = standard_cells.GRUCell

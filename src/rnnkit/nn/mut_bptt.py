@@ -1,5 +1,7 @@
 """MUT1, MUT2, MUT3 over a whole sequence with hand-derived BPTT: the fast route of the loop,
-as :mod:`rnnkit.nn.lstm_bptt` is for the LSTM cells (read that module first).
+as :mod:`rnnkit.nn.lstm_bptt` is for the LSTM cells (read that module first). The lectures'
+GRU (``reset_after=False``) is MUT2 with its update gate flipped, and takes this route too
+(:func:`run_lectures_gru_sequence`).
 
 The three cells of Jozefowicz et al. (2015) (:mod:`rnnkit.nn.variant_cells`) share one step,
 with ``u = (u_z, u_r, u_n)`` their input terms and biases, formed for all T before the loop::
@@ -52,14 +54,37 @@ def run_mut_sequence(cell, xp: Tensor, h0: Tensor, keep: Tensor | None, reverse:
         x_z = x_z if kind == "mut1" else x_z + b_z  # MUT1's z reads no state, no b_hz
         x_r, x_n = x_r + b_r, x_n + b_n
     u = torch.cat((x_z, x_r, x_n), dim=2)  # (T, N, 3H)
+    return _run(kind, cell, u, h0, keep, reverse, zone, cell.weight_hh)
+
+
+def run_lectures_gru_sequence(
+    cell, xp: Tensor, h0: Tensor, keep: Tensor | None, reverse: bool, zone=None
+):
+    """:func:`run_mut_sequence` for the lectures' GRU (``GRUCell`` with ``reset_after=False``,
+    rows r|z|n): its step is MUT2's with the update gate's two roles swapped. MUT2 keeps
+    ``h_{t-1}`` where ``z`` is 0, the GRU where it is 1, so MUT2's ``z`` is the GRU's
+    ``1 - z = sigmoid(-(x_z + W_hz h_{t-1} + b_hz))``: MUT2 runs the GRU with its z rows
+    negated and moved first (and autograd carries the gradients back through both)."""
+    x_r, x_z, x_n = xp.chunk(3, dim=2)  # each (T, N, H)
+    w_r, w_z, w_n = cell.weight_hh.chunk(3)  # each (H, H)
+    if cell.bias_hh is not None:
+        b_r, b_z, b_n = cell.bias_hh.chunk(3)
+        x_r, x_z, x_n = x_r + b_r, x_z + b_z, x_n + b_n
+    u = torch.cat((-x_z, x_r, x_n), dim=2)  # (T, N, 3H), rows z|r|n
+    return _run("mut2", cell, u, h0, keep, reverse, zone, torch.cat((-w_z, w_r, w_n)))
+
+
+def _run(kind: str, cell, u: Tensor, h0: Tensor, keep, reverse: bool, zone, weight_hh: Tensor):
+    """:class:`MUTSequence` of ``kind`` on ``u`` (T, N, 3H), rows z|r|n, with the cell's
+    recurrent dropout mask; under autocast the recurrence in the weights' dtype."""
     mask = cell.recurrent_mask()  # this sequence's recurrent dropout mask, or None
     spec = SimpleNamespace(kind=kind, reverse=reverse, zone=zone)
     device = u.device.type
     if torch.is_autocast_enabled(device):  # mixed precision: the recurrence in fp32
-        u, h0 = u.to(cell.weight_hh.dtype), h0.to(cell.weight_hh.dtype)
+        u, h0 = u.to(weight_hh.dtype), h0.to(weight_hh.dtype)
         with torch.autocast(device, enabled=False):
-            return MUTSequence.apply(spec, u, h0, mask, keep, cell.weight_hh)
-    return MUTSequence.apply(spec, u, h0, mask, keep, cell.weight_hh)
+            return MUTSequence.apply(spec, u, h0, mask, keep, weight_hh)
+    return MUTSequence.apply(spec, u, h0, mask, keep, weight_hh)
 
 
 class MUTSequence(torch.autograd.Function):

@@ -6,8 +6,8 @@
 
 Recurrent dropout is off in evaluation mode (``model.eval()``), zoneout there uses its
 expectation (as the paper); both are off at rate 0. Neither has a fused kernel: a layer with
-them runs its cells, rnnkit's LSTM cells on their whole-sequence route
-(:mod:`rnnkit.nn.lstm_bptt`), the others on the readable loop. ``regularise(layer, zoneout=,
+them runs its cells, rnnkit's LSTM, GRU and MUT cells on their whole-sequence routes
+(:mod:`rnnkit.nn.routes`), the others on the readable loop. ``regularise(layer, zoneout=,
 recurrent_dropout=)`` puts both on every cell of a layer.
 """
 

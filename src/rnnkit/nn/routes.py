@@ -1,18 +1,20 @@
 """Which whole-sequence route runs a cell, the fast path of the readable loop
 (:func:`rnnkit.nn.recurrence.run_cell` takes it under ``impl="auto"``): the LSTM cells of
-:mod:`rnnkit.nn.lstm_bptt`, the MUT cells of :mod:`rnnkit.nn.mut_bptt` and the GRU cells of
-:mod:`rnnkit.nn.gru_bptt`, each bare or in a :class:`rnnkit.nn.Zoneout`. Exactly those
-classes: a subclass may step differently, and the loop runs it."""
+:mod:`rnnkit.nn.lstm_bptt`, the MUT cells and the lectures' GRU (``reset_after=False``) of
+:mod:`rnnkit.nn.mut_bptt` and the GRU cells of :mod:`rnnkit.nn.gru_bptt`, each bare or in a
+:class:`rnnkit.nn.Zoneout`. Exactly those classes: a subclass may step differently, and the
+loop runs it."""
 
 from __future__ import annotations
 
 from functools import partial
 
+from rnnkit.nn.cells import GRUCell
 from rnnkit.nn.gru_bptt import gru_kind, run_gru_sequence
 from rnnkit.nn.lstm_bptt import KINDS as LSTM_KINDS
 from rnnkit.nn.lstm_bptt import NATIVE_DTYPES, run_lstm_sequence
 from rnnkit.nn.mut_bptt import KINDS as MUT_KINDS
-from rnnkit.nn.mut_bptt import run_mut_sequence
+from rnnkit.nn.mut_bptt import run_lectures_gru_sequence, run_mut_sequence
 from rnnkit.nn.native import ops
 from rnnkit.nn.regularise import Zoneout
 
@@ -54,4 +56,6 @@ def sequence_route(cell):
         return partial(run_mut_sequence, cell, zone=zone)
     if gru_kind(cell) is not None:
         return partial(run_gru_sequence, cell, zone=zone)
+    if type(cell) is GRUCell:  # the lectures' form, reset_after=False: on MUT2's route
+        return partial(run_lectures_gru_sequence, cell, zone=zone)
     return None
