@@ -11,7 +11,8 @@ bench layers --device cuda`` prints the same table as on the CPU). A core torch.
              (copies, their own parameters)             of cells; cuDNN-flattened on the GPU)
 
 all four on the same weights. A core without a fused kernel (gru-lectures, peephole, lnlstm,
-mut1, mingru, ...) runs beside both torch.nn.LSTM and torch.nn.GRU of the same sizes (ratios against each):
+mut1, mingru, ...) runs beside both torch.nn.LSTM and torch.nn.GRU of the same sizes (ratios
+against each):
 
     torch-lstm, torch-gru   the references
     rnnkit                  Recurrent running the core's cells, impl="auto": one scan for
