@@ -83,7 +83,7 @@ def bench_shape(
 ) -> list[Record]:
     T, N, input_size, hidden_size, num_layers = shape
     core = get_core(cell)
-    if core.cell is not None or not core.options.get("reset_after", True):  # no fused kernel
+    if not core.fused:
         return bench_custom(cell, shape, repeats, warmup, device)
     torch_class = _TORCH[core.layer]
     torch.manual_seed(0)

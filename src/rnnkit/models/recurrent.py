@@ -116,6 +116,12 @@ class Core:
     cell_state: bool = False  # that cell's state is (h, c)
 
     @property
+    def fused(self) -> bool:
+        """torch.nn has a fused kernel for it: a core on a torch.nn layer, but the lectures'
+        GRU (``reset_after=False``)."""
+        return self.cell is None and self.options.get("reset_after", True)
+
+    @property
     def has_cell_state(self) -> bool:
         """The state is ``(h, c)`` (an LSTM), not a single tensor ``h``."""
         return self.layer is LSTM or self.cell_state

@@ -56,6 +56,6 @@ def sequence_route(cell):
         return partial(run_mut_sequence, cell, zone=zone)
     if gru_kind(cell) is not None:
         return partial(run_gru_sequence, cell, zone=zone)
-    if type(cell) is GRUCell:  # the lectures' form, reset_after=False: on MUT2's route
+    if type(cell) is GRUCell and not cell.reset_after:  # the lectures' form: MUT2's route
         return partial(run_lectures_gru_sequence, cell, zone=zone)
     return None
