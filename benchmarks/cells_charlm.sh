@@ -5,12 +5,20 @@
 #
 #   bash benchmarks/cells_charlm.sh                    # all fifteen cores
 #   CELLS="lstm gru" BUDGET=30s bash benchmarks/cells_charlm.sh   # some, shorter (a smoke run)
+#   FLAGS="--precision fp32" bash benchmarks/cells_charlm.sh       # more flags for every run
+#
+# An AVX2-only CPU imitated on a newer one (torch, oneDNN and MKL held to AVX2; rnnkit's
+# compiled loops are still built for the CPU itself, see docs/cells.md):
+#   ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 DNNL_MAX_CPU_ISA=AVX2 \
+#     MKL_ENABLE_INSTRUCTIONS=AVX2 FLAGS="--precision fp32" OUT=runs/avx2 \
+#     CELLS="lstm lngru" bash benchmarks/cells_charlm.sh
 #
 # Each run's --json summary goes to $OUT/<cell>.json (a cell already there is skipped, so a
 # stopped table goes on where it stopped); the table is printed at the end with the CPU.
 set -euo pipefail
 CELLS=${CELLS:-"rnn relu irnn lstm gru gru-lectures peephole lnlstm lngru mut1 mut2 mut3 mingru minlstm rglru"}
 BUDGET=${BUDGET:-10m}
+FLAGS=${FLAGS:-}
 OUT=${OUT:-runs/cells-charlm}
 RNNKIT=${RNNKIT:-rnnkit}
 mkdir -p "$OUT"
@@ -18,10 +26,14 @@ lscpu | grep -E '^Model name' | sed 's/  */ /g' > "$OUT/cpu.txt"
 for flag in avx2 avx512f avx512_bf16 amx_bf16; do
   if grep -qw "$flag" /proc/cpuinfo; then echo "flag $flag" >> "$OUT/cpu.txt"; fi
 done
+if [ -n "${ATEN_CPU_CAPABILITY:-}" ]; then
+  echo "torch held to ${ATEN_CPU_CAPABILITY} (imitated)" >> "$OUT/cpu.txt"
+fi
+if [ -n "$FLAGS" ]; then echo "flags: $FLAGS" >> "$OUT/cpu.txt"; fi
 for cell in $CELLS; do
   if [ -s "$OUT/$cell.json" ]; then echo "$cell: done before, kept" >&2; continue; fi
   echo "$(date -u +%H:%M:%S) $cell" >&2
-  $RNNKIT train charlm --cell "$cell" --time-budget "$BUDGET" --out "$OUT-$cell" --json \
+  $RNNKIT train charlm --cell "$cell" --time-budget "$BUDGET" --out "$OUT-$cell" --json $FLAGS \
     > "$OUT/$cell.json.partial"
   mv "$OUT/$cell.json.partial" "$OUT/$cell.json"
 done
