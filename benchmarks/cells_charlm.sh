@@ -26,9 +26,9 @@ lscpu | grep -E '^Model name' | sed 's/  */ /g' > "$OUT/cpu.txt"
 for flag in avx2 avx512f avx512_bf16 amx_bf16; do
   if grep -qw "$flag" /proc/cpuinfo; then echo "flag $flag" >> "$OUT/cpu.txt"; fi
 done
-if [ -n "${ATEN_CPU_CAPABILITY:-}" ]; then
-  echo "torch held to ${ATEN_CPU_CAPABILITY} (imitated)" >> "$OUT/cpu.txt"
-fi
+for var in ATEN_CPU_CAPABILITY ONEDNN_MAX_CPU_ISA DNNL_MAX_CPU_ISA MKL_ENABLE_INSTRUCTIONS; do
+  if [ -n "${!var:-}" ]; then echo "held: $var=${!var}" >> "$OUT/cpu.txt"; fi
+done
 if [ -n "$FLAGS" ]; then echo "flags: $FLAGS" >> "$OUT/cpu.txt"; fi
 for cell in $CELLS; do
   if [ -s "$OUT/$cell.json" ]; then echo "$cell: done before, kept" >&2; continue; fi
