@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from rnnkit.training import checkpoint as ckpt
+from rnnkit.training import trainer as trainer_module
 from rnnkit.training.config import OptimizerConfig, ScheduleConfig, TrainerConfig
 from rnnkit.training.metrics import read_metrics
 from rnnkit.training.trainer import Trainer
@@ -245,3 +246,11 @@ def test_denormals_are_flushed_to_zero_while_training_and_not_after(tmp_path):
     seen.clear()
     make_trainer(tmp_path / "off", callbacks=[probe], max_steps=2, flush_denormal=False).fit()
     assert seen == pytest.approx([2e-39, 2e-39], rel=1e-3)
+
+
+def test_the_trainer_keeps_freed_memory_unless_its_config_says_not(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(trainer_module, "keep_freed_memory", lambda *a: calls.append(a))
+    make_trainer(tmp_path / "on", max_steps=1).fit()
+    make_trainer(tmp_path / "off", max_steps=1, keep_freed_memory=False).fit()
+    assert calls == [(torch.device("cpu"), True), (torch.device("cpu"), False)]

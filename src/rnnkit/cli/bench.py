@@ -7,7 +7,7 @@ import json
 from rnnkit.bench import layers
 from rnnkit.cli.args import add_device_flag
 from rnnkit.models.recurrent import describe_cells, parse_cells
-from rnnkit.training.devices import resolve_device
+from rnnkit.training.devices import keep_freed_memory, resolve_device
 
 
 def register(subparsers) -> None:
@@ -35,6 +35,12 @@ def register(subparsers) -> None:
     layer_parser.add_argument("--repeats", type=int, default=5, help="timed rounds (median)")
     layer_parser.add_argument("--threads", type=int, default=None, help="torch threads")
     layer_parser.add_argument("--json", action="store_true", help="print a list of records")
+    layer_parser.add_argument(
+        "--system-heap",
+        action="store_true",
+        help="leave glibc's malloc as it is; by default freed memory is kept in the process, as "
+        "rnnkit's training keeps it (trainer.keep_freed_memory), for every implementation alike",
+    )
     add_device_flag(layer_parser)
     layer_parser.set_defaults(func=bench_layers_command)
 
@@ -61,9 +67,11 @@ def bench_layers_command(args) -> int:
             )
 
     device = resolve_device(args.inference_device)
+    kept = keep_freed_memory(device, not args.system_heap)
     if not args.json:
+        heap = "freed memory kept" if kept else "the system's malloc"
         print(
-            f"torch {torch.__version__} on {device}, {torch.get_num_threads()} threads; "
+            f"torch {torch.__version__} on {device}, {torch.get_num_threads()} threads, {heap}; "
             "training step = forward + backward"
         )
         print(f"{'cell':8s} {'T,N,in,hid,layers':>18s}  {'impl':10s} {'time':>13s}  ratio")

@@ -179,6 +179,7 @@ class TrainerConfig:
     threads: int | None = None
     adapt_threads: bool = False
     flush_denormal: bool = True  # on the CPU (training.devices.flushed_denormals)
+    keep_freed_memory: bool = True  # on the CPU (training.devices.keep_freed_memory)
 
     def validate(self) -> None:
         if self.max_steps is None and self.time_budget is None:

@@ -38,6 +38,7 @@ from rnnkit.training.config import OptimizerConfig, ScheduleConfig, TrainerConfi
 from rnnkit.training.devices import (
     flushed_denormals,
     follow_model,
+    keep_freed_memory,
     outputs_on_cpu,
     resolve_device,
     to_device,
@@ -165,6 +166,7 @@ class Trainer:
         if self.config.threads:
             torch.set_num_threads(self.config.threads)
         self._tuner = ThreadTuner() if self.config.adapt_threads else None
+        keep_freed_memory(self.device, self.config.keep_freed_memory)
         if self.config.precision == "auto":
             self.reporter.message(f"precision auto: {self.precision} on {self.device}")
         try:
