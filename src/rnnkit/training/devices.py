@@ -212,7 +212,8 @@ def keep_freed_memory(device: torch.device | str = "cpu", enabled: bool = True) 
     zeroes every page. A training step of ``torch.nn.LSTM`` at T=2048, batch 8, 256 units
     took 91,220 page faults and about 320 ms; with freed blocks up to 1 GiB kept in the heap
     (``mallopt`` of the mmap and trim thresholds) it took none and about 205 ms, and the
-    quick char model trained 46% faster (2-core AMD EPYC; docs/results.md). The price: the
+    quick char model's first minute ran 44k tokens/s instead of 31k in bf16, 24k instead of
+    21k in fp32 (2-core AMD EPYC with AVX-512; docs/results.md). The price: the
     process keeps its peak heap instead of returning it between steps."""
     global _heap_kept
     if not enabled or torch.device(device).type != "cpu":

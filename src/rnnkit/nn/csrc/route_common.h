@@ -5,7 +5,10 @@
 #pragma once
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #include <ATen/core/dispatch/Dispatcher.h>
+
+#include <algorithm>
 
 #include <cmath>
 #include <cstring>
@@ -103,14 +106,92 @@ inline void release_buffers() {
   pool.clear();
 }
 
-// out = x @ weight.t() for x (M, K), weight (O, K), at every step of a loop. Where torch has
-// MKL's packed matrix products (its x86 builds), float32 weights are packed once per call and
-// each step's product reads them packed: MKL's plain product packs the weight again at every
-// call, which at these sizes is a third of its time. Otherwise a plain product.
+// A product of few rows, x (M, K) by a weight packed once in panels: for each tile of two
+// vectors of output columns, its (K, 2 vectors) slice of the transposed weight, contiguous.
+// The output is computed in tiles of R rows by those columns, each tile's sums held in
+// registers over all K (R x 2 accumulators: 16 of AVX-512's 32 registers, 8 of AVX2's 16),
+// the tiles shared between threads. At batch 8 a step's recurrent product is too small for a
+// library's general kernel: its packing and threading cost as much as its arithmetic.
+#if defined(__AVX512F__)
+constexpr int64_t kLanes = 16, kTileRows = 8;
+#else
+constexpr int64_t kLanes = 8, kTileRows = 4;
+#endif
+using Lanes = float __attribute__((vector_size(kLanes * sizeof(float)), aligned(sizeof(float))));
+constexpr int64_t kTileColumns = 2 * kLanes;
+
+// One tile: rows [0, R) of x (row stride K) by one panel (K, kTileColumns) -> y (R rows of
+// kTileColumns, row stride kTileColumns).
+template <int64_t R>
+void product_tile(const float* __restrict__ x, const float* __restrict__ panel, int64_t K,
+                  float* __restrict__ y) {
+  Lanes sums[R][2] = {};
+  for (int64_t k = 0; k < K; ++k) {
+    const Lanes w0 = *reinterpret_cast<const Lanes*>(panel + k * kTileColumns);
+    const Lanes w1 = *reinterpret_cast<const Lanes*>(panel + k * kTileColumns + kLanes);
+    for (int64_t r = 0; r < R; ++r) {
+      const float v = x[r * K + k];
+      sums[r][0] += v * w0;
+      sums[r][1] += v * w1;
+    }
+  }
+  for (int64_t r = 0; r < R; ++r) {
+    *reinterpret_cast<Lanes*>(y + r * kTileColumns) = sums[r][0];
+    *reinterpret_cast<Lanes*>(y + r * kTileColumns + kLanes) = sums[r][1];
+  }
+}
+
+// weight (O, K) -> its panels (O / kTileColumns rounded up, K, kTileColumns), zero past O.
+inline at::Tensor pack_panels(const at::Tensor& weight) {
+  const int64_t O = weight.size(0), K = weight.size(1);
+  const int64_t tiles = (O + kTileColumns - 1) / kTileColumns;
+  at::Tensor padded = at::zeros({tiles * kTileColumns, K}, weight.options());
+  padded.narrow(0, 0, O).copy_(weight);
+  return padded.view({tiles, kTileColumns, K}).transpose(1, 2).contiguous();
+}
+
+// y (M, O) = x (M, K) @ the weight that ``panels`` packs.
+inline void small_product(const float* x, int64_t M, int64_t K, const at::Tensor& panels,
+                          int64_t O, float* y) {
+  const int64_t row_tiles = (M + kTileRows - 1) / kTileRows, column_tiles = panels.size(0);
+  const float* packed = panels.data_ptr<float>();
+  at::parallel_for(0, row_tiles * column_tiles, 1, [&](int64_t begin, int64_t end) {
+    std::vector<float> padded;  // the last rows, zero-padded to a whole tile
+    float tile[kTileRows * kTileColumns];
+    for (int64_t index = begin; index < end; ++index) {
+      const int64_t r0 = (index / column_tiles) * kTileRows, c = index % column_tiles;
+      const int64_t rows = std::min(kTileRows, M - r0);
+      const int64_t columns = std::min(kTileColumns, O - c * kTileColumns);
+      const float* xs = x + r0 * K;
+      if (rows < kTileRows) {
+        padded.assign(kTileRows * K, 0.0f);
+        std::memcpy(padded.data(), xs, rows * K * sizeof(float));
+        xs = padded.data();
+      }
+      product_tile<kTileRows>(xs, packed + c * K * kTileColumns, K, tile);
+      for (int64_t r = 0; r < rows; ++r) {
+        std::memcpy(y + (r0 + r) * O + c * kTileColumns, tile + r * kTileColumns,
+                    columns * sizeof(float));
+      }
+    }
+  });
+}
+
+// out = x @ weight.t() for x (M, K), weight (O, K), at every step of a loop. In float32 at
+// most kSmallRows rows: small_product, the weight packed in its panels once per call. Else,
+// where torch has MKL's packed matrix products (its x86 builds), the weight is packed once per
+// call and each step's product reads it packed: MKL's plain product packs the weight again at
+// every call, which at these sizes is a third of its time. Otherwise a plain product.
+constexpr int64_t kSmallRows = 16;
+
 class StepProduct {
  public:
   StepProduct(const at::Tensor& weight, int64_t M) : weight_(weight), M_(M) {
     if (weight.scalar_type() != at::kFloat) return;
+    if (M <= kSmallRows) {
+      panels_ = pack_panels(weight);
+      return;
+    }
     auto& dispatcher = c10::Dispatcher::singleton();
     auto reorder = dispatcher.findSchema({"mkl::_mkl_reorder_linear_weight", ""});
     auto linear = dispatcher.findSchema({"mkl::_mkl_linear", ""});
@@ -121,12 +202,19 @@ class StepProduct {
   }
 
   at::Tensor operator()(const at::Tensor& x) const {
+    if (panels_.defined()) {
+      const at::Tensor input = x.contiguous();
+      const int64_t M = input.size(0), O = weight_.size(0);
+      at::Tensor out = at::empty({M, O}, input.options());
+      small_product(input.data_ptr<float>(), M, input.size(1), panels_, O, out.data_ptr<float>());
+      return out;
+    }
     if (linear_) return linear_->call(x, packed_, weight_, std::nullopt, M_);
     return at::mm(x, weight_.t());
   }
 
  private:
-  at::Tensor weight_, packed_;
+  at::Tensor weight_, packed_, panels_;
   int64_t M_;
   std::optional<c10::TypedOperatorHandle<at::Tensor(const at::Tensor&, const at::Tensor&,
                                                      const at::Tensor&,
