@@ -113,7 +113,7 @@ std::vector<at::Tensor> forward(const Run& a, const at::Tensor& xs, const at::Te
     split_gates<S>(N, H, hp, gate_bias, row<S>(xs, t), pr, pz, phn);
     rz.sigmoid_();
     candidate<S>(N, H, row<S>(xs, t), pr, phn, pn);
-    cand.tanh_();
+    tanh_in_place<S>(cand);
     mix<S>(NH, pr, pz, pn, phn, ph, pnew, row<S>(r_all, t), row<S>(z_all, t), row<S>(k_n, t),
            row<S>(k_z, t), row<S>(k_r, t));
     settle_state<S>(h, h_new, out, t, keep, a.zone_h, a.zone_training, zone_masks);

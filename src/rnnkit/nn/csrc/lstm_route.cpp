@@ -173,7 +173,7 @@ std::vector<at::Tensor> forward(const Forward& a, const at::Tensor& xs, const at
     split_gates<S>(N, H, pre, row<S>(xs, t), a.ln ? nullptr : bias, cp, w_ci, w_cf, pi, pf, po,
                    pg);
     sigmoid_block.sigmoid_();
-    g_block.tanh_();
+    tanh_in_place<S>(g_block);
     S* cn = row<S>(c_all, t);
     cell_state<S>(N * H, pf, cp, pi, pg, cn);
     if (a.peephole) {  // o reads c_t
@@ -183,9 +183,9 @@ std::vector<at::Tensor> forward(const Forward& a, const at::Tensor& xs, const at
     if (a.ln) {  // tanh(LN(c_t)), LN(c_t) in the tanh scratch first
       layer_norm_rows<S>(N, H, cn, ln_c, ln_c_shift, a.eps, ptc, row<S>(c_mean, t),
                          row<S>(c_rstd, t));
-      tanh_c.tanh_();
+      tanh_in_place<S>(tanh_c);
     } else {
-      at::tanh_out(tanh_c, c_all[t]);
+      tanh_into<S>(tanh_c, cn);
     }
     factors<S>(N, H, pi, pf, pg, po, ptc, cp, row<S>(f_all, t), row<S>(k_ifg, t), row<S>(k_o, t),
                row<S>(m, t), phn);

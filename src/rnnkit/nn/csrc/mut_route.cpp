@@ -106,7 +106,7 @@ std::vector<at::Tensor> forward(const Run& a, const at::Tensor& u, const at::Ten
     for (int64_t k = 0; k < NH; ++k) q[k] = pr[k] * hd[k];
     const at::Tensor n_product = to_n(q_all[t]).contiguous();
     add_rows<S>(N, H, ut + 2 * H, n_product.data_ptr<S>(), pn);
-    n.tanh_();
+    tanh_in_place<S>(n);
     mix<S>(NH, pz, pr, pn, ph, hd, pnew, row<S>(r_all, t), row<S>(k_z, t), row<S>(k_n, t),
            row<S>(k_r, t), row<S>(keep_z, t));
     settle_state<S>(h, h_new, out, t, keep, a.zone_h, a.zone_training, zone_masks);

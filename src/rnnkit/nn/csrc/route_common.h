@@ -222,6 +222,24 @@ class StepProduct {
       linear_;
 };
 
+// out = tanh(x) as 2 sigmoid(2x) - 1, out contiguous (x may be its own data): torch's CPU
+// sigmoid kernel is about four times as fast as its tanh (2,048 floats: 1.4 against 6.0 us on
+// a 2-core EPYC). Exact in the algebra; in rounding, off by a few units of the last place of
+// 1, not of tanh(x): near x = 0 the relative error grows (about 1e-3 at x = 1e-4 in float32).
+template <typename S>
+void tanh_into(const at::Tensor& out, const S* x) {
+  S* p = out.data_ptr<S>();
+  const int64_t n = out.numel();
+  for (int64_t k = 0; k < n; ++k) p[k] = 2 * x[k];
+  out.sigmoid_();
+  for (int64_t k = 0; k < n; ++k) p[k] = 2 * p[k] - 1;
+}
+
+template <typename S>
+void tanh_in_place(const at::Tensor& t) {
+  tanh_into<S>(t, t.data_ptr<S>());
+}
+
 // Zoneout of a fresh state: the unit keeps its old value where the mask is 1 (training, one
 // Bernoulli draw per unit, as rnnkit.nn.regularise draws it), or the expectation (evaluation).
 inline at::Tensor zone(const at::Tensor& old, const at::Tensor& fresh, double rate, bool training,
