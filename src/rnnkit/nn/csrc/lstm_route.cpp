@@ -5,7 +5,7 @@
 // backward pass reads, and a backward loop with the hand-derived BPTT. Its docstring derives
 // the equations. Written as tensor operations, a step at batch 8 is some forty small calls,
 // each costing more than its arithmetic. Here each step is the matrix product, torch's own
-// sigmoid and tanh kernels on contiguous blocks, and the rest of the arithmetic in plain
+// sigmoid kernel on contiguous blocks (tanh through it), and the rest of the arithmetic in plain
 // loops over the N x H units, which the compiler vectorises. The derivative factors are formed
 // in the forward loop, while the gates are in cache (lstm_bptt._factors forms them over all T
 // afterwards). The random draws of zoneout, lengths and recurrent dropout are tensor

@@ -9,7 +9,6 @@
 #include <ATen/core/dispatch/Dispatcher.h>
 
 #include <algorithm>
-
 #include <cmath>
 #include <cstring>
 #include <mutex>
@@ -120,22 +119,21 @@ constexpr int64_t kLanes = 8, kTileRows = 4;
 using Lanes = float __attribute__((vector_size(kLanes * sizeof(float)), aligned(sizeof(float))));
 constexpr int64_t kTileColumns = 2 * kLanes;
 
-// One tile: rows [0, R) of x (row stride K) by one panel (K, kTileColumns) -> y (R rows of
-// kTileColumns, row stride kTileColumns).
-template <int64_t R>
-void product_tile(const float* __restrict__ x, const float* __restrict__ panel, int64_t K,
-                  float* __restrict__ y) {
-  Lanes sums[R][2] = {};
+// One tile: kTileRows rows of x (row stride K) by one panel (K, kTileColumns) -> y
+// (kTileRows rows of kTileColumns, row stride kTileColumns).
+inline void product_tile(const float* __restrict__ x, const float* __restrict__ panel, int64_t K,
+                         float* __restrict__ y) {
+  Lanes sums[kTileRows][2] = {};
   for (int64_t k = 0; k < K; ++k) {
     const Lanes w0 = *reinterpret_cast<const Lanes*>(panel + k * kTileColumns);
     const Lanes w1 = *reinterpret_cast<const Lanes*>(panel + k * kTileColumns + kLanes);
-    for (int64_t r = 0; r < R; ++r) {
+    for (int64_t r = 0; r < kTileRows; ++r) {
       const float v = x[r * K + k];
       sums[r][0] += v * w0;
       sums[r][1] += v * w1;
     }
   }
-  for (int64_t r = 0; r < R; ++r) {
+  for (int64_t r = 0; r < kTileRows; ++r) {
     *reinterpret_cast<Lanes*>(y + r * kTileColumns) = sums[r][0];
     *reinterpret_cast<Lanes*>(y + r * kTileColumns + kLanes) = sums[r][1];
   }
@@ -150,25 +148,25 @@ inline at::Tensor pack_panels(const at::Tensor& weight) {
   return padded.view({tiles, kTileColumns, K}).transpose(1, 2).contiguous();
 }
 
-// y (M, O) = x (M, K) @ the weight that ``panels`` packs.
+// y (M, O) = x (M, K) @ the weight that ``panels`` packs. Rows short of a whole tile are
+// zero-padded once, before the tiles are shared out.
 inline void small_product(const float* x, int64_t M, int64_t K, const at::Tensor& panels,
                           int64_t O, float* y) {
   const int64_t row_tiles = (M + kTileRows - 1) / kTileRows, column_tiles = panels.size(0);
+  std::vector<float> padded;
+  if (M % kTileRows) {
+    padded.assign(row_tiles * kTileRows * K, 0.0f);
+    std::memcpy(padded.data(), x, M * K * sizeof(float));
+    x = padded.data();
+  }
   const float* packed = panels.data_ptr<float>();
   at::parallel_for(0, row_tiles * column_tiles, 1, [&](int64_t begin, int64_t end) {
-    std::vector<float> padded;  // the last rows, zero-padded to a whole tile
     float tile[kTileRows * kTileColumns];
     for (int64_t index = begin; index < end; ++index) {
       const int64_t r0 = (index / column_tiles) * kTileRows, c = index % column_tiles;
       const int64_t rows = std::min(kTileRows, M - r0);
       const int64_t columns = std::min(kTileColumns, O - c * kTileColumns);
-      const float* xs = x + r0 * K;
-      if (rows < kTileRows) {
-        padded.assign(kTileRows * K, 0.0f);
-        std::memcpy(padded.data(), xs, rows * K * sizeof(float));
-        xs = padded.data();
-      }
-      product_tile<kTileRows>(xs, packed + c * K * kTileColumns, K, tile);
+      product_tile(x + r0 * K, packed + c * K * kTileColumns, K, tile);
       for (int64_t r = 0; r < rows; ++r) {
         std::memcpy(y + (r0 + r) * O + c * kTileColumns, tile + r * kTileColumns,
                     columns * sizeof(float));
