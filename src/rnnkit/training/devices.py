@@ -209,11 +209,11 @@ def keep_freed_memory(device: torch.device | str = "cpu", enabled: bool = True) 
     glibc serves a block over 32 MiB (over 128 KiB until a block that size has been freed)
     with a fresh ``mmap`` and gives it back on free, so each training step of a long sequence
     touches its large tensors' pages anew: one page fault per 4 KiB, and the operating system
-    zeroes every page. A training step of ``torch.nn.LSTM`` at T=2048, batch 8, 256 units
-    took 91,220 page faults and about 320 ms; with freed blocks up to 1 GiB kept in the heap
-    (``mallopt`` of the mmap and trim thresholds) it took none and about 205 ms, and the
-    quick char model's first minute ran 44k tokens/s instead of 31k in bf16, 24k instead of
-    21k in fp32 (2-core AMD EPYC with AVX-512; docs/results.md). The price: the
+    zeroes every page. With freed blocks up to 1 GiB kept in the heap (``mallopt`` of the mmap
+    and trim thresholds), a training step of ``torch.nn.LSTM`` at T=2048, batch 8, 256 units
+    took 202-256 ms instead of 336-360 (docs/experiments.md), and the quick char model's
+    first minute ran 44k tokens/s instead of 31k in bf16, 24k instead of 21k in fp32 (2-core
+    AMD EPYC with AVX-512; docs/results.md). The price: the
     process keeps its peak heap instead of returning it between steps."""
     global _heap_kept
     if not enabled or torch.device(device).type != "cpu":
