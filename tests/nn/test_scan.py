@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 import torch
 
+from rnnkit.nn import native, scan
 from rnnkit.nn.scan import linear_scan
 
-FORMS = ("log", "chunked")
+FORMS = ("compiled", "log", "chunked")
 
 
 def coefficients(T, N=3, H=4, dtype=torch.float64, seed=0, low=0.005):
@@ -92,7 +93,7 @@ def test_long_sequences_in_float32(method, low):
     h, final = linear_scan(a.float(), b.float(), h0.float(), method=method)
     assert torch.isfinite(h).all() and torch.isfinite(final).all()
     # the log form subtracts logarithms as large as |log A_T|: its error grows with T
-    tolerance = 1e-4 if method == "chunked" else 2e-2
+    tolerance = 2e-2 if method == "log" else 1e-4
     scale = expected.abs().max()
     assert (h.double() - expected).abs().max() / scale < tolerance
 
@@ -105,3 +106,54 @@ def test_zero_steps_and_bad_input():
         linear_scan(*coefficients(3), method="fast")
     with pytest.raises(ValueError, match=r"shape \(T, N, H\)"):
         linear_scan(a[:, 0], b[:, 0])
+
+
+@pytest.fixture
+def compiled_calls(monkeypatch):
+    """How many times the compiled loop ran (it must be built here: the tests above would
+    otherwise check the Python loop twice)."""
+    assert native.ops() is not None, "the compiled loops did not build"
+    calls = []
+    apply = scan.CompiledScan.apply
+    monkeypatch.setattr(scan.CompiledScan, "apply", lambda *args: calls.append(1) or apply(*args))
+    return calls
+
+
+@pytest.mark.parametrize("reverse", (False, True))
+def test_compiled_splits_columns_between_threads(compiled_calls, reverse):
+    """More columns (N * H) than one thread's share, in uneven parts: every part is the loop,
+    forward and backward."""
+    a, b, h0 = (t.requires_grad_() for t in coefficients(20, N=3, H=1433, seed=1))
+    weights = torch.randn(20, 3, 1433, dtype=torch.float64)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        results = {}
+        for form in ("loop", "compiled"):
+            h, final = linear_scan(a, b, h0, reverse=reverse, method=form)
+            loss = (h * weights).sum() + final.square().sum()
+            results[form] = (h, *torch.autograd.grad(loss, (a, b, h0)))
+    finally:
+        torch.set_num_threads(threads)
+    assert compiled_calls == [1]
+    for ours, loop in zip(results["compiled"], results["loop"], strict=True):
+        torch.testing.assert_close(ours, loop, rtol=1e-12, atol=1e-12)
+
+
+def test_auto_takes_the_compiled_loop_on_the_cpu_and_keeps_the_dtype(compiled_calls):
+    a, b, h0 = coefficients(30)
+    expected, _ = linear_scan(a, b, h0, method="loop")
+    h, final = linear_scan(a.bfloat16(), b.bfloat16(), h0.bfloat16())
+    assert compiled_calls == [1] and h.dtype == final.dtype == torch.bfloat16
+    # carried in float32 and rounded once: the error of bfloat16 inputs, not of 30 roundings
+    assert (h.double() - expected).abs().max() < 0.05 * expected.abs().max()
+
+
+def test_compiled_without_the_compiled_loops_is_the_loop(monkeypatch):
+    monkeypatch.setenv("RNNKIT_NATIVE", "0")
+    monkeypatch.setattr(scan.CompiledScan, "apply", lambda *args: pytest.fail("compiled ran"))
+    a, b, h0 = coefficients(12)
+    for method in ("auto", "compiled"):
+        h, _ = linear_scan(a, b, h0, method=method, reverse=True)
+        expected, _ = linear_scan(a, b, h0, method="loop", reverse=True)
+        torch.testing.assert_close(h, expected, rtol=0, atol=0)

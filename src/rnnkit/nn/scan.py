@@ -23,14 +23,22 @@ which can be computed without a step-by-step loop. Three forms, one answer:
   2 sqrt(T) Python steps instead of T, no division, no logarithm: exact up to rounding, and
   fast on a CPU, where one wide elementwise op costs little more than a narrow one.
 
-``"auto"`` takes the loop on the CPU and the chunked form on other devices. Measured on a
-2-core AMD EPYC (AVX2 only, torch 2.13, forward + backward of the scan alone, H = 256): the
-loop 10 / 56 / 82 ms at (T, N) = (100, 32), (512, 32), (2048, 8); the chunked form 17 / 163 /
-207 ms; the log-space form 171 / 900 / 845 ms. On a CPU an elementwise step costs little more
-than its arithmetic, and the parallel forms do two to three times as much of it (the chunked)
-or need exp and log of everything (the log-space); they are kept for devices where many small
-steps cost more than the extra work, and as checks of each other. Every form is
-differentiable by autograd.
+* ``"compiled"``: the loop of ``"loop"`` in C++ (``csrc/scan.cpp``, built with the routes'
+  loops by :mod:`rnnkit.nn.native`), forward and backward: one pass over a row of N*H values
+  per step, vectorised, its columns split between threads, with the state carried in float32
+  or float64 (a bfloat16 or float16 scan runs in float32 and rounds its outputs once). Where
+  the compiled loops cannot run (not the CPU, not built, ``RNNKIT_NATIVE=0``, inside
+  ``torch.compile``) it is ``"loop"``.
+
+``"auto"`` takes the compiled loop on the CPU and the chunked form on other devices. On a CPU
+an elementwise step costs little more than its arithmetic, so the parallel forms, which do two
+to three times as much of it (the chunked) or need exp and log of everything (the log-space),
+lose to a loop that pays no cost per step. Measured on a 2-core AMD EPYC (AVX2 only, torch
+2.13, forward + backward of the scan alone, H = 256): the Python loop 10 / 56 / 82 ms at
+(T, N) = (100, 32), (512, 32), (2048, 8); the chunked form 17 / 163 / 207 ms; the log-space
+form 171 / 900 / 845 ms. The parallel forms are kept for devices where many small steps cost
+more than the extra work, and as checks of each other. Every form is differentiable: the
+compiled one by its own backward loop, the others by autograd.
 
 Shapes are time-major, as in :mod:`rnnkit.nn.recurrence`: ``a``, ``b`` (T, N, H), ``h0``
 (N, H). ``mask`` (T, N, 1), true where ``t < length``: past its length a sequence keeps its
@@ -44,8 +52,11 @@ import math
 
 import torch
 from torch import Tensor
+from torch.autograd.function import once_differentiable
 
-METHODS = ("auto", "loop", "log", "chunked")
+from rnnkit.nn.native import ops
+
+METHODS = ("auto", "loop", "compiled", "log", "chunked")
 LOG_ZERO = -1e4  # the log form's log 0: exp(-1e4) is 0 in every float type
 
 
@@ -75,14 +86,19 @@ def linear_scan(
     if mask is not None:
         a = torch.where(mask, a, torch.ones_like(a))
         b = torch.where(mask, b, torch.zeros_like(b))
-    if reverse:
-        a, b = a.flip(0), b.flip(0)
     if method == "auto":
-        method = "loop" if a.device.type == "cpu" else "chunked"
-    h = {"loop": scan_loop, "log": scan_log, "chunked": scan_chunked}[method](a, b, h0)
-    final = h[-1] if h.shape[0] else h0
-    if reverse:
-        h = h.flip(0)
+        method = "compiled" if a.device.type == "cpu" else "chunked"
+    if method == "compiled" and _compiled_fits(a):
+        h = scan_compiled(a, b, h0, reverse)
+        final = h[0] if reverse else h[-1]
+    else:
+        method = "loop" if method == "compiled" else method
+        if reverse:
+            a, b = a.flip(0), b.flip(0)
+        h = {"loop": scan_loop, "log": scan_log, "chunked": scan_chunked}[method](a, b, h0)
+        final = h[-1]
+        if reverse:
+            h = h.flip(0)
     if mask is not None:
         h = h * mask
     return h, final
@@ -95,6 +111,38 @@ def scan_loop(a: Tensor, b: Tensor, h0: Tensor) -> Tensor:
         h = a_t * h + b_t
         out.append(h)
     return torch.stack(out) if out else b.new_zeros(b.shape)
+
+
+def _compiled_fits(a: Tensor) -> bool:
+    return a.device.type == "cpu" and ops() is not None
+
+
+def scan_compiled(a: Tensor, b: Tensor, h0: Tensor, reverse: bool = False) -> Tensor:
+    """The loop compiled (``csrc/scan.cpp``); ``reverse`` runs t = T..1 in place of flips.
+    Needs the compiled loops (:func:`rnnkit.nn.native.ops`) and CPU tensors."""
+    dtype = torch.promote_types(torch.promote_types(a.dtype, b.dtype), h0.dtype)
+    work = dtype if dtype in (torch.float32, torch.float64) else torch.float32
+    h = CompiledScan.apply(a.to(work), b.to(work), h0.to(work), reverse)
+    return h.to(dtype)
+
+
+class CompiledScan(torch.autograd.Function):
+    """``apply(a, b, h0, reverse) -> h``: the compiled forward loop, and its backward loop."""
+
+    @staticmethod
+    def forward(ctx, a, b, h0, reverse):
+        a, b, h0 = a.contiguous(), b.contiguous(), h0.contiguous()
+        h = ops().scan_forward(a, b, h0, reverse)
+        ctx.save_for_backward(a, h, h0)
+        ctx.reverse = reverse
+        return h
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, d_h):
+        a, h, h0 = ctx.saved_tensors
+        d_a, d_b, d_h0 = ops().scan_backward(d_h.contiguous(), a, h, h0, ctx.reverse)
+        return d_a, d_b, d_h0, None
 
 
 def scan_log(a: Tensor, b: Tensor, h0: Tensor) -> Tensor:
