@@ -7,7 +7,8 @@ Python loops). The scan of :mod:`rnnkit.nn.scan` has its loop there too (``scan.
 Python pays a few tensor operations per time step for one multiply-add. The C++ is compiled
 once per source, torch and Python version, with ``torch.utils.cpp_extension`` (a C++
 compiler and ninja are needed: ``g++``, the ``ninja`` package), into
-``$RNNKIT_NATIVE_CACHE``, else ``$RNNKIT_CACHE/native``, else ``~/.cache/rnnkit/native``, and loaded from there afterwards:
+``$RNNKIT_NATIVE_CACHE``, else ``$RNNKIT_CACHE/native``, else ``~/.cache/rnnkit/native``,
+and loaded from there afterwards:
 
 * a first build prints one line on stderr and takes about half a minute;
 * processes that start together wait for one build (a file lock the system releases if its
