@@ -16,6 +16,27 @@ from collections.abc import Callable, Iterable
 from rnnkit.training.config import parse_duration
 from rnnkit.training.devices import DEVICE_CHOICES
 from rnnkit.training.progress import ProgressBar
+from rnnkit.training.run_dir import CHECKPOINT_NAMES
+
+
+def command(subparsers, name: str, doc: str | None, *, help: str) -> argparse.ArgumentParser:
+    """A subcommand whose ``--help`` prints ``doc`` (its module's docstring) as written."""
+    return subparsers.add_parser(
+        name, help=help, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+
+
+def run_command(subparsers, name: str, doc: str | None, *, help: str) -> argparse.ArgumentParser:
+    """A subcommand on a trained run: ``RUN_DIR`` first, and ``--checkpoint best|last``."""
+    parser = command(subparsers, name, doc, help=help)
+    parser.add_argument("run_dir", metavar="RUN_DIR")
+    parser.add_argument(
+        "--checkpoint",
+        choices=CHECKPOINT_NAMES,
+        default="best",
+        help="the best one by validation, or the last one written (default: best)",
+    )
+    return parser
 
 
 def add_device_flag(parser: argparse.ArgumentParser) -> None:

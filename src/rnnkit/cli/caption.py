@@ -15,18 +15,19 @@ import argparse
 import json
 from pathlib import Path
 
-from rnnkit.cli.args import add_backend_flag, add_device_flag, backend_options, positive_int
-from rnnkit.training.run_dir import CHECKPOINT_NAMES
+from rnnkit.cli.args import (
+    add_backend_flag,
+    add_device_flag,
+    backend_options,
+    positive_int,
+    run_command,
+)
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "caption",
-        help="caption images with a trained captioning run",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    parser = run_command(
+        subparsers, "caption", __doc__, help="caption images with a trained captioning run"
     )
-    parser.add_argument("run_dir", metavar="RUN_DIR")
     parser.add_argument("images", metavar="IMAGE", nargs="+", help="PNG or JPEG files")
     parser.add_argument(
         "--beam", type=positive_int, metavar="K", help="beam size (default: the run's, 3)"
@@ -51,7 +52,6 @@ def register(subparsers) -> None:
         help="draw the attention over the image for each word (attention runs; with several "
         "images, IMAGE's name is added to PATH)",
     )
-    parser.add_argument("--checkpoint", choices=CHECKPOINT_NAMES, default="best")
     add_device_flag(parser)
     add_backend_flag(parser)
     parser.add_argument("--json", action="store_true", help="one JSON object per image")

@@ -16,7 +16,7 @@ import argparse
 import json
 import math
 
-from rnnkit.cli.args import add_device_flag
+from rnnkit.cli.args import add_device_flag, command
 from rnnkit.models.recurrent import describe_cells
 from rnnkit.training.run_dir import CHECKPOINT_NAMES
 
@@ -26,19 +26,19 @@ DEFAULTS = {"hidden_size": 128, "layers": 1, "seed": 0}
 
 
 def register(subparsers) -> None:
-    diagnose = subparsers.add_parser(
+    diagnose = command(
+        subparsers,
         "diagnose",
+        __doc__,
         help="make the learning problem visible: gradient flow through time and more",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     diagnose.set_defaults(func=_no_diagnostic)
     kinds = diagnose.add_subparsers(dest="diagnostic", metavar="DIAGNOSTIC")
-    gradients = kinds.add_parser(
+    gradients = command(
+        kinds,
         "gradients",
+        __doc__,
         help="gradient norm against distance back in time, W_hh spectra, gate saturation",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     gradients.add_argument("run_dir", nargs="?", metavar="RUN_DIR", help="a trained charlm run")
     gradients.add_argument(

@@ -19,23 +19,21 @@ from __future__ import annotations
 
 import argparse
 
-from rnnkit.cli.args import add_backend_flag, add_device_flag
+from rnnkit.cli.args import add_backend_flag, add_device_flag, run_command
 from rnnkit.cli.train import adapter
 from rnnkit.tasks import lifecycle
 from rnnkit.tasks.registry import task_names
-from rnnkit.training.run_dir import CHECKPOINT_NAMES
 
 SPLITS = ("train", "val", "test")  # train: not for charlm runs
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
+    parser = run_command(
+        subparsers,
         "evaluate",
+        __doc__,
         help=f"scores of a trained run on held-out data ({', '.join(task_names())})",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("run_dir", metavar="RUN_DIR")
     parser.add_argument(
         "more_runs",
         nargs="*",
@@ -45,7 +43,6 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--data", metavar="PATH|NAME", help="evaluate on this text instead")
     parser.add_argument("--split", choices=SPLITS, default="test", help="(default: test)")
-    parser.add_argument("--checkpoint", choices=CHECKPOINT_NAMES, default="best")
     add_device_flag(parser)
     add_backend_flag(parser)
     parser.add_argument(

@@ -19,7 +19,7 @@ import json
 import sys
 
 from rnnkit.cli import experiment_exploding
-from rnnkit.cli.args import positive_int, threads
+from rnnkit.cli.args import command, positive_int, threads
 from rnnkit.cli.main import UsageError
 from rnnkit.experiments.config import TASK_DEFAULTS, experiment_config
 from rnnkit.models.recurrent import describe_cells, parse_cells
@@ -51,11 +51,11 @@ PLAIN_FLAGS = (
 
 
 def register(subparsers) -> None:
-    experiment = subparsers.add_parser(
+    experiment = command(
+        subparsers,
         "experiment",
+        __doc__,
         help="long-dependency benchmarks: adding, copy, digits, seqmnist, exploding",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     experiment.set_defaults(func=_no_task)
     tasks = experiment.add_subparsers(dest="task", metavar="TASK")

@@ -14,6 +14,7 @@ import json
 
 import torch
 
+from rnnkit.cli.args import command
 from rnnkit.cli.main import UsageError
 
 
@@ -28,11 +29,11 @@ def register(tasks) -> None:
         parser = tasks.add_parser("exploding", help="(unavailable)")
         parser.set_defaults(func=_unavailable, reason=str(error))
         return
-    parser = tasks.add_parser(
+    parser = command(
+        tasks,
         "exploding",
+        exploding.__doc__,
         help="a tanh RNN with sigma_max(W_hh) > 1: gradients explode; clipping tames them",
-        description=exploding.__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_arguments(parser, defaults)
     parser.set_defaults(func=exploding_command)

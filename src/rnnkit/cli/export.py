@@ -17,20 +17,18 @@ from __future__ import annotations
 
 import argparse
 
-from rnnkit.training.run_dir import CHECKPOINT_NAMES
+from rnnkit.cli.args import run_command
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
+    parser = run_command(
+        subparsers,
         "export",
+        __doc__,
         help="a trained run as ONNX or torch.export files with explicit state",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("run_dir", metavar="RUN_DIR")
     parser.add_argument("--format", choices=("onnx", "pt2"), default="onnx", help="(onnx)")
     parser.add_argument("--out", metavar="DIR", help="(default: RUN_DIR/export-FORMAT)")
-    parser.add_argument("--checkpoint", choices=CHECKPOINT_NAMES, default="best")
     parser.add_argument(
         "--quantize",
         choices=("int8",),

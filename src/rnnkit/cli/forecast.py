@@ -16,23 +16,23 @@ from __future__ import annotations
 import argparse
 import json
 
-from rnnkit.cli.args import add_backend_flag, add_device_flag, backend_options, positive_int
-from rnnkit.training.run_dir import CHECKPOINT_NAMES
+from rnnkit.cli.args import (
+    add_backend_flag,
+    add_device_flag,
+    backend_options,
+    positive_int,
+    run_command,
+)
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "forecast",
-        help="forecast past the end of a forecasting run's series",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    parser = run_command(
+        subparsers, "forecast", __doc__, help="forecast past the end of a forecasting run's series"
     )
-    parser.add_argument("run_dir", metavar="RUN_DIR")
     parser.add_argument(
         "--horizon", type=positive_int, metavar="H", help="steps (default: the run's)"
     )
     parser.add_argument("--plot", metavar="PATH", help="write the PNG here")
-    parser.add_argument("--checkpoint", choices=CHECKPOINT_NAMES, default="best")
     add_device_flag(parser)
     add_backend_flag(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")

@@ -17,22 +17,20 @@ from __future__ import annotations
 
 import argparse
 
-from rnnkit.cli.args import add_backend_flag, add_device_flag
+from rnnkit.cli.args import add_backend_flag, add_device_flag, run_command
 from rnnkit.cli.train import adapter
 from rnnkit.tasks import lifecycle
 from rnnkit.tasks.registry import task_names
-from rnnkit.training.run_dir import CHECKPOINT_NAMES
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
+    parser = run_command(
+        subparsers,
         "predict",
+        __doc__,
         help="labels from a trained classifier (with probabilities), tagger or parity model; "
         "answers from a vqa model",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("run_dir", metavar="RUN_DIR")
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="texts, or frame files")
     parser.add_argument(
         "--top",
@@ -46,7 +44,6 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--attention-map", metavar="PNG", help="vqa: draw the attention over the scene there"
     )
-    parser.add_argument("--checkpoint", choices=CHECKPOINT_NAMES, default="best")
     add_device_flag(parser)
     add_backend_flag(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")

@@ -19,15 +19,15 @@ import json
 import sys
 from dataclasses import asdict
 
-from rnnkit.cli.args import add_device_flag
+from rnnkit.cli.args import add_device_flag, command
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
+    parser = command(
+        subparsers,
         "reproduce",
+        __doc__,
         help="run the published results and check them against their expected ranges",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "names", nargs="*", metavar="NAME", help="entries (default: all; see --list)"

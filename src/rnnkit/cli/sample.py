@@ -13,21 +13,16 @@ from __future__ import annotations
 import argparse
 import sys
 
-from rnnkit.cli.args import add_backend_flag, add_device_flag, backend_options
+from rnnkit.cli.args import add_backend_flag, add_device_flag, backend_options, run_command
 from rnnkit.tasks.charlm_runs import sample_run
-from rnnkit.training.run_dir import CHECKPOINT_NAMES
 
 DEFAULT_TEMPERATURE = 0.8
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "sample",
-        help="generate text from a trained character model",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    parser = run_command(
+        subparsers, "sample", __doc__, help="generate text from a trained character model"
     )
-    parser.add_argument("run_dir", metavar="RUN_DIR")
     parser.add_argument("--prime", default="", help="text to start from (default: a newline)")
     parser.add_argument("--length", type=int, default=500, help="characters to generate (500)")
     parser.add_argument(
@@ -39,7 +34,6 @@ def register(subparsers) -> None:
     parser.add_argument("--top-p", type=float, metavar="P", help="nucleus sampling: mass P")
     parser.add_argument("--seed", type=int, help="the same seed gives the same text")
     parser.add_argument("--beam", type=int, metavar="K", help="beam search of width K instead")
-    parser.add_argument("--checkpoint", choices=CHECKPOINT_NAMES, default="best")
     add_backend_flag(parser)
     add_device_flag(parser)
     parser.set_defaults(func=sample_command)

@@ -23,17 +23,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from rnnkit.cli.args import add_device_flag
+from rnnkit.cli.args import add_device_flag, command
 
 LOCAL = "127.0.0.1"
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "serve",
-        help="a local web page that looks inside trained runs",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    parser = command(
+        subparsers, "serve", __doc__, help="a local web page that looks inside trained runs"
     )
     parser.add_argument("run_dirs", nargs="*", metavar="RUN_DIR", help="runs to serve")
     parser.add_argument("--runs-dir", metavar="DIR", help="also serve every run under DIR")

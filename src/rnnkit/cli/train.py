@@ -21,7 +21,7 @@ import importlib
 import importlib.util
 from types import ModuleType
 
-from rnnkit.cli.args import duration, given_flags, guarded, positive_int, progress, report
+from rnnkit.cli.args import command, duration, given_flags, guarded, positive_int, progress, report
 from rnnkit.cli.generic_task import GenericAdapter
 from rnnkit.tasks import lifecycle
 from rnnkit.tasks.registry import get_spec, task_names
@@ -41,12 +41,12 @@ def adapter(task: str) -> ModuleType | GenericAdapter:
 
 
 def register(subparsers) -> None:
-    train = subparsers.add_parser(
+    train = command(
+        subparsers,
         "train",
+        __doc__,
         help=f"train a model (train {'|'.join(task_names())}) or continue a run "
         "(train --resume RUN_DIR)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     train.add_argument("--resume", dest="resume_only", metavar="RUN_DIR", help="continue a run")
     train.add_argument("--max-steps", dest="resume_max_steps", type=positive_int, metavar="N")
@@ -59,12 +59,7 @@ def register(subparsers) -> None:
     tasks = train.add_subparsers(dest="task", metavar="TASK")
     for name in task_names():
         cli = adapter(name)
-        parser = tasks.add_parser(
-            name,
-            help=get_spec(name).help,
-            description=cli.__doc__,
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-        )
+        parser = command(tasks, name, cli.__doc__, help=get_spec(name).help)
         cli.add_arguments(parser)
         defaults = {action.dest: action.default for action in parser._actions}
         options = {action.dest: _long_option(action) for action in parser._actions}

@@ -17,18 +17,16 @@ import json
 import sys
 from pathlib import Path
 
-from rnnkit.cli.args import add_backend_flag, add_device_flag, loaded_run, positive_int
-from rnnkit.training.run_dir import CHECKPOINT_NAMES
+from rnnkit.cli.args import add_backend_flag, add_device_flag, loaded_run, positive_int, run_command
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
+    parser = run_command(
+        subparsers,
         "translate",
+        __doc__,
         help="translate sentences with a trained seq2seq run (beam search or sampling)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("run_dir", metavar="RUN_DIR")
     parser.add_argument("sentences", nargs="+", metavar="SENTENCE")
     parser.add_argument("--beam", type=positive_int, default=5, metavar="K", help="(5; 1: greedy)")
     parser.add_argument(
@@ -36,7 +34,6 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--seed", type=int, help="seed of the sampling")
     parser.add_argument("--attention-png", metavar="PATH", help="write the attention heatmap")
-    parser.add_argument("--checkpoint", choices=CHECKPOINT_NAMES, default="best")
     add_device_flag(parser)
     add_backend_flag(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
