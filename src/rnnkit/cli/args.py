@@ -78,6 +78,18 @@ def backend_options(args: argparse.Namespace) -> str | None:
     return args.quantize
 
 
+def backend_model(args: argparse.Namespace):
+    """With ``--backend onnxruntime``, the run's model on ONNX Runtime (its export written first
+    if missing: ``rnnkit.export.runtime.onnx_run``); with ``--backend torch``, None: the
+    command opens the run's own model."""
+    quantize = backend_options(args)
+    if args.backend != "onnxruntime":
+        return None
+    from rnnkit.export.runtime import onnx_run
+
+    return onnx_run(args.run_dir, args.checkpoint, quantize).model
+
+
 def loaded_run(args: argparse.Namespace, load: Callable):
     """``load(run_dir, checkpoint)``, or with ``--backend onnxruntime`` the same run with its
     model on ONNX Runtime (``rnnkit.export.runtime.onnx_run``)."""

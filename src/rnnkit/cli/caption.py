@@ -18,7 +18,7 @@ from pathlib import Path
 from rnnkit.cli.args import (
     add_backend_flag,
     add_device_flag,
-    backend_options,
+    backend_model,
     positive_int,
     run_command,
 )
@@ -61,11 +61,7 @@ def register(subparsers) -> None:
 def caption_command(args: argparse.Namespace) -> int:
     from rnnkit.tasks.caption_runs import caption_file
 
-    model, quantize = None, backend_options(args)
-    if args.backend == "onnxruntime":
-        from rnnkit.export.runtime import onnx_run
-
-        model = onnx_run(args.run_dir, args.checkpoint, quantize).model
+    model = backend_model(args)
     for image in args.images:
         png = args.attention_png
         if png is not None and len(args.images) > 1:

@@ -19,7 +19,7 @@ import json
 from rnnkit.cli.args import (
     add_backend_flag,
     add_device_flag,
-    backend_options,
+    backend_model,
     positive_int,
     run_command,
 )
@@ -42,11 +42,7 @@ def register(subparsers) -> None:
 def forecast_command(args: argparse.Namespace) -> int:
     from rnnkit.tasks.forecast import forecast_run
 
-    model, quantize = None, backend_options(args)
-    if args.backend == "onnxruntime":
-        from rnnkit.export.runtime import onnx_run
-
-        model = onnx_run(args.run_dir, args.checkpoint, quantize).model
+    model = backend_model(args)
     result = forecast_run(args.run_dir, args.horizon, args.checkpoint, args.plot, model)
     if args.json:
         print(json.dumps(result))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from rnnkit.cli.args import add_backend_flag, add_device_flag, backend_options, run_command
+from rnnkit.cli.args import add_backend_flag, add_device_flag, backend_model, run_command
 from rnnkit.tasks.charlm_runs import sample_run
 
 DEFAULT_TEMPERATURE = 0.8
@@ -51,11 +51,7 @@ def sample_command(args: argparse.Namespace) -> int:
                 f"(got {flags}); leave them out, or drop --beam to sample"
             )
     temperature = DEFAULT_TEMPERATURE if args.temperature is None else args.temperature
-    model, quantize = None, backend_options(args)
-    if args.backend == "onnxruntime":
-        from rnnkit.export.runtime import onnx_model
-
-        model = onnx_model(args.run_dir, args.checkpoint, quantize)
+    model = backend_model(args)
     sample_run(
         args.run_dir,
         args.prime,

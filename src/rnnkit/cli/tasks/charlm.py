@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from rnnkit.cli.args import backend_options, given_flags, print_result
+from rnnkit.cli.args import backend_model, given_flags, print_result
 from rnnkit.cli.flags import add_task_flags, config_overrides
 from rnnkit.cli.generic_task import train_run
 from rnnkit.tasks.charlm_config import DEFAULT_PRESET, PRESETS, resolve_config
@@ -119,11 +119,7 @@ def evaluate(args: argparse.Namespace) -> int:
     character."""
     from rnnkit.tasks.charlm_runs import evaluate_run
 
-    model, quantize = None, backend_options(args)
-    if args.backend == "onnxruntime":
-        from rnnkit.export.runtime import onnx_model
-
-        model = onnx_model(args.run_dir, args.checkpoint, quantize)
+    model = backend_model(args)
     result = evaluate_run(
         args.run_dir, data=args.data, split=args.split, checkpoint=args.checkpoint, model=model
     )
