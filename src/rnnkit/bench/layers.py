@@ -16,10 +16,12 @@ against each):
 
     torch-lstm, torch-gru   the references
     rnnkit                  Recurrent running the core's cells, impl="auto": one scan for
-                            mingru, minlstm, rglru; the whole-sequence route with a
+                            mingru, minlstm, rglru (a compiled loop on the CPU, chunks
+                            elsewhere); the whole-sequence route with a
                             hand-derived backward pass for lnlstm, peephole, lngru,
                             mut1-3, gru-lectures (rnnkit.nn.routes)
-    sequential              (scan cores only) the same cells with the scan done step by step
+    sequential              (scan cores only) the same cells, their scan the Python loop,
+                            one tensor operation per step (scan_method="loop")
     loop                    (the others) the same cells on the readable loop, impl="loop"
 """
 
