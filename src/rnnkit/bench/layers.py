@@ -21,7 +21,7 @@ against each):
                             hand-derived backward pass for lnlstm, peephole, lngru,
                             mut1-3, gru-lectures (rnnkit.nn.routes)
     sequential              (scan cores only) the same cells, their scan the Python loop,
-                            one tensor operation per step (scan_method="loop")
+                            a few tensor operations per step (scan_method="loop")
     loop                    (the others) the same cells on the readable loop, impl="loop"
 """
 
