@@ -4,6 +4,7 @@ import os
 import shutil
 
 import pytest
+import torch
 
 from rnnkit.nn import native
 
@@ -20,3 +21,13 @@ def route_loops(request, monkeypatch):
     else:
         assert native.ops() is not None, "the compiled time loops did not build"
     return request.param
+
+
+@pytest.fixture
+def two_threads():
+    """Two torch threads (the suite runs on one): the compiled loops split a step's rows, or a
+    scan's columns, between them."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(threads)

@@ -24,10 +24,10 @@ T, N, D, H = 6, 3, 4, 5
 pytestmark = pytest.mark.usefixtures("route_loops")  # each test twice (tests/nn/conftest.py)
 
 
-def _pair(cell_class, *, bidirectional=False, rate=0.0, bias=True, zoneout=0.0):
+def _pair(cell_class, *, bidirectional=False, rate=0.0, bias=True, zoneout=0.0, hidden=H):
     torch.manual_seed(1)
     fast = rn.Recurrent(
-        lambda i, h: cell_class(i, h, bias=bias), D, H, 2, bidirectional=bidirectional
+        lambda i, h: cell_class(i, h, bias=bias), D, hidden, 2, bidirectional=bidirectional
     ).double()
     for cell in fast.cells:
         recurrent_dropout(cell, rate)
@@ -67,6 +67,20 @@ def test_route_equals_the_loop(name, bidirectional, lengths, rate, zoneout):
         got, want = _run(fast, x, state, lengths), _run(slow, x, state, lengths)
         for g, w in zip(got, want, strict=True):
             torch.testing.assert_close(g, w, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", CELLS)
+@pytest.mark.parametrize("rate", [0.0, 0.3])
+def test_rows_split_between_threads(name, rate, two_threads):
+    """Enough rows (19 of 4H = 520 values) that the compiled loops share each step's rows
+    between two threads, unevenly (10 and 9): the same numbers as the loop, both directions."""
+    fast, slow = _pair(CELLS[name], bidirectional=True, rate=rate, hidden=130)
+    x = torch.randn(4, 19, D, dtype=torch.float64, requires_grad=True)
+    state = tuple(
+        torch.randn(4, 19, 130, dtype=torch.float64, requires_grad=True) for _ in range(2)
+    )
+    for g, w in zip(_run(fast, x, state, None), _run(slow, x, state, None), strict=True):
+        torch.testing.assert_close(g, w, rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("name", ["peephole", "lnlstm"])

@@ -90,16 +90,16 @@ ROUTED += [rn.LayerNormGRUCell, rn.MUT1Cell, rn.MUT2Cell, rn.MUT3Cell]
 @pytest.mark.parametrize("batch, hidden", [(4, 16), (13, 37), (20, 16)])
 @pytest.mark.parametrize("cell_class", ROUTED)
 def test_float32_compiled_loops_are_as_close_to_float64_as_the_python_ones(
-    cell_class, batch, hidden, monkeypatch
+    cell_class, batch, hidden, monkeypatch, two_threads
 ):
-    """In float32 the compiled loops take their own product of few rows up to 16 rows (4: one
-    tile, zero-padded; 13: a whole tile and a padded one, 37 units: columns past the last
-    whole tile) and MKL's packed products above (20) where torch has them (the float64 tests
-    in test_lstm_bptt.py run the plain ones). Outputs and gradients against the same layer in
-    float64: within float32's rounding over 30 steps, as the Python loops are (the two round
-    differently: 1e-6 to 1e-5 here; a wrong product would be off by 1e-1). MKL's products
-    round further: lnlstm's second layer at batch 20, 3.6e-4 against the Python loops' 7.6e-5
-    (in its gradients), hence its looser bound."""
+    """In float32 the compiled loops take their own product (route_common.h), its tiles
+    shared between two threads: 4 rows, one tile, zero-padded; 13, a whole tile and a padded
+    one, and 37 units, columns past the last whole tile; 20, two whole tiles and a padded one
+    (8-row tiles; 4-row tiles on AVX2). The float64 tests in test_lstm_bptt.py run a plain
+    product. Outputs and gradients against the same layer in float64: within float32's
+    rounding over 30 steps, as the Python loops are (the two round differently: 1e-6 to 1e-5
+    here, up to 1.4e-4 in lnlstm's gradients at batch 20, whose layer norms magnify rounding,
+    against the Python loops' 7.6e-5; a wrong product would be off by 1e-1)."""
     if native.ops() is None:
         pytest.skip("the compiled time loops are not built here")
     torch.manual_seed(0)
@@ -123,9 +123,8 @@ def test_float32_compiled_loops_are_as_close_to_float64_as_the_python_ones(
     compiled = run(layer, x)
     monkeypatch.setenv("RNNKIT_NATIVE", "0")
     python = run(layer, x)
-    bound = 1e-3 if batch > 16 else 1e-4
     for got, loop, want in zip(compiled, python, reference, strict=True):
-        assert rel_error(got, want) < bound and rel_error(loop, want) < 1e-4
+        assert rel_error(got, want) < 3e-4 and rel_error(loop, want) < 1e-4
 
 
 def test_buffers_are_reused_between_steps_and_released():

@@ -69,10 +69,19 @@ def build_folder() -> Path:
     digest = hashlib.sha256()
     for name in SOURCES:
         digest.update((_source_folder() / name).read_bytes())
-    digest.update(f"{torch.__version__} {sys.version} {sys.platform} {FLAGS}".encode())
+    flags = (*FLAGS, *openmp_flags())
+    digest.update(f"{torch.__version__} {sys.version} {sys.platform} {flags}".encode())
     digest.update(_processor().encode())  # built for this processor: a home folder may be
     # shared by machines of other kinds
     return Path(root) / digest.hexdigest()[:16]
+
+
+def openmp_flags() -> list[str]:
+    """``-fopenmp`` where torch's threads are OpenMP's: ATen's ``parallel_for`` is then
+    OpenMP pragmas in its headers, which a build without the flag compiles to one thread.
+    The library it links by name (libgomp.so.1) is the one torch has already loaded."""
+    backend = torch.__config__.parallel_info()
+    return ["-fopenmp"] if "parallel backend: OpenMP" in backend else []
 
 
 def _processor() -> str:
@@ -136,7 +145,8 @@ def _build(folder: Path) -> None:
         load(
             LIBRARY,
             [str(_source_folder() / name) for name in SOURCES if name.endswith(".cpp")],
-            extra_cflags=list(FLAGS),
+            extra_cflags=[*FLAGS, *openmp_flags()],
+            extra_ldflags=openmp_flags(),
             build_directory=str(partial),
             is_python_module=False,
         )

@@ -77,7 +77,7 @@ std::vector<at::Tensor> forward(const Run& a, const at::Tensor& xs, const at::Te
                                 const std::optional<at::Tensor>& mask,
                                 const std::optional<at::Tensor>& keep, at::TensorList params) {
   const int64_t T = a.T, N = a.N, H = a.H, NH = N * H;
-  const StepProduct recurrent(params[0].contiguous(), N);  // h (N, H) -> W_hh h (N, 3H)
+  const StepProduct recurrent(params[0].contiguous());  // h (N, H) -> W_hh h (N, 3H)
   const S* bias = params[1].numel() ? params[1].data_ptr<S>() : nullptr;
   const S* gain = a.ln ? params[2].data_ptr<S>() : nullptr;
   const auto options = h0.options();
@@ -170,7 +170,7 @@ std::vector<at::Tensor> backward(const Run& a, const at::Tensor& d_output, const
   size_t next = 6;
   if (a.ln) pre = saved[6], mean = saved[7], rstd = saved[8], next = 9;
   if (a.zone_training && a.zone_h > 0) zone_masks = saved[next];
-  const StepProduct recurrent(params[0].t().contiguous(), N);  // dp (N, 3H) -> dp W_hh (N, H)
+  const StepProduct recurrent(params[0].t().contiguous());  // dp (N, 3H) -> dp W_hh (N, H)
   const S* gain = a.ln ? params[1].data_ptr<S>() : nullptr;
   const auto options = d_output.options();
   at::Tensor d_x = take({T, N, 3 * H}, options), d_hp = take({T, N, 3 * H}, options);

@@ -119,7 +119,7 @@ std::vector<at::Tensor> forward(const Forward& a, const at::Tensor& xs, const at
                                 const at::Tensor& c0, const std::optional<at::Tensor>& mask,
                                 const std::optional<at::Tensor>& keep, at::TensorList params) {
   const int64_t T = a.T, N = a.N, H = a.H, NH = N * H, G = 4 * H;
-  const StepProduct recurrent(params[0].contiguous(), N);  // h (N, H) -> W_hh h (N, 4H)
+  const StepProduct recurrent(params[0].contiguous());  // h (N, H) -> W_hh h (N, 4H)
   const bool has_bias = params[1].numel() > 0;
   const S* bias = has_bias ? params[1].data_ptr<S>() : nullptr;
   const S *ln_hh = nullptr, *ln_c = nullptr, *ln_c_shift = nullptr;
@@ -163,38 +163,42 @@ std::vector<at::Tensor> forward(const Forward& a, const at::Tensor& xs, const at
     S* cp = row<S>(c_prev, t);
     copy_rows(cp, pc, NH);
     const at::Tensor product = recurrent(h_prev[t]).contiguous();  // W_hh h_{t-1}, (N, 4H)
-    const S* pre = product.data_ptr<S>();
-    if (a.ln) {  // kept, and its layer norm, shifted by bias_hh, into the gates scratch
-      copy_rows(row<S>(z, t), pre, N * G);
-      layer_norm_rows<S>(N, G, pre, ln_hh, bias, a.eps, pgates, row<S>(z_mean, t),
-                         row<S>(z_rstd, t));
-      pre = pgates;
-    }
-    split_gates<S>(N, H, pre, row<S>(xs, t), a.ln ? nullptr : bias, cp, w_ci, w_cf, pi, pf, po,
-                   pg);
-    sigmoid_block.sigmoid_();
-    tanh_in_place<S>(g_block);
     S* cn = row<S>(c_all, t);
-    cell_state<S>(N * H, pf, cp, pi, pg, cn);
-    if (a.peephole) {  // o reads c_t
-      peep_output<S>(N, H, w_co, cn, po);
-      o_block.sigmoid_();
-    }
-    if (a.ln) {  // tanh(LN(c_t)), LN(c_t) in the tanh scratch first
-      layer_norm_rows<S>(N, H, cn, ln_c, ln_c_shift, a.eps, ptc, row<S>(c_mean, t),
-                         row<S>(c_rstd, t));
-      tanh_in_place<S>(tanh_c);
-    } else {
-      tanh_into<S>(tanh_c, cn);
-    }
-    factors<S>(N, H, pi, pf, pg, po, ptc, cp, row<S>(f_all, t), row<S>(k_ifg, t), row<S>(k_o, t),
-               row<S>(m, t), phn);
-    if (plain) {
-      copy_rows(row<S>(out, t), phn, NH);
-      copy_rows(ph, phn, NH);
-      copy_rows(pc, cn, NH);
-      continue;
-    }
+    for_rows(N, G, [&](int64_t n0, int64_t n1) {  // rows n0..n1-1 of the step, r/q: offsets
+      const int64_t M = n1 - n0, r = n0 * H, q = n0 * G;
+      const S* pre = product.data_ptr<S>() + q;
+      if (a.ln) {  // kept, and its layer norm, shifted by bias_hh, into the gates scratch
+        copy_rows(row<S>(z, t) + q, pre, M * G);
+        layer_norm_rows<S>(M, G, pre, ln_hh, bias, a.eps, pgates + q, row<S>(z_mean, t) + n0,
+                           row<S>(z_rstd, t) + n0);
+        pre = pgates + q;
+      }
+      split_gates<S>(M, H, pre, row<S>(xs, t) + q, a.ln ? nullptr : bias, cp + r, w_ci, w_cf,
+                     pi + r, pf + r, po + r, pg + r);
+      sigmoid_block.narrow(1, n0, M).sigmoid_();
+      tanh_in_place<S>(g_block.narrow(0, n0, M));
+      cell_state<S>(M * H, pf + r, cp + r, pi + r, pg + r, cn + r);
+      if (a.peephole) {  // o reads c_t
+        peep_output<S>(M, H, w_co, cn + r, po + r);
+        o_block.narrow(0, n0, M).sigmoid_();
+      }
+      const at::Tensor tc = tanh_c.narrow(0, n0, M);
+      if (a.ln) {  // tanh(LN(c_t)), LN(c_t) in the tanh scratch first
+        layer_norm_rows<S>(M, H, cn + r, ln_c, ln_c_shift, a.eps, ptc + r,
+                           row<S>(c_mean, t) + n0, row<S>(c_rstd, t) + n0);
+        tanh_in_place<S>(tc);
+      } else {
+        tanh_into<S>(tc, cn + r);
+      }
+      factors<S>(M, H, pi + r, pf + r, pg + r, po + r, ptc + r, cp + r, row<S>(f_all, t) + r,
+                 row<S>(k_ifg, t) + 3 * r, row<S>(k_o, t) + r, row<S>(m, t) + r, phn + r);
+      if (plain) {  // the new state, and the output row
+        copy_rows(row<S>(out, t) + r, phn + r, M * H);
+        copy_rows(ph + r, phn + r, M * H);
+        copy_rows(pc + r, cn + r, M * H);
+      }
+    });
+    if (plain) continue;
     at::Tensor hz = h_new, cz = c_all[t];
     auto slot = [&](const at::Tensor& masks) {
       return masks.defined() ? std::optional<at::Tensor>(masks[t]) : std::nullopt;
@@ -298,7 +302,7 @@ std::vector<at::Tensor> backward(const Forward& a, const at::Tensor& d_output,
   if (a.peephole) {
     w_ci = params[1].data_ptr<S>(), w_cf = params[2].data_ptr<S>(), w_co = params[3].data_ptr<S>();
   }
-  const StepProduct recurrent(params[0].t().contiguous(), N);  // dz (N, 4H) -> dz W_hh (N, H)
+  const StepProduct recurrent(params[0].t().contiguous());  // dz (N, 4H) -> dz W_hh (N, H)
   const S* ln_hh = a.ln ? params[1].data_ptr<S>() : nullptr;
   const S* ln_c = a.ln ? params[2].data_ptr<S>() : nullptr;
   const auto options = d_output.options();
@@ -333,18 +337,21 @@ std::vector<at::Tensor> backward(const Forward& a, const at::Tensor& d_output,
     S *pdh = dh.data_ptr<S>(), *pdc = dc.data_ptr<S>(), *da = row<S>(d_a, t);
     const S *kifg = row<S>(k_ifg, t), *ko = row<S>(k_o, t), *km = row<S>(m, t), *kf = row<S>(f, t);
     S* dcn = a.ln ? row<S>(d_cn, t) : nullptr;
-    output_back<S>(N, H, pdh, d_out, ko, km, w_co, da, a.ln ? dcn : pdc, !a.ln);
-    if (a.ln) {
-      layer_norm_rows_back<S>(N, H, dcn, row<S>(c, t), row<S>(c_mean, t), row<S>(c_rstd, t),
-                              ln_c, pdc, true);
-    }
-    state_back<S>(N, H, kifg, kf, w_ci, w_cf, pdc, da);
-    at::Tensor d_zt = d_a[t];
-    if (a.ln) {
-      d_zt = d_z[t];
-      layer_norm_rows_back<S>(N, 4 * H, da, row<S>(z, t), row<S>(z_mean, t), row<S>(z_rstd, t),
-                              ln_hh, row<S>(d_z, t), false);
-    }
+    for_rows(N, 4 * H, [&](int64_t n0, int64_t n1) {  // rows n0..n1-1, r/q: offsets
+      const int64_t M = n1 - n0, r = n0 * H, q = n0 * 4 * H;
+      output_back<S>(M, H, pdh + r, d_out ? d_out + r : nullptr, ko + r, km + r, w_co, da + q,
+                     a.ln ? dcn + r : pdc + r, !a.ln);
+      if (a.ln) {
+        layer_norm_rows_back<S>(M, H, dcn + r, row<S>(c, t) + r, row<S>(c_mean, t) + n0,
+                                row<S>(c_rstd, t) + n0, ln_c, pdc + r, true);
+      }
+      state_back<S>(M, H, kifg + 3 * r, kf + r, w_ci, w_cf, pdc + r, da + q);
+      if (a.ln) {
+        layer_norm_rows_back<S>(M, 4 * H, da + q, row<S>(z, t) + q, row<S>(z_mean, t) + n0,
+                                row<S>(z_rstd, t) + n0, ln_hh, row<S>(d_z, t) + q, false);
+      }
+    });
+    const at::Tensor d_zt = a.ln ? d_z[t] : d_a[t];
     dh = recurrent(d_zt).contiguous();  // dL/dh_{t-1}, (N, H)
     if (mask) dh.mul_(*mask);
     if (keep) dh.add_(pass_h), dc.add_(pass_c);

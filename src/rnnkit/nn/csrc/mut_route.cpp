@@ -60,8 +60,8 @@ std::vector<at::Tensor> forward(const Run& a, const at::Tensor& u, const at::Ten
                                 const at::Tensor& weight_hh) {
   const int64_t T = a.T, N = a.N, H = a.H, NH = N * H;
   auto rows = weight_hh.contiguous().chunk(3);  // W_hz, W_hr, W_hn, each (H, H)
-  const StepProduct to_z(rows[0].contiguous(), N), to_r(rows[1].contiguous(), N);
-  const StepProduct to_n(rows[2].contiguous(), N);
+  const StepProduct to_z(rows[0].contiguous()), to_r(rows[1].contiguous());
+  const StepProduct to_n(rows[2].contiguous());
   const auto options = h0.options();
   auto buffer = [&](int64_t width) { return take({T, N, width}, options); };
   at::Tensor out = at::empty({T, N, H}, options), hd_all = buffer(H), q_all = buffer(H),
@@ -159,8 +159,8 @@ std::vector<at::Tensor> backward(const Run& a, const at::Tensor& d_output, const
   if (a.kind == 3) k_tanh = saved[next++];
   if (a.zone_training && a.zone_h > 0) zone_masks = saved[next];
   auto rows = weight_hh.contiguous().chunk(3);  // d (N, H) -> d W (N, H): W's transpose packed
-  const StepProduct from_z(rows[0].t().contiguous(), N), from_r(rows[1].t().contiguous(), N);
-  const StepProduct from_n(rows[2].t().contiguous(), N);
+  const StepProduct from_z(rows[0].t().contiguous()), from_r(rows[1].t().contiguous());
+  const StepProduct from_n(rows[2].t().contiguous());
   const auto options = d_output.options();
   at::Tensor d_u = take({T, N, 3 * H}, options);
   at::Tensor d_n = at::empty({N, H}, options), d_r = at::empty({N, H}, options);

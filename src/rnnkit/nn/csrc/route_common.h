@@ -6,7 +6,6 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
-#include <ATen/core/dispatch/Dispatcher.h>
 
 #include <algorithm>
 #include <cmath>
@@ -175,50 +174,44 @@ inline void small_product(const float* x, int64_t M, int64_t K, const at::Tensor
   });
 }
 
-// out = x @ weight.t() for x (M, K), weight (O, K), at every step of a loop. In float32 at
-// most kSmallRows rows: small_product, the weight packed in its panels once per call. Else,
-// where torch has MKL's packed matrix products (its x86 builds), the weight is packed once per
-// call and each step's product reads it packed: MKL's plain product packs the weight again at
-// every call, which at these sizes is a third of its time. Otherwise a plain product.
-constexpr int64_t kSmallRows = 16;
-
+// out = x @ weight.t() for x (M, K), weight (O, K), at every step of a loop: in float32,
+// small_product, the weight packed in its panels once per call; otherwise a plain product.
+// Measured against MKL's packed product (the weight packed once per call), the training step
+// of lnlstm at (T, N) = (100, 32), (512, 32), (100, 64), (100, 128), (50, 256), (25, 512) on a
+// 2-core AMD EPYC with AVX-512 was 12-25% faster with it at every size, and at N = 32 and 256
+// with both held to AVX2 (docs/cells.md). An Intel Xeon has not compared them.
 class StepProduct {
  public:
-  StepProduct(const at::Tensor& weight, int64_t M) : weight_(weight), M_(M) {
-    if (weight.scalar_type() != at::kFloat) return;
-    if (M <= kSmallRows) {
-      panels_ = pack_panels(weight);
-      return;
-    }
-    auto& dispatcher = c10::Dispatcher::singleton();
-    auto reorder = dispatcher.findSchema({"mkl::_mkl_reorder_linear_weight", ""});
-    auto linear = dispatcher.findSchema({"mkl::_mkl_linear", ""});
-    if (!reorder || !linear) return;
-    packed_ = reorder->typed<at::Tensor(const at::Tensor&, int64_t)>().call(weight, M);
-    linear_ = linear->typed<at::Tensor(const at::Tensor&, const at::Tensor&, const at::Tensor&,
-                                       const std::optional<at::Tensor>&, int64_t)>();
+  explicit StepProduct(const at::Tensor& weight) : weight_(weight) {
+    if (weight.scalar_type() == at::kFloat) panels_ = pack_panels(weight);
   }
 
   at::Tensor operator()(const at::Tensor& x) const {
-    if (panels_.defined()) {
-      const at::Tensor input = x.contiguous();
-      const int64_t M = input.size(0), O = weight_.size(0);
-      at::Tensor out = at::empty({M, O}, input.options());
-      small_product(input.data_ptr<float>(), M, input.size(1), panels_, O, out.data_ptr<float>());
-      return out;
-    }
-    if (linear_) return linear_->call(x, packed_, weight_, std::nullopt, M_);
-    return at::mm(x, weight_.t());
+    if (!panels_.defined()) return at::mm(x, weight_.t());
+    const at::Tensor input = x.contiguous();
+    const int64_t M = input.size(0), O = weight_.size(0);
+    at::Tensor out = at::empty({M, O}, input.options());
+    small_product(input.data_ptr<float>(), M, input.size(1), panels_, O, out.data_ptr<float>());
+    return out;
   }
 
  private:
-  at::Tensor weight_, packed_, panels_;
-  int64_t M_;
-  std::optional<c10::TypedOperatorHandle<at::Tensor(const at::Tensor&, const at::Tensor&,
-                                                     const at::Tensor&,
-                                                     const std::optional<at::Tensor>&, int64_t)>>
-      linear_;
+  at::Tensor weight_, panels_;
 };
+
+// A step's elementwise work, split by batch rows between the threads: body(n0, n1) for
+// rows n0 <= n < n1, a thread's share more than kRowValues values (``width`` a row). The rows
+// of a step are independent once its recurrent product is made, so this is one parallel
+// region a step, not one per loop; on one thread (or too few rows to split) it is the plain
+// loop. ATen's own kernels (sigmoid) called inside run on the calling thread. On a 2-core
+// EPYC, lnlstm's training step with the rows split: 10-12% faster at batch 32 (H = 256), 3-7%
+// slower at batch 8, where a share's work is too small for the cost of the threads.
+constexpr int64_t kRowValues = 8192;
+
+template <typename Body>
+void for_rows(int64_t N, int64_t width, const Body& body) {
+  at::parallel_for(0, N, std::max<int64_t>(1, kRowValues / std::max<int64_t>(1, width)), body);
+}
 
 // out = tanh(x) as 2 sigmoid(2x) - 1, out contiguous (x may be its own data): torch's CPU
 // sigmoid kernel is about four times as fast as its tanh (2,048 floats: 1.4 against 6.0 us on
