@@ -5,9 +5,10 @@
 Three parts, each timed alone (run it with nothing else on the machine), medians of the
 repeats, calls interleaved (rnnkit.bench.timing):
 
-1. one recurrent product at N rows, as the compiled loops make it at every step:
-   H -> 4H (forward) and 4H -> H (backward), by MKL's packed product (what the loops call
-   where torch has it), by torch.mm, and by oneDNN's linear, on all threads and on one;
+1. one recurrent product at N rows, as the compiled loops make one at every step:
+   H -> 4H (forward) and 4H -> H (backward), by MKL's packed product (what the loops called
+   above batch 16 until 2026-12-05; they now use their own), by torch.mm, and by oneDNN's
+   linear, on all threads and on one;
 2. the layer norm of the input projection over all T x N rows of 4H (lnlstm normalises it
    once, before the loop): forward, and its backward with every gradient;
 3. a torch.profiler table of lnlstm's training step (forward, loss over all outputs,

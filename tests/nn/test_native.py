@@ -142,3 +142,28 @@ def test_buffers_are_reused_between_steps_and_released():
     assert native.ops().pooled_buffers() == kept
     native.release_buffers()
     assert native.ops().pooled_buffers() == 0
+
+
+def test_openmp_where_torch_threads_with_it(monkeypatch):
+    """ATen's parallel_for compiles to one thread without -fopenmp when torch's backend is
+    OpenMP: the build asks for it there (on Linux), and not for other backends or systems."""
+    info = "ATen parallel backend: {}\n"
+    monkeypatch.setattr(native.sys, "platform", "linux")
+    monkeypatch.setattr(torch.__config__, "parallel_info", lambda: info.format("OpenMP"))
+    assert native.openmp_flags() == ["-fopenmp"]
+    monkeypatch.setattr(
+        torch.__config__, "parallel_info", lambda: info.format("native thread pool")
+    )
+    assert native.openmp_flags() == []
+    monkeypatch.setattr(torch.__config__, "parallel_info", lambda: info.format("OpenMP"))
+    monkeypatch.setattr(native.sys, "platform", "darwin")
+    assert native.openmp_flags() == []
+
+
+def test_the_built_library_shares_torchs_openmp_runtime():
+    """Built here with -fopenmp, the library loads no second OpenMP runtime beside torch's."""
+    if native.ops() is None or not native.openmp_flags():
+        pytest.skip("the compiled time loops are not built with OpenMP here")
+    with open("/proc/self/maps") as maps:
+        runtimes = {line.split()[-1] for line in maps if "libgomp" in line}
+    assert len(runtimes) == 1, runtimes

@@ -77,11 +77,14 @@ def build_folder() -> Path:
 
 
 def openmp_flags() -> list[str]:
-    """``-fopenmp`` where torch's threads are OpenMP's: ATen's ``parallel_for`` is then
-    OpenMP pragmas in its headers, which a build without the flag compiles to one thread.
-    The library it links by name (libgomp.so.1) is the one torch has already loaded."""
+    """``-fopenmp`` on Linux where torch's threads are OpenMP's. ATen's ``parallel_for`` is
+    then OpenMP pragmas in its headers, which a build without the flag compiles to one thread
+    (the loops' products and their rows split between threads ran on one until 2026-12-05).
+    The library it links by name, libgomp.so.1, is the one torch has loaded already. Elsewhere
+    (macOS's compiler has no ``-fopenmp``) the loops build without it and run on one thread."""
     backend = torch.__config__.parallel_info()
-    return ["-fopenmp"] if "parallel backend: OpenMP" in backend else []
+    openmp = sys.platform.startswith("linux") and "parallel backend: OpenMP" in backend
+    return ["-fopenmp"] if openmp else []
 
 
 def _processor() -> str:

@@ -1,6 +1,7 @@
-// What the compiled routes share (lstm_route.cpp, gru_route.cpp): rows of contiguous
-// buffers, the buffer pool, the per-step matrix product, zoneout, and layer normalisation of
-// rows with its backward pass. See lstm_route.cpp for the design.
+// What the compiled routes share (lstm_route.cpp, gru_route.cpp, mut_route.cpp): rows of
+// contiguous buffers, the buffer pool, the per-step matrix product, the split of a step's rows
+// between threads, zoneout, and layer normalisation of rows with its backward pass. See
+// lstm_route.cpp for the design.
 
 #pragma once
 
