@@ -24,10 +24,10 @@ CELLS = {"gru": GRUCell, "lngru": LayerNormGRUCell}
 T, N, D, H = 6, 3, 4, 5
 
 
-def _pair(cell_class, *, bidirectional=False, rate=0.0, zoneout=0.0, bias=True):
+def _pair(cell_class, *, bidirectional=False, rate=0.0, zoneout=0.0, bias=True, hidden=H):
     torch.manual_seed(1)
     layer = Recurrent(
-        lambda i, h: cell_class(i, h, bias=bias), D, H, 2, bidirectional=bidirectional
+        lambda i, h: cell_class(i, h, bias=bias), D, hidden, 2, bidirectional=bidirectional
     ).double()
     with torch.no_grad():  # every parameter away from its initial value
         for parameter in layer.parameters():
@@ -60,6 +60,19 @@ def test_route_equals_the_loop(name, bidirectional, lengths, rate, zoneout):
         fast.train(mode), slow.train(mode)
         for got, want in zip(_run(fast, x, h0, lengths), _run(slow, x, h0, lengths), strict=True):
             torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", CELLS)
+@pytest.mark.parametrize(("rate", "zoneout"), [(0.0, 0.0), (0.3, 0.2)])
+def test_rows_split_between_threads(name, rate, zoneout, two_threads):
+    """Enough rows (19 of 3H = 516 values) that the compiled loops share each step's rows
+    between two threads, unevenly (10 and 9), with lengths: the same numbers as the loop."""
+    fast, slow = _pair(CELLS[name], bidirectional=True, rate=rate, zoneout=zoneout, hidden=172)
+    x = torch.randn(4, 19, D, dtype=torch.float64, requires_grad=True)
+    h0 = torch.randn(4, 19, 172, dtype=torch.float64, requires_grad=True)
+    lengths = torch.tensor([4, 3, 2, 1] * 4 + [4, 4, 1])
+    for got, want in zip(_run(fast, x, h0, lengths), _run(slow, x, h0, lengths), strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("name", CELLS)

@@ -1,7 +1,8 @@
 // The time loops of rnnkit's GRU route (src/rnnkit/nn/gru_bptt.py), fused, for the CPU: what
-// lstm_route.cpp is for the LSTM route (read it first), for the GRU in torch's form with
-// recurrent dropout or zoneout (kind 0) and the layer-normalised GRU (kind 1). gru_bptt.py's
-// docstring derives the equations; rows of the projected input and of W_hh are r|z|n.
+// lstm_route.cpp is for the LSTM route (read it first; a step's rows are shared between the
+// threads in the same way), for the GRU in torch's form with recurrent dropout or zoneout
+// (kind 0) and the layer-normalised GRU (kind 1). gru_bptt.py's docstring derives the
+// equations; rows of the projected input and of W_hh are r|z|n.
 
 #include <ATen/ATen.h>
 #include <torch/library.h>
@@ -96,26 +97,29 @@ std::vector<at::Tensor> forward(const Run& a, const at::Tensor& xs, const at::Te
   at::Tensor h_new = at::empty({N, H}, options), h = h0.contiguous().clone();
   S *pr = row<S>(rz, 0), *pz = row<S>(rz, 1), *pn = cand.data_ptr<S>();
   S *phn = h_n.data_ptr<S>(), *pnew = h_new.data_ptr<S>(), *ph = h.data_ptr<S>();
+  S* pnormed = normed.data_ptr<S>();
   const S* pmask = mask ? mask->data_ptr<S>() : nullptr;
   for (int64_t s = 0; s < T; ++s) {
     const int64_t t = a.reverse ? T - 1 - s : s;
     S* hd = row<S>(hd_all, t);  // h_{t-1} as the recurrent product reads it
     masked_state(NH, ph, pmask, hd);
     const at::Tensor product = recurrent(hd_all[t]).contiguous();  // W_hh h_{t-1}, (N, 3H)
-    const S* hp = product.data_ptr<S>();
-    const S* gate_bias = bias;
-    if (a.ln) {  // kept, and its layer norm, shifted by b_hh
-      copy_rows(row<S>(pre, t), hp, N * 3 * H);
-      layer_norm_rows<S>(N, 3 * H, hp, gain, bias, a.eps, normed.data_ptr<S>(),
-                         row<S>(mean, t), row<S>(rstd, t));
-      hp = normed.data_ptr<S>(), gate_bias = nullptr;
-    }
-    split_gates<S>(N, H, hp, gate_bias, row<S>(xs, t), pr, pz, phn);
-    rz.sigmoid_();
-    candidate<S>(N, H, row<S>(xs, t), pr, phn, pn);
-    tanh_in_place<S>(cand);
-    mix<S>(NH, pr, pz, pn, phn, ph, pnew, row<S>(r_all, t), row<S>(z_all, t), row<S>(k_n, t),
-           row<S>(k_z, t), row<S>(k_r, t));
+    for_rows(N, 3 * H, [&](int64_t n0, int64_t n1) {  // rows n0..n1-1, o/q: offsets
+      const int64_t M = n1 - n0, o = n0 * H, q = n0 * 3 * H;
+      const S *hp = product.data_ptr<S>() + q, *x = row<S>(xs, t) + q, *gate_bias = bias;
+      if (a.ln) {  // kept, and its layer norm, shifted by b_hh
+        copy_rows(row<S>(pre, t) + q, hp, M * 3 * H);
+        layer_norm_rows<S>(M, 3 * H, hp, gain, bias, a.eps, pnormed + q, row<S>(mean, t) + n0,
+                           row<S>(rstd, t) + n0);
+        hp = pnormed + q, gate_bias = nullptr;
+      }
+      split_gates<S>(M, H, hp, gate_bias, x, pr + o, pz + o, phn + o);
+      rz.narrow(1, n0, M).sigmoid_();
+      candidate<S>(M, H, x, pr + o, phn + o, pn + o);
+      tanh_in_place<S>(cand.narrow(0, n0, M));
+      mix<S>(M * H, pr + o, pz + o, pn + o, phn + o, ph + o, pnew + o, row<S>(r_all, t) + o,
+             row<S>(z_all, t) + o, row<S>(k_n, t) + o, row<S>(k_z, t) + o, row<S>(k_r, t) + o);
+    });
     settle_state<S>(h, h_new, out, t, keep, a.zone_h, a.zone_training, zone_masks);
   }
   return with_saved({out, h}, saved);
@@ -182,13 +186,19 @@ std::vector<at::Tensor> backward(const Run& a, const at::Tensor& d_output, const
     const bool added = split_back(dh, d_output, t, keep, a.zone_h, a.zone_training, zone_masks,
                                   pass, share);
     const S* d_out = added ? nullptr : row<S>(d_output, t);
-    gates_back<S>(N, H, dh.data_ptr<S>(), d_out, row<S>(k_n, t), row<S>(k_z, t), row<S>(k_r, t),
-                  row<S>(r, t), row<S>(z, t), row<S>(d_x, t), row<S>(d_hp, t),
-                  direct.data_ptr<S>());
-    if (a.ln) {
-      layer_norm_rows_back<S>(N, 3 * H, row<S>(d_hp, t), row<S>(pre, t), row<S>(mean, t),
-                              row<S>(rstd, t), gain, row<S>(d_pre, t), false);
-    }
+    const S* pdh = dh.data_ptr<S>();
+    S* pdirect = direct.data_ptr<S>();
+    for_rows(N, 3 * H, [&](int64_t n0, int64_t n1) {  // rows n0..n1-1, o/q: offsets
+      const int64_t M = n1 - n0, o = n0 * H, q = n0 * 3 * H;
+      gates_back<S>(M, H, pdh + o, d_out ? d_out + o : nullptr, row<S>(k_n, t) + o,
+                    row<S>(k_z, t) + o, row<S>(k_r, t) + o, row<S>(r, t) + o, row<S>(z, t) + o,
+                    row<S>(d_x, t) + q, row<S>(d_hp, t) + q, pdirect + o);
+      if (a.ln) {
+        layer_norm_rows_back<S>(M, 3 * H, row<S>(d_hp, t) + q, row<S>(pre, t) + q,
+                                row<S>(mean, t) + n0, row<S>(rstd, t) + n0, gain,
+                                row<S>(d_pre, t) + q, false);
+      }
+    });
     // through W_hh to m h_{t-1}, (N, H)
     dh = join_back(recurrent(d_pre[t]).contiguous(), mask, direct, pass, share);
   }
