@@ -4,7 +4,10 @@ whole, and one folder per source. The loops' numbers are tested in test_lstm_bpt
 
 from __future__ import annotations
 
+import ast
 import copy
+import subprocess
+import sys
 import warnings
 
 import pytest
@@ -161,9 +164,17 @@ def test_openmp_where_torch_threads_with_it(monkeypatch):
 
 
 def test_the_built_library_shares_torchs_openmp_runtime():
-    """Built here with -fopenmp, the library loads no second OpenMP runtime beside torch's."""
+    """Built here with -fopenmp, the library loads no second OpenMP runtime beside torch's (in
+    a fresh process: other packages, scikit-learn's wheels among them, bring their own)."""
     if native.ops() is None or not native.openmp_flags():
         pytest.skip("the compiled time loops are not built with OpenMP here")
-    with open("/proc/self/maps") as maps:
-        runtimes = {line.split()[-1] for line in maps if "libgomp" in line}
-    assert len(runtimes) == 1, runtimes
+    script = (
+        "import torch\n"
+        "from rnnkit.nn import native\n"
+        "assert native.ops() is not None\n"
+        "print(sorted({l.split()[-1] for l in open('/proc/self/maps') if 'libgomp' in l}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    runtimes = ast.literal_eval(done.stdout.strip().splitlines()[-1])
+    assert len(runtimes) == 1 and "torch" in runtimes[0], runtimes
