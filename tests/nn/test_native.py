@@ -102,7 +102,8 @@ def test_float32_compiled_loops_are_as_close_to_float64_as_the_python_ones(
     product. Outputs and gradients against the same layer in float64: within float32's
     rounding over 30 steps, as the Python loops are (the two round differently: 1e-6 to 1e-5
     here, up to 1.4e-4 in lnlstm's gradients at batch 20, whose layer norms magnify rounding,
-    against the Python loops' 7.6e-5; a wrong product would be off by 1e-1)."""
+    against the Python loops' 7.6e-5, hence its looser bound above 16 rows; a wrong product
+    would be off by 1e-1)."""
     if native.ops() is None:
         pytest.skip("the compiled time loops are not built here")
     torch.manual_seed(0)
@@ -126,8 +127,9 @@ def test_float32_compiled_loops_are_as_close_to_float64_as_the_python_ones(
     compiled = run(layer, x)
     monkeypatch.setenv("RNNKIT_NATIVE", "0")
     python = run(layer, x)
+    bound = 3e-4 if batch > 16 else 1e-4
     for got, loop, want in zip(compiled, python, reference, strict=True):
-        assert rel_error(got, want) < 3e-4 and rel_error(loop, want) < 1e-4
+        assert rel_error(got, want) < bound and rel_error(loop, want) < 1e-4
 
 
 def test_buffers_are_reused_between_steps_and_released():

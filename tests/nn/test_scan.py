@@ -120,21 +120,16 @@ def compiled_calls(monkeypatch):
 
 
 @pytest.mark.parametrize("reverse", (False, True))
-def test_compiled_splits_columns_between_threads(compiled_calls, reverse):
+def test_compiled_splits_columns_between_threads(compiled_calls, reverse, two_threads):
     """More columns (N * H) than one thread's share, in uneven parts: every part is the loop,
     forward and backward."""
     a, b, h0 = (t.requires_grad_() for t in coefficients(20, N=3, H=1433, seed=1))
     weights = torch.randn(20, 3, 1433, dtype=torch.float64)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(2)
-    try:
-        results = {}
-        for form in ("loop", "compiled"):
-            h, final = linear_scan(a, b, h0, reverse=reverse, method=form)
-            loss = (h * weights).sum() + final.square().sum()
-            results[form] = (h, *torch.autograd.grad(loss, (a, b, h0)))
-    finally:
-        torch.set_num_threads(threads)
+    results = {}
+    for form in ("loop", "compiled"):
+        h, final = linear_scan(a, b, h0, reverse=reverse, method=form)
+        loss = (h * weights).sum() + final.square().sum()
+        results[form] = (h, *torch.autograd.grad(loss, (a, b, h0)))
     assert compiled_calls == [1]
     for ours, loop in zip(results["compiled"], results["loop"], strict=True):
         torch.testing.assert_close(ours, loop, rtol=1e-12, atol=1e-12)

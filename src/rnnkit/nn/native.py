@@ -144,12 +144,13 @@ def _build(folder: Path) -> None:
         file=sys.stderr,
         flush=True,
     )
+    openmp = openmp_flags()
     with _ninja_on_path():
         load(
             LIBRARY,
             [str(_source_folder() / name) for name in SOURCES if name.endswith(".cpp")],
-            extra_cflags=[*FLAGS, *openmp_flags()],
-            extra_ldflags=openmp_flags(),
+            extra_cflags=[*FLAGS, *openmp],
+            extra_ldflags=openmp,
             build_directory=str(partial),
             is_python_module=False,
         )

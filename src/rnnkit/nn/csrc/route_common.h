@@ -179,8 +179,9 @@ inline void small_product(const float* x, int64_t M, int64_t K, const at::Tensor
 // small_product, the weight packed in its panels once per call; otherwise a plain product.
 // Measured against MKL's packed product (the weight packed once per call), the training step
 // of lnlstm at (T, N) = (100, 32), (512, 32), (100, 64), (100, 128), (50, 256), (25, 512) on a
-// 2-core AMD EPYC with AVX-512 was 12-25% faster with it at every size, and at N = 32 and 256
-// with both held to AVX2 (docs/cells.md). An Intel Xeon has not compared them.
+// 2-core AMD EPYC with AVX-512 was 7-25% faster with it at every size (7% at N = 512), and
+// faster at N = 32 and 256 with both held to AVX2 (docs/cells.md). An Intel Xeon has not
+// compared them.
 class StepProduct {
  public:
   explicit StepProduct(const at::Tensor& weight) : weight_(weight) {
