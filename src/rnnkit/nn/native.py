@@ -32,7 +32,14 @@ from pathlib import Path
 
 import torch
 
-SOURCES = ("route_common.h", "lstm_route.cpp", "gru_route.cpp", "mut_route.cpp", "scan.cpp")
+SOURCES = (
+    "route_common.h",
+    "activations.h",
+    "lstm_route.cpp",
+    "gru_route.cpp",
+    "mut_route.cpp",
+    "scan.cpp",
+)
 ENVIRONMENT_VARIABLE = "RNNKIT_NATIVE"
 LIBRARY = "rnnkit_native"  # the extension's name and its TORCH_LIBRARY namespace
 FLAGS = ("-O3", "-march=native")  # the loops vectorised for the processor that builds them

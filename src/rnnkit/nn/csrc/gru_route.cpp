@@ -10,6 +10,7 @@
 #include <optional>
 #include <vector>
 
+#include "activations.h"
 #include "route_common.h"
 
 namespace {
@@ -114,9 +115,10 @@ std::vector<at::Tensor> forward(const Run& a, const at::Tensor& xs, const at::Te
         hp = pnormed + q, gate_bias = nullptr;
       }
       split_gates<S>(M, H, hp, gate_bias, x, pr + o, pz + o, phn + o);
-      rz.narrow(1, n0, M).sigmoid_();
+      sigmoid_in_place(pr + o, M * H);
+      sigmoid_in_place(pz + o, M * H);
       candidate<S>(M, H, x, pr + o, phn + o, pn + o);
-      tanh_in_place<S>(cand.narrow(0, n0, M));
+      tanh_in_place(pn + o, M * H);
       mix<S>(M * H, pr + o, pz + o, pn + o, phn + o, ph + o, pnew + o, row<S>(r_all, t) + o,
              row<S>(z_all, t) + o, row<S>(k_n, t) + o, row<S>(k_z, t) + o, row<S>(k_r, t) + o);
     });
@@ -219,7 +221,19 @@ std::vector<at::Tensor> gru_route_backward(const at::Tensor& d_output, const at:
 
 }  // namespace
 
+// (sigmoid(x), tanh(x)) as the routes compute them (activations.h), for the tests.
+std::vector<at::Tensor> activations(const at::Tensor& x) {
+  return on_floats(x, "activations", [&](auto s) {
+    using S = decltype(s);
+    at::Tensor sigmoid = x.clone(), tanh = x.clone();
+    sigmoid_in_place(sigmoid.data_ptr<S>(), x.numel());
+    tanh_in_place(tanh.data_ptr<S>(), x.numel());
+    return std::vector<at::Tensor>{sigmoid, tanh};
+  });
+}
+
 TORCH_LIBRARY_FRAGMENT(rnnkit_native, m) {
+  m.def("activations", &activations);
   m.def("gru_route_forward", &gru_route_forward);
   m.def("gru_route_backward", &gru_route_backward);
 }

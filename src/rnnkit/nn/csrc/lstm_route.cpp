@@ -22,6 +22,7 @@
 #include <optional>
 #include <vector>
 
+#include "activations.h"
 #include "route_common.h"
 
 namespace {
@@ -146,10 +147,8 @@ std::vector<at::Tensor> forward(const Forward& a, const at::Tensor& xs, const at
   if (a.zone_training && a.zone_h > 0) saved.push_back(mask_h = buffer(H));
   if (a.zone_training && a.zone_c > 0) saved.push_back(mask_c = buffer(H));
   // scratch: lnlstm's normalised product (N, 4H); the gates as blocks i, f, o, g (each
-  // N x H, contiguous) for one sigmoid call over i, f (and o) and one tanh call over g
+  // N x H, contiguous), so that a thread's rows of a block are one run of values
   at::Tensor gates = at::empty({N, G}, options), blocks = at::empty({4, N, H}, options);
-  const at::Tensor sigmoid_block = blocks.narrow(0, 0, a.peephole ? 2 : 3);
-  const at::Tensor o_block = blocks[2], g_block = blocks[3];
   at::Tensor tanh_c = at::empty({N, H}, options), h_new = at::empty({N, H}, options);
   at::Tensor h = h0.contiguous().clone(), c = c0.contiguous().clone();
   S *pi = row<S>(blocks, 0), *pf = row<S>(blocks, 1), *po = row<S>(blocks, 2);
@@ -176,20 +175,21 @@ std::vector<at::Tensor> forward(const Forward& a, const at::Tensor& xs, const at
       }
       split_gates<S>(M, H, pre, row<S>(xs, t) + q, a.ln ? nullptr : bias, cp + r, w_ci, w_cf,
                      pi + r, pf + r, po + r, pg + r);
-      sigmoid_block.narrow(1, n0, M).sigmoid_();
-      tanh_in_place<S>(g_block.narrow(0, n0, M));
+      sigmoid_in_place(pi + r, M * H);
+      sigmoid_in_place(pf + r, M * H);
+      if (!a.peephole) sigmoid_in_place(po + r, M * H);
+      tanh_in_place(pg + r, M * H);
       cell_state<S>(M * H, pf + r, cp + r, pi + r, pg + r, cn + r);
       if (a.peephole) {  // o reads c_t
         peep_output<S>(M, H, w_co, cn + r, po + r);
-        o_block.narrow(0, n0, M).sigmoid_();
+        sigmoid_in_place(po + r, M * H);
       }
-      const at::Tensor tc = tanh_c.narrow(0, n0, M);
       if (a.ln) {  // tanh(LN(c_t)), LN(c_t) in the tanh scratch first
         layer_norm_rows<S>(M, H, cn + r, ln_c, ln_c_shift, a.eps, ptc + r,
                            row<S>(c_mean, t) + n0, row<S>(c_rstd, t) + n0);
-        tanh_in_place<S>(tc);
+        tanh_in_place(ptc + r, M * H);
       } else {
-        tanh_into<S>(tc, cn + r);
+        tanh_into(ptc + r, cn + r, M * H);
       }
       factors<S>(M, H, pi + r, pf + r, pg + r, po + r, ptc + r, cp + r, row<S>(f_all, t) + r,
                  row<S>(k_ifg, t) + 3 * r, row<S>(k_o, t) + r, row<S>(m, t) + r, phn + r);
@@ -381,4 +381,5 @@ TORCH_LIBRARY_FRAGMENT(rnnkit_native, m) {
   m.def("lstm_route_backward", &lstm_route_backward);
   m.def("release_buffers", &rnnkit_native::release_buffers);
   m.def("pooled_buffers", &rnnkit_native::pooled_buffers);
+  m.def("split_rows_from", &rnnkit_native::split_rows_from);
 }

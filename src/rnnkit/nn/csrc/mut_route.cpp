@@ -10,6 +10,7 @@
 #include <optional>
 #include <vector>
 
+#include "activations.h"
 #include "route_common.h"
 
 namespace {
@@ -99,14 +100,14 @@ std::vector<at::Tensor> forward(const Run& a, const at::Tensor& u, const at::Ten
       z_product = to_z(s_z[t]).contiguous();
     }
     add_rows<S>(N, H, ut, a.kind == 1 ? nullptr : z_product.data_ptr<S>(), pz);
-    z.sigmoid_();
+    sigmoid_in_place(pz, NH);
     const at::Tensor r_product = to_r(hd_all[t]).contiguous();
     add_rows<S>(N, H, ut + H, r_product.data_ptr<S>(), pr);
-    r.sigmoid_();
+    sigmoid_in_place(pr, NH);
     for (int64_t k = 0; k < NH; ++k) q[k] = pr[k] * hd[k];
     const at::Tensor n_product = to_n(q_all[t]).contiguous();
     add_rows<S>(N, H, ut + 2 * H, n_product.data_ptr<S>(), pn);
-    tanh_in_place<S>(n);
+    tanh_in_place(pn, NH);
     mix<S>(NH, pz, pr, pn, ph, hd, pnew, row<S>(r_all, t), row<S>(k_z, t), row<S>(k_n, t),
            row<S>(k_r, t), row<S>(keep_z, t));
     settle_state<S>(h, h_new, out, t, keep, a.zone_h, a.zone_training, zone_masks);

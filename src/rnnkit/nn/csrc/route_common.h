@@ -9,6 +9,7 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <mutex>
@@ -202,35 +203,22 @@ class StepProduct {
 };
 
 // A step's elementwise work, split by batch rows between the threads: body(n0, n1) for
-// rows n0 <= n < n1, a thread's share more than kRowValues values (``width`` a row). The rows
+// rows n0 <= n < n1, a thread's share at least row_values values (``width`` a row). The rows
 // of a step are independent once its recurrent product is made, so this is one parallel
 // region a step, not one per loop; on one thread (or too few rows to split) it is the plain
-// loop. ATen's own kernels (sigmoid) called inside run on the calling thread. On a 2-core
-// EPYC, lnlstm's training step with the rows split: 10-12% faster at batch 32 (H = 256), 3-7%
-// slower at batch 8, where a share's work is too small for the cost of the threads.
-constexpr int64_t kRowValues = 8192;
+// loop. row_values is a setting (split_rows_from) so that benchmarks can compare splits in
+// one process; see docs/cells.md for the measurements behind its default.
+inline std::atomic<int64_t> row_values{8192};
+
+inline int64_t split_rows_from(int64_t values) {
+  TORCH_CHECK(values >= 1, "split_rows_from: a positive number of values, got ", values);
+  return row_values.exchange(values);
+}
 
 template <typename Body>
 void for_rows(int64_t N, int64_t width, const Body& body) {
-  at::parallel_for(0, N, std::max<int64_t>(1, kRowValues / std::max<int64_t>(1, width)), body);
-}
-
-// out = tanh(x) as 2 sigmoid(2x) - 1, out contiguous (x may be its own data): torch's CPU
-// sigmoid kernel is about four times as fast as its tanh (2,048 floats: 1.4 against 6.0 us on
-// a 2-core EPYC). Exact in the algebra; in rounding, off by a few units of the last place of
-// 1, not of tanh(x): near x = 0 the relative error grows (about 1e-3 at x = 1e-4 in float32).
-template <typename S>
-void tanh_into(const at::Tensor& out, const S* x) {
-  S* p = out.data_ptr<S>();
-  const int64_t n = out.numel();
-  for (int64_t k = 0; k < n; ++k) p[k] = 2 * x[k];
-  out.sigmoid_();
-  for (int64_t k = 0; k < n; ++k) p[k] = 2 * p[k] - 1;
-}
-
-template <typename S>
-void tanh_in_place(const at::Tensor& t) {
-  tanh_into<S>(t, t.data_ptr<S>());
+  const int64_t grain = (row_values.load() + width - 1) / std::max<int64_t>(1, width);
+  at::parallel_for(0, N, std::max<int64_t>(1, grain), body);
 }
 
 // Zoneout of a fresh state: the unit keeps its old value where the mask is 1 (training, one
