@@ -12,7 +12,13 @@ repeats, calls interleaved (rnnkit.bench.timing):
 2. the layer norm of the input projection over all T x N rows of 4H (lnlstm normalises it
    once, before the loop): forward, and its backward with every gradient;
 3. a torch.profiler table of lnlstm's training step (forward, loss over all outputs,
-   backward), its most expensive operators with their calls and the mean time of a call.
+   backward), its most expensive operators with their calls and the mean time of a call;
+4. lnlstm's training step with a step's batch rows split between the threads from 1,024,
+   2,048 and 8,192 values a share (the default) or never (the compiled loops'
+   ``split_rows_from``), interleaved, with torch.nn.LSTM's step beside them.
+
+Freed memory is kept, as ``rnnkit bench layers`` keeps it (without that, a fresh 67 MB tensor
+faults its pages in at every call: the input layer norm took 25 ms instead of 3-5).
 
 The profiler adds its own cost to each call; parts 1 and 2 are the figures to compare.
 docs/cells.md quotes them with the CPU they were measured on.
@@ -28,6 +34,8 @@ from torch.profiler import ProfilerActivity, profile
 from rnnkit.bench.layers import _training_step, parse_shape
 from rnnkit.bench.timing import time_interleaved
 from rnnkit.models.recurrent import get_core
+from rnnkit.nn import native
+from rnnkit.training.devices import keep_freed_memory
 
 
 def products(N: int, H: int, repeats: int) -> None:
@@ -94,6 +102,34 @@ def profiled_step(shape, input_size: int) -> None:
     print(profiler.key_averages().table(sort_by="self_cpu_time_total", row_limit=12))
 
 
+def row_splits(shape, input_size: int, repeats: int) -> None:
+    T, N, _, H = shape
+    ops = native.ops()
+    if ops is None:
+        print("row splits: the compiled loops are not built here")
+        return
+    torch.manual_seed(0)
+    x = torch.randn(T, N, input_size)
+    step = _training_step(get_core("lnlstm").make_layer(input_size, H, 1), x)
+
+    def split_from(values: int):
+        def run() -> None:
+            before = ops.split_rows_from(values)
+            try:
+                step()
+            finally:
+                ops.split_rows_from(before)
+
+        return run
+
+    splits = {"1024": 1024, "2048": 2048, "8192": 8192, "never": 1 << 62}
+    candidates = {name: split_from(values) for name, values in splits.items()}
+    candidates["torch.nn.LSTM"] = _training_step(torch.nn.LSTM(input_size, H), x)
+    seconds = time_interleaved(candidates, repeats)
+    times = ", ".join(f"{name} {s * 1e3:.1f} ms" for name, s in seconds.items())
+    print(f"lnlstm training step, rows split from (values a share): {times}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -101,11 +137,13 @@ def main() -> None:
     )
     parser.add_argument("--repeats", type=int, default=7, help="(default: %(default)s)")
     args = parser.parse_args()
+    keep_freed_memory()
     T, N, input_size, H, _ = parse_shape(args.shape + ",1")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, shape {args.shape}")
     products(N, H, args.repeats)
     input_layer_norm(T, N, H, args.repeats)
     profiled_step((T, N, input_size, H), input_size)
+    row_splits((T, N, input_size, H), input_size, args.repeats)
 
 
 if __name__ == "__main__":
