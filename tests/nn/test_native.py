@@ -150,11 +150,17 @@ def test_buffers_are_reused_between_steps_and_released():
 
 def test_openmp_where_torch_threads_with_it(monkeypatch):
     """ATen's parallel_for compiles to one thread without -fopenmp when torch's backend is
-    OpenMP: the build asks for it there (on Linux), and not for other backends or systems."""
+    OpenMP: the build asks for it there (on Linux, with GCC), and not for other backends,
+    systems or compilers."""
     info = "ATen parallel backend: {}\n"
     monkeypatch.setattr(native.sys, "platform", "linux")
+    monkeypatch.setattr(native, "compiler_is_gcc", lambda compiler: True)
     monkeypatch.setattr(torch.__config__, "parallel_info", lambda: info.format("OpenMP"))
     assert native.openmp_flags() == ["-fopenmp"]
+    monkeypatch.setattr(native, "compiler_is_gcc", lambda compiler: compiler != "clang++")
+    monkeypatch.setenv("CXX", "clang++")
+    assert native.openmp_flags() == []
+    monkeypatch.delenv("CXX")
     monkeypatch.setattr(
         torch.__config__, "parallel_info", lambda: info.format("native thread pool")
     )
@@ -162,6 +168,25 @@ def test_openmp_where_torch_threads_with_it(monkeypatch):
     monkeypatch.setattr(torch.__config__, "parallel_info", lambda: info.format("OpenMP"))
     monkeypatch.setattr(native.sys, "platform", "darwin")
     assert native.openmp_flags() == []
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the stand-in compilers are shell scripts")
+def test_gcc_is_told_from_clang_by_its_macros(tmp_path):
+    """A compiler is GCC where it predefines __GNUC__ and not __clang__ (clang defines both);
+    one that cannot be run is not."""
+    compilers = {
+        "gcc-like": "#define __GNUC__ 12\n#define __x86_64__ 1",
+        "clang-like": "#define __GNUC__ 4\n#define __clang__ 1",
+        "other": "#define __INTEL_COMPILER 1",
+    }
+    for name, macros in compilers.items():
+        script = tmp_path / name
+        script.write_text(f"#!/bin/sh\nprintf '{macros}\\n'\n")
+        script.chmod(0o755)
+    assert native.compiler_is_gcc(str(tmp_path / "gcc-like"))
+    assert not native.compiler_is_gcc(str(tmp_path / "clang-like"))
+    assert not native.compiler_is_gcc(str(tmp_path / "other"))
+    assert not native.compiler_is_gcc(str(tmp_path / "missing"))
 
 
 def test_the_built_library_shares_torchs_openmp_runtime():

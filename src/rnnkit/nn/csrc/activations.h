@@ -55,12 +55,7 @@ inline Lanes expm1_lanes(Lanes x) {
 template <typename Body>
 void over_lanes(float* p, int64_t count, Body body) {
   int64_t k = 0;
-  for (; k + kLanes <= count; k += kLanes) {
-    Lanes v;
-    std::memcpy(&v, p + k, sizeof(v));
-    v = body(v);
-    std::memcpy(p + k, &v, sizeof(v));
-  }
+  for (; k + kLanes <= count; k += kLanes) store_lanes(p + k, body(load_lanes(p + k)));
   if (k < count) {
     Lanes v = {};
     std::memcpy(&v, p + k, (count - k) * sizeof(float));

@@ -117,8 +117,19 @@ constexpr int64_t kLanes = 16, kTileRows = 8;
 #else
 constexpr int64_t kLanes = 8, kTileRows = 4;
 #endif
-using Lanes = float __attribute__((vector_size(kLanes * sizeof(float)), aligned(sizeof(float))));
+using Lanes = float __attribute__((vector_size(kLanes * sizeof(float))));
 constexpr int64_t kTileColumns = 2 * kLanes;
+
+// Lanes from and to floats at any address, by memcpy (an unaligned vector move): a typedef's
+// aligned(4) lowers a vector's alignment for GCC but not for clang, which then stored a tile
+// with aligned moves onto a stack array that was not (a crash, found 2026-12-05).
+inline Lanes load_lanes(const float* p) {
+  Lanes v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+inline void store_lanes(float* p, Lanes v) { std::memcpy(p, &v, sizeof(v)); }
 
 // One tile: kTileRows rows of x (row stride K) by one panel (K, kTileColumns) -> y
 // (kTileRows rows of kTileColumns, row stride kTileColumns).
@@ -126,8 +137,8 @@ inline void product_tile(const float* __restrict__ x, const float* __restrict__ 
                          float* __restrict__ y) {
   Lanes sums[kTileRows][2] = {};
   for (int64_t k = 0; k < K; ++k) {
-    const Lanes w0 = *reinterpret_cast<const Lanes*>(panel + k * kTileColumns);
-    const Lanes w1 = *reinterpret_cast<const Lanes*>(panel + k * kTileColumns + kLanes);
+    const Lanes w0 = load_lanes(panel + k * kTileColumns);
+    const Lanes w1 = load_lanes(panel + k * kTileColumns + kLanes);
     for (int64_t r = 0; r < kTileRows; ++r) {
       const float v = x[r * K + k];
       sums[r][0] += v * w0;
@@ -135,8 +146,8 @@ inline void product_tile(const float* __restrict__ x, const float* __restrict__ 
     }
   }
   for (int64_t r = 0; r < kTileRows; ++r) {
-    *reinterpret_cast<Lanes*>(y + r * kTileColumns) = sums[r][0];
-    *reinterpret_cast<Lanes*>(y + r * kTileColumns + kLanes) = sums[r][1];
+    store_lanes(y + r * kTileColumns, sums[r][0]);
+    store_lanes(y + r * kTileColumns + kLanes, sums[r][1]);
   }
 }
 
