@@ -74,7 +74,8 @@ def _tracing() -> bool:
 
 
 def build_folder() -> Path:
-    """Where this build of the sources lives: one folder per source, torch and Python."""
+    """Where this build of the sources lives: one folder per source, torch, Python, compiler
+    and processor."""
     root = os.environ.get("RNNKIT_NATIVE_CACHE")
     if not root:
         root = Path(os.environ.get("RNNKIT_CACHE") or Path.home() / ".cache" / "rnnkit") / "native"
@@ -82,7 +83,8 @@ def build_folder() -> Path:
     for name in SOURCES:
         digest.update((_source_folder() / name).read_bytes())
     flags = (*FLAGS, *openmp_flags())
-    digest.update(f"{torch.__version__} {sys.version} {sys.platform} {flags}".encode())
+    compiler = os.environ.get("CXX", "c++")  # another compiler, another build
+    digest.update(f"{torch.__version__} {sys.version} {sys.platform} {flags} {compiler}".encode())
     digest.update(_processor().encode())  # built for this processor: a home folder may be
     # shared by machines of other kinds
     return Path(root) / digest.hexdigest()[:16]
