@@ -5,9 +5,9 @@
 // backward pass reads, and a backward loop with the hand-derived BPTT. Its docstring derives
 // the equations. Written as tensor operations, a step at batch 8 is some forty small calls,
 // each costing more than its arithmetic. Here each step is the matrix product, then, for the
-// step's batch rows (shared between the threads where there are enough: for_rows), torch's
-// own sigmoid kernel on their blocks (tanh through it) and the rest of the arithmetic in plain
-// loops over their units, which the compiler vectorises. The derivative factors are formed
+// step's batch rows (shared between the threads where there are enough: for_rows), the
+// arithmetic in plain loops over their units, which the compiler vectorises, sigmoid and tanh
+// included (activations.h). The derivative factors are formed
 // in the forward loop, while the gates are in cache (lstm_bptt._factors forms them over all T
 // afterwards). The random draws of zoneout, lengths and recurrent dropout are tensor
 // operations as in Python, in the same order. CPU tensors of float32 or float64 only (Python
