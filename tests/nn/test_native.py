@@ -258,6 +258,22 @@ def test_the_row_split_is_a_setting_benchmarks_can_change(two_threads, monkeypat
     torch.testing.assert_close(out, layer(x)[0], rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="the stand-in compilers are shell scripts")
+def test_the_machine_flag_is_the_first_the_compiler_takes(tmp_path, monkeypatch):
+    """-march=native, else -mcpu=native, else neither (clang before 15 on ARM refuses both):
+    a compiler that refuses a flag still builds the loops, for its default target."""
+    refusing = {"gcc-like": "", "arm-clang-15": "-march=native", "arm-clang-14": "-*=native"}
+    for name, refused in refusing.items():
+        script = tmp_path / name
+        test = f'case "$a" in {refused}) exit 1;; esac' if refused else ":"
+        script.write_text(f'#!/bin/sh\nfor a in "$@"; do {test}; done\n')
+        script.chmod(0o755)
+    expected = {"gcc-like": ["-march=native"], "arm-clang-15": ["-mcpu=native"]}
+    for name in refusing:
+        monkeypatch.setenv("CXX", str(tmp_path / name))
+        assert native.compile_flags() == [*native.FLAGS, *expected.get(name, [])]
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("clang++") is None, reason="no clang++ here")
 def test_clang_builds_loops_that_pass_the_float32_tests():

@@ -44,10 +44,14 @@ SOURCES = (
 )
 ENVIRONMENT_VARIABLE = "RNNKIT_NATIVE"
 LIBRARY = "rnnkit_native"  # the extension's name and its TORCH_LIBRARY namespace
-# The loops vectorised for the processor that builds them, multiply-adds fused wherever the
-# compiler can (GCC's default; clang's own default fuses fewer, and lnlstm's float32 outputs
-# then came out 7x further from float64's in one test): one set of numbers from either.
-FLAGS = ("-O3", "-march=native", "-ffp-contract=fast")
+# Multiply-adds fused wherever the compiler can (GCC's default; clang's own default fuses
+# fewer, and lnlstm's float32 outputs then came out 7x further from float64's in one test):
+# one set of numbers from either compiler.
+FLAGS = ("-O3", "-ffp-contract=fast")
+# The loops vectorised for the processor that builds them: the first of these the compiler
+# takes. clang before 15 takes neither on ARM (Apple's M1 among them) and builds for its
+# default target there.
+MACHINE_FLAGS = ("-march=native", "-mcpu=native")
 _loaded: dict[str, object] = {}
 
 
@@ -82,8 +86,8 @@ def build_folder() -> Path:
     digest = hashlib.sha256()
     for name in SOURCES:
         digest.update((_source_folder() / name).read_bytes())
-    flags = (*FLAGS, *openmp_flags())
-    compiler = os.environ.get("CXX", "c++")  # another compiler, another build
+    compiler = _compiler()  # another compiler, another build
+    flags = compile_flags()
     digest.update(f"{torch.__version__} {sys.version} {sys.platform} {flags} {compiler}".encode())
     digest.update(_processor().encode())  # built for this processor: a home folder may be
     # shared by machines of other kinds
@@ -100,13 +104,35 @@ def openmp_flags() -> list[str]:
     torch's) and fails without that runtime's headers installed."""
     backend = torch.__config__.parallel_info()
     openmp = sys.platform.startswith("linux") and "parallel backend: OpenMP" in backend
-    return ["-fopenmp"] if openmp and compiler_is_gcc(os.environ.get("CXX", "c++")) else []
+    return ["-fopenmp"] if openmp and compiler_is_gcc(_compiler()) else []
+
+
+def compile_flags() -> list[str]:
+    """The build's flags: FLAGS, the first of MACHINE_FLAGS the compiler takes, OpenMP's."""
+    compiler = _compiler()
+    machine = [next((f for f in MACHINE_FLAGS if compiler_takes(compiler, f)), None)]
+    return [*FLAGS, *(flag for flag in machine if flag), *openmp_flags()]
+
+
+def _compiler() -> str:
+    """What torch's extension builder calls: ``$CXX``, else ``c++``."""
+    return os.environ.get("CXX", "c++")
+
+
+@functools.cache
+def compiler_takes(compiler: str, flag: str) -> bool:
+    """Whether ``compiler`` compiles (an empty file) with ``flag``."""
+    command = [compiler, flag, "-x", "c++", "-fsyntax-only", os.devnull]
+    try:
+        return subprocess.run(command, capture_output=True, timeout=60).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
 
 
 @functools.cache
 def compiler_is_gcc(compiler: str) -> bool:
-    """Whether ``compiler`` (what torch's extension builder calls: ``$CXX``, else ``c++``) is
-    GCC, by the macros it predefines (clang defines ``__GNUC__`` too, and ``__clang__``)."""
+    """Whether ``compiler`` is GCC, by the macros it predefines (clang defines ``__GNUC__``
+    too, and ``__clang__``)."""
     try:
         macros = subprocess.run(
             [compiler, "-dM", "-E", "-x", "c++", os.devnull],
@@ -120,7 +146,7 @@ def compiler_is_gcc(compiler: str) -> bool:
 
 
 def _processor() -> str:
-    """What -march=native compiles for: the processor's model and feature flags."""
+    """What a native build compiles for: the processor's model and feature flags."""
     try:
         lines = Path("/proc/cpuinfo").read_text().splitlines()
     except OSError:
@@ -176,13 +202,12 @@ def _build(folder: Path) -> None:
         file=sys.stderr,
         flush=True,
     )
-    openmp = openmp_flags()
     with _ninja_on_path():
         load(
             LIBRARY,
             [str(_source_folder() / name) for name in SOURCES if name.endswith(".cpp")],
-            extra_cflags=[*FLAGS, *openmp],
-            extra_ldflags=openmp,
+            extra_cflags=compile_flags(),
+            extra_ldflags=openmp_flags(),
             build_directory=str(partial),
             is_python_module=False,
         )
