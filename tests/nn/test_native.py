@@ -103,10 +103,12 @@ def test_float32_compiled_loops_are_as_close_to_float64_as_the_python_ones(
     one, and 37 units, columns past the last whole tile; 20, two whole tiles and a padded one
     (8-row tiles; 4-row tiles on AVX2). The float64 tests in test_lstm_bptt.py run a plain
     product. Outputs and gradients against the same layer in float64: within float32's
-    rounding over 30 steps, as the Python loops are (1e-6 here, up to 6e-5 in lnlstm's
-    gradients, whose layer norms magnify rounding, against the Python loops' 7.6e-5; a wrong
-    product would be off by 1e-1). With tanh as 2 sigmoid(2x) - 1, which loses its relative
-    accuracy near 0, lnlstm's reached 3e-4 at batch 20 (activations.h)."""
+    rounding over 30 steps, as the Python loops are (1e-6 here; lnlstm's layer norms magnify
+    rounding, and its worst, at batch 20, is 6e-5 built by GCC with multiply-adds fused,
+    1.05e-4 built for SSE2, which has no fused multiply-add, 1.45e-4 built by clang before
+    the build fused them as GCC does, against the Python loops' 7.6e-5; a wrong product would
+    be off by 1e-1). With tanh as 2 sigmoid(2x) - 1, which loses its relative accuracy near
+    0, lnlstm's reached 3e-4 (activations.h)."""
     if native.ops() is None:
         pytest.skip("the compiled time loops are not built here")
     torch.manual_seed(0)
@@ -131,7 +133,7 @@ def test_float32_compiled_loops_are_as_close_to_float64_as_the_python_ones(
     monkeypatch.setenv("RNNKIT_NATIVE", "0")
     python = run(layer, x)
     for got, loop, want in zip(compiled, python, reference, strict=True):
-        assert rel_error(got, want) < 1e-4 and rel_error(loop, want) < 1e-4
+        assert rel_error(got, want) < 2e-4 and rel_error(loop, want) < 1e-4
 
 
 def test_buffers_are_reused_between_steps_and_released():
@@ -279,9 +281,9 @@ def test_the_machine_flag_is_the_first_the_compiler_takes(tmp_path, monkeypatch)
 def test_clang_builds_loops_that_pass_the_float32_tests():
     """Built by clang (as on macOS; a build of its own, once per source, in the suite's
     cache), in a fresh process, the loops pass this file's float32 test for every routed
-    cell, and their sigmoid and tanh theirs. clang's
-    build crashed in the product before its vector moves were made unaligned, and lnlstm came
-    out at 1.45e-4 from float64 before multiply-adds were fused as GCC fuses them."""
+    cell, and their sigmoid and tanh theirs. clang's build crashed in the product before its
+    vector moves were made unaligned (it took a typedef's lowered alignment for the full
+    one), and failed before -fopenmp was kept for GCC."""
     tests = [
         f"{__file__}::test_float32_compiled_loops_are_as_close_to_float64_as_the_python_ones",
         f"{__file__}::test_the_loops_sigmoid_and_tanh_are_accurate",

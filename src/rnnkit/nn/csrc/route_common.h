@@ -112,10 +112,14 @@ inline void release_buffers() {
 // registers over all K (R x 2 accumulators: 16 of AVX-512's 32 registers, 8 of AVX2's 16),
 // the tiles shared between threads. At batch 8 a step's recurrent product is too small for a
 // library's general kernel: its packing and threading cost as much as its arithmetic.
+// A vector is the target's own width: GCC splits a wider one into the target's (an SSE2-only
+// build of 8-float vectors needed a realigned stack, and GCC 12 stopped on an internal error).
 #if defined(__AVX512F__)
 constexpr int64_t kLanes = 16, kTileRows = 8;
-#else
+#elif defined(__AVX__)
 constexpr int64_t kLanes = 8, kTileRows = 4;
+#else  // SSE2, ARM's NEON: 4 floats
+constexpr int64_t kLanes = 4, kTileRows = 4;
 #endif
 using Lanes = float __attribute__((vector_size(kLanes * sizeof(float))));
 constexpr int64_t kTileColumns = 2 * kLanes;
