@@ -110,8 +110,8 @@ def openmp_flags() -> list[str]:
 def compile_flags() -> list[str]:
     """The build's flags: FLAGS, the first of MACHINE_FLAGS the compiler takes, OpenMP's."""
     compiler = _compiler()
-    machine = [next((f for f in MACHINE_FLAGS if compiler_takes(compiler, f)), None)]
-    return [*FLAGS, *(flag for flag in machine if flag), *openmp_flags()]
+    machine = next(([flag] for flag in MACHINE_FLAGS if compiler_takes(compiler, flag)), [])
+    return [*FLAGS, *machine, *openmp_flags()]
 
 
 def _compiler() -> str:
