@@ -2,7 +2,7 @@
 
     python benchmarks/lnlstm_parts.py [--shape 2048,8,64,256] [--repeats 7]
 
-Three parts, each timed alone (run it with nothing else on the machine), medians of the
+Four parts, each timed alone (run it with nothing else on the machine), medians of the
 repeats, calls interleaved (rnnkit.bench.timing):
 
 1. one recurrent product at N rows, as the compiled loops make one at every step:
@@ -20,7 +20,7 @@ repeats, calls interleaved (rnnkit.bench.timing):
 Freed memory is kept, as ``rnnkit bench layers`` keeps it (without that, a fresh 67 MB tensor
 faults its pages in at every call: the input layer norm took 25 ms instead of 3-5).
 
-The profiler adds its own cost to each call; parts 1 and 2 are the figures to compare.
+The profiler adds its own cost to each call; parts 1, 2 and 4 are the figures to compare.
 docs/cells.md quotes them with the CPU they were measured on.
 """
 

@@ -232,8 +232,8 @@ inline int64_t split_rows_from(int64_t values) {
 
 template <typename Body>
 void for_rows(int64_t N, int64_t width, const Body& body) {
-  const int64_t grain = (row_values.load() + width - 1) / std::max<int64_t>(1, width);
-  at::parallel_for(0, N, std::max<int64_t>(1, grain), body);
+  const int64_t columns = std::max<int64_t>(1, width);  // row_values >= 1: a grain >= 1
+  at::parallel_for(0, N, (row_values.load() + columns - 1) / columns, body);
 }
 
 // Zoneout of a fresh state: the unit keeps its old value where the mask is 1 (training, one
