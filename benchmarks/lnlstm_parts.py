@@ -13,8 +13,8 @@ repeats, calls interleaved (rnnkit.bench.timing):
    once, before the loop): forward, and its backward with every gradient;
 3. a torch.profiler table of lnlstm's training step (forward, loss over all outputs,
    backward), its most expensive operators with their calls and the mean time of a call;
-4. lnlstm's training step with a step's batch rows split between the threads from 1,024,
-   2,048 and 8,192 values a share (the default) or never (the compiled loops'
+4. lnlstm's training step with a step's batch rows split between the threads where the step
+   holds more than 1,024, 2,048 or 8,192 values (the default), or never (the compiled loops'
    ``split_rows_from``), interleaved, with torch.nn.LSTM's step beside them.
 
 Freed memory is kept, as ``rnnkit bench layers`` keeps it (without that, a fresh 67 MB tensor
@@ -127,7 +127,7 @@ def row_splits(shape, input_size: int, repeats: int) -> None:
     candidates["torch.nn.LSTM"] = _training_step(torch.nn.LSTM(input_size, H), x)
     seconds = time_interleaved(candidates, repeats)
     times = ", ".join(f"{name} {s * 1e3:.1f} ms" for name, s in seconds.items())
-    print(f"lnlstm training step, rows split from (values a share): {times}")
+    print(f"lnlstm training step, rows split above (values a step): {times}")
 
 
 def main() -> None:

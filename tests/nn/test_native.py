@@ -242,8 +242,8 @@ def test_the_loops_sigmoid_and_tanh_are_accurate(dtype, bound):
 
 
 def test_the_row_split_is_a_setting_benchmarks_can_change(two_threads, monkeypatch):
-    """split_rows_from(values) sets the least share of a step a thread takes and returns the
-    setting before; from one value a share, three rows split (2 and 1) and give the numbers of
+    """split_rows_from(values) sets how many values a step must hold (more than) for its rows
+    to be split, and returns the setting before; from one value a share, three rows split (2 and 1) and give the numbers of
     the Python loop. Not positive: a clear error."""
     if native.ops() is None:
         pytest.skip("the compiled time loops are not built here")

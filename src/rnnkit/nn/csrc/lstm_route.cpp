@@ -8,9 +8,10 @@
 // step's batch rows (shared between the threads where there are enough: for_rows), the
 // arithmetic in plain loops over their units, which the compiler vectorises, sigmoid and tanh
 // included (activations.h). The derivative factors are formed in the forward loop, while the
-// gates are in cache (lstm_bptt._factors forms them over all T afterwards). The random draws of zoneout, lengths and recurrent dropout are tensor
-// operations as in Python, in the same order. CPU tensors of float32 or float64 only (Python
-// checks); the weight gradients stay in Python, one product over all T each.
+// gates are in cache (lstm_bptt._factors forms them over all T afterwards). The random draws
+// of zoneout, lengths and recurrent dropout are tensor operations as in Python, in the same
+// order. CPU tensors of float32 or float64 only (Python checks); the weight gradients stay in
+// Python, one product over all T each.
 //
 // Shapes: T time, N batch, H hidden units; gates in torch's i|f|g|o order. Kinds: 0 lstm,
 // 1 peephole, 2 lnlstm.

@@ -217,12 +217,13 @@ class StepProduct {
   at::Tensor weight_, panels_;
 };
 
-// A step's elementwise work, split by batch rows between the threads: body(n0, n1) for
-// rows n0 <= n < n1, a thread's share at least row_values values (``width`` a row). The rows
-// of a step are independent once its recurrent product is made, so this is one parallel
-// region a step, not one per loop; on one thread (or too few rows to split) it is the plain
-// loop. row_values is a setting (split_rows_from) so that benchmarks can compare splits in
-// one process; see docs/cells.md for the measurements behind its default.
+// A step's elementwise work, split by batch rows between the threads: body(n0, n1) for rows
+// n0 <= n < n1. A step is split where its N rows of ``width`` values hold more than row_values
+// values (rounded up to whole rows: at::parallel_for's grain), into N / threads rows each.
+// The rows of a step are independent once its recurrent product is made, so this is one
+// parallel region a step, not one per loop; on one thread (or too few rows to split) it is the
+// plain loop. row_values is a setting (split_rows_from) so that benchmarks can compare splits
+// in one process; see docs/cells.md for the measurements behind its default.
 inline std::atomic<int64_t> row_values{8192};
 
 inline int64_t split_rows_from(int64_t values) {
