@@ -243,8 +243,8 @@ def test_the_loops_sigmoid_and_tanh_are_accurate(dtype, bound):
 
 def test_the_row_split_is_a_setting_benchmarks_can_change(two_threads, monkeypatch):
     """split_rows_from(values) sets how many values a step must hold (more than) for its rows
-    to be split, and returns the setting before; from one value a share, three rows split (2 and 1) and give the numbers of
-    the Python loop. Not positive: a clear error."""
+    to be split, and returns the setting before; above one value, three rows split (2 and 1)
+    and give the numbers of the Python loop. Not positive: a clear error."""
     if native.ops() is None:
         pytest.skip("the compiled time loops are not built here")
     torch.manual_seed(0)
