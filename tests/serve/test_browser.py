@@ -284,25 +284,59 @@ def test_neurons_colours_the_words_a_classifier_reads(page, server):
     page.click("nav button[data-view=neurons]")
     page.fill("#neuron-form textarea", text)
     page.click("#neuron-form button[type=submit]")
-    request = urllib.request.Request(
-        f"{server}/api/runs/classify/neurons",
-        data=json.dumps({"text": text}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    pieces = json.loads(urllib.request.urlopen(request).read())["pieces"]
+    pieces = ask_neurons(server, "classify", text)["pieces"]
     page.wait_for_function(f"document.querySelectorAll('#coloured span').length === {len(pieces)}")
     assert page.inner_text("#coloured") == " ".join(pieces)
     assert page.locator("#neuron-form select[name=kind] option").count() == 2  # h and c
     page.select_option("#neuron-form select[name=kind]", "c")
     page.fill("#neuron-form input[name=unit]", "3")
     page.click("#neuron-form button[type=submit]")
-    page.wait_for_function("document.querySelector('#coloured span').title !== ''")
+    values = ask_neurons(server, "classify", text, kind="c", unit=3)["activation"]["values"]
+    page.wait_for_function(  # this answer drawn, not only the one before it
+        f"document.querySelector('#coloured span').title === {json.dumps(f'{values[0]:.3f}')}"
+    )
     shot(page, "neurons-classify")
     page.select_option("#run", "charlm")  # the cell and state start again from the first
     assert page.input_value("#neuron-form select[name=kind]") == "h"
     page.click("#neuron-form button[type=submit]")
     page.wait_for_function(f"document.querySelector('#coloured').innerText === {json.dumps(text)}")
     assert page.locator("#error").is_hidden()  # characters, each its own span
+
+
+def ask_neurons(server, run, text, **choice) -> dict:
+    """The server's neurons answer for a run, asked directly (what the page should draw)."""
+    request = urllib.request.Request(
+        f"{server}/api/runs/{run}/neurons",
+        data=json.dumps({"text": text, **choice}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    return json.loads(urllib.request.urlopen(request).read())
+
+
+def test_an_answer_for_a_run_no_longer_selected_is_not_drawn(page):
+    """A slow answer (held back here) that comes after the user picked another run is
+    dropped: the page never shows one run's neurons, cells or choices under another's name."""
+    held = []
+    page.route("**/api/runs/classify/neurons", lambda route: held.append(route))
+    page.select_option("#run", "classify")
+    page.click("nav button[data-view=neurons]")
+    page.fill("#neuron-form textarea", "a fine film")
+    page.click("#neuron-form button[type=submit]")
+    while not held:
+        page.wait_for_timeout(20)
+    page.select_option("#run", "charlm")
+    page.fill("#neuron-form textarea", "ROMEO:")
+    with page.expect_response("**/api/runs/charlm/neurons"):
+        page.click("#neuron-form button[type=submit]")
+    page.wait_for_function("document.querySelector('#coloured').innerText === 'ROMEO:'")
+    with page.expect_response("**/api/runs/classify/neurons"):
+        held[0].continue_()
+    page.wait_for_timeout(300)  # the page has its answer: time for it to (wrongly) draw it
+    page.unroute("**/api/runs/classify/neurons")
+    assert page.inner_text("#coloured") == "ROMEO:"
+    assert page.input_value("#neuron-form select[name=kind]") == "h"
+    assert page.locator("#neuron-form select[name=kind] option").count() == 2  # charlm's LSTM
+    assert page.locator("#error").is_hidden()
 
 
 def test_gradients_view_draws_the_gradient_norm_per_step(page):

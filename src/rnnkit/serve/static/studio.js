@@ -17,6 +17,25 @@ async function api(path, options) {
   return body;
 }
 
+// A question about the selected run, answered by api(); null when the answer no longer
+// belongs on the page: another run was selected meanwhile, or the same view asked again (a
+// slow answer must not overwrite a newer one, nor draw one run's answer under another's name).
+const asked = {};
+
+async function askRun(path, options) {
+  const id = state.run, view = path.split("?")[0];
+  const token = (asked[view] = (asked[view] || 0) + 1);
+  const current = () => id === state.run && token === asked[view];
+  let result;
+  try {
+    result = await api(`/api/runs/${encodeURIComponent(id)}/${path}`, options);
+  } catch (error) {
+    if (current()) throw error;
+    return null;
+  }
+  return current() ? result : null;
+}
+
 function escapeText(text) {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
@@ -59,6 +78,7 @@ function selectRun(id) {
   for (const row of document.querySelectorAll("#run-table tbody tr")) {
     row.classList.toggle("selected", row.dataset.id === id);
   }
+  stopWriting();  // the text streaming in is another run's
   state.curves = [];
   state.next = 0;
   const neuronForm = $("#neuron-form");  // another run has other cells: start from the first
@@ -196,9 +216,10 @@ async function traceUnits(event, pick) {
     ...testImage(form),
   };
   try {
-    const result = await api(`/api/runs/${encodeURIComponent(state.run)}/neurons`, {
+    const result = await askRun("neurons", {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
     });
+    if (!result) return;  // a question since, or another run
     showError("");
     fillChoices(form.layer, result.cells.map((name, k) => [k, name]), result.activation.layer);
     fillChoices(form.kind, result.kinds.map((kind) => [kind, kind]), result.activation.kind);
@@ -232,8 +253,8 @@ async function takeValidation(event) {
   else if (form.seed.value !== "") query.set("seed", form.seed.value);
   if (!$("#validation-length").hidden) query.set("length", form.length.value);
   try {
-    const run = encodeURIComponent(state.run);
-    const piece = await api(`/api/runs/${run}/validation?${query}`);
+    const piece = await askRun(`validation?${query}`);
+    if (!piece) return;
     const seed = piece.seed === null ? "" : `, seed ${piece.seed}`;
     $("#validation-note").textContent = describePiece(piece) + seed;
     $("#neuron-form").text.value = piece.text;
@@ -312,10 +333,11 @@ async function drawGradients(event) {
   event.preventDefault();
   const form = $("#gradient-form");
   try {
-    const result = await api(`/api/runs/${encodeURIComponent(state.run)}/gradients`, {
+    const result = await askRun("gradients", {
       method: "POST", headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ text: form.text.value, loss: form.loss.value, ...testImage(form) }),
     });
+    if (!result) return;  // a question since, or another run
     showError("");
     plotGradients(result);
   } catch (error) {
@@ -487,10 +509,11 @@ async function predict(event) {
   event.preventDefault();
   const form = $("#predict-form");
   try {
-    const result = await api(`/api/runs/${encodeURIComponent(state.run)}/predict`, {
+    const result = await askRun("predict", {
       method: "POST", headers: { "Content-Type": "application/json" },
       body: JSON.stringify(await predictBody(form)),
     });
+    if (!result) return;  // a question since, or another run
     showError("");
     const draw = { seq2seq: drawTranslation, classify: drawClassification, tag: drawTagging,
                    caption: drawCaption, forecast: drawForecast };
