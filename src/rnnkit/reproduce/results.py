@@ -49,7 +49,7 @@ ENTRIES: tuple[Entry, ...] = (
     ),
     Entry(
         name="adding",
-        about="adding problem, T=200: the GRU solves it, the tanh RNN stays at the trivial MSE",
+        about="adding problem, T=200: the GRU solves it, the tanh RNN never beats the trivial MSE",
         command="rnnkit experiment adding --cells rnn,lstm,gru --seq-len 200 --time-budget 5m",
         budget_flag="--time-budget",
         budget="5m",
@@ -64,14 +64,15 @@ ENTRIES: tuple[Entry, ...] = (
                 "< 0.01 from step 400",
                 path=f"{ADDING_RUNS}/gru-T200/metrics.jsonl",
             ),
-            Metric(
-                "tanh RNN test MSE",
+            Metric(  # its best: the claim is that it never gets below the trivial MSE
+                "tanh RNN best test MSE",
                 "metrics",
                 "test_mse",
                 0.15,
                 0.19,
                 "0.171",
                 path=f"{ADDING_RUNS}/rnn-T200/metrics.jsonl",
+                reduce="min",
             ),
         ),
         quoted_in="docs/experiments.md",
