@@ -322,7 +322,9 @@ def test_an_answer_for_a_run_no_longer_selected_is_not_drawn(page):
     page.click("nav button[data-view=neurons]")
     page.fill("#neuron-form textarea", "a fine film")
     page.click("#neuron-form button[type=submit]")
-    while not held:
+    deadline = time.time() + 30
+    while not held:  # the page's request reaches the route
+        assert time.time() < deadline, "the page never asked for the classifier's neurons"
         page.wait_for_timeout(20)
     page.select_option("#run", "charlm")
     page.fill("#neuron-form textarea", "ROMEO:")
