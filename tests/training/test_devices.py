@@ -150,11 +150,11 @@ kept = keep_freed_memory("cpu", sys.argv[1] == "keep")
 torch.manual_seed(0)
 lstm, x = torch.nn.LSTM(32, 128), torch.randn(1024, 32, 32)  # gates 1024 x 32 x 512: 64 MiB
 faults = []
-for _ in range(3):
+for _ in range(5):
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     lstm(x)[0].sum().backward()
     faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
-print(kept, faults[-1])
+print(kept, *faults)
 """
 
 
@@ -162,19 +162,24 @@ print(kept, faults[-1])
     sys.platform != "linux" or platform.libc_ver()[0] != "glibc", reason="glibc's malloc"
 )
 def test_freed_memory_is_kept_so_a_step_touches_no_fresh_pages():
-    """Three training steps of torch.nn.LSTM with 64 MiB of gates: under glibc's thresholds
+    """Five training steps of torch.nn.LSTM with 64 MiB of gates: under glibc's thresholds
     every step maps its large tensors afresh (some 75,000 page faults a step); with freed
-    memory kept, the third step reuses the first two steps' pages and faults none."""
+    memory kept, the heap settles and a later step reuses earlier steps' pages, faulting none.
 
-    def third_time(mode: str) -> tuple[str, int]:
+    How many steps the heap takes to settle varies from run to run (the order in which
+    blocks are freed is not fixed): alone, the second step faulted 8,000-24,000 times and the
+    third none, but one CI run's third step faulted 24,370 times. So the last two steps are
+    the ones checked."""
+
+    def faults_per_step(mode: str) -> tuple[str, list[int]]:
         done = subprocess.run(
             [sys.executable, "-c", _FAULTS, mode], capture_output=True, text=True, check=True
         )
-        kept, faults = done.stdout.split()
-        return kept, int(faults)
+        kept, *faults = done.stdout.split()
+        return kept, [int(count) for count in faults]
 
-    kept, faults = third_time("keep")
-    assert kept == "True" and faults < 100
-    kept, faults = third_time("system")
-    assert kept == "False" and faults > 10_000
+    kept, faults = faults_per_step("keep")
+    assert kept == "True" and max(faults[-2:]) < 100, faults
+    kept, faults = faults_per_step("system")
+    assert kept == "False" and min(faults) > 10_000, faults
     assert not keep_freed_memory("meta")  # not the CPU: nothing to do
