@@ -219,6 +219,17 @@ def test_resume_continues_and_extends(rnnkit, run_dir):
     assert code == 0 and json.loads(out)["steps"] == 10
 
 
+def test_resume_to_a_stop_already_passed_is_refused_and_changes_nothing(rnnkit, run_dir):
+    """Both stops count the whole run: the user who meant "6 more steps" or "a millisecond
+    more" is told what the run has done and what to give instead."""
+    before = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
+    result = rnnkit("train", "--resume", run_dir, "--max-steps", "6")
+    assert_one_line_error(result, "--max-steps 6 is already reached", "at step 6", "--max-steps 12")
+    result = rnnkit("train", "charlm", "--resume", run_dir, "--time-budget", "0.001")
+    assert_one_line_error(result, "--time-budget 0.001s is already spent", "for 0.001s more")
+    assert {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()} == before
+
+
 def test_resume_takes_no_other_configuration(rnnkit, run_dir):
     result = rnnkit("train", "charlm", "--resume", run_dir, "--hidden-size", "64")
     assert_one_line_error(result, "--hidden-size")

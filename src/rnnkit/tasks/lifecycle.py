@@ -23,6 +23,7 @@ before it existed: version 1). A run of an older version is migrated in memory w
 from __future__ import annotations
 
 import logging
+import math
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -179,6 +180,7 @@ def resume(
         config.trainer.time_budget = time_budget
         config.validate()
     checkpoint = load_checkpoint(run_dir / layout.CHECKPOINTS, "last")
+    refuse_a_spent_stop(run_dir, checkpoint, max_steps, time_budget)
     task = spec.reopen(run_dir, record, config)
     trainer = make_trainer(spec, task, task.build_model(), run_dir, config, reporter, callbacks)
     trainer.restore(checkpoint)
@@ -188,6 +190,24 @@ def resume(
         layout.write_json(run_dir / layout.CONFIG, record)
     trainer.reporter.message(f"resuming {run_dir} at step {trainer.state.step}")
     return finish(spec, trainer, read_baselines(run_dir), record)
+
+
+def refuse_a_spent_stop(run_dir: Path, checkpoint: Checkpoint, max_steps, time_budget) -> None:
+    """A ValueError when a new stopping point given to ``resume`` is one the run has already
+    passed: both count the whole run, so it would stop at once, having trained nothing."""
+    step, elapsed = (checkpoint.meta.get("trainer", {}).get(key, 0) for key in ("step", "elapsed"))
+    if max_steps is not None and max_steps <= step:
+        raise ValueError(
+            f"--max-steps {max_steps} is already reached: steps count the whole run, and "
+            f"{run_dir} is at step {step}; for {max_steps} more, give --max-steps "
+            f"{step + max_steps}"
+        )
+    if time_budget is not None and time_budget <= elapsed:
+        raise ValueError(
+            f"--time-budget {time_budget:g}s is already spent: the budget counts the whole run, "
+            f"and {run_dir} has trained for {elapsed:.0f}s; for {time_budget:g}s more, give "
+            f"--time-budget {math.ceil(elapsed + time_budget)}s"
+        )
 
 
 def restarted_attempt(run_dir: str | Path | None) -> Path | None:
