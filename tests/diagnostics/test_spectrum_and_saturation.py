@@ -14,6 +14,7 @@ from rnnkit.diagnostics import cell_spectrum, diagnose, record_steps
 from rnnkit.diagnostics.report import readout_loss
 from rnnkit.diagnostics.saturation import gate_activations, shares
 from rnnkit.diagnostics.spectrum import block_spectrum
+from rnnkit.models.recurrent import build_recurrent
 
 T, N, D, H = 6, 3, 2, 4
 GATES = {rn.RNN: ("h",), rn.LSTM: ("i", "f", "g", "o"), rn.GRU: ("r", "z", "n")}
@@ -163,3 +164,85 @@ def test_an_unknown_cell_reports_tanh_saturation_of_h():
     layer = rn.Recurrent(SaturatingCell())
     saturation = diagnose(layer, lambda m: m(x)[0][-1].sum()).saturation
     assert saturation == [{"h": pytest.approx({"saturated": 0.25, "low": 0.0, "high": 0.25})}]
+
+
+def _lstm_states(gates, prev):
+    return gates["o"] * gates["tanh_c"], gates["f"] * prev[1] + gates["i"] * gates["g"]
+
+
+def _gru_states(gates, prev):
+    return (1 - gates["z"]) * gates["n"] + gates["z"] * prev
+
+
+def _mut_states(gates, prev):
+    return gates["n"] * gates["z"] + prev * (1 - gates["z"])
+
+
+GATED_CORES = {
+    "peephole": (("i", "f", "g", "o", "tanh_c"), _lstm_states),
+    "lnlstm": (("i", "f", "g", "o", "tanh_c"), _lstm_states),
+    "gru-lectures": (("r", "z", "n"), _gru_states),
+    "lngru": (("r", "z", "n"), _gru_states),
+    "mut1": (("z", "r", "n"), _mut_states),
+    "mut2": (("z", "r", "n"), _mut_states),
+    "mut3": (("z", "r", "n"), _mut_states),
+}
+
+
+def _recorded(name, **options):
+    torch.manual_seed(4)
+    layer = build_recurrent(name, D, H, num_layers=2, batch_first=False, **options).double()
+    x = torch.randn(T, N, D, dtype=torch.float64)
+    with record_steps(layer) as recording:
+        layer(x)
+    return layer, recording
+
+
+@pytest.mark.parametrize("name", sorted(GATED_CORES))
+def test_every_gated_core_reports_its_gates_and_they_rebuild_its_layers_states(name):
+    """The gates come from the cell's ``activations``; the states from the layer's own route
+    (a compiled loop or a hand-derived whole-sequence backward pass), so a gate computed
+    wrongly fails to rebuild them. Its spectrum names the same blocks as its weights."""
+    names, rebuild = GATED_CORES[name]
+    layer, recording = _recorded(name)
+    x, direction = torch.randn(T, N, D).double(), torch.ones(H).double() / 2
+    diagnosis = diagnose(layer, readout_loss(x, direction))
+    for k in range(2):
+        prev = recording.previous_states(k)
+        found = gate_activations(recording.cells[k], recording.layer_inputs(k), prev)
+        assert tuple(found) == names
+        rebuilt = rebuild({gate: values for gate, (values, _) in found.items()}, prev)
+        torch.testing.assert_close(rebuilt, recording.steps.stacked(k))
+        assert tuple(diagnosis.saturation[k]) == names
+        blocks = tuple(gate for gate in names if gate != "tanh_c")  # weight_hh's, in order
+        assert tuple(diagnosis.spectrum[k]) == recording.cells[k].gate_names == blocks
+
+
+@pytest.mark.parametrize(
+    "name, rows", [("mingru", {"z": 0}), ("minlstm", {"f": 0, "i": 1}), ("rglru", {"r": 0, "i": 1})]
+)
+def test_the_scan_cores_gates_are_sigmoids_of_their_input_rows(name, rows):
+    """Their gates read x_t only: each is sigmoid(W x_t + b) over its block of weight_ih."""
+    layer, recording = _recorded(name)
+    for k in range(2):
+        cell, x = recording.cells[k], recording.layer_inputs(k)
+        found = gate_activations(cell, x, recording.previous_states(k))
+        assert list(found) == list(rows)
+        for gate, block in rows.items():
+            w, b = (p[block * H : (block + 1) * H] for p in (cell.weight_ih, cell.bias_ih))
+            torch.testing.assert_close(found[gate][0], torch.sigmoid(x @ w.T + b))
+            assert found[gate][1] == "sigmoid"
+
+
+def test_a_zoneout_cell_is_measured_by_the_cell_inside():
+    """In evaluation zoneout keeps p of the old state: s_t = p s_(t-1) + (1 - p) s~_t, where
+    s~_t is what the inner cell's gates make."""
+    torch.manual_seed(4)
+    layer = build_recurrent("peephole", D, H, batch_first=False, zoneout=0.25).double().eval()
+    with record_steps(layer) as recording:
+        layer(torch.randn(T, N, D, dtype=torch.float64))
+    prev = recording.previous_states(0)
+    found = gate_activations(recording.cells[0], recording.layer_inputs(0), prev)
+    fresh = _lstm_states({gate: values for gate, (values, _) in found.items()}, prev)
+    zoned = tuple(0.25 * old + 0.75 * new for old, new in zip(prev, fresh, strict=True))
+    torch.testing.assert_close(zoned, recording.steps.stacked(0))

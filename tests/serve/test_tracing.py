@@ -119,3 +119,35 @@ def test_a_crf_taggers_gradients_use_its_sentence_likelihood():
     assert flow["loss"] == pytest.approx(mean.item() * len(words), rel=1e-5)
     assert flow["cells"][3] == "layer 1 backward" and len(flow["norms"]) == 4
     assert all(max(cell["h"]) > 0 and len(cell["h"]) == len(words) for cell in flow["norms"])
+
+
+@pytest.mark.parametrize(
+    "core, blocks",
+    [
+        ("mut2", {"update": 0, "reset": 1}),
+        ("minlstm", {"forget": 0, "input": 1}),
+        ("rglru", {"recurrence": 0, "input": 1}),
+    ],
+)
+def test_the_neurons_view_shows_the_sigmoid_gates_of_every_core(core, blocks):
+    """Beyond the LSTM and GRU: MUT2's z and r, minLSTM's f and i, the RG-LRU's recurrence
+    and input gates (not a reset gate), each the sigmoid of its block of rows, written here by
+    hand: W_ih x_t + b_ih, plus W_hh h_(t-1) + b_hh for a cell whose gates read the state."""
+    from rnnkit.models.recurrent import build_recurrent
+
+    torch.manual_seed(0)
+    model = Reader().eval()
+    model.recurrent = build_recurrent(core, 3, 4).eval()
+    ids = torch.tensor([[1, 4, 2, 8, 5, 7]])
+    reading = Reading(list("abcdef"), "char", "recurrent", lambda: model(ids, None), None)
+    traced = tracing.trace(model, reading)
+    (shown,) = neurons.gate_values(traced)
+    assert list(shown) == list(blocks)
+    cell, x, h = traced.modules[0], traced.inputs[0], traced.previous[0][0][:, 0]  # (T, D), (T, H)
+    for title, block in blocks.items():
+        rows = slice(4 * block, 4 * block + 4)
+        pre = x @ cell.weight_ih[rows].T + cell.bias_ih[rows]
+        if hasattr(cell, "weight_hh"):
+            pre = pre + h @ cell.weight_hh[rows].T + cell.bias_hh[rows]
+        expected = torch.sigmoid(pre).detach()
+        torch.testing.assert_close(torch.from_numpy(shown[title]), expected, atol=1e-6, rtol=0)

@@ -13,20 +13,24 @@ the steps and the units below and above the thresholds (``saturated = low + high
 For an LSTM the forget gate's two sides mean different things: ``high`` is a cell that keeps
 its memory, ``low`` one that wipes it.
 
-The activations are recomputed from the recorded inputs and states with the cell's parameters,
-following the cell's own equations (:mod:`rnnkit.nn.cells`), for the standard cells: rnnkit's
-and torch.nn's ``RNNCell``, ``LSTMCell``, ``GRUCell`` (both GRU forms). For any other cell only
-its emitted ``h`` is measured, as tanh units (``|h| > 0.95``).
+The activations are recomputed from the recorded inputs and states by the cell's own
+``activations`` (the code its step runs), for every cell of :mod:`rnnkit.nn` (torch.nn's
+``RNNCell``, ``LSTMCell`` and ``GRUCell`` as rnnkit's on the same parameters). The gates each
+reports are its ``gate_kinds``: an LSTM's ``i, f, g, o, tanh_c`` (peephole and layer-normalised
+too; for ``lnlstm``, ``tanh_c`` is ``tanh(LN(c_t))``), a GRU's ``r, z, n`` (the lectures' form
+and ``lngru`` too), MUT1-3's ``z, r, n``, minGRU's ``z``, minLSTM's ``f, i``, the RG-LRU's
+recurrence gate ``r`` and input gate ``i``. For any other cell only its emitted ``h`` is
+measured, as tanh units (``|h| > 0.95``).
 """
 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rnnkit.diagnostics.recording import Recording
 from rnnkit.nn import GRUCell, LSTMCell, RNNCell
+from rnnkit.nn.states import map_state
 
 SIGMOID_LOW, SIGMOID_HIGH = 0.05, 0.95
 TANH_LIMIT = 0.95
@@ -47,54 +51,42 @@ def shares(values: Tensor, kind: str) -> dict[str, float]:
 
 
 def gate_activations(cell: nn.Module, x: Tensor, prev) -> dict[str, tuple[Tensor, str]]:
-    """Every gate's activation of a standard cell, ``{name: (values, nonlinearity)}``, given
-    the inputs ``x`` (T, N, D) and the states each step started from (``prev``: (T, N, H), or
-    ``(h, c)`` for an LSTM); ``{}`` for a cell that is not a standard one."""
-    kind = type(cell)
-    if kind in (RNNCell, nn.RNNCell):
-        return _rnn(cell, x, prev)
-    if kind in (LSTMCell, nn.LSTMCell):
-        return _lstm(cell, x, *prev)
-    if kind in (GRUCell, nn.GRUCell):
-        return _gru(cell, x, prev, getattr(cell, "reset_after", True))
-    return {}
+    """Every gate's activation, ``{name: (values, nonlinearity)}``, given the inputs ``x``
+    (T, N, D) and the states each step started from (``prev``: (T, N, H), or ``(h, c)`` for
+    an LSTM), computed by the cell's own ``activations`` (the code its step runs), all T
+    steps at once; ``{}`` for a cell without them. The cell is read as in evaluation: no
+    recurrent dropout; a :class:`rnnkit.nn.Zoneout` is measured by the cell inside it."""
+    cell = measured_cell(cell)
+    kinds = getattr(cell, "gate_kinds", None)
+    if not kinds or not hasattr(cell, "activations"):
+        return {}
+    steps, batch = x.shape[:2]
+    xp = cell.project_input(x).flatten(0, 1)  # (T N, G H)
+    flat = map_state(prev, lambda part: part.flatten(0, 1))  # (T N, H)
+    training = cell.training
+    cell.train(False)
+    try:
+        values = cell.activations(xp, flat)
+    finally:
+        cell.train(training)
+    return {name: (values[name].unflatten(0, (steps, batch)), kind) for name, kind in kinds.items()}
 
 
-def _rnn(cell, x, h_prev):
-    a = F.linear(x, cell.weight_ih, cell.bias_ih) + F.linear(h_prev, cell.weight_hh, cell.bias_hh)
-    if cell.nonlinearity == "tanh":
-        return {"h": (torch.tanh(a), "tanh")}  # h_t = tanh(a_t)
-    return {"h": (torch.relu(a), "relu")}
+def measured_cell(cell: nn.Module) -> nn.Module:
+    """The cell whose ``activations`` are measured: torch.nn's cells as rnnkit's on the same
+    parameters (the same equations), a wrapper's cell (zoneout) for the wrapper."""
+    for torch_cell, ours in _TORCH_CELLS.items():
+        if type(cell) is torch_cell:
+            weights = (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)
+            options = {"nonlinearity": cell.nonlinearity} if ours is RNNCell else {}
+            return ours.from_parameters(*weights, **options)
+    inner = getattr(cell, "cell", None)
+    if not hasattr(cell, "activations") and isinstance(inner, nn.Module):
+        return measured_cell(inner)
+    return cell
 
 
-def _lstm(cell, x, h_prev, c_prev):
-    gates = F.linear(x, cell.weight_ih, cell.bias_ih)
-    gates = gates + F.linear(h_prev, cell.weight_hh, cell.bias_hh)  # (T, N, 4H)
-    i, f, g, o = gates.chunk(4, dim=-1)  # each (T, N, H)
-    i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
-    c = f * c_prev + i * g
-    return {
-        "i": (i, "sigmoid"),
-        "f": (f, "sigmoid"),
-        "g": (g, "tanh"),
-        "o": (o, "sigmoid"),
-        "tanh_c": (torch.tanh(c), "tanh"),  # h_t = o * tanh(c_t)
-    }
-
-
-def _gru(cell, x, h_prev, reset_after: bool):
-    x_r, x_z, x_n = F.linear(x, cell.weight_ih, cell.bias_ih).chunk(3, dim=-1)  # (T, N, H)
-    if reset_after:  # torch's form: r multiplies W_hn h_{t-1} + b_hn
-        h_r, h_z, h_n = F.linear(h_prev, cell.weight_hh, cell.bias_hh).chunk(3, dim=-1)
-        r, z = torch.sigmoid(x_r + h_r), torch.sigmoid(x_z + h_z)
-        n = torch.tanh(x_n + r * h_n)
-    else:  # Cho et al. 2014: r multiplies h_{t-1} before the matmul
-        w_r, w_z, w_n = cell.weight_hh.chunk(3, dim=0)  # each (H, H)
-        b_r, b_z, b_n = cell.bias_hh.chunk(3) if cell.bias_hh is not None else (None,) * 3
-        r = torch.sigmoid(x_r + F.linear(h_prev, w_r, b_r))
-        z = torch.sigmoid(x_z + F.linear(h_prev, w_z, b_z))
-        n = torch.tanh(x_n + F.linear(r * h_prev, w_n, b_n))
-    return {"r": (r, "sigmoid"), "z": (z, "sigmoid"), "n": (n, "tanh")}
+_TORCH_CELLS = {nn.RNNCell: RNNCell, nn.LSTMCell: LSTMCell, nn.GRUCell: GRUCell}
 
 
 @torch.no_grad()

@@ -19,16 +19,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from rnnkit.nn import GRUCell, LSTMCell, RNNCell
-
-GATE_NAMES = {
-    RNNCell: ("h",),
-    nn.RNNCell: ("h",),
-    LSTMCell: ("i", "f", "g", "o"),
-    nn.LSTMCell: ("i", "f", "g", "o"),
-    GRUCell: ("r", "z", "n"),
-    nn.GRUCell: ("r", "z", "n"),
-}
+from rnnkit.diagnostics.saturation import measured_cell
 
 
 def block_spectrum(weight: Tensor) -> dict[str, float]:
@@ -45,17 +36,20 @@ def block_spectrum(weight: Tensor) -> dict[str, float]:
 def cell_spectrum(cell: nn.Module) -> dict[str, dict[str, float]]:
     """Each gate block of the cell's ``weight_hh``: ``{gate: {"sigma_max", "spectral_radius"}}``.
 
-    A custom cell is measured if it has a ``weight_hh`` of shape ``(G*H, H)``; its blocks are
-    named by its ``gate_names`` attribute if it has one, else ``"0"``, ``"1"`` ...; a cell
-    without ``weight_hh`` gives ``{}``.
+    A cell is measured if it has a ``weight_hh`` of shape ``(G*H, H)``; its blocks are named
+    by its ``gate_names`` (every cell of rnnkit.nn has them: ``i, f, g, o`` for the LSTMs,
+    ``r, z, n`` for the GRUs, ``z, r, n`` for MUT1-3; torch.nn's cells are read as rnnkit's),
+    else ``"0"``, ``"1"`` ...; a cell without ``weight_hh`` gives ``{}``, a zoneout wrapper
+    its cell's.
     """
+    cell = measured_cell(cell)
     weight = getattr(cell, "weight_hh", None)
     if not isinstance(weight, Tensor) or weight.dim() != 2:
         return {}
     rows, hidden = weight.shape
     if rows % hidden:
         return {}
-    names = GATE_NAMES.get(type(cell)) or getattr(cell, "gate_names", None)
+    names = getattr(cell, "gate_names", None)
     if names is None or len(names) != rows // hidden:
         names = tuple(str(k) for k in range(rows // hidden))
     blocks = weight.chunk(len(names), dim=0)  # G x (H, H)

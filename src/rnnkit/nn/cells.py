@@ -24,6 +24,7 @@ hoists out of the time loop and does for all T steps in one GEMM) and ``step(xp_
 from __future__ import annotations
 
 import math
+import typing
 
 import torch
 import torch.nn.functional as F
@@ -38,10 +39,15 @@ State = Tensor | tuple[Tensor, ...]
 class RecurrentCell(nn.Module):
     """Shared parameters and checks of the standard cells.
 
-    Subclasses set ``gate_count`` and implement :meth:`step`.
+    Subclasses set ``gate_count`` and implement :meth:`activations` and :meth:`step`.
     """
 
     gate_count: int = 1
+    # the names of weight_hh's row blocks, in order (the spectrum of each, rnnkit.diagnostics)
+    gate_names: tuple[str, ...] = ()
+    # the activations of a step that are measured (gate saturation in rnnkit.diagnostics, the
+    # studio's gates), each with its nonlinearity: "sigmoid", "tanh" or "relu"
+    gate_kinds: typing.ClassVar[dict[str, str]] = {}
     # Gal and Ghahramani (2016): the share of h_{t-1}'s units dropped from the recurrent
     # matmuls, one mask per sequence (``rnnkit.nn.regularise.recurrent_dropout``)
     recurrent_dropout: float = 0.0
@@ -146,6 +152,11 @@ class RecurrentCell(nn.Module):
         """``W_ih x + b_ih`` for any leading shape: (..., D) -> (..., G*H)."""
         return F.linear(x, self.weight_ih, self.bias_ih)
 
+    def activations(self, xp: Tensor, state: State) -> dict[str, Tensor]:
+        """The named values one step computes from ``xp`` and the state it starts from: its
+        gates (``gate_kinds``) and what :meth:`step` makes the new state of. Each (N, H)."""
+        raise NotImplementedError
+
     def step(self, xp: Tensor, state: State) -> State:
         """One step given the projected input ``xp = W_ih x_t + b_ih``, (N, G*H)."""
         raise NotImplementedError
@@ -203,6 +214,7 @@ class RNNCell(RecurrentCell):
     """
 
     gate_count = 1
+    gate_names = ("h",)
 
     def __init__(
         self,
@@ -227,10 +239,17 @@ class RNNCell(RecurrentCell):
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, nonlinearity={self.nonlinearity!r}"
 
-    def step(self, xp: Tensor, h: Tensor) -> Tensor:
+    @property
+    def gate_kinds(self) -> dict[str, str]:
+        return {"h": self.nonlinearity}
+
+    def activations(self, xp: Tensor, h: Tensor) -> dict[str, Tensor]:
         # a_t = U x_t + W h_{t-1} + b, (N, H)
         a = xp + F.linear(self.dropped(h), self.weight_hh, self.bias_hh)
-        return torch.tanh(a) if self.nonlinearity == "tanh" else torch.relu(a)
+        return {"h": torch.tanh(a) if self.nonlinearity == "tanh" else torch.relu(a)}
+
+    def step(self, xp: Tensor, h: Tensor) -> Tensor:
+        return self.activations(xp, h)["h"]
 
 
 class LSTMCell(RecurrentCell):
@@ -251,6 +270,8 @@ class LSTMCell(RecurrentCell):
     """
 
     gate_count = 4
+    gate_names = ("i", "f", "g", "o")
+    gate_kinds = {"i": "sigmoid", "f": "sigmoid", "g": "tanh", "o": "sigmoid", "tanh_c": "tanh"}
 
     def initial_state(self, batch_size: int, *, dtype=None, device=None) -> tuple[Tensor, Tensor]:
         h = super().initial_state(batch_size, dtype=dtype, device=device)
@@ -259,7 +280,7 @@ class LSTMCell(RecurrentCell):
     def output(self, state: tuple[Tensor, Tensor]) -> Tensor:
         return state[0]
 
-    def step(self, xp: Tensor, state: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
+    def activations(self, xp: Tensor, state: tuple[Tensor, Tensor]) -> dict[str, Tensor]:
         h_prev, c_prev = state
         gates = xp + F.linear(self.dropped(h_prev), self.weight_hh, self.bias_hh)  # (N, 4H)
         i, f, g, o = gates.chunk(4, dim=1)  # each (N, H)
@@ -268,8 +289,11 @@ class LSTMCell(RecurrentCell):
         g = torch.tanh(g)
         o = torch.sigmoid(o)
         c = f * c_prev + i * g
-        h = o * torch.tanh(c)
-        return h, c
+        return {"i": i, "f": f, "g": g, "o": o, "c": c, "tanh_c": torch.tanh(c)}
+
+    def step(self, xp: Tensor, state: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
+        a = self.activations(xp, state)
+        return a["o"] * a["tanh_c"], a["c"]  # h_t = o * tanh(c_t)
 
     def _check_state(self, state, batch_size: int) -> None:
         if not isinstance(state, tuple) or len(state) != 2:
@@ -302,6 +326,8 @@ class GRUCell(RecurrentCell):
     """
 
     gate_count = 3
+    gate_names = ("r", "z", "n")
+    gate_kinds = {"r": "sigmoid", "z": "sigmoid", "n": "tanh"}
 
     def __init__(
         self,
@@ -322,7 +348,7 @@ class GRUCell(RecurrentCell):
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, reset_after={self.reset_after}"
 
-    def step(self, xp: Tensor, h_prev: Tensor) -> Tensor:
+    def activations(self, xp: Tensor, h_prev: Tensor) -> dict[str, Tensor]:
         x_r, x_z, x_n = xp.chunk(3, dim=1)  # W_i* x_t + b_i*, each (N, H)
         if self.reset_after:
             hp = F.linear(self.dropped(h_prev), self.weight_hh, self.bias_hh)
@@ -337,4 +363,8 @@ class GRUCell(RecurrentCell):
             r = torch.sigmoid(x_r + F.linear(dropped, w_r, b_r))
             z = torch.sigmoid(x_z + F.linear(dropped, w_z, b_z))
             n = torch.tanh(x_n + F.linear(r * dropped, w_n, b_n))
-        return (1 - z) * n + z * h_prev
+        return {"r": r, "z": z, "n": n}
+
+    def step(self, xp: Tensor, h_prev: Tensor) -> Tensor:
+        a = self.activations(xp, h_prev)
+        return (1 - a["z"]) * a["n"] + a["z"] * h_prev

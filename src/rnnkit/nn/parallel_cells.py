@@ -15,6 +15,7 @@ is no ``weight_hh``.
 from __future__ import annotations
 
 import math
+import typing
 
 import torch
 import torch.nn.functional as F
@@ -35,6 +36,9 @@ class ParallelCell(nn.Module):
 
     gate_count = 1
     scan_method = "auto"
+    # the gates measured by rnnkit.diagnostics' saturation and the studio, as in
+    # rnnkit.nn.cells.RecurrentCell; there is no weight_hh, so no gate_names
+    gate_kinds: typing.ClassVar[dict[str, str]] = {}
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True) -> None:
         super().__init__()
@@ -75,6 +79,10 @@ class ParallelCell(nn.Module):
     def project_input(self, x: Tensor) -> Tensor:
         """Every gate's pre-activation: (..., D) -> (..., G*H)."""
         return F.linear(x, self.weight_ih, self.bias_ih)
+
+    def activations(self, xp: Tensor, state: Tensor | None = None) -> dict[str, Tensor]:
+        """The gates and the candidate of the projected input (the state is not read)."""
+        raise NotImplementedError
 
     def coefficients(self, xp: Tensor) -> tuple[Tensor, Tensor]:
         """``a`` and ``b`` of ``h_t = a_t * h_{t-1} + b_t`` from the projected input."""
@@ -126,16 +134,19 @@ class MinGRUCell(ParallelCell):
     """
 
     gate_count = 2
+    gate_kinds = {"z": "sigmoid"}
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, log_space=False):
         super().__init__(input_size, hidden_size, bias)
         self._use_log_space(log_space)
 
-    def coefficients(self, xp: Tensor) -> tuple[Tensor, Tensor]:
+    def activations(self, xp: Tensor, state: Tensor | None = None) -> dict[str, Tensor]:
         z_pre, n = xp.chunk(2, dim=-1)
-        z = torch.sigmoid(z_pre)
-        n = positive(n) if self.log_space else n
-        return 1 - z, z * n
+        return {"z": torch.sigmoid(z_pre), "n": positive(n) if self.log_space else n}
+
+    def coefficients(self, xp: Tensor) -> tuple[Tensor, Tensor]:
+        a = self.activations(xp)
+        return 1 - a["z"], a["z"] * a["n"]
 
 
 class MinLSTMCell(ParallelCell):
@@ -153,16 +164,21 @@ class MinLSTMCell(ParallelCell):
     """
 
     gate_count = 3
+    gate_kinds = {"f": "sigmoid", "i": "sigmoid"}
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, log_space=False):
         super().__init__(input_size, hidden_size, bias)
         self._use_log_space(log_space)
 
-    def coefficients(self, xp: Tensor) -> tuple[Tensor, Tensor]:
+    def activations(self, xp: Tensor, state: Tensor | None = None) -> dict[str, Tensor]:
         f_pre, i_pre, n = xp.chunk(3, dim=-1)
-        f, i = torch.sigmoid(f_pre), torch.sigmoid(i_pre)
         n = positive(n) if self.log_space else n
-        return f / (f + i), i / (f + i) * n
+        return {"f": torch.sigmoid(f_pre), "i": torch.sigmoid(i_pre), "n": n}
+
+    def coefficients(self, xp: Tensor) -> tuple[Tensor, Tensor]:
+        a = self.activations(xp)
+        f, i = a["f"], a["i"]
+        return f / (f + i), i / (f + i) * a["n"]
 
 
 class RGLRUCell(ParallelCell):
@@ -184,6 +200,8 @@ class RGLRUCell(ParallelCell):
     """
 
     gate_count = 3
+    gate_kinds = {"r": "sigmoid", "i": "sigmoid"}
+    gate_titles = {"r": "recurrence"}  # the studio's name for it (not a GRU's reset gate)
     c = 8.0
 
     def reset_parameters(self) -> None:
@@ -197,9 +215,13 @@ class RGLRUCell(ParallelCell):
             with torch.no_grad():
                 self.recurrence_param.copy_(logit)
 
-    def coefficients(self, xp: Tensor) -> tuple[Tensor, Tensor]:
+    def activations(self, xp: Tensor, state: Tensor | None = None) -> dict[str, Tensor]:
         r_pre, i_pre, x_hat = xp.chunk(3, dim=-1)
-        r, i = torch.sigmoid(r_pre), torch.sigmoid(i_pre)
+        return {"r": torch.sigmoid(r_pre), "i": torch.sigmoid(i_pre), "x_hat": x_hat}
+
+    def coefficients(self, xp: Tensor) -> tuple[Tensor, Tensor]:
+        gates = self.activations(xp)
+        r, i, x_hat = gates["r"], gates["i"], gates["x_hat"]
         log_a = -self.c * r * F.softplus(-self.recurrence_param)  # log a_t <= 0
         scale = torch.sqrt(-torch.expm1(2 * log_a).clamp_max(-1e-12))  # sqrt(1 - a_t^2)
         return torch.exp(log_a), scale * (i * x_hat)

@@ -49,7 +49,7 @@ class PeepholeLSTMCell(LSTMCell):
         _uniform(self, ("weight_ci", "weight_cf", "weight_co"))
         super().reset_parameters()
 
-    def step(self, xp: Tensor, state: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
+    def activations(self, xp: Tensor, state: tuple[Tensor, Tensor]) -> dict[str, Tensor]:
         h_prev, c_prev = state
         gates = xp + F.linear(self.dropped(h_prev), self.weight_hh, self.bias_hh)  # (N, 4H)
         i, f, g, o = gates.chunk(4, dim=1)
@@ -58,8 +58,7 @@ class PeepholeLSTMCell(LSTMCell):
         g = torch.tanh(g)
         c = f * c_prev + i * g
         o = torch.sigmoid(o + self.weight_co * c)
-        h = o * torch.tanh(c)
-        return h, c
+        return {"i": i, "f": f, "g": g, "o": o, "c": c, "tanh_c": torch.tanh(c)}
 
 
 LN_EPS = 1e-5  # the layer norms' epsilon, as torch.nn.LayerNorm's
@@ -121,12 +120,14 @@ class LayerNormLSTMCell(_LayerNormMixin, LSTMCell):
         self._make_norms(cell_norm=True)
         super().reset_parameters()
 
-    def step(self, xp: Tensor, state: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
+    def activations(self, xp: Tensor, state: tuple[Tensor, Tensor]) -> dict[str, Tensor]:
+        """``tanh_c`` is ``tanh(LN(c_t))``, what the output gate lets through."""
         h_prev, c_prev = state
         i, f, g, o = (xp + self.recurrent(h_prev)).chunk(4, dim=1)  # each (N, H)
-        c = torch.sigmoid(f) * c_prev + torch.sigmoid(i) * torch.tanh(g)
-        h = torch.sigmoid(o) * torch.tanh(_layer_norm(c, self.ln_c_weight, self.ln_c_bias))
-        return h, c
+        i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
+        c = f * c_prev + i * g
+        tanh_c = torch.tanh(_layer_norm(c, self.ln_c_weight, self.ln_c_bias))
+        return {"i": i, "f": f, "g": g, "o": o, "c": c, "tanh_c": tanh_c}
 
 
 class LayerNormGRUCell(_LayerNormMixin, GRUCell):
@@ -149,13 +150,12 @@ class LayerNormGRUCell(_LayerNormMixin, GRUCell):
         self._make_norms(cell_norm=False)
         super().reset_parameters()
 
-    def step(self, xp: Tensor, h_prev: Tensor) -> Tensor:
+    def activations(self, xp: Tensor, h_prev: Tensor) -> dict[str, Tensor]:
         x_r, x_z, x_n = xp.chunk(3, dim=1)
         h_r, h_z, h_n = self.recurrent(h_prev).chunk(3, dim=1)
         r = torch.sigmoid(x_r + h_r)
         z = torch.sigmoid(x_z + h_z)
-        n = torch.tanh(x_n + r * h_n)
-        return (1 - z) * n + z * h_prev
+        return {"r": r, "z": z, "n": torch.tanh(x_n + r * h_n)}
 
 
 class _MutatedCell(RecurrentCell):
@@ -171,6 +171,8 @@ class _MutatedCell(RecurrentCell):
     layout for the three) but not used, and get no gradient."""
 
     gate_count = 3
+    gate_names = ("z", "r", "n")
+    gate_kinds = {"z": "sigmoid", "r": "sigmoid", "n": "tanh"}
     identity_rows: tuple[int, ...] = ()  # the gates whose input term is the input itself
 
     def reset_parameters(self) -> None:
@@ -182,13 +184,18 @@ class _MutatedCell(RecurrentCell):
                 rows.zero_()
                 rows.fill_diagonal_(1.0)
 
-    def mix(self, z_pre: Tensor, r_pre: Tensor, x_n: Tensor, h_prev: Tensor) -> Tensor:
+    def gates(self, z_pre: Tensor, r_pre: Tensor, x_n: Tensor, h_prev: Tensor) -> dict:
+        """``z``, ``r`` and the candidate ``n`` from the two gates' pre-activations and the
+        candidate's input term."""
         z, r = torch.sigmoid(z_pre), torch.sigmoid(r_pre)
         w_n, b_n = self.weight_hh[2 * self.hidden_size :], None
         if self.bias_hh is not None:
             b_n = self.bias_hh[2 * self.hidden_size :]
-        n = torch.tanh(F.linear(r * self.dropped(h_prev), w_n, b_n) + x_n)
-        return n * z + h_prev * (1 - z)
+        return {"z": z, "r": r, "n": torch.tanh(F.linear(r * self.dropped(h_prev), w_n, b_n) + x_n)}
+
+    def step(self, xp: Tensor, h_prev: Tensor) -> Tensor:
+        a = self.activations(xp, h_prev)
+        return a["n"] * a["z"] + h_prev * (1 - a["z"])
 
     def _hidden(self, h: Tensor, gate: int) -> Tensor:
         """``W_h<gate> h + b_h<gate>`` for gate 0 (z) or 1 (r)."""
@@ -211,9 +218,9 @@ class MUT1Cell(_MutatedCell):
 
     identity_rows = (2,)
 
-    def step(self, xp: Tensor, h_prev: Tensor) -> Tensor:
+    def activations(self, xp: Tensor, h_prev: Tensor) -> dict[str, Tensor]:
         x_z, x_r, x_n = xp.chunk(3, dim=1)
-        return self.mix(x_z, x_r + self._hidden(h_prev, 1), torch.tanh(x_n), h_prev)
+        return self.gates(x_z, x_r + self._hidden(h_prev, 1), torch.tanh(x_n), h_prev)
 
 
 class MUT2Cell(_MutatedCell):
@@ -228,10 +235,10 @@ class MUT2Cell(_MutatedCell):
 
     identity_rows = (1,)
 
-    def step(self, xp: Tensor, h_prev: Tensor) -> Tensor:
+    def activations(self, xp: Tensor, h_prev: Tensor) -> dict[str, Tensor]:
         x_z, x_r, x_n = xp.chunk(3, dim=1)
         z_pre = x_z + self._hidden(h_prev, 0)
-        return self.mix(z_pre, x_r + self._hidden(h_prev, 1), x_n, h_prev)
+        return self.gates(z_pre, x_r + self._hidden(h_prev, 1), x_n, h_prev)
 
 
 class MUT3Cell(_MutatedCell):
@@ -243,7 +250,7 @@ class MUT3Cell(_MutatedCell):
         h_{t+1} &= \tanh(W_{hh} (r \odot h_t) + W_{xh} x_t + b_h) \odot z + h_t \odot (1 - z)
     """
 
-    def step(self, xp: Tensor, h_prev: Tensor) -> Tensor:
+    def activations(self, xp: Tensor, h_prev: Tensor) -> dict[str, Tensor]:
         x_z, x_r, x_n = xp.chunk(3, dim=1)
         z_pre = x_z + self._hidden(torch.tanh(h_prev), 0)
-        return self.mix(z_pre, x_r + self._hidden(h_prev, 1), x_n, h_prev)
+        return self.gates(z_pre, x_r + self._hidden(h_prev, 1), x_n, h_prev)

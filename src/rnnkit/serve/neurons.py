@@ -24,7 +24,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from rnnkit.diagnostics.saturation import gate_activations
+from rnnkit.diagnostics.saturation import gate_activations, measured_cell
 from rnnkit.serve.tracing import Traced
 
 MAX_TEXT = 5000  # characters of text a request may trace
@@ -164,8 +164,9 @@ GATE_NAMES = {"i": "input", "f": "forget", "o": "output", "r": "reset", "z": "up
 
 def gate_values(traced: Traced) -> list[dict[str, np.ndarray]]:
     """Per cell, each sigmoid gate's value at every step, (T, H): LSTM input, forget and
-    output gates, GRU reset and update gates (``rnnkit.diagnostics.saturation`` recomputes
-    them with the cell's own equations); ``[]`` for cells without such gates."""
+    output gates, GRU reset and update gates, and those of every other cell of rnnkit.nn
+    (``rnnkit.diagnostics.saturation`` recomputes them with the cell's own code); ``[]`` for
+    cells without such gates."""
     out = []
     for cell, x, previous in zip(traced.modules, traced.inputs, traced.previous, strict=True):
         device = next(cell.parameters()).device  # the studio's --device
@@ -173,9 +174,10 @@ def gate_values(traced: Traced) -> list[dict[str, np.ndarray]]:
         with torch.no_grad():
             x = x.unsqueeze(1).to(device, next(cell.parameters()).dtype)  # (T, 1, D)
             gates = gate_activations(cell, x, prev if len(prev) == 2 else prev[0])
+        titles = {**GATE_NAMES, **getattr(measured_cell(cell), "gate_titles", {})}
         out.append(
             {
-                GATE_NAMES[name]: values[:, 0].float().cpu().numpy()
+                titles.get(name, name): values[:, 0].float().cpu().numpy()
                 for name, (values, kind) in gates.items()
                 if kind == "sigmoid"
             }
