@@ -230,6 +230,12 @@ def test_resume_to_a_stop_already_passed_is_refused_and_changes_nothing(rnnkit, 
     assert {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()} == before
 
 
+def test_a_beam_for_a_char_models_evaluation_is_refused(rnnkit, run_dir):
+    """Only a translation run's evaluation has a beam; before, --beam was silently ignored."""
+    result = rnnkit("evaluate", run_dir, "--beam", "3")
+    assert_one_line_error(result, "--beam sets the beam of a translation run", "charlm run")
+
+
 def test_resume_takes_no_other_configuration(rnnkit, run_dir):
     result = rnnkit("train", "charlm", "--resume", run_dir, "--hidden-size", "64")
     assert_one_line_error(result, "--hidden-size")

@@ -89,3 +89,17 @@ def test_errors(tmp_path, capsys):
     assert "--direction or --reverse" in capsys.readouterr().err
     assert main(["train", "seq2seq", "--resume", str(tmp_path), "--attention", "none"]) == 2
     assert "only --max-steps" in capsys.readouterr().err
+
+
+def test_a_beam_and_a_temperature_together_are_refused(trained_run, capsys):
+    """translate searches (--beam) or samples (--temperature), never both at once; and an
+    evaluation's beam is at least 1 (0 used to mean the default 5, unsaid)."""
+    args = ["translate", str(trained_run), "the cat", "--beam", "3", "--temperature", "0.5"]
+    assert main(args) == 2
+    assert "give one of them" in capsys.readouterr().err
+    assert main(["translate", str(trained_run), "the cat", "--temperature", "0.5"]) == 0
+    assert main(["translate", str(trained_run), "the cat", "--beam", "3"]) == 0
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit:
+        main(["evaluate", str(trained_run), "--beam", "0"])
+    assert exit.value.code == 2 and "expected a positive integer" in capsys.readouterr().err

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Callable, Iterable
 
@@ -109,6 +110,19 @@ def positive_int(text: str) -> int:
 def non_negative_int(text: str) -> int:
     """An argparse type: an integer >= 0."""
     return _int_at_least(text, 0, "an integer >= 0")
+
+
+def clip_norm(text: str) -> float:
+    """An argparse type: a gradient-norm bound, a finite number >= 0 (0: no clipping)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(
+            f"expected a gradient norm > 0, or 0 for no clipping, got {text!r}"
+        )
+    return value
 
 
 def _int_at_least(text: str, low: int, what: str) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from rnnkit.bench import layers
-from rnnkit.cli.args import add_device_flag
+from rnnkit.cli.args import add_device_flag, positive_int
 from rnnkit.models.recurrent import describe_cells, parse_cells
 from rnnkit.training.devices import keep_freed_memory, resolve_device
 
@@ -33,7 +33,7 @@ def register(subparsers) -> None:
         help="a shape to time (repeatable); default: the four shapes of issue 2",
     )
     layer_parser.add_argument("--repeats", type=int, default=5, help="timed rounds (median)")
-    layer_parser.add_argument("--threads", type=int, default=None, help="torch threads")
+    layer_parser.add_argument("--threads", type=positive_int, default=None, help="torch threads")
     layer_parser.add_argument("--json", action="store_true", help="print a list of records")
     layer_parser.add_argument(
         "--system-heap",

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import argparse
 
-from rnnkit.cli.args import add_backend_flag, add_device_flag, run_command
+from rnnkit.cli.args import add_backend_flag, add_device_flag, positive_int, run_command
 from rnnkit.cli.train import adapter
 from rnnkit.tasks import lifecycle
 from rnnkit.tasks.registry import task_names
@@ -46,7 +46,7 @@ def register(subparsers) -> None:
     add_device_flag(parser)
     add_backend_flag(parser)
     parser.add_argument(
-        "--beam", type=int, metavar="K", help="seq2seq runs: beam size besides greedy (5)"
+        "--beam", type=positive_int, metavar="K", help="seq2seq runs: beam size besides greedy (5)"
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=evaluate_command)
@@ -59,6 +59,11 @@ def evaluate_command(args: argparse.Namespace) -> int:
         raise ValueError(
             f"several run directories make an ensemble of classifiers; {args.run_dir} is a "
             f"{task} run (give one run directory)"
+        )
+    if args.beam is not None and not getattr(cli, "BEAMS", False):
+        raise ValueError(
+            f"--beam sets the beam of a translation run's evaluation; {args.run_dir} is a "
+            f"{task} run, evaluated without one"
         )
     if args.backend != "torch" and not getattr(cli, "BACKENDS", False):
         raise ValueError(

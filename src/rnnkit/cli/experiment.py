@@ -19,7 +19,7 @@ import json
 import sys
 
 from rnnkit.cli import experiment_exploding
-from rnnkit.cli.args import command, positive_int, threads
+from rnnkit.cli.args import clip_norm, command, positive_int, threads
 from rnnkit.cli.main import UsageError
 from rnnkit.experiments.config import TASK_DEFAULTS, experiment_config
 from rnnkit.models.recurrent import describe_cells, parse_cells
@@ -121,7 +121,7 @@ def _add_optimisation_flags(parser: argparse.ArgumentParser, defaults: dict) -> 
     )
     clip = defaults["clip_norm"]
     parser.add_argument(
-        "--clip", type=float, metavar="NORM", help=f"gradient norm; 0 turns it off ({clip})"
+        "--clip", type=clip_norm, metavar="NORM", help=f"gradient norm; 0 turns it off ({clip})"
     )
     parser.add_argument("--eval-every", type=positive_int, metavar="N")
     parser.add_argument("--seed", type=int)

@@ -14,7 +14,7 @@ import json
 
 import torch
 
-from rnnkit.cli.args import command
+from rnnkit.cli.args import clip_norm, command
 from rnnkit.cli.main import UsageError
 
 
@@ -54,7 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser, defaults) -> None:
     )
     parser.add_argument("--steps", type=int, default=defaults.steps, help="(default: %(default)s)")
     parser.add_argument(
-        "--clip", type=float, default=defaults.clip, help="norm (default: %(default)s)"
+        "--clip", type=clip_norm, default=defaults.clip, help="norm (default: %(default)s)"
     )
     parser.add_argument("--lr", type=float, default=defaults.lr, help="SGD (default: %(default)s)")
     parser.add_argument(

@@ -17,7 +17,7 @@ import dataclasses
 import types
 import typing
 
-from rnnkit.cli.args import duration, non_negative_int, positive_int, threads
+from rnnkit.cli.args import clip_norm, duration, non_negative_int, positive_int, threads
 from rnnkit.options import Flag, config_fields
 
 # config section -> help group; a field's Flag.group overrides it
@@ -100,7 +100,7 @@ def _add_training_flags(parser: argparse.ArgumentParser, trainer) -> None:
     clip = trainer.clip_norm
     optim.add_argument(
         "--clip",
-        type=float,
+        type=clip_norm,
         metavar="NORM",
         help=f"clip the global gradient norm (default {clip if clip else 0:g}; 0: off)",
     )

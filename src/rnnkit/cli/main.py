@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 import sys
 
 from rnnkit.training.devices import inference_device
@@ -60,6 +61,11 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, ValueError, FileNotFoundError) as error:
         print(f"rnnkit {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except (MemoryError, RuntimeError) as error:
+        if not out_of_memory(error):
+            raise
+        print(f"rnnkit {args.command}: error: {out_of_memory(error)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"rnnkit {args.command}: interrupted", file=sys.stderr)
         return 130
@@ -69,6 +75,32 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
+
+
+_BYTES = re.compile(
+    r"allocate (?:memory: you tried to allocate )?(\d+) bytes|Tried to allocate ([\d.]+ [GMK]iB)"
+)
+
+
+def out_of_memory(error: BaseException) -> str | None:
+    """The one-line message for an allocation that failed (the CPU's allocator, a GPU's, or
+    Python's), or None for any other error."""
+    text = str(error)
+    if not isinstance(error, MemoryError) and not (
+        "can't allocate memory" in text or "out of memory" in text.lower()
+    ):
+        return None
+    match = _BYTES.search(text)
+    size = ""
+    if match and match.group(1):
+        size = f" ({int(match.group(1)) / 2**30:,.1f} GiB asked for)"
+    elif match:
+        size = f" ({match.group(2)} asked for)"
+    return (
+        f"out of memory{size}: the model, batch or sequence is larger than this machine can "
+        "hold; make --hidden-size, --embedding-size, --layers, --batch-size or the sequence "
+        "length smaller"
+    )
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ def register(subparsers) -> None:
         help="translate sentences with a trained seq2seq run (beam search or sampling)",
     )
     parser.add_argument("sentences", nargs="+", metavar="SENTENCE")
-    parser.add_argument("--beam", type=positive_int, default=5, metavar="K", help="(5; 1: greedy)")
+    parser.add_argument("--beam", type=positive_int, metavar="K", help="(5; 1: greedy)")
     parser.add_argument(
         "--temperature", type=float, metavar="T", help="sample at temperature T instead of beam"
     )
@@ -43,12 +43,18 @@ def register(subparsers) -> None:
 def translate_command(args: argparse.Namespace) -> int:
     from rnnkit.tasks.seq2seq_runs import load_run, translate, translation_heatmap
 
+    if args.beam is not None and args.temperature is not None:
+        raise ValueError(
+            "--beam searches for the likeliest translation and --temperature samples one: "
+            "give one of them"
+        )
+    beam = 5 if args.beam is None else args.beam
     run = loaded_run(args, load_run)
     if args.attention_png and run.model.attention is None:
         raise ValueError(f"{args.run_dir} has no attention (attention none): no heatmap to draw")
     results = []
     for k, sentence in enumerate(args.sentences, start=1):
-        translation = translate(run, sentence, args.beam, args.temperature, args.seed)
+        translation = translate(run, sentence, beam, args.temperature, args.seed)
         entry = {
             "source": sentence,
             "translation": translation.text,

@@ -23,6 +23,8 @@ from rnnkit.cli.flags import add_task_flags, config_overrides
 from rnnkit.cli.generic_task import train_run
 from rnnkit.tasks.seq2seq_config import Seq2SeqTaskConfig, resolve_config
 
+BEAMS = True  # rnnkit evaluate --beam K: the beam of the evaluation besides greedy
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """``rnnkit train seq2seq``'s flags: the config's, and ``--reverse``."""
@@ -53,7 +55,7 @@ def evaluate(args: argparse.Namespace) -> int:
     refuse_data(args, "seq2seq")
     from rnnkit.tasks.seq2seq_runs import evaluate_run
 
-    beam = getattr(args, "beam", None) or 5
+    beam = 5 if getattr(args, "beam", None) is None else args.beam
     result = evaluate_run(
         args.run_dir, split=args.split, beam_size=beam, checkpoint=args.checkpoint
     )
