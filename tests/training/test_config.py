@@ -41,6 +41,13 @@ def test_parse_duration_rejects_anything_else_saying_what_is_allowed(text):
         assert "90s, 10m, 1h30m" in str(caught.value)
 
 
+@pytest.mark.parametrize("text", ["1e400", "inf", "nan"])
+def test_parse_duration_says_an_infinite_one_is_not_finite(text):
+    """1e400 seconds reads as infinity: "must be positive" was the wrong reason."""
+    with pytest.raises(ValueError, match="must be finite"):
+        parse_duration(text)
+
+
 def test_format_duration():
     assert format_duration(65) == "1:05"
     assert format_duration(3725) == "1:02:05"

@@ -216,7 +216,9 @@ def parse_duration(text: str) -> float:
             ) from None
         hours, minutes, secs = (float(part) if part else 0.0 for part in match.groups())
         seconds = 3600 * hours + 60 * minutes + secs
-    if not math.isfinite(seconds) or seconds <= 0:
+    if not math.isfinite(seconds):
+        raise ValueError(f"a duration must be finite, got {text!r}; leave it out for none")
+    if seconds <= 0:
         raise ValueError(f"a duration must be positive, got {text!r}")
     return seconds
 
