@@ -134,6 +134,8 @@ def test_steps_to_solve_is_the_first_solving_evaluation_and_solved_the_last(
         (["digits", "--seq-len", "10"], "8 (row by row) or 64 (pixel by pixel)"),
         (["seqmnist", "--seq-len", "64"], "28 (row by row) or 784 (pixel by pixel)"),
         (["adding", "--lr", "-1"], "--lr takes positive numbers"),
+        (["adding", "--cells", "rnn", "--lr", "gru=0.1"], "--lr names gru, which this"),
+        (["adding", "--cells", "rnn-relu", "--lr", "irnn=1e-4"], "names irnn"),
         (["adding", "--threads", "many"], "--threads"),
         (["adding", "--time-budget", "soon"], "duration"),
         ([], "name an experiment"),

@@ -22,7 +22,7 @@ from rnnkit.cli import experiment_exploding
 from rnnkit.cli.args import clip_norm, command, positive_int, threads
 from rnnkit.cli.main import UsageError
 from rnnkit.experiments.config import TASK_DEFAULTS, experiment_config
-from rnnkit.models.recurrent import describe_cells, parse_cells
+from rnnkit.models.recurrent import check_cell, describe_cells, parse_cells
 from rnnkit.training.config import PRECISIONS, SCHEDULES, format_duration, parse_duration
 from rnnkit.training.progress import ProgressBar
 
@@ -195,6 +195,13 @@ def config_overrides(args: argparse.Namespace) -> dict:
     overrides["cells"] = tuple(parse_cells(args.cells))
     if args.lr is not None:
         overrides.update(parse_lr(args.lr))
+        running = {check_cell(cell) for cell in overrides["cells"]}
+        idle = [cell for cell, _ in overrides.get("cell_lr", ()) if check_cell(cell) not in running]
+        if idle:
+            raise ValueError(
+                f"--lr names {', '.join(idle)}, which this experiment does not run (--cells "
+                f"{','.join(overrides['cells'])}); give a learning rate to a cell it runs"
+            )
     if args.seq_len is not None:
         overrides["seq_lens"] = parse_seq_lens(args.seq_len)
     if args.clip is not None:
