@@ -236,6 +236,16 @@ def test_a_beam_for_a_char_models_evaluation_is_refused(rnnkit, run_dir):
     assert_one_line_error(result, "--beam sets the beam of a translation run", "charlm run")
 
 
+def test_a_config_edited_to_another_size_is_named_on_resume(rnnkit, run_dir):
+    """The model config.json describes no longer takes the run's weights: the first size
+    mismatch is named, not torch's list of all of them."""
+    record = json.loads((run_dir / "config.json").read_text())
+    record["config"]["model"]["hidden_size"] = 24
+    (run_dir / "config.json").write_text(json.dumps(record))
+    result = rnnkit("train", "--resume", run_dir, "--max-steps", "9")
+    assert_one_line_error(result, "16] there but [", "24] in the model", "was config.json edited?")
+
+
 def test_resume_takes_no_other_configuration(rnnkit, run_dir):
     result = rnnkit("train", "charlm", "--resume", run_dir, "--hidden-size", "64")
     assert_one_line_error(result, "--hidden-size")

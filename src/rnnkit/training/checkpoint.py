@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import struct
 import uuid
 from dataclasses import dataclass
@@ -186,3 +187,23 @@ def unflatten_state(tensors: dict[str, torch.Tensor], spec: Any, prefix: str) ->
             raise ValueError(f"checkpoint lacks the tensor {prefix!r}")
         return tensors[prefix]
     return tuple(unflatten_state(tensors, s, f"{prefix}.{i}") for i, s in enumerate(spec))
+
+
+_SIZE_MISMATCH = re.compile(
+    r"size mismatch for ([\w.]+): copying a param with shape torch.Size\((\[[^]]*\])\) from "
+    r"checkpoint, the shape in current model is torch.Size\((\[[^]]*\])\)"
+)
+
+
+def misfit(error: BaseException) -> str:
+    """torch's load_state_dict error, shortened: its first size mismatch, and how many more
+    (a model built from an edited config.json does not take its own run's weights)."""
+    mismatches = _SIZE_MISMATCH.findall(str(error))
+    if not mismatches:
+        return _one_line(error)
+    name, saved, built = mismatches[0]
+    more = f" (and {len(mismatches) - 1} more)" if len(mismatches) > 1 else ""
+    return (
+        f"{name} is {saved} there but {built} in the model config.json describes{more}; "
+        "was config.json edited?"
+    )

@@ -144,7 +144,7 @@ class Trainer:
                 self.scaler.load_state_dict(meta["scaler"])
         except (KeyError, TypeError, RuntimeError) as error:
             raise ValueError(
-                f"checkpoint {checkpoint.path} does not fit this run: {_one_line(error)}"
+                f"checkpoint {checkpoint.path} does not fit this run: {ckpt.misfit(error)}"
             ) from None
 
     # ---------------------------------------------------------------- the loop
@@ -383,7 +383,3 @@ class Trainer:
             yield
         finally:
             torch.set_num_threads(threads)
-
-
-def _one_line(error: BaseException) -> str:
-    return " ".join(str(error).split())
