@@ -71,6 +71,7 @@ def test_predict_classify(rnnkit, classify_run):
     assert len(prediction["labels"]) == 3
     assert sum(label["probability"] for label in prediction["labels"]) == pytest.approx(1, 1e-5)
     assert_one_line_error(rnnkit("predict", out, "Smith", "--top", "0"), "top must be")
+    assert_one_line_error(rnnkit("predict", out, "Smith", " "), "nothing to classify")
 
 
 def test_evaluate_classify(rnnkit, classify_run):

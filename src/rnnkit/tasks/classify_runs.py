@@ -68,6 +68,8 @@ def predict(run: labelled.LoadedRun, inputs: list, top: int = 5) -> list[list[tu
     """:func:`predict_run` on a loaded run."""
     if run.encoder.kind == "vectors":
         inputs = [read_frames(source) for source in inputs]
+    elif any(not raw.strip() for raw in inputs):  # (training reads one as a lone <unk>)
+        raise ValueError("nothing to classify in an empty text: give at least one character")
     rows = [run.encoder.encode(raw) for raw in inputs]
     probabilities = torch.softmax(
         torch.from_numpy(predict_logits(run.model, rows, run.encoder)), dim=1
