@@ -255,6 +255,16 @@ def test_train_without_a_task_is_a_one_line_error(rnnkit):
     assert_one_line_error(rnnkit("train"), "charlm")
 
 
+def test_a_flag_beside_resume_that_argparse_reads_as_a_task_says_what_may_follow(
+    rnnkit, run_dir, capsys
+):
+    with pytest.raises(SystemExit) as exit:
+        rnnkit("train", "--resume", run_dir, "--out", "elsewhere")
+    err = capsys.readouterr().err
+    assert exit.value.code == 2 and "invalid choice: 'elsewhere'" in err
+    assert "with --resume RUN_DIR, only --max-steps, --time-budget, --device and --json" in err
+
+
 def test_numpy_engine(rnnkit, text_file, tmp_path):
     out = tmp_path / "np"
     code, stdout, err = rnnkit(

@@ -56,6 +56,7 @@ def register(subparsers) -> None:
         "--device", dest="resume_device", metavar=DEVICE_CHOICES, help="(default: the run's)"
     )
     train.set_defaults(func=resume_command)
+    train.error = lambda message: argparse.ArgumentParser.error(train, _hint(message))
     tasks = train.add_subparsers(dest="task", metavar="TASK")
     for name in task_names():
         cli = adapter(name)
@@ -66,6 +67,17 @@ def register(subparsers) -> None:
         parser.set_defaults(
             func=train_command, train_task=name, flag_defaults=defaults, flag_options=options
         )
+
+
+def _hint(message: str) -> str:
+    """argparse's message, with what goes beside ``--resume`` where a task name was expected
+    (``train --resume RUN --out X`` reads ``X`` as the task)."""
+    if not message.startswith("argument TASK: invalid choice"):
+        return message
+    return (
+        f"{message} (and with --resume RUN_DIR, only --max-steps, --time-budget, --device "
+        "and --json may follow)"
+    )
 
 
 def _long_option(action: argparse.Action) -> str:
