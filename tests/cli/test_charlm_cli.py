@@ -211,6 +211,33 @@ def test_training_into_an_existing_run_is_refused(rnnkit, run_dir, text_file):
     assert {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()} == before
 
 
+def test_training_into_a_folder_of_other_files_is_refused_without_resume_advice(
+    rnnkit, text_file, tmp_path
+):
+    folder = tmp_path / "nonempty"
+    folder.mkdir()
+    (folder / "keep.txt").write_bytes(b"hi\n")
+    result = rnnkit("train", "charlm", *TINY, "--data", text_file, "--out", folder)
+    assert_one_line_error(result, f"{folder} already holds files and is not an rnnkit run")
+    assert "--resume" not in result[2] and "choose another --out" in result[2]
+    assert [p.name for p in folder.iterdir()] == ["keep.txt"]
+    assert (folder / "keep.txt").read_bytes() == b"hi\n"
+
+
+def test_out_that_is_a_file_or_under_one_is_refused_and_left_as_it_was(rnnkit, text_file):
+    before = text_file.read_bytes()
+    result = rnnkit("train", "charlm", *TINY, "--data", text_file, "--out", text_file)
+    assert_one_line_error(result, f"--out {text_file} is a file; give a directory for the run")
+    result = rnnkit("train", "charlm", *TINY, "--data", text_file, "--out", text_file / "sub")
+    words = f"--out {text_file / 'sub'} cannot be made: {text_file} is not a folder"
+    assert_one_line_error(result, words)
+    assert "Errno" not in result[2] and text_file.read_bytes() == before
+    empty = text_file.parent / "empty"
+    empty.mkdir()  # an empty folder takes a run
+    code, _, err = rnnkit("train", "charlm", *TINY, "--data", text_file, "--out", empty, "--json")
+    assert code == 0 and (empty / "config.json").is_file(), err
+
+
 def test_resume_continues_and_extends(rnnkit, run_dir):
     code, out, err = rnnkit("train", "--resume", run_dir, "--max-steps", "9", "--json")
     assert code == 0, err
@@ -220,11 +247,12 @@ def test_resume_continues_and_extends(rnnkit, run_dir):
 
 
 def test_resume_to_a_stop_already_passed_is_refused_and_changes_nothing(rnnkit, run_dir):
-    """Both stops count the whole run: the user who meant "6 more steps" or "a millisecond
-    more" is told what the run has done and what to give instead."""
+    """Both stops count the whole run: the user who meant "5 more steps" or "a millisecond
+    more" is told what the run has done and what to give instead. (The run's own stop, 6,
+    given again, is no new stop: the run ends again, as test_train_tag_with_a_crf does.)"""
     before = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
-    result = rnnkit("train", "--resume", run_dir, "--max-steps", "6")
-    assert_one_line_error(result, "--max-steps 6 is already reached", "at step 6", "--max-steps 12")
+    result = rnnkit("train", "--resume", run_dir, "--max-steps", "5")
+    assert_one_line_error(result, "--max-steps 5 is already reached", "at step 6", "--max-steps 11")
     result = rnnkit("train", "charlm", "--resume", run_dir, "--time-budget", "0.001")
     assert_one_line_error(result, "--time-budget 0.001s is already spent", "for 0.001s more")
     assert {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()} == before

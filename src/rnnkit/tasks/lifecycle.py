@@ -172,6 +172,8 @@ def resume(
     run = read_run(run_dir, task)
     run_dir, record, config, spec = run.run_dir, run.record, run.config, run.spec
     new_stop = max_steps is not None or time_budget is not None
+    checkpoint = load_checkpoint(run_dir / layout.CHECKPOINTS, "last")
+    refuse_a_spent_stop(run_dir, checkpoint, config.trainer, max_steps, time_budget)
     if device is not None:
         config.trainer.device = device
         config.validate()
@@ -179,24 +181,22 @@ def resume(
         config.trainer.max_steps = max_steps
         config.trainer.time_budget = time_budget
         config.validate()
-    checkpoint = load_checkpoint(run_dir / layout.CHECKPOINTS, "last")
-    refuse_a_spent_stop(run_dir, checkpoint, max_steps, time_budget)
     task = spec.reopen(run_dir, record, config)
     trainer = make_trainer(spec, task, task.build_model(), run_dir, config, reporter, callbacks)
     trainer.restore(checkpoint)
-    if new_stop:
-        record = {**record, "config": config.to_dict()}
+    record = {**record, "config": config.to_dict()} if new_stop else record
     if new_stop and trainer.world.main:
         layout.write_json(run_dir / layout.CONFIG, record)
     trainer.reporter.message(f"resuming {run_dir} at step {trainer.state.step}")
     return finish(spec, trainer, read_baselines(run_dir), record)
 
 
-def refuse_a_spent_stop(run_dir: Path, checkpoint: Checkpoint, max_steps, time_budget) -> None:
-    """A ValueError when a new stopping point given to ``resume`` is one the run has already
-    passed: both count the whole run, so it would stop at once, having trained nothing."""
+def refuse_a_spent_stop(run_dir: Path, checkpoint: Checkpoint, recorded, max_steps, budget):
+    """A ValueError for a stop other than the ``recorded`` one (the run's TrainerConfig) that
+    the run has passed: both count the whole run, so it would stop at once, training nothing."""
     step, elapsed = (checkpoint.meta.get("trainer", {}).get(key, 0) for key in ("step", "elapsed"))
-    if max_steps is not None and max_steps <= step:
+    time_budget = None if budget == recorded.time_budget else budget
+    if max_steps is not None and max_steps != recorded.max_steps and max_steps <= step:
         raise ValueError(
             f"--max-steps {max_steps} is already reached: steps count the whole run, and "
             f"{run_dir} is at step {step}; for {max_steps} more, give --max-steps "
