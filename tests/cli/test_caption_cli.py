@@ -8,7 +8,7 @@ import json
 import pytest
 
 from tests.cli.checks import assert_one_line_error, last_json
-from tests.tasks.caption_fixtures import write_shapes_folder
+from tests.tasks.caption_fixtures import png_header, write_shapes_folder
 
 TINY = ["--hidden-size", "8", "--embedding-size", "4", "--base-channels", "2",
         "--conv-blocks", "2", "--attention-size", "4", "--batch-size", "4"]  # fmt: skip
@@ -76,3 +76,56 @@ def test_caption_errors_are_one_line(rnnkit, shapes, tmp_path):
     )
     assert_one_line_error(rnnkit("caption", out, tmp_path / "none.png"), "no image file")
     assert_one_line_error(rnnkit("caption", tmp_path, image), "not an rnnkit run directory")
+
+
+def test_files_that_are_not_sane_images_are_one_line(rnnkit, shapes, tmp_path):
+    text = tmp_path / "some.txt"
+    text.write_text("hello world, this is some small text.\n", encoding="utf-8")
+    huge = tmp_path / "huge.png"
+    huge.write_bytes(png_header(20000, 20000))
+    out = tmp_path / "run"
+    training = ["train", "caption", "--dataset", shapes, *TINY, "--conditioning", "init"]
+    code, _, err = rnnkit(*training, "--max-steps", "1", "--out", out)
+    assert code == 0, err
+    assert rnnkit("caption", out, shapes / "red-circle-0.png")[0] == 0
+    not_image = f"{text} is not an image PIL can read (PNG, JPEG, ...)"
+    assert_one_line_error(rnnkit("caption", out, text), not_image)
+    too_large = f"{huge} is 400,000,000 pixels; an image may have at most 67,108,864 pixels"
+    assert_one_line_error(rnnkit("caption", out, huge), too_large)
+    # a data set listing such an image stops before any run directory is made
+    (shapes / "huge.png").write_bytes(huge.read_bytes())
+    with open(shapes / "captions.tsv", "a", encoding="utf-8") as table:
+        table.write("huge.png\tred square\n")
+    again = tmp_path / "again"
+    result = rnnkit(*training, "--max-steps", "1", "--out", again)
+    assert_one_line_error(result, f"{shapes / 'huge.png'} is 400,000,000 pixels")
+    assert not again.exists()
+
+
+def test_attention_png_never_replaces_a_file_that_is_not_a_figure(rnnkit, shapes, tmp_path):
+    out = tmp_path / "run"
+    code, _, err = rnnkit("train", "caption", "--dataset", shapes, *TINY, "--max-steps", "1",
+                          "--heatmaps", "0", "--out", out)  # fmt: skip
+    assert code == 0, err
+    images = [shapes / "red-circle-0.png", shapes / "blue-square-1.png"]
+    corpus = tmp_path / "small.txt"
+    corpus.write_bytes(b"hello world\n")
+    notes = tmp_path / "notes.png"
+    notes.write_bytes(b"keep me\n")
+    for png, words in [
+        (tmp_path, f"--attention-png {tmp_path} is a folder; give a file name in it"),
+        (corpus, "allowed: .png, .svg, .pdf (got '.txt')"),
+        (notes, f"--attention-png {notes} exists and is not a PNG figure"),
+    ]:
+        assert_one_line_error(rnnkit("caption", out, images[0], "--attention-png", png), words)
+    (tmp_path / "map-blue-square-1.svg").write_bytes(b"keep me too\n")
+    assert_one_line_error(  # each image's name is checked before any is captioned
+        rnnkit("caption", out, *images, "--attention-png", tmp_path / "map.svg"),
+        "map-blue-square-1.svg exists and is not an SVG figure",
+    )
+    assert not (tmp_path / "map-red-circle-0.svg").exists()
+    assert (tmp_path / "map-blue-square-1.svg").read_bytes() == b"keep me too\n"
+    assert corpus.read_bytes() == b"hello world\n" and notes.read_bytes() == b"keep me\n"
+    for _ in range(2):  # drawn, then drawn again over its own SVG
+        code, _, err = rnnkit("caption", out, images[0], "--attention-png", tmp_path / "a.svg")
+        assert code == 0 and (tmp_path / "a.svg").read_bytes().startswith(b"<?xml"), err

@@ -2,6 +2,7 @@
 small fixture series, at tiny settings."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -72,9 +73,54 @@ def test_errors_are_one_line(run, tmp_path, capsys):
     bad.write_text("t,v\n1,2\n2,oops\n" + "3,4\n" * 20, encoding="utf-8")
     assert main(["train", "forecast", "--dataset", str(bad), *TINY]) == 2
     assert "line 3: 'oops' is not a number" in capsys.readouterr().err
+    gap = tmp_path / "gap.csv"  # two halves with a blank line between: not one series
+    gap.write_text("".join(f"{i}\n" for i in range(30)) + "\n" + "5\n" * 30, encoding="utf-8")
+    assert main(["train", "forecast", "--dataset", str(gap), *TINY]) == 2
+    assert f"{gap}, line 31: an empty value is not a number" in capsys.readouterr().err
+    series = out.parent / "series.csv"  # 96 points
+    assert main(["train", "forecast", "--dataset", str(series), "--val-size", "1000"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.strip().endswith("the largest --val-size that fits is 46")
+    assert main(["train", "forecast", "--dataset", str(series), "--period", "1000"]) == 2
+    err = capsys.readouterr().err
+    assert "the largest --period that fits is 24 (it sets the horizon)" in err
     assert main(["train", "forecast", "--resume", str(out), "--cell", "gru"]) == 2
     assert "--resume continues a run" in capsys.readouterr().err
     assert main(["evaluate", str(out), "--data", "x.txt"]) == 2
     assert main(["evaluate", str(out), "--split", "train"]) == 2
     assert "a forecasting run has: val, test" in capsys.readouterr().err
     assert main(["train", "forecast"]) == 2
+
+
+def test_plot_paths_that_would_lose_a_file_are_refused(run, tmp_path, capsys):
+    """A folder, a file that is not a PNG, a suffix that is not a figure's: one line, exit 2,
+    the file as it was; a plot drawn again over its own PNG, and an .svg as SVG, are fine."""
+    out, _ = run
+    notes = tmp_path / "notes.png"
+    notes.write_bytes(b"keep me\n")
+    folder = tmp_path / "adir"
+    folder.mkdir()
+    for plot, words in [
+        (folder, f"--plot {folder} is a folder; give a file name in it"),
+        (notes, f"--plot {notes} exists and is not a PNG figure; rnnkit replaces only a PNG"),
+        (tmp_path / "out.jpg", "allowed: .png, .svg, .pdf (got '.jpg')"),
+        (tmp_path / "none" / "f.png", f"its folder {tmp_path / 'none'} does not exist"),
+        (notes / "f.png", f"cannot be written: {notes} is not a folder"),
+    ]:
+        assert main(["forecast", str(out), "--plot", str(plot)]) == 2
+        err = capsys.readouterr().err
+        assert words in err and len(err.strip().splitlines()) == 1, err
+    assert notes.read_bytes() == b"keep me\n" and list(folder.iterdir()) == []
+    for name, magic in [("f.png", b"\x89PNG"), ("f.png", b"\x89PNG"), ("f.svg", b"<?xml")]:
+        assert main(["forecast", str(out), "--plot", str(tmp_path / name)]) == 0
+        assert (tmp_path / name).read_bytes().startswith(magic)
+    capsys.readouterr()
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_an_unwritable_plot_names_the_path_given(run, capsys):
+    out, _ = run
+    assert main(["forecast", str(out), "--plot", "/proc/rnnkit-forecast.png"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("rnnkit forecast: error: cannot write /proc/rnnkit-forecast.png: ")
+    assert ".tmp" not in err and "Errno" not in err and len(err.splitlines()) == 1

@@ -103,3 +103,31 @@ def test_a_beam_and_a_temperature_together_are_refused(trained_run, capsys):
     with pytest.raises(SystemExit) as exit:
         main(["evaluate", str(trained_run), "--beam", "0"])
     assert exit.value.code == 2 and "expected a positive integer" in capsys.readouterr().err
+
+
+def test_attention_png_never_replaces_a_file_that_is_not_a_figure(trained_run, tmp_path, capsys):
+    corpus = tmp_path / "small.txt"
+    corpus.write_bytes(b"hello world\n")
+    notes = tmp_path / "notes.png"
+    notes.write_bytes(b"keep me\n")
+    sentence = "The red dog sees the cat."
+    for png, words in [
+        (tmp_path, f"--attention-png {tmp_path} is a folder; give a file name in it"),
+        (corpus, "allowed: .png, .svg, .pdf (got '.txt')"),
+        (notes, f"--attention-png {notes} exists and is not a PNG figure"),
+    ]:
+        assert main(["translate", str(trained_run), sentence, "--attention-png", str(png)]) == 2
+        err = capsys.readouterr().err
+        assert words in err and len(err.strip().splitlines()) == 1, err
+    # with two sentences, both names are checked before anything is written
+    (tmp_path / "map-2.png").write_bytes(b"keep me too\n")
+    argv = ["translate", str(trained_run), sentence, sentence, "--attention-png"]
+    assert main([*argv, str(tmp_path / "map.png")]) == 2
+    assert "map-2.png exists and is not a PNG figure" in capsys.readouterr().err
+    assert not (tmp_path / "map-1.png").exists()
+    assert (tmp_path / "map-2.png").read_bytes() == b"keep me too\n"
+    assert corpus.read_bytes() == b"hello world\n" and notes.read_bytes() == b"keep me\n"
+    for name, magic in [("a.pdf", b"%PDF-"), ("a.pdf", b"%PDF-"), ("a.svg", b"<?xml")]:
+        assert main([*argv[:3], "--attention-png", str(tmp_path / name)]) == 0
+        assert (tmp_path / name).read_bytes().startswith(magic)
+    capsys.readouterr()

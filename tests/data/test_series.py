@@ -46,12 +46,26 @@ def test_time_and_value_with_header(tmp_path):
         ("a,b,c\n1,2,3\n", "line 1: 3 columns"),
         ("v\n1\n2\n", "has 2 values; forecasting needs at least 8"),
         ("v\n1\nnan\n" + "2\n" * 8, "line 3: 'nan' is not a number"),
+        # a blank line is a missing value, as a line of spaces is, wherever it is but the end
+        ("v\n1\n\n" + "2\n" * 8, "line 3: an empty value is not a number"),
+        ("v\n1\n  \n" + "2\n" * 8, "line 3: an empty value is not a number"),
+        ("t,v\n1,2\n\n" + "3,4\n" * 8, "line 3: an empty value is not a number"),
+        ("\n" + "2\n" * 9, "line 1: an empty value is not a number"),
     ],
 )
 def test_csv_errors_name_the_line(tmp_path, text, message):
     with pytest.raises(ValueError) as error:
         read_series_csv(write(tmp_path, text))
     assert message in str(error.value)
+
+
+def test_blank_lines_at_the_end_are_allowed(tmp_path):
+    times, values = read_series_csv(write(tmp_path, "".join(f"{v}\n" for v in range(10)) + "\n\n"))
+    assert times is None
+    np.testing.assert_array_equal(values, np.arange(10.0))
+    rows = "".join(f"2000-{m:02d},{m}\n" for m in range(1, 11))
+    times, values = read_series_csv(write(tmp_path, "t,v\n" + rows + "\n"))
+    assert len(times) == 10 and values[-1] == 10.0
 
 
 def test_csv_not_utf8_and_empty(tmp_path):

@@ -1,5 +1,7 @@
 """Splits, scaling and windows for forecasting, against hand computation."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -9,6 +11,7 @@ from rnnkit.data.series_windows import (
     anchors,
     default_sizes,
     input_windows,
+    split_series,
     target_windows,
     training_pairs,
 )
@@ -44,10 +47,67 @@ def test_split_parts_and_origins_by_hand():
 def test_split_errors():
     with pytest.raises(ValueError, match="fewer than the horizon"):
         Split.last(40, 2, 6, 5, 3)
-    with pytest.raises(ValueError, match="shorter --window or --horizon"):
+    with pytest.raises(ValueError) as error:
         Split.last(20, 6, 6, 6, 3)
+    assert str(error.value) == (
+        "the series has 20 points, too few for 6 validation and 6 test points and one "
+        "training window of 6 inputs and 3 targets (21 points)"
+    )
     assert default_sizes(100, 12) == (15, 15)
     assert default_sizes(40, 12) == (12, 12)
+
+
+def test_split_series_fills_the_default_sizes():
+    assert split_series(200, 24, 12) == Split.last(200, 30, 30, 24, 12)
+    assert split_series(200, 24, 12, val_size=134) == Split.last(200, 134, 30, 24, 12)
+    assert split_series(200, 24, 58).sizes() == {"train": 84, "val": 58, "test": 58}
+
+
+@pytest.mark.parametrize(
+    ("sizes", "flags", "largest", "advice"),
+    [
+        # 200 - 30 (test) - 24 (window) - 12 (horizon) = 134 validation points at most
+        ({"val_size": 1000}, {"val_size": "--val-size"}, {"val_size": 134}, ""),
+        ({"window": 1000}, {"window": "--window"}, {"window": 128}, ""),
+        # the horizon sets the parts (at least one horizon each): 3 * 58 + 24 = 198 <= 200
+        ({"horizon": 1000}, {"horizon": "--horizon"}, {"horizon": 58}, ""),
+        ({"horizon": 1000}, {"horizon": "--period"}, {"horizon": 58}, " (it sets the horizon)"),
+        (
+            {"val_size": 100, "test_size": 100},
+            {"val_size": "--val-size", "test_size": "--test-size"},
+            {"val_size": 64, "test_size": 64},
+            "",
+        ),
+    ],
+)
+def test_a_split_too_long_names_the_option_at_fault_and_the_largest_that_fits(
+    sizes, flags, largest, advice
+):
+    given = {"window": 24, "horizon": 12, **sizes}
+    with pytest.raises(ValueError) as error:
+        split_series(200, **given, flags=flags)
+    message = str(error.value)
+    assert message.startswith("the series has 200 points, too few for ")
+    assert not re.search(r"-[0-9]", message)  # no negative counts
+    fixes = [f"the largest {flags[size]} that fits is {value}" for size, value in largest.items()]
+    assert message.endswith("; " + ", or ".join(fixes) + advice)
+    for size, value in largest.items():  # the value named fits, one more does not
+        split_series(200, **{**given, size: value})
+        with pytest.raises(ValueError):
+            split_series(200, **{**given, size: value + 1})
+
+
+def test_a_split_no_one_option_can_fix_says_so():
+    with pytest.raises(ValueError) as error:
+        split_series(
+            200, 1000, 12, val_size=1000, flags={"val_size": "--val-size", "window": "--window"}
+        )
+    assert str(error.value).endswith(
+        "; no value of --val-size or --window alone fits; lower several, or give a longer series"
+    )
+    with pytest.raises(ValueError) as error:  # all sizes by default: every option is named
+        split_series(40, 24, 12)
+    assert "the largest --window that fits is 4" in str(error.value)
 
 
 def test_windows_by_hand():

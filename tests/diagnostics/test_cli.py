@@ -115,3 +115,19 @@ def test_run_mistakes_are_one_line_errors(rnnkit, run_dir):
     assert_one_line_error(result, "validation text", "at most", prefix=DIAGNOSE)
     result = rnnkit("diagnose")
     assert_one_line_error(result, "rnnkit diagnose gradients", prefix=DIAGNOSE)
+
+
+def test_out_that_is_a_file_or_under_one_is_refused_and_left_as_it_was(rnnkit, tmp_path):
+    corpus = tmp_path / "small.txt"
+    corpus.write_bytes(b"hello world\n")
+    fresh = ["diagnose", "gradients", "--cells", "rnn", *TINY]
+    result = rnnkit(*fresh, "--out", corpus)
+    words = f"--out {corpus} is a file; give a directory for gradients.png and gradients.json"
+    assert_one_line_error(result, words, prefix=DIAGNOSE)
+    result = rnnkit(*fresh, "--out", corpus / "sub")
+    assert_one_line_error(
+        result, f"--out {corpus / 'sub'} cannot be made: {corpus} is not a folder", prefix=DIAGNOSE
+    )
+    assert corpus.read_bytes() == b"hello world\n" and list(tmp_path.iterdir()) == [corpus]
+    code, _, err = rnnkit(*fresh, "--out", tmp_path / "new" / "folder")
+    assert code == 0 and (tmp_path / "new" / "folder" / "gradients.json").is_file(), err

@@ -183,6 +183,24 @@ def test_an_existing_run_is_never_overwritten(tmp_path, capsys):
     assert "already holds a run" in capsys.readouterr().err
 
 
+def test_out_that_is_a_file_or_under_one_is_refused_before_any_run(tmp_path, capsys):
+    corpus = tmp_path / "small.txt"
+    corpus.write_bytes(b"hello world\n")
+    adding = ["adding", "--cells", "rnn", "--seq-len", "4", *tiny(corpus)]
+    for argv in (adding, ["exploding", "--steps", "2", "--out", str(corpus)]):
+        assert main(["experiment", *argv]) == 2
+        err = capsys.readouterr().err
+        assert f"--out {corpus} is a file; give a directory for " in err, err
+        assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert (
+        main(["experiment", "adding", "--cells", "rnn", "--seq-len", "4", *tiny(corpus / "x")]) == 2
+    )
+    err = capsys.readouterr().err
+    assert f"--out {corpus / 'x'} cannot be made: {corpus} is not a folder" in err
+    assert "run 1/1" not in err  # refused before the run, not after it
+    assert corpus.read_bytes() == b"hello world\n" and list(tmp_path.iterdir()) == [corpus]
+
+
 def test_a_run_is_determined_by_its_seed(tmp_path, capsys):
     def final_value(name, seed):
         argv = ["adding", "--cells", "gru", "--seq-len", "4", *tiny(tmp_path / name)]

@@ -20,6 +20,7 @@ from rnnkit.reproduce.report import table_lines
 from rnnkit.reproduce.results import ENTRIES
 from rnnkit.reproduce.runner import Row, run_entries
 from tests.cli import documented_commands as docs
+from tests.cli.checks import assert_one_line_error
 from tests.cli.test_documented_commands import BUDGET_FLAGS, TINY, command_path
 
 SCALE = 0.001  # 560 s -> 0.56 s, 12,000 steps -> 12
@@ -111,3 +112,23 @@ def test_a_full_scale_row_is_judged_against_its_range():
     )
     assert not any("smoke" in line for line in lines)
     assert "fail" in lines[2] and lines[-1] == "0 of 1 figures in range"
+
+
+def test_a_runs_dir_that_is_a_file_or_under_one_is_refused_before_any_run(rnnkit, tmp_path):
+    corpus = tmp_path / "small.txt"
+    corpus.write_bytes(b"hello world\n")
+    entry = next(e for e in ENTRIES if not e.fetch)
+
+    def launch(argv, cwd):
+        raise AssertionError(f"ran {argv} in {cwd}")
+
+    with pytest.raises(ValueError) as error:
+        run_entries([entry], corpus, SCALE, "cpu", launch)
+    assert str(error.value) == f"--runs-dir {corpus} is a file; give a directory for the runs"
+    with pytest.raises(ValueError) as error:
+        run_entries([entry], corpus / "sub", SCALE, "cpu", launch)
+    words = f"--runs-dir {corpus / 'sub'} cannot be made: {corpus} is not a folder"
+    assert str(error.value) == words
+    argv = ["reproduce", entry.name, "--scale", str(SCALE), "--runs-dir", corpus]
+    assert_one_line_error(rnnkit(*argv), f"--runs-dir {corpus} is a file")
+    assert corpus.read_bytes() == b"hello world\n" and list(tmp_path.iterdir()) == [corpus]

@@ -3,6 +3,8 @@ coloured circles and squares (RGBA, transparent background) at a few positions."
 
 from __future__ import annotations
 
+import struct
+import zlib
 from pathlib import Path
 
 COLOURS = {"red": (220, 30, 30, 255), "blue": (30, 30, 220, 255), "green": (30, 160, 30, 255)}
@@ -28,3 +30,15 @@ def write_shapes_folder(folder: Path, size: int = 64) -> Path:
                 lines.append(f"{name}\t{colour} {shape}")
     (folder / "captions.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return folder
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A PNG that declares ``width`` x ``height`` RGB pixels and holds none: all PIL reads
+    before it decodes, so a 20000x20000 "image" costs a few bytes."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + crc
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")

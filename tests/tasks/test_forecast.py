@@ -11,8 +11,8 @@ from rnnkit.baselines.forecasting import arima_forecasts
 from rnnkit.data.series import load_series
 from rnnkit.data.series_windows import Scaler
 from rnnkit.tasks import lifecycle
-from rnnkit.tasks.forecast import ForecastTask, forecast_run, resume, train
-from rnnkit.tasks.forecast_config import resolve_config
+from rnnkit.tasks.forecast import ForecastTask, forecast_run, prepare, resume, train
+from rnnkit.tasks.forecast_config import resolve_config, size_flags
 from rnnkit.training.checkpoint import load_checkpoint
 from tests.tasks.forecast_fixtures import tiny_config, write_series_csv
 
@@ -139,3 +139,46 @@ def test_defaults_by_data_set_and_for_files():
     assert plain.data.horizon == 12 and plain.baselines.arima_order == (1, 1, 1)
     with pytest.raises(ValueError, match="unknown mode"):
         resolve_config({"model.mode": "sideways"})
+
+
+def test_size_flags_name_the_options_the_user_set():
+    def flags(**overrides):
+        return size_flags(resolve_config({f"data.{k}": v for k, v in overrides.items()}))
+
+    assert flags(dataset="airline") == {} and flags(dataset="my.csv") == {}
+    assert flags(dataset="airline", window=30) == {"window": "--window"}
+    assert flags(dataset="my.csv", val_size=9, test_size=9) == {
+        "val_size": "--val-size",
+        "test_size": "--test-size",
+    }
+    assert flags(dataset="my.csv", period=7) == {"horizon": "--period"}  # the horizon is 7
+    assert flags(dataset="my.csv", period=7, horizon=3) == {"horizon": "--horizon"}
+    assert flags(dataset="sunspots", period=7) == {}  # a named set's horizon is its own
+
+
+@pytest.mark.parametrize(
+    ("option", "flag", "largest"),
+    [
+        # 96 points: 14 test (15 %), window 24, horizon 12 leave 46 for validation
+        ("val_size", "--val-size", 46),
+        # the period is the horizon, each part at least one: 3 * 24 + 24 = 96
+        ("period", "--period", 24),
+    ],
+)
+def test_a_task_too_long_for_its_series_names_the_option_and_what_fits(
+    csv_path, option, flag, largest
+):
+    def task(value):
+        return prepare(
+            resolve_config({"data.dataset": str(csv_path), f"data.{option}": value}), None
+        )
+
+    with pytest.raises(ValueError) as error:
+        task(1000)
+    message = str(error.value)
+    assert message.startswith("the series has 96 points, too few for ")
+    assert f"; the largest {flag} that fits is {largest}" in message
+    assert "--window" not in message and "--horizon" not in message
+    assert task(largest).split.val_start >= 24 + 12
+    with pytest.raises(ValueError):
+        task(largest + 1)

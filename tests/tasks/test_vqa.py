@@ -93,13 +93,26 @@ def test_predict_answers_about_a_test_scene_or_a_png(run, tmp_path, capsys):
             ["is there a seven ?", "--image", "SMALL"],
             "a scene is 24x24 pixels for this run, got 8x8",
         ),
+        (
+            ["where is the seven ?", "--image", "TEXT"],
+            "some.txt is not an image PIL can read (PNG, JPEG, ...)",
+        ),
+        (
+            ["where is the seven ?", "--image", "HUGE"],
+            "huge.png is 400,000,000 pixels; an image may have at most 67,108,864 pixels",
+        ),
     ],
 )
 def test_bad_inputs_end_with_one_line(run, tmp_path, capsys, argv, message):
     from PIL import Image
 
+    from tests.tasks.caption_fixtures import png_header
+
     Image.new("L", (8, 8)).save(tmp_path / "small.png")
-    argv = [str(tmp_path / "small.png") if a == "SMALL" else a for a in argv]
+    (tmp_path / "some.txt").write_text("hello world, this is some small text.\n")
+    (tmp_path / "huge.png").write_bytes(png_header(20000, 20000))
+    files = {"SMALL": "small.png", "TEXT": "some.txt", "HUGE": "huge.png"}
+    argv = [str(tmp_path / files[a]) if a in files else a for a in argv]
     assert main(["predict", str(run), *argv]) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
@@ -118,6 +131,20 @@ def test_a_missing_digits_file_is_one_line_and_makes_no_run(tmp_path, capsys):
     assert main(["train", "vqa", "--images", tmp_path / "none.csv.gz", "--out", out]) == 2
     err = capsys.readouterr().err.strip()
     assert "no such file" in err and len(err.splitlines()) == 1 and not out.exists()
+
+
+@pytest.mark.parametrize("damage", ["truncated", "binary"])
+def test_a_damaged_images_file_is_one_line_and_makes_no_run(digits, tmp_path, capsys, damage):
+    whole = digits.read_bytes()
+    bad = tmp_path / "bad.csv.gz"
+    bad.write_bytes(whole[: len(whole) // 2] if damage == "truncated" else bytes(range(128, 256)))
+    out = tmp_path / "run"
+    assert main(["train", "vqa", "--images", bad, "--out", out]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and not out.exists()
+    assert err.startswith(f"rnnkit train: error: {bad} is ")
+    assert err.endswith("expected digits.csv.gz: CSV text, gzipped or not, one image a line "
+                        "(8x8 pixels, then the label)")  # fmt: skip
 
 
 def test_batches_resume_at_any_step(digits):
@@ -145,3 +172,22 @@ def test_a_resumed_run_ends_with_the_weights_of_one_that_never_stopped(digits, t
     assert whole.meta["step"] == half.meta["step"] == 4
     for name, tensor in whole.section("model").items():
         assert np.array_equal(tensor.numpy(), half.section("model")[name].numpy()), name
+
+
+def test_attention_map_never_replaces_a_file_that_is_not_a_figure(run, tmp_path, capsys):
+    notes = tmp_path / "notes.png"
+    notes.write_bytes(b"keep me\n")
+    ask = ["predict", str(run), "is there a seven ?", "--image", "0", "--attention-map"]
+    for png, words in [
+        (tmp_path, f"--attention-map {tmp_path} is a folder; give a file name in it"),
+        (notes, f"--attention-map {notes} exists and is not a PNG figure"),
+        (tmp_path / "map.gif", "allowed: .png, .svg, .pdf (got '.gif')"),
+    ]:
+        assert main([*ask, png]) == 2
+        err = capsys.readouterr().err.strip()
+        assert words in err and len(err.splitlines()) == 1, err
+    assert notes.read_bytes() == b"keep me\n" and sorted(tmp_path.iterdir()) == [notes]
+    for _ in range(2):  # drawn, then drawn again over its own PDF
+        assert main([*ask, tmp_path / "map.pdf"]) == 0
+        assert (tmp_path / "map.pdf").read_bytes().startswith(b"%PDF-")
+    capsys.readouterr()

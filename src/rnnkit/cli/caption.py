@@ -6,22 +6,26 @@
     rnnkit caption runs/caption-emoji-attention cat.png --attention-png cat-attention.png
 
 An image of any size is made RGB on white and 64x64, as in training. With --json, one JSON
-object a line (one per image).
+object a line (one per image). The --attention-png suffix names the format (.png, .svg, .pdf);
+a file already there is replaced only if it is a figure of that format.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from functools import partial
 from pathlib import Path
 
 from rnnkit.cli.args import (
     add_backend_flag,
     add_device_flag,
     backend_model,
+    guarded,
     positive_int,
     run_command,
 )
+from rnnkit.data.output_paths import figure_path
 
 
 def register(subparsers) -> None:
@@ -61,12 +65,11 @@ def register(subparsers) -> None:
 def caption_command(args: argparse.Namespace) -> int:
     from rnnkit.tasks.caption_runs import caption_file
 
+    pngs = _png_paths(args.attention_png, args.images)
     model = backend_model(args)
-    for image in args.images:
-        png = args.attention_png
-        if png is not None and len(args.images) > 1:
-            png = Path(png).with_name(f"{Path(png).stem}-{Path(image).stem}.png")
-        result = caption_file(
+    for image, png in zip(args.images, pngs, strict=True):
+        draw = partial(
+            caption_file,
             args.run_dir,
             image,
             beam=args.beam,
@@ -78,6 +81,7 @@ def caption_command(args: argparse.Namespace) -> int:
             checkpoint=args.checkpoint,
             model=model,
         )
+        result = guarded(draw)
         if args.json:
             print(json.dumps(result))
         else:
@@ -85,3 +89,16 @@ def caption_command(args: argparse.Namespace) -> int:
             if "attention_png" in result:
                 print(f"  attention map: {result['attention_png']}")
     return 0
+
+
+def _png_paths(given: str | None, images: list[str]) -> list[Path | None]:
+    """Where each image's attention map goes (None: nowhere), every one checked before any
+    captioning: ``PATH``, or with several images ``PATH`` with "-IMAGE" before the suffix."""
+    if given is None:
+        return [None] * len(images)
+    path = Path(given)
+    if len(images) > 1:
+        paths = [path.with_name(f"{path.stem}-{Path(i).stem}{path.suffix}") for i in images]
+    else:
+        paths = [path]
+    return [figure_path(p, "--attention-png") for p in paths]

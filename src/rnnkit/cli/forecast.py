@@ -8,7 +8,8 @@ The forecast starts after the last point of the series the run was trained on (i
 predictions back one step at a time for any horizon; a direct model forecasts its trained
 horizon in one pass, and a longer horizon in blocks of that many steps, each block reading the
 last WINDOW values of series and forecast so far. The plot goes to --plot PATH (default
-RUN_DIR/plots/forecast-future.png).
+RUN_DIR/plots/forecast-future.png), in the format its suffix names (.png, .svg, .pdf); a file
+already there is replaced only if it is a figure of that format.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ from rnnkit.cli.args import (
     add_backend_flag,
     add_device_flag,
     backend_model,
+    guarded,
     positive_int,
     run_command,
 )
+from rnnkit.data.output_paths import figure_path
 
 
 def register(subparsers) -> None:
@@ -32,7 +35,7 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--horizon", type=positive_int, metavar="H", help="steps (default: the run's)"
     )
-    parser.add_argument("--plot", metavar="PATH", help="write the PNG here")
+    parser.add_argument("--plot", metavar="PATH", help="write the plot here (.png, .svg, .pdf)")
     add_device_flag(parser)
     add_backend_flag(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -42,8 +45,9 @@ def register(subparsers) -> None:
 def forecast_command(args: argparse.Namespace) -> int:
     from rnnkit.tasks.forecast import forecast_run
 
+    plot = None if args.plot is None else figure_path(args.plot, "--plot")
     model = backend_model(args)
-    result = forecast_run(args.run_dir, args.horizon, args.checkpoint, args.plot, model)
+    result = guarded(lambda: forecast_run(args.run_dir, args.horizon, args.checkpoint, plot, model))
     if args.json:
         print(json.dumps(result))
         return 0

@@ -7,7 +7,8 @@
 
 Words the model's vocabulary lacks are read as <unk> (listed in a note on stderr). With
 several sentences and --attention-png, the k-th heatmap goes to PATH with "-k" before the
-suffix.
+suffix. The suffix names the format (.png, .svg, .pdf); a file already there is replaced only
+if it is a figure of that format (rnnkit.data.output_paths).
 """
 
 from __future__ import annotations
@@ -15,9 +16,18 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from functools import partial
 from pathlib import Path
 
-from rnnkit.cli.args import add_backend_flag, add_device_flag, loaded_run, positive_int, run_command
+from rnnkit.cli.args import (
+    add_backend_flag,
+    add_device_flag,
+    guarded,
+    loaded_run,
+    positive_int,
+    run_command,
+)
+from rnnkit.data.output_paths import figure_path
 
 
 def register(subparsers) -> None:
@@ -49,22 +59,21 @@ def translate_command(args: argparse.Namespace) -> int:
             "give one of them"
         )
     beam = 5 if args.beam is None else args.beam
+    pngs = _png_paths(args.attention_png, len(args.sentences))
     run = loaded_run(args, load_run)
     if args.attention_png and run.model.attention is None:
         raise ValueError(f"{args.run_dir} has no attention (attention none): no heatmap to draw")
     results = []
-    for k, sentence in enumerate(args.sentences, start=1):
+    for sentence, png in zip(args.sentences, pngs, strict=True):
         translation = translate(run, sentence, beam, args.temperature, args.seed)
         entry = {
             "source": sentence,
             "translation": translation.text,
             "unknown_words": translation.unknown_words,
         }
-        if args.attention_png:
-            path = _png_path(Path(args.attention_png), k, len(args.sentences))
-            entry["attention_png"] = str(
-                translation_heatmap(translation, run.vocab, path, sentence[:80])
-            )
+        if png is not None:
+            draw = partial(translation_heatmap, translation, run.vocab, png, sentence[:80])
+            entry["attention_png"] = str(guarded(draw))
         results.append(entry)
     if args.json:
         print(json.dumps({"run_dir": args.run_dir, "translations": results}, ensure_ascii=False))
@@ -81,5 +90,14 @@ def translate_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _png_path(path: Path, k: int, count: int) -> Path:
-    return path if count == 1 else path.with_name(f"{path.stem}-{k}{path.suffix}")
+def _png_paths(given: str | None, count: int) -> list[Path | None]:
+    """Where each sentence's heatmap goes (None: nowhere), every one checked before any
+    translating: ``PATH``, or with several sentences ``PATH`` with "-k" before the suffix."""
+    if given is None:
+        return [None] * count
+    path = Path(given)
+    if count > 1:
+        paths = [path.with_name(f"{path.stem}-{k}{path.suffix}") for k in range(1, count + 1)]
+    else:
+        paths = [path]
+    return [figure_path(p, "--attention-png") for p in paths]

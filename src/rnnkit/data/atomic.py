@@ -3,7 +3,9 @@
 ``atomic_write_bytes`` (``atomic_write_chunks``: from pieces) writes a temp file in the same
 folder, fsyncs it, ``os.replace``s it over the target and fsyncs the folder, so a crash at any
 moment leaves the old file whole or the new one. Checkpoints, ``config.json``, metrics and
-every figure are written this way.
+every figure are written this way. A write that fails is an OSError of the same kind saying
+which file could not be written and why (``rnnkit.data.output_paths.why_unwritable``), not
+naming the temp file.
 """
 
 from __future__ import annotations
@@ -14,10 +16,17 @@ import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
+from rnnkit.data.output_paths import why_unwritable
+
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Replace ``path`` by ``data`` so that readers see the old file or the new, never half."""
-    atomic_write_chunks(path, [data])
+    try:
+        atomic_write_chunks(path, [data])
+    except OSError as error:
+        raised = type(error)(f"cannot write {path}: {why_unwritable(path, error)}")
+        raised.errno = error.errno
+        raise raised from error
 
 
 def atomic_write_chunks(path: str | Path, chunks: Iterable[bytes]) -> None:

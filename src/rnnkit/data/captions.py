@@ -32,7 +32,6 @@ For ``emoji`` with seed 0: 1,911 emoji in 1,529 / 191 / 191 groups.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import re
 import unicodedata
@@ -43,6 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnkit.data.archives import iter_tar_files
+from rnnkit.data.image_files import open_image
 
 SPLIT_SEED = 0
 PARTS = ("train", "val", "test")
@@ -164,13 +164,9 @@ def parse_captions_tsv(text: str, source: str = CAPTIONS_FILE) -> list[Captioned
 
 def read_rgb(data: bytes, source: str, size: int = IMAGE_SIZE) -> np.ndarray:
     """An image file's bytes as ``(size, size, 3)`` uint8 RGB, transparency on white."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            rgba = image.convert("RGBA")
-    except (UnidentifiedImageError, OSError) as error:
-        raise ValueError(f"{source} is not an image PIL can read ({error})") from None
+    rgba = open_image(data, source, "RGBA")
     white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
     rgb = Image.alpha_composite(white, rgba).convert("RGB")
     if rgb.size != (size, size):

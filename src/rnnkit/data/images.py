@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,10 +113,7 @@ def load_images(
 
 def read_image_csv(path: Path, image_format: ImageFormat) -> tuple[np.ndarray, np.ndarray]:
     """``(pixels (N, H*W) int64, labels (N,) int64)`` of a CSV file, checked line by line."""
-    raw = path.read_bytes()
-    if raw[:2] == b"\x1f\x8b":  # the gzip magic number
-        raw = gzip.decompress(raw)
-    lines = raw.decode("ascii").split()
+    lines = _read_lines(path, image_format)
     columns = image_format.height * image_format.width + 1
     for number, line in enumerate(lines, start=1):
         if line.count(",") != columns - 1:
@@ -161,6 +159,28 @@ def to_sequences(images: np.ndarray, by: str) -> np.ndarray:
     if by == "pixel":
         return images.reshape(images.shape[0], -1, 1)  # (N, H*W, 1)
     raise ValueError(f"by must be 'row' or 'pixel', got {by!r}")
+
+
+def _read_lines(path: Path, image_format: ImageFormat) -> list[str]:
+    """The lines of a CSV file, gzipped or not; a damaged gzip or binary file says what the
+    file should be."""
+    expected = (
+        f"expected {image_format.file_name}: CSV text, gzipped or not, one image a line "
+        f"({image_format.height}x{image_format.width} pixels, then the label)"
+    )
+    raw = path.read_bytes()
+    if raw[:2] == b"\x1f\x8b":  # the gzip magic number
+        try:
+            raw = gzip.decompress(raw)
+        except (EOFError, OSError, zlib.error) as error:
+            raise ValueError(f"{path} is a damaged gzip file ({error}); {expected}") from None
+    try:
+        return raw.decode("ascii").split()
+    except UnicodeDecodeError as error:
+        raise ValueError(
+            f"{path} is not CSV text (byte {raw[error.start]:#04x} at offset {error.start}); "
+            f"{expected}"
+        ) from None
 
 
 def _key(seed: int, row: int) -> bytes:

@@ -140,14 +140,17 @@ def read_series_csv(path: str | Path) -> tuple[list[str] | None, np.ndarray]:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as error:
         raise ValueError(f"{path} is not UTF-8 text (byte offset {error.start})") from None
-    rows = [(number, row) for number, row in enumerate(csv.reader(text.splitlines()), 1) if row]
+    rows = list(enumerate(csv.reader(text.splitlines()), 1))
+    while rows and not rows[-1][1]:
+        rows.pop()  # blank lines at the end of the file are allowed
     if not rows:
         raise ValueError(f"{path} is empty; expected one value a line (optionally time,value)")
-    width = len(rows[0][1])
+    first, width = next((number, len(row)) for number, row in rows if row)
     if width not in (1, 2):
         raise ValueError(
-            f"{path}, line {rows[0][0]}: {width} columns; expected one (value) or two (time,value)"
+            f"{path}, line {first}: {width} columns; expected one (value) or two (time,value)"
         )
+    rows = [(number, row or [""] * width) for number, row in rows]  # a blank line: empty values
     if _is_header(rows[0][1][-1]):
         rows = rows[1:]
     times, values = [], []

@@ -92,11 +92,7 @@ class Split:
                 )
         split = cls(n, n - val_size - test_size, n - test_size)
         if split.val_start - window - horizon + 1 < 1:
-            raise ValueError(
-                f"the series has {n} points: after {val_size} for validation and {test_size} "
-                f"for test, {split.val_start} are left for training, fewer than one window of "
-                f"{window} inputs and {horizon} targets; use a shorter --window or --horizon"
-            )
+            raise ValueError(_too_short(n, val_size, test_size, window, horizon))
         return split
 
     def bounds(self, part: str) -> tuple[int, int]:
@@ -118,6 +114,77 @@ def default_sizes(n: int, horizon: int, fraction: float = 0.15) -> tuple[int, in
     """``(val_size, test_size)`` for a user's series: 15% each, at least one horizon."""
     size = max(horizon, int(round(fraction * n)))
     return size, size
+
+
+SIZE_FLAGS = {
+    "val_size": "--val-size",
+    "test_size": "--test-size",
+    "window": "--window",
+    "horizon": "--horizon",
+}
+
+
+def split_series(
+    n: int,
+    window: int,
+    horizon: int,
+    val_size: int | None = None,
+    test_size: int | None = None,
+    flags: dict[str, str] | None = None,
+) -> Split:
+    """``Split.last`` of ``n`` points, with ``default_sizes`` for a part size left None.
+
+    When the series is too short for the sizes, the ValueError names, for each size in
+    ``flags`` (a size of ``SIZE_FLAGS`` -> the option that chose it, e.g. ``{"val_size":
+    "--val-size"}``, or ``{"horizon": "--period"}`` where the horizon is the period), the
+    largest value that fits with the others kept. None or empty (the user chose none of them):
+    all four, under their own options.
+    """
+    sizes = {"val_size": val_size, "test_size": test_size, "window": window, "horizon": horizon}
+    val, test = _part_sizes(n, sizes)
+    if val + test + window + horizon > n:
+        advice = _largest_that_fit(n, sizes, flags or SIZE_FLAGS)
+        raise ValueError(f"{_too_short(n, val, test, window, horizon)}; {advice}")
+    return Split.last(n, val, test, window, horizon)
+
+
+def _part_sizes(n: int, sizes: dict) -> tuple[int, int]:
+    """(validation, test) points: the sizes given, else ``default_sizes`` of the horizon."""
+    val, test = default_sizes(n, sizes["horizon"])
+    return sizes["val_size"] or val, sizes["test_size"] or test
+
+
+def _fits(n: int, sizes: dict) -> bool:
+    val, test = _part_sizes(n, sizes)
+    horizon = sizes["horizon"]
+    return min(val, test) >= horizon and val + test + sizes["window"] + horizon <= n
+
+
+def _largest_that_fit(n: int, sizes: dict, flags: dict[str, str]) -> str:
+    """For each size in ``flags`` that fits alone: "the largest --val-size that fits is 134"."""
+    current = dict(zip(("val_size", "test_size"), _part_sizes(n, sizes), strict=True))
+    current.update(window=sizes["window"], horizon=sizes["horizon"])
+    fixes = []
+    for size, flag in flags.items():
+        lowest = 2 if flag == "--period" else 1  # --period 1: no season, and horizon 12
+        for value in range(min(current[size] - 1, n), lowest - 1, -1):
+            if _fits(n, {**sizes, size: value}):
+                sets = " (it sets the horizon)" if flag == "--period" else ""
+                fixes.append(f"the largest {flag} that fits is {value}{sets}")
+                break
+    if not fixes:
+        options = " or ".join(flags.values())
+        return f"no value of {options} alone fits; lower several, or give a longer series"
+    return ", or ".join(fixes)
+
+
+def _too_short(n: int, val_size: int, test_size: int, window: int, horizon: int) -> str:
+    need = val_size + test_size + window + horizon
+    return (
+        f"the series has {n} points, too few for {val_size} validation and {test_size} test "
+        f"points and one training window of {window} inputs and {horizon} targets "
+        f"({need} points)"
+    )
 
 
 def anchors(scaled: np.ndarray, origins: np.ndarray, relative: bool) -> np.ndarray:

@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 
 from rnnkit.data.atomic import atomic_write_text
+from rnnkit.data.output_paths import make_folder
 from rnnkit.diagnostics.fresh import diagnose_cells
 from rnnkit.diagnostics.report import Diagnosis
 from rnnkit.plots.gradient_flow import plot_gradient_flow
@@ -65,7 +66,7 @@ def gradients_for_cells(
 
 def write_report(diagnoses: dict[str, Diagnosis], out: Path, title: str, settings: dict) -> dict:
     """Write ``gradients.png`` and ``gradients.json`` into ``out``; return the report."""
-    out.mkdir(parents=True, exist_ok=True)
+    make_folder(out, "--out", f"{PLOT} and {REPORT}")
     norms = {name: diagnosis.flow.norms for name, diagnosis in diagnoses.items()}
     thresholds = [diagnosis.threshold for diagnosis in diagnoses.values()]
     plot = plot_gradient_flow(norms, out / PLOT, title, thresholds[-1] if thresholds else None)

@@ -55,6 +55,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from rnnkit.data.output_paths import make_folder
 from rnnkit.models.recurrent import build_recurrent
 from rnnkit.nn.init import orthogonal_, scale_recurrent_
 from rnnkit.plots.curves import plot_exploding_gradients
@@ -192,6 +193,8 @@ def exploding_case(config: ExplodingConfig | None = None, out: str | Path | None
     """
     config = config or ExplodingConfig()
     config.validate()
+    if out is not None:
+        make_folder(out, "--out", PLOT_NAME)
     started = time.perf_counter()
     torch.manual_seed(config.seed)
     model = LastStepRegressor(config.hidden_size, config.sigma)

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from rnnkit.data.output_paths import make_folder
 from rnnkit.experiments import image_sequences
 from rnnkit.experiments.adding import MIN_SEQ_LEN, AddingTask
 from rnnkit.experiments.config import ExperimentConfig
@@ -120,8 +121,9 @@ def run_experiment(
     images=None,
 ) -> ExperimentReport:
     """Train every cell at every length of ``config`` into ``out_dir`` (see the module
-    docstring). Everything is checked (cells, lengths, free run directories, the image data)
-    before the first run starts. ``images`` replaces loading an image task's data set."""
+    docstring). Everything is checked (cells, lengths, free run directories, the image data,
+    ``out_dir`` made a folder) before the first run starts. ``images`` replaces loading an
+    image task's data set."""
     config.validate()
     if config.task not in TASKS:
         raise ValueError(f"unknown experiment {config.task!r}; choose from {', '.join(TASKS)}")
@@ -132,6 +134,7 @@ def run_experiment(
         _check_free(run_dir_of(task_dir, cell, seq_len))
     if config.task in IMAGE_TASKS and images is None:
         images = image_sequences.load_image_data(IMAGE_TASKS[config.task].data)
+    make_folder(out_dir, "--out", "the experiment's runs")
     results = []
     for number, (cell, seq_len) in enumerate(runs, 1):
         reporter = reporter_factory()

@@ -1,4 +1,4 @@
-"""The figure and its PNG: matplotlib's Agg canvas (no pyplot state, no screen), written
+"""The figure and its file: matplotlib's Agg canvas (no pyplot state, no screen), written
 atomically so that a reader never sees half a file.
 
     figure = new_figure(7, 4.5)
@@ -13,6 +13,7 @@ from io import BytesIO
 from pathlib import Path
 
 from rnnkit.data.atomic import atomic_write_bytes
+from rnnkit.data.output_paths import figure_format, figure_path
 
 
 def new_figure(width: float, height: float, dpi: int = 100):
@@ -27,10 +28,14 @@ def new_figure(width: float, height: float, dpi: int = 100):
 
 
 def save_png(figure, path: str | Path) -> Path:
-    """Render ``figure`` to PNG at ``path`` (parents created, written atomically); returns it."""
+    """Render ``figure`` at ``path`` (parents created, written atomically); returns it. The
+    suffix names the format: .png as every figure of a run, or .svg or .pdf where the user
+    names the file. A folder or a file other than a figure of that format (or an empty one) at
+    ``path`` is a ValueError and stays as it was (``rnnkit.data.output_paths.figure_path``)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    fmt = figure_format(figure_path(path))
     buffer = BytesIO()
-    figure.savefig(buffer, format="png")
+    figure.savefig(buffer, format=fmt)
     atomic_write_bytes(path, buffer.getvalue())
     return path

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from rnnkit.data.corpora import read_marker
+from rnnkit.data.output_paths import make_folder
 from rnnkit.reproduce.entries import Entry, fetch_command
 from rnnkit.reproduce.readback import Launch, read_metric
 
@@ -66,8 +67,8 @@ def run_entries(
 ) -> list[Row]:
     """Run every entry in ``runs_dir/ENTRY`` (``check_ready`` first) and return the rows;
     ``on_row(row)`` as each is known."""
-    runs_dir = Path(runs_dir).resolve()
-    check_ready(entries, runs_dir)
+    check_ready(entries, Path(runs_dir).resolve())
+    runs_dir = make_folder(runs_dir, "--runs-dir", "the runs").resolve()
     rows = []
     for entry in entries:
         for row in run_entry(entry, runs_dir / entry.name, scale, device, launch):

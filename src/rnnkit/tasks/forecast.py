@@ -40,16 +40,15 @@ from rnnkit.baselines.forecasting import (
 from rnnkit.data.series import Series, future_labels, load_series
 from rnnkit.data.series_windows import (
     Scaler,
-    Split,
     anchors,
-    default_sizes,
     input_windows,
+    split_series,
     target_windows,
     training_pairs,
 )
 from rnnkit.models.forecaster import Forecaster
 from rnnkit.tasks import lifecycle
-from rnnkit.tasks.forecast_config import ForecastConfig, resolve_config
+from rnnkit.tasks.forecast_config import ForecastConfig, resolve_config, size_flags
 from rnnkit.tasks.lifecycle import slug
 from rnnkit.tasks.spec import (
     RunResult,
@@ -82,13 +81,8 @@ class ForecastTask:
         self.config, self.series, self.run_dir = config, series, run_dir
         self.window, self.horizon = d.window, d.horizon
         self.relative, self.mode = d.relative, config.model.mode
-        val_size, test_size = default_sizes(len(series.values), d.horizon)
-        self.split = Split.last(
-            len(series.values),
-            d.val_size or val_size,
-            d.test_size or test_size,
-            d.window,
-            d.horizon,
+        self.split = split_series(
+            len(series.values), d.window, d.horizon, d.val_size, d.test_size, size_flags(config)
         )
         self.scaler = Scaler.fit(series.values[: self.split.val_start], d.transform or "none")
         self.scaled = self.scaler.scale(series.values)

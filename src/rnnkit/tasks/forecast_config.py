@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rnnkit.data.series_windows import TRANSFORMS
+from rnnkit.data.series_windows import SIZE_FLAGS, TRANSFORMS
 from rnnkit.models.forecaster import ForecasterConfig
 from rnnkit.options import option
 from rnnkit.training.config import (
@@ -162,6 +162,23 @@ def resolve_config(overrides: dict | None = None) -> ForecastConfig:
         if key not in overrides and _get(config, key) in (None, False)
     }
     return apply_overrides(config, unset).validate()
+
+
+def size_flags(config: ForecastConfig) -> dict[str, str]:
+    """The split sizes (``SIZE_FLAGS``) set by an option rather than by the data set's
+    defaults, each with that option: a file's horizon that is its ``--period`` is
+    ``--period``. What a split too long for the series names (``split_series``)."""
+    d = config.data
+    given = {"data.dataset": d.dataset, **({"data.period": d.period} if d.period else {})}
+    defaults = resolve_config(given).data
+    flags = {
+        size: flag
+        for size, flag in SIZE_FLAGS.items()
+        if getattr(d, size) != getattr(defaults, size)
+    }
+    if "horizon" not in flags and d.dataset not in DATASET_DEFAULTS and (d.period or 1) > 1:
+        flags["horizon"] = "--period"
+    return flags
 
 
 def _get(config, key: str):

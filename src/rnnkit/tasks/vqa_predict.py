@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from rnnkit.data.image_files import open_image
 from rnnkit.data.vqa_scenes import POSITIONS
 from rnnkit.generation.sampling import evaluating
 from rnnkit.tasks.caption_tensors import decode_caption
@@ -41,9 +42,7 @@ def read_scene(task: VQATask, image: str | None) -> tuple[np.ndarray, int | None
     if path.suffix == ".npy":
         pixels = np.load(path).astype(np.float32)
     else:
-        from PIL import Image
-
-        pixels = np.asarray(Image.open(path).convert("L"), dtype=np.float32) / 255
+        pixels = np.asarray(open_image(path.read_bytes(), image, "L"), dtype=np.float32) / 255
     if pixels.shape != (side, side):
         raise ValueError(
             f"{image}: a scene is {side}x{side} pixels for this run, got "

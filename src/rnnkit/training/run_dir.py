@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from rnnkit.data.atomic import atomic_write_text
+from rnnkit.data.output_paths import make_folder
 
 CONFIG = "config.json"
 VOCAB = "vocab.json"
@@ -39,17 +40,21 @@ def default_run_dir(prefix: str, root: str | Path = "runs") -> Path:
 
 
 def create_run_dir(path: str | Path) -> Path:
-    """Make a fresh run directory; refuse one that holds a run or other files."""
+    """Make a fresh run directory; refuse a file, a folder that cannot be made, and one that
+    holds a run (continued with --resume) or other files (never written into)."""
     path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise ValueError(f"--out {path} is a file; give a directory for the run")
-    if path.is_dir() and any(path.iterdir()):
-        what = "a run" if (path / CONFIG).exists() else "files"
+    if path.is_dir() and (path / CONFIG).exists():
         raise ValueError(
-            f"{path} already holds {what}; continue it with --resume {path} or choose another "
+            f"{path} already holds a run; continue it with --resume {path} or choose another "
             "--out (rnnkit never overwrites a run)"
         )
-    (path / CHECKPOINTS).mkdir(parents=True, exist_ok=True)
+    if path.is_dir() and any(path.iterdir()):
+        raise ValueError(
+            f"{path} already holds files and is not an rnnkit run; choose another --out, a "
+            "new or empty folder (rnnkit never writes a run among other files)"
+        )
+    make_folder(path, "--out", "the run")
+    (path / CHECKPOINTS).mkdir(exist_ok=True)
     return path
 
 

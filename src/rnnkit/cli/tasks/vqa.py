@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import argparse
 
-from rnnkit.cli.args import print_result
+from rnnkit.cli.args import guarded, print_result
 from rnnkit.cli.generic_task import GenericAdapter
+from rnnkit.data.output_paths import figure_path
 from rnnkit.data.vqa_scenes import QUESTION_TYPES
 
 READS_IMAGES = True  # ``rnnkit predict --image`` and ``--attention-map`` apply
@@ -28,9 +29,10 @@ def predict(args: argparse.Namespace) -> int:
 
     if args.top is not None:
         raise ValueError("--top applies to classifiers and taggers, not vqa")
+    png = None if args.attention_map is None else figure_path(args.attention_map, "--attention-map")
     opened = lifecycle.open_checkpoint(args.run_dir, args.checkpoint, "vqa")
     task, model = lifecycle.reopen_model(opened)
-    said = answer(task, model, args.inputs, args.image, args.attention_map)
+    said = guarded(lambda: answer(task, model, args.inputs, args.image, png))
     result = {"run_dir": str(opened.run_dir), "checkpoint": opened.checkpoint, "predictions": said}
     return print_result(result, args.json, prediction_lines)
 
