@@ -274,6 +274,17 @@ def test_a_config_edited_to_another_size_is_named_on_resume(rnnkit, run_dir):
     assert_one_line_error(result, "16] there but [", "24] in the model", "was config.json edited?")
 
 
+def test_a_setting_config_json_lacks_is_said_on_resume(rnnkit, run_dir):
+    """A key removed by hand takes its default, as a field added after the run was written
+    does: the run goes on, and says which settings it did not find (it was silent)."""
+    record = json.loads((run_dir / "config.json").read_text())
+    del record["config"]["optimizer"]["lr"]
+    (run_dir / "config.json").write_text(json.dumps(record))
+    code, out, err = rnnkit("train", "--resume", run_dir, "--max-steps", "7")
+    assert code == 0, err
+    assert "config.json records no optimizer.lr=" in out  # with the evaluations, on stdout
+
+
 def test_resume_takes_no_other_configuration(rnnkit, run_dir):
     result = rnnkit("train", "charlm", "--resume", run_dir, "--hidden-size", "64")
     assert_one_line_error(result, "--hidden-size")

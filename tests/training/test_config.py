@@ -48,6 +48,18 @@ def test_parse_duration_says_an_infinite_one_is_not_finite(text):
         parse_duration(text)
 
 
+def test_unrecorded_note_names_what_config_json_lacks_with_the_default_used():
+    from rnnkit.training.config import config_to_dict, unrecorded_note
+
+    config = CharLMConfig()
+    recorded = config_to_dict(config)
+    assert unrecorded_note(recorded, config) is None
+    del recorded["optimizer"]["lr"], recorded["data"]["seq_len"]
+    note = unrecorded_note(recorded, config)
+    assert f"records no data.seq_len={config.data.seq_len!r}, optimizer.lr=" in note
+    assert "going on with these defaults" in note
+
+
 def test_format_duration():
     assert format_duration(65) == "1:05"
     assert format_duration(3725) == "1:02:05"

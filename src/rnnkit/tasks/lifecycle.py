@@ -36,6 +36,7 @@ from rnnkit.tasks.spec import RunResult, TaskSpec
 from rnnkit.training import distributed
 from rnnkit.training import run_dir as layout
 from rnnkit.training.checkpoint import Checkpoint, load_checkpoint
+from rnnkit.training.config import unrecorded_note
 from rnnkit.training.devices import place_for_inference, resolve_device
 from rnnkit.training.progress import Reporter
 from rnnkit.training.state import seed_everything
@@ -165,12 +166,13 @@ def resume(
     callbacks: Callbacks = (),
 ) -> RunResult:
     """Continue the run in ``run_dir`` from its last checkpoint, exactly as if it had never
-    stopped. ``max_steps`` / ``time_budget`` replace the recorded stopping point (the time
-    budget counts the whole run, the time before the stop included) and are written back to
-    ``config.json``. ``device``: where to go on (default: the run's own; checkpoints hold CPU
-    tensors, so a run moves between devices). ``task``: refuse a run of another task."""
+    stopped. ``max_steps`` / ``time_budget`` replace the recorded stopping point (counting
+    the whole run) and are written back to ``config.json``. ``device``: where to go on
+    (default: the run's own; checkpoints hold CPU tensors, so a run moves between devices).
+    ``task``: refuse a run of another task. Settings config.json lacks are said."""
     run = read_run(run_dir, task)
     run_dir, record, config, spec = run.run_dir, run.record, run.config, run.spec
+    say(reporter, unrecorded_note(record["config"], config) or "")
     new_stop = max_steps is not None or time_budget is not None
     checkpoint = load_checkpoint(run_dir / layout.CHECKPOINTS, "last")
     refuse_a_spent_stop(run_dir, checkpoint, config.trainer, max_steps, time_budget)
@@ -366,11 +368,9 @@ def read_baselines(run_dir: Path) -> dict:
 
 
 def say(reporter: Reporter | None, text: str) -> None:
-    """A progress message: to the reporter, or to the log when there is none."""
-    if reporter is not None:
-        reporter.message(text)
-    else:
-        logger.info(text)
+    """A progress message (none if empty): to the reporter, or to the log when there is none."""
+    if text:
+        (logger.info if reporter is None else reporter.message)(text)
 
 
 def slug(name: str) -> str:
