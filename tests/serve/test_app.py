@@ -213,6 +213,17 @@ def test_neurons_refuses_a_body_that_is_not_json(client):
     assert response.status_code == 400 and "must be JSON" in response.json()["error"]
 
 
+def test_a_body_nested_too_deep_or_with_fields_of_any_type_is_no_server_error(client):
+    """JSON nested 1,000 deep overflows the parser's recursion (a 500 before); fields a char
+    model does not read, given as a list or an object, went into a cache key (a 500)."""
+    deep = b"[" * 1000 + b"]" * 1000
+    response = client.post("/api/runs/charlm/neurons", content=deep)
+    assert response.status_code == 400 and "must be JSON" in response.json()["error"]
+    for extra in ({"test_index": [1]}, {"image": {}}):
+        response = client.post("/api/runs/charlm/neurons", json={"text": "ROMEO:", **extra})
+        assert response.status_code == 200, response.text
+
+
 def test_predict_translates_with_the_attention_of_rnnkit_translate(client, runs):
     sentence = "in the beginning god created the heaven"
     response = client.post("/api/runs/seq2seq/predict", json={"text": sentence, "beam": 2})

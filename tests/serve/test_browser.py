@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -359,3 +360,28 @@ def test_gradients_view_draws_the_gradient_norm_per_step(page):
         ".some(t => t.textContent.startsWith('200'))"
     )
     assert page.locator("#gradient-plot path.flow").count() == 2
+
+
+def test_a_stream_the_page_leaves_gives_its_generation_slot_back_at_once(server):
+    """Eight streams (the most the studio runs at once) read a little and hang up, as a
+    page that is closed or stopped does: the next Write is served, not refused with 429
+    (the old stream held its slot until garbage collection, minutes later)."""
+    host, port = server.removeprefix("http://").split(":")
+    streams = []
+    for seed in range(8):
+        stream = socket.create_connection((host, int(port)))
+        request = f"GET /api/runs/charlm/write?length=2000&seed={seed} HTTP/1.1\r\nHost: x\r\n\r\n"
+        stream.sendall(request.encode())
+        stream.recv(100)
+        streams.append(stream)
+    for stream in streams:
+        stream.close()
+    deadline = time.time() + 15
+    while True:
+        try:
+            with urllib.request.urlopen(f"{server}/api/runs/charlm/write?length=2") as answer:
+                assert answer.status == 200
+                return
+        except urllib.error.HTTPError as error:
+            assert error.code == 429 and time.time() < deadline, "the slots were not given back"
+            time.sleep(0.2)

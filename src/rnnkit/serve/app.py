@@ -31,6 +31,7 @@ its page closes the stream.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections import OrderedDict
@@ -40,6 +41,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 
 from rnnkit.serve import (
     decoding,
@@ -160,7 +162,8 @@ class Studio:
 
     def trace(self, run_id: str, body: dict) -> tracing.Traced:
         read = self.reading(run_id, body)
-        key = (run_id, body.get("text"), body.get("test_index"), body.get("image"))
+        given = [body.get(name) for name in ("text", "test_index", "image")]
+        key = (run_id, json.dumps(given, sort_keys=True))  # (fields a run ignores may be lists)
         with self.lock:
             if key in self.traces:
                 self.traces.move_to_end(key)
@@ -314,17 +317,20 @@ def validation_piece(
     return _studio(request).validation(run_id).take(start, length, seed)
 
 
-def _events(first: dict, rest, slots: threading.BoundedSemaphore):
+async def _events(first: dict, rest, slots: threading.BoundedSemaphore):
     """Server-sent events: one per character, then ``done``; the slot is given back however
-    the stream ends (finished, or closed by the page)."""
+    the stream ends, at once. An async generator, because the server cancels it when the
+    page goes away (a sync one was left suspended, holding its slot until garbage
+    collection); each character is still computed in a worker thread."""
     try:
         yield f"data: {json.dumps(first)}\n\n"
-        for said in rest:
+        while (said := await run_in_threadpool(next, rest, None)) is not None:
             yield f"data: {json.dumps(said)}\n\n"
         yield "event: done\ndata: {}\n\n"
     finally:
-        rest.close()
         slots.release()
+        with contextlib.suppress(ValueError):  # a step still running in its thread ends there
+            rest.close()
 
 
 @router.post("/api/runs/{run_id}/predict")
@@ -342,7 +348,7 @@ async def predict_view(request: Request, run_id: str):
 async def _json_body(request: Request) -> dict:
     try:
         body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):  # (nested 1,000 deep)
         raise RequestError(400, "the request body must be JSON") from None
     if not isinstance(body, dict):
         raise RequestError(400, "the request body must be a JSON object")
