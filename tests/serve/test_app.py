@@ -294,3 +294,28 @@ def test_predict_refuses_a_bad_image_and_names_missing_test_data(client):
     assert response.status_code == 400 and "base64-encoded PNG" in response.json()["error"]
     missing = client.post("/api/runs/caption/predict", json={"test_index": 0})
     assert missing.status_code == 400 and "no data set or folder" in missing.json()["error"]
+
+
+def test_a_damaged_or_diverged_run_never_breaks_the_run_list(runs):
+    """A diverged run's metrics.jsonl holds NaN and Infinity (JSON has neither: the whole
+    list was a 400); a config.json that is a list or a folder, or bytes that are not UTF-8,
+    were 500s or 400s for every run. Each run now shows what can be read of it."""
+    diverged = runs / "diverged"
+    shutil.copytree(FIXTURES / "charlm", diverged)
+    with open(diverged / "metrics.jsonl", "a", encoding="utf-8") as metrics:
+        metrics.write('{"kind": "train", "step": 99, "loss": NaN, "grad_norm": Infinity}\n')
+        metrics.write('{"kind": "eval", "step": 99, "val_loss": NaN, "best": true}\n5\n')
+    for name, damage in (("listed", b"[1, 2]"), ("bytes", b'{"task": "charlm"}\xff')):
+        shutil.copytree(FIXTURES / "charlm", runs / name)
+        (runs / name / "config.json").write_bytes(damage)
+    client = TestClient(create_app(RunIndex.find(runs_dir=runs)))
+    shutil.rmtree(runs / "listed" / "checkpoints")
+    (runs / "listed" / "config.json").unlink()
+    (runs / "listed" / "config.json").mkdir()  # after the index found it
+    answer = client.get("/api/runs")
+    assert answer.status_code == 200, answer.text
+    shown = {run["id"]: run for run in answer.json()["runs"]}
+    assert shown["diverged"]["best"] == {"val_loss": None} and shown["charlm"]["task"] == "charlm"
+    assert shown["listed"]["task"] == shown["bytes"]["task"] == "unknown"
+    curves = client.get("/api/runs/diverged/curves").json()["records"]
+    assert curves[-2:] == [{"kind": "train", "step": 99}, {"kind": "eval", "step": 99}]

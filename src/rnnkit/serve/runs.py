@@ -14,6 +14,7 @@ a request can reach any other file: the index never joins request text onto a pa
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,13 +69,13 @@ class RunIndex:
         weights = path / layout.CHECKPOINTS / "best.safetensors"
         if not weights.exists():
             weights = path / layout.CHECKPOINTS / "last.safetensors"
-        config = record.get("config", {})
+        config = record.get("config") if isinstance(record.get("config"), dict) else {}
         return {
             "id": run_id,
             "task": record.get("task", "unknown"),
             "model": config.get("model", {}),
             "steps": last.get("step"),
-            "best": {k: v for k, v in (best or {}).items() if k.startswith("val_")},
+            "best": {k: _finite(v) for k, v in (best or {}).items() if k.startswith("val_")},
             "best_step": None if best is None else best.get("step"),
             "checkpoint_bytes": weights.stat().st_size if weights.exists() else None,
             "training": _still_training(path),
@@ -90,36 +91,46 @@ class RunIndex:
             figures = {
                 k: v
                 for k, v in record.items()
-                if isinstance(v, (int, float))
-                and not isinstance(v, bool)
-                and (k in keep if keep else k.startswith("val_"))
+                if _finite(v) is not None and (k in keep if keep else k.startswith("val_"))
             }
             points.append({"kind": record.get("kind"), "step": record.get("step"), **figures})
         return {"records": points, "next": len(records)}
 
 
 def read_metrics(path: Path) -> list[dict]:
-    """The complete lines of ``metrics.jsonl`` (a line being written is left for later)."""
+    """The complete lines of ``metrics.jsonl`` that hold a record (a line being written is
+    left for later; a damaged one is skipped, so one bad run never breaks the list)."""
     try:
-        text = (path / layout.METRICS).read_text(encoding="utf-8")
-    except FileNotFoundError:
+        text = (path / layout.METRICS).read_text(encoding="utf-8", errors="replace")
+    except OSError:
         return []
     records = []
     for line in text.splitlines(keepends=True):
         if not line.endswith("\n"):
             break  # still being written
         try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
+            record = json.loads(line)
+        except ValueError:
             continue
+        if isinstance(record, dict):
+            records.append(record)
     return records
 
 
 def _read_json(path: Path) -> dict | None:
+    """The JSON object in ``path``; None for a missing, unreadable or damaged file."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, json.JSONDecodeError):
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # (UnicodeDecodeError and JSONDecodeError are ValueErrors)
         return None
+    return value if isinstance(value, dict) else None
+
+
+def _finite(value):
+    """A number the page can draw; None for NaN, an infinity (a diverged run's loss or
+    gradient norm: JSON has no such numbers) or anything else."""
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return value if number and math.isfinite(value) else None
 
 
 def _still_training(path: Path, seconds: float = 120.0) -> bool:
