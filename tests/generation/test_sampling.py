@@ -52,6 +52,15 @@ def test_top_p_keeps_the_smallest_nucleus(top_p, expected):
     assert torch.equal(filtered[mask], logits[mask])  # kept entries unchanged
 
 
+def test_a_top_p_too_small_for_float32_still_keeps_the_top_token():
+    """1e-46 rounds to 0 in float32, where every token's mass before it is >= 0: the whole
+    row was dropped, and the softmax of -inf everywhere drew token 0 (<unk> in a char model)."""
+    logits = torch.tensor([[0.1, 2.0, 0.3]])
+    for top_p in (1e-46, 1e-300):
+        assert kept(filter_logits(logits, top_p=top_p)) == [[1]]
+        assert sample_next(logits, 1.0, top_p=top_p).tolist() == [1]
+
+
 def test_top_k_then_top_p():
     logits = torch.tensor([[0.3, 0.25, 0.2, 0.15, 0.1]]).log()
     # top-k 3 renormalises to 0.3/0.75 = 0.4, 0.33, 0.27; top-p 0.7 then needs the first two
@@ -168,8 +177,10 @@ def test_generate_restricted_by_top_k_one_is_greedy():
 @pytest.mark.parametrize(
     "options, message",
     [
-        ({"temperature": -0.1}, r"temperature must be a finite number >= 0.*got -0.1"),
-        ({"temperature": math.nan}, r"temperature must be a finite number >= 0"),
+        ({"temperature": -0.1}, r"temperature must be 0 \(greedy\) or a number from.*got -0.1"),
+        ({"temperature": math.nan}, r"temperature must be 0 \(greedy\) or a number from 1e-30"),
+        ({"temperature": 1e-45}, r"from 1e-30 to 1e\+30, got 1e-45"),
+        ({"temperature": 1e39}, r"from 1e-30 to 1e\+30, got 1e\+39"),
         ({"top_k": 0}, r"top_k must be None or an integer >= 1, got 0"),
         ({"top_p": 0.0}, r"top_p must be None or a number in \(0, 1\], got 0.0"),
         ({"top_p": 1.5}, r"top_p must be None or a number in \(0, 1\], got 1.5"),
@@ -190,7 +201,7 @@ def test_filter_and_sample_errors():
         filter_logits(torch.zeros(3), top_k=1)
     with pytest.raises(ValueError, match=r"top_k must be None or an integer >= 1, got 0"):
         filter_logits(torch.zeros(2, 3), top_k=0)
-    with pytest.raises(ValueError, match=r"temperature must be a finite number >= 0"):
+    with pytest.raises(ValueError, match=r"temperature must be 0 \(greedy\) or a number"):
         sample_next(torch.zeros(2, 3), -1.0)
 
 

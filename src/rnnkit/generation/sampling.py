@@ -43,15 +43,19 @@ def _check_sampling(temperature: float, top_k: int | None, top_p: float | None) 
     _check_filters(top_k, top_p)
 
 
+TEMPERATURES = (1e-30, 1e30)  # the range float32 logits can be divided by (besides 0)
+
+
 def _check_temperature(temperature: float) -> None:
+    low, high = TEMPERATURES
     if (
         isinstance(temperature, bool)
         or not isinstance(temperature, (int, float))
-        or not math.isfinite(temperature)
-        or temperature < 0
+        or not (temperature == 0 or low <= temperature <= high)
     ):
         raise ValueError(
-            f"temperature must be a finite number >= 0 (0 = greedy), got {temperature!r}"
+            f"temperature must be 0 (greedy) or a number from {low:g} to {high:g}, got "
+            f"{temperature!r}"
         )
 
 
@@ -104,6 +108,7 @@ def _keep_top_p(logits: Tensor, p: float) -> Tensor:
     probs = torch.softmax(sorted_logits.float(), dim=-1)  # (B, V)
     mass_before = torch.cumsum(probs, dim=-1) - probs  # (B, V); exactly 0 for the top token
     drop_sorted = mass_before >= p  # (B, V) in sorted order
+    drop_sorted[..., 0] = False  # the top token stays, even for a p float32 rounds to 0
     drop = torch.empty_like(drop_sorted).scatter_(-1, order, drop_sorted)  # (B, V) unsorted
     return logits.masked_fill(drop, -math.inf)
 
