@@ -319,3 +319,18 @@ def test_a_damaged_or_diverged_run_never_breaks_the_run_list(runs):
     assert shown["listed"]["task"] == shown["bytes"]["task"] == "unknown"
     curves = client.get("/api/runs/diverged/curves").json()["records"]
     assert curves[-2:] == [{"kind": "train", "step": 99}, {"kind": "eval", "step": 99}]
+
+
+def test_a_run_folder_replaced_or_removed_while_serving_is_read_anew(client, runs):
+    """The model loaded for a run is dropped when its config.json or checkpoints change: a
+    folder replaced by another task's run was answered with the old model (a 500, or the old
+    run's validation text); a removed one said it was an 'unknown' run."""
+    assert client.post("/api/runs/charlm/neurons", json={"text": "ROMEO:"}).status_code == 200
+    shutil.rmtree(runs / "charlm")
+    answer = client.post("/api/runs/charlm/neurons", json={"text": "ROMEO:"})
+    assert answer.status_code == 410 and "no longer holds a run" in answer.json()["error"]
+    shutil.copytree(FIXTURES / "classify", runs / "charlm")
+    said = client.post("/api/runs/charlm/predict", json={"text": "Nakamura"})
+    assert said.status_code == 200 and said.json()["task"] == "classify"
+    expected = client.post("/api/runs/classify/predict", json={"text": "Nakamura"}).json()
+    assert said.json()["labels"] == expected["labels"]

@@ -105,6 +105,7 @@ class Studio:
         self.index, self.device = index, device
         self.loaded: dict[str, object] = {}
         self.caches: dict[str, dict] = {}  # per run: what a view keeps (a caption run's images)
+        self.stamps: dict[str, tuple] = {}  # per run: its files' times and sizes when loaded
         self.traces: OrderedDict[tuple[str, str], neurons.Traced] = OrderedDict()
         self.lock = threading.Lock()
         # A recorded pass (Neurons, Gradients) swaps its layer's forward for a while: no other
@@ -121,16 +122,33 @@ class Studio:
     def run(self, run_id: str, *tasks: str):
         """The run loaded once (its task's ``load_run``); a 400 for a run of a task the view
         does not show."""
-        self.path(run_id)
+        path = self.path(run_id)
+        if not (path / "config.json").is_file():
+            raise RequestError(410, f"{path} no longer holds a run (moved or deleted since)")
         task = self.index.task(run_id)
         if task not in tasks:
             wanted = " or ".join([", ".join(tasks[:-1]), tasks[-1]] if len(tasks) > 1 else tasks)
             raise RequestError(400, f"this view needs a {wanted} run; {run_id} is a {task} run")
         with self.lock:
+            self._forget_if_changed(run_id, path)
             if run_id not in self.loaded:
                 with inference_device(self.device):  # the model on the studio's device
                     self.loaded[run_id] = LOADERS[task](self.path(run_id))
             return self.loaded[run_id]
+
+    def _forget_if_changed(self, run_id: str, path: Path) -> None:
+        """Drop what was loaded and kept for ``run_id`` once its config.json or checkpoints
+        change (a run still training saves a new best; a folder replaced by another run)."""
+        files = ("config.json", "checkpoints/best.safetensors", "checkpoints/last.safetensors")
+        stamp = tuple(
+            (s.st_mtime_ns, s.st_size) if (s := _stat(path / name)) else None for name in files
+        )
+        if self.stamps.setdefault(run_id, stamp) != stamp:
+            self.stamps[run_id] = stamp
+            self.loaded.pop(run_id, None)
+            self.caches.pop(run_id, None)
+            for key in [key for key in self.traces if key[0] == run_id]:
+                del self.traces[key]
 
     def char_model(self, run_id: str):
         return self.run(run_id, "charlm")
@@ -343,6 +361,13 @@ async def predict_view(request: Request, run_id: str):
     task = studio.index.task(run_id)
     cache = studio.caches.setdefault(run_id, {})
     return {"task": task, **PREDICTORS[task](run, body, cache)}
+
+
+def _stat(path: Path):
+    try:
+        return path.stat()
+    except OSError:
+        return None
 
 
 async def _json_body(request: Request) -> dict:
