@@ -261,7 +261,7 @@ def write_text(
 ):
     studio = _studio(request)
     run = studio.char_model(run_id)
-    write.check_request(prime, length)
+    write.check_request(prime, length, seed)
     if not studio.generations.acquire(blocking=False):
         raise RequestError(
             429, f"{MAX_GENERATIONS} generations are running; try again when one ends"

@@ -26,6 +26,7 @@ import numpy as np
 
 from rnnkit.serve.neurons import MAX_TEXT
 from rnnkit.serve.reading import frames_text
+from rnnkit.serve.write import check_seed
 
 MAX_LENGTH = MAX_TEXT  # characters: as many as the Neurons view traces
 DEFAULT_LENGTH = 500
@@ -49,8 +50,7 @@ class ValidationSplit:
         if self.unit == "example" and length is not None:
             raise ValueError("length is for a char model's slice; give an example's index")
         length = _check_length(length, self.size) if self.unit == "character" else 1
-        if seed is not None and seed < 0:
-            raise ValueError(f"seed must be >= 0, got {seed}")
+        check_seed(seed)
         if start is None:
             seed = secrets.randbelow(2**31) if seed is None else seed
             start = int(np.random.default_rng(seed).integers(self.size - length + 1))

@@ -24,8 +24,18 @@ MAX_PRIME = 1000
 TOP = 5
 
 
-def check_request(prime_text: str, length: int) -> None:
+MAX_SEED = 2**63 - 1  # what every generator here takes
+
+
+def check_seed(seed: int | None) -> None:
+    """A ValueError for a seed outside 0 .. 2^63 - 1 (None: one is drawn)."""
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"seed must be an integer from 0 to 2^63 - 1 ({MAX_SEED}), got {seed}")
+
+
+def check_request(prime_text: str, length: int, seed: int | None = None) -> None:
     """A ValueError (the page shows it) for a request over the documented limits."""
+    check_seed(seed)
     if len(prime_text) > MAX_PRIME:
         raise ValueError(f"the prime has {len(prime_text)} characters; at most {MAX_PRIME}")
     if not 1 <= length <= MAX_LENGTH:
