@@ -219,6 +219,12 @@ def test_a_body_nested_too_deep_or_with_fields_of_any_type_is_no_server_error(cl
     deep = b"[" * 1000 + b"]" * 1000
     response = client.post("/api/runs/charlm/neurons", content=deep)
     assert response.status_code == 400 and "must be JSON" in response.json()["error"]
+    surrogate = b'{"text": "\\ud800hello"}'
+    for view in ("neurons", "gradients"):
+        response = client.post(f"/api/runs/charlm/{view}", content=surrogate)
+        assert response.status_code == 400 and "lone surrogate" in response.json()["error"]
+    response = client.get("/api/runs/charlm/nowhere")
+    assert response.status_code == 404 and "/api/runs/charlm/nowhere" in response.json()["error"]
     for extra in ({"test_index": [1]}, {"image": {}}):
         response = client.post("/api/runs/charlm/neurons", json={"text": "ROMEO:", **extra})
         assert response.status_code == 200, response.text

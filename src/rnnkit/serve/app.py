@@ -42,6 +42,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rnnkit.serve import (
     decoding,
@@ -218,6 +219,11 @@ def create_app(index: RunIndex, device: str = "cpu") -> FastAPI:
     async def invalid(_request: Request, error: ValueError):
         return JSONResponse({"error": str(error)}, status_code=400)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def unrouted(request: Request, error: StarletteHTTPException):  # 404, 405
+        said = f"{error.detail}: {request.method} {request.url.path}"
+        return JSONResponse({"error": said}, status_code=error.status_code)
+
     return app
 
 
@@ -377,4 +383,8 @@ async def _json_body(request: Request) -> dict:
         raise RequestError(400, "the request body must be JSON") from None
     if not isinstance(body, dict):
         raise RequestError(400, "the request body must be a JSON object")
+    try:  # JSON's \ud800 escapes decode to lone surrogates, which no answer can encode
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise RequestError(400, "the request holds a lone surrogate, not a character") from None
     return body
