@@ -49,7 +49,8 @@ def test_parse_duration_says_an_infinite_one_is_not_finite(text):
 
 
 def test_unrecorded_note_names_what_config_json_lacks_with_the_default_used():
-    from rnnkit.training.config import config_to_dict, unrecorded_note
+    from rnnkit.training.config import config_to_dict
+    from rnnkit.training.run_dir import unrecorded_note
 
     config = CharLMConfig()
     recorded = config_to_dict(config)

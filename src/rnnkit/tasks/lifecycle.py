@@ -36,7 +36,6 @@ from rnnkit.tasks.spec import RunResult, TaskSpec
 from rnnkit.training import distributed
 from rnnkit.training import run_dir as layout
 from rnnkit.training.checkpoint import Checkpoint, load_checkpoint
-from rnnkit.training.config import unrecorded_note
 from rnnkit.training.devices import place_for_inference, resolve_device
 from rnnkit.training.progress import Reporter
 from rnnkit.training.state import seed_everything
@@ -172,7 +171,7 @@ def resume(
     ``task``: refuse a run of another task. Settings config.json lacks are said."""
     run = read_run(run_dir, task)
     run_dir, record, config, spec = run.run_dir, run.record, run.config, run.spec
-    say(reporter, unrecorded_note(record["config"], config) or "")
+    say(reporter, layout.unrecorded_note(record["config"], config) or "")
     new_stop = max_steps is not None or time_budget is not None
     checkpoint = load_checkpoint(run_dir / layout.CHECKPOINTS, "last")
     refuse_a_spent_stop(run_dir, checkpoint, config.trainer, max_steps, time_budget)

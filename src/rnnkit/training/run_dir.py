@@ -12,9 +12,11 @@ RUN_DIR/
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 from rnnkit.data.atomic import atomic_write_text
 from rnnkit.data.output_paths import make_folder
@@ -87,3 +89,31 @@ def read_json(path: str | Path) -> dict:
     if not isinstance(document, dict):
         raise ValueError(f"{path} is damaged: expected a JSON object")
     return document
+
+
+def unrecorded_note(recorded: dict, config: Any) -> str | None:
+    """What a run goes on with that its config.json (``recorded``) does not hold: the
+    defaults ``config_from_dict`` filled in, named with their values; None when all are
+    there. A run written before a field existed lacks it, and so does a hand-edited one."""
+
+    def flat(values: dict, where: str = "") -> dict:
+        pairs = {}
+        for key, value in values.items():
+            nested = isinstance(value, dict) and value
+            pairs.update(flat(value, f"{where}{key}.") if nested else {where + key: value})
+        return pairs
+
+    given = flat(recorded)
+    missing = [
+        (key, value)
+        for key, value in flat(dataclasses.asdict(config)).items()
+        if key not in given and not any(key.startswith(g + ".") for g in given)
+    ]
+    if not missing:
+        return None
+    named = ", ".join(f"{key}={value!r}" for key, value in missing[:6])
+    more = f" and {len(missing) - 6} more" if len(missing) > 6 else ""
+    return (
+        f"config.json records no {named}{more}: going on with these defaults (a run written "
+        "before a setting existed has none; one removed by hand should be put back)"
+    )
