@@ -11,9 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -21,7 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.compat.harness import copy_data, copy_run
 from tests.tasks.caption_fixtures import write_shapes_folder
 
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright is a test extra")
@@ -35,49 +31,6 @@ if CHROMIUM is None:
         allow_module_level=True,
     )
 SHOTS = os.environ.get("RNNKIT_SCREENSHOTS")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    runs = tmp_path_factory.mktemp("runs")
-    for task in ("charlm", "seq2seq", "forecast"):
-        shutil.copytree(FIXTURES / task, runs / task)
-    data = copy_data(runs.parent)
-    for task in ("classify", "caption"):  # their data there: a validation example, test images
-        copy_run(task, runs, data)
-    port = free_port()
-    src = Path(__file__).parents[2] / "src"
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(src), os.environ.get("PYTHONPATH", "")]),
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "rnnkit", "serve", "--runs-dir", str(runs), "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/api/runs", timeout=1)
-            break
-        except OSError:
-            if process.poll() is not None or time.time() > deadline:
-                process.kill()
-                pytest.fail(f"rnnkit serve did not start: {process.stdout.read()}")
-            time.sleep(0.2)
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -360,28 +313,3 @@ def test_gradients_view_draws_the_gradient_norm_per_step(page):
         ".some(t => t.textContent.startsWith('200'))"
     )
     assert page.locator("#gradient-plot path.flow").count() == 2
-
-
-def test_a_stream_the_page_leaves_gives_its_generation_slot_back_at_once(server):
-    """Eight streams (the most the studio runs at once) read a little and hang up, as a
-    page that is closed or stopped does: the next Write is served, not refused with 429
-    (the old stream held its slot until garbage collection, minutes later)."""
-    host, port = server.removeprefix("http://").split(":")
-    streams = []
-    for seed in range(8):
-        stream = socket.create_connection((host, int(port)))
-        request = f"GET /api/runs/charlm/write?length=2000&seed={seed} HTTP/1.1\r\nHost: x\r\n\r\n"
-        stream.sendall(request.encode())
-        stream.recv(100)
-        streams.append(stream)
-    for stream in streams:
-        stream.close()
-    deadline = time.time() + 15
-    while True:
-        try:
-            with urllib.request.urlopen(f"{server}/api/runs/charlm/write?length=2") as answer:
-                assert answer.status == 200
-                return
-        except urllib.error.HTTPError as error:
-            assert error.code == 429 and time.time() < deadline, "the slots were not given back"
-            time.sleep(0.2)
