@@ -25,7 +25,7 @@ from rnnkit.cli.args import (
     positive_int,
     run_command,
 )
-from rnnkit.data.output_paths import figure_path
+from rnnkit.data.output_paths import figure_paths
 
 
 def register(subparsers) -> None:
@@ -65,7 +65,8 @@ def register(subparsers) -> None:
 def caption_command(args: argparse.Namespace) -> int:
     from rnnkit.tasks.caption_runs import caption_file
 
-    pngs = _png_paths(args.attention_png, args.images)
+    labels = [Path(image).stem for image in args.images]  # map-IMAGE.png
+    pngs = figure_paths(args.attention_png, labels, "--attention-png")
     model = backend_model(args)
     for image, png in zip(args.images, pngs, strict=True):
         draw = partial(
@@ -89,16 +90,3 @@ def caption_command(args: argparse.Namespace) -> int:
             if "attention_png" in result:
                 print(f"  attention map: {result['attention_png']}")
     return 0
-
-
-def _png_paths(given: str | None, images: list[str]) -> list[Path | None]:
-    """Where each image's attention map goes (None: nowhere), every one checked before any
-    captioning: ``PATH``, or with several images ``PATH`` with "-IMAGE" before the suffix."""
-    if given is None:
-        return [None] * len(images)
-    path = Path(given)
-    if len(images) > 1:
-        paths = [path.with_name(f"{path.stem}-{Path(i).stem}{path.suffix}") for i in images]
-    else:
-        paths = [path]
-    return [figure_path(p, "--attention-png") for p in paths]

@@ -62,9 +62,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"rnnkit {args.command}: error: {error}", file=sys.stderr)
         return 2
     except (MemoryError, RuntimeError) as error:
-        if not out_of_memory(error):
+        said = out_of_memory(error)
+        if said is None:
             raise
-        print(f"rnnkit {args.command}: error: {out_of_memory(error)}", file=sys.stderr)
+        print(f"rnnkit {args.command}: error: {said}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"rnnkit {args.command}: interrupted", file=sys.stderr)

@@ -17,7 +17,6 @@ import argparse
 import json
 import sys
 from functools import partial
-from pathlib import Path
 
 from rnnkit.cli.args import (
     add_backend_flag,
@@ -27,7 +26,7 @@ from rnnkit.cli.args import (
     positive_int,
     run_command,
 )
-from rnnkit.data.output_paths import figure_path
+from rnnkit.data.output_paths import figure_paths
 
 
 def register(subparsers) -> None:
@@ -59,7 +58,8 @@ def translate_command(args: argparse.Namespace) -> int:
             "give one of them"
         )
     beam = 5 if args.beam is None else args.beam
-    pngs = _png_paths(args.attention_png, len(args.sentences))
+    labels = [str(k) for k in range(1, len(args.sentences) + 1)]  # heatmap-k.png
+    pngs = figure_paths(args.attention_png, labels, "--attention-png")
     run = loaded_run(args, load_run)
     if args.attention_png and run.model.attention is None:
         raise ValueError(f"{args.run_dir} has no attention (attention none): no heatmap to draw")
@@ -88,16 +88,3 @@ def translate_command(args: argparse.Namespace) -> int:
         if "attention_png" in entry:
             print(f"attention heatmap: {entry['attention_png']}", file=sys.stderr)
     return 0
-
-
-def _png_paths(given: str | None, count: int) -> list[Path | None]:
-    """Where each sentence's heatmap goes (None: nowhere), every one checked before any
-    translating: ``PATH``, or with several sentences ``PATH`` with "-k" before the suffix."""
-    if given is None:
-        return [None] * count
-    path = Path(given)
-    if count > 1:
-        paths = [path.with_name(f"{path.stem}-{k}{path.suffix}") for k in range(1, count + 1)]
-    else:
-        paths = [path]
-    return [figure_path(p, "--attention-png") for p in paths]

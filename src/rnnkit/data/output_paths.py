@@ -61,6 +61,20 @@ def figure_path(path: str | Path, option: str | None = None) -> Path:
     return path
 
 
+def figure_paths(given: str | Path | None, labels: list[str], option: str) -> list[Path | None]:
+    """Where the figure of each of several inputs goes (None everywhere for no ``given``),
+    every one checked by :func:`figure_path` before any is drawn: ``given`` for one input,
+    else ``given`` with "-LABEL" before its suffix, one label an input."""
+    if given is None:
+        return [None] * len(labels)
+    path = Path(given)
+    if len(labels) > 1:
+        return [
+            figure_path(path.with_name(f"{path.stem}-{k}{path.suffix}"), option) for k in labels
+        ]
+    return [figure_path(path, option)]
+
+
 def make_folder(path: str | Path, option: str, purpose: str) -> Path:
     """Make folder ``path`` and its parents for ``purpose`` ("the run"); a file in its place,
     or a folder that cannot be made, is a ValueError naming ``option`` and the path."""

@@ -134,7 +134,7 @@ class Studio:
             self._forget_if_changed(run_id, path)
             if run_id not in self.loaded:
                 with inference_device(self.device):  # the model on the studio's device
-                    self.loaded[run_id] = LOADERS[task](self.path(run_id))
+                    self.loaded[run_id] = LOADERS[task](path)
             return self.loaded[run_id]
 
     def _forget_if_changed(self, run_id: str, path: Path) -> None:

@@ -196,18 +196,17 @@ def refuse_a_spent_stop(run_dir: Path, checkpoint: Checkpoint, recorded, max_ste
     """A ValueError for a stop other than the ``recorded`` one (the run's TrainerConfig) that
     the run has passed: both count the whole run, so it would stop at once, training nothing."""
     step, elapsed = (checkpoint.meta.get("trainer", {}).get(key, 0) for key in ("step", "elapsed"))
-    time_budget = None if budget == recorded.time_budget else budget
-    if max_steps is not None and max_steps != recorded.max_steps and max_steps <= step:
+    if max_steps not in (None, recorded.max_steps) and max_steps <= step:
         raise ValueError(
             f"--max-steps {max_steps} is already reached: steps count the whole run, and "
             f"{run_dir} is at step {step}; for {max_steps} more, give --max-steps "
             f"{step + max_steps}"
         )
-    if time_budget is not None and time_budget <= elapsed:
+    if budget not in (None, recorded.time_budget) and budget <= elapsed:
         raise ValueError(
-            f"--time-budget {time_budget:g}s is already spent: the budget counts the whole run, "
-            f"and {run_dir} has trained for {elapsed:.0f}s; for {time_budget:g}s more, give "
-            f"--time-budget {math.ceil(elapsed + time_budget)}s"
+            f"--time-budget {budget:g}s is already spent: the budget counts the whole run, "
+            f"and {run_dir} has trained for {elapsed:.0f}s; for {budget:g}s more, give "
+            f"--time-budget {math.ceil(elapsed + budget)}s"
         )
 
 
