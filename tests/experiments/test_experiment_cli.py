@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 import types
 from pathlib import Path
@@ -15,6 +16,7 @@ import torch
 from rnnkit.cli.main import main
 from rnnkit.experiments.adding import AddingTask
 from rnnkit.experiments.copy_memory import baseline_nats
+from rnnkit.experiments.runner import ExperimentReport, RunResult, format_table
 from rnnkit.training.metrics import read_metrics
 from tests.conftest import needs_bf16_kernels
 
@@ -94,6 +96,21 @@ def test_the_table_names_every_run(tmp_path, capsys):
     rows = [line.split() for line in out.splitlines() if line.split()[:1] in (["rnn"], ["lstm"])]
     assert [(row[0], row[1]) for row in rows] == [("rnn", "4"), ("lstm", "4")]
     assert "0.1667" in out  # the adding baseline
+
+
+def test_the_table_keeps_its_columns_for_long_cell_names():
+    def result(cell: str) -> RunResult:
+        return RunResult(
+            cell, 64, "test_accuracy", 0.9, False, None, 100, 1.0, 0.1, False, "time_budget", "run"
+        )
+
+    results = [result("rnn"), result("gru-lectures")]
+    report = ExperimentReport("digits", None, Path("out"), results, [])
+    header, *rows = format_table(report).splitlines()[1:]
+    # the cell names are left-aligned; every other column ends where the header's does
+    ends = [m.end() for m in re.finditer(r"\S+(?: to solve)?", header)][1:]
+    for row in rows:
+        assert [m.end() for m in re.finditer(r"\S+", row)][1:] == ends, (header, row)
 
 
 def test_a_diverging_run_is_reported_and_the_next_one_runs(tmp_path, capsys, monkeypatch):

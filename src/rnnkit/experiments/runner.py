@@ -281,16 +281,17 @@ def format_table(report: ExperimentReport) -> str:
     """The results as a plain-text table, one line per run."""
     metric = report.results[0].metric if report.results else "value"
     baseline = report.results[0].baseline if report.results else None
+    width = max([len("cell")] + [len(r.cell) for r in report.results])
     lines = [
         f"{report.task}: {metric} of the final model; solved: {SOLVED_WHEN[report.task]}"
         + (f"; baseline {baseline:.4f}" if len({r.baseline for r in report.results}) == 1 else ""),
-        f"{'cell':<6} {'T':>5} {metric:>14} {'baseline':>9} {'solved':>6} "
+        f"{'cell':<{width}} {'T':>5} {metric:>14} {'baseline':>9} {'solved':>6} "
         f"{'steps to solve':>14} {'steps':>7} {'seconds':>8}",
     ]
     for r in report.results:
         value = "diverged" if r.diverged else ("-" if r.value is None else f"{r.value:.4f}")
         lines.append(
-            f"{r.cell:<6} {r.seq_len:>5} {value:>14} {r.baseline:>9.4f} "
+            f"{r.cell:<{width}} {r.seq_len:>5} {value:>14} {r.baseline:>9.4f} "
             f"{'yes' if r.solved else 'no':>6} "
             f"{'-' if r.steps_to_solve is None else r.steps_to_solve:>14} {r.steps:>7} "
             f"{r.seconds:>8.1f}"
