@@ -358,3 +358,19 @@ def test_a_bad_data_source_leaves_no_run_directory(tiny_config, tmp_path):
     with pytest.raises((ValueError, OSError)):
         charlm.train(config, tmp_path / "run")
     assert not (tmp_path / "run").exists()
+
+
+def test_a_restarted_attempt_without_a_checkpoint_trains_again_in_its_run(
+    tiny_config, tmp_path, monkeypatch
+):
+    """torchrun --max-restarts: a rank died before the first checkpoint; the next attempt
+    starts again in the same --out (given as a string, as the CLI gives it)."""
+    config = tiny_config()
+    charlm.train(config, tmp_path / "whole")
+    charlm.train(config, tmp_path / "died", callbacks=[_stop_at(3)])
+    for name in ("last.safetensors", "last.json", "best.safetensors", "best.json"):
+        (tmp_path / "died" / "checkpoints" / name).unlink(missing_ok=True)
+    monkeypatch.setenv("TORCHELASTIC_RESTART_COUNT", "1")
+    again = charlm.train(config, str(tmp_path / "died"))
+    assert again.train.steps == 12
+    assert _losses(tmp_path / "died") == _losses(tmp_path / "whole")

@@ -136,7 +136,7 @@ def train(
     name = f"{spec.name}-{spec.run_name(task)}"
     if here.main and not retry:  # under torchrun, rank 0 makes it and tells the others
         run_dir = layout.create_run_dir(run_dir or layout.default_run_dir(name))
-    run_dir = distributed.from_main(run_dir, here)
+    run_dir = distributed.from_main(retry or run_dir, here)
     record = {
         "format_version": FORMAT_VERSION,
         "task": spec.name,
