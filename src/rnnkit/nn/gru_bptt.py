@@ -27,12 +27,11 @@ from types import SimpleNamespace
 
 import torch
 from torch import Tensor
-from torch.autograd.function import once_differentiable
 
 from rnnkit.nn.bptt_steps import run_steps, split_back, zone_args
 from rnnkit.nn.cells import GRUCell
 from rnnkit.nn.lstm_bptt import gain_grads, layer_norm, layer_norm_grad, native_fits
-from rnnkit.nn.native import ops
+from rnnkit.nn.native import first_order_only, ops
 from rnnkit.nn.variant_cells import LN_EPS, LayerNormGRUCell
 
 
@@ -97,7 +96,7 @@ class GRUSequence(torch.autograd.Function):
         return output, h
 
     @staticmethod
-    @once_differentiable
+    @first_order_only
     def backward(ctx, d_output, d_h):
         p, order = ctx.p, ctx.order
         tensors = ctx.saved_tensors

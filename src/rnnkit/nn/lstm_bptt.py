@@ -39,10 +39,9 @@ from types import SimpleNamespace
 
 import torch
 from torch import Tensor
-from torch.autograd.function import once_differentiable
 
 from rnnkit.nn.cells import LSTMCell
-from rnnkit.nn.native import ops
+from rnnkit.nn.native import first_order_only, ops
 from rnnkit.nn.variant_cells import LN_EPS, LayerNormLSTMCell, PeepholeLSTMCell
 
 KINDS = {LSTMCell: "lstm", PeepholeLSTMCell: "peephole", LayerNormLSTMCell: "lnlstm"}
@@ -126,7 +125,7 @@ class LSTMSequence(torch.autograd.Function):
         return output, h, c
 
     @staticmethod
-    @once_differentiable
+    @first_order_only
     def backward(ctx, d_output, d_h, d_c):
         p = ctx.p
         tensors = ctx.saved_tensors

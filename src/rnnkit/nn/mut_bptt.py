@@ -30,11 +30,10 @@ from types import SimpleNamespace
 
 import torch
 from torch import Tensor
-from torch.autograd.function import once_differentiable
 
 from rnnkit.nn.bptt_steps import run_steps, split_back, zone_args
 from rnnkit.nn.lstm_bptt import native_fits
-from rnnkit.nn.native import ops
+from rnnkit.nn.native import first_order_only, ops
 from rnnkit.nn.variant_cells import MUT1Cell, MUT2Cell, MUT3Cell
 
 KINDS = {MUT1Cell: "mut1", MUT2Cell: "mut2", MUT3Cell: "mut3"}
@@ -118,7 +117,7 @@ class MUTSequence(torch.autograd.Function):
         return output, h
 
     @staticmethod
-    @once_differentiable
+    @first_order_only
     def backward(ctx, d_output, d_h):
         p, order = ctx.p, ctx.order
         tensors = ctx.saved_tensors

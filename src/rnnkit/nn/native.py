@@ -246,3 +246,26 @@ def _ninja_on_path():
         yield
     finally:
         os.environ["PATH"] = before
+
+
+def first_order_only(backward):
+    """The hand-derived backward of a whole-sequence route: first derivatives only.
+
+    A second derivative (``torch.autograd.grad(..., create_graph=True)``, then a gradient of
+    that gradient: gradient penalties, Hessian-vector products) is refused here, at the first
+    backward. torch's ``once_differentiable`` only raises where the second backward passes
+    through it, and the parameters' second-order terms never do: they were left out without
+    a word."""
+
+    @functools.wraps(backward)
+    def checked(ctx, *grads):
+        if torch.is_grad_enabled():  # create_graph=True
+            raise RuntimeError(
+                "rnnkit's whole-sequence route of this recurrent layer gives first derivatives "
+                "only, and a differentiable gradient (create_graph=True) was asked for; build "
+                "the layer with impl='loop' (its readable loop, which autograd differentiates "
+                "twice)"
+            )
+        return backward(ctx, *grads)
+
+    return checked

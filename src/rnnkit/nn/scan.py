@@ -52,9 +52,8 @@ import math
 
 import torch
 from torch import Tensor
-from torch.autograd.function import once_differentiable
 
-from rnnkit.nn.native import ops
+from rnnkit.nn.native import first_order_only, ops
 
 METHODS = ("auto", "loop", "compiled", "log", "chunked")
 LOG_ZERO = -1e4  # the log form's log 0: exp(-1e4) is 0 in every float type
@@ -138,7 +137,7 @@ class CompiledScan(torch.autograd.Function):
         return h
 
     @staticmethod
-    @once_differentiable
+    @first_order_only
     def backward(ctx, d_h):
         a, h, h0 = ctx.saved_tensors
         d_a, d_b, d_h0 = ops().scan_backward(d_h.contiguous(), a, h, h0, ctx.reverse)
