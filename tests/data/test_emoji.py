@@ -187,3 +187,22 @@ def test_a_user_folder_of_captioned_images(tmp_path):
     (folder / "captions.tsv").write_text("x.png\ta cat\nred-circle-0.png\ta b\nz.png\tc\n")
     with pytest.raises(ValueError, match="no image .*x.png"):
         load_captions(folder)
+
+
+def test_captions_tsv_with_a_bom_crlf_and_odd_line_breaks(tmp_path):
+    from tests.tasks.caption_fixtures import write_shapes_folder
+
+    folder = write_shapes_folder(tmp_path / "shapes")
+    table = folder / "captions.tsv"
+    table.write_bytes(b"\xef\xbb\xbf" + table.read_bytes().replace(b"\n", b"\r\n"))
+    assert load_captions(folder).captions[0] == "red circle"
+    with pytest.raises(ValueError, match="line 3 has no tab"):
+        parse_captions_tsv("file\tcaption\na.png\ta\x0ccat\nb.png a dog\n")
+    images = parse_captions_tsv("a.png\ta\x0ccat\u2028here\r\n")
+    assert [(i.file, i.caption) for i in images] == [("a.png", "a cat here")]
+    table.write_bytes(b"a.png\tcat\n\nb.png\tcaf\xe9\n")
+    with pytest.raises(ValueError, match="captions.tsv is not UTF-8 text.*\\(line 3\\)"):
+        load_captions(folder)
+    table.write_bytes(b"a.png\tcat\x00\n")
+    with pytest.raises(ValueError, match="NUL byte"):
+        load_captions(folder)

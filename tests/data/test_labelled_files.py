@@ -1,9 +1,13 @@
 """The classification parsers on small files written in the tests: a user's CSV (and every
 error it can end with), VADER's ground-truth format, sktime's .ts format."""
 
+import contextlib
+import csv
+
 import numpy as np
 import pytest
 
+from rnnkit.data import labelled_files
 from rnnkit.data.labelled_files import (
     read_labelled_csv,
     read_sentiment_ground_truth,
@@ -131,3 +135,41 @@ def test_bad_ts_file(tmp_path, header, data, message):
     path = write(tmp_path, "bad.ts", header + data)
     with pytest.raises(ValueError, match=message):
         read_ts(path)
+
+
+LONG = 200_000  # longer than the csv module's default field limit, 131,072
+
+
+def test_csv_with_a_field_longer_than_the_default_limit(tmp_path):
+    limit = csv.field_size_limit()
+    path = write(tmp_path, "long.csv", f'text,label\n"{"word, " * (LONG // 6)}",a\nshort,b\n')
+    texts, labels = read_labelled_csv(path)
+    assert len(texts[0]) >= LONG - 6 and labels == ["a", "b"]
+    assert csv.field_size_limit() == limit  # the global limit is restored
+
+
+def test_csv_error_is_a_one_line_value_error(tmp_path, monkeypatch):
+    @contextlib.contextmanager
+    def tiny_limit(text):
+        old = csv.field_size_limit(5)
+        try:
+            yield
+        finally:
+            csv.field_size_limit(old)
+
+    monkeypatch.setattr(labelled_files, "csv_field_limit", tiny_limit)
+    path = write(tmp_path, "r.csv", "text,label\nhi,a\nlonger than five,b\n")
+    with pytest.raises(ValueError, match=r"r\.csv: line 3 cannot be read as CSV \(field larger"):
+        read_labelled_csv(path)
+
+
+def test_ground_truth_and_ts_lines_break_at_newline_only(tmp_path):
+    path = write(tmp_path, "gt.txt", "1\t2.0\tgood\u2028news\r\n2\t-1.0\tbad\x0cday\r\n")
+    assert read_sentiment_ground_truth(path) == (
+        ["good\u2028news", "bad\x0cday"],
+        ["positive", "negative"],
+        0,
+    )
+    text = TS_HEADER + "1,2:3,4:1\x0c\n1:2\n"
+    with pytest.raises(ValueError, match="line 11 has 1 dimensions"):
+        read_ts(write(tmp_path, "x.ts", text))

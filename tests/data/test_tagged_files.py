@@ -65,3 +65,17 @@ def test_word_tag_error_names_line_and_token(tmp_path):
     path = write(tmp_path, "wsj.txt", "a/DT b/NN\nthe/DT dog\n")
     with pytest.raises(ValueError, match="line 2: 'dog' is not word/TAG"):
         read_word_tag(path)
+
+
+def test_conll_lines_break_at_newline_only(tmp_path):
+    text = "Hi O\r\n\x0c\r\nsee\u2028you O\r\nlonely\r\n"
+    with pytest.raises(ValueError, match="line 4 is 'lonely'"):
+        read_conll(write(tmp_path, "ff.conll", text))
+    sentences, tags = read_conll(write(tmp_path, "ok.conll", text.replace("lonely", "x O")))
+    assert sentences == [["Hi"], ["see", "x"]] and tags == [["O"], ["O", "O"]]
+
+
+def test_word_tag_lines_break_at_newline_only(tmp_path):
+    text = "a/DT\x0cb/NN\n\u2029\nc/VB d\n"
+    with pytest.raises(ValueError, match="line 3: 'd' is not word/TAG"):
+        read_word_tag(write(tmp_path, "w.txt", text))

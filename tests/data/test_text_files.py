@@ -1,14 +1,18 @@
 """Reading user text: every bad input gives a ValueError that says what and where."""
 
+import csv
+
 import pytest
 
 from rnnkit.data.text_files import (
     DOCUMENT_SEPARATOR,
     TEXT_EXTENSIONS,
     Document,
+    csv_field_limit,
     join_documents,
     read_documents,
     read_text_file,
+    split_lines,
 )
 
 
@@ -85,3 +89,31 @@ def test_bad_file_inside_a_directory_is_named(tmp_path):
     expected = "sub/bad.c is not UTF-8 text: byte 0xff at byte offset 10"
     with pytest.raises(ValueError, match=expected):
         read_documents(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("text", "lines"),
+    [
+        ("", []),
+        ("a", ["a"]),
+        ("a\n", ["a"]),
+        ("a\r\nb\r\n", ["a", "b"]),
+        ("a\n\nb", ["a", "", "b"]),
+        ("a\x0cb\x0b\x1c\x1d\x1e\x85\u2028\u2029c\n", ["a\x0cb\x0b\x1c\x1d\x1e\x85\u2028\u2029c"]),
+        ("\x0c\nx\n", ["\x0c", "x"]),
+    ],
+)
+def test_split_lines_breaks_at_newline_only(text, lines):
+    assert split_lines(text) == lines
+
+
+def test_csv_field_limit_is_raised_and_restored():
+    old = csv.field_size_limit()
+    text = "x" * (old + 10)
+    with csv_field_limit(text):
+        assert csv.field_size_limit() > len(text)
+        assert next(csv.reader([text])) == [text]
+    assert csv.field_size_limit() == old
+    with pytest.raises(RuntimeError), csv_field_limit(text):
+        raise RuntimeError
+    assert csv.field_size_limit() == old

@@ -43,6 +43,7 @@ import numpy as np
 
 from rnnkit.data.archives import iter_tar_files
 from rnnkit.data.image_files import open_image
+from rnnkit.data.text_files import decode_text, split_lines
 
 SPLIT_SEED = 0
 PARTS = ("train", "val", "test")
@@ -140,7 +141,7 @@ def parse_emoji_json(text: str) -> list[CaptionedImage]:
 def parse_captions_tsv(text: str, source: str = CAPTIONS_FILE) -> list[CaptionedImage]:
     """``file<TAB>caption`` lines (optional header ``file<TAB>caption``); group = caption."""
     images = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(split_lines(text), start=1):
         if not line.strip():
             continue
         file, tab, caption = line.partition("\t")
@@ -269,10 +270,7 @@ def _read_folder_captions(folder: Path) -> list[CaptionedImage]:
         raise ValueError(
             f"{folder} has no {CAPTIONS_FILE}; write one line per image: file<TAB>caption"
         )
-    try:
-        text = table.read_text(encoding="utf-8")
-    except UnicodeDecodeError as error:
-        raise ValueError(f"{table} is not UTF-8 text ({error})") from None
+    text = decode_text(table.read_bytes(), str(table))  # an empty file: "holds no captions"
     entries = parse_captions_tsv(text, str(table))
     bad = [e.file for e in entries if not e.file.lower().endswith(IMAGE_SUFFIXES)]
     if bad:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnkit.data.text_files import decode_text, read_text_file
+from rnnkit.data.text_files import csv_field_limit, decode_text, read_text_file, split_lines
 
 CSV_COLUMNS = ("text", "label")
 
@@ -34,7 +34,27 @@ def read_labelled_csv(path: str | Path) -> tuple[list[str], list[str]]:
     empty text or label (naming the line), no rows, fewer than two distinct labels.
     """
     path = Path(path)
-    reader = csv.reader(io.StringIO(read_text_file(path), newline=""))
+    text = read_text_file(path)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    with csv_field_limit(text):
+        try:
+            texts, labels = _read_labelled_rows(path, reader)
+        except csv.Error as error:
+            raise ValueError(
+                f"{path}: line {max(reader.line_num, 1)} cannot be read as CSV ({error})"
+            ) from None
+    if not texts:
+        raise ValueError(f"{path} has a header but no rows")
+    if len(set(labels)) < 2:
+        raise ValueError(
+            f"{path}: every row has the label {labels[0]!r}; a classifier needs at least two "
+            "classes"
+        )
+    return texts, labels
+
+
+def _read_labelled_rows(path: Path, reader) -> tuple[list[str], list[str]]:
+    """The texts and labels of the rows after the header (checked, not yet counted)."""
     header = next(reader, None)
     if header is None:
         raise ValueError(f"{path} has no header line; expected columns text,label")
@@ -54,13 +74,6 @@ def read_labelled_csv(path: str | Path) -> tuple[list[str], list[str]]:
             texts.append(row[text_column])
             labels.append(row[label_column].strip())
         line = reader.line_num + 1
-    if not texts:
-        raise ValueError(f"{path} has a header but no rows")
-    if len(set(labels)) < 2:
-        raise ValueError(
-            f"{path}: every row has the label {labels[0]!r}; a classifier needs at least two "
-            "classes"
-        )
     return texts, labels
 
 
@@ -95,7 +108,7 @@ def read_sentiment_ground_truth(path: str | Path) -> tuple[list[str], list[str],
     """
     path = Path(path)
     texts, labels, dropped = [], [], 0
-    for number, line in enumerate(read_text_file(path).splitlines(), start=1):
+    for number, line in enumerate(split_lines(read_text_file(path)), start=1):
         if not line.strip():
             continue
         fields = line.split("\t", 2)
@@ -134,7 +147,7 @@ def read_ts(path: str | Path) -> tuple[list[np.ndarray], list[str]]:
     """
     path = Path(path)
     header, sequences, labels = {}, [], []
-    lines = decode_text(path.read_bytes(), str(path)).splitlines()
+    lines = split_lines(decode_text(path.read_bytes(), str(path)))
     data_start = _read_ts_header(path, lines, header)
     dimensions = int(header.get("dimensions", "0")) or None
     allowed = header.get("classlabel", "").split()

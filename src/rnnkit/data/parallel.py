@@ -37,6 +37,7 @@ import numpy as np
 
 from rnnkit.data.bible import BIBLE_FILE, BIBLE_HEADER
 from rnnkit.data.corpora import dataset_path, read_marker
+from rnnkit.data.text_files import decode_text, split_lines
 from rnnkit.data.vocab import Vocab
 
 BIBLE = "bible"
@@ -93,12 +94,9 @@ class ParallelData:
 def read_pairs_tsv(path: str | Path) -> tuple[list[tuple[str, str]], list[str]]:
     """The ``(source, target)`` pairs of a ``source<TAB>target`` file and their line names."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as error:
-        raise ValueError(f"{path} is not UTF-8 text (byte {error.start})") from None
+    text = decode_text(path.read_bytes(), str(path))  # an empty file holds no pairs, below
     pairs, origins = [], []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(split_lines(text), start=1):
         if not line.strip():
             continue
         fields = line.split("\t")
@@ -120,7 +118,7 @@ def read_pairs_tsv(path: str | Path) -> tuple[list[tuple[str, str]], list[str]]:
 
 def read_bible_tsv(path: str | Path) -> tuple[list[tuple[str, str]], list[str]]:
     """The (English, Spanish) verse pairs of ``bible.tsv`` and their references."""
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    lines = split_lines(decode_text(Path(path).read_bytes(), str(path)))
     if not lines or tuple(lines[0].split("\t")) != BIBLE_HEADER:
         raise ValueError(f"{path} is not rnnkit's bible.tsv (header {'<TAB>'.join(BIBLE_HEADER)})")
     pairs, origins = [], []

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import math
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ import numpy as np
 
 from rnnkit.data.archives import file_sha256
 from rnnkit.data.corpora import dataset_path, fetched_card
+from rnnkit.data.text_files import csv_field_limit, decode_text
 
 MIN_POINTS = 8  # a user's file needs at least this many values
 
@@ -136,11 +138,7 @@ def read_series_csv(path: str | Path) -> tuple[list[str] | None, np.ndarray]:
     """``(times or None, values)`` of a user's CSV (module docstring); a ValueError names the
     line of the first problem."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise ValueError(f"{path} is not UTF-8 text (byte offset {error.start})") from None
-    rows = list(enumerate(csv.reader(text.splitlines()), 1))
+    rows = _csv_rows(path)
     while rows and not rows[-1][1]:
         rows.pop()  # blank lines at the end of the file are allowed
     if not rows:
@@ -272,6 +270,23 @@ def _numeric_rows(path: Path, width: int) -> list[tuple[float, ...]]:
             if len(row) != width or any(value is None for value in parsed):
                 raise ValueError(f"{path}, line {number}: expected {width} numbers, got {row}")
             rows.append(tuple(parsed))
+    return rows
+
+
+def _csv_rows(path: Path) -> list[tuple[int, list[str]]]:
+    """``(line, row)`` of each CSV row of a UTF-8 file (a leading byte-order mark dropped),
+    ``line`` being where the row starts; a blank line is the row ``[]``."""
+    text = decode_text(path.read_bytes(), str(path))
+    reader = csv.reader(io.StringIO(text, newline=""))  # rows end at \n, \r\n or \r only
+    rows, line = [], 1  # line: where the next row starts
+    with csv_field_limit(text):
+        try:
+            for row in reader:
+                rows.append((line, row))
+                line = reader.line_num + 1
+        except csv.Error as error:
+            where = max(reader.line_num, 1)
+            raise ValueError(f"{path}, line {where}: cannot be read as CSV ({error})") from None
     return rows
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rnnkit.data.text_files import read_text_file
+from rnnkit.data.text_files import read_text_file, split_lines
 
 DOCSTART = "-DOCSTART-"  # CoNLL-2003's document separator line, skipped
 
@@ -27,7 +27,7 @@ def read_conll(path: str | Path) -> tuple[list[list[str]], list[list[str]]]:
     """
     path = Path(path)
     sentences, tags, tokens, labels = [], [], [], []
-    for number, line in enumerate(read_text_file(path).splitlines(), start=1):
+    for number, line in enumerate(split_lines(read_text_file(path)), start=1):
         fields = line.split()
         if fields and fields[0] == DOCSTART:
             fields = []
@@ -70,7 +70,7 @@ def read_word_tag(path: str | Path) -> tuple[list[list[str]], list[list[str]]]:
     spaces; empty lines are skipped."""
     path = Path(path)
     sentences, tags = [], []
-    for number, line in enumerate(read_text_file(path).splitlines(), start=1):
+    for number, line in enumerate(split_lines(read_text_file(path)), start=1):
         pairs = []
         for token in line.split():
             pair = split_word_tag(token)

@@ -16,8 +16,10 @@ translation, no Unicode normalisation.
 
 from __future__ import annotations
 
+import csv
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,6 +63,35 @@ def decode_text(data: bytes, source: str) -> str:
             "so convert the file first, e.g. `iconv -f latin1 -t utf-8 IN > OUT`"
         ) from None
     return text.removeprefix("\ufeff")
+
+
+def split_lines(text: str) -> list[str]:
+    """The lines of ``text``, split at ``\n`` only (a ``\r`` before it, as in CRLF files, is
+    dropped too); a final line break ends the last line rather than starting an empty one.
+
+    Unlike ``str.splitlines``, form feeds, ``\x0b``, ``\x1c``-``\x1e``, ``\x85``, ``\u2028``
+    and ``\u2029`` stay inside their line, so line numbers match what an editor shows.
+    """
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()  # the text ends with a line break, or is empty
+    return [line.removesuffix("\r") for line in lines]
+
+
+# The most ``csv.field_size_limit`` takes on every platform (a C long may be 32 bits).
+_CSV_FIELD_LIMIT = 2**31 - 1
+
+
+@contextmanager
+def csv_field_limit(text: str) -> Iterator[None]:
+    """Let the ``csv`` module read a field as long as ``text`` (its default limit is 131,072
+    characters, but a long quoted field is valid CSV); the old limit is restored after."""
+    old = csv.field_size_limit()
+    csv.field_size_limit(max(old, min(len(text) + 1, _CSV_FIELD_LIMIT)))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(old)
 
 
 def read_text_file(path: str | Path) -> str:
