@@ -10,6 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
+
+from rnnkit.training.distributed import World, shard
 
 ROOT = Path(__file__).resolve().parents[2]
 CHARLM = ["charlm", "--preset", "smoke", "--seq-len", "8", "--threads", "1", "--device", "cpu"]
@@ -79,18 +82,31 @@ def test_a_run_resumes_across_world_sizes(tmp_path, straight):
 
 def test_two_ranks_take_the_single_process_steps_of_a_task_with_unequal_token_shares(tmp_path):
     """Sentences of different lengths: each rank's share of a batch holds another number of
-    tokens, and the ranks' losses are weighted by them (the mean over the whole batch)."""
+    tokens, and the ranks' losses are weighted by them (the mean over the whole batch). 39
+    training sentences in batches of 8: the epoch's last batch of 7 is shared 4 and 3."""
     words = ["I", "met", "Ann", "in", "Oslo", "today", "and", "then", "left", "."]
-    sentences = [words[: 3 + (k * 7) % 8] for k in range(48)]
+    sentences = [words[: 3 + (k * 7) % 8] for k in range(49)]
     tag = {"Ann": "B-PER", "Oslo": "B-LOC"}
     blocks = ["\n".join(f"{w} {tag.get(w, 'O')}" for w in s) for s in sentences]
     (tmp_path / "tiny.conll").write_text("\n\n".join(blocks) + "\n", encoding="utf-8")
     task = ["tag", "--dataset", str(tmp_path / "tiny.conll"), "--no-baselines", "--device",
             "cpu", "--batch-size", "8", "--hidden-size", "8", "--embedding-size", "8",
             "--eval-every", "3", "--log-every", "1", "--threads", "1"]  # fmt: skip
-    train(task, tmp_path / "one", 6, 1)
-    train(task, tmp_path / "two", 6, 2)
+    train(task, tmp_path / "one", 7, 1)
+    train(task, tmp_path / "two", 7, 2)
     one, two = (records(tmp_path / name, "train") for name in ("one", "two"))
-    assert len(two) == 6
+    assert len(two) == 7
     same_losses(one, two)
     same_losses(records(tmp_path / "one", "eval"), records(tmp_path / "two", "eval"), "val_loss")
+
+
+def test_a_batch_shares_evenly_where_it_can_and_unevenly_only_where_allowed():
+    batch = {"ids": torch.arange(14).view(7, 2), "lengths": torch.arange(7), "n": 7}
+    shares = [shard(batch, World(2, rank), 0) for rank in (0, 1)]
+    assert [len(s["lengths"]) for s in shares] == [4, 3]
+    assert torch.equal(torch.cat([s["ids"] for s in shares]), batch["ids"])
+    assert shares[1]["n"] == 7
+    with pytest.raises(ValueError, match="a batch of 7 does not divide among 2 ranks"):
+        shard(batch, World(2, 0), 0, even=True)  # a carried state needs equal shares
+    with pytest.raises(ValueError, match="at least 4 for an epoch's last batch"):
+        shard(torch.zeros(3, 5), World(4, 0), 0)  # a rank would get nothing

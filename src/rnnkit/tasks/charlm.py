@@ -53,6 +53,7 @@ class CharLMTask:
     eval_metric = "val_nats"
     loss_unit = "nats/char"
     batch_dim = 1  # the streams' batches are time-major (T, B)
+    even_shares = True  # under torchrun, each rank carries the state of B/N streams
 
     def __init__(self, config: CharLMConfig, corpus: EncodedCorpus, source: dict | None = None):
         self.config = config

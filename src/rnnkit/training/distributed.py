@@ -5,15 +5,15 @@
 torchrun sets ``WORLD_SIZE``, ``RANK`` and ``LOCAL_RANK``; :func:`world` reads them and
 joins the process group (gloo on the CPU, NCCL on CUDA). The Trainer then wraps the model in
 ``DistributedDataParallel`` and gives each rank its slice of every batch: the rows
-``[r * B/N, (r + 1) * B/N)`` of each tensor's batch dimension (the task's ``batch_dim``, 0
-unless it says otherwise). For the char model those are the B parallel streams, so N ranks
-with a global batch B follow exactly the streams of one process with batch B; as DDP
-averages the gradients over the ranks (each rank's loss the mean over its equal share), every
-step is the single-process step. Only rank 0 prints, writes metrics and samples, and saves
-checkpoints; the carried recurrent state is gathered from every rank before a save, so a
-checkpoint is the same whatever the world size, and a run resumes on any number of ranks
-that divides its batch. Every rank evaluates the whole validation split (the same weights
-give the single-process number).
+``[r * B/N, (r + 1) * B/N)`` of each tensor's batch dimension (the task's ``batch_dim``, 0 unless
+it says otherwise; an epoch's last, shorter batch as evenly as it goes). For the char model
+those are the B parallel streams, so N ranks with a global batch B follow exactly the
+streams of one process with batch B; as DDP averages the gradients over the ranks (each
+rank's loss weighted by its share, ``loss_weight``), every step is the single-process step.
+Only rank 0 prints, writes metrics and samples, and saves checkpoints; the carried recurrent
+state is gathered from every rank before a save, so a checkpoint is the same whatever the
+world size, and a run resumes on any number of ranks that divides its batch. Every rank
+evaluates the whole validation split (the same weights give the single-process number).
 """
 
 from __future__ import annotations
@@ -67,11 +67,16 @@ def local_rank() -> int:
     return int(os.environ.get("LOCAL_RANK", "0"))
 
 
-def shard(value: Any, here: World, dim: int = 0) -> Any:
+def shard(value: Any, here: World, dim: int = 0, even: bool = False) -> Any:
     """Rank ``here.rank``'s share of every tensor in ``value`` (nested tuples, NamedTuples,
     lists, dicts), sliced on the batch dimension ``dim`` (tensors with fewer dimensions are
-    sliced on their first); ints and the rest as they are. A batch that does not divide among
-    the ranks is a ValueError."""
+    sliced on their first); ints and the rest as they are.
+
+    A batch that does not divide among the ranks (the last, shorter batch of an epoch) is
+    shared as evenly as it goes, the first ranks taking one row more: the Trainer weights
+    each rank's loss by its share (``loss_weight``), so the step is still the single-process
+    step. ``even``: shares must be equal (a task whose carried state is gathered from the
+    ranks); a ValueError otherwise, as for a batch of fewer rows than ranks."""
     if not here.distributed:
         return value
     if isinstance(value, torch.Tensor):
@@ -79,13 +84,14 @@ def shard(value: Any, here: World, dim: int = 0) -> Any:
             return value
         axis = dim if value.dim() > dim else 0
         rows = value.shape[axis]
-        if rows % here.size:
+        if rows % here.size and (even or rows < here.size):
             raise ValueError(
                 f"a batch of {rows} does not divide among {here.size} ranks; use a batch size "
                 f"that is a multiple of the number of ranks"
+                + ("" if even else f" and leaves at least {here.size} for an epoch's last batch")
             )
-        return value.chunk(here.size, dim=axis)[here.rank]
-    return _map(value, lambda item: shard(item, here, dim))
+        return value.tensor_split(here.size, dim=axis)[here.rank]
+    return _map(value, lambda item: shard(item, here, dim, even))
 
 
 def gather_state(value: Any, here: World, dim: int = 1) -> Any:

@@ -14,7 +14,9 @@ A task (``rnnkit.tasks.charlm.CharLMTask`` is one) provides
 
 Under torchrun each rank trains on its share of every batch, sliced on the dimension
 ``batch_dim`` (0 unless the task sets it: 1 for time-major ``(T, B)`` tensors); a carried
-state is sliced and gathered on its dimension 1, the batch of torch's ``(L, B, H)``.
+state is sliced and gathered on its dimension 1, the batch of torch's ``(L, B, H)``, so a task
+that carries one sets ``even_shares = True`` (every batch must then divide among the ranks;
+others share an epoch's last, shorter batch unevenly).
 
 ``carry`` is whatever the task wants handed from one step to the next, e.g. the recurrent state
 for truncated BPTT; it must be None, a tensor, or nested tuples of tensors, so that a checkpoint

@@ -202,7 +202,8 @@ class Trainer:
         self._lr = self.learning_rate()
         for group in self.optimizer.param_groups:
             group["lr"] = self._lr
-        batch = distributed.shard(batch, self.world, getattr(self.task, "batch_dim", 0))
+        even = getattr(self.task, "even_shares", False)  # a carried state gathered from ranks
+        batch = distributed.shard(batch, self.world, getattr(self.task, "batch_dim", 0), even)
         batch = to_device(batch, self.device)
         dtype = torch.float16 if self.precision == "fp16" else torch.bfloat16
         with torch.autocast(self.device.type, dtype, enabled=self.precision != "fp32"):
