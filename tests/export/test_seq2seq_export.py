@@ -20,6 +20,7 @@ from rnnkit.export.files import export_run
 from rnnkit.export.graphs import write_graph
 from rnnkit.models.seq2seq import Seq2Seq, Seq2SeqConfig
 from rnnkit.tasks.seq2seq_runs import load_run
+from tests.tasks.seq2seq_fixtures import write_pairs
 
 ort = pytest.importorskip("onnxruntime", reason="onnxruntime is a test extra")
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "old_runs" / "seq2seq"  # BiLSTM, Luong
@@ -136,3 +137,37 @@ def test_a_gru_seq2seq_without_c_or_feed_or_memory_exports_and_decodes_as_eager(
         names = exported.state_parts(model)
         got = step(tokens=tokens, **dict(zip(names, exported.flatten(model, state), strict=True)))
         np.testing.assert_allclose(got[0], model.step(tokens, state)[0], atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "cell, direction", [("gru", "--no-bidirectional"), ("lstm", "--bidirectional")]
+)
+def test_a_one_layer_run_without_attention_exports_and_translates_as_torch(
+    cell, direction, tmp_path, capsys
+):
+    # attention none reads only the encoder's final state (the ONNX exporter once failed)
+    pairs = write_pairs(tmp_path / "pairs.tsv", count=40)
+    run = tmp_path / "run"
+    argv = ["train", "seq2seq", "--dataset", pairs, "--attention", "none", "--cell", cell,
+            "--layers", "1", direction, "--hidden-size", "8", "--embedding-size",
+            "8", "--max-steps", "2", "--eval-every", "2", "--batch-size", "8", "--val-size",
+            "4", "--test-size", "4", "--heatmaps", "0", "--beam", "1", "--threads", "1",
+            "--out", run]  # fmt: skip
+    assert main([str(a) for a in argv]) == 0
+    capsys.readouterr()
+    export_run(run, "onnx")
+    model = load_run(run).model
+    src, lengths = sources(model)
+    onnx = exported.OnnxSeq2Seq(run / "export-onnx", model)
+    with torch.no_grad():
+        eager = exported.flatten(model, model.encode(src, lengths))
+        graph = exported.flatten(model, onnx.encode(src, lengths))
+        for a, b in zip(eager, graph, strict=True):
+            np.testing.assert_allclose(b.numpy(), a.numpy(), atol=1e-5)
+    assert onnx.greedy(src, lengths, 10) == model.greedy(src, lengths, 10)
+    sentences = ["the old man sees the cat .", "a dog"]
+    assert main(["translate", str(run), *sentences, "--beam", "2", "--json"]) == 0
+    torch_out = capsys.readouterr().out
+    argv = ["translate", str(run), *sentences, "--beam", "2", "--json", "--backend", "onnxruntime"]
+    assert main(argv) == 0
+    assert capsys.readouterr().out == torch_out

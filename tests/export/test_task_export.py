@@ -97,22 +97,26 @@ def test_a_tagger_with_character_features_exports_as_eager(fmt, tmp_path):
     model = SequenceTagger(config, num_tags=3, vocab_size=9, char_vocab_size=7).eval()
     graph = tag_export.graphs(SimpleNamespace(model=model), fmt)["forward"]
     assert isinstance(model.chars, CharFeatures)  # not replaced in the run's model
-    lengths = torch.tensor([5, 2, 4])
-    words = torch.randint(1, 9, (3, 5))
-    chars, char_lengths = torch.randint(1, 7, (3, 5, 6)), torch.randint(1, 7, (3, 5))
-    char_lengths[torch.arange(5)[None] >= lengths[:, None]] = 0  # the padded words
-    with torch.no_grad():
-        expected = model(words, lengths, chars, char_lengths)[0].numpy()
     write_graph(graph, "forward", fmt, tmp_path)
     if fmt == "onnx":
         session = ort.InferenceSession(str(tmp_path / "forward.onnx"))
-        feed = {"words": words, "lengths": lengths, "chars": chars, "char_lengths": char_lengths}
-        got = session.run(None, {name: value.numpy() for name, value in feed.items()})[0]
     else:
         program = torch.export.load(str(tmp_path / "forward.pt2")).module()
-        got = program(words, lengths, chars, char_lengths).detach().numpy()
-    real = (torch.arange(5)[None] < lengths[:, None]).numpy()
-    np.testing.assert_allclose(got[real], expected[real], atol=1e-5, rtol=0)
+    for lengths in (torch.tensor([5, 2, 4]), torch.tensor([1, 1])):  # T = 1 as well
+        steps = int(lengths.max())
+        words = torch.randint(1, 9, (len(lengths), steps))
+        chars = torch.randint(1, 7, (len(lengths), steps, 6))
+        char_lengths = torch.randint(1, 7, (len(lengths), steps))
+        char_lengths[torch.arange(steps)[None] >= lengths[:, None]] = 0  # the padded words
+        with torch.no_grad():
+            expected = model(words, lengths, chars, char_lengths)[0].numpy()
+        feed = {"words": words, "lengths": lengths, "chars": chars, "char_lengths": char_lengths}
+        if fmt == "onnx":
+            got = session.run(None, {name: value.numpy() for name, value in feed.items()})[0]
+        else:
+            got = program(*feed.values()).detach().numpy()
+        real = (torch.arange(steps)[None] < lengths[:, None]).numpy()
+        np.testing.assert_allclose(got[real], expected[real], atol=1e-5, rtol=0)
 
 
 def test_the_forecaster_graphs_read_and_feed_back_as_eager(runs):

@@ -12,8 +12,9 @@ raw (no softmax). Padding is the caller's: every row of ``ids`` is read whole.
 
 The step graph runs the cells one step each (the path ``rnnkit sample`` takes); the sequence
 graph runs the layer over T steps (the fused kernel for the standard cores; in ONNX only for
-the cores ONNX has an operator for, ``rnnkit.export.graphs``). Both hold the same weights, and
-they agree with eager PyTorch (tests/export).
+the cores ONNX has an operator for, and without zoneout or recurrent dropout, which make the
+layer run its own loop: ``rnnkit.export.graphs``). Both hold the same weights, and they agree
+with eager PyTorch (tests/export).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from rnnkit.export.graphs import FUSED, Graph
+from rnnkit.export.graphs import Graph, onnx_refusal
 from rnnkit.models.language_model import LanguageModel
 from rnnkit.models.recurrent import get_core
 from rnnkit.tasks.charlm_runs import load_run
@@ -121,12 +122,14 @@ def onnx_model(folder, run):
 
 
 def graphs(run, fmt: str) -> dict[str, Graph]:
-    """The step graph, and the sequence graph (in ONNX for the cores it has an operator for)."""
+    """The step graph, and the sequence graph (in ONNX where the layer runs fused: a core
+    ONNX has an operator for, without zoneout or recurrent dropout, which run its loop)."""
     model = run.model
     names = ["step"]
-    if fmt == "pt2" or model.config.cell in FUSED:
+    fused = onnx_refusal(model, "sequence") is None
+    if fmt == "pt2" or fused:
         names.append("sequence")
-    if fmt == "onnx" and model.config.cell in FUSED:
+    if fmt == "onnx" and fused:
         names.append("sample")  # for ONNX Runtime's sampler; a pt2 program has no sampler
     made = {}
     for name in names:

@@ -85,18 +85,19 @@ def write_graph(graph: Graph, name: str, fmt: str, folder: Path) -> dict:
     path = folder / f"{name}.{fmt}"
     args, kwargs = graph.call()
     with torch.no_grad():
-        if fmt == "onnx" and graph.over_time:
-            _check_fused(graph.module, name)
-            _legacy_onnx(graph, path)
-            extra = {"opset": LEGACY_OPSET}
-        elif fmt == "onnx":
-            program = _quietly(
-                torch.onnx.export, graph.module, args, kwargs=kwargs, dynamo=True,
-                input_names=list(graph.inputs), output_names=graph.outputs,
-                dynamic_shapes=_dims(graph), verbose=False,
-            )  # fmt: skip
-            _quietly(program.save, str(path))
-            extra = {"opset": program.model.opset_imports.get("", None)}
+        if fmt == "onnx":
+            if graph.over_time:
+                _check_fused(graph.module, name)
+            try:
+                extra = _onnx(graph, path, args, kwargs)
+            except MemoryError:
+                raise
+            except Exception as error:  # the exporters' own: a one-line error, not their dump
+                said = next((line for line in str(error).splitlines() if line.strip()), "")
+                raise ValueError(
+                    f"the ONNX exporter failed on the {name} graph ({type(error).__name__}: "
+                    f"{said.strip()[:200]}); try --format pt2"
+                ) from error
         else:
             module = scanned(graph.module) if graph.over_time else graph.module
             program = _quietly(
@@ -107,16 +108,46 @@ def write_graph(graph: Graph, name: str, fmt: str, folder: Path) -> dict:
     return {"file": path.name, **graph.signature(), **extra}
 
 
-def _check_fused(module: nn.Module, graph: str) -> None:
+def onnx_refusal(module: nn.Module, graph: str) -> str | None:
+    """Why ONNX cannot hold ``graph``'s recurrent layers over a sequence (the TorchScript
+    exporter writes only a fused layer as ONNX's operator), or None where it can."""
     from rnnkit.nn.layer_base import StandardLayer
 
     for _, layer in recurrent_layers(module):
-        if not isinstance(layer, StandardLayer) or layer._needs_loop(False):
-            raise ValueError(
+        if not isinstance(layer, StandardLayer):
+            return (
                 f"the {graph} graph runs a recurrent layer over a sequence, which ONNX has an "
                 f"operator for only with the cores {', '.join(FUSED)}; this model's has none "
                 "(export it with --format pt2)"
             )
+        reasons = layer._loop_reasons(False) or (["impl='loop'"] if layer.impl == "loop" else [])
+        if reasons:
+            return (
+                f"the {graph} graph runs a recurrent layer over a sequence, which ONNX has an "
+                f"operator for only as the fused layer; this model's runs its own loop, with "
+                f"{' and '.join(reasons)} (export it with --format pt2)"
+            )
+    return None
+
+
+def _onnx(graph: Graph, path: Path, args: tuple, kwargs: dict) -> dict:
+    """Write ``graph`` as ONNX: over a sequence the TorchScript exporter, else dynamo's."""
+    if graph.over_time:
+        _legacy_onnx(graph, path)
+        return {"opset": LEGACY_OPSET}
+    program = _quietly(
+        torch.onnx.export, graph.module, args, kwargs=kwargs, dynamo=True,
+        input_names=list(graph.inputs), output_names=graph.outputs,
+        dynamic_shapes=_dims(graph), verbose=False,
+    )  # fmt: skip
+    _quietly(program.save, str(path))
+    return {"opset": program.model.opset_imports.get("", None)}
+
+
+def _check_fused(module: nn.Module, graph: str) -> None:
+    refusal = onnx_refusal(module, graph)
+    if refusal:
+        raise ValueError(refusal)
 
 
 def _dims(graph: Graph) -> dict:

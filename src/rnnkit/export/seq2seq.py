@@ -17,6 +17,8 @@ special ids and the parts of the state (``state.parts``).
 
 from __future__ import annotations
 
+import copy
+
 import torch
 from torch import Tensor, nn
 
@@ -66,6 +68,29 @@ class EncoderGraph(nn.Module):
         return flatten(self.model, self.model.encode(src, src_lengths))
 
 
+class ReadOutput(nn.Module):
+    """The encoder layer with its top layer's final ``h`` read from its output: forward at
+    each source's last token, backward at its first (the same numbers). With attention
+    ``none`` the model reads only the final state, and the TorchScript exporter fails on a
+    packed layer whose output is left unread."""
+
+    def __init__(self, layer: nn.Module):
+        super().__init__()
+        self.layer = layer
+
+    def forward(self, input: Tensor, state=None, *, lengths: Tensor):
+        output, final = self.layer(input, state, lengths=lengths)
+        h = final[0] if isinstance(final, tuple) else final  # (L * D, N, H)
+        out = output if self.layer.batch_first else output.transpose(0, 1)  # (N, S, D * H)
+        hidden = h.shape[-1]
+        last = (lengths.to(out.device) - 1).view(-1, 1, 1).expand(-1, 1, hidden)  # (N, 1, H)
+        top = [out[:, :, :hidden].gather(1, last).squeeze(1)]  # (N, H)
+        if self.layer.bidirectional:
+            top.append(out[:, 0, hidden:])
+        h = torch.cat([h[: h.shape[0] - len(top)], torch.stack(top)])
+        return output, (h, final[1]) if isinstance(final, tuple) else h
+
+
 class DecoderStepGraph(nn.Module):
     def __init__(self, model: nn.Module):
         super().__init__()
@@ -102,6 +127,9 @@ AXES.update(mask={0: "N", 1: "S"}, feed={1: "N"}, weights={0: "N", 1: "S"})
 
 def graphs(run, fmt: str) -> dict[str, Graph]:
     model = run.model
+    if model.config.attention == "none":  # the graph reads the encoder's output
+        model = copy.deepcopy(model)
+        model.encoder = ReadOutput(model.encoder)
     src, lengths = torch.full((2, 3), 4, dtype=torch.long), torch.tensor([3, 2])
     encoder = EncoderGraph(model).eval()
     with torch.no_grad():

@@ -61,7 +61,11 @@ class EveryWord(nn.Module):
         hidden = self.chars.hidden_size
         last = (lengths - 1).view(-1, 1, 1).expand(-1, 1, hidden)  # (N T, 1, Hc)
         forward = output[:, :, :hidden].gather(1, last).squeeze(1)  # (N T, Hc)
-        features = torch.cat([forward, output[:, 0, hidden:]], dim=1).reshape(batch, steps, -1)
+        features = torch.cat([forward, output[:, 0, hidden:]], dim=1)  # (N T, 2 Hc)
+        # back to (N, T, 2 Hc) by indexing: a reshape that splits N T has torch.export assume
+        # N T != N, and the program would refuse T = 1
+        rows = torch.arange(batch, device=chars.device)[:, None] * steps
+        features = features[rows + torch.arange(steps, device=chars.device)]  # (N, T, 2 Hc)
         real = (char_lengths > 0).unsqueeze(-1)  # (N, T, 1)
         return torch.where(real, features, torch.zeros_like(features))  # (N, T, 2 Hc)
 
