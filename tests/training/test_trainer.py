@@ -254,3 +254,14 @@ def test_the_trainer_keeps_freed_memory_unless_its_config_says_not(tmp_path, mon
     make_trainer(tmp_path / "on", max_steps=1).fit()
     make_trainer(tmp_path / "off", max_steps=1, keep_freed_memory=False).fit()
     assert calls == [(torch.device("cpu"), True), (torch.device("cpu"), False)]
+
+
+def test_a_task_that_trains_in_one_process_refuses_torchrun(tmp_path, monkeypatch):
+    from rnnkit.training import distributed
+
+    task = ToyTask()
+    task.one_process = True
+    make_trainer(tmp_path / "alone", task=task)  # one process: fine
+    monkeypatch.setattr(distributed, "world", lambda device_type="cpu": distributed.World(2, 0))
+    with pytest.raises(ValueError, match="ToyTask trains in one process only"):
+        make_trainer(tmp_path / "ranks", task=task)

@@ -76,6 +76,7 @@ class CaptionTask(EncoderDecoderTask):
 
     name, model_class = TASK_NAME, Captioner
     loss_unit = "nats/word"
+    one_process = True  # images (N, ...) beside time-major captions (T, N): not under torchrun
 
     def __init__(self, config: CaptionConfig, data: CaptionData, vocab: Vocab):
         check_vocab(vocab)

@@ -59,6 +59,7 @@ class VQATask:
     """The Trainer's hooks (``rnnkit.training.task``) for VQA."""
 
     loss_unit = "nats/answer"
+    one_process = True  # scenes (N, ...) beside time-major answers (T, N): not under torchrun
 
     def __init__(self, config: VQAConfig, data: SceneData, vocab: Vocab):
         check_vocab(vocab)
