@@ -193,6 +193,23 @@ def test_resume_after_a_stop_gives_the_same_losses_at_every_step(tmp_path):
     assert parts == whole  # bit for bit
 
 
+def test_a_resume_between_two_records_writes_the_next_one_as_the_whole_run_did(tmp_path):
+    """log_every 4, stopped at step 6: the record of step 8 averages steps 5-8 in both runs
+    (the window's sums travel in the checkpoint)."""
+    config = {"max_steps": 12, "eval_every": 3, "log_every": 4}
+    make_trainer(tmp_path / "whole", **config).fit()
+    _resumed(tmp_path / "parts", ToyTask, stop=6, **config)
+
+    def train_records(run_dir):
+        records = read_metrics(run_dir / "metrics.jsonl")
+        return [{k: v for k, v in r.items() if k != "tokens_per_s"}
+                for r in records if r["kind"] == "train"]  # fmt: skip
+
+    whole, parts = train_records(tmp_path / "whole"), train_records(tmp_path / "parts")
+    assert [r["step"] for r in parts] == [4, 8, 12]
+    assert parts == whole  # bit for bit
+
+
 def test_the_resume_check_notices_a_random_generator_left_unrestored(tmp_path):
     """The check above can fail: with the generator re-seeded after restore(), dropout draws
     other masks and the losses after the stop differ."""

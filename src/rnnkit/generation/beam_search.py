@@ -165,7 +165,9 @@ def beam_search(
     suppress_ids: Sequence[int] = (),
 ) -> BeamResult:
     """The highest-scoring continuation of ``prime_ids`` of at most ``length`` tokens that the
-    beam finds (exact when ``beam_size`` covers every prefix; ``beam_size=1`` is greedy).
+    beam finds (exact when ``beam_size`` covers every prefix). ``beam_size=1`` is greedy
+    except where a hypothesis ends at ``eos_id`` under a ``length_penalty``: the ended one is
+    set aside and the next-best token goes on, which can end with a higher normalised score.
 
     Args:
         length: the most tokens to generate; without ``eos_id`` every result has this length.

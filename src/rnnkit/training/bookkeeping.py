@@ -25,6 +25,7 @@ class TrainerState:
     clip_count: int = 0
     last_eval_step: int | None = None
     last_metrics: dict = field(default_factory=dict)
+    window: dict = field(default_factory=dict)  # StepWindow.sums() at the checkpoint
 
 
 @dataclass
@@ -60,6 +61,19 @@ class StepWindow:
     def _reset(self):
         self.steps = self.clipped = self.tokens = 0
         self.loss = self.grad_norm = self.seconds = 0.0
+
+    SUMS = ("steps", "clipped", "tokens", "loss", "grad_norm", "seconds")
+
+    def sums(self) -> dict:
+        """The sums so far, for a checkpoint: a run resumed between two records writes the
+        next one over the same steps as a run that never stopped."""
+        return {name: getattr(self, name) for name in self.SUMS}
+
+    def load(self, sums: dict) -> None:
+        """Go on from ``sums()`` (an empty dict, from a checkpoint older than it: from zero)."""
+        self._reset()
+        for name in self.SUMS:
+            setattr(self, name, sums.get(name, getattr(self, name)))
 
     def add(self, loss: float, grad_norm: float, tokens: int, seconds: float, clipped: bool):
         self.steps += 1
