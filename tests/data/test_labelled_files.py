@@ -1,7 +1,6 @@
 """The classification parsers on small files written in the tests: a user's CSV (and every
 error it can end with), VADER's ground-truth format, sktime's .ts format."""
 
-import contextlib
 import csv
 
 import numpy as np
@@ -148,16 +147,8 @@ def test_csv_with_a_field_longer_than_the_default_limit(tmp_path):
     assert csv.field_size_limit() == limit  # the global limit is restored
 
 
-def test_csv_error_is_a_one_line_value_error(tmp_path, monkeypatch):
-    @contextlib.contextmanager
-    def tiny_limit(text):
-        old = csv.field_size_limit(5)
-        try:
-            yield
-        finally:
-            csv.field_size_limit(old)
-
-    monkeypatch.setattr(labelled_files, "csv_field_limit", tiny_limit)
+def test_csv_error_is_a_one_line_value_error(tmp_path, tiny_csv_limit):
+    tiny_csv_limit(labelled_files, 5)
     path = write(tmp_path, "r.csv", "text,label\nhi,a\nlonger than five,b\n")
     with pytest.raises(ValueError, match=r"r\.csv: line 3 cannot be read as CSV \(field larger"):
         read_labelled_csv(path)

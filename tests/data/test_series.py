@@ -1,6 +1,5 @@
 """Series for forecasting: the CSV parsers, co2's monthly means, and the fetched sets offline."""
 
-import contextlib
 import csv
 import dataclasses
 import zipfile
@@ -168,16 +167,8 @@ def test_a_field_longer_than_the_csv_default_limit(tmp_path):
     assert csv.field_size_limit() == limit  # restored
 
 
-def test_csv_error_is_a_one_line_value_error(tmp_path, monkeypatch):
-    @contextlib.contextmanager
-    def tiny_limit(text):
-        old = csv.field_size_limit(3)
-        try:
-            yield
-        finally:
-            csv.field_size_limit(old)
-
-    monkeypatch.setattr(series, "csv_field_limit", tiny_limit)
+def test_csv_error_is_a_one_line_value_error(tmp_path, tiny_csv_limit):
+    tiny_csv_limit(series, 3)
     path = write(tmp_path, "1\n2\n12345\n" + "3\n" * 8)
     with pytest.raises(ValueError, match=r"s\.csv, line 3: cannot be read as CSV \(field larger"):
         read_series_csv(path)
