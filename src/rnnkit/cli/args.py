@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from collections.abc import Callable, Iterable
 
@@ -181,10 +182,11 @@ def report(result, as_json: bool, lines: Callable[[dict], list[str]]) -> int:
     summary = result.summary()
     print(json.dumps(summary) if as_json else "\n".join(lines(summary)))
     if result.interrupted:
-        print(
-            f"stopped early; continue with: rnnkit train --resume {result.train.run_dir}",
-            file=sys.stderr,
-        )
+        if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, rank 0 says it once
+            print(
+                f"stopped early; continue with: rnnkit train --resume {result.train.run_dir}",
+                file=sys.stderr,
+            )
         return 130
     return 0
 
