@@ -4,6 +4,7 @@ import csv
 
 import pytest
 
+from rnnkit.data.provenance import scan_corpus
 from rnnkit.data.text_files import (
     DOCUMENT_SEPARATOR,
     TEXT_EXTENSIONS,
@@ -34,6 +35,18 @@ def test_empty_file(tmp_path):
     (tmp_path / "empty.txt").write_bytes(b"")
     with pytest.raises(ValueError, match="empty.txt is empty"):
         read_documents(tmp_path / "empty.txt")
+
+
+def test_a_byte_order_mark_alone_is_named_as_such(tmp_path):
+    (tmp_path / "bom.txt").write_bytes(b"\xef\xbb\xbf")
+    with pytest.raises(ValueError, match="bom.txt holds only a byte-order mark"):
+        read_text_file(tmp_path / "bom.txt")
+
+
+def test_a_corpus_of_no_characters_names_its_source(tmp_path):
+    (tmp_path / "bom.txt").write_bytes(b"\xef\xbb\xbf")
+    with pytest.raises(ValueError, match="bom.txt holds no characters"):
+        scan_corpus(str(tmp_path / "bom.txt"), None)
 
 
 def test_binary_file(tmp_path):

@@ -33,6 +33,8 @@ def scan_corpus(
     source = resolve_text_source(source_name)
     stream = TextStream(source, max_chars, encoding, decode_errors)
     scan = scan_text(stream)
+    if scan.chars == 0:  # a byte-order mark alone, or only bytes --decode-errors skip dropped
+        raise ValueError(f"{source_name} holds no characters; a training text needs some")
     path = source.path if source.kind == "bundled" else source.path.resolve()
     record = {
         "source": source_name,

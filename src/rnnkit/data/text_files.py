@@ -102,7 +102,10 @@ def read_text_file(path: str | Path) -> str:
     data = path.read_bytes()
     if not data:
         raise ValueError(f"{path} is empty (0 bytes); a training text needs some characters")
-    return decode_text(data, str(path))
+    text = decode_text(data, str(path))
+    if not text:
+        raise ValueError(f"{path} holds only a byte-order mark; a text needs some characters")
+    return text
 
 
 def list_text_files(
