@@ -21,6 +21,11 @@ from rnnkit.training.progress import ProgressBar
 from rnnkit.training.run_dir import CHECKPOINT_NAMES
 
 
+def main_rank() -> bool:
+    """Whether this process prints: always, except under torchrun on a rank other than 0."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 def command(subparsers, name: str, doc: str | None, *, help: str) -> argparse.ArgumentParser:
     """A subcommand whose ``--help`` prints ``doc`` (its module's docstring) as written."""
     return subparsers.add_parser(
@@ -182,7 +187,7 @@ def report(result, as_json: bool, lines: Callable[[dict], list[str]]) -> int:
     summary = result.summary()
     print(json.dumps(summary) if as_json else "\n".join(lines(summary)))
     if result.interrupted:
-        if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, rank 0 says it once
+        if main_rank():  # under torchrun, said once
             print(
                 f"stopped early; continue with: rnnkit train --resume {result.train.run_dir}",
                 file=sys.stderr,

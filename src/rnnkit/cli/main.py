@@ -8,6 +8,7 @@ import os
 import re
 import sys
 
+from rnnkit.cli.args import main_rank
 from rnnkit.training.devices import inference_device
 
 # Subcommand modules, each with ``register(subparsers)``. Imported lazily so that
@@ -53,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 2
-    if int(os.environ.get("RANK", "0")) > 0:  # under torchrun only rank 0 prints
+    if not main_rank():
         sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 (for the run)
     try:
         with inference_device(getattr(args, "inference_device", "cpu")):

@@ -25,7 +25,6 @@ class TrainerState:
     clip_count: int = 0
     last_eval_step: int | None = None
     last_metrics: dict = field(default_factory=dict)
-    window: dict = field(default_factory=dict)  # StepWindow.sums() at the checkpoint
 
 
 @dataclass

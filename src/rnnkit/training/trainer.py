@@ -122,7 +122,8 @@ class Trainer:
             "step": self.state.step,
             "data_position": self.task.data_position(self.state.step),
             "task": self.task.checkpoint_metadata(),
-            "trainer": {**asdict(self.state), "window": self._window.sums()},
+            "trainer": asdict(self.state),
+            "window": self._window.sums(),  # the steps since the last train record
             "optimizer": optimizer_json,
             "schedule": self.schedule.state_dict(),
             "carry": carry_spec,
@@ -143,7 +144,7 @@ class Trainer:
             load_optimizer_state(self.optimizer, checkpoint.section("optimizer"), meta["optimizer"])
             self.schedule.load_state_dict(meta["schedule"])
             self.state = TrainerState(**meta["trainer"])
-            self._window.load(self.state.window)
+            self._window.load(meta.get("window", {}))  # a checkpoint older than it: none
             carry = ckpt.unflatten_state(checkpoint.tensors, meta["carry"], "carry")
             self.carry = to_device(distributed.split_state(carry, self.world), self.device)
             load_rng_state(checkpoint.tensors, meta["rng"])
