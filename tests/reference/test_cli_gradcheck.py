@@ -52,3 +52,13 @@ def test_through_the_main_entry_point(capsys):
         main(["gradcheck", "--cell", "transformer"])
     assert error.value.code == 2
     assert "invalid choice: 'transformer'" in capsys.readouterr().err
+
+
+def test_an_option_of_another_cell_is_a_one_line_error(capsys):
+    """It passed before, checking a relu LSTM that does not exist."""
+    from rnnkit.cli.main import main
+
+    assert main(["gradcheck", "--cell", "lstm", "--nonlinearity", "relu"]) == 2
+    err = capsys.readouterr().err
+    assert "nonlinearity is the rnn cell's option; the lstm has none" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1

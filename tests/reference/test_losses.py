@@ -83,3 +83,22 @@ def test_wrong_target_shapes():
         losses.mse_forward(o, np.zeros((T, N)))
     with pytest.raises(ValueError, match="unknown loss 'nll'; expected one of cross_entropy"):
         losses.get_loss("nll")
+
+
+@pytest.mark.parametrize(
+    "targets, span",
+    [
+        ([[-1, 0, 1]] * T, "-1 to 1"),
+        ([[0, C, 1]] * T, f"0 to {C}"),
+        ([[0.0, 1.0, 1.0]] * T, "float"),
+    ],
+)
+def test_targets_outside_the_classes_are_refused(targets, span):
+    """-1 would read the last class through numpy's negative indexing, and train towards it."""
+    o = np.zeros((T, N, C))
+    with pytest.raises(
+        ValueError, match=rf"targets must be integer classes in \[0, {C}\), got .*{span}"
+    ):
+        losses.cross_entropy_forward(o, np.array(targets))
+    with pytest.raises(ValueError, match=r"targets must be integer classes"):
+        losses.last_step_cross_entropy_forward(o, np.array(targets)[0])

@@ -49,3 +49,32 @@ def test_network_on_indexes_equals_network_on_one_hot_rows(cell):
     o, _, cache = network.forward(params, ids)
     _, dxs, _ = network.backward(np.ones_like(o), cache, params)
     assert dxs is None  # indexes have no gradient
+
+
+def test_the_network_refuses_inputs_it_would_misread():
+    network = Network("lstm")
+    params = network.init_params(D, H, C, np.random.default_rng(0))
+    with pytest.raises(ValueError, match=rf"input indexes must be in \[0, {D}\), got -1 to 2"):
+        network.forward(params, np.array([[-1, 2, 0]] * T))  # -1: W's last column
+    with pytest.raises(ValueError, match=rf"input indexes must be in \[0, {D}\), got 0 to {D}"):
+        network.forward(params, np.array([[D, 2, 0]] * T))
+    with pytest.raises(
+        ValueError, match=r"integer inputs are indexes .* \(T, N\); got shape \(4, 3, 6\)"
+    ):
+        network.forward(params, np.ones((T, N, D), dtype=int))  # features given as integers
+    with pytest.raises(ValueError, match=rf"inputs must have shape \(T, N, {D}\), got \(4, 3, 5\)"):
+        network.forward(params, np.ones((T, N, D - 1)))
+    network.forward(params, np.ones((T, N, D), dtype=int).astype(float))  # as the error says
+
+
+@pytest.mark.parametrize(
+    "cell, options, message",
+    [
+        ("lstm", {"nonlinearity": "relu"}, "nonlinearity is the rnn cell's option; the lstm"),
+        ("gru", {"nonlinearity": "relu"}, "nonlinearity is the rnn cell's option; the gru"),
+        ("rnn", {"reset_after": False}, "reset_after is the gru cell's option; the rnn"),
+    ],
+)
+def test_an_option_of_another_cell_is_refused(cell, options, message):
+    with pytest.raises(ValueError, match=message):
+        Network(cell, **options)

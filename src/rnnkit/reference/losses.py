@@ -28,6 +28,12 @@ def cross_entropy_forward(o: np.ndarray, targets: np.ndarray):
     T, N, C = o.shape
     if targets.shape != (T, N):
         raise ValueError(f"targets must have shape (T, N) = {(T, N)}, got {targets.shape}")
+    if (
+        targets.dtype.kind not in "iu"
+        or targets.size
+        and not 0 <= targets.min() <= targets.max() < C
+    ):
+        raise ValueError(f"targets must be integer classes in [0, {C}), got {_span(targets)}")
     t, n = np.indices((T, N))  # every (time, sequence) pair
     m = o.max(axis=-1)  # (T, N)
     y_hat = o - m[..., None]  # o_t - m                                              (T, N, C)
@@ -36,6 +42,12 @@ def cross_entropy_forward(o: np.ndarray, targets: np.ndarray):
     loss = (np.log(total) - (o[t, n, targets] - m)).sum() / N
     y_hat /= total[..., None]  # softmax(o_t)
     return loss, (y_hat, targets)
+
+
+def _span(targets: np.ndarray) -> str:
+    if targets.dtype.kind not in "iu":
+        return f"dtype {targets.dtype}"
+    return f"{targets.min()} to {targets.max()}"
 
 
 def cross_entropy_backward(cache: tuple) -> np.ndarray:

@@ -22,7 +22,7 @@ import numpy as np
 from rnnkit.reference import gru, lstm, rnn
 from rnnkit.reference.init import output_params
 from rnnkit.reference.losses import get_loss
-from rnnkit.reference.products import apply, sum_over_time
+from rnnkit.reference.products import apply, is_index, sum_over_time
 
 CELLS = {"rnn": rnn, "lstm": lstm, "gru": gru}
 
@@ -44,6 +44,23 @@ def output_backward(do: np.ndarray, hs: np.ndarray, params: dict):
     return dhs, grads
 
 
+def check_inputs(xs: np.ndarray, input_size: int) -> None:
+    """A ValueError unless ``xs`` is float features (T, N, D) or integer indexes (T, N) of
+    one-hot rows in [0, D), for D = ``input_size``."""
+    if is_index(xs):
+        if xs.ndim != 2:
+            raise ValueError(
+                f"integer inputs are indexes of one-hot rows, of shape (T, N); got shape "
+                f"{xs.shape} (features (T, N, D) are floats: xs.astype(float))"
+            )
+        if xs.size and not 0 <= xs.min() <= xs.max() < input_size:
+            raise ValueError(
+                f"input indexes must be in [0, {input_size}), got {xs.min()} to {xs.max()}"
+            )
+    elif xs.ndim != 3 or xs.shape[2] != input_size:
+        raise ValueError(f"inputs must have shape (T, N, {input_size}), got {xs.shape}")
+
+
 @dataclass(frozen=True)
 class Network:
     """Which cell, with its options: ``nonlinearity`` (rnn only: tanh|relu) and
@@ -61,6 +78,10 @@ class Network:
                 f"nonlinearity must be one of {', '.join(rnn.NONLINEARITIES)}, "
                 f"got {self.nonlinearity!r}"
             )
+        if self.nonlinearity != "tanh" and self.cell != "rnn":
+            raise ValueError(f"nonlinearity is the rnn cell's option; the {self.cell} has none")
+        if not self.reset_after and self.cell != "gru":
+            raise ValueError(f"reset_after is the gru cell's option; the {self.cell} has none")
 
     @property
     def module(self):
@@ -88,6 +109,7 @@ class Network:
 
         xs may also be integer indexes (T, N) of one-hot rows, e.g. characters.
         """
+        check_inputs(xs, params["weight_ih"].shape[1])
         if state0 is None:
             state0 = self.initial_state(xs.shape[1], params)
         hs, state, cell_cache = self.module.forward(xs, state0, params, **self.cell_options())
