@@ -12,6 +12,7 @@ the task's default, read from the config, so the two cannot drift apart.
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 
@@ -75,11 +76,11 @@ def check_int(name: str, value: object, minimum: int = 1) -> int:
 
 def check_number(name: str, value: object, below_one: bool = True) -> None:
     """A ValueError unless ``value`` is a number in [0, 1) (``below_one``: a probability such
-    as dropout's) or >= 0."""
-    allowed = "in [0, 1)" if below_one else ">= 0"
+    as dropout's) or a finite one >= 0 (infinity would pass a bare >= 0)."""
+    allowed = "in [0, 1)" if below_one else ">= 0 and finite"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"{name} must be a number {allowed}, got {value!r}")
-    if not (0 <= value < 1 if below_one else value >= 0):
+    if not (0 <= value < 1 if below_one else 0 <= value < math.inf):
         raise ValueError(f"{name} must be {allowed}, got {value!r}")
 
 

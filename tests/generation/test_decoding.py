@@ -28,6 +28,8 @@ def test_longest_output():
         ("max_length", 0, "max_length must be a positive integer"),
         ("length_penalty", -0.1, "length_penalty must be >= 0"),
         ("max_length_ratio", -1.0, "max_length_ratio must be >= 0"),
+        ("length_penalty", float("inf"), "length_penalty must be >= 0 and finite, got inf"),
+        ("max_length_ratio", float("inf"), "max_length_ratio must be >= 0 and finite"),
         ("heatmaps", -1, "heatmaps must be an integer >= 0"),
     ],
 )
