@@ -59,6 +59,29 @@ def test_a_failed_build_warns_once_and_the_route_runs_in_python(fresh, monkeypat
         torch.testing.assert_close(routed, layer(x)[0])
 
 
+def test_expected_says_what_ops_will_give_without_building(fresh, monkeypatch):
+    monkeypatch.setattr(native, "_build", lambda folder: pytest.fail("built"))
+    monkeypatch.setenv("RNNKIT_NATIVE", "0")
+    assert not native.expected()
+    monkeypatch.delenv("RNNKIT_NATIVE")
+    monkeypatch.setenv("CXX", "/nonexistent/c++")
+    assert not native.expected()
+    monkeypatch.delenv("CXX")
+    monkeypatch.setattr(native, "_ninja_found", lambda: False)
+    assert not native.expected()  # nothing built, and nothing to build with
+    folder = native.build_folder()
+    folder.mkdir(parents=True)
+    (folder / f"{native.LIBRARY}.so").touch()
+    assert native.expected()  # built already: no ninja needed
+
+
+def test_expected_agrees_with_a_real_build(monkeypatch):
+    expected = native.expected()  # before the first ops() of this process, if it is the first
+    assert expected == (native.ops() is not None)
+    monkeypatch.setattr(native, "_loaded", {"ops": None})  # a build that failed
+    assert not native.expected()
+
+
 def test_a_killed_build_is_cleared_and_a_build_lands_whole(fresh, monkeypatch):
     folder = native.build_folder()
     partial = folder.with_name(folder.name + ".partial")
@@ -109,7 +132,10 @@ def test_float32_compiled_loops_are_as_close_to_float64_as_the_python_ones(
     3.7e-5 built for SSE2, which has none; at batch 20, 6e-5 and 1.5e-4, against the Python
     loops' 7.6e-5, hence the looser bound there; a wrong product would be off by 1e-1). With
     tanh as 2 sigmoid(2x) - 1, which loses its relative accuracy near 0, lnlstm's reached
-    3e-4 at batch 20 (activations.h)."""
+    3e-4 at batch 20 (activations.h). Built natively on a Zen 3 EPYC with AVX2 only (4-row
+    tiles, 2026-12-06), batch 20 gave 2.05e-4 in the cell norm's bias gradient (a sum over
+    600 steps and rows that cancels; the Python loops' worst 7.6e-5, and over seeds 1-5 the
+    compiled worst 1.9e-5 to 2.3e-4 against the Python loops' 6.7e-6 to 4.6e-5): 3e-4 there."""
     if native.ops() is None:
         pytest.skip("the compiled time loops are not built here")
     torch.manual_seed(0)
@@ -133,7 +159,7 @@ def test_float32_compiled_loops_are_as_close_to_float64_as_the_python_ones(
     compiled = run(layer, x)
     monkeypatch.setenv("RNNKIT_NATIVE", "0")
     python = run(layer, x)
-    bound = 2e-4 if batch > 16 else 1e-4
+    bound = 3e-4 if batch > 16 else 1e-4
     for got, loop, want in zip(compiled, python, reference, strict=True):
         assert rel_error(got, want) < bound and rel_error(loop, want) < 1e-4
 

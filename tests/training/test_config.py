@@ -100,6 +100,21 @@ def test_explicit_overrides_beat_the_preset():
     assert config.optimizer.name == "rmsprop" and config.data.seq_len == 50  # from the preset
 
 
+def test_the_quick_preset_trains_lngru_on_a_cpu_with_the_compiled_loops(monkeypatch):
+    from rnnkit.nn import native
+
+    monkeypatch.setattr(native, "expected", lambda: True)
+    assert resolve_config("quick").model.cell == "lngru"
+    assert resolve_config("quick", {"trainer.device": "cpu"}).model.cell == "lngru"
+    for device in ("cuda", "cuda:1", "mps"):  # a GPU's fused LSTM is faster
+        assert resolve_config("quick", {"trainer.device": device}).model.cell == "lstm"
+    assert resolve_config("quick", {"model.cell": "lstm"}).model.cell == "lstm"  # asked for
+    assert resolve_config("smoke").model.cell == "lstm"  # the other presets keep theirs
+    assert resolve_config("quick").model.hidden_size == 256
+    monkeypatch.setattr(native, "expected", lambda: False)  # no compiler, RNNKIT_NATIVE=0
+    assert resolve_config("quick").model.cell == "lstm"
+
+
 def test_char_rnn_preset_is_char_rnns_defaults():
     config = resolve_config("char-rnn")
     assert (config.model.cell, config.model.num_layers, config.model.hidden_size) == (

@@ -28,6 +28,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import sysconfig
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -64,6 +65,33 @@ def ops():
     if "ops" not in _loaded:
         _loaded["ops"] = _load()
     return _loaded["ops"]
+
+
+def expected() -> bool:
+    """Whether the compiled loops will run here, found without building them: switched on,
+    and built already for this machine or buildable (a C++ compiler, ninja and Python's
+    headers found). A build can still fail (then :func:`ops` warns and gives None)."""
+    if os.environ.get(ENVIRONMENT_VARIABLE, "1") == "0":
+        return False
+    if "ops" in _loaded:
+        return _loaded["ops"] is not None
+    if shutil.which(_compiler()) is None:
+        return False
+    try:
+        if (build_folder() / f"{LIBRARY}.so").exists():
+            return True
+    except OSError:  # the sources unreadable: nothing can be built either
+        return False
+    headers = Path(sysconfig.get_paths()["include"]) / "Python.h"
+    return headers.exists() and _ninja_found()
+
+
+def _ninja_found() -> bool:
+    try:
+        import ninja  # noqa: F401
+    except ImportError:
+        return shutil.which("ninja") is not None
+    return True
 
 
 def release_buffers() -> None:
