@@ -71,6 +71,27 @@ def test_runs_view_lists_the_runs_and_draws_the_loss(page):
     shot(page, "runs")
 
 
+def test_runs_view_shows_a_figure_json_cannot_hold_and_a_gone_run_as_such(page):
+    """A diverged run's NaN best validation loss comes as null in /api/runs, which the table
+    showed as 0.0000; a run whose folder has gone showed as an 'unknown' run."""
+
+    def diverged_and_gone(route):
+        answer = route.fetch()
+        said = answer.json()
+        for run in said["runs"]:
+            if run["id"] == "charlm":
+                run["best"] = {"val_loss": None, "val_bpc": 1.5}
+            run["gone"] = run["id"] == "seq2seq"
+        route.fulfill(response=answer, json=said)
+
+    page.route("**/api/runs", diverged_and_gone)
+    page.reload()
+    page.wait_for_selector("#run-table tbody tr[data-id=charlm]")
+    cells = page.locator("#run-table tbody tr[data-id=charlm] td")
+    assert cells.nth(4).inner_text() == "val_loss n/a, val_bpc 1.5000"
+    assert page.locator("#run-table tbody tr[data-id=seq2seq] td").nth(1).inner_text() == "gone"
+
+
 def test_write_streams_text_with_its_probabilities(page, server):
     page.select_option("#run", "charlm")
     page.click("nav button[data-view=write]")

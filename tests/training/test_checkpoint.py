@@ -94,6 +94,19 @@ def test_crash_between_tensors_and_json_recovers_the_new_checkpoint(tmp_path, mo
     assert json.loads((tmp_path / "last.json").read_text())["step"] == 2  # repaired
 
 
+def test_read_only_loading_leaves_an_older_json_as_it_is(tmp_path, monkeypatch):
+    """A reader of a run in training (the studio) that came between the trainer's two writes
+    rewrote the JSON; ``read_only`` uses the tensor file's own metadata and writes nothing."""
+    ckpt.save_checkpoint(tmp_path, ["best"], _tensors(), {"step": 1})
+    older = (tmp_path / "best.json").read_bytes()
+    ckpt.save_checkpoint(tmp_path, ["best"], _tensors(), {"step": 2})
+    (tmp_path / "best.json").write_bytes(older)  # the tensors written, the JSON not yet
+    monkeypatch.setattr(ckpt, "atomic_write_text", None)  # any write would fail
+    with ckpt.read_only():
+        assert ckpt.load_checkpoint(tmp_path, "best").meta["step"] == 2
+    assert (tmp_path / "best.json").read_bytes() == older
+
+
 @pytest.mark.parametrize("damage", ["truncate", "empty", "garbage", "flip_data_byte", "header"])
 def test_damaged_tensor_files_are_a_one_line_value_error(tmp_path, damage):
     ckpt.save_checkpoint(tmp_path, ["last"], _tensors(), {"step": 1})

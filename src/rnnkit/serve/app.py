@@ -25,13 +25,13 @@
                                            with ``seed``
 
 A bad request gets a 4xx with ``{"error": "..."}``, which the page shows; the server goes on.
+A run whose folder has gone is a 410; one that lacks a file its model needs (vocab.json) a 409.
 At most ``MAX_GENERATIONS`` generations run at once (a 429 beyond); a generation stops when
 its page closes the stream.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import threading
 from collections import OrderedDict
@@ -41,7 +41,6 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rnnkit.serve import (
@@ -55,6 +54,7 @@ from rnnkit.serve import (
     write,
 )
 from rnnkit.serve.runs import RunIndex
+from rnnkit.training import checkpoint
 from rnnkit.training.devices import inference_device, resolve_device
 
 STATIC = Path(__file__).parent / "static"
@@ -107,7 +107,7 @@ class Studio:
         self.loaded: dict[str, object] = {}
         self.caches: dict[str, dict] = {}  # per run: what a view keeps (a caption run's images)
         self.stamps: dict[str, tuple] = {}  # per run: its files' times and sizes when loaded
-        self.traces: OrderedDict[tuple[str, str], neurons.Traced] = OrderedDict()
+        self.traces: OrderedDict[tuple[str, str], tuple] = OrderedDict()  # -> (run, Traced)
         self.lock = threading.Lock()
         # A recorded pass (Neurons, Gradients) swaps its layer's forward for a while: no other
         # pass through a layer (a generation's prime, in a worker thread) may run meanwhile.
@@ -120,12 +120,18 @@ class Studio:
         except KeyError:
             raise RequestError(404, f"no run {run_id!r} in this studio") from None
 
-    def run(self, run_id: str, *tasks: str):
-        """The run loaded once (its task's ``load_run``); a 400 for a run of a task the view
-        does not show."""
+    def present(self, run_id: str) -> Path:
+        """The folder of ``run_id``; a 410 once it no longer holds a run."""
         path = self.path(run_id)
         if not (path / "config.json").is_file():
             raise RequestError(410, f"{path} no longer holds a run (moved or deleted since)")
+        return path
+
+    def run(self, run_id: str, *tasks: str):
+        """The run loaded once (its task's ``load_run``); a 400 for a run of a task the view
+        does not show. A view loads it once a request and uses that one throughout (a run
+        still training may save a newer best meanwhile)."""
+        path = self.present(run_id)
         task = self.index.task(run_id)
         if task not in tasks:
             wanted = " or ".join([", ".join(tasks[:-1]), tasks[-1]] if len(tasks) > 1 else tasks)
@@ -133,9 +139,22 @@ class Studio:
         with self.lock:
             self._forget_if_changed(run_id, path)
             if run_id not in self.loaded:
-                with inference_device(self.device):  # the model on the studio's device
-                    self.loaded[run_id] = LOADERS[task](path)
+                self.loaded[run_id] = self._load(run_id, path, task)
             return self.loaded[run_id]
+
+    def _load(self, run_id: str, path: Path, task: str):
+        """The run's model on the studio's device, read without writing a file (another
+        process may be training the run); a file the run lacks is a 409 naming it."""
+        try:
+            with inference_device(self.device), checkpoint.read_only():
+                return LOADERS[task](path)
+        except OSError as error:
+            self.present(run_id)  # the folder went meanwhile: a 410
+            if isinstance(error, FileNotFoundError) and error.filename:
+                said = f"{error.filename} is missing"
+            else:
+                said = " ".join(str(error).split())
+            raise RequestError(409, f"run {run_id} cannot be opened: {said}") from None
 
     def _forget_if_changed(self, run_id: str, path: Path) -> None:
         """Drop what was loaded and kept for ``run_id`` once its config.json or checkpoints
@@ -154,10 +173,10 @@ class Studio:
     def char_model(self, run_id: str):
         return self.run(run_id, "charlm")
 
-    def reading(self, run_id: str, body: dict, for_loss: bool = False) -> reading.Reading:
-        """How the run's model reads ``body["text"]`` (a run of a recurrent task on text; a
-        caption run's decoder, writing it for the image of ``body``; a forecasting run for
-        the Gradients view)."""
+    def reading(self, run_id: str, body: dict, for_loss: bool = False) -> tuple:
+        """The run loaded, and how its model reads ``body["text"]`` (a run of a recurrent
+        task on text; a caption run's decoder, writing it for the image of ``body``; a
+        forecasting run for the Gradients view): record that run's model, no other."""
         tasks = INSIDE_TASKS + (("forecast",) if for_loss else ())
         run = self.run(run_id, *tasks)
         task, text = self.index.task(run_id), body.get("text")
@@ -168,8 +187,8 @@ class Studio:
                 raise ValueError(f"the text has {len(text)} characters; at most {neurons.MAX_TEXT}")
         if task == "caption":
             pixels = predictions.caption_image(run, body, self.caches.setdefault(run_id, {}))
-            return decoding.read(run, text, pixels, for_loss)
-        return reading.read(run, task, text, for_loss)
+            return run, decoding.read(run, text, pixels, for_loss)
+        return run, reading.read(run, task, text, for_loss)
 
     def validation(self, run_id: str) -> validation.ValidationSplit:
         """The run's validation split, rebuilt once from the data its config.json records."""
@@ -180,17 +199,18 @@ class Studio:
         return cache["validation"]
 
     def trace(self, run_id: str, body: dict) -> tracing.Traced:
-        read = self.reading(run_id, body)
+        run, read = self.reading(run_id, body)
         given = [body.get(name) for name in ("text", "test_index", "image")]
         key = (run_id, json.dumps(given, sort_keys=True))  # (fields a run ignores may be lists)
         with self.lock:
-            if key in self.traces:
+            kept = self.traces.get(key)
+            if kept is not None and kept[0] is run:  # (not a model replaced since)
                 self.traces.move_to_end(key)
-                return self.traces[key]
+                return kept[1]
         with self.recording:
-            traced = tracing.trace(self.run(run_id, *INSIDE_TASKS).model, read)
+            traced = tracing.trace(run.model, read)
         with self.lock:
-            self.traces[key] = traced
+            self.traces[key] = (run, traced)
             while len(self.traces) > TRACES_KEPT:
                 self.traces.popitem(last=False)
         return traced
@@ -248,7 +268,7 @@ def runs(request: Request):
 @router.get("/api/runs/{run_id}/curves")
 def curves(request: Request, run_id: str, since: int = 0):
     studio = _studio(request)
-    studio.path(run_id)
+    studio.present(run_id)
     if since < 0:
         raise RequestError(400, f"since must be >= 0, got {since}")
     return studio.index.curves(run_id, since)
@@ -281,7 +301,7 @@ def write_text(
         studio.generations.release()
         raise
     return StreamingResponse(
-        _events(first, said, studio.generations), media_type="text/event-stream"
+        write.events(first, said, studio.generations), media_type="text/event-stream"
     )
 
 
@@ -320,12 +340,11 @@ async def gradient_view(request: Request, run_id: str):
     studio = _studio(request)
     body = await _json_body(request)
     how = reading.check_loss(body.get("loss", "last"))
-    read = studio.reading(run_id, body, for_loss=True)
+    run, read = studio.reading(run_id, body, for_loss=True)
     if len(read.pieces) > MAX_GRADIENT_STEPS:
         raise ValueError(f"the input has {len(read.pieces)} steps; at most {MAX_GRADIENT_STEPS}")
-    model = studio.run(run_id, studio.index.task(run_id)).model
     with studio.recording:
-        flow = tracing.gradients(model, read, how)
+        flow = tracing.gradients(run.model, read, how)
     return {"task": studio.index.task(run_id), **flow}
 
 
@@ -339,22 +358,6 @@ def validation_piece(
 ):
     """A piece of the run's own validation split, as text for the Neurons view."""
     return _studio(request).validation(run_id).take(start, length, seed)
-
-
-async def _events(first: dict, rest, slots: threading.BoundedSemaphore):
-    """Server-sent events: one per character, then ``done``; the slot is given back however
-    the stream ends, at once. An async generator, because the server cancels it when the
-    page goes away (a sync one was left suspended, holding its slot until garbage
-    collection); each character is still computed in a worker thread."""
-    try:
-        yield f"data: {json.dumps(first)}\n\n"
-        while (said := await run_in_threadpool(next, rest, None)) is not None:
-            yield f"data: {json.dumps(said)}\n\n"
-        yield "event: done\ndata: {}\n\n"
-    finally:
-        slots.release()
-        with contextlib.suppress(ValueError):  # a step still running in its thread ends there
-            rest.close()
 
 
 @router.post("/api/runs/{run_id}/predict")

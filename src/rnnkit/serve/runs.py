@@ -4,6 +4,7 @@
     index.ids()                       # ["charlm-lstm-...", ...]
     index.path("charlm-lstm-...")     # the folder, or KeyError: a request names an id only
     index.summary("charlm-lstm-...")  # task, steps, best validation figures, checkpoint sizes
+                                      # ("gone": true once its folder holds no run)
     index.curves("charlm-lstm-...", since=0)   # metrics.jsonl records after line `since`
 
 A request can only name an id that is a key of the index. Ids are the folders' names (with
@@ -79,6 +80,7 @@ class RunIndex:
             "best_step": None if best is None else best.get("step"),
             "checkpoint_bytes": weights.stat().st_size if weights.exists() else None,
             "training": _still_training(path),
+            "gone": not (path / layout.CONFIG).exists(),  # moved or deleted since the start
         }
 
     def curves(self, run_id: str, since: int = 0) -> dict:

@@ -6,14 +6,19 @@ probability the model gave it and the five it thought likeliest.
 
 The draw is :func:`rnnkit.generation.sampling.generate`'s, draw for draw (the same seed gives
 the same text as ``rnnkit sample --seed``); the probabilities shown are the model's own, at
-temperature 1, before any temperature or top-k/top-p filter.
+temperature 1, before any temperature or top-k/top-p filter. ``events`` streams them to the
+page as server-sent events.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
+import threading
 from collections.abc import Iterator
 
 import torch
+from starlette.concurrency import run_in_threadpool
 
 from rnnkit.data.vocab import Vocab
 from rnnkit.generation.sampling import check_length, evaluating, prime, sample_next, suppress
@@ -82,3 +87,19 @@ def _said(logits: torch.Tensor, token: int, vocab: Vocab) -> dict:
             for p, i in zip(top.values.tolist(), top.indices.tolist(), strict=True)
         ],
     }
+
+
+async def events(first: dict, rest, slots: threading.BoundedSemaphore):
+    """Server-sent events: one per character, then ``done``; the slot is given back however
+    the stream ends, at once. An async generator, because the server cancels it when the
+    page goes away (a sync one was left suspended, holding its slot until garbage
+    collection); each character is still computed in a worker thread."""
+    try:
+        yield f"data: {json.dumps(first)}\n\n"
+        while (said := await run_in_threadpool(next, rest, None)) is not None:
+            yield f"data: {json.dumps(said)}\n\n"
+        yield "event: done\ndata: {}\n\n"
+    finally:
+        slots.release()
+        with contextlib.suppress(ValueError):  # a step still running in its thread ends there
+            rest.close()

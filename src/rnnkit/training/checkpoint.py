@@ -16,12 +16,16 @@ Reading (``load_checkpoint``): the tensor file is the source of truth. Its metad
 ``save_id``; when ``last.json`` has the same ``save_id``, its sha256 must match the tensor file
 byte for byte (otherwise the file was damaged after it was written: an error). When the JSON
 is older, missing or unreadable (a crash between the two writes), the header's metadata is
-used and the JSON is rewritten. A truncated or corrupt tensor file is a ``ValueError`` that
+used and the JSON is rewritten, except inside ``read_only()``: a reader of a run that another
+process may be training (the studio) writes nothing, and uses the header's metadata as it
+is. A truncated or corrupt tensor file is a ``ValueError`` that
 says so; loading only ever parses safetensors and JSON.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import hashlib
 import json
 import logging
@@ -42,6 +46,7 @@ logger = logging.getLogger(__name__)
 FORMAT = "rnnkit.checkpoint"
 VERSION = 1
 HEADER_KEY = "rnnkit"  # the safetensors header's __metadata__ entry that holds the JSON
+_READ_ONLY = contextvars.ContextVar("rnnkit_checkpoint_read_only", default=False)
 
 
 @dataclass
@@ -93,6 +98,18 @@ def load_checkpoint(directory: str | Path, name: str) -> Checkpoint:
     return Checkpoint(meta, tensors, tensor_path)
 
 
+@contextlib.contextmanager
+def read_only():
+    """Within it, loading a checkpoint never writes: a JSON beside the tensors that is
+    missing, unreadable or older than them is left as it is. For a reader of a run that may
+    be training (the trainer writes the tensors, then the JSON: a reader can come between)."""
+    token = _READ_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _READ_ONLY.reset(token)
+
+
 def read_metadata(directory: str | Path, name: str) -> dict:
     """The metadata of checkpoint ``name`` without loading its tensors."""
     return load_checkpoint(directory, name).meta
@@ -134,7 +151,8 @@ def _header_metadata(data: bytes, path: Path) -> dict:
 
 
 def _check_sidecar(tensor_path: Path, data: bytes, meta: dict) -> None:
-    """Verify the JSON beside the tensors; repair it when a crash left it behind."""
+    """Verify the JSON beside the tensors; repair it when a crash left it behind (unless
+    loading ``read_only``)."""
     json_path = tensor_path.with_suffix(".json")
     try:
         sidecar = json.loads(json_path.read_text(encoding="utf-8"))
@@ -147,6 +165,9 @@ def _check_sidecar(tensor_path: Path, data: bytes, meta: dict) -> None:
                 f"checkpoint {tensor_path} is damaged: its sha256 differs from the one "
                 f"{json_path.name} recorded when it was written"
             )
+        return
+    if _READ_ONLY.get():  # the trainer may be between its two writes: its JSON comes next
+        logger.debug("%s is older than %s; left as it is (read only)", json_path, tensor_path)
         return
     logger.warning(
         "%s is missing, unreadable or older than %s (a save was interrupted); rewriting it "

@@ -47,8 +47,10 @@ function describeModel(model) {
   return parts.filter(Boolean).join(" ");
 }
 
+// A figure that is null (NaN or an infinity: a diverged run) shows as n/a, not as 0.0000.
 function describeBest(best) {
-  return Object.entries(best).map(([k, v]) => `${k} ${Number(v).toFixed(4)}`).join(", ");
+  const figure = (v) => (v === null || v === undefined ? "n/a" : Number(v).toFixed(4));
+  return Object.entries(best).map(([k, v]) => `${k} ${figure(v)}`).join(", ");
 }
 
 async function loadRuns() {
@@ -59,10 +61,11 @@ async function loadRuns() {
   const body = $("#run-table tbody");
   body.innerHTML = "";
   for (const run of runs) {
-    select.add(new Option(`${run.id} (${run.task})`, run.id));
+    const task = run.gone ? "gone" : run.task;  // its folder was moved or deleted
+    select.add(new Option(`${run.id} (${task})`, run.id));
     const row = body.insertRow();
     row.dataset.id = run.id;
-    for (const cell of [run.id, run.task, describeModel(run.model), run.steps ?? "",
+    for (const cell of [run.id, task, describeModel(run.model), run.steps ?? "",
                         describeBest(run.best)]) {
       row.insertCell().textContent = cell;
     }
