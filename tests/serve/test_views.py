@@ -4,6 +4,7 @@ forecasting run's Predict, ``--device``, against the library calls they show."""
 from __future__ import annotations
 
 import shutil
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -97,6 +98,17 @@ def test_serve_refuses_a_device_the_machine_lacks(runs, capsys):
     assert "unknown device 'gpu'; allowed: auto|cpu|cuda|cuda:N|mps" in capsys.readouterr().err
     with pytest.raises(ValueError, match="is not available"):
         create_app(RunIndex.find(runs_dir=runs), missing)
+
+
+def test_serve_says_a_port_in_use_before_printing_its_address(runs, capsys):
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        assert main(["serve", "--runs-dir", str(runs), "--port", str(port)]) == 2
+    out, err = capsys.readouterr()
+    assert "rnnkit studio: http" not in out  # it printed the address, then exited 3
+    assert f"cannot listen on 127.0.0.1:{port}" in err and "choose another --port" in err
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

@@ -26,6 +26,9 @@ def test_numpy_engine_writes_metrics_and_a_sample(tiny_text, tmp_path):
     assert (run / "plots" / "loss.png").exists()
     with pytest.raises(ValueError, match="--engine numpy"):
         load_run(run)
+    (run / "config.json").write_text('{"task": "charlm"}')  # a config.json cut short
+    with pytest.raises(ValueError, match="config.json names no engine .* incomplete"):
+        load_run(run)  # it said "was trained with --engine None"
 
 
 def test_numpy_validation_loss_is_chance_for_an_untrained_uniform_model(tiny_text):

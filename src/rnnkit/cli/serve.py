@@ -21,6 +21,7 @@ gradients.
 from __future__ import annotations
 
 import argparse
+import socket
 import sys
 
 from rnnkit.cli.args import add_device_flag, command
@@ -60,8 +61,25 @@ def serve_command(args: argparse.Namespace) -> int:
             "can use the studio",
             file=sys.stderr,
         )
+    check_port_free(args.host, args.port)
     torch.set_num_threads(1)  # one character at a time: a second thread only adds waiting
     print(f"rnnkit studio: http://{args.host}:{args.port}/  ({len(index.ids())} runs, {device})")
     sys.stdout.flush()
     uvicorn.run(create_app(index, device), host=args.host, port=args.port, log_level="warning")
     return 0
+
+
+def check_port_free(host: str, port: int) -> None:
+    """A ValueError if ``port`` on ``host`` cannot be bound (another server holds it), before
+    the studio's address is printed; uvicorn binds it the same way right after."""
+    try:
+        family, kind, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise ValueError(
+            f"cannot listen on {host}:{port} ({reason}); another server may hold it: "
+            "choose another --port"
+        ) from None

@@ -191,7 +191,12 @@ def reopen(run_dir: Path, record: dict, config: CharLMConfig) -> CharLMTask:
 
 
 def check_record(run_dir: Path, record: dict) -> None:
-    if record.get("engine") != "torch":
+    if "engine" not in record:
+        raise ValueError(
+            f"{run_dir}/config.json names no engine (every run of rnnkit train charlm records "
+            "one): the file is incomplete or was not written by rnnkit"
+        )
+    if record["engine"] != "torch":
         raise ValueError(
             f"{run_dir} was trained with --engine {record.get('engine')}; it has metrics and a "
             "sample but no checkpoint to resume, sample or evaluate"
