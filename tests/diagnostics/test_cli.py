@@ -100,6 +100,7 @@ def test_train_charlm_takes_diagnose_every(rnnkit, tmp_path):
         (["--cells", "rnn", "--loss", "mean"], ["unknown loss 'mean'"]),
         ([], ["give either a RUN_DIR", "neither"]),
         (["runs/x", "--cells", "rnn"], ["not both"]),
+        (["--cells", "rnn", "--checkpoint", "last"], ["--checkpoint appl(ies) to a trained run"]),
         (["no/such/run"], ["no run directory no/such/run"]),
     ],
 )

@@ -5,7 +5,8 @@ def test_lr_takes_per_cell_values_and_names_bad_ones():
     from rnnkit.cli.experiment import parse_lr
     from rnnkit.experiments.config import experiment_config
 
-    assert parse_lr("1e-2") == {"lr": 1e-2}
+    assert parse_lr("1e-2") == {"lr": 1e-2, "cell_lr": ()}  # the task's irnn=1e-4 dropped
+    assert experiment_config("adding", **parse_lr("1e-2")).lr_for("irnn") == 1e-2
     assert parse_lr("1e-2, irnn=1e-4") == {"lr": 1e-2, "cell_lr": (("irnn", 1e-4),)}
     config = experiment_config("adding", **parse_lr("lstm=3e-3"))
     assert config.lr_for("lstm") == 3e-3 and config.lr_for("gru") == config.lr

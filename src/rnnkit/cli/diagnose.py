@@ -21,6 +21,7 @@ from rnnkit.models.recurrent import describe_cells
 from rnnkit.training.run_dir import CHECKPOINT_NAMES
 
 FRESH_ONLY = ("cells", "hidden_size", "input_size", "layers", "seed")
+RUN_ONLY = ("checkpoint",)  # flags of a trained run (RUN_DIR), refused with --cells
 DISTANCES = (0, 10, 50, 100)
 DEFAULTS = {"hidden_size": 128, "layers": 1, "seed": 0}
 
@@ -58,7 +59,9 @@ def register(subparsers) -> None:
     fresh.add_argument("--input-size", type=int, metavar="D", help="(default: the hidden size)")
     fresh.add_argument("--layers", type=int, metavar="L", help="(default 1)")
     fresh.add_argument("--seed", type=int, help="weights, inputs and readout (default 0)")
-    gradients.add_argument("--checkpoint", choices=CHECKPOINT_NAMES, default="best")
+    gradients.add_argument(
+        "--checkpoint", choices=CHECKPOINT_NAMES, help="a run's checkpoint (default: best)"
+    )
     gradients.add_argument("--out", metavar="DIR", help="where gradients.png/.json go")
     gradients.add_argument("--json", action="store_true", help="print one JSON object")
     add_device_flag(gradients)
@@ -85,8 +88,13 @@ def gradients_command(args: argparse.Namespace) -> int:
         if given:
             flags = ", ".join("--" + name.replace("_", "-") for name in given)
             raise ValueError(f"{flags} appl(ies) to fresh cores (--cells), not to a trained run")
-        report = gradients_for_run(args.run_dir, checkpoint=args.checkpoint, **common)
+        checkpoint = args.checkpoint or "best"
+        report = gradients_for_run(args.run_dir, checkpoint=checkpoint, **common)
     else:
+        given = [name for name in RUN_ONLY if getattr(args, name) is not None]
+        if given:
+            flags = ", ".join("--" + name.replace("_", "-") for name in given)
+            raise ValueError(f"{flags} appl(ies) to a trained run (RUN_DIR), not to fresh cores")
         report = gradients_for_cells(
             args.cells,
             hidden_size=_default(args.hidden_size, "hidden_size"),

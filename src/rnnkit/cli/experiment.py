@@ -110,7 +110,7 @@ def _add_optimisation_flags(parser: argparse.ArgumentParser, defaults: dict) -> 
     parser.add_argument(
         "--lr",
         metavar="LR[,CELL=LR...]",
-        help="Adam (AdamW with --weight-decay); CELL=LR sets one cell's "
+        help="Adam (AdamW with --weight-decay): LR sets every cell's, CELL=LR one cell's "
         f"(default: {defaults['lr']:g}{cell_lr})",
     )
     parser.add_argument(
@@ -184,7 +184,31 @@ def experiment_command(args: argparse.Namespace) -> int:
     else:
         print(format_table(report))
         print("plots: " + ", ".join(str(path) for path in report.plots))
+    if report.interrupted:
+        print(stopped_early(report), file=sys.stderr)
+        return 130
     return 0
+
+
+def stopped_early(report) -> str:
+    """The one line an interrupted experiment ends with (exit code 130, as ``rnnkit train``):
+    where it stopped and, where there are any, how to train the runs never started."""
+    from rnnkit.experiments.runner import describe_runs
+
+    last = report.results[-1] if report.results else None
+    if last is None:
+        line = "stopped early, before the first run"
+    elif last.stop_reason == "interrupted":
+        line = f"stopped early: {last.cell} T={last.seq_len} was interrupted at step {last.steps}"
+    else:
+        line = f"stopped early, after {last.cell} T={last.seq_len}"
+    line += " (an experiment's runs cannot be resumed)"
+    if report.not_run:
+        line += (
+            f"; not run: {describe_runs(report.not_run)}, which can be trained into the same "
+            f"--out {report.out_dir} by giving --cells and --seq-len that name only them"
+        )
+    return line
 
 
 def config_overrides(args: argparse.Namespace) -> dict:
@@ -218,8 +242,8 @@ def config_overrides(args: argparse.Namespace) -> dict:
 
 def parse_lr(text: str) -> dict:
     """``"1e-2"``, ``"irnn=1e-4"`` or ``"1e-2,irnn=1e-4"`` -> ExperimentConfig overrides: a
-    plain number sets ``lr`` for every cell, ``CELL=LR`` one cell's (replacing the task's
-    per-cell defaults once any is given)."""
+    plain number sets ``lr`` for every cell not named with ``CELL=LR``, ``CELL=LR`` one cell's;
+    either replaces the task's per-cell defaults (``TASK_DEFAULTS``' ``cell_lr``)."""
     overrides: dict = {}
     per_cell: dict[str, float] = {}
     for part in (part.strip() for part in text.split(",")):
@@ -237,8 +261,7 @@ def parse_lr(text: str) -> dict:
             per_cell[cell.strip()] = lr
         else:
             overrides["lr"] = lr
-    if per_cell:
-        overrides["cell_lr"] = tuple(per_cell.items())
+    overrides["cell_lr"] = tuple(per_cell.items())  # () drops the task's per-cell defaults
     return overrides
 
 

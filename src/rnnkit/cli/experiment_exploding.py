@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 
 import torch
 
-from rnnkit.cli.args import clip_norm, command
+from rnnkit.cli.args import command
 from rnnkit.cli.main import UsageError
 
 
@@ -54,7 +55,11 @@ def add_arguments(parser: argparse.ArgumentParser, defaults) -> None:
     )
     parser.add_argument("--steps", type=int, default=defaults.steps, help="(default: %(default)s)")
     parser.add_argument(
-        "--clip", type=clip_norm, default=defaults.clip, help="norm (default: %(default)s)"
+        "--clip",
+        type=positive_clip,
+        default=defaults.clip,
+        metavar="NORM",
+        help="gradient norm of the clipped run, > 0 (the other is unclipped; default: %(default)s)",
     )
     parser.add_argument("--lr", type=float, default=defaults.lr, help="SGD (default: %(default)s)")
     parser.add_argument(
@@ -90,6 +95,21 @@ def exploding_command(args: argparse.Namespace) -> int:
         torch.set_num_threads(threads)
     print(json.dumps(result) if args.json else format_report(result))
     return 0
+
+
+def positive_clip(text: str) -> float:
+    """An argparse type: the clipped run's gradient norm, a finite number > 0. Unlike the other
+    experiments' --clip, 0 (off) is refused: the experiment's other run is the unclipped one."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(
+            "expected a gradient norm > 0 for the clipped run (the other run is unclipped, so "
+            f"0, off, is not allowed), got {text!r}"
+        )
+    return value
 
 
 def parse_seq_lens(text: str) -> tuple[int, ...]:

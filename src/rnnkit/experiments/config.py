@@ -70,8 +70,11 @@ class ExperimentConfig:
     def validate(self) -> ExperimentConfig:
         if not self.cells:
             raise ValueError("give at least one cell, e.g. --cells rnn,irnn,lstm,gru")
-        for cell in self.cells:
-            check_cell(cell)
+        canonical = [check_cell(cell) for cell in self.cells]
+        if len(set(canonical)) < len(canonical):
+            raise ValueError(
+                f"cells {', '.join(self.cells)} name a cell twice; give each cell once"
+            )
         if not self.seq_lens:
             raise ValueError("give at least one sequence length, e.g. --seq-len 50,100")
         for name in ("hidden_size", "batch_size", "eval_every", "log_every", "test_size"):
@@ -197,7 +200,16 @@ def experiment_config(task: str, **overrides) -> ExperimentConfig:
     if unknown:
         raise ValueError(f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(known)}")
     values = {**TASK_DEFAULTS[task], **overrides}
-    values["cells"] = tuple(values.get("cells", ExperimentConfig.cells))
+    values["cells"] = unique_cells(values.get("cells", ExperimentConfig.cells))
     values["seq_lens"] = tuple(values["seq_lens"])
     values["cell_lr"] = tuple((str(c), float(lr)) for c, lr in values.get("cell_lr", ()))
     return ExperimentConfig(task=task, **values).validate()
+
+
+def unique_cells(cells) -> tuple[str, ...]:
+    """``cells`` without repeats (a name, or an alias of a cell named before it), as
+    ``rnnkit diagnose`` drops them; each checked by ``check_cell``."""
+    seen: dict[str, str] = {}
+    for cell in cells:
+        seen.setdefault(check_cell(cell), cell)
+    return tuple(seen.values())

@@ -90,8 +90,13 @@ class ExplodingConfig:
         for name in ("hidden_size", "train_seq_len", "steps", "batch_size"):
             if getattr(self, name) < (2 if name == "train_seq_len" else 1):
                 raise ValueError(f"{name} is too small: {getattr(self, name)}")
-        if not self.lr > 0 or not self.clip > 0:
-            raise ValueError(f"--lr and --clip must be positive, got {self.lr}, {self.clip}")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"--lr must be a positive number, got {self.lr:g}")
+        if not (math.isfinite(self.clip) and self.clip > 0):
+            raise ValueError(
+                "--clip must be a positive gradient norm: the experiment compares an unclipped "
+                f"run with one clipped at --clip, so it cannot be 0 (off); got {self.clip:g}"
+            )
 
 
 class LastStepRegressor(nn.Module):

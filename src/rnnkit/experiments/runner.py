@@ -15,8 +15,17 @@ checkpoints/, plots/loss.png) and is summed up as a ``RunResult``:
 - ``diverged``: the training loss became NaN or infinite (the Trainer's FloatingPointError);
   the run stops there, has no value and is not solved, and the next run goes on.
 
-The plots, ``<out>/<task>/<task>-T<seq_len>.png``, draw the metric against step for every cell,
-with the trivial predictor's value (``baseline``) dashed.
+The first Ctrl-C or SIGTERM stops the run in progress after its current step (the Trainer
+saves ``last``; its ``stop_reason`` is "interrupted" and its value that of its last evaluation)
+and ends the experiment there; one that comes between two runs, or in a run's final
+evaluation, ends it before the next run. The report holds the runs done so far,
+``interrupted`` is True and ``not_run`` names the runs that never started. An experiment's
+runs cannot be resumed; the ones not run can be trained into the same ``out_dir`` by naming
+only them.
+
+The plots, ``<out>/<task>/<task>-T<seq_len>.png``, draw the metric against step for every cell
+run at that length under ``<out>/<task>/`` (earlier experiments' runs in the same ``out_dir``
+included), with the trivial predictor's value (``baseline``) dashed.
 """
 
 from __future__ import annotations
@@ -34,11 +43,13 @@ from rnnkit.experiments.adding import MIN_SEQ_LEN, AddingTask
 from rnnkit.experiments.config import ExperimentConfig
 from rnnkit.experiments.copy_memory import CopyTask
 from rnnkit.experiments.image_sequences import IMAGE_TASKS, ImageSequenceTask, check_seq_len
+from rnnkit.options import validate_section
 from rnnkit.plots.curves import plot_learning_curves
 from rnnkit.training import run_dir as layout
-from rnnkit.training.config import OptimizerConfig, ScheduleConfig, TrainerConfig
+from rnnkit.training.config import OptimizerConfig, ScheduleConfig, TrainerConfig, resolve_precision
+from rnnkit.training.devices import resolve_device
 from rnnkit.training.metrics import read_metrics
-from rnnkit.training.progress import LogReporter, Reporter
+from rnnkit.training.progress import LogReporter, Reporter, stop_on_signals
 from rnnkit.training.state import seed_everything
 from rnnkit.training.trainer import Trainer
 
@@ -82,6 +93,8 @@ class ExperimentReport:
     out_dir: Path
     results: list[RunResult]
     plots: list[Path]
+    interrupted: bool = False  # a stop request ended the experiment early
+    not_run: list[tuple[str, int]] = field(default_factory=list)  # (cell, seq_len) not started
 
     def to_dict(self) -> dict:
         return {
@@ -89,6 +102,8 @@ class ExperimentReport:
             "solved_when": SOLVED_WHEN[self.task],
             "results": [asdict(result) for result in self.results],
             "plots": [str(path) for path in self.plots],
+            "interrupted": self.interrupted,
+            "not_run": [{"cell": cell, "seq_len": seq_len} for cell, seq_len in self.not_run],
             "out_dir": str(self.out_dir),
             "config": asdict(self.config),
         }
@@ -121,13 +136,14 @@ def run_experiment(
     images=None,
 ) -> ExperimentReport:
     """Train every cell at every length of ``config`` into ``out_dir`` (see the module
-    docstring). Everything is checked (cells, lengths, free run directories, the image data,
-    ``out_dir`` made a folder) before the first run starts. ``images`` replaces loading an
-    image task's data set."""
+    docstring). Everything is checked (cells, lengths, the Trainer's settings of every run,
+    free run directories, the image data, ``out_dir`` made a folder) before the first run
+    starts. ``images`` replaces loading an image task's data set."""
     config.validate()
     if config.task not in TASKS:
         raise ValueError(f"unknown experiment {config.task!r}; choose from {', '.join(TASKS)}")
     check_seq_lens(config.task, config.seq_lens)
+    check_trainer_settings(config)
     task_dir = Path(out_dir) / config.task
     runs = [(cell, seq_len) for seq_len in config.seq_lens for cell in config.cells]
     for cell, seq_len in runs:
@@ -135,30 +151,40 @@ def run_experiment(
     if config.task in IMAGE_TASKS and images is None:
         images = image_sequences.load_image_data(IMAGE_TASKS[config.task].data)
     make_folder(out_dir, "--out", "the experiment's runs")
-    results = []
-    for number, (cell, seq_len) in enumerate(runs, 1):
-        reporter = reporter_factory()
-        reporter.message(f"run {number}/{len(runs)}: {config.task} {cell} T={seq_len}")
-        task = make_task(config, cell, seq_len, images)
-        results.append(run_one(task, config, run_dir_of(task_dir, cell, seq_len), reporter))
-    plots = [plot_seq_len(task_dir, config, seq_len, results) for seq_len in config.seq_lens]
-    return ExperimentReport(config.task, config, Path(out_dir), results, plots)
+    results: list[RunResult] = []
+    stop: list[str] = []  # a stop request between runs, or in a run's final evaluation
+    with stop_on_signals(lambda: stop[-1] if stop else None, stop.append, reporter_factory()):
+        for number, (cell, seq_len) in enumerate(runs, 1):
+            if stop or (results and results[-1].stop_reason == "interrupted"):
+                break
+            reporter = reporter_factory()
+            reporter.message(f"run {number}/{len(runs)}: {config.task} {cell} T={seq_len}")
+            task = make_task(config, cell, seq_len, images)
+            results.append(run_one(task, config, run_dir_of(task_dir, cell, seq_len), reporter))
+    lengths = dict.fromkeys(result.seq_len for result in results)
+    plots = [plot_seq_len(task_dir, config, seq_len, results) for seq_len in lengths]
+    interrupted = bool(stop) or any(r.stop_reason == "interrupted" for r in results)
+    report = ExperimentReport(config.task, config, Path(out_dir), results, plots, interrupted)
+    report.not_run = runs[len(results) :]
+    return report
+
+
+def check_trainer_settings(config: ExperimentConfig) -> None:
+    """What the Trainer checks when it starts, for every run of ``config``: its settings and
+    the precision on the device it will train on (a ValueError saying what is wrong)."""
+    settings = trainer_config(config)
+    validate_section(settings)
+    validate_section(ScheduleConfig(name=config.schedule))
+    for cell in config.cells:
+        validate_section(optimizer_config(config, cell))
+    resolve_precision(settings.precision, resolve_device(settings.device).type)
 
 
 def run_one(task, config: ExperimentConfig, run_dir: Path, reporter: Reporter) -> RunResult:
-    """Train ``task``'s model with the ``Trainer``; a diverged run is reported, not raised."""
+    """Train ``task``'s model with the ``Trainer``; a diverged run is reported, not raised.
+    The Trainer is set up (and its settings checked) before ``run_dir`` is made."""
     seed_everything(config.seed)
     model = task.build_model()
-    layout.create_run_dir(run_dir)
-    layout.write_json(
-        run_dir / layout.CONFIG,
-        {
-            "task": f"experiment-{task.name}",
-            "cell": task.cell,
-            "seq_len": task.seq_len,
-            "config": asdict(config),
-        },
-    )
     trainer = Trainer(
         task,
         model,
@@ -168,6 +194,17 @@ def run_one(task, config: ExperimentConfig, run_dir: Path, reporter: Reporter) -
         ScheduleConfig(name=config.schedule),
         reporter=reporter,
         callbacks=diagnostics_callbacks(task, config),
+    )
+    _check_free(run_dir)
+    layout.create_run_dir(run_dir)
+    layout.write_json(
+        run_dir / layout.CONFIG,
+        {
+            "task": f"experiment-{task.name}",
+            "cell": task.cell,
+            "seq_len": task.seq_len,
+            "config": asdict(config),
+        },
     )
     started = time.perf_counter()
     diverged, stop_reason = False, "diverged"
@@ -255,18 +292,24 @@ def run_dir_of(task_dir: Path, cell: str, seq_len: int) -> Path:
 def plot_seq_len(
     task_dir: Path, config: ExperimentConfig, seq_len: int, results: list[RunResult]
 ) -> Path:
-    """The learning curves of every cell at ``seq_len``."""
+    """The learning curves of every cell run at ``seq_len`` under ``task_dir``: this
+    experiment's ``results``, then the runs that earlier experiments left there."""
     chosen = [r for r in results if r.seq_len == seq_len]
-    curves = {}
-    for result in chosen:
-        records = read_metrics(Path(result.run_dir) / layout.METRICS)
-        label = result.cell + (" (diverged)" if result.diverged else "")
-        curves[label] = [
-            (r["step"], r[result.metric])
-            for r in records
-            if r.get("kind") == "eval" and result.metric in r
-        ]
     metric = chosen[0].metric
+    runs = {_label(r): Path(r.run_dir) for r in chosen}
+    ours = set(runs.values())
+    for run_dir in sorted(task_dir.glob(f"*-T{seq_len}")):
+        cell = _earlier_run(run_dir, config.task, seq_len)
+        if cell is not None and run_dir not in ours:
+            runs.setdefault(cell, run_dir)
+    curves = {
+        label: [
+            (r["step"], r[metric])
+            for r in read_metrics(run_dir / layout.METRICS)
+            if r.get("kind") == "eval" and metric in r
+        ]
+        for label, run_dir in runs.items()
+    }
     return plot_learning_curves(
         curves,
         task_dir / f"{config.task}-T{seq_len}.png",
@@ -277,11 +320,35 @@ def plot_seq_len(
     )
 
 
+def _earlier_run(run_dir: Path, task: str, seq_len: int) -> str | None:
+    """The cell of ``run_dir`` if it holds a run of experiment ``task`` at ``seq_len`` with
+    metrics, else None."""
+    if not (run_dir / layout.METRICS).is_file():
+        return None
+    try:
+        recorded = layout.read_json(run_dir / layout.CONFIG)
+    except (OSError, ValueError):
+        return None
+    if recorded.get("task") != f"experiment-{task}" or recorded.get("seq_len") != seq_len:
+        return None
+    return str(recorded.get("cell", run_dir.name))
+
+
+def _label(result: RunResult) -> str:
+    """The run's name in the table and the plots: its cell, and how it ended if not normally."""
+    if result.diverged:
+        return f"{result.cell} (diverged)"
+    if result.stop_reason == "interrupted":
+        return f"{result.cell} (interrupted)"
+    return result.cell
+
+
 def format_table(report: ExperimentReport) -> str:
-    """The results as a plain-text table, one line per run."""
+    """The results as a plain-text table, one line per run, and a note on an interrupted
+    experiment."""
     metric = report.results[0].metric if report.results else "value"
     baseline = report.results[0].baseline if report.results else None
-    width = max([len("cell")] + [len(r.cell) for r in report.results])
+    width = max([len("cell")] + [len(_label(r)) for r in report.results])
     lines = [
         f"{report.task}: {metric} of the final model; solved: {SOLVED_WHEN[report.task]}"
         + (f"; baseline {baseline:.4f}" if len({r.baseline for r in report.results}) == 1 else ""),
@@ -291,12 +358,24 @@ def format_table(report: ExperimentReport) -> str:
     for r in report.results:
         value = "diverged" if r.diverged else ("-" if r.value is None else f"{r.value:.4f}")
         lines.append(
-            f"{r.cell:<{width}} {r.seq_len:>5} {value:>14} {r.baseline:>9.4f} "
+            f"{_label(r):<{width}} {r.seq_len:>5} {value:>14} {r.baseline:>9.4f} "
             f"{'yes' if r.solved else 'no':>6} "
             f"{'-' if r.steps_to_solve is None else r.steps_to_solve:>14} {r.steps:>7} "
             f"{r.seconds:>8.1f}"
         )
+    if report.interrupted:
+        note = ["the experiment was stopped on request"]
+        if any(r.stop_reason == "interrupted" for r in report.results):
+            note.append("(interrupted): the numbers of its last evaluation")
+        if report.not_run:
+            note.append(f"not run: {describe_runs(report.not_run)}")
+        lines.append("; ".join(note))
     return "\n".join(lines)
+
+
+def describe_runs(runs: list[tuple[str, int]]) -> str:
+    """``[("lstm", 10), ("gru", 10)]`` -> ``"lstm T=10, gru T=10"``."""
+    return ", ".join(f"{cell} T={seq_len}" for cell, seq_len in runs)
 
 
 def _metrics_of(record: dict) -> dict:
@@ -306,5 +385,7 @@ def _metrics_of(record: dict) -> dict:
 def _check_free(run_dir: Path) -> None:
     if run_dir.is_dir() and any(run_dir.iterdir()):
         raise ValueError(
-            f"{run_dir} already holds a run; choose another --out (rnnkit never overwrites a run)"
+            f"{run_dir} already holds a run; choose another --out, or leave that run out of "
+            "--cells/--seq-len (rnnkit never overwrites a run; an experiment's runs cannot be "
+            "resumed)"
         )
