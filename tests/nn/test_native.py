@@ -75,6 +75,18 @@ def test_expected_says_what_ops_will_give_without_building(fresh, monkeypatch):
     assert native.expected()  # built already: no ninja needed
 
 
+def test_a_relative_or_home_cache_folder_is_made_absolute(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("RNNKIT_NATIVE_CACHE", "cache")
+    assert native.build_folder().parent == tmp_path / "cache"
+    monkeypatch.setenv("RNNKIT_NATIVE_CACHE", "~/built")
+    assert native.build_folder().parent == tmp_path / "home" / "built"  # not ./~/built
+    monkeypatch.delenv("RNNKIT_NATIVE_CACHE")
+    monkeypatch.setenv("RNNKIT_CACHE", "mine")
+    assert native.build_folder().parent == tmp_path / "mine" / "native"
+
+
 def test_expected_agrees_with_a_real_build(monkeypatch):
     expected = native.expected()  # before the first ops() of this process, if it is the first
     assert expected == (native.ops() is not None)

@@ -111,6 +111,7 @@ def build_folder() -> Path:
     root = os.environ.get("RNNKIT_NATIVE_CACHE")
     if not root:
         root = Path(os.environ.get("RNNKIT_CACHE") or Path.home() / ".cache" / "rnnkit") / "native"
+    root = Path(root).expanduser().absolute()  # "~/x" or a relative path: read once, here
     digest = hashlib.sha256()
     for name in SOURCES:
         digest.update((_source_folder() / name).read_bytes())
