@@ -86,3 +86,31 @@ def test_unknown_names_and_missing_action_are_usage_errors(capsys):
     assert "invalid choice" in capsys.readouterr().err
     assert run("data") == 2
     assert "list" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("text", ["{}", "[]", '{"files": "2", "bytes": 10}'])
+def test_a_marker_without_its_counts_is_damaged_not_a_crash(rnnkit, cache, text):
+    (cache / "airline").mkdir(parents=True)
+    (cache / "airline" / "rnnkit-dataset.json").write_text(text)
+    code, _, err = rnnkit("data", "list")
+    assert code == 2 and "Traceback" not in err and err.count("\n") == 1, err
+    assert err.startswith(f"rnnkit data: error: {cache / 'airline' / 'rnnkit-dataset.json'} is")
+    assert "is damaged" in err and "rnnkit data fetch airline --force" in err
+
+
+def test_a_cache_that_is_a_file_is_one_line_naming_the_variable(rnnkit, tmp_path, monkeypatch):
+    taken = tmp_path / "taken"
+    taken.write_text("x\n")
+    for cache, problem in [(taken, "is a file"), (taken / "sub", "cannot be made")]:
+        monkeypatch.setenv("RNNKIT_CACHE", str(cache))
+        code, _, err = rnnkit("data", "fetch", "airline")
+        assert code == 2 and "Traceback" not in err and err.count("\n") == 1, err
+        assert err.startswith(f"rnnkit data: error: $RNNKIT_CACHE {cache} {problem}"), err
+    assert taken.read_text() == "x\n"
+
+
+def test_a_relative_cache_is_made_absolute_where_it_is_read(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("RNNKIT_CACHE", "relative-cache")
+    monkeypatch.chdir(tmp_path)
+    assert run("data", "list") == 0
+    assert f"cache: {tmp_path / 'relative-cache'}\n" in capsys.readouterr().out

@@ -2,7 +2,9 @@
 
 import dataclasses
 import json
+import os
 import shutil
+import signal
 import subprocess
 
 import pytest
@@ -216,3 +218,27 @@ def test_ar_reader(fake_deb, tmp_path):
     (tmp_path / "not.deb").write_bytes(b"PK\x03\x04")
     with pytest.raises(ValueError, match="not an ar archive"):
         read_ar_members(tmp_path / "not.deb")
+
+
+def test_sigterm_mid_fetch_removes_the_temporary_folder(fake_deb, cache, monkeypatch):
+    def files_then_sigterm(archive):
+        yield "stdlib/one.c", b"int one;\n"
+        os.kill(os.getpid(), signal.SIGTERM)  # as `kill PID` would, while extracting
+        yield "stdlib/two.c", b"int two;\n"
+
+    recipe = dataclasses.replace(fetch.RECIPES["c-code"], files=files_then_sigterm)
+    monkeypatch.setitem(fetch.RECIPES, "c-code", recipe)
+    serve(monkeypatch, fake_deb)
+    seen = []  # outside the fetch, SIGTERM is this test's to handle (not the default: exit)
+
+    def outside(signum, frame):
+        seen.append(signum)
+
+    before = signal.signal(signal.SIGTERM, outside)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            fetch_dataset("c-code", cache=cache)
+        assert signal.getsignal(signal.SIGTERM) is outside and seen == []
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    assert list(cache.iterdir()) == []

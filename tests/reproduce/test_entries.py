@@ -5,12 +5,14 @@ their declared budgets fit 3 hours on 2 cores; --scale, --list and the bad input
 from __future__ import annotations
 
 import json
+import re
 import shlex
 
 import pytest
 
 from rnnkit.cli.main import build_parser
 from rnnkit.reproduce.entries import SOURCES, scaled_budget
+from rnnkit.reproduce.report import minutes
 from rnnkit.reproduce.results import ENTRIES, get_entries, total_budget_s
 from rnnkit.training.config import parse_duration
 from tests.cli import documented_commands as docs
@@ -18,6 +20,7 @@ from tests.cli.checks import assert_one_line_error
 
 THREE_HOURS = 3 * 3600
 DOCUMENTED = {command.argv for command in docs.extract().commands}
+BUDGET_PAGES = ("README.md", "docs/results.md")  # "budgets: N", the entries' total in minutes
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.name)
@@ -92,6 +95,31 @@ def test_the_readme_table_names_existing_entries_and_every_entry_is_documented()
     assert in_readme and set(in_readme) <= set(names), set(in_readme) - set(names)
     assert set(in_results) <= set(names), set(in_results) - set(names)
     assert set(names) <= set(in_readme) | set(in_results)
+
+
+def test_the_docs_give_each_budget_and_their_total_as_list_does():
+    import rnnkit.cli.reproduce as reproduce_cli
+
+    total = minutes(total_budget_s())
+    texts = {path: (docs.ROOT / path).read_text(encoding="utf-8") for path in BUDGET_PAGES}
+    texts["rnnkit reproduce --help"] = reproduce_cli.__doc__
+    for where, text in texts.items():
+        said = re.findall(r"budgets: (\d+)", text)
+        assert said and {f"{number} min" for number in said} == {total}, (where, said)
+    entries = table_column("docs/results.md", "entry")
+    budgets = table_column("docs/results.md", "full budget")
+    assert entries == [entry.name for entry in ENTRIES]
+    assert budgets == [minutes(entry.budget_s) for entry in ENTRIES]
+
+
+def test_minutes_round_a_half_up():
+    assert [minutes(s) for s in (150, 330, 89, 90, 6180)] == [
+        "3 min",
+        "6 min",
+        "1 min",
+        "2 min",
+        "103 min",
+    ]
 
 
 def test_scale_shortens_every_budget():

@@ -10,12 +10,17 @@ import contextlib
 import io
 import json
 import os
+import signal
+import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
 import torch
 
 from rnnkit.cli.main import main
+from rnnkit.reproduce import runner
 from rnnkit.reproduce.report import table_lines
 from rnnkit.reproduce.results import ENTRIES
 from rnnkit.reproduce.runner import Row, run_entries
@@ -132,3 +137,61 @@ def test_a_runs_dir_that_is_a_file_or_under_one_is_refused_before_any_run(rnnkit
     argv = ["reproduce", entry.name, "--scale", str(SCALE), "--runs-dir", corpus]
     assert_one_line_error(rnnkit(*argv), f"--runs-dir {corpus} is a file")
     assert corpus.read_bytes() == b"hello world\n" and list(tmp_path.iterdir()) == [corpus]
+
+
+def fake_child(monkeypatch, code: str) -> None:
+    """Every entry's command becomes ``python -c CODE``, in its working directory."""
+    monkeypatch.setattr(runner, "rnnkit_command", lambda argv: [sys.executable, "-c", code])
+
+
+def test_the_child_gets_the_cache_folders_as_absolute_paths(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RNNKIT_CACHE", "cache")
+    monkeypatch.setenv("RNNKIT_NATIVE_CACHE", "native")
+    names = repr(runner.CACHE_VARIABLES)
+    fake_child(monkeypatch, f"import json, os; print(json.dumps([os.environ[n] for n in {names}]))")
+    (tmp_path / "entry").mkdir()
+    code, out = runner.subprocess_launch([], tmp_path / "entry")
+    assert code == 0 and json.loads(out) == [str(tmp_path / "cache"), str(tmp_path / "native")]
+
+
+STOPPABLE = """
+import pathlib, signal, sys, time
+def save(signum, frame):
+    pathlib.Path("saved").write_text("final checkpoint")
+    sys.exit(130)
+signal.signal(signal.SIGTERM, save)
+pathlib.Path("ready").write_text("")
+time.sleep(30)
+"""
+
+
+def test_sigterm_is_passed_on_to_the_entry_which_is_reported_interrupted(
+    rnnkit, tmp_path, monkeypatch
+):
+    fake_child(monkeypatch, STOPPABLE)
+    out = tmp_path / "out"
+
+    def kill_when_ready():
+        deadline = time.monotonic() + 20
+        while not (out / "exploding" / "ready").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    outside = signal.signal(signal.SIGTERM, lambda signum, frame: None)  # not the default: exit
+    try:
+        threading.Thread(target=kill_when_ready, daemon=True).start()
+        code, _, err = rnnkit(
+            "reproduce", "exploding", "adding", "--scale", "0.02", "--runs-dir", out
+        )
+    finally:
+        signal.signal(signal.SIGTERM, outside)
+    assert code == 130, err
+    assert err.splitlines()[-1] == "rnnkit reproduce: interrupted during exploding; not run: adding"
+    assert (out / "exploding" / "saved").read_text() == "final checkpoint"  # it ended, saved
+    rows = json.loads((out / "results.json").read_text())["rows"]
+    assert {row["entry"] for row in rows} == {"exploding"}
+    for row in rows:
+        assert row["verdict"] == "interrupted", row
+        assert row["error"] == "stopped by SIGTERM (the command exited with 130)"
+    assert not (out / "adding").exists()

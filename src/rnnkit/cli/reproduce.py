@@ -1,7 +1,7 @@
 """``rnnkit reproduce``: run the project's published results and check them.
 
     rnnkit reproduce --list                        # entries, commands, expected ranges (--json)
-    rnnkit reproduce                               # every entry (about 80 minutes on 2 cores)
+    rnnkit reproduce                               # every entry (budgets: 103 min on 2 cores)
     rnnkit reproduce charlm-quick names            # some of them
     rnnkit reproduce --scale 0.02 --json           # a smoke run: budgets x 0.02, not judged
 
@@ -10,6 +10,8 @@ figures are read back from the run's files (or ``rnnkit evaluate --json``) and s
 the expected range: pass or fail, the time taken, and the machine (CPU model and flags,
 device, torch version). Exit code 1 when a figure is out of its range or missing. Entries
 whose data must be fetched say so in --list (``rnnkit data fetch NAME`` caches it once).
+Ctrl-C or SIGTERM stops the entry running (it saves its run), writes the table so far and
+exits with 130.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ def reproduce_command(args: argparse.Namespace) -> int:
     from rnnkit.reproduce.entries import check_scale
     from rnnkit.reproduce.report import list_lines, table_lines
     from rnnkit.reproduce.results import get_entries
-    from rnnkit.reproduce.runner import RESULTS, machine, run_entries
+    from rnnkit.reproduce.runner import INTERRUPTED, RESULTS, machine, run_entries
     from rnnkit.training.run_dir import default_run_dir
 
     entries = get_entries(args.names)
@@ -74,4 +76,11 @@ def reproduce_command(args: argparse.Namespace) -> int:
     }
     atomic_write_text(f"{runs_dir}/{RESULTS}", json.dumps(result, indent=1) + "\n")
     print(json.dumps(result) if args.json else "\n".join(table_lines(rows, where, scale)))
+    stopped = [row.entry for row in rows if row.verdict == INTERRUPTED]
+    if stopped:
+        ran = {row.entry for row in rows}
+        not_run = [entry.name for entry in entries if entry.name not in ran]
+        rest = f"; not run: {', '.join(not_run)}" if not_run else ""
+        print(f"rnnkit reproduce: interrupted during {stopped[0]}{rest}", file=sys.stderr)
+        return 130
     return 0 if all(row.verdict in ("pass", "smoke") for row in rows) else 1

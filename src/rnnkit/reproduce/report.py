@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from rnnkit.reproduce.entries import Entry
 from rnnkit.reproduce.runner import Row
 
@@ -17,9 +19,9 @@ def list_lines(entries: list[Entry]) -> list[str]:
         for metric in entry.metrics:
             lines.append(f"    {metric.name}: expected {metric.expected} (quoted {metric.quoted})")
         needs = f"; needs `{entry.fetch_command}` first" if entry.fetch else ""
-        lines.append(f"    budget {_minutes(entry.budget_s)}; quoted in {entry.quoted_in}{needs}")
+        lines.append(f"    budget {minutes(entry.budget_s)}; quoted in {entry.quoted_in}{needs}")
     total = sum(entry.budget_s for entry in entries)
-    lines.append(f"{len(entries)} entries, {_minutes(total)} in all on 2 CPU cores")
+    lines.append(f"{len(entries)} entries, {minutes(total)} in all on 2 CPU cores")
     return lines
 
 
@@ -54,5 +56,7 @@ def table_lines(rows: list[Row], machine: dict, scale: float) -> list[str]:
     return lines
 
 
-def _minutes(seconds: float) -> str:
-    return f"{seconds / 60:.0f} min"
+def minutes(seconds: float) -> str:
+    """``seconds`` in whole minutes, a half rounded up (150 s: "3 min"), as the docs give
+    the budgets."""
+    return f"{math.floor(seconds / 60 + 0.5)} min"

@@ -7,27 +7,40 @@ figures read back (``readback``) and set against the expected ranges.
 
 ``launch`` runs ``rnnkit ARGV`` in a folder; the default is a subprocess (``python -m
 rnnkit``), so that each entry starts with a fresh torch (threads, memory) and one that fails
-leaves the others running.
+leaves the others running. The child gets the cache folders as absolute paths (it runs in
+another folder), and Ctrl-C or SIGTERM is passed on to it as SIGTERM: it stops after its
+current step and saves, the entry's rows say "interrupted", and no further entry runs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import shlex
+import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from rnnkit.data.corpora import read_marker
+from rnnkit.data.corpora import CACHE_ENVIRONMENT_VARIABLE, read_marker
 from rnnkit.data.output_paths import make_folder
 from rnnkit.reproduce.entries import Entry, fetch_command
 from rnnkit.reproduce.readback import Launch, read_metric
 
 CPU_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")
 RESULTS = "results.json"  # the rows and the machine, in the runs folder
+# folders the child reads from the environment (rnnkit.data.corpora, rnnkit.nn.native)
+CACHE_VARIABLES = (CACHE_ENVIRONMENT_VARIABLE, "RNNKIT_NATIVE_CACHE")
+INTERRUPTED = "interrupted"  # the verdict of an entry stopped by Ctrl-C or SIGTERM
+
+
+class EntryInterrupted(Exception):
+    """The entry's command was stopped by a signal passed on to it (the command ran to its
+    end: it saved what it had)."""
 
 
 @dataclass
@@ -49,12 +62,62 @@ class Row:
         return asdict(self)
 
 
+def rnnkit_command(argv: list[str]) -> list[str]:
+    """The child process of ``rnnkit ARGV``."""
+    return [sys.executable, "-m", "rnnkit", *argv]
+
+
+def child_environment() -> dict[str, str]:
+    """This environment with the cache folders absolute: a child runs in another folder."""
+    environment = dict(os.environ)
+    for name in CACHE_VARIABLES:
+        if environment.get(name):
+            environment[name] = os.path.abspath(os.path.expanduser(environment[name]))
+    return environment
+
+
 def subprocess_launch(argv: list[str], cwd: Path) -> tuple[int, str]:
-    """``python -m rnnkit ARGV`` in ``cwd``: its stdout captured, its progress (stderr) shown."""
-    done = subprocess.run(
-        [sys.executable, "-m", "rnnkit", *argv], cwd=cwd, stdout=subprocess.PIPE, text=True
-    )
-    return done.returncode, done.stdout
+    """``python -m rnnkit ARGV`` in ``cwd``: its stdout captured, its progress (stderr) shown.
+    Ctrl-C or SIGTERM is passed on to it as SIGTERM and it is waited for (a second Ctrl-C
+    kills it); then ``EntryInterrupted``."""
+    command, environment = rnnkit_command(argv), child_environment()
+    with _passing_signals_on() as (children, stopped):
+        children.append(
+            subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, text=True, env=environment)
+        )
+        if stopped:  # a signal came while it started
+            children[0].send_signal(signal.SIGTERM)
+        stdout, _ = children[0].communicate()
+    code = children[0].returncode
+    if stopped:
+        raise EntryInterrupted(f"stopped by {stopped[0]} (the command exited with {code})")
+    return code, stdout
+
+
+@contextlib.contextmanager
+def _passing_signals_on():
+    """While the block runs in the main thread, Ctrl-C and SIGTERM are recorded in
+    ``stopped`` and sent on, as SIGTERM, to the processes in ``children``; a second Ctrl-C
+    kills them."""
+    children, stopped = [], []
+    if threading.current_thread() is not threading.main_thread():
+        yield children, stopped
+        return
+
+    def pass_on(signum, frame):
+        for child in children:
+            if stopped and signum == signal.SIGINT:
+                child.kill()
+            elif child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        stopped.append(signal.Signals(signum).name)
+
+    previous = {s: signal.signal(s, pass_on) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield children, stopped
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def run_entries(
@@ -75,6 +138,8 @@ def run_entries(
             rows.append(row)
             if on_row is not None:
                 on_row(row)
+        if rows and rows[-1].verdict == INTERRUPTED:
+            break  # the user asked everything to stop: no further entry
     return rows
 
 
@@ -98,20 +163,29 @@ def run_entry(
     workdir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     argv = entry.argv(scale, device)
-    code, stdout = launch(argv, workdir)
+    interrupted = ""
+    try:
+        code, stdout = launch(argv, workdir)
+    except EntryInterrupted as stop:
+        code, stdout, interrupted = None, "", str(stop)
     seconds = round(time.perf_counter() - started, 1)
     command = shlex.join(["rnnkit", *argv])
     rows = []
     for metric in entry.metrics:
         row = Row(entry.name, metric.name, None, metric.expected, metric.quoted, "error", seconds)
         row.command = command
-        if code != 0:
+        if interrupted:
+            row.verdict, row.error = INTERRUPTED, interrupted
+        elif code != 0:
             row.error = f"the command exited with {code}"
         else:
             try:
                 row.value = read_metric(metric, workdir, stdout, launch)
             except (ValueError, OSError) as error:
                 row.error = str(error)
+            except EntryInterrupted as stop:  # while ``rnnkit evaluate`` read it back
+                interrupted = str(stop)
+                row.verdict, row.error = INTERRUPTED, interrupted
         if row.value is not None:
             row.verdict = "smoke" if scale != 1.0 else "pass" if metric.judge(row.value) else "fail"
         rows.append(row)
