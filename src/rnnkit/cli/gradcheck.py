@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from rnnkit.cli.args import non_negative_int
+from rnnkit.cli.numbers import non_negative_int
 from rnnkit.reference import gradcheck
 from rnnkit.reference.losses import LOSSES
 from rnnkit.reference.network import CELLS
