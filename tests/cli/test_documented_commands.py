@@ -82,6 +82,12 @@ EXCLUDED: dict[str, str] = {
     "bench layers --cells lnlstm,peephole,mingru --shape 100,32,64,256,1 --shape "
     "512,32,64,256,1 --shape 2048,8,64,256,1": "README.md: the custom cores' timing run, T up "
     "to 2048, half a minute of CPU; `bench layers` itself runs above with small shapes",
+    "bench layers --cells peephole,lnlstm,lngru,mut1,mingru --shape 100,32,64,256,1 --shape "
+    "512,32,64,256,1 --shape 2048,8,64,256,1 --repeats 5": "docs/cells.md: the AVX2 EPYC's "
+    "timing run, five cores at T up to 2048, a minute of CPU; a timing run, alone",
+    "bench layers --cells peephole,lnlstm,lngru --shape 100,32,64,256,1 --shape "
+    "512,32,64,256,1 --shape 2048,8,64,256,1": "docs/experiments.md: the freed-memory timing "
+    "run, three cores at T up to 2048, 45 s of CPU; a timing run, alone",
     "serve --runs-dir runs": SERVER,
     "serve runs/quick --port 8123": SERVER,
     "reproduce": REPRODUCE,
