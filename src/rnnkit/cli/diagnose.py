@@ -84,17 +84,11 @@ def gradients_command(args: argparse.Namespace) -> int:
     common = {"out": args.out, "seq_len": args.seq_len, "batch_size": args.batch_size}
     common["loss"] = args.loss
     if args.run_dir is not None:
-        given = [name for name in FRESH_ONLY if getattr(args, name) is not None]
-        if given:
-            flags = ", ".join("--" + name.replace("_", "-") for name in given)
-            raise ValueError(f"{flags} appl(ies) to fresh cores (--cells), not to a trained run")
+        _refuse(args, FRESH_ONLY, "fresh cores (--cells), not to a trained run")
         checkpoint = args.checkpoint or "best"
         report = gradients_for_run(args.run_dir, checkpoint=checkpoint, **common)
     else:
-        given = [name for name in RUN_ONLY if getattr(args, name) is not None]
-        if given:
-            flags = ", ".join("--" + name.replace("_", "-") for name in given)
-            raise ValueError(f"{flags} appl(ies) to a trained run (RUN_DIR), not to fresh cores")
+        _refuse(args, RUN_ONLY, "a trained run (RUN_DIR), not to fresh cores")
         report = gradients_for_cells(
             args.cells,
             hidden_size=_default(args.hidden_size, "hidden_size"),
@@ -109,6 +103,14 @@ def gradients_command(args: argparse.Namespace) -> int:
         print(format_table(report))
         print(f"plot: {report['plot']}  (numbers: {report['report']})")
     return 0
+
+
+def _refuse(args: argparse.Namespace, names: tuple[str, ...], applies_to: str) -> None:
+    """A ValueError naming the flags among ``names`` that were given, and what they apply to."""
+    given = [name for name in names if getattr(args, name) is not None]
+    if given:
+        flags = ", ".join("--" + name.replace("_", "-") for name in given)
+        raise ValueError(f"{flags} appl(ies) to {applies_to}")
 
 
 def _default(value, name: str):

@@ -87,7 +87,7 @@ def fetch_dataset(
     fetches again and replaces a data set that is already there.
     """
     recipe = _recipe(name)
-    where = "the cache" if cache or not os.environ.get(CACHE_ENVIRONMENT_VARIABLE) else None
+    from_variable = cache is None and bool(os.environ.get(CACHE_ENVIRONMENT_VARIABLE))
     cache = cache or cache_dir()
     target = dataset_folder(name, cache)
     files = target / DATASETS[name].folder_name
@@ -101,7 +101,8 @@ def fetch_dataset(
         )
     if archive is not None and not Path(archive).is_file():
         raise ValueError(f"no such archive file: {archive}; --from takes a downloaded package")
-    make_folder(cache, where or f"${CACHE_ENVIRONMENT_VARIABLE}", "the data sets")
+    where = f"${CACHE_ENVIRONMENT_VARIABLE}" if from_variable else "the cache"
+    make_folder(cache, where, "the data sets")
     with _sigterm_as_interrupt():  # so that SIGTERM, as Ctrl-C, removes the temporary folder
         work = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".partial", dir=cache))
         try:

@@ -198,7 +198,7 @@ def check_record(run_dir: Path, record: dict) -> None:
         )
     if record["engine"] != "torch":
         raise ValueError(
-            f"{run_dir} was trained with --engine {record.get('engine')}; it has metrics and a "
+            f"{run_dir} was trained with --engine {record['engine']}; it has metrics and a "
             "sample but no checkpoint to resume, sample or evaluate"
         )
 
