@@ -80,3 +80,42 @@ def test_sigterm_to_the_launcher_stops_every_rank_after_a_final_checkpoint(tmp_p
     trained = records(out, "train")[-1]["step"]
     assert saved == trained, stderr[:4000]  # the final checkpoint is at the last step taken
     assert 40 <= saved < 100000
+
+
+ALONE = """
+import sys
+import torch
+import torch.distributed as dist
+from rnnkit.cli.main import main
+from rnnkit.training import distributed
+
+here = distributed.world()
+if here.rank == 0:
+    if sys.argv[1] == "raises":
+        raise RuntimeError("rank 0 fails alone")
+    sys.exit(main(["evaluate", sys.argv[2]]))
+dist.all_reduce(torch.ones(1))  # what rank 0 will never join
+"""
+
+
+@pytest.mark.parametrize("how", ["raises", "cli-error"])
+def test_a_rank_that_fails_alone_ends_the_job_instead_of_leaving_the_others_waiting(tmp_path, how):
+    """Before, the failing rank waited at exit in a barrier while the others waited in their
+    collective for it: the job hung for gloo's 30-minute timeout."""
+    script = tmp_path / "alone.py"
+    script.write_text(ALONE)
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    command = [*launcher, "--nproc-per-node=2", str(script), how, str(tmp_path / "no-run")]
+    job = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        _, stderr = job.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        job.kill()
+        job.communicate()
+        pytest.fail("the job hung after rank 0 failed alone")
+    assert job.returncode != 0
+    said = "rank 0 fails alone" if how == "raises" else "rnnkit evaluate: error:"
+    assert said in stderr, stderr[-3000:]

@@ -9,6 +9,7 @@ import re
 import sys
 
 from rnnkit.cli.args import main_rank
+from rnnkit.training import distributed
 from rnnkit.training.devices import inference_device
 
 # Subcommand modules, each with ``register(subparsers)``. Imported lazily so that
@@ -56,6 +57,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if not main_rank():
         sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 (for the run)
+    code = _run(args)
+    if code:  # under torchrun, other ranks may wait for this one: it leaves without them
+        distributed.failed()
+    return code
+
+
+def _run(args: argparse.Namespace) -> int:
+    """The command's exit code; what the user did wrong as one line on stderr."""
     try:
         with inference_device(getattr(args, "inference_device", "cpu")):
             return int(args.func(args) or 0)

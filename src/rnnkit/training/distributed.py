@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,7 +61,28 @@ def world(device_type: str = "cpu") -> World:
         backend = "nccl" if device_type == "cuda" else "gloo"
         dist.init_process_group(backend, store=store, rank=rank, world_size=size)
         atexit.register(_leave)
+        sys.excepthook = _noting_the_failure(sys.excepthook)
     return here
+
+
+_failed = False
+
+
+def failed() -> None:
+    """Say that this process is ending on an error (the CLI calls it before it exits non-zero;
+    an uncaught exception says it by itself). At exit it then leaves the process group without
+    waiting at the barrier: the other ranks may be inside a collective that this one will never
+    join, and would wait for it (gloo's timeout is 30 minutes) instead of failing at once."""
+    global _failed
+    _failed = True
+
+
+def _noting_the_failure(hook):
+    def excepthook(kind, value, traceback):
+        failed()
+        hook(kind, value, traceback)
+
+    return excepthook
 
 
 def local_rank() -> int:
@@ -159,13 +181,16 @@ def from_main(value: Any, here: World) -> Any:
 
 
 def _leave() -> None:
-    """Leave the process group at exit, once every rank is done with it."""
+    """Leave the process group at exit: once every rank is done with it, or at once when this
+    process is ending on an error (:func:`failed`). A rank left waiting in a collective then
+    sees the connection close and fails too, and torchrun stops (or restarts) the job."""
     if not dist.is_initialized():
         return
-    try:
-        dist.barrier()
-    except RuntimeError:  # a rank has died: torchrun stops (or restarts) the job
-        pass
+    if not _failed:
+        try:
+            dist.barrier()
+        except RuntimeError:  # a rank has died: torchrun stops (or restarts) the job
+            pass
     dist.destroy_process_group()
 
 
