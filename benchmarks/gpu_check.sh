@@ -3,7 +3,8 @@
 #   1. parity on CUDA: rnnkit's layers on the GPU against torch.nn on the CPU, a run trained on
 #      the GPU against the same run on the CPU (sampled and scored on either), fp16 / bf16
 #      autocast with the scaler in the checkpoint (tests/training/test_cuda.py), Recurrent
-#      stacks of standard cells flattened for cuDNN (tests/nn/test_flatten.py), and the CPU
+#      stacks of standard cells flattened for cuDNN (tests/nn/test_flatten.py), the CRF tagger
+#      layer decoding on the GPU (tests/nn/test_crf.py), and the CPU
 #      layer parity tests as they are;
 #   2. `rnnkit bench layers --device cuda`: the same table as on the CPU;
 #   3. the quick preset's shape (2x256 LSTM, batch 32 x 100 steps) trained on CUDA for a fixed
@@ -33,7 +34,7 @@ wanted() { [[ " $SECTIONS " == *" $1 "* ]]; }
 if wanted 1; then
 echo "== 1. parity on CUDA"
 timeout 240 "$PYTHON" -m pytest -q -x -p no:cacheprovider tests/training/test_cuda.py \
-    tests/nn/test_layers_parity.py tests/nn/test_flatten.py
+    tests/nn/test_layers_parity.py tests/nn/test_flatten.py tests/nn/test_crf.py
 
 fi
 if wanted 2; then

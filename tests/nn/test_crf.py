@@ -4,6 +4,7 @@ changes nothing; BIO constraints forbid what they should and decoding never uses
 
 from __future__ import annotations
 
+import copy
 import itertools
 
 import pytest
@@ -111,6 +112,17 @@ def test_a_padded_batch_gives_each_sentence_what_it_gets_alone():
         assert torch.equal(
             paths[n, :length], crf.decode(emissions[n : n + 1, :length], alone_mask)[0]
         )
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_on_the_gpu_a_padded_batch_decodes_and_scores_as_on_the_cpu():
+    crf = random_crf(3, seed=2)
+    emissions, mask = batch([5, 2, 4], 3, seed=3)
+    gpu = copy.deepcopy(crf).cuda()
+    for method in ("decode", "log_partition", "marginals"):
+        here = getattr(crf, method)(emissions, mask)
+        there = getattr(gpu, method)(emissions.cuda(), mask.cuda())
+        torch.testing.assert_close(there.cpu(), here, msg=method)
 
 
 def test_padding_values_do_not_change_the_results():

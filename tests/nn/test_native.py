@@ -193,6 +193,35 @@ def test_buffers_are_reused_between_steps_and_released():
     assert native.ops().pooled_buffers() == 0
 
 
+@pytest.mark.parametrize("cell_class", ROUTED)
+def test_a_call_under_inference_mode_leaves_no_buffer_training_cannot_save(cell_class):
+    """An evaluation under torch.inference_mode() between training steps (and first of all):
+    the pool's buffers stay normal tensors, so the next step saves them for backward and its
+    gradients are those of a layer that never saw inference mode."""
+    if native.ops() is None:
+        pytest.skip("the compiled time loops are not built here")
+    native.release_buffers()
+    torch.manual_seed(0)
+    layer = rn.Recurrent(cell_class, 3, 8)
+    if cell_class in (rn.LSTMCell, rn.GRUCell):  # they take the route with zoneout
+        regularise(layer, zoneout=0.1)
+    layer.impl = "route"
+    layer.eval()  # zoneout's expectation: the twin draws no other masks
+    twin = copy.deepcopy(layer)
+    x = torch.randn(12, 2, 3)
+    with torch.inference_mode():
+        evaluated = layer(torch.randn(30, 2, 3))[0]
+    assert evaluated.is_inference()
+    layer(x)[0].sum().backward()
+    with torch.inference_mode():
+        layer(torch.randn(12, 2, 3))
+    layer.zero_grad()
+    layer(x)[0].sum().backward()
+    twin(x)[0].sum().backward()
+    for (name, mine), theirs in zip(layer.named_parameters(), twin.parameters(), strict=True):
+        torch.testing.assert_close(mine.grad, theirs.grad, msg=name)
+
+
 def test_openmp_where_torch_threads_with_it(monkeypatch):
     """ATen's parallel_for compiles to one thread without -fopenmp when torch's backend is
     OpenMP: the build asks for it there (on Linux, with GCC), and not for other backends,

@@ -14,6 +14,7 @@ import torch
 
 from rnnkit.nn import Recurrent, native
 from rnnkit.nn.cells import GRUCell, LSTMCell
+from rnnkit.nn.parallel_cells import MinGRUCell, MinLSTMCell, RGLRUCell
 from rnnkit.nn.scan import linear_scan
 from rnnkit.nn.variant_cells import LayerNormGRUCell, MUT1Cell, PeepholeLSTMCell
 
@@ -46,10 +47,8 @@ def _x() -> torch.Tensor:
     return torch.randn(T, N, D, dtype=torch.float64, generator=generator, requires_grad=True)
 
 
-@pytest.mark.parametrize("name", CELLS)
-def test_the_loop_differentiates_twice_as_central_differences_say(name):
-    layer = _layer(CELLS[name], "loop")
-    weight = next(p for n, p in layer.named_parameters() if "weight_hh" in n)
+def _check_against_central_differences(layer: Recurrent, weight: torch.Tensor) -> None:
+    """The penalty's gradient in one entry of ``weight`` against central differences."""
     (exact,) = torch.autograd.grad(_penalty(layer, _x()), weight)
     eps, (i, j) = 1e-6, (1, 2)
     with torch.no_grad():
@@ -59,6 +58,13 @@ def test_the_loop_differentiates_twice_as_central_differences_say(name):
         weight[i, j] -= 2 * eps
     down = _penalty(layer, _x()).item()
     assert exact[i, j].item() == pytest.approx((up - down) / (2 * eps), rel=1e-5, abs=1e-9)
+
+
+@pytest.mark.parametrize("name", CELLS)
+def test_the_loop_differentiates_twice_as_central_differences_say(name):
+    layer = _layer(CELLS[name], "loop")
+    weight = next(p for n, p in layer.named_parameters() if "weight_hh" in n)
+    _check_against_central_differences(layer, weight)
 
 
 @pytest.mark.parametrize("name", HAND_DERIVED)
@@ -94,3 +100,11 @@ def test_the_compiled_scan_refuses_a_differentiable_gradient():
     h, _ = linear_scan(a, b, method="compiled")
     with pytest.raises(RuntimeError, match="first derivatives only"):
         torch.autograd.grad(h.pow(2).sum(), b, create_graph=True)
+
+
+@pytest.mark.parametrize("cell_class", [MinGRUCell, MinLSTMCell, RGLRUCell])
+def test_impl_loop_steps_the_scan_cells_too_and_differentiates_them_twice(cell_class):
+    """``impl="loop"`` is the way out the compiled scan's error names: it must not scan."""
+    layer = _layer(cell_class, "loop")
+    weight = layer.cells[0].weight_ih
+    _check_against_central_differences(layer, weight)

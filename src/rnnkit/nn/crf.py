@@ -115,13 +115,13 @@ class LinearChainCRF(nn.Module):
         emissions = emissions.float()
         count, steps, _ = emissions.shape
         best = start + emissions[:, 0]  # (N, K): best score of a path ending in k
+        identity = torch.arange(self.num_tags, device=emissions.device).expand(count, -1)
         back = []
         for t in range(1, steps):
             candidates = best.unsqueeze(2) + transitions  # (N, K from, K to)
             score, came_from = candidates.max(dim=1)
             keep = mask[:, t : t + 1]
             best = torch.where(keep, score + emissions[:, t], best)
-            identity = torch.arange(self.num_tags).expand(count, -1)
             back.append(torch.where(keep, came_from, identity))  # padded: stay where you are
         tag = (best + end).argmax(dim=1)  # (N,): the last real token's tag
         path = [tag]

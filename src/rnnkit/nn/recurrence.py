@@ -118,11 +118,12 @@ def run_cell(
     whole sequence at once, unless every step's state is asked for. So does a cell for which
     ``route(cell)`` gives a whole-sequence function, called as ``scan`` is (the LSTM, GRU and
     MUT cells, :mod:`rnnkit.nn.routes`: the same numbers with a hand-derived backward pass); the
-    loop below is their readable reference."""
+    loop below is their readable reference, and the only path without a ``route``
+    (``impl="loop"``: autograd differentiates its steps twice)."""
     begin = getattr(cell, "begin_sequence", None)
     if begin is not None:
         begin(inputs.shape[1], inputs)
-    whole = getattr(cell, "scan", None) or (route and route(cell))
+    whole = route and (getattr(cell, "scan", None) or route(cell))
     if whole and not keep_steps:
         mask = None if masks is None else torch.stack(list(masks))  # (T, N, 1)
         output, state = whole(cell.project_input(inputs), state, mask, reverse)

@@ -7,6 +7,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
 
 #include <algorithm>
 #include <atomic>
@@ -59,7 +60,9 @@ std::vector<at::Tensor> on_floats(const at::Tensor& first, const char* op, Body&
 // go of (its storage held by the pool alone) is handed out again instead: the smallest free
 // one that fits and is at most twice the size asked for, else a new one. The pool holds at
 // most kKept buffers and kPoolBytes in all; to make room it lets go of free buffers, and a
-// buffer that would not fit even then is not kept. release_buffers() empties it.
+// buffer that would not fit even then is not kept. release_buffers() empties it. Buffers are
+// made and handed out as normal tensors even under torch.inference_mode(): an inference tensor
+// in the pool could not be saved for backward by a later training step.
 constexpr size_t kKept = 48;
 constexpr int64_t kPoolBytes = int64_t(4) << 30;  // 4 GiB
 inline std::mutex pool_lock;
@@ -70,6 +73,7 @@ inline int64_t bytes(const at::Tensor& t) { return t.numel() * t.element_size();
 inline at::Tensor take(at::IntArrayRef sizes, const at::TensorOptions& options) {
   int64_t numel = 1;
   for (int64_t size : sizes) numel *= size;
+  const c10::InferenceMode normal_tensors(false);
   std::lock_guard<std::mutex> guard(pool_lock);
   at::Tensor* best = nullptr;
   for (at::Tensor& held : pool) {
