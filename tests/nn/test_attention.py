@@ -1,4 +1,5 @@
 import math
+import re
 
 import pytest
 import torch
@@ -113,3 +114,30 @@ def test_bad_input_says_what_is_allowed():
     with pytest.raises(ValueError, match="attention must be one of none, additive"):
         build_attention("luong", 3, 4)
     assert build_attention("none", 3, 4) is None
+
+
+@pytest.mark.parametrize("kind", ["additive", "multiplicative"])
+def test_a_query_must_be_one_row_of_q_per_memory(kind):
+    """(N, Q) with the memory's N: a wrong width, batch (1 included: no broadcasting) or rank
+    is refused with both shapes, before any matmul."""
+    attention = build_attention(kind, 3, 4)
+    memory = attention.prepare(torch.randn(2, 5, 4))
+    attention(torch.randn(2, 3), memory)
+    for query in (torch.randn(2, 7), torch.randn(1, 3), torch.randn(3), torch.randn(2, 1, 3)):
+        expected = r"expected a query of shape \(N, Q\) = \(2, 3\), one per row of the memory "
+        expected += rf"\(N=2\), got {re.escape(str(tuple(query.shape)))}$"
+        with pytest.raises(ValueError, match=expected):
+            attention(query, memory)
+
+
+def test_sizes_are_positive_integers():
+    assert AdditiveAttention(3, 4).attention_size == 4  # left out: the key size
+    for make, name in [
+        (lambda: AdditiveAttention(3, 4, attention_size=0), "attention_size"),
+        (lambda: AdditiveAttention(0, 4), "query_size"),
+        (lambda: AdditiveAttention(3, 0), "key_size"),
+        (lambda: MultiplicativeAttention(0, 4), "query_size"),
+        (lambda: MultiplicativeAttention(3, 2.5), "key_size"),
+    ]:
+        with pytest.raises(ValueError, match=rf"{name} must be a positive integer, got"):
+            make()

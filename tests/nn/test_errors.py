@@ -109,8 +109,63 @@ def test_generic_layer_specs():
         rn.Recurrent([rn.GRUCell(3, 4), rn.GRUCell(5, 4)], num_layers=2)
     with pytest.raises(ValueError, match="impl='fused' needs standard cells"):
         rn.Recurrent(rn.GRUCell(3, 4, reset_after=False), impl="fused")
-    with pytest.raises(ValueError, match="cell must be a module"):
+    with pytest.raises(ValueError, match="cell must be a cell class or factory .* got int$"):
         rn.Recurrent(42)
+
+
+def test_a_cell_name_is_not_a_list_of_cells():
+    message = (
+        r"cell must be a cell class or factory \(called as cell\(input_size, hidden_size\)\), "
+        r"a cell instance or a list of cells, got the string 'lstm'; for a core by its name "
+        r"pass functools.partial\(rnnkit.models.recurrent.build_cell, 'lstm'\)"
+    )
+    with pytest.raises(ValueError, match=message):
+        rn.Recurrent("lstm", 3, 4)
+    with pytest.raises(ValueError, match="a list of cells must hold cell modules, got str"):
+        rn.Recurrent(["lstm"], 3, 4)
+
+
+def test_the_hint_for_a_cell_name_works():
+    import functools
+
+    from rnnkit.models.recurrent import build_cell
+
+    layer = rn.Recurrent(functools.partial(build_cell, "gru"), 3, 4, num_layers=2)
+    assert [type(cell) for cell in layer.cells] == [rn.GRUCell, rn.GRUCell]
+
+
+@pytest.mark.parametrize("layer_class", [rn.LSTM, lambda d, h: rn.Recurrent(rn.LSTMCell, d, h)])
+def test_an_unbatched_input_is_told_its_state_as_given(layer_class):
+    """Unbatched input (T, D): the state is (L * num_directions, H) and the error names the
+    shape the user passed, not the batched one made inside."""
+    layer = layer_class(3, 4)
+    x, h = torch.randn(5, 3), torch.zeros(1, 4)
+    layer(x, (h, h))  # the state of an unbatched input
+    expected = r"expected initial state as a tuple of tensors of shapes \(\(1, 4\), \(1, 4\)\)"
+    with pytest.raises(ValueError, match=expected + r", got \(1, 1, 4\)$"):
+        layer(x, torch.zeros(1, 1, 4))
+    with pytest.raises(
+        ValueError, match=expected + r", got tuple of \(\(1, 1, 4\), \(1, 1, 4\)\)$"
+    ):
+        layer(x, (torch.zeros(1, 1, 4),) * 2)
+    with pytest.raises(
+        ValueError,
+        match=r"initial state of cell 0 should be tuple of \(\(4,\), \(4,\)\), got tuple of "
+        r"\(\(1, 4\), \(1, 4\)\)$",
+    ):
+        layer(x, [(h, h)])
+
+
+def test_a_cell_names_both_dtypes():
+    cell = rn.GRUCell(3, 4)
+    with pytest.raises(
+        ValueError, match=r"GRUCell: input is torch.float64 but the weights are torch.float32"
+    ):
+        cell(torch.randn(2, 3, dtype=torch.float64))
+    x = torch.randn(2, 3, dtype=torch.float64)
+    reference = torch.nn.GRUCell(3, 4).double()
+    reference.load_state_dict(cell.double().state_dict())
+    torch.testing.assert_close(cell(x), reference(x))  # once converted, it runs
 
 
 def test_cell_inputs():

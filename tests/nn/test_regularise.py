@@ -4,6 +4,8 @@ dropout), and the layer's outputs against a hand loop with the same masks."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -34,12 +36,26 @@ def test_recurrent_dropout_is_off_at_evaluation_and_at_zero(cell_class):
     torch.testing.assert_close(dropped(inputs())[0], plain(inputs())[0])
 
 
+def _drawn_masks(cell):
+    """The list of the masks ``cell`` draws from now on, each as the layer's loop saw it (the
+    layer forgets it when its loop ends)."""
+    masks, draw = [], cell.begin_sequence
+
+    def begin(batch_size, like):
+        draw(batch_size, like)
+        masks.append(cell.recurrent_mask())
+
+    cell.begin_sequence = begin
+    return masks
+
+
 def test_recurrent_dropout_is_one_mask_per_sequence_on_the_matmul_only():
     torch.manual_seed(0)
     layer = rn.Recurrent(rn.LSTMCell, D, H)
     cell = recurrent_dropout(layer.cells[0], 0.25)
+    masks = _drawn_masks(cell)
     output, _ = layer(inputs())  # training mode: draws the mask
-    mask = cell._mask  # (N, H), the one mask of these sequences
+    (mask,) = masks  # (N, H), the one mask of these sequences
     assert torch.equal(mask.unique(), torch.tensor([0.0, 1 / 0.75]))
     assert abs((mask == 0).float().mean().item() - 0.25) < 0.05
     h = c = torch.zeros(N, H)
@@ -55,15 +71,51 @@ def test_recurrent_dropout_is_one_mask_per_sequence_on_the_matmul_only():
 def test_recurrent_dropout_draws_a_new_mask_for_each_batch():
     layer = rn.Recurrent(rn.GRUCell, D, H)
     cell = recurrent_dropout(layer.cells[0], 0.5)
+    masks = _drawn_masks(cell)
     layer(inputs())
-    first = cell._mask
     layer(inputs())
-    assert not torch.equal(first, cell._mask)
+    assert len(masks) == 2 and not torch.equal(masks[0], masks[1])
+
+
+class _Failing(torch.nn.Module):
+    """A cell that fails at its first step."""
+
+    input_size = hidden_size = H
+
+    def forward(self, x, state):
+        raise RuntimeError("this cell fails")
+
+
+@pytest.mark.parametrize("impl", ["auto", "loop"])
+def test_a_cell_stepped_by_hand_after_its_layer_drops_nothing(impl):
+    """The mask lives for the layer's sequences only, also when its loop fails: a later step
+    by hand, of another batch size, is the plain cell's step on the same weights."""
+    torch.manual_seed(0)
+    cell = recurrent_dropout(rn.LSTMCell(D, H), 0.5)
+    plain = rn.LSTMCell(D, H)
+    plain.load_state_dict(cell.state_dict())
+    failing = rn.Recurrent([cell, _Failing()], num_layers=2, impl=impl)
+    x, state = torch.randn(1, D), (torch.randn(1, H), torch.randn(1, H))
+    for layer in (rn.Recurrent(cell, impl=impl), failing):
+        try:
+            layer(inputs())  # training: draws an (N, H) mask
+        except RuntimeError:
+            assert layer is failing
+        assert cell.recurrent_mask() is None
+        got = cell(x, state)
+        assert got[0].shape == (1, H)
+        torch.testing.assert_close(got, plain(x, state))
 
 
 def test_recurrent_dropout_refuses_what_it_cannot_do():
-    with pytest.raises(ValueError, match="needs a cell of rnnkit.nn"):
+    with pytest.raises(ValueError, match=r"takes rnnkit.nn's .* got torch.*\.LSTMCell$"):
         recurrent_dropout(torch.nn.LSTMCell(D, H), 0.2)
+    with pytest.raises(
+        ValueError,
+        match=r"takes rnnkit.nn's RNNCell, .*MinGRUCell has no recurrent matmul \(its gates "
+        r"read x_t only, never h_\(t-1\)\): use zoneout",
+    ):
+        recurrent_dropout(rn.MinGRUCell(D, H), 0.2)
     with pytest.raises(ValueError, match=r"recurrent dropout must be a probability in \[0, 1\)"):
         recurrent_dropout(rn.LSTMCell(D, H), 1.0)
 
@@ -178,9 +230,86 @@ def test_regularise_is_the_plain_layer_at_zero_and_recurrent_dropout_off_at_eval
 
 def test_regularise_refuses_recurrent_dropout_without_a_recurrent_matmul():
     layer = rn.Recurrent(rn.MinGRUCell, D, H)
-    with pytest.raises(ValueError, match="MinGRUCell has none .* use zoneout"):
+    with pytest.raises(ValueError, match="MinGRUCell has no recurrent matmul .*: use zoneout"):
         regularise(layer, recurrent_dropout=0.2)
     with pytest.raises(ValueError, match=r"zoneout must be a probability in \[0, 1\)"):
         regularise(layer, zoneout=1.5)
     regularise(layer, zoneout=0.2)  # zoneout runs the scan cells step by step
     assert layer(inputs())[0].shape == (T, N, H)
+
+
+def _runs_alike(layer, reference, seed=3):
+    """Both layers' outputs in training with the same random draws, then in evaluation."""
+    for mode in (True, False):
+        layer.train(mode), reference.train(mode)
+        torch.manual_seed(seed)
+        got = layer(inputs())[0]
+        torch.manual_seed(seed)
+        torch.testing.assert_close(got, reference(inputs())[0])
+
+
+def test_regularise_keeps_the_rate_it_is_not_given():
+    """regularise(layer, zoneout=p) leaves the recurrent dropout on the cells (and the other
+    way round): the layer runs as the cells wrapped by hand with both."""
+    torch.manual_seed(0)
+    layer = rn.Recurrent(lambda i, h: recurrent_dropout(rn.LSTMCell(i, h), 0.5), D, H)
+    by_hand = rn.Recurrent(Zoneout(recurrent_dropout(rn.LSTMCell(D, H), 0.5), 0.1))
+    by_hand.cells[0].cell.load_state_dict(layer.cells[0].state_dict())
+    regularise(layer, zoneout=0.1)
+    assert layer.cells[0].recurrent_dropout == 0.5
+    _runs_alike(layer, by_hand)
+    standard = regularise(rn.LSTM(D, H), zoneout=0.1)
+    regularise(standard, recurrent_dropout=0.25)
+    assert (standard.zoneout, standard.recurrent_dropout) == (0.1, 0.25)
+    regularise(standard, zoneout=0.0)
+    assert (standard.zoneout, standard.recurrent_dropout) == (0.0, 0.25)
+
+
+def test_regularise_gives_recurrent_dropout_to_the_cell_inside_a_zoneout():
+    """A Recurrent of Zoneout cells takes recurrent dropout on the cells inside: it runs as the
+    plain cells regularised with both."""
+    torch.manual_seed(0)
+    plain = regularise(rn.Recurrent(rn.LSTMCell, D, H), zoneout=0.2, recurrent_dropout=0.25)
+    zoned = rn.Recurrent(Zoneout(rn.LSTMCell(D, H), 0.2))
+    zoned.cells[0].cell.load_state_dict(plain.cells[0].state_dict())
+    regularise(zoned, recurrent_dropout=0.25)
+    assert zoned.cells[0].cell.recurrent_dropout == 0.25
+    _runs_alike(zoned, plain)
+
+
+@pytest.mark.parametrize("make_cell", [lambda: rn.LSTMCell(D, H), lambda: rn.GRUCell(D, H)])
+def test_zoneout_takes_what_its_cell_takes(make_cell):
+    """Unbatched input as the cell (and the expectation at evaluation); what the cell refuses,
+    refused with the cell's own message."""
+    torch.manual_seed(0)
+    cell = make_cell()
+    zoned = Zoneout(cell, 0.0)
+    x = torch.randn(D)
+    torch.testing.assert_close(zoned(x), cell(x))
+    state = cell(torch.randn(D))  # (H,), or (h, c) of (H,)
+    fresh = cell(x, state)
+    got = Zoneout(cell, 0.3).eval()(x, state)
+    expected = (
+        0.3 * state + 0.7 * fresh
+        if isinstance(state, torch.Tensor)
+        else tuple(0.3 * s + 0.7 * f for s, f in zip(state, fresh, strict=True))
+    )
+    torch.testing.assert_close(got, expected)
+    one_row = cell(torch.randn(1, D))  # a state of batch 1
+    for bad_input, bad_state in [
+        (torch.randn(3, D), one_row),  # batch 3, state of batch 1
+        (torch.randn(3, D), state),  # unbatched state for a batch
+        (torch.randn(3, D + 1), None),  # the wrong input size
+    ]:
+        with pytest.raises(ValueError) as told:
+            cell(bad_input, bad_state)
+        with pytest.raises(ValueError, match=re.escape(str(told.value))):
+            zoned(bad_input, bad_state)
+
+
+def test_zoneout_around_a_torch_cell_takes_unbatched_input():
+    torch.manual_seed(0)
+    cell = torch.nn.GRUCell(D, H)
+    x, h = torch.randn(D), torch.randn(H)
+    torch.testing.assert_close(Zoneout(cell, 0.0)(x), cell(x))
+    torch.testing.assert_close(Zoneout(cell, 0.4).eval()(x, h), 0.4 * h + 0.6 * cell(x, h))

@@ -213,12 +213,17 @@ class CaptionDecoder(nn.Module):
     def run(self, idx: Tensor, state: CaptionState) -> tuple[Tensor, CaptionState, Tensor | None]:
         """Teacher forcing: ``idx`` (T, N) -> logits (T, N, V), state, weights (T, N, S)."""
         logits, weights = [], []
-        if hasattr(self.cell, "begin_sequence"):  # one recurrent dropout mask per caption
+        masked = hasattr(self.cell, "begin_sequence")  # one recurrent dropout mask per caption
+        if masked:
             self.cell.begin_sequence(idx.shape[1], state.h)
-        for tokens in idx:
-            step_logits, state, step_weights = self.step_with_weights(tokens, state)
-            logits.append(step_logits)
-            weights.append(step_weights)
+        try:
+            for tokens in idx:
+                step_logits, state, step_weights = self.step_with_weights(tokens, state)
+                logits.append(step_logits)
+                weights.append(step_weights)
+        finally:  # a step after these captions (decoding, say) draws no stale mask
+            if masked:
+                self.cell.end_sequence()
         stacked = torch.stack(weights) if self.attention is not None else None
         return torch.stack(logits), state, stacked
 

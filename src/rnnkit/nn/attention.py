@@ -38,6 +38,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from rnnkit.options import check_int
+
 ATTENTIONS = ("none", "additive", "multiplicative")
 MULTIPLICATIVE_SCORES = ("general", "dot")
 
@@ -86,6 +88,17 @@ def _check_memory(values: Tensor, mask: Tensor | None, key_size: int) -> Tensor:
     return mask
 
 
+def _check_query(name: str, query: Tensor, query_size: int, memory: Memory) -> None:
+    """A query (N, Q) for a memory of N rows: one query per memory, no broadcasting."""
+    expected = (memory.values.shape[0], query_size)
+    if not isinstance(query, Tensor) or tuple(query.shape) != expected:
+        got = tuple(query.shape) if isinstance(query, Tensor) else type(query).__name__
+        raise ValueError(
+            f"{name}: expected a query of shape (N, Q) = {expected}, one per row of the "
+            f"memory (N={expected[0]}), got {got}"
+        )
+
+
 def attend(scores: Tensor, memory: Memory) -> tuple[Tensor, Tensor]:
     """Masked softmax of ``scores`` (N, S) and the weighted sum of the values.
 
@@ -101,7 +114,10 @@ class AdditiveAttention(nn.Module):
 
     def __init__(self, query_size: int, key_size: int, attention_size: int | None = None):
         super().__init__()
-        attention_size = attention_size or key_size
+        check_int("query_size", query_size)
+        check_int("key_size", key_size)
+        attention_size = key_size if attention_size is None else attention_size
+        check_int("attention_size", attention_size)
         self.query_size, self.key_size, self.attention_size = query_size, key_size, attention_size
         self.query_proj = nn.Linear(query_size, attention_size, bias=False)  # W_q
         self.key_proj = nn.Linear(key_size, attention_size)  # W_k, b
@@ -114,6 +130,7 @@ class AdditiveAttention(nn.Module):
 
     def forward(self, query: Tensor, memory: Memory) -> tuple[Tensor, Tensor]:
         """``query`` (N, Q) -> context (N, K), weights (N, S)."""
+        _check_query(type(self).__name__, query, self.query_size, memory)
         hidden = torch.tanh(memory.keys + self.query_proj(query).unsqueeze(1))  # (N, S, A)
         return attend(self.score(hidden).squeeze(-1), memory)  # scores (N, S)
 
@@ -129,6 +146,8 @@ class MultiplicativeAttention(nn.Module):
         self, query_size: int, key_size: int, score: str = "general", scaled: bool = False
     ):
         super().__init__()
+        check_int("query_size", query_size)
+        check_int("key_size", key_size)
         if score not in MULTIPLICATIVE_SCORES:
             raise ValueError(
                 f"score must be one of {', '.join(MULTIPLICATIVE_SCORES)}, got {score!r}"
@@ -151,6 +170,7 @@ class MultiplicativeAttention(nn.Module):
 
     def forward(self, query: Tensor, memory: Memory) -> tuple[Tensor, Tensor]:
         """``query`` (N, Q) -> context (N, K), weights (N, S)."""
+        _check_query(type(self).__name__, query, self.query_size, memory)
         scores = torch.bmm(memory.keys, query.unsqueeze(-1)).squeeze(-1) * self.scale  # (N, S)
         return attend(scores, memory)
 

@@ -120,12 +120,18 @@ class RecurrentCell(nn.Module):
     def begin_sequence(self, batch_size: int, like: Tensor) -> None:
         """Draw the recurrent dropout mask of the sequences about to run: one (N, H) mask,
         scaled by 1/(1-p), for all their steps, in training only. A layer calls this before
-        its time loop; a cell stepped by hand without it drops nothing."""
+        its time loop and :meth:`end_sequence` after it; a cell stepped by hand without it
+        drops nothing."""
         self._mask = None
         p = self.recurrent_dropout
         if self.training and p > 0:
             keep = torch.full((batch_size, self.hidden_size), 1 - p, dtype=like.dtype)
             self._mask = torch.bernoulli(keep).to(like.device) / (1 - p)
+
+    def end_sequence(self) -> None:
+        """Forget the mask of :meth:`begin_sequence`: the sequences it was drawn for are done
+        (a later step by hand, of any batch size, drops nothing)."""
+        self._mask = None
 
     def recurrent_mask(self) -> Tensor | None:
         """The mask :meth:`dropped` applies now, (N, H) scaled by 1/(1-p), or None (none
@@ -182,6 +188,12 @@ class RecurrentCell(nn.Module):
             raise ValueError(
                 f"{name}: input has {input.shape[-1]} features, expected input_size="
                 f"{self.input_size}"
+            )
+        weight = self.weight_ih.dtype  # under autocast the matmuls cast their operands
+        if input.dtype != weight and not torch.is_autocast_enabled(input.device.type):
+            raise ValueError(
+                f"{name}: input is {input.dtype} but the weights are {weight}; pass input of "
+                f"the weights' dtype (input.to({weight})) or convert the cell (.to({input.dtype}))"
             )
         unbatched = input.dim() == 1
         x = input.unsqueeze(0) if unbatched else input  # (N, D)

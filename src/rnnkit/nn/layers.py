@@ -248,19 +248,31 @@ class Recurrent(nn.Module):
                     f"list of {count} cells"
                 )
             return [cell]
+        if isinstance(cell, str) or not (isinstance(cell, Sequence) or callable(cell)):
+            got = f"the string {cell!r}" if isinstance(cell, str) else type(cell).__name__
+            hint = ""
+            if isinstance(cell, str):  # a name in rnnkit.models' registry of cores, perhaps
+                hint = (
+                    f"; for a core by its name pass functools.partial("
+                    f"rnnkit.models.recurrent.build_cell, {cell!r})"
+                )
+            raise ValueError(
+                "Recurrent: cell must be a cell class or factory (called as cell(input_size, "
+                f"hidden_size)), a cell instance or a list of cells, got {got}{hint}"
+            )
         if isinstance(cell, Sequence):
             cells = list(cell)
-            if len(cells) != count or not all(isinstance(c, nn.Module) for c in cells):
+            strays = [type(c).__name__ for c in cells if not isinstance(c, nn.Module)]
+            if strays:
+                raise ValueError(
+                    f"Recurrent: a list of cells must hold cell modules, got {strays[0]}"
+                )
+            if len(cells) != count:
                 raise ValueError(
                     f"Recurrent: a list of cells needs {count} modules (num_layers * "
                     f"num_directions), got {len(cells)}"
                 )
             return cells
-        if not callable(cell):
-            raise ValueError(
-                f"Recurrent: cell must be a module, a list of modules or a cell factory, got "
-                f"{type(cell).__name__}"
-            )
         if input_size is None or hidden_size is None:
             raise ValueError(
                 "Recurrent: building cells from a factory needs input_size and hidden_size"
@@ -314,7 +326,13 @@ class Recurrent(nn.Module):
             )
         if mode is None:
             cells = regularised_cells(self, list(self.cells))
-            return run_loop(self, cells, input, state, lengths, return_states)
+            try:
+                return run_loop(self, cells, input, state, lengths, return_states)
+            finally:  # the recurrent dropout masks were for these sequences only
+                for cell in cells:
+                    end = getattr(cell, "end_sequence", None)
+                    if end is not None:
+                        end()
         return self._forward_fused(mode, input, state, lengths)
 
     def _apply(self, fn, recurse=True):

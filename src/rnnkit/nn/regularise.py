@@ -16,7 +16,14 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from rnnkit.nn.parallel_cells import ParallelCell
 from rnnkit.nn.recurrence import State, cell_output, initial_state, zip_state
+
+# the cells whose recurrent matmuls read h_(t-1) through their ``dropped`` hook
+DROPPABLE = (
+    "rnnkit.nn's RNNCell, LSTMCell, GRUCell, their peephole and layer-norm variants and "
+    "MUT1-3 cells"
+)
 
 
 def _check_rate(name: str, p) -> float:
@@ -30,14 +37,31 @@ def recurrent_dropout(cell: nn.Module, p: float) -> nn.Module:
     recurrent matmul reads ``h_{t-1} * m / (1 - p)`` with one Bernoulli(1 - p) mask ``m`` per
     sequence, drawn by the layer before its time loop (the same units are dropped at every
     step, which is what makes it variational). The state carried (e.g. GRU's ``z * h_{t-1}``,
-    LSTM's ``c``) is not masked. Returns the cell."""
-    if not hasattr(cell, "dropped"):
-        raise ValueError(
-            f"recurrent dropout needs a cell of rnnkit.nn (one with a 'dropped' hook), "
-            f"not {type(cell).__name__}"
-        )
-    cell.recurrent_dropout = _check_rate("recurrent dropout", p)
+    LSTM's ``c``) is not masked. A :class:`Zoneout` passes it to the cell inside. Returns
+    the cell."""
+    target = _droppable(cell)
+    if target is None:
+        raise ValueError(_refusal(cell))
+    target.recurrent_dropout = _check_rate("recurrent dropout", p)
     return cell
+
+
+def _droppable(cell: nn.Module) -> nn.Module | None:
+    """The cell whose recurrent matmuls take the dropout: ``cell``, or the one inside a
+    :class:`Zoneout`; None for a cell without a recurrent matmul (or not of rnnkit.nn)."""
+    if isinstance(cell, Zoneout):
+        cell = cell.cell
+    return cell if hasattr(cell, "dropped") else None
+
+
+def _refusal(cell: nn.Module) -> str:
+    """Why ``cell`` takes no recurrent dropout, and which cells do."""
+    bare = cell.cell if isinstance(cell, Zoneout) else cell
+    name = type(bare).__name__
+    if isinstance(bare, ParallelCell):
+        why = f"{name} has no recurrent matmul (its gates read x_t only, never h_(t-1))"
+        return f"recurrent dropout takes {DROPPABLE}; {why}: use zoneout"
+    return f"recurrent dropout takes {DROPPABLE}, got {type(bare).__module__}.{name}"
 
 
 class Zoneout(nn.Module):
@@ -80,6 +104,11 @@ class Zoneout(nn.Module):
         if begin is not None:
             begin(batch_size, like)
 
+    def end_sequence(self) -> None:
+        end = getattr(self.cell, "end_sequence", None)
+        if end is not None:
+            end()
+
     def project_input(self, x: Tensor) -> Tensor:
         return self.cell.project_input(x) if self._split else x
 
@@ -88,9 +117,15 @@ class Zoneout(nn.Module):
         return zone(state, new, self.hidden, self.cell_state, self.training)
 
     def forward(self, input: Tensor, state: State | None = None) -> State:
+        """One step on what the cell itself takes, (N, D) or unbatched (D,), checked and
+        refused as the cell does, then zoneout between ``state`` and the cell's new state."""
+        new = self.cell(input, state)
         if state is None:
-            state = self.initial_state(input.shape[0], dtype=input.dtype, device=input.device)
-        return self.step(self.project_input(input), state)
+            h = cell_output(self.cell)(new)  # (N, H), or (H,) for an unbatched input
+            state = initial_state(self.cell, h.shape[0] if h.dim() == 2 else 1, input)
+        # in the form the cell returned (unbatched: (H,); a cell may take a (1, H) state then)
+        state = zip_state(lambda old, fresh: old.reshape(fresh.shape), state, new)
+        return zone(state, new, self.hidden, self.cell_state, self.training)
 
 
 def zone(old: State, new: State, hidden: float, cell_state: float, training: bool) -> State:
@@ -111,27 +146,31 @@ def _zone(old: Tensor, fresh: Tensor, p: float, training: bool) -> Tensor:
     return keep * old + (1 - keep) * fresh
 
 
-def regularise(layer: nn.Module, zoneout: float = 0.0, recurrent_dropout: float = 0.0):
+def regularise(
+    layer: nn.Module, zoneout: float | None = None, recurrent_dropout: float | None = None
+):
     """Zoneout and recurrent dropout on every cell of a layer of :mod:`rnnkit.nn` (a standard
-    layer or a ``Recurrent``), at the given rates; 0 leaves the layer as it is (and on its
-    fused path). They are the layer's attributes ``zoneout`` and ``recurrent_dropout``,
-    applied to the cells the layer runs (:func:`regularised_cells`), so the parameters and
-    their names do not change. Returns the layer."""
-    zoneout = _check_rate("zoneout", zoneout)
-    rate = _check_rate("recurrent dropout", recurrent_dropout)
-    cells = layer.cells
-    if rate and isinstance(cells, nn.ModuleList):
-        plain = [type(c).__name__ for c in cells if not hasattr(c, "dropped")]
-        if plain:
-            raise ValueError(
-                f"recurrent dropout drops h_(t-1) where a recurrent matmul reads it; "
-                f"{plain[0]} has none (its gates read x_t only): use zoneout"
-            )
-    if isinstance(cells, nn.ModuleList):  # a Recurrent's own cells keep the rate
-        for cell in cells:
-            if hasattr(cell, "dropped"):
-                cell.recurrent_dropout = rate
-    layer.zoneout, layer.recurrent_dropout = zoneout, rate
+    layer or a ``Recurrent``), at the given rates; a rate left out (None) leaves that one as
+    the layer has it, 0 turns it off (a layer with neither stays on its fused path). They are
+    the layer's attributes ``zoneout`` and ``recurrent_dropout``, applied to the cells the
+    layer runs (:func:`regularised_cells`), so the parameters and their names do not change.
+    Returns the layer."""
+    if zoneout is not None:
+        zoneout = _check_rate("zoneout", zoneout)
+    rate = recurrent_dropout
+    if rate is not None:
+        rate = _check_rate("recurrent dropout", rate)
+        cells = layer.cells
+        if isinstance(cells, nn.ModuleList):  # a Recurrent's own cells keep the rate
+            refused = [cell for cell in cells if _droppable(cell) is None]
+            if rate and refused:
+                raise ValueError(_refusal(refused[0]))
+            for cell in cells:
+                if cell not in refused:
+                    _droppable(cell).recurrent_dropout = rate
+        layer.recurrent_dropout = rate
+    if zoneout is not None:
+        layer.zoneout = zoneout
     return layer
 
 
@@ -142,8 +181,9 @@ def regularised_cells(layer: nn.Module, cells: list[nn.Module]) -> list[nn.Modul
     if not rate and not zoneout:
         return cells
     for cell in cells:
-        if rate:
-            cell.recurrent_dropout = rate
+        target = _droppable(cell)
+        if rate and target is not None:
+            target.recurrent_dropout = rate
         cell.train(layer.training)
     if not zoneout:
         return cells

@@ -33,9 +33,13 @@ def split_state(name: str, state, zeros: list, batch: Batch) -> list:
     A stacked state is torch's layout: a tensor (L * num_directions, N, H), or a tuple of such
     tensors ((h_0, c_0) for an LSTM). A list holds one state per cell, in the same order.
     ``zeros`` holds each cell's zero state: the default, and the shapes a given state must have.
+    An unbatched input takes its state unbatched, (L * num_directions, H) or (H,) per cell, and
+    is checked (and its errors told) in that form, before the batch of one is added.
     """
     if state is None:
         return zeros
+    if batch.unbatched:
+        zeros = [map_state(z, lambda t: t.squeeze(0)) for z in zeros]  # (H,) per cell
     if isinstance(state, list):
         if len(state) != len(zeros):
             raise ValueError(
@@ -43,14 +47,12 @@ def split_state(name: str, state, zeros: list, batch: Batch) -> list:
                 f"got {len(state)}"
             )
         given = state
-        if batch.unbatched:
-            given = [map_state(s, lambda t: t.unsqueeze(0)) for s in given]
     else:
-        if batch.unbatched:
-            state = map_state(state, lambda t: t.unsqueeze(1) if isinstance(t, Tensor) else t)
         given = _unstack(name, state, len(zeros), zeros)
     for k, (value, expected) in enumerate(zip(given, zeros, strict=True)):
         _check_like(name, f"initial state of cell {k}", value, expected)
+    if batch.unbatched:
+        given = [map_state(s, lambda t: t.unsqueeze(0)) for s in given]  # (1, H) per cell
     return given
 
 
