@@ -43,12 +43,14 @@ features, V vocabulary.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from rnnkit.generation.sampling import suppress
 from rnnkit.models.recurrent import (
     CoreRegularisers,
     build_recurrent,
@@ -312,22 +314,35 @@ class Seq2Seq(nn.Module):
         return weights
 
     @torch.no_grad()
-    def greedy(self, src: Tensor, src_lengths: Tensor, max_length: int) -> list[list[int]]:
-        """The argmax translation of every row, batched: ids without ``<bos>`` and ``<eos>``,
-        at most ``max_length`` tokens."""
+    def greedy(
+        self,
+        src: Tensor,
+        src_lengths: Tensor,
+        max_length: int | Sequence[int] | Tensor,
+        suppress_ids: Sequence[int] = (),
+    ) -> list[list[int]]:
+        """The argmax translation of every row, batched: ids without ``<bos>`` and ``<eos>``.
+        ``max_length`` is the most tokens of every row (an int) or of each row ((N,) ints):
+        a row stops at its own limit, so it gets what it gets alone. ``suppress_ids`` are
+        never chosen (``rnnkit.generation.sampling.suppress``)."""
+        limits = torch.as_tensor(max_length, dtype=torch.long, device=src.device)
+        limits = limits.expand(src.shape[0])  # (N,)
+        if int(limits.min()) < 1:
+            raise ValueError(f"max_length must be >= 1 for every row, got {limits.tolist()}")
         state = self.encode(src, src_lengths)
         tokens = torch.full((src.shape[0],), self.bos_id, dtype=torch.long, device=src.device)
         done = torch.zeros_like(tokens, dtype=torch.bool)
         outputs = []
-        for _ in range(max_length):
+        for t in range(int(limits.max())):
             logits, state, _ = self.step(tokens, state)
-            tokens = logits.argmax(-1)  # (N,)
+            tokens = suppress(logits, suppress_ids).argmax(-1)  # (N,)
             outputs.append(tokens)
-            done |= tokens == self.eos_id
+            done |= (tokens == self.eos_id) | (limits <= t + 1)
             if bool(done.all()):
                 break
         rows = torch.stack(outputs, 1).tolist()  # (N, T)
         eos = self.eos_id
+        rows = [row[:limit] for row, limit in zip(rows, limits.tolist(), strict=True)]
         return [row[: row.index(eos)] if eos in row else row for row in rows]
 
 

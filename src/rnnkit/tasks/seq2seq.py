@@ -30,6 +30,7 @@ from rnnkit.data.atomic import atomic_write_text
 from rnnkit.data.buckets import sorted_chunks
 from rnnkit.data.parallel import BOS, EOS, PAD, SPLITS, ParallelData, load_parallel
 from rnnkit.evaluation.bleu import signatures
+from rnnkit.generation.sampling import evaluating
 from rnnkit.models.seq2seq import Seq2Seq
 from rnnkit.plots.heatmaps import plot_attention
 from rnnkit.tasks import lifecycle
@@ -111,16 +112,17 @@ class Seq2SeqTask(EncoderDecoderTask):
         )
         return {**figures, LEGACY_BLEU_GAP: figures[BLEU_GAP]}
 
-    @torch.no_grad()
     def loss(self, model: Seq2Seq, split: str) -> float:
-        """Teacher-forced cross-entropy per target token on ``split``."""
+        """Teacher-forced cross-entropy per target token on ``split``, in eval mode (no
+        dropout; the model's mode is restored after)."""
         indices = self.splits[split]
         total, tokens = 0.0, 0
-        for chunk in sorted_chunks([len(self.sources[i]) for i in indices], EVAL_BATCH):
-            src, lengths, tgt = self.collate(indices[chunk])
-            _, mean = model(src, lengths, tgt)
-            count = int((tgt[:, 1:] != self.pad_id).sum())
-            total, tokens = total + float(mean) * count, tokens + count
+        with evaluating(model):
+            for chunk in sorted_chunks([len(self.sources[i]) for i in indices], EVAL_BATCH):
+                src, lengths, tgt = self.collate(indices[chunk])
+                _, mean = model(src, lengths, tgt)
+                count = int((tgt[:, 1:] != self.pad_id).sum())
+                total, tokens = total + float(mean) * count, tokens + count
         return total / tokens
 
     @torch.no_grad()
