@@ -43,6 +43,7 @@ features, V vocabulary.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 
@@ -50,7 +51,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnkit.generation.sampling import suppress
 from rnnkit.models.recurrent import (
     CoreRegularisers,
     build_recurrent,
@@ -324,7 +324,7 @@ class Seq2Seq(nn.Module):
         """The argmax translation of every row, batched: ids without ``<bos>`` and ``<eos>``.
         ``max_length`` is the most tokens of every row (an int) or of each row ((N,) ints):
         a row stops at its own limit, so it gets what it gets alone. ``suppress_ids`` are
-        never chosen (``rnnkit.generation.sampling.suppress``)."""
+        never chosen (their scores -inf, as ``rnnkit.generation.sampling.suppress`` does)."""
         limits = torch.as_tensor(max_length, dtype=torch.long, device=src.device)
         limits = limits.expand(src.shape[0])  # (N,)
         if int(limits.min()) < 1:
@@ -332,10 +332,11 @@ class Seq2Seq(nn.Module):
         state = self.encode(src, src_lengths)
         tokens = torch.full((src.shape[0],), self.bos_id, dtype=torch.long, device=src.device)
         done = torch.zeros_like(tokens, dtype=torch.bool)
+        banned = torch.tensor(list(suppress_ids), dtype=torch.long, device=src.device)
         outputs = []
         for t in range(int(limits.max())):
             logits, state, _ = self.step(tokens, state)
-            tokens = suppress(logits, suppress_ids).argmax(-1)  # (N,)
+            tokens = logits.index_fill(-1, banned, -math.inf).argmax(-1)  # (N,)
             outputs.append(tokens)
             done |= (tokens == self.eos_id) | (limits <= t + 1)
             if bool(done.all()):
