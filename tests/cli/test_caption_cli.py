@@ -4,12 +4,15 @@ generated PNGs (in process, through the real entry point)."""
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import pytest
 
 from tests.cli.checks import assert_one_line_error, last_json
 from tests.tasks.caption_fixtures import png_header, write_shapes_folder
 
+OLD_RUN = Path(__file__).parents[1] / "fixtures" / "old_runs" / "caption"  # an attention run
 TINY = ["--hidden-size", "8", "--embedding-size", "4", "--base-channels", "2",
         "--conv-blocks", "2", "--attention-size", "4", "--batch-size", "4"]  # fmt: skip
 
@@ -129,3 +132,70 @@ def test_attention_png_never_replaces_a_file_that_is_not_a_figure(rnnkit, shapes
     for _ in range(2):  # drawn, then drawn again over its own SVG
         code, _, err = rnnkit("caption", out, images[0], "--attention-png", tmp_path / "a.svg")
         assert code == 0 and (tmp_path / "a.svg").read_bytes().startswith(b"<?xml"), err
+
+
+@pytest.fixture
+def attention_run(tmp_path):
+    shutil.copytree(OLD_RUN, tmp_path / "run")
+    return tmp_path / "run"
+
+
+def test_attention_maps_of_two_images_of_one_name_both_stay(
+    rnnkit, shapes, attention_run, tmp_path
+):
+    """i1/x.png and i2/x.png both drew to map-x.png, the second over the first."""
+    images = []
+    for folder, source in [("i1", "red-circle-0.png"), ("i2", "blue-square-1.png")]:
+        (tmp_path / folder).mkdir()
+        images.append(shutil.copy(shapes / source, tmp_path / folder / "x.png"))
+    code, stdout, err = rnnkit("caption", attention_run, *images, "--attention-png",
+                               tmp_path / "map.png", "--json")  # fmt: skip
+    assert code == 0, err
+    drawn = [json.loads(line)["attention_png"] for line in stdout.splitlines()]
+    assert drawn == [str(tmp_path / "map-1-x.png"), str(tmp_path / "map-2-x.png")]
+    assert (tmp_path / "map-1-x.png").read_bytes() != (tmp_path / "map-2-x.png").read_bytes()
+    assert not (tmp_path / "map-x.png").exists()
+    code, stdout, err = rnnkit("caption", attention_run, *images[:1], shapes / "red-circle-1.png",
+                               "--attention-png", tmp_path / "two.svg", "--json")  # fmt: skip
+    assert code == 0, err  # names that differ stay as they were: map-IMAGE
+    assert (tmp_path / "two-x.svg").is_file() and (tmp_path / "two-red-circle-1.svg").is_file()
+
+
+def test_attention_png_never_replaces_an_input_image(rnnkit, shapes, attention_run, tmp_path):
+    image = shutil.copy(shapes / "red-circle-0.png", tmp_path / "a.png")
+    other = shutil.copy(shapes / "blue-square-1.png", tmp_path / "map-b.png")
+    before = {path: path.read_bytes() for path in (image, other)}
+    (tmp_path / "i").mkdir()
+    (tmp_path / "b.png").write_bytes(before[image])
+    spelled = tmp_path / "." / "i" / ".." / "a.png"  # the same file by another path
+    for argv, path in [
+        ([image, "--attention-png", image], image),
+        ([image, "--attention-png", spelled], spelled),
+        ([other, tmp_path / "b.png", "--attention-png", tmp_path / "map.png"], other),
+    ]:
+        result = rnnkit("caption", attention_run, *argv)
+        assert_one_line_error(result, f"--attention-png {path} is", "an input of the command")
+    assert {path: path.read_bytes() for path in before} == before
+    assert not (tmp_path / "map-map-b.png").exists()  # b.png's map would go over map-b.png
+
+
+@pytest.mark.parametrize(
+    "flags, words",
+    [
+        (["--temperature", "1", "--seed", "4", "--beam", "7"], "--beam sets the beam search"),
+        (["--temperature", "1", "--length-penalty", "2"], "--length-penalty sets"),
+        (["--temperature", "1", "--beam", "7", "--length-penalty", "2"], "--beam and --length"),
+        (["--seed", "4"], "--seed seeds the sampling"),
+        (["--beam", "2", "--seed", "4"], "add --temperature T"),
+    ],
+)
+def test_flags_the_decoding_would_ignore_are_refused(rnnkit, shapes, attention_run, flags, words):
+    """Sampling ignored --beam and --length-penalty, and beam search --seed, unsaid."""
+    image = shapes / "red-circle-0.png"
+    assert_one_line_error(rnnkit("caption", attention_run, image, *flags), words)
+    for allowed in (
+        ["--temperature", "1", "--seed", "4"],
+        ["--beam", "2", "--length-penalty", "1"],
+    ):
+        code, stdout, err = rnnkit("caption", attention_run, image, *allowed)
+        assert code == 0 and stdout.startswith(f"{image}: "), err

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from rnnkit.data.output_paths import figure_format, figure_path, make_folder, why_unwritable
+from rnnkit.data.output_paths import (
+    figure_format,
+    figure_path,
+    figure_paths,
+    make_folder,
+    why_unwritable,
+)
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
 SVG = b'<?xml version="1.0" encoding="utf-8" standalone="no"?>\n<!DOCTYPE svg>\n<svg>'
@@ -73,6 +79,44 @@ def test_a_missing_folder_or_a_file_on_the_way_is_named(tmp_path):
     with pytest.raises(ValueError, match=f"cannot be written: {corpus} is not a folder"):
         figure_path(corpus / "plot.png", "--plot")
     assert corpus.read_text() == "hello\n"
+
+
+def test_figure_paths_one_a_label_numbered_where_labels_repeat(tmp_path):
+    given = tmp_path / "map.png"
+    assert figure_paths(None, ["a", "b"], "--attention-png") == [None, None]
+    assert figure_paths(given, ["x"], "--attention-png") == [given]
+    distinct = figure_paths(given, ["cat", "dog"], "--attention-png")
+    assert distinct == [tmp_path / "map-cat.png", tmp_path / "map-dog.png"]
+    repeated = figure_paths(given, ["x", "y", "x", "X"], "--attention-png")
+    assert [p.name for p in repeated] == [
+        "map-1-x.png",
+        "map-2-y.png",
+        "map-3-x.png",
+        "map-4-X.png",
+    ]
+    tricky = figure_paths(given, ["x", "x", "1-x"], "--attention-png")  # a stem like a number
+    assert len(set(tricky)) == 3
+
+
+def test_figure_paths_refuse_a_path_that_is_an_input(tmp_path):
+    image = tmp_path / "a.png"
+    image.write_bytes(PNG)
+    (tmp_path / "link.png").symlink_to(image)
+    (tmp_path / "sub").mkdir()
+    for given in (image, tmp_path / "sub" / ".." / "a.png", tmp_path / "link.png"):
+        with pytest.raises(ValueError) as error:
+            figure_paths(given, ["a"], "--attention-png", inputs=[str(image)])
+        assert str(error.value) == (
+            f"--attention-png {given} is {image}, an input of the command; rnnkit does not "
+            "write over what it reads: choose another name"
+        )
+    other = tmp_path / "map-a.png"  # an input that another input's figure would go over
+    other.write_bytes(PNG)
+    with pytest.raises(ValueError, match=f"--plot {other} is {other}, an input"):
+        figure_paths(tmp_path / "map.png", ["map-a", "a"], "--plot", inputs=[other, image])
+    assert image.read_bytes() == PNG
+    elsewhere = figure_paths(tmp_path / "b.png", ["a"], "--attention-png", inputs=[image])
+    assert elsewhere == [tmp_path / "b.png"]
 
 
 def test_make_folder_makes_parents_and_refuses_a_file(tmp_path):

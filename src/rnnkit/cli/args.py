@@ -176,3 +176,29 @@ def refuse_data(args: argparse.Namespace, task: str, splits: str = "train|val|te
             f"--data applies to character models; a {task} run is evaluated on its own "
             f"data set's split (--split {splits})"
         )
+
+
+def refuse_unused_decoding_flags(
+    args: argparse.Namespace, what: str, search: tuple[str, ...] = ("beam",)
+) -> None:
+    """``translate`` and ``caption`` search for the likeliest ``what`` (beam search, the
+    default) or, with ``--temperature``, sample one: a flag of the other way (``search``'s
+    dests, or ``--seed``) would be ignored, so it is refused, as ``rnnkit sample`` refuses
+    sampling options with ``--beam``."""
+    if args.temperature is not None:
+        given = [_flag(dest) for dest in search if getattr(args, dest) is not None]
+        if given:
+            raise ValueError(
+                f"{' and '.join(given)} {'sets' if len(given) == 1 else 'set'} the beam search "
+                f"for the likeliest {what} and --temperature samples one instead: give one of "
+                "them"
+            )
+    elif args.seed is not None:
+        raise ValueError(
+            f"--seed seeds the sampling, and without --temperature the {what} is searched for, "
+            "not sampled: add --temperature T, or leave --seed out"
+        )
+
+
+def _flag(dest: str) -> str:
+    return "--" + dest.replace("_", "-")

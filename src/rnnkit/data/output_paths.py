@@ -7,7 +7,8 @@ A figure (``--plot``, ``--attention-png``, ``--attention-map``) is written in th
 suffix names: .png, .svg or .pdf. It goes where nothing is, over an empty file, or over a
 figure of the same format, recognised by its first bytes rather than its name, so that drawing
 again to the same name stays one command; any other file there (a corpus, notes, a PNG named
-.svg) is refused and left as it was. Its folder must exist. A folder (``--out``,
+.svg), or a file the command reads (the image being captioned), is refused and left as it
+was. Its folder must exist. A folder (``--out``,
 ``--runs-dir``) is made with its parents; a file in its place is refused.
 
 ``why_unwritable`` turns the OSError of a failed write into the reason, naming the path the
@@ -61,18 +62,38 @@ def figure_path(path: str | Path, option: str | None = None) -> Path:
     return path
 
 
-def figure_paths(given: str | Path | None, labels: list[str], option: str) -> list[Path | None]:
+def figure_paths(
+    given: str | Path | None, labels: list[str], option: str, inputs=()
+) -> list[Path | None]:
     """Where the figure of each of several inputs goes (None everywhere for no ``given``),
     every one checked by :func:`figure_path` before any is drawn: ``given`` for one input,
-    else ``given`` with "-LABEL" before its suffix, one label an input."""
+    else ``given`` with "-LABEL" before its suffix, one label an input; where labels repeat
+    (two images both named x.png), each gets its input's position too ("-1-x", "-2-x"), so
+    no figure replaces another. A path that is one of the files ``inputs`` (those the
+    command reads) is refused."""
     if given is None:
         return [None] * len(labels)
     path = Path(given)
-    if len(labels) > 1:
-        return [
-            figure_path(path.with_name(f"{path.stem}-{k}{path.suffix}"), option) for k in labels
-        ]
-    return [figure_path(path, option)]
+    if len(labels) == 1:
+        paths = [path]
+    else:
+        if len({label.casefold() for label in labels}) < len(labels):
+            labels = [f"{k}-{label}" for k, label in enumerate(labels, 1)]
+        paths = [path.with_name(f"{path.stem}-{k}{path.suffix}") for k in labels]
+    for figure in paths:
+        _refuse_an_input(figure, inputs, option)
+    return [figure_path(figure, option) for figure in paths]
+
+
+def _refuse_an_input(path: Path, inputs, option: str) -> None:
+    """A ValueError if ``path`` is one of the files ``inputs`` (the same file, however
+    named: a link, another spelling of the path)."""
+    for given in map(Path, inputs):
+        if path.exists() and given.exists() and os.path.samefile(path, given):
+            raise ValueError(
+                f"{_named(path, option)} is {given}, an input of the command; rnnkit does not "
+                "write over what it reads: choose another name"
+            )
 
 
 def make_folder(path: str | Path, option: str, purpose: str) -> Path:

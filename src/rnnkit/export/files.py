@@ -10,7 +10,9 @@ which loads a run (``load(run_dir, checkpoint)``), describes its graphs
 ``export.json`` holds that, each graph's file, inputs and outputs (names, shapes with their
 dynamic axes, dtypes), the rnnkit, torch and ONNX opset versions, and the sha256 of the
 checkpoint's weights. The folder is written whole or not at all: into a temporary folder
-beside it, renamed into place at the end; an existing folder is never overwritten.
+beside it, renamed into place at the end (SIGTERM, as Ctrl-C, removes it: the command exits
+with 130); an existing folder is never overwritten. The folder gets the mode ``mkdir`` gives
+(0o777 less the umask), as the run folder has.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import importlib
 import importlib.util
 import json
 import logging
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -27,6 +30,7 @@ from pathlib import Path
 import torch
 
 from rnnkit import __version__
+from rnnkit.data.interrupts import sigterm_as_interrupt
 from rnnkit.export.graphs import write_graph
 from rnnkit.tasks import lifecycle
 from rnnkit.tasks.registry import get_spec, task_names
@@ -85,11 +89,8 @@ def export_run(
     if not out.parent.is_dir():
         raise ValueError(f"cannot write {out}: no folder {out.parent}")
     graphs = module.graphs(run, fmt)
-    try:
-        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    except OSError as error:
-        raise ValueError(f"cannot write {out}: {error.strerror}") from None
-    try:
+
+    def write(staging: Path) -> None:
         written = {name: write_graph(graph, name, fmt, staging) for name, graph in graphs.items()}
         if quantize:
             for graph in written.values():
@@ -97,10 +98,35 @@ def export_run(
         record = _record(task, run, written, fmt, module.describe(run))
         record["quantize"] = quantize
         (staging / "export.json").write_text(json.dumps(record, indent=1), encoding="utf-8")
-        staging.rename(out)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+
+    _write_whole(out, write)
     return out
+
+
+def _write_whole(out: Path, write) -> None:
+    """``write(staging)`` into a hidden folder beside ``out``, renamed to ``out`` once it is
+    complete; whatever stops it (an error, Ctrl-C, SIGTERM) removes the staging folder. The
+    folder gets the mode a plain ``mkdir`` gives (0o777 less the umask), not ``mkdtemp``'s
+    private 0o700."""
+    with sigterm_as_interrupt():  # so that SIGTERM, as Ctrl-C, removes the staging folder
+        try:
+            staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+        except OSError as error:
+            raise ValueError(f"cannot write {out}: {error.strerror}") from None
+        try:
+            write(staging)
+            staging.chmod(_folder_mode())
+            staging.rename(out)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _folder_mode() -> int:
+    """The mode ``mkdir`` gives a new folder: 0o777 less the process's umask (read by setting
+    it, so a stricter one is in force for that moment)."""
+    umask = os.umask(0o077)
+    os.umask(umask)
+    return 0o777 & ~umask
 
 
 def _quantize(path: Path) -> None:

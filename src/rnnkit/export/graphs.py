@@ -81,31 +81,43 @@ class Graph:
 
 
 def write_graph(graph: Graph, name: str, fmt: str, folder: Path) -> dict:
-    """Write ``graph`` as ``folder/<name>.<fmt>``: its file, signature (and ONNX opset)."""
+    """Write ``graph`` as ``folder/<name>.<fmt>``: its file, signature (and ONNX opset). A
+    write that fails, in either format, leaves no file at that path. The ONNX exporters'
+    own failures become a one-line ValueError (pt2 is the way out); a pt2 failure is raised
+    as it is, since no other format is left to suggest and it is rnnkit's to fix."""
     path = folder / f"{name}.{fmt}"
-    args, kwargs = graph.call()
-    with torch.no_grad():
-        if fmt == "onnx":
-            if graph.over_time:
-                _check_fused(graph.module, name)
-            try:
-                extra = _onnx(graph, path, args, kwargs)
-            except MemoryError:
-                raise
-            except Exception as error:  # the exporters' own: a one-line error, not their dump
-                said = next((line for line in str(error).splitlines() if line.strip()), "")
-                raise ValueError(
-                    f"the ONNX exporter failed on the {name} graph ({type(error).__name__}: "
-                    f"{said.strip()[:200]}); try --format pt2"
-                ) from error
-        else:
-            module = scanned(graph.module) if graph.over_time else graph.module
-            program = _quietly(
-                torch.export.export, module, args, kwargs=kwargs, dynamic_shapes=_dims(graph),
-            )  # fmt: skip
-            torch.export.save(program, path)
-            extra = {"by_name": bool(kwargs)}  # call the program with keywords
+    try:
+        with torch.no_grad():
+            extra = _write_onnx(graph, name, path) if fmt == "onnx" else _write_pt2(graph, path)
+    except BaseException:  # KeyboardInterrupt (Ctrl-C, SIGTERM) too: never half a graph
+        path.unlink(missing_ok=True)
+        raise
     return {"file": path.name, **graph.signature(), **extra}
+
+
+def _write_onnx(graph: Graph, name: str, path: Path) -> dict:
+    if graph.over_time:
+        _check_fused(graph.module, name)
+    try:
+        return _onnx(graph, path, *graph.call())
+    except MemoryError:
+        raise
+    except Exception as error:  # the exporters' own: a one-line error, not their dump
+        said = next((line for line in str(error).splitlines() if line.strip()), "")
+        raise ValueError(
+            f"the ONNX exporter failed on the {name} graph ({type(error).__name__}: "
+            f"{said.strip()[:200]}); try --format pt2"
+        ) from error
+
+
+def _write_pt2(graph: Graph, path: Path) -> dict:
+    args, kwargs = graph.call()
+    module = scanned(graph.module) if graph.over_time else graph.module
+    program = _quietly(
+        torch.export.export, module, args, kwargs=kwargs, dynamic_shapes=_dims(graph),
+    )  # fmt: skip
+    torch.export.save(program, path)
+    return {"by_name": bool(kwargs)}  # call the program with keywords
 
 
 def onnx_refusal(module: nn.Module, graph: str) -> str | None:

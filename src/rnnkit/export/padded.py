@@ -30,13 +30,31 @@ from rnnkit.nn.layers import layer_cells
 
 class ScannedLayer(nn.Module):
     """``forward(input, state=None, *, lengths=None) -> (output, final state)`` of a
-    recurrent layer (``rnnkit.nn`` standard layer or ``Recurrent``), in torch's layouts."""
+    recurrent layer (``rnnkit.nn`` standard layer or ``Recurrent``), in torch's layouts; it
+    stands in for the layer, so it answers the layer's ``batch_first``, ``bidirectional``,
+    ``hidden_size`` and ``num_layers`` to a module that wraps it (seq2seq's ``ReadOutput``)."""
 
     def __init__(self, layer: nn.Module):
         super().__init__()
         self.layer = layer
         self.cell_state = isinstance(layer_cells(layer)[0].initial_state(1), tuple)
         self.directions = 2 if layer.bidirectional else 1
+
+    @property
+    def batch_first(self) -> bool:
+        return self.layer.batch_first
+
+    @property
+    def bidirectional(self) -> bool:
+        return self.layer.bidirectional
+
+    @property
+    def hidden_size(self) -> int:
+        return self.layer.hidden_size
+
+    @property
+    def num_layers(self) -> int:
+        return self.layer.num_layers
 
     def forward(self, input: Tensor, state=None, *, lengths=None):
         from torch._higher_order_ops.scan import scan
