@@ -374,3 +374,59 @@ def test_a_restarted_attempt_without_a_checkpoint_trains_again_in_its_run(
     again = charlm.train(config, str(tmp_path / "died"))
     assert again.train.steps == 12
     assert _losses(tmp_path / "died") == _losses(tmp_path / "whole")
+
+
+def _untimed(run_dir) -> list[dict]:
+    """metrics.jsonl's records without their timings."""
+    records = read_metrics(run_dir / "metrics.jsonl")
+    return [{k: v for k, v in r.items() if not k.endswith("per_s")} for r in records]
+
+
+def _crash_at(step):
+    def callback(trainer):
+        if trainer.state.step == step:
+            raise RuntimeError("killed")  # an exception ends the run without saving
+
+    return callback
+
+
+def test_resume_of_a_run_that_died_before_its_first_checkpoint_starts_it_over(
+    tiny_config, tmp_path, caplog
+):
+    """Checkpoints are written at evaluations: a run that died before its first has only its
+    config.json and what it wrote while training. ``train --resume`` trains it again from
+    step 0 in the same folder, and it ends as an uninterrupted run with the seed does."""
+    config = tiny_config(**{"trainer.eval_every": 8, "trainer.tensorboard": True})
+    whole = charlm.train(config, tmp_path / "whole")
+    died = tmp_path / "died"
+    with pytest.raises(RuntimeError, match="killed"):
+        charlm.train(config, died, callbacks=[_crash_at(5)])
+    assert not (died / "checkpoints" / "last.safetensors").exists()
+    assert sorted(_losses(died)) == [1, 2, 3, 4, 5]
+    (died / "samples.txt").write_text("=== step 8 (the dead attempt's) ===\n", encoding="utf-8")
+    with caplog.at_level("WARNING", logger="rnnkit.tasks.lifecycle"):
+        again = lifecycle.resume(str(died))
+    [said] = [r.getMessage() for r in caplog.records if r.name == "rnnkit.tasks.lifecycle"]
+    assert "stopped before its first checkpoint" in said and "from step 0" in said
+    assert again.train.steps == 12 and again.train.best_step == whole.train.best_step
+    assert again.train.metrics == whole.train.metrics and again.train.sample == whole.train.sample
+    assert _untimed(died) == _untimed(tmp_path / "whole")  # no record of the dead attempt
+    samples = [path / "samples.txt" for path in (died, tmp_path / "whole")]
+    assert samples[0].read_text(encoding="utf-8") == samples[1].read_text(encoding="utf-8")
+    assert len(list(died.glob("events.out.tfevents.*"))) == 1
+    assert _read(died) == _read(tmp_path / "whole")  # the preset note kept
+    assert lifecycle.resume(died, max_steps=16).train.steps == 16  # and it resumes as any run
+
+
+def test_a_classify_run_that_died_early_starts_over_with_a_new_stop(tmp_path, monkeypatch):
+    data = fixtures.names()
+    monkeypatch.setattr("rnnkit.tasks.classify.load_data", lambda dataset, seed: data)
+    whole = _classify_run(tmp_path / "whole")  # 4 steps, evaluated every 2
+    config = lifecycle.read_run(tmp_path / "whole").config
+    config.trainer.max_steps = 40
+    with pytest.raises(RuntimeError, match="killed"):
+        classify.train(config, tmp_path / "died", data=data, callbacks=[_crash_at(1)])
+    again = lifecycle.resume(tmp_path / "died", task="classify", max_steps=4)
+    assert again.train.steps == 4 and again.test == whole.test
+    assert _losses(tmp_path / "died") == _losses(tmp_path / "whole")
+    assert _read(tmp_path / "died") == _read(tmp_path / "whole")  # the new stop recorded

@@ -16,7 +16,10 @@ the emissions (the forward-backward algorithm, done by autograd).
 Transitions can be forbidden (``allowed``): a forbidden one scores minus infinity in training
 and decoding alike, so no sequence that uses it is ever predicted. ``bio_constraints`` forbids
 what BIO tags cannot do: an ``I-X`` that follows anything but ``B-X`` or ``I-X``, or that opens
-the sentence.
+the sentence. Data in IOB1 (CoNLL-2003's original tags: ``I-X`` begins an entity unless it
+follows another ``X``) breaks those rules: every forbidden step of a gold sequence would add
+-FORBIDDEN to its loss, and nothing could learn it. So a tagger checks its training tags
+with ``forbidden_steps`` first, and where some break the rules it learns every transition.
 
 Shapes: emissions (N, T, K), tags (N, T) int64, mask (N, T) bool with every row's real tokens
 first (``mask[:, 0]`` all true: every sentence has at least one token).
@@ -24,6 +27,9 @@ first (``mask[:, 0]`` all true: every sentence has at least one token).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -146,6 +152,26 @@ def bio_constraints(tag_set: list[str]) -> tuple[Tensor, Tensor, Tensor]:
         for j, previous in enumerate(tag_set):
             transitions[j, k] = previous in (f"B-{kind}", f"I-{kind}")
     return transitions, start, torch.ones(count, dtype=bool)
+
+
+def forbidden_steps(
+    sequences: Iterable[Sequence[int]], transitions: Tensor, start: Tensor, end: Tensor
+) -> list[tuple[int, int]]:
+    """The sentences (tag ids, T >= 1 each) that do what the masks of ``constrain`` forbid,
+    as ``(index, t)``: t = 0 when the first tag may not start a sentence, t when the step
+    from tag t-1 to tag t is forbidden, T when the last tag may not end one (the first
+    breach of each sentence); empty when every sentence obeys."""
+    allowed_transitions, allowed_start, allowed_end = (
+        mask.cpu().numpy() for mask in (transitions, start, end)
+    )
+    found = []
+    for index, tags in enumerate(sequences):
+        tags = np.asarray(tags, dtype=np.int64)
+        steps = allowed_transitions[tags[:-1], tags[1:]]  # (T-1,)
+        allowed = np.concatenate([allowed_start[tags[:1]], steps, allowed_end[tags[-1:]]])
+        if not allowed.all():
+            found.append((index, int(np.argmin(allowed))))
+    return found
 
 
 def _check(emissions: Tensor, mask: Tensor, num_tags: int) -> None:

@@ -13,7 +13,8 @@ The order of a new run: validate the config, prepare the task (data read, vocabu
 fitted), seed, build the model, fit the baselines; only then make the run directory, so a bad
 data set or configuration leaves nothing half made. Then ``config.json`` (with
 ``format_version``), the task's files, the Trainer, fit, and the test score of the best
-checkpoint.
+checkpoint. A run that stopped before its first checkpoint (each evaluation writes one)
+has nothing to go on from: ``resume`` trains it again from step 0 in its own directory.
 
 Run-directory format: ``config.json`` carries ``format_version`` (absent in runs written
 before it existed: version 1). A run of an older version is migrated in memory when read
@@ -23,8 +24,6 @@ before it existed: version 1). A run of an older version is migrated in memory w
 from __future__ import annotations
 
 import logging
-import math
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ from typing import Any
 
 import torch
 
+from rnnkit.tasks.resumption import refuse_a_spent_stop, restarted_attempt, set_stop
 from rnnkit.tasks.spec import RunResult, TaskSpec
 from rnnkit.training import distributed
 from rnnkit.training import run_dir as layout
@@ -124,8 +124,16 @@ def train(
     config.validate()
     here = joined(config)  # an unavailable device is refused before anything is read
     retry = restarted_attempt(run_dir)
-    if retry and (retry / layout.CHECKPOINTS / "last.safetensors").exists():
+    if retry and layout.has_checkpoint(retry):
         return resume(retry, reporter=reporter, callbacks=callbacks)
+    options = {"data": data, "notes": notes, "reporter": reporter, "callbacks": callbacks}
+    return start(spec, config, retry or run_dir, here, again=retry is not None, **options)
+
+
+def start(spec: TaskSpec, config, run_dir, here, *, again: bool, data, notes, reporter, callbacks):
+    """:func:`train` from step 0: prepare the task, seed, build the model, fit the baselines;
+    then make the run directory, or (``again``) clear the one an attempt that stopped before
+    its first checkpoint left (``layout.clear_attempt``); config.json, the task's files, fit."""
     task = spec.prepare(config, data)
     seed_everything(config.trainer.seed)
     model = task.build_model()  # checks the model's configuration before anything is written
@@ -134,9 +142,9 @@ def train(
         say(reporter, spec.baselines_note)
         baselines = spec.baselines(task)
     name = f"{spec.name}-{spec.run_name(task)}"
-    if here.main and not retry:  # under torchrun, rank 0 makes it and tells the others
+    if here.main and not again:  # under torchrun, rank 0 makes it and tells the others
         run_dir = layout.create_run_dir(run_dir or layout.default_run_dir(name))
-    run_dir = distributed.from_main(retry or run_dir, here)
+    run_dir = distributed.from_main(run_dir, here)
     record = {
         "format_version": FORMAT_VERSION,
         "task": spec.name,
@@ -145,6 +153,8 @@ def train(
         "config": config.to_dict(),
     }
     if here.main:
+        if again:
+            layout.clear_attempt(run_dir)
         layout.write_json(run_dir / layout.CONFIG, record)
         spec.save(task, run_dir)
         if spec.baselines is not None:
@@ -168,20 +178,18 @@ def resume(
     stopped. ``max_steps`` / ``time_budget`` replace the recorded stopping point (counting
     the whole run) and are written back to ``config.json``. ``device``: where to go on
     (default: the run's own; checkpoints hold CPU tensors, so a run moves between devices).
-    ``task``: refuse a run of another task. Settings config.json lacks are said."""
+    ``task``: refuse a run of another task. Settings config.json lacks are said. A run that
+    stopped before its first checkpoint starts over (:func:`start_over`)."""
     run = read_run(run_dir, task)
     run_dir, record, config, spec = run.run_dir, run.record, run.config, run.spec
     say(reporter, layout.unrecorded_note(record["config"], config) or "")
-    new_stop = max_steps is not None or time_budget is not None
+    if not layout.has_checkpoint(run_dir):
+        return start_over(
+            run, set_stop(config, max_steps, time_budget, device), reporter, callbacks
+        )
     checkpoint = load_checkpoint(run_dir / layout.CHECKPOINTS, "last")
     refuse_a_spent_stop(run_dir, checkpoint, config.trainer, max_steps, time_budget)
-    if device is not None:
-        config.trainer.device = device
-        config.validate()
-    if new_stop:
-        config.trainer.max_steps = max_steps
-        config.trainer.time_budget = time_budget
-        config.validate()
+    new_stop = set_stop(config, max_steps, time_budget, device)
     task = spec.reopen(run_dir, record, config)
     trainer = make_trainer(spec, task, task.build_model(), run_dir, config, reporter, callbacks)
     trainer.restore(checkpoint)
@@ -192,32 +200,21 @@ def resume(
     return finish(spec, trainer, read_baselines(run_dir), record)
 
 
-def refuse_a_spent_stop(run_dir: Path, checkpoint: Checkpoint, recorded, max_steps, budget):
-    """A ValueError for a stop other than the ``recorded`` one (the run's TrainerConfig) that
-    the run has passed: both count the whole run, so it would stop at once, training nothing."""
-    step, elapsed = (checkpoint.meta.get("trainer", {}).get(key, 0) for key in ("step", "elapsed"))
-    if max_steps not in (None, recorded.max_steps) and max_steps <= step:
-        raise ValueError(
-            f"--max-steps {max_steps} is already reached: steps count the whole run, and "
-            f"{run_dir} is at step {step}; for {max_steps} more, give --max-steps "
-            f"{step + max_steps}"
+def start_over(run: Run, new_stop: bool, reporter, callbacks: Callbacks) -> RunResult:
+    """A run that stopped before its first checkpoint (killed, or failed before its first
+    evaluation) trained from step 0 in its own directory, on its recorded configuration (and
+    ``new_stop``, set into it), as :func:`train` would have: the same figures for the seed."""
+    here = joined(run.config)
+    if here.main:  # on stderr, like a warning: it is not the run's output
+        logger.warning(
+            "%s stopped before its first checkpoint: training it again from step 0 with its "
+            "recorded configuration%s",
+            run.run_dir,
+            " and the new stopping point" if new_stop else "",
         )
-    if budget not in (None, recorded.time_budget) and budget <= elapsed:
-        raise ValueError(
-            f"--time-budget {budget:g}s is already spent: the budget counts the whole run, "
-            f"and {run_dir} has trained for {elapsed:.0f}s; for {budget:g}s more, give "
-            f"--time-budget {math.ceil(elapsed + budget)}s"
-        )
-
-
-def restarted_attempt(run_dir: str | Path | None) -> Path | None:
-    """Under ``torchrun --max-restarts``, the run directory (``--out``) that an earlier
-    attempt of this same job made before a rank failed: the job goes on from its last
-    checkpoint, or starts again in it when it has none yet. None otherwise."""
-    again = int(os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")) > 0
-    if not again or run_dir is None or not (Path(run_dir) / layout.CONFIG).exists():
-        return None
-    return Path(run_dir)
+    notes = {k: v for k, v in run.record.items() if k not in ("format_version", "task", "config")}
+    options = {"data": None, "notes": notes, "reporter": reporter, "callbacks": callbacks}
+    return start(run.spec, run.config, run.run_dir, here, again=True, **options)
 
 
 def joined(config) -> distributed.World:

@@ -16,6 +16,13 @@ on the training split only. The task's hooks (see ``rnnkit.training.task``):
   (1 - token accuracy); or ``val_loss`` with ``selection.metric = "loss"``. The test split
   is scored once, at the end, with the best checkpoint.
 
+With ``model.crf`` and BIO tags the CRF forbids what BIO tags cannot do (``I-X`` after
+anything but ``B-X`` or ``I-X``: ``rnnkit.nn.crf.bio_constraints``) only when every training
+sentence obeys that; IOB1 data (CoNLL-2003's original tags, where ``I-X`` after ``O`` begins
+an entity) does not, and its CRF learns every transition instead (said once as the run
+starts). The choice lives in the CRF's buffers, saved with the weights, so predict, evaluate
+and resume use the run's own.
+
 The baselines (``rnnkit.baselines.tagging``) are the most frequent tag of each word and the
 single most frequent tag, fitted on the same training split and scored on the same test split.
 """
@@ -23,6 +30,7 @@ single most frequent tag, fitted on the same training split and scored on the sa
 from __future__ import annotations
 
 import hashlib
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +42,7 @@ from rnnkit.data.vocab import Vocab
 from rnnkit.evaluation.entities import entity_scores, is_bio, token_accuracy
 from rnnkit.generation.sampling import evaluating
 from rnnkit.models.tagger import SequenceTagger, TaggerConfig, tagger_dict
-from rnnkit.nn.crf import bio_constraints
+from rnnkit.nn.crf import bio_constraints, forbidden_steps
 from rnnkit.tasks import labelled, lifecycle
 from rnnkit.tasks.labelled import SPLITS, LabelledTask
 from rnnkit.tasks.lifecycle import slug
@@ -49,6 +57,8 @@ from rnnkit.tasks.spec import (
 from rnnkit.tasks.tag_config import TagConfig
 from rnnkit.training import run_dir as layout
 from rnnkit.training.task import StepOutput
+
+logger = logging.getLogger(__name__)
 
 TASK_NAME = "tag"
 CHAR_VOCAB = "chars.json"
@@ -68,6 +78,9 @@ class TagTask(LabelledTask):
         self.targets = [encoder.encode_tags(t) for t in data.tags]
         lengths = [len(row.words) for row in self.encoded]
         super().__init__(config, data, encoder, lengths, "sentences")
+        self.constraints, self.constraint_note = None, None
+        if config.model.crf and self.bio:
+            self.constraints, self.constraint_note = crf_constraints(self)
 
     def model_sizes(self) -> tuple[TaggerConfig, int, int, int | None]:
         """The model's config and the sizes of its tags, words and characters."""
@@ -77,8 +90,8 @@ class TagTask(LabelledTask):
 
     def build_model(self) -> SequenceTagger:
         model = SequenceTagger(*self.model_sizes())
-        if model.crf is not None and self.bio:
-            model.crf.constrain(*bio_constraints(self.encoder.tag_set))  # kept in the weights
+        if model.crf is not None and self.constraints is not None:
+            model.crf.constrain(*self.constraints)  # kept in the weights, so a run reloads them
         return model
 
     def collate(self, indices: np.ndarray) -> dict:
@@ -129,6 +142,27 @@ class TagTask(LabelledTask):
             "model": tagger_dict(*self.model_sizes()),
             "tag_set": self.encoder.tag_set,
         }
+
+
+def crf_constraints(task: TagTask) -> tuple[tuple | None, str | None]:
+    """A CRF's BIO constraints (``bio_constraints``) when every training sentence's tags obey
+    them (BIO / IOB2 data), else None and a note saying which sentence broke which rule."""
+    constraints = bio_constraints(task.encoder.tag_set)
+    train = task.splits["train"]
+    broken = forbidden_steps((task.targets[i] for i in train), *constraints)
+    if not broken:
+        return constraints, None
+    index, t = broken[0]
+    sentence = int(train[index])
+    words, tags = task.data.sentences[sentence], task.data.tags[sentence]
+    where = "opens the sentence" if t == 0 else f"follows {tags[t - 1]}"
+    note = (
+        f"--crf: {len(broken)} of {len(train)} training sentences break the BIO rule that "
+        f"I-X follows only B-X or I-X: in sentence {sentence + 1} of {task.data.name}, "
+        f"{tags[t]} at word {t + 1} ({words[t]!r}) {where} (IOB1 tags?); so the CRF learns "
+        "its transitions instead of forbidding those"
+    )
+    return None, note
 
 
 def entity_report(truth: list[list[str]], guesses: list[list[str]]) -> dict:
@@ -217,7 +251,10 @@ def fit_baselines(task: TagTask) -> dict:
 def prepare(config: TagConfig, data) -> TagTask:
     """The task on ``data`` (a ``TaggingData``; default: the config's data set)."""
     data = data if data is not None else load_data(config.data.dataset, config.data.split_seed)
-    return TagTask(config, data, fit_encoder(data, config))
+    task = TagTask(config, data, fit_encoder(data, config))
+    if task.constraint_note:  # said once, when a run starts (resumed ones keep their weights')
+        logger.warning("%s", task.constraint_note)
+    return task
 
 
 def fit_encoder(data, config: TagConfig) -> TagEncoder:

@@ -60,6 +60,25 @@ def create_run_dir(path: str | Path) -> Path:
     return path
 
 
+def has_checkpoint(path: str | Path) -> bool:
+    """Whether the run in ``path`` has a ``last`` checkpoint to go on from (each evaluation
+    writes one; a run stopped before its first has only its config.json and files)."""
+    return (Path(path) / CHECKPOINTS / "last.safetensors").is_file()
+
+
+def clear_attempt(path: str | Path) -> None:
+    """Remove what an attempt that stopped before its first checkpoint wrote as it trained
+    (metrics.jsonl, TensorBoard events, samples, the loss plot, a half-written checkpoint),
+    so that the run, trained again from step 0, has no history but its own."""
+    path = Path(path)
+    written = [path / METRICS, path / SAMPLES, path / LOSS_PLOT]
+    written += [*path.glob("events.out.tfevents.*"), *(path / CHECKPOINTS).glob("*")]
+    for file in written:
+        if file.is_file():
+            file.unlink()
+    (path / CHECKPOINTS).mkdir(exist_ok=True)
+
+
 def check_run_dir(path: str | Path) -> Path:
     """``path`` as a run directory, or a ValueError saying why it is not one."""
     path = Path(path)

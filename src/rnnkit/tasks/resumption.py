@@ -1,0 +1,60 @@
+"""What a stopped run may go on with (``rnnkit.tasks.lifecycle.resume``): the stopping point
+and device a resume may change, the checks that the new stop is still ahead, and the run
+directory that an earlier attempt of a torchrun job left behind.
+
+    changed = set_stop(config, max_steps=2000, time_budget=None, device="cpu")
+    refuse_a_spent_stop(run_dir, checkpoint, recorded, max_steps=2000, budget=None)
+    retry = restarted_attempt("runs/ner")   # under torchrun --max-restarts, else None
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+from rnnkit.training import run_dir as layout
+from rnnkit.training.checkpoint import Checkpoint
+
+
+def set_stop(config, max_steps: int | None, time_budget: float | None, device: str | None):
+    """Put a resume's ``device`` and new stopping point (``max_steps`` / ``time_budget``,
+    both counting the whole run) into ``config``, validated; whether the stop changed (it is
+    then written back to config.json)."""
+    if device is not None:
+        config.trainer.device = device
+        config.validate()
+    new_stop = max_steps is not None or time_budget is not None
+    if new_stop:
+        config.trainer.max_steps = max_steps
+        config.trainer.time_budget = time_budget
+        config.validate()
+    return new_stop
+
+
+def refuse_a_spent_stop(run_dir: Path, checkpoint: Checkpoint, recorded, max_steps, budget):
+    """A ValueError for a stop other than the ``recorded`` one (the run's TrainerConfig) that
+    the run has passed: both count the whole run, so it would stop at once, training nothing."""
+    step, elapsed = (checkpoint.meta.get("trainer", {}).get(key, 0) for key in ("step", "elapsed"))
+    if max_steps not in (None, recorded.max_steps) and max_steps <= step:
+        raise ValueError(
+            f"--max-steps {max_steps} is already reached: steps count the whole run, and "
+            f"{run_dir} is at step {step}; for {max_steps} more, give --max-steps "
+            f"{step + max_steps}"
+        )
+    if budget not in (None, recorded.time_budget) and budget <= elapsed:
+        raise ValueError(
+            f"--time-budget {budget:g}s is already spent: the budget counts the whole run, "
+            f"and {run_dir} has trained for {elapsed:.0f}s; for {budget:g}s more, give "
+            f"--time-budget {math.ceil(elapsed + budget)}s"
+        )
+
+
+def restarted_attempt(run_dir: str | Path | None) -> Path | None:
+    """Under ``torchrun --max-restarts``, the run directory (``--out``) that an earlier
+    attempt of this same job made before a rank failed: the job goes on from its last
+    checkpoint, or starts again in it when it has none yet. None otherwise."""
+    again = int(os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")) > 0
+    if not again or run_dir is None or not (Path(run_dir) / layout.CONFIG).exists():
+        return None
+    return Path(run_dir)
