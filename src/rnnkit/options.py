@@ -6,7 +6,8 @@ flags where its fields are, and a task's config can hold that config as it is:
     hidden_size: int = option(128, "units per layer", metavar="H", minimum=1)
 
 ``rnnkit.cli.flags`` turns the fields of a run's config into argparse flags; the help shows
-the task's default, read from the config, so the two cannot drift apart.
+the task's default, read from the config, so the two cannot drift apart. A field named
+``seed`` or ``..._seed`` is a seed: its flag takes an integer in [0, ``SEED_MAX``].
 """
 
 from __future__ import annotations
@@ -45,6 +46,19 @@ def option(default: Any = dataclasses.MISSING, help: str = "", *, factory=None, 
     if factory is not None:
         return dataclasses.field(default_factory=factory, metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)
+
+
+SEED_MAX = 2**32 - 1
+"""The largest seed a flag takes: a seed flag (``is_seed``) takes an integer in [0, 2**32 - 1],
+what every generator a run seeds accepts (NumPy's legacy ``np.random.seed`` no more,
+``np.random.default_rng`` nothing negative, ``torch.manual_seed`` at most 2**64 - 1). It is
+checked on the command line only: an old run whose seed is outside (a character model's or
+parity's, which trained) still reads."""
+
+
+def is_seed(field: dataclasses.Field) -> bool:
+    """Whether a config field is a seed: named ``seed`` or ``..._seed`` (``split_seed``)."""
+    return field.name == "seed" or field.name.endswith("_seed")
 
 
 def config_fields(config) -> list[dataclasses.Field]:

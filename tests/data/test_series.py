@@ -51,6 +51,7 @@ def test_time_and_value_with_header(tmp_path):
         ("v\n1\n\n" + "2\n" * 8, "line 3: an empty value is not a number"),
         ("v\n1\n  \n" + "2\n" * 8, "line 3: an empty value is not a number"),
         ("t,v\n1,2\n\n" + "3,4\n" * 8, "line 3: an empty value is not a number"),
+        ("t,v\n1,2\n   \n" + "3,4\n" * 8, "line 3: an empty value is not a number"),
         ("\n" + "2\n" * 9, "line 1: an empty value is not a number"),
     ],
 )
@@ -66,6 +67,16 @@ def test_blank_lines_at_the_end_are_allowed(tmp_path):
     np.testing.assert_array_equal(values, np.arange(10.0))
     rows = "".join(f"2000-{m:02d},{m}\n" for m in range(1, 11))
     times, values = read_series_csv(write(tmp_path, "t,v\n" + rows + "\n"))
+    assert len(times) == 10 and values[-1] == 10.0
+
+
+@pytest.mark.parametrize("end", ["  \n", "\t\n", "\n   ", " \r\n\r\n", "\n \n\n"])
+def test_lines_of_spaces_at_the_end_are_blank_lines(tmp_path, end):
+    times, values = read_series_csv(write(tmp_path, "".join(f"{v}\n" for v in range(10)) + end))
+    assert times is None
+    np.testing.assert_array_equal(values, np.arange(10.0))
+    rows = "".join(f"2000-{m:02d},{m}\n" for m in range(1, 11))
+    times, values = read_series_csv(write(tmp_path, "t,v\n" + rows + end))
     assert len(times) == 10 and values[-1] == 10.0
 
 

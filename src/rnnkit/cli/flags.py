@@ -18,7 +18,8 @@ import types
 import typing
 
 from rnnkit.cli.args import clip_norm, duration, non_negative_int, positive_int, threads
-from rnnkit.options import Flag, config_fields
+from rnnkit.cli.numbers import seed
+from rnnkit.options import Flag, config_fields, is_seed
 
 # config section -> help group; a field's Flag.group overrides it
 GROUPS = {
@@ -66,6 +67,8 @@ def add_config_flags(
             group = _group(parser, flag.group or GROUPS.get(section.name, section.name))
             name = "--" + (flag.name or field.name.replace("_", "-"))
             kind = _kind(hints[field.name], flag, type(values))
+            if is_seed(field):
+                kind = {"type": seed, "metavar": flag.metavar or "N"}
             default = getattr(values, field.name)
             group.add_argument(name, dest=key, default=None, help=_help(flag, default), **kind)
             keys.append(key)
@@ -139,6 +142,9 @@ def _kind(hint, flag: Flag, section: type) -> dict:
     if base is bool:
         return {"action": argparse.BooleanOptionalAction}
     if choices is not None:
+        kinds = {type(choice) for choice in choices}
+        if kinds in ({int}, {float}):  # read as the choices are: "--grid 2" is the choice 2
+            return {"choices": tuple(choices), "type": kinds.pop()}
         return {"choices": tuple(choices)}
     if base is int:
         return {"type": INT_TYPES[flag.minimum], "metavar": flag.metavar or "N"}

@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import math
 
+from rnnkit.options import SEED_MAX
+
 
 def positive_int(text: str) -> int:
     """An argparse type: an integer >= 1."""
@@ -26,6 +28,19 @@ def clip_norm(text: str) -> float:
     if not math.isfinite(value) or value < 0:
         raise argparse.ArgumentTypeError(
             f"expected a gradient norm > 0, or 0 for no clipping, got {text!r}"
+        )
+    return value
+
+
+def seed(text: str) -> int:
+    """An argparse type: a seed, an integer in [0, ``SEED_MAX``] (``rnnkit.options``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= SEED_MAX:
+        raise argparse.ArgumentTypeError(
+            f"expected a seed, an integer from 0 to {SEED_MAX} (2**32 - 1), got {text!r}"
         )
     return value
 

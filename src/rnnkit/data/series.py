@@ -140,7 +140,7 @@ def read_series_csv(path: str | Path) -> tuple[list[str] | None, np.ndarray]:
     path = Path(path)
     rows = _csv_rows(path)
     while rows and not rows[-1][1]:
-        rows.pop()  # blank lines at the end of the file are allowed
+        rows.pop()  # blank lines (or lines of spaces) at the end of the file are allowed
     if not rows:
         raise ValueError(f"{path} is empty; expected one value a line (optionally time,value)")
     first, width = next((number, len(row)) for number, row in rows if row)
@@ -275,14 +275,15 @@ def _numeric_rows(path: Path, width: int) -> list[tuple[float, ...]]:
 
 def _csv_rows(path: Path) -> list[tuple[int, list[str]]]:
     """``(line, row)`` of each CSV row of a UTF-8 file (a leading byte-order mark dropped),
-    ``line`` being where the row starts; a blank line is the row ``[]``."""
+    ``line`` being where the row starts; a blank line (or one of spaces) is the row ``[]``."""
     text = decode_text(path.read_bytes(), str(path))
     reader = csv.reader(io.StringIO(text, newline=""))  # rows end at \n, \r\n or \r only
     rows, line = [], 1  # line: where the next row starts
     with csv_field_limit(text):
         try:
             for row in reader:
-                rows.append((line, row))
+                blank = len(row) <= 1 and not "".join(row).strip()
+                rows.append((line, [] if blank else row))
                 line = reader.line_num + 1
         except csv.Error as error:
             where = max(reader.line_num, 1)

@@ -13,6 +13,7 @@ or a ``.csv`` file of T rows of F numbers.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -37,9 +38,10 @@ def load_run(run_dir: str | Path, checkpoint: str = "best") -> labelled.LoadedRu
 
 
 def read_frames(source) -> np.ndarray:
-    """A (T, F) float32 array from an array, a ``.npy`` file or a ``.csv`` file of numbers."""
+    """A (T, F) float32 array from an array, a ``.npy`` file or a ``.csv`` file of numbers
+    (UTF-8, a byte-order mark allowed); a ValueError unless every value is finite."""
     if not isinstance(source, (str, Path)):
-        return np.asarray(source, dtype=np.float32)
+        return finite_frames(as_float32(source), "an input array")
     path = Path(source)
     if not path.is_file() or path.suffix.lower() not in (".npy", ".csv"):
         raise ValueError(
@@ -48,12 +50,36 @@ def read_frames(source) -> np.ndarray:
         )
     try:
         if path.suffix.lower() == ".npy":
-            frames = np.load(path, allow_pickle=False)
+            frames = as_float32(np.load(path, allow_pickle=False))
         else:
-            frames = np.loadtxt(path, delimiter=",", dtype=np.float32, ndmin=2)
+            with warnings.catch_warnings():  # "input contained no data": refused below, in words
+                warnings.simplefilter("ignore", UserWarning)
+                frames = np.loadtxt(
+                    path, delimiter=",", dtype=np.float32, ndmin=2, encoding="utf-8-sig"
+                )
     except ValueError as error:
         raise ValueError(f"{path} is not an array of numbers: {error}") from None
-    return np.asarray(frames, dtype=np.float32)
+    if frames.size == 0:
+        raise ValueError(f"{path} holds no numbers; give T >= 1 rows of numbers, one frame a row")
+    return finite_frames(frames, str(path))
+
+
+def as_float32(values) -> np.ndarray:
+    """``values`` as float32; one too large for it becomes an infinity (refused by
+    ``finite_frames``), without NumPy's overflow warning."""
+    with np.errstate(over="ignore"):
+        return np.asarray(values, dtype=np.float32)
+
+
+def finite_frames(frames: np.ndarray, name: str) -> np.ndarray:
+    """``frames``, or a ValueError naming ``name`` if a value is NaN or infinite."""
+    finite = np.isfinite(frames)
+    if not finite.all():
+        raise ValueError(
+            f"{name}: {int((~finite).sum())} of its {frames.size} values are not finite (NaN, "
+            "infinite, or too large for float32); every value of a frame must be a finite number"
+        )
+    return frames
 
 
 def predict_run(

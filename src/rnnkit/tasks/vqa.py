@@ -27,10 +27,12 @@ TASK_NAME = "vqa"
 
 
 def data_record(task: VQATask) -> dict:
-    d = task.config.data
+    """``config.json``'s ``data``: the images file's absolute path (None: the fetched one), so
+    that ``evaluate``, ``predict`` and ``--resume`` find it from any directory."""
+    images = task.config.data.images
     return {
         "name": task.data.name,
-        "images": d.images,
+        "images": None if images is None else str(Path(images).resolve()),
         "fingerprint": fingerprint(task.data),
         "card": task.data.card(),
     }

@@ -40,7 +40,11 @@ def read_scene(task: VQATask, image: str | None) -> tuple[np.ndarray, int | None
     if not path.is_file():
         raise ValueError(f"--image {image}: no such file, and not a test scene's number")
     if path.suffix == ".npy":
-        pixels = np.load(path).astype(np.float32)
+        try:
+            with np.errstate(over="ignore"):  # too large for float32: infinite, refused below
+                pixels = np.load(path, allow_pickle=False).astype(np.float32)
+        except ValueError as error:
+            raise ValueError(f"{image} is not an array of numbers: {error}") from None
     else:
         pixels = np.asarray(open_image(path.read_bytes(), image, "L"), dtype=np.float32) / 255
     if pixels.shape != (side, side):
@@ -48,7 +52,24 @@ def read_scene(task: VQATask, image: str | None) -> tuple[np.ndarray, int | None
             f"{image}: a scene is {side}x{side} pixels for this run, got "
             f"{'x'.join(map(str, pixels.shape))}"
         )
+    check_pixels(pixels, image)
     return pixels, None
+
+
+def check_pixels(pixels: np.ndarray, image: str) -> None:
+    """A ValueError naming ``image`` unless every pixel is a finite number in [0, 1]."""
+    finite = np.isfinite(pixels)
+    if not finite.all():
+        raise ValueError(
+            f"{image}: {int((~finite).sum())} of its {pixels.size} pixels are not finite "
+            "(NaN or infinite); a scene's pixels are numbers in [0, 1]"
+        )
+    low, high = float(pixels.min()), float(pixels.max())
+    if low < 0 or high > 1:
+        raise ValueError(
+            f"{image}: its pixels run from {low:g} to {high:g}; a scene's pixels are numbers in "
+            "[0, 1] (0 black, 1 white: divide 0..255 grey levels by 255)"
+        )
 
 
 def check_question(task: VQATask, text: str) -> list[int]:

@@ -211,9 +211,13 @@ def accuracies(data: SceneData, indices, answers: list[str], picked: list[int]) 
 # -- the data, as recorded in config.json ------------------------------------------------------
 
 
-def load_scenes(config: VQAConfig) -> SceneData:
+def load_scenes(config: VQAConfig, record: dict | None = None) -> SceneData:
+    """The scenes of ``config``; with a run's ``record``, made from the images file recorded
+    there (its absolute path; a run from before that recorded the path as typed, which is
+    read from the working directory as it was then)."""
     d = config.data
-    return make_scenes(load_images("digits", d.images), d.rules())
+    images = d.images if record is None else record["data"].get("images", d.images)
+    return make_scenes(load_images("digits", images), d.rules())
 
 
 def prepare(config: VQAConfig, data: SceneData | None) -> VQATask:
@@ -222,7 +226,7 @@ def prepare(config: VQAConfig, data: SceneData | None) -> VQATask:
 
 
 def reopen(run_dir: Path, record: dict, config: VQAConfig) -> VQATask:
-    data = load_scenes(config)
+    data = load_scenes(config, record)
     if fingerprint(data) != record["data"]["fingerprint"]:
         raise ValueError(f"{run_dir}: the scenes differ from the ones it was trained on")
     return VQATask(config, data, Vocab.load(run_dir / layout.VOCAB))

@@ -8,8 +8,9 @@
 
 The baselines (majority class, logistic regression on n-grams or sequence summaries) are
 fitted on the same training split before the model trains. At the
-end the best checkpoint (by validation error) is scored on the test split. Progress goes to
-stderr; the summary to stdout (with --json, one JSON object).
+end the best checkpoint (by the validation figure --select names: loss unless given error)
+is scored on the test split. Progress goes to stderr; the summary to stdout (with --json,
+one JSON object).
 """
 
 from __future__ import annotations
