@@ -39,22 +39,8 @@ class ScannedLayer(nn.Module):
         self.layer = layer
         self.cell_state = isinstance(layer_cells(layer)[0].initial_state(1), tuple)
         self.directions = 2 if layer.bidirectional else 1
-
-    @property
-    def batch_first(self) -> bool:
-        return self.layer.batch_first
-
-    @property
-    def bidirectional(self) -> bool:
-        return self.layer.bidirectional
-
-    @property
-    def hidden_size(self) -> int:
-        return self.layer.hidden_size
-
-    @property
-    def num_layers(self) -> int:
-        return self.layer.num_layers
+        self.batch_first, self.bidirectional = layer.batch_first, layer.bidirectional
+        self.hidden_size, self.num_layers = layer.hidden_size, layer.num_layers
 
     def forward(self, input: Tensor, state=None, *, lengths=None):
         from torch._higher_order_ops.scan import scan
