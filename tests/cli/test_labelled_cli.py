@@ -13,6 +13,7 @@ from tests.cli.checks import assert_one_line_error, last_json
 from tests.tasks import labelled_fixtures as fixtures
 
 TINY = ["--hidden-size", "12", "--embedding-size", "8", "--batch-size", "8", "--lr", "0.03"]
+VECTOR_TINY = ["--hidden-size", "12", "--batch-size", "8", "--lr", "0.03"]  # frames: no embedding
 
 
 @pytest.mark.parametrize(
@@ -220,7 +221,7 @@ def test_vector_runs_refuse_text(rnnkit, tmp_path, monkeypatch):
     monkeypatch.setattr("rnnkit.tasks.classify.load_data", lambda dataset, seed: data)
     out = tmp_path / "vectors"
     code, _, err = rnnkit(
-        "train", "classify", "--dataset", "vowels", *TINY, "--max-steps", "4", "--out", out,
+        "train", "classify", "--dataset", "vowels", *VECTOR_TINY, "--max-steps", "4", "--out", out,
         "--input-noise", "0.3", "--input-shift", "0.2", "--pooling", "concat",
         "--time-warp", "0.25",
     )  # fmt: skip
@@ -234,7 +235,8 @@ def test_vector_runs_refuse_text(rnnkit, tmp_path, monkeypatch):
     assert baselines["logreg_points"]["feature_count"] == 5 * 3  # 5 frames of 3 features
     points = tmp_path / "points"
     code, _, err = rnnkit(
-        "train", "classify", "--dataset", "vowels", *TINY, "--max-steps", "2", "--out", points,
+        "train", "classify", "--dataset", "vowels", *VECTOR_TINY, "--max-steps", "2",
+        "--out", points,
         "--pooling", "points", "--pool-points", "4", "--no-baselines",
     )  # fmt: skip
     assert code == 0, err

@@ -16,7 +16,8 @@ from rnnkit.training.trainer import Trainer
 from tests.tasks import labelled_fixtures as fixtures
 
 
-def tiny_config(**overrides):
+def tiny_config(vectors=False, **overrides):
+    """Tiny settings; ``vectors``: without the embedding size, which frames do not have."""
     values = {
         "data.batch_size": 8,
         "model.hidden_size": 16,
@@ -28,6 +29,8 @@ def tiny_config(**overrides):
         "trainer.log_every": 4,
         "trainer.tensorboard": False,
     }
+    if vectors:
+        del values["model.embedding_size"]
     return resolve_config({**values, **overrides})
 
 
@@ -43,7 +46,7 @@ def tiny_config(**overrides):
     ],
 )
 def test_training_lowers_the_validation_loss(make, overrides, tmp_path):
-    config = tiny_config(**overrides, **{"baselines.enabled": False})
+    config = tiny_config(make is fixtures.vectors, **overrides, **{"baselines.enabled": False})
     data = make()
     task = ClassifyTask(config, data, fit_encoder(data, config))
     torch.manual_seed(0)
@@ -122,6 +125,7 @@ def test_resume_continues_exactly_with_every_augmentation_of_frames(tmp_path, mo
     run must draw what the unbroken one drew."""
     data = fixtures.vectors()
     config = tiny_config(
+        True,
         **{
             "baselines.enabled": False,
             "model.input_noise": 0.3,
@@ -130,7 +134,7 @@ def test_resume_continues_exactly_with_every_augmentation_of_frames(tmp_path, mo
             "model.time_warp": 0.3,
             "model.pooling": "points",
             "model.pool_points": 3,
-        }
+        },
     )
     whole = train(config, tmp_path / "whole", data=data)
     train(config, tmp_path / "parts", data=data, callbacks=[_stop_at(8)])
@@ -169,7 +173,7 @@ def test_predict_and_evaluate_a_finished_run(tmp_path, monkeypatch):
 
 def test_predict_vectors_from_files(tmp_path):
     data = fixtures.vectors()
-    train(tiny_config(**{"trainer.max_steps": 4}), tmp_path / "run", data=data)
+    train(tiny_config(True, **{"trainer.max_steps": 4}), tmp_path / "run", data=data)
     frames = np.full((4, 3), 2.0, dtype=np.float32)
     np.save(tmp_path / "up.npy", frames)
     np.savetxt(tmp_path / "up.csv", frames, delimiter=",")

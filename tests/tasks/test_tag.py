@@ -19,8 +19,6 @@ def tiny_config(**overrides):
         "data.min_count": 1,
         "model.hidden_size": 12,
         "model.embedding_size": 8,
-        "model.char_embedding_size": 4,
-        "model.char_hidden_size": 4,
         "optimizer.lr": 0.03,
         "trainer.max_steps": 24,
         "trainer.time_budget": None,
@@ -28,6 +26,8 @@ def tiny_config(**overrides):
         "trainer.log_every": 4,
         "trainer.tensorboard": False,
     }
+    if overrides.get("model.char_features"):  # the character sizes apply to those only
+        values.update({"model.char_embedding_size": 4, "model.char_hidden_size": 4})
     return resolve_config({**values, **overrides})
 
 

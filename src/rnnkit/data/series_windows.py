@@ -148,6 +148,18 @@ def split_series(
     return Split.last(n, val, test, window, horizon)
 
 
+def check_period(split: Split, period: int) -> None:
+    """A ValueError naming ``--period`` when a season reaches back before the series from
+    the first validation origin (the seasonal naive forecast needs the value ``period`` steps
+    before each origin): the largest period that fits is the training part's length."""
+    if period > split.val_start:
+        raise ValueError(
+            f"--period {period} is longer than the {split.val_start} points before the "
+            f"validation part, so a forecast has no value one season back; the largest "
+            f"--period that fits is {split.val_start}"
+        )
+
+
 def _part_sizes(n: int, sizes: dict) -> tuple[int, int]:
     """(validation, test) points: the sizes given, else ``default_sizes`` of the horizon."""
     val, test = default_sizes(n, sizes["horizon"])

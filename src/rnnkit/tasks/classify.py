@@ -266,7 +266,26 @@ def prepare(config: ClassifyConfig, data) -> ClassifyTask:
 def fit_encoder(data, config: ClassifyConfig) -> InputEncoder:
     """The encoder of ``data`` under the config's level, ``min_count`` and ``max_length``."""
     d = config.data
+    if data.kind == "vectors":
+        check_vector_options(data.name, config)
     return InputEncoder.fit(data, d.level, d.min_count, d.max_length)
+
+
+TEXT_OPTIONS = (  # (section, field, flag): what only token input reads
+    ("data", "min_count", "--min-count"),
+    ("model", "embedding", "--embedding"),
+    ("model", "embedding_size", "--embedding-size"),
+)
+
+
+def check_vector_options(name: str, config: ClassifyConfig) -> None:
+    """Refuse, for vector input, an option of token input changed from its default (the
+    frames go to the recurrent core as they are)."""
+    defaults = ClassifyConfig()
+    for section, field, flag in TEXT_OPTIONS:
+        value = getattr(getattr(config, section), field)
+        if value != getattr(getattr(defaults, section), field):
+            raise ValueError(f"{name} holds vectors, not text; {flag} does not apply")
 
 
 def reopen(run_dir: Path, record: dict, config: ClassifyConfig) -> ClassifyTask:

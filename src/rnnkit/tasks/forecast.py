@@ -41,6 +41,7 @@ from rnnkit.data.series import Series, future_labels, load_series
 from rnnkit.data.series_windows import (
     Scaler,
     anchors,
+    check_period,
     input_windows,
     split_series,
     target_windows,
@@ -269,7 +270,10 @@ def prepare(config: ForecastConfig, series: Series | None) -> ForecastTask:
     """The task on ``series`` (default: the config's data set)."""
     d = config.data
     series = series if series is not None else load_series(d.dataset, period=d.period)
-    return ForecastTask(config, series)
+    task = ForecastTask(config, series)
+    if d.period or config.baselines.enabled:  # the seasonal naive baseline reads the period
+        check_period(task.split, series.period)
+    return task
 
 
 def reopen(run_dir: Path, record: dict, config: ForecastConfig) -> ForecastTask:
