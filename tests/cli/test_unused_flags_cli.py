@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from rnnkit.tasks import classify_config, tag_config
 from tests.cli.checks import assert_one_line_error
 from tests.tasks import labelled_fixtures as fixtures
 from tests.tasks.forecast_fixtures import write_series_csv
@@ -25,39 +26,47 @@ def test_vector_input_refuses_the_options_of_text(rnnkit, tmp_path, monkeypatch,
     assert not out.exists()
 
 
-@pytest.mark.parametrize(
-    "flag, name", [("--conv-width", "conv_width"), ("--conv-layers", "conv_layers")]
-)
-def test_conv_options_need_conv_channels(rnnkit, tmp_path, flag, name):
-    names_csv = tmp_path / "names.csv"
-    fixtures.write_csv(names_csv, fixtures.names())
+def classify_data(tmp_path):
+    fixtures.write_csv(tmp_path / "names.csv", fixtures.names())
+    return ["classify", "--dataset", tmp_path / "names.csv"]
+
+
+def tag_data(tmp_path):
+    fixtures.write_conll(tmp_path / "tiny.conll", fixtures.tagged())
+    return ["tag", "--dataset", tmp_path / "tiny.conll"]
+
+
+# (task's data, flag, its config field, the message's words, the flag it needs)
+NEEDS = [
+    (classify_data, "--conv-width", "conv_width", "a convolutional front end", "--conv-channels"),
+    (classify_data, "--conv-layers", "conv_layers", "a convolutional front end", "--conv-channels"),
+    (tag_data, "--char-hidden-size", "char_hidden_size", "char_features", "--char-features"),
+    (tag_data, "--char-embedding-size", "char_embedding_size", "char_features", "--char-features"),
+    (tag_data, "--max-word-chars", "max_word_chars", "char_features", "--char-features"),
+]
+
+
+@pytest.mark.parametrize("task_data, flag, name, what, needed", NEEDS)
+def test_an_option_of_a_part_left_out_is_refused(
+    rnnkit, tmp_path, task_data, flag, name, what, needed
+):
     out = tmp_path / "never"
-    args = ["train", "classify", "--dataset", names_csv, *TINY, "--out", out]
-    result = rnnkit(*args, flag, "5")
-    assert_one_line_error(result, f"{name} applies to a convolutional front end only")
+    args = ["train", *task_data(tmp_path), *TINY, "--out", out]
+    assert_one_line_error(rnnkit(*args, flag, "5"), f"{name} applies to {what} only")
     assert not out.exists()
-    code, _, err = rnnkit(*args, flag, "5", "--conv-channels", "4")
+    value = ["4"] if needed == "--conv-channels" else []
+    code, _, err = rnnkit(*args, flag, "5", needed, *value)
     assert code == 0, err
 
 
-@pytest.mark.parametrize(
-    "flag, name",
-    [
-        ("--char-hidden-size", "char_hidden_size"),
-        ("--char-embedding-size", "char_embedding_size"),
-        ("--max-word-chars", "max_word_chars"),
-    ],
-)
-def test_character_options_need_char_features(rnnkit, tmp_path, flag, name):
-    conll = tmp_path / "tiny.conll"
-    fixtures.write_conll(conll, fixtures.tagged())
-    out = tmp_path / "never"
-    args = ["train", "tag", "--dataset", conll, *TINY, "--out", out]
-    result = rnnkit(*args, flag, "5")
-    assert_one_line_error(result, f"{name} applies to char_features only")
-    assert not out.exists()
-    code, _, err = rnnkit(*args, flag, "5", "--char-features")
-    assert code == 0, err
+@pytest.mark.parametrize("task_data, flag, name, what, needed", NEEDS)
+def test_an_old_run_that_recorded_such_an_option_still_reads(task_data, flag, name, what, needed):
+    """The refusal is made as a run starts, not in ``validate``, which reading a run's
+    config.json runs too: runs from before it recorded these options without effect."""
+    module = classify_config if task_data is classify_data else tag_config
+    section = "data" if name == "max_word_chars" else "model"
+    config = module.resolve_config({f"{section}.{name}": 5})
+    assert getattr(getattr(config, section), name) == 5
 
 
 def test_a_period_longer_than_the_training_part_names_what_fits(rnnkit, tmp_path):

@@ -168,11 +168,6 @@ class ClassifierConfig(CoreRegularisers):
             raise ValueError(
                 f"pool_points applies to pooling 'points' only (pooling is {self.pooling!r})"
             )
-        for name in ("conv_width", "conv_layers"):
-            if getattr(self, name) != getattr(ClassifierConfig(), name) and not self.conv_channels:
-                raise ValueError(
-                    f"{name} applies to a convolutional front end only (conv_channels is 0)"
-                )
         for name in ("dropout", "embedding_dropout", "random_crop", "time_warp", "label_smoothing"):
             check_number(name, getattr(self, name), below_one=True)
         for name in ("input_noise", "input_shift"):

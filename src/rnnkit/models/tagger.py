@@ -69,9 +69,6 @@ class TaggerConfig(CoreRegularisers):
         check_cell(self.cell, CELLS, "the tagger")
         self.check_regularisers()
         check_number("dropout", self.dropout)
-        for name in ("char_embedding_size", "char_hidden_size"):
-            if getattr(self, name) != getattr(TaggerConfig(), name) and not self.char_features:
-                raise ValueError(f"{name} applies to char_features only (char_features is off)")
 
     @property
     def features(self) -> int:

@@ -266,8 +266,14 @@ def prepare(config: ClassifyConfig, data) -> ClassifyTask:
 def fit_encoder(data, config: ClassifyConfig) -> InputEncoder:
     """The encoder of ``data`` under the config's level, ``min_count`` and ``max_length``."""
     d = config.data
-    if data.kind == "vectors":
-        check_vector_options(data.name, config)
+    text_only = labelled.changed_options(config, TEXT_OPTIONS) if data.kind == "vectors" else []
+    if text_only:
+        raise ValueError(f"{data.name} holds vectors, not text; {text_only[0][1]} does not apply")
+    conv_only = [] if config.model.conv_channels else labelled.changed_options(config, CONV_OPTIONS)
+    if conv_only:
+        raise ValueError(
+            f"{conv_only[0][0]} applies to a convolutional front end only (conv_channels is 0)"
+        )
     return InputEncoder.fit(data, d.level, d.min_count, d.max_length)
 
 
@@ -277,15 +283,10 @@ TEXT_OPTIONS = (  # (section, field, flag): what only token input reads
     ("model", "embedding_size", "--embedding-size"),
 )
 
-
-def check_vector_options(name: str, config: ClassifyConfig) -> None:
-    """Refuse, for vector input, an option of token input changed from its default (the
-    frames go to the recurrent core as they are)."""
-    defaults = ClassifyConfig()
-    for section, field, flag in TEXT_OPTIONS:
-        value = getattr(getattr(config, section), field)
-        if value != getattr(getattr(defaults, section), field):
-            raise ValueError(f"{name} holds vectors, not text; {flag} does not apply")
+CONV_OPTIONS = (  # what only a convolutional front end (conv_channels > 0) reads
+    ("model", "conv_width", "--conv-width"),
+    ("model", "conv_layers", "--conv-layers"),
+)
 
 
 def reopen(run_dir: Path, record: dict, config: ClassifyConfig) -> ClassifyTask:

@@ -55,6 +55,19 @@ class LabelledTask:
         return self.buckets.position(step)
 
 
+def changed_options(config, options: Sequence[tuple[str, str, str]]) -> list[tuple[str, str]]:
+    """``(field, flag)`` of each ``(section, field, flag)`` of ``options`` whose value in the
+    run's ``config`` differs from its default (what the flag's help shows): an option given.
+    Checked when a run starts (``prepare``), never in ``validate``, so that an old run whose
+    config.json recorded an option that had no effect still reads."""
+    defaults = type(config)()
+    return [
+        (field, flag)
+        for section, field, flag in options
+        if getattr(getattr(config, section), field) != getattr(getattr(defaults, section), field)
+    ]
+
+
 def check_split(split: str) -> None:
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; allowed: {', '.join(SPLITS)}")

@@ -260,9 +260,19 @@ def prepare(config: TagConfig, data) -> TagTask:
 def fit_encoder(data, config: TagConfig) -> TagEncoder:
     """The encoder of ``data`` under the config (characters too with ``char_features``)."""
     d = config.data
+    char_only = [] if config.model.char_features else labelled.changed_options(config, CHAR_OPTIONS)
+    if char_only:
+        raise ValueError(f"{char_only[0][0]} applies to char_features only (char_features is off)")
     return TagEncoder.fit(
         data, d.lowercase, d.min_count, d.max_word_chars, config.model.char_features
     )
+
+
+CHAR_OPTIONS = (  # what only the character features read
+    ("model", "char_embedding_size", "--char-embedding-size"),
+    ("model", "char_hidden_size", "--char-hidden-size"),
+    ("data", "max_word_chars", "--max-word-chars"),
+)
 
 
 def reopen(run_dir: Path, record: dict, config: TagConfig) -> TagTask:

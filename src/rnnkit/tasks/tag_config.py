@@ -54,16 +54,6 @@ class TagConfig(RunConfig):
     baselines: BaselinesConfig = field(default_factory=BaselinesConfig)
     selection: LabelledSelection = field(default_factory=lambda: LabelledSelection("error"))
 
-    def validate(self):
-        """Each section, then ``max_word_chars``: read by the character features only."""
-        super().validate()
-        if self.data.max_word_chars != TagDataConfig().max_word_chars:
-            if not self.model.char_features:
-                raise ValueError(
-                    "max_word_chars applies to char_features only (char_features is off)"
-                )
-        return self
-
 
 def resolve_config(overrides: dict | None = None) -> TagConfig:
     """The defaults with ``overrides`` (dotted keys) applied, validated."""
