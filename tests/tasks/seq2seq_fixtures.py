@@ -34,3 +34,17 @@ def write_pairs(path: Path, count: int = 80) -> Path:
     """The toy corpus as a ``source<TAB>target`` file."""
     path.write_text("".join(f"{s}\t{t}\n" for s, t in toy_pairs(count)), encoding="utf-8")
     return path
+
+
+def toy_values(path: Path, **overrides) -> dict:
+    """Dotted config keys for a tiny seq2seq on the pairs file ``path`` (:func:`write_pairs`),
+    every word kept, with ``overrides``."""
+    values = {
+        "data.dataset": str(path),
+        "data.max_words": None,
+        "data.min_count": 1,
+        "data.batch_size": 8,
+        "model.embedding_size": 8,
+        "model.hidden_size": 12,
+    }
+    return {**values, **overrides}

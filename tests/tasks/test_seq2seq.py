@@ -11,7 +11,7 @@ from rnnkit.tasks.seq2seq import resume, train
 from rnnkit.tasks.seq2seq_config import TeacherForcingConfig, resolve_config
 from rnnkit.tasks.seq2seq_runs import evaluate_run, load_run, translate_run
 from rnnkit.training.checkpoint import load_checkpoint
-from tests.tasks.seq2seq_fixtures import write_pairs
+from tests.tasks.seq2seq_fixtures import toy_values, write_pairs
 
 
 @pytest.fixture
@@ -20,12 +20,6 @@ def toy_config(tmp_path):
 
     def make(**overrides):
         values = {
-            "data.dataset": str(path),
-            "data.max_words": None,
-            "data.min_count": 1,
-            "data.batch_size": 8,
-            "model.embedding_size": 8,
-            "model.hidden_size": 12,
             "decoding.beam_size": 2,
             "decoding.heatmaps": 1,
             "schedule.name": "constant",  # a cosine schedule depends on max_steps
@@ -33,9 +27,8 @@ def toy_config(tmp_path):
             "trainer.time_budget": None,
             "trainer.eval_every": 6,
             "trainer.tensorboard": False,
-            **overrides,
         }
-        return resolve_config(values)
+        return resolve_config(toy_values(path, **{**values, **overrides}))
 
     return make
 

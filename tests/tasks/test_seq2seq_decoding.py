@@ -21,6 +21,7 @@ from rnnkit.tasks.seq2seq_text import (
     translate_ids,
 )
 from tests.models.test_seq2seq_decoding import SPECIALS, favour_specials, greedy_by_hand
+from tests.tasks import seq2seq_fixtures
 from tests.tasks.seq2seq_fixtures import write_pairs
 
 # alpha 0: a beam of one is greedy (``beam_search``'s docstring); limits 3 .. 15 tokens
@@ -30,16 +31,7 @@ ATTENTIONS = ["none", "additive", "multiplicative"]
 
 def toy_values(tmp_path, **overrides) -> dict:
     path = write_pairs(tmp_path / "toy.tsv")
-    values = {
-        "data.dataset": str(path),
-        "data.max_words": None,
-        "data.min_count": 1,
-        "data.batch_size": 8,
-        "model.embedding_size": 8,
-        "model.hidden_size": 12,
-        "model.attention": "additive",
-    }
-    return {**values, **overrides}
+    return seq2seq_fixtures.toy_values(path, **{"model.attention": "additive", **overrides})
 
 
 def toy_task(tmp_path, **overrides):
