@@ -107,6 +107,9 @@ CHARLM_NUMPY = ["--max-steps", "2", "--hidden-size", "8", "--seq-len", "8", "--b
                 "--max-chars", "5000", "--sample-length", "20"]  # fmt: skip
 LABELLED = ["--max-steps", "2", "--eval-every", "2", "--hidden-size", "8", "--embedding-size",
             "8", "--batch-size", "8", "--threads", "1"]  # fmt: skip
+# vectors (vowels) have no embedding: --embedding-size is refused there
+LABELLED_VECTORS = ["--max-steps", "2", "--eval-every", "2", "--hidden-size", "8", "--batch-size",
+                    "8", "--threads", "1"]  # fmt: skip
 # Work that no budget bounds is skipped where a flag allows it: the baselines (logistic
 # regression, ARIMA: tests/baselines) and attention heatmaps of seq2seq's test pairs.
 NO_BASELINES = ["--no-baselines"]
@@ -177,7 +180,7 @@ RUN_BY_NAME = [  # documented run directories -> the tiny run copied there
 BASE_RUNS = {  # the tiny runs, made with the CLI on the fake cache (or on the tiny text)
     "charlm": ["train", "charlm", "--preset", "smoke", "--data", "my.txt", "--max-chars", "40000"],
     "classify": ["train", "classify", "--dataset", "names", *LABELLED],
-    "vowels": ["train", "classify", "--dataset", "vowels", *LABELLED],
+    "vowels": ["train", "classify", "--dataset", "vowels", *LABELLED_VECTORS],
     "tag-pos": ["train", "tag", "--dataset", "pos", *LABELLED],
     "tag-ner": ["train", "tag", "--dataset", "ner", "--char-features", *LABELLED],
     "seq2seq": ["train", "seq2seq", "--dataset", "bible", *TINY[("train", "seq2seq")]],
@@ -247,6 +250,8 @@ def runnable(command: docs.DocCommand) -> tuple[tuple[str, ...], tuple[tuple[str
         extra = list(TINY.get(path, ()))
         if path == ("train", "charlm") and "--diagnose-every" in argv:
             extra += ["--diagnose-every", "1"]
+        if path == ("train", "classify") and "vowels" in argv:
+            extra = LABELLED_VECTORS + NO_BASELINES
         if path == ("train", "tag") and "--char-features" in argv:
             extra += ["--char-embedding-size", "4", "--char-hidden-size", "4"]
         if path == ("diagnose", "gradients"):
