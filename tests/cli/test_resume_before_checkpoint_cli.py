@@ -53,13 +53,13 @@ def test_a_run_killed_before_its_first_checkpoint_resumes_from_step_0(tmp_path):
     data = tmp_path / "tiny.txt"
     data.write_text(TEXT, encoding="utf-8")
     train = ["train", "charlm", *TINY, "--data", data]
-    whole = _rnnkit(*train, "--max-steps", 40, "--out", tmp_path / "whole", "--json")
+    whole = _rnnkit(*train, "--max-steps", 12, "--out", tmp_path / "whole", "--json")
     assert whole.returncode == 0, whole.stderr
     died = tmp_path / "died"
     _kill_while_training([*train, "--max-steps", SLOW, "--out", died], died)
     assert not (died / "checkpoints" / "last.safetensors").exists()
     assert _records(died)  # the dead attempt's records, about to go
-    again = _rnnkit("train", "--resume", died, "--max-steps", 40, "--json")
+    again = _rnnkit("train", "--resume", died, "--max-steps", 12, "--json")
     assert again.returncode == 0, again.stderr
     said = [line for line in again.stderr.splitlines() if "first checkpoint" in line]
     assert said == [
@@ -71,7 +71,7 @@ def test_a_run_killed_before_its_first_checkpoint_resumes_from_step_0(tmp_path):
     assert {k: v for k, v in got.items() if k not in (*timings, "run_dir")} == {
         k: v for k, v in expected.items() if k not in (*timings, "run_dir")
     }
-    assert got["steps"] == 40 and got["val_nats"] > 0
+    assert got["steps"] == 12 and got["val_nats"] > 0
     assert _records(died) == _records(tmp_path / "whole")
     recorded = [
         json.loads((path / "config.json").read_text()) for path in (died, tmp_path / "whole")

@@ -56,12 +56,6 @@ def same_losses(reference: list[dict], other: list[dict], key: str = "loss") -> 
         assert b[key] == pytest.approx(a[key], abs=1e-5)
 
 
-def test_two_ranks_take_the_single_process_steps_of_the_char_model(tmp_path, straight):
-    train(CHARLM, tmp_path / "two", 6, 2)
-    same_losses(records(straight, "train"), records(tmp_path / "two", "train"))
-    same_losses(records(straight, "eval"), records(tmp_path / "two", "eval"), "val_nats")
-
-
 def test_two_ranks_take_the_single_process_steps_of_a_padded_batch_task(tmp_path):
     train(PARITY, tmp_path / "one", 6, 1)
     train(PARITY, tmp_path / "two", 6, 2)
@@ -71,13 +65,18 @@ def test_two_ranks_take_the_single_process_steps_of_a_padded_batch_task(tmp_path
     same_losses(records(tmp_path / "one", "eval"), records(tmp_path / "two", "eval"), "val_loss")
 
 
-def test_a_run_resumes_across_world_sizes(tmp_path, straight):
+def test_two_ranks_and_resumes_across_world_sizes_take_the_single_process_steps(tmp_path, straight):
+    """Steps 1-3 on two ranks, 4-6 on one, 7-9 on two again: the steps and the evaluations
+    (at 3, 6 and 9) of one process throughout."""
     train(CHARLM, tmp_path / "moved", 3, 2)
     rnnkit(["train", "--resume", str(tmp_path / "moved"), "--max-steps", "6"], 1)
     rnnkit(["train", "--resume", str(tmp_path / "moved"), "--max-steps", "9"], 2)
     moved = records(tmp_path / "moved", "train")
     assert [r["step"] for r in moved] == list(range(1, 10))
     same_losses(records(straight, "train"), moved)
+    evaluations = records(tmp_path / "moved", "eval")
+    assert [r["step"] for r in evaluations] == [3, 6, 9]
+    same_losses(records(straight, "eval"), evaluations, "val_nats")
 
 
 def test_two_ranks_take_the_single_process_steps_of_a_task_with_unequal_token_shares(tmp_path):

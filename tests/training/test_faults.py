@@ -15,7 +15,7 @@ import pytest
 
 from tests.training.test_distributed import CHARLM, ROOT, records, rnnkit
 
-STEPS = ["--max-steps", "240", "--eval-every", "40", "--log-every", "40"]
+STEPS = ["--max-steps", "90", "--eval-every", "15", "--log-every", "15"]
 
 
 def worker_of_rank(launcher: int, rank: int) -> int | None:
@@ -52,7 +52,7 @@ def test_a_killed_rank_restarts_from_the_last_checkpoint_and_ends_the_same(tmp_p
     os.kill(victim, signal.SIGKILL)
     _, stderr = job.communicate(timeout=240)
     assert job.returncode == 0, stderr[:6000]
-    assert killed_at < 240
+    assert killed_at < 90
     straight, resumed = records(tmp_path / "straight", "eval"), records(out, "eval")
     assert [r["step"] for r in resumed] == [r["step"] for r in straight]
     assert resumed[-1]["val_nats"] == pytest.approx(straight[-1]["val_nats"], abs=1e-5)
