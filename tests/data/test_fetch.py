@@ -166,6 +166,29 @@ def test_damaged_marker_says_how_to_recover(cache, fake_deb, monkeypatch):
     assert read_marker("c-code", cache)["files"] == 2
 
 
+def test_data_list_says_a_copy_is_damaged_and_goes_on(cache, fake_deb, monkeypatch, rnnkit):
+    serve(monkeypatch, fake_deb)
+    fetch_dataset("c-code", cache=cache)
+    (cache / "c-code" / MARKER_NAME).write_text("{truncated")
+    monkeypatch.setenv("RNNKIT_CACHE", str(cache))
+    code, out, _ = rnnkit("data", "list")
+    assert code == 0
+    assert f"c-code (damaged: {cache / 'c-code' / MARKER_NAME} is damaged" in out
+    assert out.count("\n\n") == len(fetch.DATASETS)  # every data set, those after it too
+
+
+@pytest.mark.skipif(
+    not os.path.isdir("/proc/self"), reason="needs /proc: a folder root cannot write in"
+)
+def test_a_cache_that_takes_no_new_files_is_a_one_line_error(monkeypatch, rnnkit):
+    monkeypatch.setenv("RNNKIT_CACHE", "/proc")  # a chmod'ed folder would not stop root
+    code, _, err = rnnkit("data", "fetch", "airline")
+    assert code == 2
+    assert err.strip().splitlines()[-1] == (
+        "rnnkit data: error: $RNNKIT_CACHE /proc cannot be written: /proc does not take new files"
+    )
+
+
 def test_names_that_cannot_be_fetched(cache):
     with pytest.raises(ValueError, match="ships inside rnnkit"):
         fetch_dataset("shakespeare", cache=cache)

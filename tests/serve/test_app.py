@@ -314,6 +314,12 @@ def test_a_damaged_or_diverged_run_never_breaks_the_run_list(runs):
     for name, damage in (("listed", b"[1, 2]"), ("bytes", b'{"task": "charlm"}\xff')):
         shutil.copytree(FIXTURES / "charlm", runs / name)
         (runs / name / "config.json").write_bytes(damage)
+    edited = runs / "edited"  # NaN written by hand into its config and checkpoint record
+    shutil.copytree(FIXTURES / "charlm", edited)
+    config = json.loads((edited / "config.json").read_text())
+    config["config"]["model"]["dropout"] = float("nan")
+    (edited / "config.json").write_text(json.dumps(config))
+    (edited / "checkpoints" / "last.json").write_text('{"step": NaN}')
     client = TestClient(create_app(RunIndex.find(runs_dir=runs)))
     shutil.rmtree(runs / "listed" / "checkpoints")
     (runs / "listed" / "config.json").unlink()
@@ -323,6 +329,7 @@ def test_a_damaged_or_diverged_run_never_breaks_the_run_list(runs):
     shown = {run["id"]: run for run in answer.json()["runs"]}
     assert shown["diverged"]["best"] == {"val_loss": None} and shown["charlm"]["task"] == "charlm"
     assert shown["listed"]["task"] == shown["bytes"]["task"] == "unknown"
+    assert shown["edited"]["model"]["dropout"] is None and shown["edited"]["steps"] is None
     curves = client.get("/api/runs/diverged/curves").json()["records"]
     assert curves[-2:] == [{"kind": "train", "step": 99}, {"kind": "eval", "step": 99}]
 

@@ -107,7 +107,10 @@ def path_command(args: argparse.Namespace) -> int:
 def _status(name: str) -> str:
     if DATASETS[name].bundled:
         return "bundled"
-    marker = read_marker(name)
+    try:
+        marker = read_marker(name)
+    except ValueError as error:  # one damaged copy: said beside its name, the list goes on
+        return f"damaged: {error}"
     if marker is None:
         return f"not fetched: run `rnnkit data fetch {name}`"
     path = dataset_path(name)

@@ -51,7 +51,7 @@ from rnnkit.data.corpora import (
     read_marker,
 )
 from rnnkit.data.interrupts import sigterm_as_interrupt
-from rnnkit.data.output_paths import make_folder
+from rnnkit.data.output_paths import make_folder, why_unwritable
 from rnnkit.data.recipes import RECIPES, FetchError, Recipe
 
 logger = logging.getLogger(__name__)
@@ -102,7 +102,11 @@ def fetch_dataset(
     where = f"${CACHE_ENVIRONMENT_VARIABLE}" if from_variable else "the cache"
     make_folder(cache, where, "the data sets")
     with sigterm_as_interrupt():  # so that SIGTERM, as Ctrl-C, removes the temporary folder
-        work = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".partial", dir=cache))
+        try:
+            work = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".partial", dir=cache))
+        except OSError as error:  # a folder that is there but takes no new entries
+            reason = why_unwritable(Path(cache) / f".{name}.partial", error)
+            raise ValueError(f"{where} {cache} cannot be written: {reason}") from None
         try:
             if archive is None:
                 archive = download_archive(name, recipe, work / "download")

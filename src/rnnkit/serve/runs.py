@@ -120,9 +120,11 @@ def read_metrics(path: Path) -> list[dict]:
 
 
 def _read_json(path: Path) -> dict | None:
-    """The JSON object in ``path``; None for a missing, unreadable or damaged file."""
+    """The JSON object in ``path``; None for a missing, unreadable or damaged file. NaN and
+    the infinities (rnnkit never writes them here, a hand may) read as None: the answer,
+    which is JSON, cannot hold them."""
     try:
-        value = json.loads(path.read_text(encoding="utf-8"))
+        value = json.loads(path.read_text(encoding="utf-8"), parse_constant=lambda _: None)
     except (OSError, ValueError):  # (UnicodeDecodeError and JSONDecodeError are ValueErrors)
         return None
     return value if isinstance(value, dict) else None
