@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from rnnkit.training.distributed import World, shard
+from rnnkit.tasks import charlm, lifecycle
+from rnnkit.tasks.charlm_config import resolve_config
+from rnnkit.training.distributed import World, check_batch_size, shard
 
 ROOT = Path(__file__).resolve().parents[2]
 CHARLM = ["charlm", "--preset", "smoke", "--seq-len", "8", "--threads", "1", "--device", "cpu"]
@@ -109,3 +111,19 @@ def test_a_batch_shares_evenly_where_it_can_and_unevenly_only_where_allowed():
         shard(batch, World(2, 0), 0, even=True)  # a carried state needs equal shares
     with pytest.raises(ValueError, match="at least 4 for an epoch's last batch"):
         shard(torch.zeros(3, 5), World(4, 0), 0)  # a rank would get nothing
+
+
+def test_a_batch_the_ranks_cannot_share_is_refused_before_the_run_directory(tmp_path, monkeypatch):
+    """It failed at the first step, leaving a run directory that a new ``--out`` refused and
+    ``--resume`` could only fail in again."""
+    here = World(2, 0)
+    check_batch_size(4, here, even=True)
+    check_batch_size(3, here, even=False)  # the first rank takes 2 rows, the second 1
+    for rows, even in ((3, True), (1, False)):
+        with pytest.raises(ValueError, match=f"a batch of {rows} does not divide among 2 ranks"):
+            check_batch_size(rows, here, even)
+    monkeypatch.setattr(lifecycle, "joined", lambda config: here)  # rank 0 of 2
+    config = resolve_config("smoke", {"data.batch_size": 3, "trainer.device": "cpu"})
+    with pytest.raises(ValueError, match="a batch of 3 does not divide among 2 ranks"):
+        charlm.train(config, tmp_path / "run")  # the char model's streams: even shares
+    assert not (tmp_path / "run").exists()

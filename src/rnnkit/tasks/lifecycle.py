@@ -135,6 +135,8 @@ def start(spec: TaskSpec, config, run_dir, here, *, again: bool, data, notes, re
     then make the run directory, or (``again``) clear the one an attempt that stopped before
     its first checkpoint left (``layout.clear_attempt``); config.json, the task's files, fit."""
     task = spec.prepare(config, data)
+    batch = getattr(getattr(config, "data", None), "batch_size", None)
+    distributed.check_batch_size(batch, here, getattr(task, "even_shares", False))
     seed_everything(config.trainer.seed)
     model = task.build_model()  # checks the model's configuration before anything is written
     baselines = {}

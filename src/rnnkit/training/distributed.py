@@ -105,15 +105,22 @@ def shard(value: Any, here: World, dim: int = 0, even: bool = False) -> Any:
         if value.dim() == 0:
             return value
         axis = dim if value.dim() > dim else 0
-        rows = value.shape[axis]
-        if rows % here.size and (even or rows < here.size):
-            raise ValueError(
-                f"a batch of {rows} does not divide among {here.size} ranks; use a batch size "
-                f"that is a multiple of the number of ranks"
-                + ("" if even else f" and leaves at least {here.size} for an epoch's last batch")
-            )
+        check_batch_size(value.shape[axis], here, even)
         return value.tensor_split(here.size, dim=axis)[here.rank]
     return _map(value, lambda item: shard(item, here, dim, even))
+
+
+def check_batch_size(rows: int | None, here: World, even: bool) -> None:
+    """A ValueError for a batch of ``rows`` that :func:`shard` cannot share among the ranks:
+    fewer rows than ranks, or (``even``) rows that do not divide among them. A run checks its
+    configured batch size so before it makes its run directory."""
+    if rows is None or not rows % here.size or not (even or rows < here.size):
+        return
+    raise ValueError(
+        f"a batch of {rows} does not divide among {here.size} ranks; use a batch size "
+        f"that is a multiple of the number of ranks"
+        + ("" if even else f" and leaves at least {here.size} for an epoch's last batch")
+    )
 
 
 def gather_state(value: Any, here: World, dim: int = 1) -> Any:
