@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 import torch
 
+from rnnkit.options import SEED_MAX
+from rnnkit.training.checkpoint import load_checkpoint, save_checkpoint
 from tests.cli.checks import assert_one_line_error
 
 TEXT = (
@@ -109,6 +112,21 @@ def test_mistakes_are_one_line_errors(rnnkit, tmp_path, argv, fragments):
     assert_one_line_error(result, *fragments, prefix=DIAGNOSE)
 
 
+@pytest.mark.parametrize("seed", ["-1", str(2**32), "1.5"])
+def test_a_seed_outside_0_to_2_to_the_32_is_refused_as_every_command_refuses_it(
+    rnnkit, capsys, tmp_path, seed
+):
+    with pytest.raises(SystemExit) as exit:  # argparse's own error: usage, then one line
+        rnnkit("diagnose", "gradients", "--cells", "rnn", *TINY, "--seed", seed, "--out", tmp_path)
+    err = capsys.readouterr().err
+    assert exit.value.code == 2 and "Traceback" not in err
+    assert err.strip().splitlines()[-1] == (
+        "rnnkit diagnose gradients: error: argument --seed: expected a seed, an integer from "
+        f"0 to {SEED_MAX} (2**32 - 1), got {seed!r}"
+    )
+    assert list(tmp_path.iterdir()) == []  # refused before anything is written
+
+
 def test_run_mistakes_are_one_line_errors(rnnkit, run_dir):
     result = rnnkit("diagnose", "gradients", run_dir, "--hidden-size", "4")
     assert_one_line_error(result, "--hidden-size", "fresh cores", prefix=DIAGNOSE)
@@ -132,3 +150,20 @@ def test_out_that_is_a_file_or_under_one_is_refused_and_left_as_it_was(rnnkit, t
     assert corpus.read_bytes() == b"hello world\n" and list(tmp_path.iterdir()) == [corpus]
     code, _, err = rnnkit(*fresh, "--out", tmp_path / "new" / "folder")
     assert code == 0 and (tmp_path / "new" / "folder" / "gradients.json").is_file(), err
+
+
+def test_the_command_diagnoses_a_run_whose_checkpoint_holds_an_inf(rnnkit, run_dir):
+    folder = run_dir / "checkpoints"
+    checkpoint = load_checkpoint(folder, "best")
+    tensors = dict(checkpoint.tensors)
+    tensors["model.recurrent.weight_hh_l0"][0, 0] = math.inf
+    save_checkpoint(folder, ["best"], tensors, checkpoint.meta)
+
+    code, out, err = rnnkit("diagnose", "gradients", run_dir, "--seq-len", "12", "--json")
+    assert code == 0, err
+    summary = json.loads(out)["cells"]
+    (cell,) = summary.values()
+    assert cell["sigma_max"] is None and cell["layers"][0]["spectrum"]["i"]["sigma_max"] is None
+    code, out, err = rnnkit("diagnose", "gradients", run_dir, "--seq-len", "12")
+    assert code == 0, err
+    assert out.splitlines()[1].split()[-4:-2] == ["-", "-"]

@@ -17,6 +17,7 @@ from rnnkit.diagnostics.language_model import language_model_loss
 from rnnkit.diagnostics.report import readout_loss
 from rnnkit.models import LanguageModel, LanguageModelConfig
 from rnnkit.nn.init import identity_
+from rnnkit.nn.regularise import regularise
 from rnnkit.reference import rnn as reference_rnn
 
 from .helpers import hand_loop, norms_by_distance, torch_cells
@@ -233,3 +234,55 @@ def test_layers_that_cannot_be_diagnosed_are_refused_with_a_reason():
         diagnose(
             two, lambda m: m.layers[0](x)[0].sum() + m.layers[0](x)[0].sum(), layer_name="layers.0"
         )
+
+
+def _zoned_hand_loop(cell: nn.LSTMCell, x, hidden: float, cell_state: float):
+    """Krueger et al.'s zoneout in evaluation around torch.nn's LSTM cell, by hand: the cell's
+    own update (h~, c~), then the carried state ``s_t = p s_{t-1} + (1 - p) s~_t``; every
+    carried ``(h_t, c_t)`` keeps its gradient."""
+    h = c = x.new_zeros(x.shape[1], H)
+    states = []
+    for t in range(len(x)):
+        fresh_h, fresh_c = cell(x[t], (h, c))
+        h = hidden * h + (1 - hidden) * fresh_h
+        c = cell_state * c + (1 - cell_state) * fresh_c
+        h.retain_grad()
+        c.retain_grad()
+        states.append((h, c))
+    return states
+
+
+@pytest.mark.parametrize("loss", ["last", "sum"])
+@pytest.mark.parametrize("wrapped", ["layer", "recurrent"])
+def test_an_lstm_under_zoneout_has_its_cell_state_c_equal_to_a_hand_loop(wrapped, loss):
+    if wrapped == "layer":  # the standard layer wraps its cells as it runs them
+        layer = regularise(_layer("lstm"), zoneout=0.3, recurrent_dropout=0.2)
+        hidden = cell_state = 0.3
+    else:  # a Recurrent over a cell the user wrapped, with a rate of its own for c
+        torch.manual_seed(1)
+        lstm = rn.recurrent_dropout(rn.LSTMCell(D, H), 0.2)
+        layer = rn.Recurrent(rn.Zoneout(lstm, 0.3, cell_state=0.6)).double()
+        hidden, cell_state = 0.3, 0.6
+    x, u = _batch(seed=7)
+    diagnosis = diagnose(layer, readout_loss(x, u, loss), loss=loss)
+
+    reference = nn.LSTMCell(D, H).double()
+    source = layer if wrapped == "layer" else layer.cells[0].cell
+    with torch.no_grad():  # the same weights (recurrent dropout is off in evaluation)
+        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            suffix = "_l0" if wrapped == "layer" else ""
+            getattr(reference, name).copy_(getattr(source, name + suffix))
+    states = _zoned_hand_loop(reference, x, hidden, cell_state)
+    hs = torch.stack([s[0] for s in states]) @ u  # (T, N)
+    (hs[-1] if loss == "last" else hs).sum().backward()
+
+    assert diagnosis.parts(0) == ["h", "c"]
+    assert diagnosis.flow.curve(0, "h") == pytest.approx(norms_by_distance(states, 0), rel=1e-10)
+    # h_T reads the fresh c~_T, not the carried c_T, which no later step reads: no gradient
+    assert states[-1][1].grad is None and diagnosis.flow.curve(0, "c")[0] == 0
+    cell_norms = norms_by_distance(states[:-1], 1)  # carried c_t, t < T: total dL/dc_t
+    assert diagnosis.flow.curve(0, "c")[1:] == pytest.approx(cell_norms, rel=1e-10)
+    assert min(cell_norms) > 0
+    summary, record = diagnosis.summary(), diagnosis.record(distances=(1,))
+    assert summary["cell_grad_norms"] == diagnosis.flow.curve(0, "c")
+    assert record["grad_norm/l0/c/d1"] == diagnosis.flow.curve(0, "c")[1]

@@ -17,6 +17,7 @@ import json
 import math
 
 from rnnkit.cli.args import add_device_flag, command
+from rnnkit.cli.numbers import seed
 from rnnkit.models.recurrent import describe_cells
 from rnnkit.training.run_dir import CHECKPOINT_NAMES
 
@@ -58,7 +59,7 @@ def register(subparsers) -> None:
     fresh.add_argument("--hidden-size", type=int, metavar="H", help="(default 128)")
     fresh.add_argument("--input-size", type=int, metavar="D", help="(default: the hidden size)")
     fresh.add_argument("--layers", type=int, metavar="L", help="(default 1)")
-    fresh.add_argument("--seed", type=int, help="weights, inputs and readout (default 0)")
+    fresh.add_argument("--seed", type=seed, help="weights, inputs and readout (default 0)")
     gradients.add_argument(
         "--checkpoint", choices=CHECKPOINT_NAMES, help="a run's checkpoint (default: best)"
     )
@@ -128,8 +129,8 @@ def format_table(report: dict) -> str:
     for name, summary in report["cells"].items():
         for index, layer in enumerate(summary["layers"]):
             blocks = list(layer["spectrum"].values())
-            sigma = max((b["sigma_max"] for b in blocks), default=None)
-            rho = max((b["spectral_radius"] for b in blocks), default=None)
+            sigma = _largest([b["sigma_max"] for b in blocks])
+            rho = _largest([b["spectral_radius"] for b in blocks])
             gate, share = max(
                 ((g, v["saturated"]) for g, v in layer["saturation"].items()),
                 key=lambda item: item[1],
@@ -163,6 +164,14 @@ def _log_ratio(curve: list, d: int) -> str:
     if not first or value is None:  # zero, or not finite (null in the JSON)
         return "-"
     return f"{math.log10(value / first):.1f}" if value > 0 else "-inf"
+
+
+def _largest(values: list) -> float | None:
+    """The largest of a layer's block values, None (shown as '-') when there are none or any
+    is None: a non-finite number, written as null in the JSON."""
+    if not values or any(value is None for value in values):
+        return None
+    return max(values)
 
 
 def _number(value) -> str:

@@ -23,7 +23,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence
 
-from rnnkit.nn import GRU, LSTM, RNN, LSTMCell, Recurrent, StepStates
+from rnnkit.nn import GRU, LSTM, RNN, LSTMCell, Recurrent, StepStates, Zoneout
 from rnnkit.nn.layers import layer_cells
 from rnnkit.nn.recurrence import cell_output
 from rnnkit.nn.sequences import prepare_input
@@ -158,11 +158,21 @@ def _padded(lengths, input: Tensor, batch_first: bool) -> bool:
 
 def state_parts(cell: nn.Module, state: State) -> tuple[str, ...]:
     """Names of the tensors of a cell's state: ``("h",)`` for a tensor state, ``("h", "c")``
-    for an LSTM cell (rnnkit's or torch.nn's). For another tuple state, ``h`` is the part the
-    cell emits (its ``output``, by default the first) and the others are ``s0``, ``s1`` ...
-    by position."""
+    for an LSTM cell (rnnkit's or torch.nn's), also inside a :class:`rnnkit.nn.Zoneout`
+    (recurrent dropout is an attribute of the cell, not a wrapper). For another tuple state,
+    ``h`` is the part the cell emits (its ``output``, by default the first) and the others are
+    ``s0``, ``s1`` ... by position.
+
+    Under zoneout the recorded ``(h_t, c_t)`` is the zoned state, the one step ``t + 1`` reads
+    (``c_t = p c_{t-1} + (1 - p) c~_t`` in evaluation). Krueger et al.'s ``h_t`` is computed
+    from the cell's own update ``c~_t``, not from ``c_t``, so nothing reads ``c_T`` after the
+    last step: ``dL/dc_T`` is exactly 0 (for either loss), so the ``c`` curve, measured
+    against its last-step value, gives horizon 0 and no line in the plot; its norms from one
+    step back on are the gradient reaching the cell's memory."""
     if isinstance(state, Tensor):
         return ("h",)
+    while isinstance(cell, Zoneout):
+        cell = cell.cell
     if isinstance(cell, (LSTMCell, nn.LSTMCell)):
         return ("h", "c")
     emitted = cell_output(cell)(state)

@@ -72,8 +72,12 @@ class Diagnosis:
         return self.flow.memory_horizon(layer, part, self.threshold)
 
     def largest(self, key: str) -> float | None:
-        """The largest ``sigma_max`` or ``spectral_radius`` over every layer and gate block."""
+        """The largest ``sigma_max`` or ``spectral_radius`` over every layer and gate block;
+        NaN when any block's is NaN (``max`` alone would skip a NaN or not, depending on where
+        it stands), so a model with one non-finite block is never reported as finite."""
         values = [block[key] for layer in self.spectrum for block in layer.values()]
+        if any(math.isnan(value) for value in values):
+            return math.nan
         return max(values) if values else None
 
     def summary(self) -> dict:

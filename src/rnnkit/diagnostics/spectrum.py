@@ -16,6 +16,8 @@ is reported separately, since only the stack as a whole is not square.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor, nn
 
@@ -23,10 +25,19 @@ from rnnkit.diagnostics.saturation import measured_cell
 
 
 def block_spectrum(weight: Tensor) -> dict[str, float]:
-    """``{"sigma_max": ..., "spectral_radius": ...}`` of a square matrix, in float64."""
+    """``{"sigma_max": ..., "spectral_radius": ...}`` of a square matrix, in float64.
+
+    A matrix with an inf or NaN (a diverged run's checkpoint) is reported, not refused: LAPACK
+    cannot decompose it, yet the diagnosis of such a model is exactly what its user wants.
+    Its ``sigma_max`` is inf when it holds an inf and no NaN (``sigma_max >= max |w_ij|``),
+    NaN when one is NaN; its spectral radius is NaN (the eigenvalues are not defined).
+    """
     if weight.dim() != 2 or weight.shape[0] != weight.shape[1]:
         raise ValueError(f"expected a square matrix, got shape {tuple(weight.shape)}")
     matrix = weight.detach().to(torch.float64)
+    if not bool(torch.isfinite(matrix).all()):
+        has_nan = bool(torch.isnan(matrix).any())
+        return {"sigma_max": math.nan if has_nan else math.inf, "spectral_radius": math.nan}
     return {
         "sigma_max": float(torch.linalg.svdvals(matrix)[0]),
         "spectral_radius": float(torch.linalg.eigvals(matrix).abs().max()),
