@@ -3,6 +3,7 @@
 import argparse
 import json
 import math
+import re
 
 import pytest
 import torch
@@ -174,3 +175,41 @@ def test_bad_arguments_are_clear_errors():
         run_command("--seq-lens", "10,x")
     with pytest.raises(ValueError, match="--sigma must be positive"):
         run_command("--sigma", "0")
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--lr", "1e39", "--lr must be positive and fit float32, at most 3.4e\\+38; got 1e\\+39"),
+        ("--lr", "inf", "--lr must be positive"),
+        ("--lr", "nan", "--lr must be positive"),
+        ("--sigma", "inf", "--sigma must be positive and fit float32, from 1.2e-38 to 3.4e\\+38"),
+        ("--sigma", "1e300", "--sigma must be positive and fit float32"),
+        ("--sigma", "nan", "--sigma must be positive"),
+        ("--sigma", "1e-50", "--sigma must be positive and fit float32"),
+    ],
+)
+def test_lr_and_sigma_outside_float32_are_refused_with_exit_2(capsys, flag, value, message):
+    """They become float32 (SGD's step, W_hh's entries): 1e39 used to end in a traceback, inf
+    in oneMKL errors, sigma_max nan and "diverged at step 1" with exit 0."""
+    from rnnkit.cli.main import main
+
+    argv = ["experiment", "exploding", "--steps", "1", "--hidden-size", "4", "--seq-lens", "3"]
+    assert main([*argv, "--train-seq-len", "3", flag, value]) == 2
+    assert re.search(message, capsys.readouterr().err)
+
+
+def test_largest_float32_sigma_still_runs():
+    config = ExplodingConfig(sigma=3.4e38, seq_lens=(3,), hidden_size=4, steps=1)
+    assert exploding_case(config)["sigma_max"] == pytest.approx(3.4e38, rel=1e-6)
+
+
+@pytest.mark.parametrize("seed", ["-1", "4294967296", "x"])
+@pytest.mark.parametrize("experiment", ["exploding", "adding"])
+def test_a_seed_outside_0_to_2_32_is_refused_with_exit_2(capsys, seed, experiment):
+    from rnnkit.cli.main import main
+
+    with pytest.raises(SystemExit) as exit_info:  # argparse's exit, as every other --seed
+        main(["experiment", experiment, "--seed", seed])
+    assert exit_info.value.code == 2
+    assert "expected a seed, an integer from 0 to 4294967295" in capsys.readouterr().err

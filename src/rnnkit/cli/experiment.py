@@ -21,6 +21,7 @@ import sys
 from rnnkit.cli import experiment_exploding
 from rnnkit.cli.args import clip_norm, command, positive_int, threads
 from rnnkit.cli.main import UsageError
+from rnnkit.cli.numbers import seed
 from rnnkit.experiments.config import TASK_DEFAULTS, experiment_config
 from rnnkit.models.recurrent import check_cell, describe_cells, parse_cells
 from rnnkit.training.config import PRECISIONS, SCHEDULES, format_duration, parse_duration
@@ -124,7 +125,7 @@ def _add_optimisation_flags(parser: argparse.ArgumentParser, defaults: dict) -> 
         "--clip", type=clip_norm, metavar="NORM", help=f"gradient norm; 0 turns it off ({clip})"
     )
     parser.add_argument("--eval-every", type=positive_int, metavar="N")
-    parser.add_argument("--seed", type=int)
+    parser.add_argument("--seed", type=seed, metavar="SEED")
 
 
 def _add_augment_flags(parser: argparse.ArgumentParser, defaults: dict) -> None:
@@ -161,7 +162,7 @@ def _add_regularisation_flags(parser: argparse.ArgumentParser, defaults: dict) -
         "--dropout",
         type=float,
         metavar="P",
-        help="dropout on the last state before the output layer "
+        help="dropout on the state the output layer reads (copy: every step's), in training "
         f"(default {defaults.get('dropout', 0):g})",
     )
     parser.add_argument(

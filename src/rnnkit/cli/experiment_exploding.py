@@ -17,6 +17,7 @@ import torch
 
 from rnnkit.cli.args import command
 from rnnkit.cli.main import UsageError
+from rnnkit.cli.numbers import seed
 
 
 def register(tasks) -> None:
@@ -65,7 +66,7 @@ def add_arguments(parser: argparse.ArgumentParser, defaults) -> None:
     parser.add_argument(
         "--hidden-size", type=int, default=defaults.hidden_size, help="(default: %(default)s)"
     )
-    parser.add_argument("--seed", type=int, default=defaults.seed, help="(default: %(default)s)")
+    parser.add_argument("--seed", type=seed, default=defaults.seed, help="(default: %(default)s)")
     parser.add_argument("--out", metavar="DIR", help="(default: runs/exploding-<time>)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 

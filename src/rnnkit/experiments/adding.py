@@ -68,7 +68,13 @@ class AddingTask(SyntheticTask):
 
     def build_model(self) -> SequenceToOne:
         return SequenceToOne(
-            self.cell, 2, self.config.hidden_size, 1, "regression", horizon=self.seq_len
+            self.cell,
+            2,
+            self.config.hidden_size,
+            1,
+            "regression",
+            horizon=self.seq_len,
+            dropout=self.config.dropout,
         )
 
     def training_step(self, model: SequenceToOne, batch, carry) -> StepOutput:

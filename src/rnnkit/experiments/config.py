@@ -37,7 +37,8 @@ class ExperimentConfig:
     ``augment_rotate`` (degrees), ``augment_scale`` (relative) and ``augment_elastic`` (pixels)
     distort training images further (``rnnkit.experiments.augment``).
     ``weight_decay`` > 0 trains with AdamW (decoupled decay) instead of Adam; ``dropout`` is
-    the probability of zeroing each unit of the last state before the output layer.
+    the probability of zeroing each unit of the state the output layer reads, in training only:
+    the last step's (adding, images), every step's (copy, which answers at every step).
     ``precision``: "fp32", "bf16" (autocast; evaluation stays fp32) or "auto".
     """
 
@@ -62,7 +63,7 @@ class ExperimentConfig:
     augment_scale: float = 0.0  # images: magnify by a factor in [1 - s, 1 + s]
     augment_elastic: float = 0.0  # images: elastic warp moving pixels by up to this much
     weight_decay: float = 0.0  # > 0: AdamW with this decoupled weight decay
-    dropout: float = 0.0  # on the last state, before the output layer
+    dropout: float = 0.0  # on the state the output layer reads (every task)
     precision: str = "fp32"
     threads: int | None = 1  # these models are small: one thread is fastest on a shared CPU
     adapt_threads: bool = False

@@ -80,7 +80,12 @@ class CopyTask(SyntheticTask):
 
     def build_model(self) -> SequenceTagger:
         return SequenceTagger(
-            self.cell, VOCAB, self.config.hidden_size, VOCAB, horizon=self.seq_len + 20
+            self.cell,
+            VOCAB,
+            self.config.hidden_size,
+            VOCAB,
+            horizon=self.seq_len + 20,
+            dropout=self.config.dropout,
         )
 
     def training_step(self, model: SequenceTagger, batch, carry) -> StepOutput:

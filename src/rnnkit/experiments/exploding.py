@@ -64,6 +64,8 @@ DEFAULT_SEQ_LENS = (10, 20, 50, 100, 200)
 BASELINE_MSE = 2 / 3  # Var(x_T + x_{T-1}) with x ~ U(-1, 1): 2 * 1/3
 PLOT_NAME = "exploding.png"
 FINAL_WINDOW = 20  # the final loss is the mean of this many last training steps
+TINY = torch.finfo(torch.float32).tiny  # the smallest normal float32, about 1.2e-38
+LARGEST = torch.finfo(torch.float32).max  # about 3.4e38
 
 
 @dataclass(frozen=True)
@@ -83,15 +85,24 @@ class ExplodingConfig:
     seed: int = 0
 
     def validate(self) -> None:
-        if not self.sigma > 0:
-            raise ValueError(f"--sigma must be positive, got {self.sigma}")
+        """A ValueError naming the first setting out of range. ``sigma`` and ``lr`` become
+        float32 (``W_hh``'s entries, SGD's step factor): past float32's largest number, 3.4e38,
+        sigma turns into inf and lr cannot be converted at all; below its smallest normal
+        number, 1.2e-38, sigma rounds towards 0, no longer the singular value asked for."""
+        if not TINY <= self.sigma <= LARGEST:
+            raise ValueError(
+                f"--sigma must be positive and fit float32, from {TINY:.2g} to {LARGEST:.2g}; "
+                f"got {self.sigma:g}"
+            )
         if not self.seq_lens or min(self.seq_lens) < 2:
             raise ValueError(f"--seq-lens needs lengths >= 2, got {self.seq_lens}")
         for name in ("hidden_size", "train_seq_len", "steps", "batch_size"):
             if getattr(self, name) < (2 if name == "train_seq_len" else 1):
                 raise ValueError(f"{name} is too small: {getattr(self, name)}")
-        if not (math.isfinite(self.lr) and self.lr > 0):
-            raise ValueError(f"--lr must be a positive number, got {self.lr:g}")
+        if not 0 < self.lr <= LARGEST:
+            raise ValueError(
+                f"--lr must be positive and fit float32, at most {LARGEST:.2g}; got {self.lr:g}"
+            )
         if not (math.isfinite(self.clip) and self.clip > 0):
             raise ValueError(
                 "--clip must be a positive gradient norm: the experiment compares an unclipped "

@@ -61,7 +61,9 @@ class SequenceToOne(nn.Module):
 
 class SequenceTagger(nn.Module):
     """One set of ``output_size`` logits per step; the loss is the cross-entropy averaged over
-    every step of every sequence (targets (N, T) of class indexes)."""
+    every step of every sequence (targets (N, T) of class indexes). ``dropout``: on every
+    step's state, where the output layer reads it, in training only (the same place as
+    ``SequenceToOne``'s, which reads only the last step); never on the recurrence."""
 
     def __init__(
         self,
@@ -70,14 +72,16 @@ class SequenceTagger(nn.Module):
         hidden_size: int,
         output_size: int,
         horizon: int | None = None,
+        dropout: float = 0.0,
     ):
         super().__init__()
         self.core = build_recurrent(cell, input_size, hidden_size, horizon=horizon)
+        self.dropout = nn.Dropout(dropout)  # on what the head reads; nothing at evaluation
         self.head = nn.Linear(hidden_size, output_size)
 
     def forward(self, inputs: torch.Tensor, targets: torch.Tensor | None = None):
         output, _ = self.core(inputs)  # (N, T, H)
-        logits = self.head(output)  # (N, T, K)
+        logits = self.head(self.dropout(output))  # (N, T, K)
         if targets is None:
             return logits, None
         loss = F.cross_entropy(logits.float().flatten(0, 1), targets.flatten())  # (N*T, K)

@@ -243,7 +243,10 @@ def run_one(task, config: ExperimentConfig, run_dir: Path, reporter: Reporter) -
 def diagnostics_callbacks(task, config: ExperimentConfig) -> list:
     """``--diagnose-every N``: gradient flow through time, ``W_hh`` spectra and saturation on
     a fixed batch of test sequences, logged as "diagnostics" records (``rnnkit.diagnostics``).
-    The loss is summed over the batch, so the norms are each sequence's own."""
+
+    The norms need the loss summed, not averaged, to be each sequence's own. Each model returns
+    the mean over its targets (N for adding and the images, N * T for copy's every step):
+    times ``targets.numel()``, the count that mean divided by, it is the sum for every task."""
     if not config.diagnose_every:
         return []
     from rnnkit.diagnostics.callback import GradientDiagnostics
@@ -252,7 +255,7 @@ def diagnostics_callbacks(task, config: ExperimentConfig) -> list:
 
     def compute_loss(model):
         _, loss = model(inputs.double(), targets)
-        return loss * len(inputs)
+        return loss * targets.numel()
 
     return [GradientDiagnostics(config.diagnose_every, compute_loss, loss=task.diagnostics_loss)]
 
