@@ -79,3 +79,13 @@ def test_a_period_longer_than_the_training_part_names_what_fits(rnnkit, tmp_path
     assert not out.exists()
     code, _, err = rnnkit(*args, "--period", "72")
     assert code == 0, err
+
+
+def test_a_one_hot_input_refuses_an_embedding_size(rnnkit, tmp_path):
+    out = tmp_path / "never"
+    args = ["train", *classify_data(tmp_path), *TINY, "--embedding", "onehot", "--out", out]
+    message = "--embedding-size applies to --embedding learned only"
+    assert_one_line_error(rnnkit(*args, "--embedding-size", "7"), message)
+    assert not out.exists()
+    code, _, err = rnnkit(*args)
+    assert code == 0, err

@@ -269,6 +269,10 @@ def fit_encoder(data, config: ClassifyConfig) -> InputEncoder:
     text_only = labelled.changed_options(config, TEXT_OPTIONS) if data.kind == "vectors" else []
     if text_only:
         raise ValueError(f"{data.name} holds vectors, not text; {text_only[0][1]} does not apply")
+    learned_only = [("model", "embedding_size", "--embedding-size")]
+    if config.model.embedding == "onehot" and labelled.changed_options(config, learned_only):
+        raise ValueError("--embedding-size applies to --embedding learned only; a one-hot "
+                         "input has one feature per token of the vocabulary")  # fmt: skip
     conv_only = [] if config.model.conv_channels else labelled.changed_options(config, CONV_OPTIONS)
     if conv_only:
         raise ValueError(
