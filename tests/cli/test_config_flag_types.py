@@ -129,3 +129,18 @@ def test_the_largest_seed_trains(rnnkit, digits, tmp_path):
     assert code == 0, err
     record = json.loads((tmp_path / "vqa" / "config.json").read_text())["config"]
     assert record["trainer"]["seed"] == record["data"]["seed"] == SEED_MAX
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["translate", "RUN", "a sentence", "--seed", "-1"],
+        ["caption", "RUN", "IMAGE", "--seed", str(SEED_MAX + 1)],
+        ["demo", "--seed", "-1"],
+        ["gradcheck", "--seed", "1.5"],
+    ],
+)
+def test_a_seed_flag_outside_a_run_config_takes_the_same_range(rnnkit, capsys, argv):
+    """Sampling and demo seeds failed late (an overflow in torch's generator) or not at all."""
+    err = parse_error(rnnkit, capsys, *argv)
+    assert f"expected a seed, an integer from 0 to {SEED_MAX} (2**32 - 1), got {argv[-1]!r}" in err

@@ -29,6 +29,7 @@ from rnnkit.cli.args import (
     refuse_unused_decoding_flags,
     run_command,
 )
+from rnnkit.cli.numbers import seed
 from rnnkit.data.output_paths import figure_paths
 
 
@@ -46,7 +47,7 @@ def register(subparsers) -> None:
         metavar="T",
         help="sample the caption at this temperature instead of beam search (0: greedy)",
     )
-    parser.add_argument("--seed", type=int, help="seed of the sampling (with --temperature)")
+    parser.add_argument("--seed", type=seed, help="seed of the sampling (with --temperature)")
     parser.add_argument("--max-length", type=positive_int, metavar="N", help="most words")
     parser.add_argument(
         "--length-penalty",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from rnnkit.cli.numbers import seed
 from rnnkit.demo import TOY_TEXT, chance_loss, train_toy_lstm
 
 
@@ -14,7 +15,7 @@ def register(subparsers) -> None:
         description=__doc__,
     )
     parser.add_argument("--steps", type=_positive, default=300, help="training steps (300)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=seed, default=0)
     parser.set_defaults(func=demo_command)
 
 

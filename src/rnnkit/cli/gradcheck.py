@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from rnnkit.cli.numbers import non_negative_int
+from rnnkit.cli.numbers import seed
 from rnnkit.reference import gradcheck
 from rnnkit.reference.losses import LOSSES
 from rnnkit.reference.network import CELLS
@@ -23,9 +23,7 @@ def register(subparsers) -> None:
         description=__doc__.splitlines()[0],
     )
     parser.add_argument("--cell", choices=tuple(CELLS), default="rnn")
-    parser.add_argument(
-        "--seed", type=non_negative_int, default=0, help="seed of the random problem"
-    )
+    parser.add_argument("--seed", type=seed, default=0, help="seed of the random problem")
     parser.add_argument("--loss", choices=tuple(LOSSES), default="cross_entropy")
     parser.add_argument(
         "--nonlinearity", choices=("tanh", "relu"), default="tanh", help="rnn cell only"

@@ -27,6 +27,7 @@ from rnnkit.cli.args import (
     refuse_unused_decoding_flags,
     run_command,
 )
+from rnnkit.cli.numbers import seed
 from rnnkit.data.output_paths import figure_paths
 
 
@@ -42,7 +43,7 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--temperature", type=float, metavar="T", help="sample at temperature T instead of beam"
     )
-    parser.add_argument("--seed", type=int, help="seed of the sampling (with --temperature)")
+    parser.add_argument("--seed", type=seed, help="seed of the sampling (with --temperature)")
     parser.add_argument("--attention-png", metavar="PATH", help="write the attention heatmap")
     add_device_flag(parser)
     add_backend_flag(parser)
