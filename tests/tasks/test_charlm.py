@@ -11,7 +11,7 @@ import torch
 from rnnkit.data.batching import split_contiguous
 from rnnkit.data.encoding import encode_corpus
 from rnnkit.data.vocab import Vocab
-from rnnkit.tasks.charlm import CharLMTask, mean_loss, prime_ids, resume, train
+from rnnkit.tasks.charlm import CharLMTask, mean_loss, prepare, prime_ids, resume, train
 from rnnkit.tasks.charlm_runs import evaluate_run, load_run, sample_run
 from rnnkit.training import checkpoint as ckpt
 from rnnkit.training.metrics import read_metrics
@@ -228,3 +228,48 @@ def test_a_damaged_checkpoint_is_a_clear_error_and_best_survives(tiny_config, tm
         load_run(tmp_path / "r", "last")
     assert (folder / "best.safetensors").read_bytes() == best
     assert ckpt.load_checkpoint(folder, "best").meta["step"] > 0
+
+
+@pytest.mark.parametrize(
+    ("overrides", "words"),
+    [
+        ({"data.max_chars": 21}, "the validation part of the text is 1 character(s)"),
+        ({"data.max_chars": 30}, "the test part of the text is 1 character(s)"),
+        ({"data.batch_size": 64, "data.max_chars": 100}, "too few for --batch-size 64"),
+    ],
+)
+def test_a_text_too_short_for_a_part_is_refused_before_the_run_exists(
+    tiny_config, tmp_path, overrides, words
+):
+    """The length the message asks for is the shortest that prepares, one less is refused;
+    before, a short validation part failed at the first evaluation, after training."""
+    config = tiny_config(**overrides)
+    with pytest.raises(ValueError, match=r"give a larger --max-chars: at least \d+") as error:
+        train(config, tmp_path / "r")
+    assert words in str(error.value) and not (tmp_path / "r").exists()
+    needed = int(str(error.value).rsplit("at least ", 1)[1].split()[0].replace(",", ""))
+    assert prepare(tiny_config(**{**overrides, "data.max_chars": needed}), None)
+    with pytest.raises(ValueError, match="too few"):
+        prepare(tiny_config(**{**overrides, "data.max_chars": needed - 1}), None)
+
+
+def test_a_split_beside_other_text_is_refused(tiny_config, tmp_path):
+    train(tiny_config(**{"trainer.max_steps": 4}), tmp_path / "r")
+    with pytest.raises(ValueError, match="--split val picks a part of the run's own text"):
+        evaluate_run(tmp_path / "r", data=tiny_config().data.source, split="val")
+    assert evaluate_run(tmp_path / "r", split=None)["data"].startswith("test split of ")
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"length": 0}, {"temperature": -2.0}, {"top_k": 0}, {"seed": 2**64}, {"beam": 2, "length": 0}],
+)
+def test_bad_sampling_options_are_refused_before_the_prime_is_passed_on(
+    tiny_config, tmp_path, options
+):
+    """``sample_run`` handed ``on_text`` the prime before the generator checked its options."""
+    train(tiny_config(**{"trainer.max_steps": 4}), tmp_path / "r")
+    pieces = []
+    with pytest.raises((ValueError, RuntimeError)):
+        sample_run(tmp_path / "r", "ROMEO", **{"length": 5, **options}, on_text=pieces.append)
+    assert pieces == []

@@ -48,3 +48,56 @@ def test_numpy_validation_loss_is_chance_for_an_untrained_uniform_model(tiny_tex
 def test_numpy_engine_rejects_its_unknown_options(tiny_text):
     with pytest.raises(ValueError, match="optimizers sgd, momentum, adagrad, adam"):
         train_numpy(NumpyCharLMConfig(source=str(tiny_text), optimizer="rmsprop"))
+
+
+def _training_that_fails(monkeypatch):
+    from rnnkit.reference import charlm as reference
+
+    calls = []
+
+    def fails(*args, **kwargs):
+        calls.append(args)
+        raise RuntimeError("training failed")
+
+    monkeypatch.setattr(reference, "train", fails)
+    return calls
+
+
+def test_numpy_engine_refuses_a_taken_out_before_training(tiny_text, tmp_path, monkeypatch):
+    """It trained to the end, then found that ``run_dir`` held a run (or other files)."""
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "notes.txt").write_text("mine\n")
+    calls = _training_that_fails(monkeypatch)
+    with pytest.raises(ValueError, match="already holds files and is not an rnnkit run"):
+        train_numpy(NumpyCharLMConfig(source=str(tiny_text), steps=5), taken)
+    assert calls == [] and [p.name for p in taken.iterdir()] == ["notes.txt"]
+
+
+def test_numpy_engine_leaves_nothing_when_training_fails(tiny_text, tmp_path, monkeypatch):
+    """The run directory is made before training, and removed again if training fails: a
+    new folder entirely, an empty folder the user made back to empty."""
+    calls = _training_that_fails(monkeypatch)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for out in (tmp_path / "new", empty):
+        with pytest.raises(RuntimeError, match="training failed"):
+            train_numpy(NumpyCharLMConfig(source=str(tiny_text), steps=5), out)
+    assert len(calls) == 2
+    assert not (tmp_path / "new").exists() and list(empty.iterdir()) == []
+
+
+def test_numpy_engine_decodes_with_the_encoding_given(tmp_path):
+    path = tmp_path / "latin1.txt"
+    text = "na\u00efve caf\u00e9, d\u00e9j\u00e0 vu\n" * 80
+    path.write_bytes(text.encode("latin-1"))
+    config = NumpyCharLMConfig(source=str(path), hidden_size=8, steps=3, sample_length=5)
+    with pytest.raises(ValueError, match="is not UTF-8 text"):
+        train_numpy(config, tmp_path / "strict")
+    config.encoding = "latin-1"
+    train_numpy(config, tmp_path / "latin1")
+    assert set(json.loads((tmp_path / "latin1" / "vocab.json").read_text())["symbols"]) >= set(
+        "\u00efe\u00e9\u00e0"
+    )
+    with pytest.raises(ValueError, match="unknown encoding 'klingon'"):
+        train_numpy(NumpyCharLMConfig(source=str(path), encoding="klingon"))

@@ -42,7 +42,7 @@ def register(subparsers) -> None:
         "ensemble (their mean predicted probabilities)",
     )
     parser.add_argument("--data", metavar="PATH|NAME", help="evaluate on this text instead")
-    parser.add_argument("--split", choices=SPLITS, default="test", help="(default: test)")
+    parser.add_argument("--split", choices=SPLITS, help="(default: test; not with --data)")
     add_device_flag(parser)
     add_backend_flag(parser)
     parser.add_argument(
@@ -53,6 +53,11 @@ def register(subparsers) -> None:
 
 
 def evaluate_command(args: argparse.Namespace) -> int:
+    """Score a run with its task's ``evaluate``. ``--split`` is left None beside ``--data``,
+    so that a char model refuses the two together (the text given is scored whole) rather
+    than ignoring the split."""
+    if args.split is None and args.data is None:
+        args.split = "test"
     task = lifecycle.task_of(args.run_dir)
     cli = adapter(task)
     if args.more_runs and not getattr(cli, "ENSEMBLES", False):

@@ -14,6 +14,7 @@ import argparse
 import sys
 
 from rnnkit.cli.args import add_backend_flag, add_device_flag, backend_model, run_command
+from rnnkit.cli.numbers import seed
 from rnnkit.tasks.charlm_runs import sample_run
 
 DEFAULT_TEMPERATURE = 0.8
@@ -32,7 +33,7 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--top-k", type=int, metavar="K", help="sample from the K likeliest")
     parser.add_argument("--top-p", type=float, metavar="P", help="nucleus sampling: mass P")
-    parser.add_argument("--seed", type=int, help="the same seed gives the same text")
+    parser.add_argument("--seed", type=seed, metavar="N", help="the same seed gives the same text")
     parser.add_argument("--beam", type=int, metavar="K", help="beam search of width K instead")
     add_backend_flag(parser)
     add_device_flag(parser)

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rnnkit.data.batching import TokenStreams, detach_state
+from rnnkit.data.batching import TokenStreams, detach_state, split_contiguous
 from rnnkit.data.encoding import EncodedCorpus, encode_scanned
 from rnnkit.data.provenance import scan_corpus, scan_recorded_corpus
 from rnnkit.data.vocab import Vocab
@@ -36,7 +36,7 @@ from rnnkit.diagnostics.language_model import language_model_diagnostics
 from rnnkit.generation.sampling import generate
 from rnnkit.models.language_model import LanguageModel, LanguageModelConfig
 from rnnkit.tasks import lifecycle
-from rnnkit.tasks.charlm_config import CharLMConfig
+from rnnkit.tasks.charlm_config import CharLMConfig, DataConfig
 from rnnkit.tasks.spec import RunResult, TaskSpec, parameter_count
 from rnnkit.training import run_dir as layout
 from rnnkit.training.task import StepOutput
@@ -63,7 +63,7 @@ class CharLMTask:
         self.streams = TokenStreams(
             torch.from_numpy(corpus.train), config.data.batch_size, config.data.seq_len
         )
-        self.prime_ids = prime_ids(self.vocab, config.sampling.prime)
+        self.prime_ids = prime_ids(self.vocab, config.sampling.prime, TRAINING_VOCAB)
 
     def build_model(self) -> LanguageModel:
         return LanguageModel(self.config.model, len(self.vocab))
@@ -143,10 +143,16 @@ def mean_loss(model: LanguageModel, ids: np.ndarray, batch_size: int, seq_len: i
     return total / count
 
 
-def prime_ids(vocab: Vocab, prime: str) -> list[int]:
+RUN_VOCAB = "see vocab.json in the run directory"
+TRAINING_VOCAB = "the vocabulary is the training text's characters; give a --prime made of them"
+
+
+def prime_ids(vocab: Vocab, prime: str, where: str = RUN_VOCAB) -> list[int]:
     """The ids of ``prime``; "" means a newline (or the first symbol if there is none).
 
-    A prime with characters the vocabulary lacks is a ValueError that lists them.
+    A prime with characters the vocabulary lacks is a ValueError that lists them and ends with
+    ``where``: where to find the characters the model knows (a new run has no run directory
+    yet, so its task says ``TRAINING_VOCAB``).
     """
     if prime == "":
         return [vocab.stoi["\n"] if "\n" in vocab.stoi else 1]
@@ -155,7 +161,7 @@ def prime_ids(vocab: Vocab, prime: str) -> list[int]:
         raise ValueError(
             f"the prime has {len(unknown)} character(s) not in the run's vocabulary: "
             f"{', '.join(repr(c) for c in unknown)} (the model knows {len(vocab) - 1} "
-            "characters; see vocab.json in the run directory)"
+            f"characters; {where})"
         )
     return vocab.encode(prime)
 
@@ -180,7 +186,52 @@ def prepare(config: CharLMConfig, text: str | None) -> CharLMTask:
             data.encoding,
             data.decode_errors,
         )
-    return CharLMTask(config, encode_scanned(stream, scan, data.split), source)
+    corpus = encode_scanned(stream, scan, data.split)
+    check_parts(corpus, config.data)
+    return CharLMTask(config, corpus, source)
+
+
+def check_parts(corpus: EncodedCorpus, data: DataConfig) -> None:
+    """Refuse a text whose parts are too short for a run, while nothing is written yet.
+
+    Training needs ``B`` streams of at least 2 characters (an input and its target); each
+    evaluation scores the validation part, and ``rnnkit evaluate`` the test part, which need
+    2 characters each for the same reason. Found only at the first evaluation, a short part
+    stopped a run that had already trained, and left its directory half made.
+    """
+    parts = (corpus.train, corpus.val, corpus.test)
+    total = sum(len(part) for part in parts)
+    least = (2 * data.batch_size, 2, 2 if data.split[2] > 0 else 0)
+    purposes = (f"for --batch-size {data.batch_size}", "to evaluate", "to evaluate")
+    for index, name in enumerate(("training", "validation", "test")):
+        if len(parts[index]) >= least[index]:
+            continue
+        if data.split[index] == 0:
+            remedy = f"give it a share of the split {data.split}"
+        else:
+            longer = "a larger --max-chars" if data.max_chars == total else "a longer text"
+            remedy = f"give {longer}: at least {_text_needed(data.split, least):,} characters"
+        raise ValueError(
+            f"{data.source}: the {name} part of the text is {len(parts[index]):,} character(s) "
+            f"({data.split[index]:g} of {total:,}), too few {purposes[index]}: it needs at "
+            f"least {least[index]:,}; {remedy}"
+        )
+
+
+def _text_needed(fractions, least) -> int:
+    """The length of the shortest text whose parts have ``least`` tokens each (or more)."""
+    length = max(int((n - 1) / f) for n, f in zip(least, fractions, strict=True) if f > 0)
+    while not _parts_hold(length, fractions, least):
+        length += 1  # each part is about length * fraction: a few steps at most
+    return length
+
+
+def _parts_hold(length: int, fractions, least) -> bool:
+    try:
+        parts = split_contiguous(range(length), fractions)
+    except ValueError:  # a part would be empty
+        return False
+    return all(len(part) >= n for part, n in zip(parts, least, strict=True))
 
 
 def reopen(run_dir: Path, record: dict, config: CharLMConfig) -> CharLMTask:

@@ -78,9 +78,13 @@ def sample_run(
     Sampling draws each character from the model's distribution (``temperature`` 0: greedy;
     ``top_k`` / ``top_p`` filter it) and calls ``on_text`` with the prime, then with each
     character as it is drawn. ``beam`` > 0 runs a beam search of that width instead (the most
-    likely continuation; it ignores the sampling options) and calls ``on_text`` once with the
-    whole continuation. ``model`` replaces the run's own (the same weights run elsewhere,
-    e.g. by ONNX Runtime: ``rnnkit.export.runtime``).
+    likely continuation; it ignores the sampling options) and calls ``on_text`` with the prime,
+    then once with the whole continuation. ``model`` replaces the run's own (the same weights
+    run elsewhere, e.g. by ONNX Runtime: ``rnnkit.export.runtime``).
+
+    The prime is passed on only when the first character is drawn, after the generator's own
+    checks of the options (a length, temperature, top-k, top-p or seed it cannot take), so a
+    bad option stops the call before anything is written, not after the prime.
     """
     if beam is not None and (isinstance(beam, bool) or not isinstance(beam, int) or beam < 1):
         raise ValueError(f"beam width must be an integer >= 1, got {beam!r}")
@@ -89,13 +93,20 @@ def sample_run(
     ids = prime_ids(run.vocab, prime)
     emit = on_text or (lambda text: None)
     start = run.vocab.decode(ids)
-    emit(start)
     with one_thread():
         if beam is not None:
             result = beam_search(model, ids, length, beam_size=beam, suppress_ids=(Vocab.unk_id,))
             continuation = run.vocab.decode(result.ids)
+            emit(start)
             emit(continuation)
             return start + continuation
+        unsaid = [start]  # the prime, said with the first character: after generate's checks
+
+        def on_token(token: int) -> None:
+            while unsaid:
+                emit(unsaid.pop())
+            emit(run.vocab.itos[token])
+
         generated = generate(
             model,
             ids,
@@ -104,7 +115,7 @@ def sample_run(
             top_k=top_k,
             top_p=top_p,
             seed=seed,
-            on_token=lambda token: emit(run.vocab.itos[token]),
+            on_token=on_token,
             suppress_ids=(Vocab.unk_id,),
         )
     return start + run.vocab.decode(generated)
@@ -113,19 +124,26 @@ def sample_run(
 def evaluate_run(
     run_dir: str | Path,
     data: str | None = None,
-    split: str = "test",
+    split: str | None = None,
     checkpoint: str = "best",
     model=None,
 ) -> dict:
     """Nats and bits per character of a run's model (or of ``model``, the same weights
     elsewhere: an ONNX export, int8 or not) on held-out text.
 
-    Without ``data``: the run's own ``split`` (``val`` or ``test``), cut from its recorded
-    training text exactly as in training. With ``data``: the whole text of that file,
-    directory or data set; characters outside the vocabulary count as ``<unk>``.
+    Without ``data``: the run's own ``split`` (``val`` or ``test``, the default), cut from its
+    recorded training text exactly as in training. With ``data``: the whole text of that file,
+    directory or data set, which has no split, so ``split`` with ``data`` is a ValueError
+    (it was ignored); characters outside the vocabulary count as ``<unk>``.
     The result's ``val_nats`` / ``val_bpc`` repeat ``nats`` / ``bpc`` under the names that
     ``train --json`` uses.
     """
+    if data is not None and split is not None:
+        raise ValueError(
+            f"--split {split} picks a part of the run's own text; --data {data} is evaluated "
+            "whole: give one or the other"
+        )
+    split = "test" if split is None else split
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; allowed: {', '.join(SPLITS)}")
     run = load_run(run_dir, checkpoint)

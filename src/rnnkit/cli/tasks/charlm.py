@@ -25,6 +25,8 @@ from rnnkit.training.config import OPTIMIZERS
 NUMPY_FLAGS = {  # flag dest -> NumpyCharLMConfig field
     "data.source": "source",
     "data.max_chars": "max_chars",
+    "data.encoding": "encoding",
+    "data.decode_errors": "decode_errors",
     "model.cell": "cell",
     "model.hidden_size": "hidden_size",
     "data.seq_len": "seq_len",
@@ -37,13 +39,19 @@ NUMPY_FLAGS = {  # flag dest -> NumpyCharLMConfig field
     "sampling.length": "sample_length",
 }
 NUMPY_TAKES = (
-    "--data --max-chars --cell (rnn|lstm|gru) --hidden-size --seq-len --batch-size --lr "
-    "--optimizer (sgd|momentum|adagrad|adam) --clip (by value) --max-steps --seed "
-    "--sample-length --out --json"
+    "--data --max-chars --encoding --decode-errors --cell (rnn|lstm|gru) --hidden-size "
+    "--seq-len --batch-size --lr --optimizer (sgd|momentum|adagrad|adam) --clip (by value) "
+    "--max-steps --seed --sample-length --out --json"
 )
 INSTEAD_OF_PREDICT = "; generate text from it with rnnkit sample"  # for rnnkit predict
 BACKENDS = True  # rnnkit evaluate --backend onnxruntime [--quantize int8]: nats/char of an export
-DRY_RUN = {"data.max_chars": 20_000, "trainer.eval_every": 3, "trainer.log_every": 1}
+DRY_RUN = {  # what --dry-run sets where no flag was given (--max-steps or --time-budget: both)
+    "data.max_chars": 20_000,
+    "trainer.eval_every": 3,
+    "trainer.log_every": 1,
+    "trainer.max_steps": 6,
+    "trainer.time_budget": None,
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -79,6 +87,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def start(args: argparse.Namespace):
     """A new run (or, with ``--engine numpy``, the lectures' NumPy trainer: printed here,
     nothing returned)."""
+    if args.out is not None and not args.out.strip():
+        raise ValueError(
+            "--out is empty; give a folder for the run, or leave --out out for a new "
+            "runs/charlm-<cell>-<time>"
+        )
     if args.engine == "numpy":
         _train_numpy(args)
         return None
@@ -88,12 +101,11 @@ def start(args: argparse.Namespace):
 
 
 def charlm_overrides(args: argparse.Namespace) -> dict:
-    """The dotted config keys the explicit flags set, and ``--dry-run``'s."""
+    """The dotted config keys the explicit flags set, and ``--dry-run``'s where none was given:
+    a stopping point the user gave (``--max-steps``, ``--time-budget``) is theirs to keep."""
     overrides = config_overrides(args)
     if args.dry_run:
         overrides = {**DRY_RUN, **overrides}
-        overrides.setdefault("trainer.max_steps", 6)
-        overrides["trainer.time_budget"] = None
     return overrides
 
 
