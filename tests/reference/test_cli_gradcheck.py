@@ -71,4 +71,7 @@ def test_a_negative_seed_is_a_one_line_error_naming_the_flag(capsys):
         main(["gradcheck", "--seed", "-1"])
     assert stop.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
-    assert err.endswith("error: argument --seed: expected an integer >= 0, got '-1'")
+    assert err.endswith(
+        "error: argument --seed: expected a seed, an integer from 0 to 4294967295 (2**32 - 1), "
+        "got '-1'"
+    )
