@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from rnnkit.cli.main import main
 from rnnkit.tasks import charlm, lifecycle
 from rnnkit.tasks.charlm_config import resolve_config
 from rnnkit.training.distributed import World, check_batch_size, shard
@@ -22,17 +23,17 @@ PARITY = ["parity", "--device", "cpu", "--length", "6", "--examples", "200", "--
           "--eval-every", "3", "--log-every", "1", "--threads", "1"]  # fmt: skip
 
 
-def rnnkit(args: list[str], ranks: int = 1, extra: tuple = ()) -> subprocess.CompletedProcess:
-    """``rnnkit ARGS`` in one process, or under ``torchrun --nproc-per-node RANKS``."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
+def rnnkit(args: list[str], ranks: int = 1, extra: tuple = ()) -> None:
+    """``rnnkit ARGS`` in this process (one rank: the reference, with no process to start), or
+    under ``torchrun --nproc-per-node RANKS``."""
     if ranks == 1:
-        command = [sys.executable, "-m", "rnnkit", *args]
-    else:
-        launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
-        command = [*launcher, f"--nproc-per-node={ranks}", *extra, "-m", "rnnkit", *args]
+        assert main(args) == 0
+        return
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    command = [*launcher, f"--nproc-per-node={ranks}", *extra, "-m", "rnnkit", *args]
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=240)
     assert done.returncode == 0, done.stderr[:4000]
-    return done
 
 
 def records(run_dir: Path, kind: str) -> list[dict]:
@@ -44,9 +45,9 @@ def train(task: list[str], out: Path, steps: int, ranks: int) -> None:
     rnnkit(["train", *task, "--max-steps", str(steps), "--out", str(out)], ranks)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def straight(tmp_path_factory) -> Path:
-    """The char model trained 9 steps by one process: the reference of every test here."""
+    """The char model trained 9 steps by one process (with this test's private cache)."""
     out = tmp_path_factory.mktemp("straight") / "run"
     train(CHARLM, out, 9, 1)
     return out
