@@ -13,14 +13,34 @@ needs_bf16_kernels = pytest.mark.skipif(
 )
 
 
+def _private_caches(tmp_path_factory, patch: pytest.MonkeyPatch) -> None:
+    """``$RNNKIT_CACHE`` in this session's temporary folder, shared by its tests: the char
+    model's token files never land in the user's ~/.cache (a test may set its own); and the
+    compiled time loops (rnnkit.nn.native): one build for all of this run's workers."""
+    patch.setenv("RNNKIT_CACHE", str(tmp_path_factory.getbasetemp() / "rnnkit-cache"))
+    patch.setenv(
+        "RNNKIT_NATIVE_CACHE", str(tmp_path_factory.getbasetemp().parent / "rnnkit-native")
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_caches_for_wide_fixtures(tmp_path_factory):
+    """The caches of :func:`_private_caches` and one torch thread for the session, so that the
+    module-scoped fixtures (trained runs), set up before any test's own fixtures, use them too:
+    they wrote token files and a second build of the time loops into the user's ~/.cache."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with pytest.MonkeyPatch.context() as patch:
+        _private_caches(tmp_path_factory, patch)
+        yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(autouse=True)
 def private_cache(tmp_path_factory, monkeypatch):
-    """``$RNNKIT_CACHE`` in this session's temporary folder, shared by its tests: the char
-    model's token files never land in the user's ~/.cache (a test may set its own)."""
-    monkeypatch.setenv("RNNKIT_CACHE", str(tmp_path_factory.getbasetemp() / "rnnkit-cache"))
-    # the compiled time loops (rnnkit.nn.native): one build for all of this run's workers
-    native = tmp_path_factory.getbasetemp().parent / "rnnkit-native"
-    monkeypatch.setenv("RNNKIT_NATIVE_CACHE", str(native))
+    """The same caches again for each test (one that changed them without monkeypatch is put
+    right)."""
+    _private_caches(tmp_path_factory, monkeypatch)
 
 
 @pytest.fixture(autouse=True)
