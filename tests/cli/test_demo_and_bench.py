@@ -56,6 +56,24 @@ def test_bench_layers_times_a_core_without_kernel_against_lstm_and_gru(capsys, c
         assert abs(record["ratio_vs_gru"] - record["ms"] / gru) < 1e-9
 
 
+def test_bench_table_keeps_its_columns_for_long_cell_names(capsys):
+    argv = ["bench", "layers", "--cells", "gru-lectures,gru", "--shape", "3,2,3,4,1"]
+    assert main([*argv, "--repeats", "1"]) == 0
+    header, *rows = capsys.readouterr().out.splitlines()[1:]
+    shape_ends = {line.index("T,N,in,hid,layers") + len("T,N,in,hid,layers") for line in [header]}
+    shape_ends |= {row.index("3,2,3,4,1") + len("3,2,3,4,1") for row in rows}
+    assert len(rows) == 8 and len(shape_ends) == 1, [header, *rows]
+
+
+def test_bench_and_demo_help_and_errors_read_as_written(capsys):
+    with pytest.raises(SystemExit):
+        main(["bench", "layers", "--help"])
+    assert "\n    torch    torch.nn.LSTM/GRU/RNN " in capsys.readouterr().out  # the table, as is
+    with pytest.raises(SystemExit):
+        main(["demo", "--steps", "abc"])
+    assert capsys.readouterr().err.strip().endswith("expected a positive integer, got 'abc'")
+
+
 def test_bench_bad_shape_is_a_one_line_error(capsys):
     assert main(["bench", "layers", "--shape", "6,2,3"]) == 2
     err = capsys.readouterr().err.strip()

@@ -122,6 +122,20 @@ def test_forgetting_the_tanh_derivative_is_detected(monkeypatch):
     assert check_gradients("rnn", seed=0)["max_rel_error"] > 1e-2
 
 
+def test_a_gradient_the_backward_pass_leaves_out_is_detected(monkeypatch):
+    """The check compared only the gradients the backward pass returned: one it left out
+    was never checked, and the check passed."""
+    right = Network.loss_and_gradients
+
+    def without_a_bias(self, *args, **kwargs):
+        loss, grads, rest = right(self, *args, **kwargs)
+        return loss, {k: v for k, v in grads.items() if k != "bias_hh"}, rest
+
+    monkeypatch.setattr(Network, "loss_and_gradients", without_a_bias)
+    with pytest.raises(ValueError, match=r"missing: \['bias_hh'\]"):
+        check_gradients("lstm", seed=0)
+
+
 # -- the pieces of the checker -----------------------------------------------------------------
 
 

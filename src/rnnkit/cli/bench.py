@@ -5,20 +5,21 @@ from __future__ import annotations
 import json
 
 from rnnkit.bench import layers
-from rnnkit.cli.args import add_device_flag, positive_int
+from rnnkit.cli.args import add_device_flag, command, positive_int
 from rnnkit.models.recurrent import describe_cells, parse_cells
 from rnnkit.training.devices import keep_freed_memory, resolve_device
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "bench", help="benchmarks that print ratios against torch.nn", description=__doc__
+    parser = command(
+        subparsers, "bench", __doc__, help="benchmarks that print ratios against torch.nn"
     )
     targets = parser.add_subparsers(dest="target", metavar="TARGET", required=True)
-    layer_parser = targets.add_parser(
+    layer_parser = command(
+        targets,
         "layers",
+        layers.__doc__,
         help="training-step time of the fused path, the loop and torch.nn",
-        description=layers.__doc__,
     )
     layer_parser.add_argument(
         "--cells",
@@ -54,6 +55,7 @@ def bench_layers_command(args) -> int:
         torch.set_num_threads(args.threads)
     shapes = [layers.parse_shape(s) for s in args.shapes] if args.shapes else layers.DEFAULT_SHAPES
     cells = parse_cells(args.cells, layers.BENCH_CELLS, "the benchmark")
+    width = max(len("cell"), 8, *(len(cell) for cell in cells))  # gru-lectures: 12
 
     def show(record: layers.Record) -> None:
         if not args.json:
@@ -62,7 +64,8 @@ def bench_layers_command(args) -> int:
             if record.ratio_vs_gru is not None:
                 ratios = f"{record.ratio_vs_torch:6.2f}x LSTM {record.ratio_vs_gru:6.2f}x GRU"
             print(
-                f"{record.cell:8s} {shape:>18s}  {record.impl:10s} {record.ms:10.2f} ms  {ratios}",
+                f"{record.cell:{width}s} {shape:>18s}  {record.impl:10s} {record.ms:10.2f} ms  "
+                f"{ratios}",
                 flush=True,
             )
 
@@ -74,7 +77,7 @@ def bench_layers_command(args) -> int:
             f"torch {torch.__version__} on {device}, {torch.get_num_threads()} threads, {heap}; "
             "training step = forward + backward"
         )
-        print(f"{'cell':8s} {'T,N,in,hid,layers':>18s}  {'impl':10s} {'time':>13s}  ratio")
+        print(f"{'cell':{width}s} {'T,N,in,hid,layers':>18s}  {'impl':10s} {'time':>13s}  ratio")
     records = layers.run(cells, shapes, repeats=args.repeats, on_record=show, device=device)
     if args.json:
         print(json.dumps([record.to_json() for record in records], indent=1))

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
-
-from rnnkit.cli.numbers import seed
+from rnnkit.cli.numbers import positive_int, seed
 from rnnkit.demo import TOY_TEXT, chance_loss, train_toy_lstm
 
 
@@ -14,16 +12,9 @@ def register(subparsers) -> None:
         help="train a small LSTM on a toy sequence and print the loss falling",
         description=__doc__,
     )
-    parser.add_argument("--steps", type=_positive, default=300, help="training steps (300)")
+    parser.add_argument("--steps", type=positive_int, default=300, help="training steps (300)")
     parser.add_argument("--seed", type=seed, default=0)
     parser.set_defaults(func=demo_command)
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
 
 
 def demo_command(args) -> int:

@@ -63,10 +63,18 @@ def numerical_gradient(f: Callable[[], float], x: np.ndarray, eps: float = EPSIL
 def compare_gradients(
     f: Callable[[], float], arrays: dict[str, np.ndarray], analytic: dict[str, np.ndarray]
 ) -> dict[str, float]:
-    """Relative error of analytic[name] against finite differences of f over arrays[name]."""
+    """Relative error of analytic[name] against finite differences of f over arrays[name],
+    for every array: a gradient the backward pass left out (or one for no array) is a
+    ValueError, not a parameter silently left unchecked."""
+    if set(analytic) != set(arrays):
+        missing, extra = sorted(set(arrays) - set(analytic)), sorted(set(analytic) - set(arrays))
+        raise ValueError(
+            f"the backward pass gave gradients for {sorted(analytic)}, not for every parameter "
+            f"(missing: {missing}; not parameters: {extra})"
+        )
     return {
         name: relative_error(analytic[name], numerical_gradient(f, arrays[name]))
-        for name in analytic
+        for name in arrays
     }
 
 
