@@ -31,6 +31,7 @@ from typing import Any
 
 import torch
 
+from rnnkit.tasks import resumption
 from rnnkit.tasks.resumption import refuse_a_spent_stop, restarted_attempt, set_stop
 from rnnkit.tasks.spec import RunResult, TaskSpec
 from rnnkit.training import distributed
@@ -154,6 +155,7 @@ def start(spec: TaskSpec, config, run_dir, here, *, again: bool, data, notes, re
         **spec.record(task),
         "config": config.to_dict(),
     }
+    resumption.refuse_changed_data(run_dir, notes or {}, record)  # started over: the same data
     if here.main:
         if again:
             layout.clear_attempt(run_dir)
@@ -215,6 +217,7 @@ def start_over(run: Run, new_stop: bool, reporter, callbacks: Callbacks) -> RunR
             " and the new stopping point" if new_stop else "",
         )
     notes = {k: v for k, v in run.record.items() if k not in ("format_version", "task", "config")}
+    resumption.recorded_data(run.config, run.record)
     options = {"data": None, "notes": notes, "reporter": reporter, "callbacks": callbacks}
     return start(run.spec, run.config, run.run_dir, here, again=True, **options)
 

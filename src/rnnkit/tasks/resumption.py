@@ -1,10 +1,12 @@
 """What a stopped run may go on with (``rnnkit.tasks.lifecycle.resume``): the stopping point
 and device a resume may change, the checks that the new stop is still ahead, and the run
-directory that an earlier attempt of a torchrun job left behind.
+directory that an earlier attempt of a torchrun job left behind; a run started over (killed
+before its first checkpoint) reads the data it recorded, or refuses changed data.
 
     changed = set_stop(config, max_steps=2000, time_budget=None, device="cpu")
     refuse_a_spent_stop(run_dir, checkpoint, recorded, max_steps=2000, budget=None)
     retry = restarted_attempt("runs/ner")   # under torchrun --max-restarts, else None
+    recorded_data(config, record)           # a run started over reads what it recorded
 """
 
 from __future__ import annotations
@@ -58,3 +60,25 @@ def restarted_attempt(run_dir: str | Path | None) -> Path | None:
     if not again or run_dir is None or not (Path(run_dir) / layout.CONFIG).exists():
         return None
     return Path(run_dir)
+
+
+def recorded_data(config, record: dict) -> None:
+    """Point ``config`` at the data set its run recorded (a file's absolute path), for a run
+    started over (killed before its first checkpoint): it reads the file it started on,
+    wherever the resume runs, not a file of that name in the current folder."""
+    data = record.get("data")
+    if isinstance(data, dict) and isinstance(data.get("dataset"), str):
+        if hasattr(getattr(config, "data", None), "dataset"):
+            config.data.dataset = data["dataset"]
+
+
+def refuse_changed_data(run_dir, earlier: dict, now: dict) -> None:
+    """A ValueError when a run started over has read other data than its first attempt
+    recorded (``earlier``, ``now``: config.json's records; a new run's ``earlier`` has no
+    data): a resume from a checkpoint refuses changed data, and so does this."""
+    before, after = (r["data"] if isinstance(r.get("data"), dict) else {} for r in (earlier, now))
+    if "fingerprint" in before and before["fingerprint"] != after.get("fingerprint"):
+        raise ValueError(
+            f"the data {before.get('dataset', '')} has changed since {run_dir} was started "
+            "(a different fingerprint); it cannot be trained again on the same data"
+        )
