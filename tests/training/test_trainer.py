@@ -103,6 +103,20 @@ def test_early_stopping_after_patience_evaluations(tmp_path):
     assert result.best_step == 10
 
 
+def test_a_run_that_stopped_early_trains_nothing_more_when_resumed(tmp_path):
+    """The patience was checked only after an evaluation: each resume trained one more
+    evaluation's steps and scored it again."""
+    config = {"max_steps": 100, "early_stopping_patience": 2}
+    task = lambda: ToyTask(eval_values=[3.0, 2.0, 2.5, 2.6, 1.0])  # noqa: E731
+    make_trainer(tmp_path, task=task(), **config).fit()
+    trainer = make_trainer(tmp_path, task=task(), **config)
+    trainer.restore(ckpt.load_checkpoint(tmp_path / "checkpoints", "last"))
+    result = trainer.fit()
+    assert result.stop_reason == "early_stopping" and result.steps == 20
+    evaluations = [r for r in read_metrics(tmp_path / "metrics.jsonl") if r["kind"] == "eval"]
+    assert [r["step"] for r in evaluations] == [5, 10, 15, 20]
+
+
 def test_time_budget_stops_the_run(tmp_path):
     result = make_trainer(tmp_path, max_steps=None, time_budget=0.5, eval_every=10_000).fit()
     assert result.stop_reason == "time_budget"

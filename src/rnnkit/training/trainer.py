@@ -299,9 +299,6 @@ class Trainer:
         if self.world.main:
             plot = self.run_dir / LOSS_PLOT
             plot_losses(self.metrics.path, plot, self.task.eval_metric, self.task.loss_unit)
-        patience = self.config.early_stopping_patience
-        if patience and state.evaluations_without_improvement >= patience:
-            self._stop_reason = "early_stopping"
         self._eval_seconds = time.perf_counter() - started
         return metrics
 
@@ -316,8 +313,13 @@ class Trainer:
         self.reporter.message(f"stopped at step {self.state.step}: {reason}")
 
     def _limit_reached(self) -> str | None:
+        """Why the run stops before its next step: also checked first on a resume, so that a
+        run that stopped early trains nothing more (it took one more evaluation's steps)."""
         if self.config.max_steps is not None and self.state.step >= self.config.max_steps:
             return "max_steps"
+        patience = self.config.early_stopping_patience
+        if patience and self.state.evaluations_without_improvement >= patience:
+            return "early_stopping"
         budget = self.config.time_budget
         if budget is not None:
             per_step = self._window.recent_seconds_per_step()
