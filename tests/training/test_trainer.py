@@ -6,6 +6,7 @@ import json
 import math
 import os
 import signal
+import time
 
 import pytest
 import torch
@@ -115,6 +116,29 @@ def test_a_run_that_stopped_early_trains_nothing_more_when_resumed(tmp_path):
     assert result.stop_reason == "early_stopping" and result.steps == 20
     evaluations = [r for r in read_metrics(tmp_path / "metrics.jsonl") if r["kind"] == "eval"]
     assert [r["step"] for r in evaluations] == [5, 10, 15, 20]
+
+
+def test_a_run_that_spent_its_time_budget_trains_nothing_more_when_resumed(tmp_path):
+    """The stop is foreseen from the recent steps' and evaluation's times, which a resumed
+    trainer has not measured yet: each resume trained on. A new budget still goes on."""
+
+    class SlowSteps(ToyTask):  # 50 ms a step, a quick evaluation: the stop is a step early
+        def training_step(self, *args):
+            time.sleep(0.05)
+            return super().training_step(*args)
+
+    config = {"max_steps": None, "time_budget": 0.5, "eval_every": 10_000}
+    first = make_trainer(tmp_path, task=SlowSteps(), **config).fit()
+
+    def resumed(**changed):
+        trainer = make_trainer(tmp_path, task=SlowSteps(), **{**config, **changed})
+        trainer.restore(ckpt.load_checkpoint(tmp_path / "checkpoints", "last"))
+        return trainer.fit()
+
+    again = resumed()
+    assert (again.stop_reason, again.steps) == ("time_budget", first.steps)
+    longer = resumed(time_budget=first.elapsed + 0.5)
+    assert longer.stop_reason == "time_budget" and longer.steps > first.steps
 
 
 def test_time_budget_stops_the_run(tmp_path):

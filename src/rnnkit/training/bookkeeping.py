@@ -25,6 +25,7 @@ class TrainerState:
     clip_count: int = 0
     last_eval_step: int | None = None
     last_metrics: dict = field(default_factory=dict)
+    spent_budget: float | None = None  # the time budget the run stopped for: resumed, it stops
 
 
 @dataclass

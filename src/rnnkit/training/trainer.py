@@ -305,6 +305,7 @@ class Trainer:
     def _finish(self, reason: str) -> None:
         """Final evaluation (unless the run was stopped by request) and the last checkpoint."""
         self.state.elapsed = self._elapsed()
+        self.state.spent_budget = self.config.time_budget if reason == "time_budget" else None
         if reason in ("stopped", "interrupted"):
             self.save(["last"])
         elif self.state.last_eval_step != self.state.step:
@@ -322,6 +323,8 @@ class Trainer:
             return "early_stopping"
         budget = self.config.time_budget
         if budget is not None:
+            if self.state.spent_budget == budget:  # the budget it stopped for (its estimate of
+                return "time_budget"  # a step's time is gone once resumed: it trained on)
             per_step = self._window.recent_seconds_per_step()
             if self._elapsed() + self._eval_seconds + per_step >= budget:
                 return "time_budget"
