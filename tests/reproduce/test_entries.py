@@ -169,3 +169,17 @@ def test_bad_input_is_one_line(rnnkit, argv, fragments, tmp_path, monkeypatch):
     monkeypatch.setenv("RNNKIT_CACHE", str(tmp_path / "empty-cache"))
     assert_one_line_error(rnnkit(*argv, "--runs-dir", tmp_path / "runs"), *fragments)
     assert not (tmp_path / "runs").exists()
+
+
+def test_device_goes_to_every_entry_but_exploding_which_runs_on_the_cpu():
+    """``rnnkit reproduce --device cpu`` once left ``adding`` to the Trainer's "auto" (cuda:0
+    where there was one) while results.json said cpu. ``exploding`` is a plain SGD loop whose
+    tensors never leave the CPU (docs/results.md says so), so it takes no --device."""
+    adding = get_entries(["adding"])[0]
+    assert adding.argv(0.01, "cpu")[-2:] == ["--device", "cpu"]
+    args = build_parser().parse_args(adding.argv(device="cpu"))
+    assert args.inference_device == "cpu"
+    assert [entry.name for entry in ENTRIES if not entry.device_flag] == ["exploding"]
+    assert "--device" not in get_entries(["exploding"])[0].argv(0.01, "cpu")
+    page = (docs.ROOT / "docs" / "results.md").read_text(encoding="utf-8")
+    assert "every entry but `exploding`, whose SGD loop always runs on the CPU" in page

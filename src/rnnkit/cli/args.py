@@ -48,7 +48,8 @@ def run_command(subparsers, name: str, doc: str | None, *, help: str) -> argpars
 
 def add_device_flag(parser: argparse.ArgumentParser) -> None:
     """``--device`` of a command that opens a run's model (``rnnkit.cli.main`` puts the model
-    there through ``rnnkit.training.devices.inference_device``)."""
+    there through ``rnnkit.training.devices.inference_device``), or that trains on it
+    (``rnnkit experiment``, which also passes it to its Trainer)."""
     parser.add_argument(
         "--device",
         dest="inference_device",
@@ -156,11 +157,24 @@ def report(result, as_json: bool, lines: Callable[[dict], list[str]]) -> int:
     if result.interrupted:
         if main_rank():  # under torchrun, said once
             print(
-                f"stopped early; continue with: rnnkit train --resume {result.train.run_dir}",
+                f"stopped early; continue with: rnnkit train --resume "
+                f"{user_path(result.train.run_dir)}",
                 file=sys.stderr,
             )
         return 130
     return 0
+
+
+def user_path(path) -> str:
+    """``path`` as the user can type it: as given, unless it is relative and this process runs
+    in a folder other than the user's, as ``rnnkit reproduce`` runs each entry in its own
+    (naming the user's in ``RNNKIT_CALLER_DIR``): then absolute."""
+    from rnnkit.reproduce.runner import CALLER_DIR_VARIABLE
+
+    caller = os.environ.get(CALLER_DIR_VARIABLE)
+    if os.path.isabs(path) or not caller or os.path.realpath(caller) == os.path.realpath("."):
+        return str(path)
+    return os.path.abspath(path)
 
 
 def print_result(result: dict, as_json: bool, lines: Callable[[dict], list[str]]) -> int:

@@ -7,9 +7,10 @@
     rnnkit experiment exploding --help               # exploding gradients, clipping
 
 Each run (one cell at one length) trains with the Trainer into OUT/TASK/CELL-T<N>/, with its
-own --time-budget and --max-steps. The results table goes to stdout (with --json, one JSON
-object instead), progress to stderr, learning-curve plots to OUT/TASK/TASK-T<N>.png. A run
-whose loss becomes NaN or infinite is reported as diverged and the others go on.
+own --time-budget and --max-steps, on --device (auto, the default: CUDA where there is one).
+The results table goes to stdout (with --json, one JSON object instead), progress to stderr,
+learning-curve plots to OUT/TASK/TASK-T<N>.png. A run whose loss becomes NaN or infinite is
+reported as diverged and the others go on.
 """
 
 from __future__ import annotations
@@ -19,7 +20,14 @@ import json
 import sys
 
 from rnnkit.cli import experiment_exploding
-from rnnkit.cli.args import clip_norm, command, positive_int, threads
+from rnnkit.cli.args import (
+    add_device_flag,
+    clip_norm,
+    command,
+    positive_int,
+    threads,
+    user_path,
+)
 from rnnkit.cli.main import UsageError
 from rnnkit.cli.numbers import seed
 from rnnkit.experiments.config import TASK_DEFAULTS, experiment_config
@@ -82,6 +90,7 @@ def _add_arguments(parser: argparse.ArgumentParser, defaults: dict) -> None:
     parser.add_argument(
         "--threads", metavar="N|auto", help="torch threads (default 1; auto: adapt)"
     )
+    add_device_flag(parser)  # where every run trains
     parser.add_argument("--out", metavar="DIR", help="(default: runs/experiments-<time>)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -207,7 +216,8 @@ def stopped_early(report) -> str:
     if report.not_run:
         line += (
             f"; not run: {describe_runs(report.not_run)}, which can be trained into the same "
-            f"--out {report.out_dir} by giving --cells and --seq-len that name only them"
+            f"--out {user_path(report.out_dir)} by giving --cells and --seq-len that name only "
+            "them"
         )
     return line
 
@@ -218,6 +228,7 @@ def config_overrides(args: argparse.Namespace) -> dict:
         name: getattr(args, name) for name in PLAIN_FLAGS if getattr(args, name) is not None
     }
     overrides["cells"] = tuple(parse_cells(args.cells))
+    overrides["device"] = args.inference_device  # --device; "auto" as before the flag existed
     if args.lr is not None:
         overrides.update(parse_lr(args.lr))
         running = {check_cell(cell) for cell in overrides["cells"]}

@@ -4,7 +4,10 @@
                                 [--clip 1.0] [--lr 0.1] [--out DIR] [--json]
 
 The experiment itself (and the help text's description) is ``rnnkit.experiments.exploding``;
-this module parses its flags, runs it and prints the report.
+this module parses its flags, runs it and prints the report. SIGTERM is read as Ctrl-C
+(``sigterm_as_interrupt``): ``rnnkit reproduce`` passes its own Ctrl-C on as SIGTERM, and
+either way the experiment writes and prints what it has and the command exits with 130, as
+the other experiments do, instead of dying with an empty ``--out``.
 """
 
 from __future__ import annotations
@@ -12,12 +15,15 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
+from pathlib import Path
 
 import torch
 
-from rnnkit.cli.args import command
+from rnnkit.cli.args import command, user_path
 from rnnkit.cli.main import UsageError
 from rnnkit.cli.numbers import seed
+from rnnkit.data.interrupts import sigterm_as_interrupt
 
 
 def register(tasks) -> None:
@@ -72,7 +78,8 @@ def add_arguments(parser: argparse.ArgumentParser, defaults) -> None:
 
 
 def exploding_command(args: argparse.Namespace) -> int:
-    """Run the experiment, write the plot, print the report (or JSON)."""
+    """Run the experiment, write the plot and the result, print the report (or JSON); exit
+    code 130, after the same, if Ctrl-C or SIGTERM stopped it early."""
     from rnnkit.experiments.exploding import ExplodingConfig, exploding_case, format_report
     from rnnkit.training.run_dir import default_run_dir
 
@@ -91,11 +98,34 @@ def exploding_command(args: argparse.Namespace) -> int:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # tensors of 32 x 64: a second thread only spins
     try:
-        result = exploding_case(config, out)
+        with sigterm_as_interrupt():
+            result = exploding_case(config, out)
     finally:
         torch.set_num_threads(threads)
     print(json.dumps(result) if args.json else format_report(result))
+    if result["interrupted"]:
+        print(stopped_early(result, out), file=sys.stderr)
+        return 130
     return 0
+
+
+def stopped_early(result: dict, out) -> str:
+    """The line an interrupted experiment ends with: where it stopped, where its result is."""
+    from rnnkit.experiments.exploding import RESULT_NAME
+
+    runs = result["results"]
+    if not runs:
+        measured, asked = len(result["grad_norm_by_seq_len"]), len(result["config"]["seq_lens"])
+        where = f"before training (gradient norms measured at {measured} of {asked} lengths)"
+    elif runs[-1]["interrupted"]:
+        where = f"{_run_name(runs[-1])} was interrupted after {runs[-1]['steps']} steps"
+    else:
+        where = f"after {_run_name(runs[-1])}, before the clipped one"
+    return f"stopped early: {where}; the results so far are in {user_path(Path(out) / RESULT_NAME)}"
+
+
+def _run_name(run: dict) -> str:
+    return "the unclipped run" if run["clip"] is None else "the clipped run"
 
 
 def positive_clip(text: str) -> float:

@@ -21,6 +21,7 @@ from rnnkit.experiments.augment import Distortion
 from rnnkit.models.recurrent import check_cell
 from rnnkit.options import check_int
 from rnnkit.training.config import PRECISIONS, SCHEDULES
+from rnnkit.training.devices import check_device_name
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,9 @@ class ExperimentConfig:
     the probability of zeroing each unit of the state the output layer reads, in training only:
     the last step's (adding, images), every step's (copy, which answers at every step).
     ``precision``: "fp32", "bf16" (autocast; evaluation stays fp32) or "auto".
+    ``device``: where every run trains (``auto|cpu|cuda|cuda:N|mps``); "auto", CUDA where there
+    is one, is what experiments did before the field existed, so a config recorded without it
+    means the same.
     """
 
     task: str
@@ -67,6 +71,7 @@ class ExperimentConfig:
     precision: str = "fp32"
     threads: int | None = 1  # these models are small: one thread is fastest on a shared CPU
     adapt_threads: bool = False
+    device: str = "auto"
 
     def validate(self) -> ExperimentConfig:
         if not self.cells:
@@ -120,6 +125,7 @@ class ExperimentConfig:
             raise ValueError(
                 f"unknown precision {self.precision!r}; allowed: {', '.join(PRECISIONS)}"
             )
+        check_device_name(self.device)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"the seed must be an integer >= 0, got {self.seed!r}")
         return self

@@ -41,8 +41,16 @@ run ends at MSE 0.09-0.19 (0.12-0.24 with torch's ``clip_grad_norm_``, whose flo
 rounding sends the chaotic early steps elsewhere). At 1,000 steps some clipped runs were
 still near the baseline, hence 1,500.
 
-A plain SGD loop, not the Trainer: the experiment is about what single steps do. The command
-line (flags, printing) is ``rnnkit.cli.experiment_exploding``.
+A plain SGD loop on the CPU, not the Trainer: the experiment is about what single steps do,
+and a 32 x 64 batch gains nothing from a GPU. With ``--out`` the result is written to
+``OUT/exploding.json`` and the plot to ``OUT/exploding.png``.
+
+Ctrl-C (or SIGTERM, which the command reads as Ctrl-C) stops the experiment where it is: the
+run in progress keeps the steps it took and is marked interrupted, the ones after it are not
+started, and what was measured so far is written and printed as usual, with ``interrupted``
+true; the command then exits with 130. (A stop while the model is still being built ends it
+with nothing written: ``--out`` is made only after that.) The command line (flags, printing) is
+``rnnkit.cli.experiment_exploding``.
 """
 
 from __future__ import annotations
@@ -59,10 +67,12 @@ from rnnkit.data.output_paths import make_folder
 from rnnkit.models.recurrent import build_recurrent
 from rnnkit.nn.init import orthogonal_, scale_recurrent_
 from rnnkit.plots.curves import plot_exploding_gradients
+from rnnkit.training.run_dir import write_json
 
 DEFAULT_SEQ_LENS = (10, 20, 50, 100, 200)
 BASELINE_MSE = 2 / 3  # Var(x_T + x_{T-1}) with x ~ U(-1, 1): 2 * 1/3
 PLOT_NAME = "exploding.png"
+RESULT_NAME = "exploding.json"  # the result, as --json prints it
 FINAL_WINDOW = 20  # the final loss is the mean of this many last training steps
 TINY = torch.finfo(torch.float32).tiny  # the smallest normal float32, about 1.2e-38
 LARGEST = torch.finfo(torch.float32).max  # about 3.4e38
@@ -157,6 +167,7 @@ class TrainingRun:
     grad_norms: list[float]
     diverged_at_step: int | None = None  # 1-based; the step whose loss or gradient was not finite
     reason: str | None = None
+    interrupted: bool = False  # a KeyboardInterrupt (Ctrl-C, SIGTERM) ended it early
 
     @property
     def diverged(self) -> bool:
@@ -165,25 +176,30 @@ class TrainingRun:
 
 def train(model: LastStepRegressor, config: ExplodingConfig, clip: float | None) -> TrainingRun:
     """Plain SGD on fresh batches (seeded, the same for every call); stops at a non-finite
-    loss or gradient norm, leaving the parameters as they were before that step."""
-    optimizer = torch.optim.SGD(model.parameters(), lr=config.lr)
-    generator = torch.Generator().manual_seed(config.seed + 2)
+    loss or gradient norm, leaving the parameters as they were before that step. A
+    KeyboardInterrupt ends it too: the run keeps the steps it recorded and says it was
+    interrupted, so that the caller can still report them."""
     run = TrainingRun(clip, [], [])
-    for step in range(1, config.steps + 1):
-        x, y = sum_of_last_two(config.batch_size, config.train_seq_len, generator)
-        loss = nn.functional.mse_loss(model(x), y)
-        optimizer.zero_grad()
-        loss.backward()
-        grad_norm = clip_gradients_(model.parameters(), clip)
-        loss_value = loss.item()
-        if not math.isfinite(loss_value) or not math.isfinite(grad_norm):
-            what = "loss" if not math.isfinite(loss_value) else "gradient norm"
-            value = loss_value if what == "loss" else grad_norm
-            run.diverged_at_step, run.reason = step, f"{what} is {value}"
-            break
-        optimizer.step()
-        run.losses.append(loss_value)
-        run.grad_norms.append(grad_norm)
+    try:
+        optimizer = torch.optim.SGD(model.parameters(), lr=config.lr)  # its first is slow
+        generator = torch.Generator().manual_seed(config.seed + 2)
+        for step in range(1, config.steps + 1):
+            x, y = sum_of_last_two(config.batch_size, config.train_seq_len, generator)
+            loss = nn.functional.mse_loss(model(x), y)
+            optimizer.zero_grad()
+            loss.backward()
+            grad_norm = clip_gradients_(model.parameters(), clip)
+            loss_value = loss.item()
+            if not math.isfinite(loss_value) or not math.isfinite(grad_norm):
+                what = "loss" if not math.isfinite(loss_value) else "gradient norm"
+                value = loss_value if what == "loss" else grad_norm
+                run.diverged_at_step, run.reason = step, f"{what} is {value}"
+                break
+            optimizer.step()
+            run.losses.append(loss_value)
+            run.grad_norms.append(grad_norm)
+    except KeyboardInterrupt:
+        run.interrupted = True
     return run
 
 
@@ -205,28 +221,26 @@ def clip_gradients_(parameters, max_norm: float | None) -> float:
 def exploding_case(config: ExplodingConfig | None = None, out: str | Path | None = None) -> dict:
     """Run the experiment (module docstring); return the result the ``--json`` flag prints.
 
-    With ``out``, the plot is written to ``out/exploding.png`` and its path is in the result.
+    With ``out``, the plot is written to ``out/exploding.png`` (its path is in the result) and
+    the result to ``out/exploding.json``. Interrupted (Ctrl-C) while measuring or training,
+    the result holds what was done, ``interrupted`` is true, and both are written all the same.
     """
     config = config or ExplodingConfig()
     config.validate()
-    if out is not None:
-        make_folder(out, "--out", PLOT_NAME)
     started = time.perf_counter()
     torch.manual_seed(config.seed)
     model = LastStepRegressor(config.hidden_size, config.sigma)
     sigma_max = float(torch.linalg.matrix_norm(model.rnn.weight_hh_l0.detach().double(), ord=2))
-    initial_state = {name: value.clone() for name, value in model.state_dict().items()}
-    norms = gradient_norms_by_seq_len(model, config)
-    runs = []
-    for clip in (None, config.clip):
-        model.load_state_dict(initial_state)  # both runs start from the same parameters
-        runs.append(train(model, config, clip))
+    if out is not None:  # made where a stop is answered with a result, never left empty
+        make_folder(out, "--out", f"{PLOT_NAME} and {RESULT_NAME}")
+    norms, runs, interrupted = measure_and_train(model, config)
     result = {
         "task": "exploding",
         "sigma_max": sigma_max,
-        "grad_norm_by_seq_len": {str(t): _finite(norms[t][0]) for t in config.seq_lens},
-        "param_grad_norm_by_seq_len": {str(t): _finite(norms[t][1]) for t in config.seq_lens},
+        "grad_norm_by_seq_len": {str(t): _finite(norm[0]) for t, norm in norms.items()},
+        "param_grad_norm_by_seq_len": {str(t): _finite(norm[1]) for t, norm in norms.items()},
         "results": [_summary(run) for run in runs],
+        "interrupted": interrupted,
         "baseline_mse": BASELINE_MSE,
         "config": {**asdict(config), "seq_lens": list(config.seq_lens)},
         "plot": None,
@@ -243,7 +257,31 @@ def exploding_case(config: ExplodingConfig | None = None, out: str | Path | None
         )
         result["plot"] = str(plot)
     result["seconds"] = round(time.perf_counter() - started, 2)
+    if out is not None:
+        write_json(Path(out) / RESULT_NAME, result)
     return result
+
+
+def measure_and_train(
+    model: LastStepRegressor, config: ExplodingConfig
+) -> tuple[dict, list[TrainingRun], bool]:
+    """The gradient norms at initialisation, then the unclipped and the clipped run, both from
+    the model's present parameters; and whether a KeyboardInterrupt (Ctrl-C, or SIGTERM under
+    the command) ended it early, in which case what was done so far is returned: the norms
+    measured (none if it came while measuring), the runs started (the last one interrupted)."""
+    norms: dict = {}
+    runs: list[TrainingRun] = []
+    try:
+        initial_state = {name: value.clone() for name, value in model.state_dict().items()}
+        norms = gradient_norms_by_seq_len(model, config)
+        for clip in (None, config.clip):
+            model.load_state_dict(initial_state)  # both runs start from the same parameters
+            runs.append(train(model, config, clip))
+            if runs[-1].interrupted:
+                return norms, runs, True
+    except KeyboardInterrupt:  # while measuring, or between the runs
+        return norms, runs, True
+    return norms, runs, False
 
 
 def format_report(result: dict) -> str:
@@ -261,12 +299,16 @@ def format_report(result: dict) -> str:
     )
     for run in result["results"]:
         name = "no clipping" if run["clip"] is None else f"clip {run['clip']:g}"
-        if run["diverged"]:
+        if run.get("interrupted"):
+            outcome = f"interrupted after {run['steps']} steps"
+        elif run["diverged"]:
             outcome = f"diverged at step {run['diverged_at_step']} ({run['reason']})"
         else:
             outcome = f"MSE {_show(run['initial_loss'], '.3f')} -> {run['final_loss']:.3f}"
         largest = _show(run["max_grad_norm"], ".3g")
         lines.append(f"  {name:<12} {outcome}; largest finite gradient norm {largest}")
+    if result.get("interrupted"):  # .get: a result from before the field
+        lines.append("interrupted: the figures above are those measured before the stop")
     if result["plot"]:
         lines.append(f"plot: {result['plot']}")
     return "\n".join(lines)
@@ -284,6 +326,7 @@ def _summary(run: TrainingRun) -> dict:
     return {
         "cell": "rnn",
         "clip": run.clip,
+        "interrupted": run.interrupted,
         "diverged": run.diverged,
         "diverged_at_step": run.diverged_at_step,
         "reason": run.reason,

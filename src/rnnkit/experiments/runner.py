@@ -275,6 +275,7 @@ def optimizer_config(config: ExperimentConfig, cell: str) -> OptimizerConfig:
 
 
 def trainer_config(config: ExperimentConfig) -> TrainerConfig:
+    """Every run's Trainer settings, ``device`` included (left out, "auto" would choose)."""
     return TrainerConfig(
         max_steps=config.max_steps,
         time_budget=config.time_budget,
@@ -285,6 +286,7 @@ def trainer_config(config: ExperimentConfig) -> TrainerConfig:
         threads=config.threads,
         adapt_threads=config.adapt_threads,
         precision=config.precision,
+        device=config.device,
     )
 
 

@@ -8,8 +8,10 @@ figures read back (``readback``) and set against the expected ranges.
 ``launch`` runs ``rnnkit ARGV`` in a folder; the default is a subprocess (``python -m
 rnnkit``), so that each entry starts with a fresh torch (threads, memory) and one that fails
 leaves the others running. The child gets the cache folders as absolute paths (it runs in
-another folder), and Ctrl-C or SIGTERM is passed on to it as SIGTERM: it stops after its
-current step and saves, the entry's rows say "interrupted", and no further entry runs.
+another folder), and the user's folder in ``RNNKIT_CALLER_DIR``, so that the paths it prints
+for the user to type (``continue with: rnnkit train --resume ...``) work from there. Ctrl-C
+or SIGTERM is passed on to it as SIGTERM: it stops after its current step and saves, the
+entry's rows say "interrupted", and no further entry runs.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ CPU_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")
 RESULTS = "results.json"  # the rows and the machine, in the runs folder
 # folders the child reads from the environment (rnnkit.data.corpora, rnnkit.nn.native)
 CACHE_VARIABLES = (CACHE_ENVIRONMENT_VARIABLE, "RNNKIT_NATIVE_CACHE")
+# the folder the user ran ``rnnkit reproduce`` in (``rnnkit.cli.args.user_path`` reads it)
+CALLER_DIR_VARIABLE = "RNNKIT_CALLER_DIR"
 INTERRUPTED = "interrupted"  # the verdict of an entry stopped by Ctrl-C or SIGTERM
 
 
@@ -68,11 +72,13 @@ def rnnkit_command(argv: list[str]) -> list[str]:
 
 
 def child_environment() -> dict[str, str]:
-    """This environment with the cache folders absolute: a child runs in another folder."""
+    """This environment with the cache folders absolute, and the user's folder named: a child
+    runs in another folder."""
     environment = dict(os.environ)
     for name in CACHE_VARIABLES:
         if environment.get(name):
             environment[name] = os.path.abspath(os.path.expanduser(environment[name]))
+    environment[CALLER_DIR_VARIABLE] = os.getcwd()
     return environment
 
 
