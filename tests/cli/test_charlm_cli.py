@@ -8,18 +8,7 @@ import pytest
 
 from tests.cli.checks import assert_one_line_error
 
-TEXT = (
-    "ROMEO:\nBut soft, what light through yonder window breaks?\n\n"
-    "JULIET:\nO Romeo, Romeo, wherefore art thou Romeo?\n\n"
-) * 40
 TINY = ["--preset", "smoke", "--hidden-size", "16", "--seq-len", "10", "--max-chars", "100000"]
-
-
-@pytest.fixture
-def text_file(tmp_path):
-    path = tmp_path / "tiny.txt"
-    path.write_text(TEXT, encoding="utf-8")
-    return path
 
 
 @pytest.fixture

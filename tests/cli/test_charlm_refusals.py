@@ -9,17 +9,10 @@ import pytest
 
 from rnnkit.options import SEED_MAX
 from tests.cli.checks import assert_one_line_error
+from tests.cli.conftest import TEXT
 
-TEXT = "ROMEO:\nBut soft, what light through yonder window breaks?\n\n" * 40
 TINY = ["--preset", "smoke", "--threads", "1", "--hidden-size", "8", "--seq-len", "10"]
 LATIN1_LINE = "Fran\u00e7ais d\u00e9j\u00e0 vu, na\u00efve caf\u00e9\n"
-
-
-@pytest.fixture
-def text_file(tmp_path):
-    path = tmp_path / "tiny.txt"
-    path.write_text(TEXT, encoding="utf-8")
-    return path
 
 
 @pytest.fixture

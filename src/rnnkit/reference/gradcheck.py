@@ -73,8 +73,7 @@ def compare_gradients(
             f"(missing: {missing}; not parameters: {extra})"
         )
     return {
-        name: relative_error(analytic[name], numerical_gradient(f, arrays[name]))
-        for name in arrays
+        name: relative_error(analytic[name], numerical_gradient(f, arrays[name])) for name in arrays
     }
 
 
