@@ -137,6 +137,8 @@ def test_a_run_resumes_on_another_device_than_the_one_it_recorded(tmp_path, caps
     assert main(["train", "--resume", str(run), "--max-steps", "4"]) == 2
     assert "device cuda:0 is not available" in capsys.readouterr().err
     assert main(["train", "--resume", str(run), "--max-steps", "4", "--device", "cpu"]) == 0
+    trainer = json.loads((run / "config.json").read_text())["config"]["trainer"]
+    assert (trainer["max_steps"], trainer["device"]) == (4, "cuda")  # the new stop, not device
     assert (
         main(["train", "parity", "--resume", str(run), "--max-steps", "6", "--device", "auto"]) == 0
     )

@@ -197,7 +197,7 @@ def resume(
     task = spec.reopen(run_dir, record, config)
     trainer = make_trainer(spec, task, task.build_model(), run_dir, config, reporter, callbacks)
     trainer.restore(checkpoint)
-    record = {**record, "config": config.to_dict()} if new_stop else record
+    record = resumption.with_stop(record, config) if new_stop else record
     if new_stop and trainer.world.main:
         layout.write_json(run_dir / layout.CONFIG, record)
     trainer.reporter.message(f"resuming {run_dir} at step {trainer.state.step}")

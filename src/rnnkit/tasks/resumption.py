@@ -82,3 +82,12 @@ def refuse_changed_data(run_dir, earlier: dict, now: dict) -> None:
             f"the data {before.get('dataset', '')} has changed since {run_dir} was started "
             "(a different fingerprint); it cannot be trained again on the same data"
         )
+
+
+def with_stop(record: dict, config) -> dict:
+    """config.json's ``record`` with ``config``'s stopping point written in, and nothing else
+    of ``config``: a resume's ``--device`` says where this resume goes on, not where the run
+    lives (written in too, it became every later resume's device)."""
+    stop = {"max_steps": config.trainer.max_steps, "time_budget": config.trainer.time_budget}
+    trainer = {**record["config"].get("trainer", {}), **stop}
+    return {**record, "config": {**record["config"], "trainer": trainer}}
