@@ -29,11 +29,14 @@ def rnnkit(args: list[str], ranks: int = 1, extra: tuple = ()) -> None:
     if ranks == 1:
         assert main(args) == 0
         return
+    # faulthandler: a rank that aborts (twice in CI runs, SIGABRT "terminate called without
+    # an active exception", not reproduced alone) prints every thread's Python stack
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
+    env["PYTHONFAULTHANDLER"] = "1"
     launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
     command = [*launcher, f"--nproc-per-node={ranks}", *extra, "-m", "rnnkit", *args]
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=240)
-    assert done.returncode == 0, done.stderr[:4000]
+    assert done.returncode == 0, done.stderr[-12000:]
 
 
 def records(run_dir: Path, kind: str) -> list[dict]:
