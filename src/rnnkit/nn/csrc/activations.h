@@ -46,7 +46,9 @@ inline Lanes expm1_lanes(Lanes x) {
   q = q * r + 0.5f;
   q = q * r + 1.0f;
   const IntLanes exponent = (__builtin_convertvector(n, IntLanes) + 127) << 23;
-  const Lanes scale = reinterpret_cast<const Lanes&>(exponent);  // 2^n
+  // 2^n: the bits reread as floats. A vector cast rereads them (GCC's and clang's vector
+  // extensions); a reference cast broke the strict-aliasing rule that -O3 relies on.
+  const Lanes scale = (Lanes)exponent;
   return scale * (q * r) + (scale - 1.0f);
 }
 

@@ -13,7 +13,7 @@
 #include "activations.h"
 #include "route_common.h"
 
-namespace {
+namespace gru_route {
 
 using namespace rnnkit_native;
 
@@ -219,8 +219,6 @@ std::vector<at::Tensor> gru_route_backward(const at::Tensor& d_output, const at:
   });
 }
 
-}  // namespace
-
 // (sigmoid(x), tanh(x)) as the routes compute them (activations.h), for the tests.
 std::vector<at::Tensor> activations(const at::Tensor& x) {
   return on_floats(x, "activations", [&](auto s) {
@@ -232,8 +230,10 @@ std::vector<at::Tensor> activations(const at::Tensor& x) {
   });
 }
 
+}  // namespace gru_route
+
 TORCH_LIBRARY_FRAGMENT(rnnkit_native, m) {
-  m.def("activations", &activations);
-  m.def("gru_route_forward", &gru_route_forward);
-  m.def("gru_route_backward", &gru_route_backward);
+  m.def("activations", &gru_route::activations);
+  m.def("gru_route_forward", &gru_route::gru_route_forward);
+  m.def("gru_route_backward", &gru_route::gru_route_backward);
 }

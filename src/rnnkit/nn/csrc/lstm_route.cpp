@@ -25,7 +25,7 @@
 #include "activations.h"
 #include "route_common.h"
 
-namespace {
+namespace lstm_route {
 
 using namespace rnnkit_native;
 
@@ -374,11 +374,11 @@ std::vector<at::Tensor> lstm_route_backward(
   });
 }
 
-}  // namespace
+}  // namespace lstm_route
 
 TORCH_LIBRARY_FRAGMENT(rnnkit_native, m) {
-  m.def("lstm_route_forward", &lstm_route_forward);
-  m.def("lstm_route_backward", &lstm_route_backward);
+  m.def("lstm_route_forward", &lstm_route::lstm_route_forward);
+  m.def("lstm_route_backward", &lstm_route::lstm_route_backward);
   m.def("release_buffers", &rnnkit_native::release_buffers);
   m.def("pooled_buffers", &rnnkit_native::pooled_buffers);
   m.def("split_rows_from", &rnnkit_native::split_rows_from);

@@ -13,7 +13,7 @@
 #include "activations.h"
 #include "route_common.h"
 
-namespace {
+namespace mut_route {
 
 using namespace rnnkit_native;
 
@@ -219,9 +219,9 @@ std::vector<at::Tensor> mut_route_backward(const at::Tensor& d_output, const at:
   });
 }
 
-}  // namespace
+}  // namespace mut_route
 
 TORCH_LIBRARY_FRAGMENT(rnnkit_native, m) {
-  m.def("mut_route_forward", &mut_route_forward);
-  m.def("mut_route_backward", &mut_route_backward);
+  m.def("mut_route_forward", &mut_route::mut_route_forward);
+  m.def("mut_route_backward", &mut_route::mut_route_backward);
 }
