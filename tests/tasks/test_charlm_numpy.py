@@ -26,6 +26,9 @@ def test_numpy_engine_writes_metrics_and_a_sample(tiny_text, tmp_path):
     assert (run / "plots" / "loss.png").exists()
     with pytest.raises(ValueError, match="--engine numpy"):
         load_run(run)
+    with pytest.raises(ValueError, match="holds a run; choose another --out") as refused:
+        train_numpy(config, run)  # it said "continue it with --resume", which cannot
+    assert "--resume" not in str(refused.value)
     (run / "config.json").write_text('{"task": "charlm"}')  # a config.json cut short
     with pytest.raises(ValueError, match="config.json names no engine .* incomplete"):
         load_run(run)  # it said "was trained with --engine None"

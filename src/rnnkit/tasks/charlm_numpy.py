@@ -123,7 +123,7 @@ def _made_for_training(path) -> Iterator[Path]:
     ``--out`` takes the next try (nothing is written into it until training is done)."""
     path = Path(path)
     existed = path.exists()
-    path = layout.create_run_dir(path)
+    path = layout.create_run_dir(path, resumable=False)  # no checkpoint to go on from
     try:
         yield path
     except BaseException:

@@ -41,14 +41,16 @@ def default_run_dir(prefix: str, root: str | Path = "runs") -> Path:
     return path
 
 
-def create_run_dir(path: str | Path) -> Path:
+def create_run_dir(path: str | Path, resumable: bool = True) -> Path:
     """Make a fresh run directory; refuse a file, a folder that cannot be made, and one that
-    holds a run (continued with --resume) or other files (never written into)."""
+    holds a run (continued with --resume, if the runs made here can be: ``resumable``) or
+    other files (never written into)."""
     path = Path(path)
     if path.is_dir() and (path / CONFIG).exists():
+        go_on = f"continue it with --resume {path} or " if resumable else ""
         raise ValueError(
-            f"{path} already holds a run; continue it with --resume {path} or choose another "
-            "--out (rnnkit never overwrites a run)"
+            f"{path} already holds a run; {go_on}choose another --out (rnnkit never "
+            "overwrites a run)"
         )
     if path.is_dir() and any(path.iterdir()):
         raise ValueError(
