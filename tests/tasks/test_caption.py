@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from rnnkit.data.captions import load_captions
+from rnnkit.tasks import caption_tensors
 from rnnkit.tasks.caption import CaptionTask, resume, train
 from rnnkit.tasks.caption_config import resolve_config
 from rnnkit.tasks.caption_tensors import (
@@ -101,3 +102,34 @@ def test_a_resumed_run_ends_where_an_unbroken_one_does(shapes, tmp_path):
     for key in ("test_bleu", "test_bleu_greedy", "test_chrf", "test_chrf_greedy"):
         assert 0 <= summary[key] <= 100, key
     assert summary["test_images"] == 3 and summary["conditioning"] == "every-step"
+
+
+def test_a_beam_of_one_is_greedy_under_a_length_penalty(shapes, monkeypatch):
+    """``rnnkit caption --beam 1`` is greedy (its help says so), but a beam of one under a
+    length penalty can set an ended caption aside for a longer one (``beam_search``): so a
+    beam of one searches with alpha 0, and the task's greedy decoder gives the same caption."""
+    config = resolve_config({**TINY, "decoding.length_penalty": 0.8, "trainer.max_steps": 1})
+    task = CaptionTask(config, shapes, build_vocab(shapes.captions))
+    torch.manual_seed(0)
+    model = task.build_model()
+    penalties = []
+
+    def beam_search(*args, length_penalty, **options):
+        penalties.append(length_penalty)
+        return real(*args, length_penalty=length_penalty, **options)
+
+    real = caption_tensors.beam_search
+    monkeypatch.setattr(caption_tensors, "beam_search", beam_search)
+    indices = np.arange(6)
+    greedy = [ids for ids, _ in task.greedy(model, indices)]
+    images = caption_tensors.image_tensor(task.data.images[indices])
+    limit = config.decoding.max_length
+    beams = [caption_tensors.caption_ids(model, image, limit, 1, 0.8) for image in images]
+    assert penalties == [0.0] * 6
+
+    def ended(ids):
+        return ids[:-1] if ids[-1:] == [END_ID] else ids
+
+    assert [ended(ids) for ids in beams] == [ended(ids) for ids in greedy]
+    task.beam_ids(model, 0)  # the run's own beam of 3 keeps its penalty
+    assert penalties[-1] == 0.8

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from rnnkit.generation.decoding import DecodingConfig
+from rnnkit.tasks import seq2seq_text
 from rnnkit.tasks.seq2seq import prepare, train
 from rnnkit.tasks.seq2seq_config import resolve_config
 from rnnkit.tasks.seq2seq_runs import evaluate_run, load_run, translate
@@ -75,6 +76,27 @@ def test_a_beam_of_one_is_batched_greedy(tmp_path, attention):
     sources = sources_of_many_lengths(task)
     beam = translate_ids(model, sources, DECODING, beam_size=1)
     assert beam == translate_ids(model, sources, DECODING) == by_hand(model, sources)
+
+
+def test_a_beam_of_one_is_greedy_under_the_runs_length_penalty(tmp_path, monkeypatch):
+    """``rnnkit translate --beam 1`` is greedy, as its help says, although a run's decoding
+    has a length penalty (0.6 by default), under which a beam of one can set an ended
+    translation aside for a longer one: a beam of one searches with alpha 0."""
+    task, model = toy_task(tmp_path)
+    penalised = DecodingConfig(beam_size=1, length_penalty=0.6, max_length=2, max_length_ratio=1.5)
+    penalties = []
+
+    def beam_search(*args, length_penalty, **options):
+        penalties.append(length_penalty)
+        return real(*args, length_penalty=length_penalty, **options)
+
+    real = seq2seq_text.beam_search
+    monkeypatch.setattr(seq2seq_text, "beam_search", beam_search)
+    sources = sources_of_many_lengths(task)
+    assert translate_ids(model, sources, penalised, 1) == translate_ids(model, sources, penalised)
+    assert set(penalties) == {0.0}
+    translate_ids(model, sources[:1], penalised, beam_size=2)
+    assert penalties[-1] == 0.6
 
 
 def test_no_decoding_outputs_unk_pad_or_bos(tmp_path):

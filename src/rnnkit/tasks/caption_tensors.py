@@ -117,7 +117,8 @@ def caption_ids(
                 [START_ID],
                 max_length,
                 beam_size=beam_size,
-                length_penalty=length_penalty,
+                # a beam of one is greedy (see seq2seq_text.beam_translate)
+                length_penalty=length_penalty if beam_size > 1 else 0.0,
                 eos_id=END_ID,
                 state=state,
                 suppress_ids=NEVER_GENERATED,

@@ -127,7 +127,9 @@ def beam_translate(model: Seq2Seq, source: np.ndarray, decoding, beam_size: int)
             [model.bos_id],
             decoding.longest(len(source)),
             beam_size=beam_size,
-            length_penalty=decoding.length_penalty,
+            # a beam of one is greedy, as the commands say: under a length penalty it can
+            # pass over an ended hypothesis for a longer one (beam_search)
+            length_penalty=decoding.length_penalty if beam_size > 1 else 0.0,
             eos_id=model.eos_id,
             state=model.encode(src, torch.tensor([len(source)])),
             suppress_ids=never_generated(model),
