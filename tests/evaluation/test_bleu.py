@@ -24,6 +24,14 @@ def test_identical_output_scores_100():
     assert corpus_chrf(texts, texts) == pytest.approx(100)
 
 
+def test_a_corpus_without_4_grams_scores_0_in_bleu_and_100_in_chrf():
+    """What corpus_bleu's docstring says: BLEU has no 4-gram precision without 4-grams."""
+    texts = ["grinning face", "cat with wry smile"]
+    assert corpus_bleu(texts[:1], texts[:1]) == 0
+    assert corpus_chrf(texts[:1], texts[:1]) == pytest.approx(100)
+    assert corpus_bleu(texts, texts) == pytest.approx(100)  # one hypothesis of four words
+
+
 def test_bleu_matches_the_formula_by_hand():
     reference = "the cat sat on the mat today in the sun"
     hypothesis = "the cat sat on a mat today in the sun"

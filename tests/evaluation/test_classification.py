@@ -49,8 +49,10 @@ def test_report_and_errors():
     assert report["accuracy"] == pytest.approx(2 / 3)
     assert report["per_class"]["b"] == {"precision": 1.0, "recall": 0.5, "f1": 2 / 3, "support": 2}
     assert report["confusion_matrix"] == [[1, 0], [1, 1]]
-    with pytest.raises(ValueError, match="in \\[0, 2\\)"):
+    with pytest.raises(ValueError, match="in \\[0, 2\\), got \\[2\\]"):
         confusion_matrix([0, 2], [0, 1], 2)
+    with pytest.raises(ValueError, match="predicted labels .* got \\[-2\\]"):
+        confusion_matrix([0, 0], [0, -2], 3)  # it said "got 0": the largest, not the wrong one
     with pytest.raises(ValueError, match="3 true labels but 2"):
         accuracy([0, 1, 1], [0, 1])
 

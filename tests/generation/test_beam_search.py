@@ -105,6 +105,16 @@ def test_wide_beam_with_eos_is_exact(alpha):
     assert [ids for ids, _ in result.candidates] == [ids for ids, _ in expected[:16]]
 
 
+def test_no_candidate_holds_a_suppressed_token():
+    """A beam wider than the tokens left to it kept impossible extensions (score -inf, a
+    suppressed token inside) among its candidates."""
+    model = TableModel(random_table(4, seed=1, sharpness=1.0))
+    for eos_id in (None, 3):
+        result = beam_search(model, [0], 3, beam_size=8, eos_id=eos_id, suppress_ids=[1, 2])
+        assert result.candidates and all(math.isfinite(s) for _, s in result.candidates)
+        assert all(not {1, 2} & set(ids) for ids, _ in result.candidates), result.candidates
+
+
 def eos_table() -> torch.Tensor:
     """Tokens 0 start, 1 a, 2 b, 3 eos. After the start: eos 0.5, a 0.44; after a: a 0.95."""
     probs = torch.full((4, 4, 4), 0.25)

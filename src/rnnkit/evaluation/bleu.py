@@ -32,7 +32,9 @@ def _check(hypotheses: Sequence[str], references: Sequence[str]) -> None:
 
 
 def corpus_bleu(hypotheses: Sequence[str], references: Sequence[str]) -> float:
-    """sacreBLEU's corpus BLEU in [0, 100] (100: every hypothesis equals its reference)."""
+    """sacreBLEU's corpus BLEU in [0, 100]: 100 when every hypothesis equals its reference
+    and the corpus holds 4-grams; 0 when no hypothesis has four tokens, however right the
+    hypotheses (BLEU's geometric mean has no 4-gram precision then: chrF still scores it)."""
     _check(hypotheses, references)
     return float(sacrebleu.corpus_bleu(list(hypotheses), [list(references)]).score)
 

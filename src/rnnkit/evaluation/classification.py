@@ -36,8 +36,11 @@ def confusion_matrix(y_true, y_pred, num_classes: int) -> np.ndarray:
     if y_true.shape != y_pred.shape:
         raise ValueError(f"{y_true.shape[0]} true labels but {y_pred.shape[0]} predictions")
     for name, labels in (("true", y_true), ("predicted", y_pred)):
-        if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-            raise ValueError(f"{name} labels must be in [0, {num_classes}), got {labels.max()}")
+        outside = labels[(labels < 0) | (labels >= num_classes)]
+        if outside.size:
+            raise ValueError(
+                f"{name} labels must be in [0, {num_classes}), got {sorted(set(outside.tolist()))}"
+            )
     matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
     np.add.at(matrix, (y_true, y_pred), 1)
     return matrix

@@ -118,6 +118,8 @@ class _Beams:
         for rank, (parent, token, score) in enumerate(
             zip(parents.tolist(), tokens.tolist(), top_scores.tolist(), strict=True)
         ):
+            if score == -math.inf and (keep or self.finished):
+                break  # the rest are impossible (suppressed) tokens: never hypotheses
             ids = self.ids[parent] + [token]
             if token == self.eos_id:
                 if rank < self.beam_size:  # only an eos that would have made the beam
