@@ -42,6 +42,7 @@ def gru_run(tmp_path_factory):
             "--out", run]  # fmt: skip
     assert main([str(a) for a in argv]) == 0
     export_run(run, "onnx")
+    export_run(run, "pt2")
     return run
 
 
@@ -211,6 +212,30 @@ def test_a_fresh_process_with_onnxruntime_and_numpy_writes_what_rnnkit_writes(ls
     run = load_run(lstm_run)
     greedy = generate(run.model, [run.vocab.stoi["\n"]], 60, temperature=0, suppress_ids=(0,))
     assert json.loads(done.stdout) == run.vocab.decode(greedy)
+
+
+def documented_examples() -> list[str]:
+    """docs/deploy.md's Python examples (onnxruntime's stream, then torch.export's step)."""
+    text = (Path(__file__).parents[2] / "docs" / "deploy.md").read_text(encoding="utf-8")
+    return [block.split("```")[0] for block in text.split("```python\n")[1:]]
+
+
+@pytest.mark.parametrize("which", ["lstm_run", "gru_run"])
+def test_the_documented_examples_run_on_the_runs_they_name(request, which, capsys):
+    """The examples as the docs print them, pointed at this run's exports: the torch.export
+    one took an LSTM's h and c, and failed on a run whose state is h alone (the quick preset's
+    lngru). A GRU's state is h alone too."""
+    run = request.getfixturevalue(which)
+    stream, step = documented_examples()
+    assert '"runs/quick/export-onnx"' in stream and '"quick-pt2"' in step
+    capsys.readouterr()  # what the fixture's training printed
+    exec(stream.replace("runs/quick/export-onnx", str(run / "export-onnx")), {})
+    assert len(capsys.readouterr().out) == 501  # 500 characters and the newline
+    names = {}
+    exec(step.replace('"quick-pt2"', repr(str(run / "export-pt2"))), names)
+    parts = json.loads((run / "export-pt2" / "export.json").read_text())["state"]["parts"]
+    assert len(names["state"]) == len(parts) == (2 if which == "lstm_run" else 1)
+    assert names["logits"].shape == (1, len(load_run(run).vocab))
 
 
 def test_refusals_are_one_line_and_write_nothing(lstm_run, tmp_path, capsys):
