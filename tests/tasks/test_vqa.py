@@ -191,3 +191,29 @@ def test_attention_map_never_replaces_a_file_that_is_not_a_figure(run, tmp_path,
         assert main([*ask, tmp_path / "map.pdf"]) == 0
         assert (tmp_path / "map.pdf").read_bytes().startswith(b"%PDF-")
     capsys.readouterr()
+
+
+def test_the_evaluation_loss_is_the_training_loss_over_the_split_whatever_the_chunks(
+    digits, monkeypatch
+):
+    """The training loss of one batch holding the whole split (answer words' mean
+    cross-entropy plus the pointing questions' mean), for any chunk size and order. Each
+    chunk's loss was weighted by its questions: 6.44 in one chunk, 4.67 one question at a
+    time (a pointing question counted in full alone, diluted in a chunk)."""
+    import torch
+
+    from rnnkit.tasks import vqa_task
+    from rnnkit.tasks.vqa_config import resolve_config
+
+    config = resolve_config({"data.images": str(digits), "data.train_scenes": 10,
+                             "data.eval_scenes": 6, "model.hidden_size": 8})  # fmt: skip
+    task = vqa_task.prepare(config, None)
+    torch.manual_seed(0)
+    model = task.build_model().eval()
+    val = task.splits["val"]
+    assert 0 < int((task.regions[val] >= 0).sum()) < len(val)  # some point, some do not
+    with torch.no_grad():
+        _, whole = model(*task.batch(val))
+    for chunk, order in [(7, val), (1, val), (5, val[::-1])]:
+        monkeypatch.setattr(vqa_task, "EVAL_BATCH", chunk)
+        assert task.answers(model, order)[0] == pytest.approx(float(whole), rel=1e-5), chunk

@@ -181,20 +181,31 @@ class VQAModel(nn.Module):
         return torch.einsum("nrh,nh->nr", self.point(a), state.h)
 
     def forward(self, inputs, targets=None) -> tuple[Tensor, Tensor | None]:
+        """The answer's logits (T, N, V) and, with ``targets``, the loss: the mean
+        cross-entropy of the answer words plus, where some question's answer is a region, the
+        mean cross-entropy of the pointing over those questions (:func:`combined_loss`)."""
         scenes, questions, lengths, answer_in = inputs
         a, state, _ = self.read(scenes, questions, lengths)
         logits, _, _ = self.decoder.run(answer_in, state)  # (T, N, V)
         if targets is None:
             return logits, None
+        return logits, combined_loss(*self.loss_sums(logits, a, state, targets))
+
+    def loss_sums(self, logits: Tensor, a: Tensor, state: CaptionState, targets):
+        """``(answer words' summed cross-entropy, their number, the pointing questions'
+        summed cross-entropy, their number)``: sums, so that a split scored in chunks adds
+        them up and divides once (:func:`combined_loss`), as one batch of it would."""
         answer_out, regions = targets
-        loss = F.cross_entropy(
-            logits.flatten(0, 1).float(), answer_out.flatten(), ignore_index=self.pad_id
+        flat = answer_out.flatten()
+        words = F.cross_entropy(
+            logits.flatten(0, 1).float(), flat, ignore_index=self.pad_id, reduction="sum"
         )
         asked = regions >= 0
+        pointing = words.new_zeros(())
         if bool(asked.any()):
             scores = self.pointing(a[asked], _rows(state, asked))
-            loss = loss + F.cross_entropy(scores.float(), regions[asked])
-        return logits, loss
+            pointing = F.cross_entropy(scores.float(), regions[asked], reduction="sum")
+        return words, (flat != self.pad_id).sum(), pointing, asked.sum()
 
     @torch.no_grad()
     def greedy(self, state: CaptionState, start_id: int, end_id: int, length: int, suppress=()):
@@ -213,6 +224,13 @@ class VQAModel(nn.Module):
         for row in torch.stack(chosen, dim=1).tolist():
             ids.append(row[: row.index(end_id) + 1] if end_id in row else row)
         return ids
+
+
+def combined_loss(words, word_count, pointing, pointed):
+    """The mean cross-entropy per answer word, plus the mean per pointing question where
+    there are any (:meth:`VQAModel.loss_sums`'s four figures, or their sums over chunks)."""
+    loss = words / word_count
+    return loss + pointing / pointed if pointed > 0 else loss
 
 
 def _rows(state: CaptionState, mask: Tensor) -> CaptionState:

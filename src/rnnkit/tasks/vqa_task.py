@@ -35,7 +35,7 @@ from rnnkit.data.vqa_scenes import (
 )
 from rnnkit.generation.beam_search import beam_search
 from rnnkit.generation.sampling import evaluating
-from rnnkit.models.vqa import VQAModel
+from rnnkit.models.vqa import VQAModel, combined_loss
 from rnnkit.tasks.caption_tensors import (
     END_ID,
     NEVER_GENERATED,
@@ -58,7 +58,7 @@ SPLITS = ("train", "val", "test", "novel")
 class VQATask:
     """The Trainer's hooks (``rnnkit.training.task``) for VQA."""
 
-    loss_unit = "nats/answer"
+    loss_unit = "nats/word + nats/pointing"  # VQAModel.forward
     one_process = True  # scenes (N, ...) beside time-major answers (T, N): not under torchrun
 
     def __init__(self, config: VQAConfig, data: SceneData, vocab: Vocab):
@@ -116,20 +116,22 @@ class VQATask:
 
     @torch.no_grad()
     def answers(self, model: VQAModel, indices) -> tuple[float, list[list[int]], list[int]]:
-        """The mean loss over ``indices``, each question's greedy answer ids and the region
-        its pointing picks."""
-        total, said, picked = 0.0, [], []
+        """The loss over ``indices`` (the training loss's definition over them all, whatever
+        the chunks: ``combined_loss`` of the summed terms), each question's greedy answer ids
+        and the region its pointing picks."""
+        sums, said, picked = [0.0] * 4, [], []
         longest = self.config.decoding.max_length
         with evaluating(model):
             for start in range(0, len(indices), EVAL_BATCH):
                 chunk = indices[start : start + EVAL_BATCH]
                 (scenes, questions, lengths, answer_in), targets = self.batch(chunk)
-                _, loss = model((scenes, questions, lengths, answer_in), targets)
-                total += float(loss) * len(chunk)
                 a, state, _ = model.read(scenes, questions, lengths)
+                logits, _, _ = model.decoder.run(answer_in, state)
+                terms = model.loss_sums(logits, a, state, targets)
+                sums = [total + float(term) for total, term in zip(sums, terms, strict=True)]
                 picked += model.pointing(a, state).argmax(-1).tolist()
                 said += model.greedy(state, START_ID, END_ID, longest + 1, NEVER_GENERATED)
-        return total / len(indices), said, picked
+        return float(combined_loss(*sums)), said, picked
 
     @torch.no_grad()
     def beam_ids(self, model: VQAModel, i: int) -> list[int]:
