@@ -1,5 +1,6 @@
 """Models for the generation tests: a Markov chain with a hand-made table, a wrapper that
-records every call, and brute-force scoring of every sequence."""
+records every call, brute-force scoring of every sequence, and a spy on the length penalty
+that a task's beam search is given."""
 
 from __future__ import annotations
 
@@ -85,3 +86,17 @@ def sequence_log_probs(model: nn.Module, prime_ids: list[int], sequences) -> tor
 
 def all_sequences(vocab_size: int, length: int) -> list[list[int]]:
     return [list(s) for s in itertools.product(range(vocab_size), repeat=length)]
+
+
+def length_penalties(monkeypatch, module) -> list[float]:
+    """The ``length_penalty`` of every ``beam_search`` call that ``module`` makes from now on
+    (the search itself runs as before)."""
+    penalties = []
+    real = module.beam_search
+
+    def beam_search(*args, length_penalty, **options):
+        penalties.append(length_penalty)
+        return real(*args, length_penalty=length_penalty, **options)
+
+    monkeypatch.setattr(module, "beam_search", beam_search)
+    return penalties

@@ -24,6 +24,7 @@ from rnnkit.tasks.caption_tensors import (
     teacher_forcing_batch,
 )
 from rnnkit.training.checkpoint import load_checkpoint
+from tests.generation.helpers import length_penalties
 from tests.tasks.caption_fixtures import write_shapes_folder
 
 TINY = {
@@ -112,14 +113,7 @@ def test_a_beam_of_one_is_greedy_under_a_length_penalty(shapes, monkeypatch):
     task = CaptionTask(config, shapes, build_vocab(shapes.captions))
     torch.manual_seed(0)
     model = task.build_model()
-    penalties = []
-
-    def beam_search(*args, length_penalty, **options):
-        penalties.append(length_penalty)
-        return real(*args, length_penalty=length_penalty, **options)
-
-    real = caption_tensors.beam_search
-    monkeypatch.setattr(caption_tensors, "beam_search", beam_search)
+    penalties = length_penalties(monkeypatch, caption_tensors)
     indices = np.arange(6)
     greedy = [ids for ids, _ in task.greedy(model, indices)]
     images = caption_tensors.image_tensor(task.data.images[indices])

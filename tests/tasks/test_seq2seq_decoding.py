@@ -21,6 +21,7 @@ from rnnkit.tasks.seq2seq_text import (
     sampled_translate,
     translate_ids,
 )
+from tests.generation.helpers import length_penalties
 from tests.models.test_seq2seq_decoding import SPECIALS, favour_specials, greedy_by_hand
 from tests.tasks import seq2seq_fixtures
 from tests.tasks.seq2seq_fixtures import write_pairs
@@ -84,14 +85,7 @@ def test_a_beam_of_one_is_greedy_under_the_runs_length_penalty(tmp_path, monkeyp
     translation aside for a longer one: a beam of one searches with alpha 0."""
     task, model = toy_task(tmp_path)
     penalised = DecodingConfig(beam_size=1, length_penalty=0.6, max_length=2, max_length_ratio=1.5)
-    penalties = []
-
-    def beam_search(*args, length_penalty, **options):
-        penalties.append(length_penalty)
-        return real(*args, length_penalty=length_penalty, **options)
-
-    real = seq2seq_text.beam_search
-    monkeypatch.setattr(seq2seq_text, "beam_search", beam_search)
+    penalties = length_penalties(monkeypatch, seq2seq_text)
     sources = sources_of_many_lengths(task)
     assert translate_ids(model, sources, penalised, 1) == translate_ids(model, sources, penalised)
     assert set(penalties) == {0.0}
