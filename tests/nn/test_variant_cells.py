@@ -132,8 +132,16 @@ def test_mutated_cells_start_as_the_paper_when_the_input_is_h_wide(name):
     cell = CELLS[name](H, H)
     gate = 2 if name == "mut1" else 1
     assert torch.equal(rows(cell.weight_ih, gate), torch.eye(H))
+    assert not rows(cell.bias_ih, gate).any()  # the input itself: no bias on it either
     wide = CELLS[name](H + 2, H)  # any input width: the identity on the first H inputs
     assert torch.equal(rows(wide.weight_ih, gate)[:, :H], torch.eye(H))
+    if name == "mut1":  # h' = tanh(W_hh (r * h) + tanh(x) + b_h) * z + h * (1 - z), as printed
+        x, h = torch.randn(3, H), torch.randn(3, H)
+        z = torch.sigmoid(x @ rows(cell.weight_ih, 0).T + rows(cell.bias_ih, 0))
+        r = torch.sigmoid(x @ rows(cell.weight_ih, 1).T + rows(cell.bias_ih, 1)
+                          + h @ rows(cell.weight_hh, 1).T + rows(cell.bias_hh, 1))  # fmt: skip
+        n = torch.tanh((r * h) @ rows(cell.weight_hh, 2).T + torch.tanh(x) + rows(cell.bias_hh, 2))
+        torch.testing.assert_close(cell(x, h), n * z + h * (1 - z))  # off by 0.2 before
 
 
 @pytest.mark.parametrize("name", CELLS)

@@ -165,8 +165,8 @@ class _MutatedCell(RecurrentCell):
 
     Departure from the paper: where it adds the input itself (MUT1's ``tanh(x_t)``, MUT2's
     reset gate ``x_t + ...``), the input must be H wide. Here that term is ``W x_t`` with a
-    learned matrix started at the identity (on the first min(D, H) units), so the cell is the
-    paper's at initialisation when D = H and takes inputs of any width. In MUT1 the
+    learned matrix started at the identity (on the first min(D, H) units) and its bias at 0,
+    so the cell is the paper's at initialisation when D = H and takes inputs of any width. In MUT1 the
     update gate reads no state: its rows of ``weight_hh`` and ``bias_hh`` are kept (one
     layout for the three) but not used, and get no gradient."""
 
@@ -183,6 +183,8 @@ class _MutatedCell(RecurrentCell):
                 rows = self.weight_ih[gate * H : (gate + 1) * H]
                 rows.zero_()
                 rows.fill_diagonal_(1.0)
+                if self.bias_ih is not None:  # the input itself: MUT1's tanh(x_t) has no bias
+                    self.bias_ih[gate * H : (gate + 1) * H].zero_()
 
     def gates(self, z_pre: Tensor, r_pre: Tensor, x_n: Tensor, h_prev: Tensor) -> dict:
         """``z``, ``r`` and the candidate ``n`` from the two gates' pre-activations and the
