@@ -39,12 +39,16 @@ def test_plateau_cuts_after_patience_evaluations_without_improvement():
     config = ScheduleConfig("plateau", plateau_factor=0.5, plateau_patience=2)
     schedule = LearningRateSchedule(config)
     cuts = [schedule.after_evaluation(m) for m in (3.0, 2.0, 2.5, 2.1, 2.2, 1.0, 1.5, 1.5, 1.5)]
-    assert cuts == [False, False, False, False, True, False, False, False, True]
+    # the second evaluation in a row without a new best cuts (it was the third, one more than
+    # the documented "a halving after 2 evaluations without a new best" and --early-stopping 2)
+    assert cuts == [False, False, False, True, False, False, False, True, False]
     assert schedule.factor(1000, 0.0) == 0.25
+    with pytest.raises(ValueError, match="plateau_patience"):
+        ScheduleConfig("plateau", plateau_patience=0).validate()
 
 
 def test_schedule_state_round_trip():
-    config = ScheduleConfig("plateau", plateau_patience=0)
+    config = ScheduleConfig("plateau", plateau_patience=1)
     schedule = LearningRateSchedule(config)
     for metric in (2.0, 2.5, 1.0, 1.2):
         schedule.after_evaluation(metric)

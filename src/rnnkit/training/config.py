@@ -135,7 +135,7 @@ class ScheduleConfig:
             raise ValueError(f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
         if not 0 < self.plateau_factor < 1:
             raise ValueError(f"plateau_factor must be in (0, 1), got {self.plateau_factor}")
-        _check_non_negative("plateau_patience", self.plateau_patience)
+        _check_positive("plateau_patience", self.plateau_patience)
 
 
 @dataclass

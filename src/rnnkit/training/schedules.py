@@ -59,8 +59,8 @@ class LearningRateSchedule:
             self.plateau_bad_evaluations = 0
             return False
         self.plateau_bad_evaluations += 1
-        if self.plateau_bad_evaluations <= self.config.plateau_patience:
-            return False
+        if self.plateau_bad_evaluations < self.config.plateau_patience:
+            return False  # the cut comes at the patience-th, as early stopping's stop does
         self.plateau_scale *= self.config.plateau_factor
         self.plateau_bad_evaluations = 0
         return True
