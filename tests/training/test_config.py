@@ -174,6 +174,23 @@ def test_bf16_on_a_cpu_without_bf16_kernels_is_a_clear_error(monkeypatch):
         config_module.resolve_precision("bf16")
     assert config_module.resolve_precision("auto") == "fp32"
     assert config_module.resolve_precision("fp32") == "fp32"
+    # fp16's error named bf16 among the choices, which this CPU then refused
+    with pytest.raises(ValueError, match=r"CUDA device; on the CPU use fp32 or auto$"):
+        config_module.resolve_precision("fp16")
+
+
+def test_a_precision_the_cpu_cannot_run_is_refused_before_the_run_directory(tmp_path, capsys):
+    """It was refused when the Trainer was built, after config.json, vocab.json and
+    checkpoints/ were written: the same --out then "already holds a run", and resuming it
+    failed the same way."""
+    from rnnkit.cli.main import main
+
+    out = tmp_path / "run"
+    argv = ["train", "parity", "--max-steps", "2", "--hidden-size", "4", "--out", str(out)]
+    assert main([*argv, "--precision", "fp16", "--device", "cpu"]) == 2
+    assert "precision fp16 needs a CUDA device" in capsys.readouterr().err
+    assert not out.exists()
+    assert main([*argv, "--precision", "fp32"]) == 0
 
 
 def test_a_selection_allowing_metrics_is_one_class_that_reads_back():

@@ -37,6 +37,7 @@ from rnnkit.tasks.spec import RunResult, TaskSpec
 from rnnkit.training import distributed
 from rnnkit.training import run_dir as layout
 from rnnkit.training.checkpoint import Checkpoint, load_checkpoint
+from rnnkit.training.config import resolve_precision
 from rnnkit.training.devices import place_for_inference, resolve_device
 from rnnkit.training.progress import Reporter
 from rnnkit.training.state import seed_everything
@@ -148,13 +149,8 @@ def start(spec: TaskSpec, config, run_dir, here, *, again: bool, data, notes, re
     if here.main and not again:  # under torchrun, rank 0 makes it and tells the others
         run_dir = layout.create_run_dir(run_dir or layout.default_run_dir(name))
     run_dir = distributed.from_main(run_dir, here)
-    record = {
-        "format_version": FORMAT_VERSION,
-        "task": spec.name,
-        **(notes or {}),
-        **spec.record(task),
-        "config": config.to_dict(),
-    }
+    record = {"format_version": FORMAT_VERSION, "task": spec.name, **(notes or {})}
+    record |= {**spec.record(task), "config": config.to_dict()}
     resumption.refuse_changed_data(run_dir, notes or {}, record)  # started over: the same data
     if here.main:
         if again:
@@ -224,8 +220,10 @@ def start_over(run: Run, new_stop: bool, reporter, callbacks: Callbacks) -> RunR
 
 def joined(config) -> distributed.World:
     """This process's place under torchrun (one process without it), its process group
-    joined on the backend of the config's device (a ValueError for a device not there)."""
+    joined on the backend of the config's device (a ValueError for a device not there, or
+    for a precision it cannot run: before a run directory is made)."""
     device = resolve_device(config.trainer.device, distributed.local_rank())
+    resolve_precision(config.trainer.precision, device.type)
     return distributed.world(device.type)
 
 

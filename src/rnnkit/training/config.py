@@ -81,7 +81,8 @@ def resolve_precision(precision: str, device: str = "cpu") -> str:
     if precision == "auto":
         return "bf16" if native_bf16() else "fp32"
     if precision == "fp16":
-        raise ValueError("precision fp16 needs a CUDA device; on the CPU use fp32, bf16 or auto")
+        choices = "fp32, bf16 or auto" if bf16_kernels() else "fp32 or auto"
+        raise ValueError(f"precision fp16 needs a CUDA device; on the CPU use {choices}")
     if precision == "bf16" and not bf16_kernels():
         raise ValueError(
             "precision bf16 needs a CPU on which torch's oneDNN kernels run bf16 (AVX-512 or "
