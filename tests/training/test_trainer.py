@@ -86,6 +86,28 @@ def test_clipping_fires_and_is_counted(tmp_path):
     assert make_trainer(tmp_path / "b", clip_norm=1e6).fit().clip_count == 0
 
 
+def test_steps_the_fp16_scaler_skips_leave_the_gradient_norm_out(tmp_path):
+    """fp16's scaler skips a step whose gradients overflowed: its norm is inf or NaN. It went
+    into the record's mean, which wrote ``"grad_norm": NaN`` (not JSON) into metrics.jsonl for
+    the whole window. Here the scaler is on (as fp16 has it) and steps 1 and 2 overflow."""
+    trainer = make_trainer(tmp_path, max_steps=6, log_every=3, clip_norm=5.0)
+    trainer.scaler = torch.amp.GradScaler("cpu", init_scale=1.0)
+    norms = []
+    add = trainer._window.add
+    trainer._window.add = lambda loss, norm, *rest: norms.append(norm) or add(loss, norm, *rest)
+    weight = trainer.model.decoder.weight
+    weight.register_hook(lambda grad: grad * math.inf if len(norms) < 2 else grad)
+    trainer.fit()
+    lines = (tmp_path / "metrics.jsonl").read_text().splitlines()
+    records = [json.loads(line, parse_constant=pytest.fail) for line in lines]  # strict JSON
+    train = [r for r in records if r["kind"] == "train"]
+    assert [math.isfinite(n) for n in norms] == [False, False] + [True] * 4
+    assert train[0]["skipped_steps"] == 2 and "skipped_steps" not in train[1]
+    assert train[0]["grad_norm"] == pytest.approx(norms[2])
+    assert train[1]["grad_norm"] == pytest.approx(sum(norms[3:]) / 3)
+    assert trainer.scaler.get_scale() == 0.25  # halved at each skipped step
+
+
 def test_clipping_bounds_the_update(tmp_path):
     """With SGD, lr 1 and clip c, no parameter moves by more than c in one step."""
     trainer = make_trainer(

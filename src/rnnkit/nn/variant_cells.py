@@ -166,9 +166,9 @@ class _MutatedCell(RecurrentCell):
     Departure from the paper: where it adds the input itself (MUT1's ``tanh(x_t)``, MUT2's
     reset gate ``x_t + ...``), the input must be H wide. Here that term is ``W x_t`` with a
     learned matrix started at the identity (on the first min(D, H) units) and its bias at 0,
-    so the cell is the paper's at initialisation when D = H and takes inputs of any width. In MUT1 the
-    update gate reads no state: its rows of ``weight_hh`` and ``bias_hh`` are kept (one
-    layout for the three) but not used, and get no gradient."""
+    so the cell is the paper's at initialisation when D = H and takes inputs of any width.
+    In MUT1 the update gate reads no state: its rows of ``weight_hh`` and ``bias_hh`` are
+    kept (one layout for the three) but not used, and get no gradient."""
 
     gate_count = 3
     gate_names = ("z", "r", "n")

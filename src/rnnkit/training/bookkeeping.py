@@ -4,6 +4,7 @@ metrics.jsonl) and ``TrainResult`` (how a ``fit`` ended)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,10 +60,10 @@ class StepWindow:
         self._reset()
 
     def _reset(self):
-        self.steps = self.clipped = self.tokens = 0
+        self.steps = self.clipped = self.tokens = self.skipped = 0
         self.loss = self.grad_norm = self.seconds = 0.0
 
-    SUMS = ("steps", "clipped", "tokens", "loss", "grad_norm", "seconds")
+    SUMS = ("steps", "clipped", "tokens", "loss", "grad_norm", "seconds", "skipped")
 
     def sums(self) -> dict:
         """The sums so far, for a checkpoint: a run resumed between two records writes the
@@ -78,10 +79,13 @@ class StepWindow:
     def add(self, loss: float, grad_norm: float, tokens: int, seconds: float, clipped: bool):
         self.steps += 1
         self.loss += loss
-        self.grad_norm += grad_norm
+        if math.isfinite(grad_norm):
+            self.grad_norm += grad_norm
+            self.clipped += int(clipped)
+        else:  # inf or NaN gradients: fp16's scaler skipped this update (and lowered its scale)
+            self.skipped += 1
         self.tokens += tokens
         self.seconds += seconds
-        self.clipped += int(clipped)
         self._recent = [*self._recent[-49:], (tokens, seconds)]
 
     def recent_seconds_per_step(self) -> float:
@@ -92,16 +96,19 @@ class StepWindow:
         return sum(t for t, _ in self._recent) / seconds if seconds else 0.0
 
     def record(self, step: int, lr: float) -> dict:
-        n = max(1, self.steps)
+        n, taken = max(1, self.steps), self.steps - self.skipped
         record = {
             "kind": "train",
             "step": step,
             "loss": self.loss / n,
             "lr": lr,
-            "grad_norm": self.grad_norm / n,
+            # the mean over the steps taken: None where the scaler skipped them all
+            "grad_norm": self.grad_norm / taken if taken else None,
             "clip_fraction": self.clipped / n,
             "tokens_per_s": self.tokens / self.seconds if self.seconds else 0.0,
         }
+        if self.skipped:
+            record["skipped_steps"] = self.skipped
         self._reset()
         return record
 
