@@ -6,6 +6,10 @@ and ``step`` (optimizer steps done), for example::
     {"kind": "train", "step": 50, "loss": 2.71, "lr": 0.002, "grad_norm": 1.9, ...}
     {"kind": "eval", "step": 500, "val_nats": 1.83, "val_bpc": 2.64, "best": true}
 
+A ``train`` record's figures are means over the steps since the last one; ``grad_norm`` (before
+clipping) over the steps taken: a step fp16's gradient scaler skipped (its gradients
+overflowed) is counted in ``skipped_steps`` instead, a key present only then.
+
 The same scalars go to TensorBoard (``tensorboard --logdir RUN_DIR``) as ``train/loss``,
 ``eval/val_nats`` and so on. ``plot_losses`` draws ``plots/loss.png`` from the JSONL file:
 training loss and validation loss against steps, in nats per token.
