@@ -37,6 +37,8 @@ def test_latin1_bytes_stop_with_their_offset_and_line_by_default(rnnkit, latin1_
     assert not out.exists()
     result = rnnkit("train", "charlm", *TINY, "--data", latin1_file, "--encoding", "klingon")
     assert_one_line_error(result, "unknown encoding 'klingon'")
+    result = rnnkit("train", "charlm", *TINY, "--data", latin1_file, "--encoding", "base64")
+    assert_one_line_error(result, "encoding 'base64' is not a text encoding")  # was a TypeError
 
 
 def test_the_right_encoding_reads_the_text_exactly(rnnkit, latin1_file, tmp_path):

@@ -73,6 +73,28 @@ def test_evaluate_refuses_a_split_beside_data(rnnkit, run_dir, text_file):
     assert code == 0 and json.loads(out)["data"].startswith("test split of ")
 
 
+def test_evaluate_takes_the_flags_its_decoding_error_names(rnnkit, run_dir, tmp_path):
+    """The error for a Latin-1 --data said "name its encoding with --encoding, keep going
+    with --decode-errors replace or skip": flags evaluate did not have."""
+    path = tmp_path / "latin1.txt"
+    text = TEXT + LATIN1_LINE
+    path.write_bytes(text.encode("latin-1"))
+    assert_one_line_error(rnnkit("evaluate", run_dir, "--data", path), "with --encoding")
+    for flags, tokens in (
+        (("--encoding", "latin-1"), len(text)),
+        (("--decode-errors", "skip"), len(text) - 5),
+    ):
+        code, out, err = rnnkit("evaluate", run_dir, "--data", path, *flags, "--json")
+        assert code == 0, err
+        assert json.loads(out)["tokens"] == tokens
+        result = rnnkit("evaluate", run_dir, *flags)  # without --data they would say nothing
+        assert_one_line_error(result, f"{flags[0]} says how the --data text is decoded")
+    result = rnnkit("evaluate", run_dir, "--encoding", "latin-1", "--decode-errors", "skip")
+    assert_one_line_error(result, "--encoding and --decode-errors say how the --data text")
+    result = rnnkit("evaluate", run_dir, "--data", path, "--encoding", "hex")
+    assert_one_line_error(result, "encoding 'hex' is not a text encoding")
+
+
 @pytest.mark.parametrize(
     ("option", "words"),
     [

@@ -119,6 +119,42 @@ def test_bad_input_is_a_one_line_error(tmp_path):
         "".join(TextStream(resolve_text_source(str(tmp_path / "folder"))).pieces())
 
 
+@pytest.mark.parametrize("encoding", ["base64", "rot13", "zlib", "hex", "bz2", "uu"])
+def test_a_codec_that_does_not_decode_bytes_to_text_is_refused(tmp_path, encoding):
+    """They were taken, then the bytes (or text) they gave crashed the read: TypeError,
+    zlib.error, or "Odd-length string" naming no file."""
+    source = resolve_text_source(str(_corpus(tmp_path) / "b.txt"))
+    with pytest.raises(ValueError) as error:
+        TextStream(source, encoding=encoding)
+    assert str(error.value) == (
+        f"encoding {encoding!r} is not a text encoding (it does not decode bytes to text); "
+        "give a text codec such as utf-8, latin-1, cp1252 or utf-16"
+    )
+
+
+def test_a_codec_that_decodes_strictly_only_refuses_replace_and_skip(tmp_path):
+    source = resolve_text_source(str(_corpus(tmp_path) / "b.txt"))
+    for codec in ("punycode", "idna"):
+        with pytest.raises(ValueError, match=f"'{codec}' decodes strictly only: it cannot skip"):
+            TextStream(source, encoding=codec, decode_errors="skip")
+    with pytest.raises(ValueError, match="'undefined' decodes nothing"):
+        TextStream(source, encoding="undefined")
+
+
+def test_a_codec_s_own_error_names_the_file(tmp_path):
+    """punycode raises a UnicodeError of its own, not a UnicodeDecodeError: it escaped."""
+    path = tmp_path / "words.txt"
+    path.write_bytes(b"plain words-!!\n")
+    stream = TextStream(resolve_text_source(str(path)), encoding="punycode")
+    with pytest.raises(ValueError) as error:
+        "".join(stream.pieces())
+    message = str(error.value)
+    assert message.startswith(f"{path} cannot be decoded as punycode (") and "\n" not in message
+    assert message.endswith(
+        "; name its encoding with --encoding, or convert the file to UTF-8 first"
+    )
+
+
 def test_a_large_read_shows_its_progress(tmp_path, capsys):
     path = tmp_path / "text.txt"
     path.write_text(TEXT, encoding="utf-8")

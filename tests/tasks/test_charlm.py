@@ -211,6 +211,20 @@ def test_evaluate_other_text_counts_unknown_characters(tiny_config, tmp_path):
     assert np.isfinite(result["nats"])
 
 
+def test_evaluate_decodes_other_text_as_it_is_told(tiny_config, tmp_path):
+    """The error for a Latin-1 text said "name its encoding with --encoding, keep going with
+    --decode-errors replace or skip"; evaluate took neither."""
+    train(tiny_config(**{"trainer.max_steps": 4}), tmp_path / "r")
+    other = tmp_path / "other.txt"
+    other.write_bytes("ROMEO: caf\u00e9\n".encode("latin-1") * 20)
+    with pytest.raises(ValueError, match="other.txt is not UTF-8 text: byte 0xe9"):
+        evaluate_run(tmp_path / "r", data=str(other))
+    assert evaluate_run(tmp_path / "r", data=str(other), encoding="latin-1")["tokens"] == 240
+    assert evaluate_run(tmp_path / "r", data=str(other), decode_errors="skip")["tokens"] == 220
+    with pytest.raises(ValueError, match="--encoding and --decode-errors say how the --data"):
+        evaluate_run(tmp_path / "r", encoding="latin-1")
+
+
 def test_best_falls_back_to_last_before_the_first_evaluation(tiny_config, tmp_path):
     train(tiny_config(), tmp_path / "r", callbacks=[_stop_at(2)])
     assert load_run(tmp_path / "r").checkpoint == "last"

@@ -3,12 +3,14 @@
     rnnkit evaluate runs/charlm-lstm                    # nats and bits per character, test split
     rnnkit evaluate runs/charlm-lstm --split val
     rnnkit evaluate runs/charlm-lstm --data other.txt   # a whole file or directory of text
+    rnnkit evaluate runs/charlm-lstm --data other.txt --encoding latin-1   # another encoding
     rnnkit evaluate runs/classify-names                 # accuracy, macro-F1, confusion matrix PNG
     rnnkit evaluate runs/names-s0 runs/names-s1 runs/names-s2   # the three as one (mean vote)
     rnnkit evaluate runs/tag-ner                        # token accuracy, entity P/R/F1 per type
 
 A character model's split is cut from the run's recorded training text exactly as in
-training; with --data, characters the model never saw count as <unk>. A classifier or tagger
+training; with --data, characters the model never saw count as <unk>, and the text is decoded
+as the run's own was unless --encoding or --decode-errors say otherwise. A classifier or tagger
 is scored on its data set's fixed split (reloaded and checked to be the one it trained on);
 a classifier's confusion matrix is written to RUN_DIR/plots/confusion-<split>.png.
 Several classify runs on the same data and split are scored as an ensemble: the mean of
@@ -21,6 +23,7 @@ import argparse
 
 from rnnkit.cli.args import add_backend_flag, add_device_flag, positive_int, run_command
 from rnnkit.cli.train import adapter
+from rnnkit.data.text_stream import DECODE_ERRORS
 from rnnkit.tasks import lifecycle
 from rnnkit.tasks.registry import task_names
 
@@ -43,6 +46,14 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--data", metavar="PATH|NAME", help="evaluate on this text instead")
     parser.add_argument("--split", choices=SPLITS, help="(default: test; not with --data)")
+    parser.add_argument(
+        "--encoding", metavar="NAME", help="with --data: its files' codec (default: the run's)"
+    )
+    parser.add_argument(
+        "--decode-errors",
+        choices=DECODE_ERRORS,
+        help="with --data: stop at, replace or skip bytes that do not decode (default: the run's)",
+    )
     add_device_flag(parser)
     add_backend_flag(parser)
     parser.add_argument(
@@ -58,6 +69,14 @@ def evaluate_command(args: argparse.Namespace) -> int:
     than ignoring the split."""
     if args.split is None and args.data is None:
         args.split = "test"
+    decoding = [flag for flag in ("encoding", "decode_errors") if getattr(args, flag) is not None]
+    if decoding and args.data is None:
+        given = " and ".join("--" + flag.replace("_", "-") for flag in decoding)
+        says = "says" if len(decoding) == 1 else "say"
+        raise ValueError(
+            f"{given} {says} how the --data text is decoded; without --data a run is evaluated "
+            "on its own data, read as in training: give --data PATH, or leave them out"
+        )
     task = lifecycle.task_of(args.run_dir)
     cli = adapter(task)
     if args.more_runs and not getattr(cli, "ENSEMBLES", False):

@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 CHUNK_BYTES = 1 << 20  # read and decode a file this many bytes at a time
 DECODE_ERRORS = ("strict", "replace", "skip")
 DEFAULT_ENCODING = "utf-8"
+TEXT_CODECS = "utf-8, latin-1, cp1252 or utf-16"  # examples the errors give
 _HANDLERS = {"strict": "strict", "replace": "rnnkit-count-replace", "skip": "rnnkit-count-skip"}
 _active = threading.local()  # the count the handlers add to, set around each decode call
 
@@ -51,18 +52,39 @@ codecs.register_error(_HANDLERS["skip"], _counting(""))
 
 
 def check_decoding(encoding: str, decode_errors: str) -> None:
-    """A ValueError unless ``encoding`` names a text codec and ``decode_errors`` is allowed."""
+    """A ValueError unless ``encoding`` names a text codec and ``decode_errors`` is allowed.
+
+    A text codec decodes bytes to ``str``; Python's other codecs (base64, hex, zlib: bytes to
+    bytes; rot13: text to text) are refused by name. Some text codecs (punycode, idna) decode
+    strictly only, so they refuse replace and skip.
+    """
     try:
-        codecs.getincrementaldecoder(encoding)
+        codec = codecs.lookup(encoding)
     except LookupError:
         raise ValueError(
-            f"unknown encoding {encoding!r}; give a Python codec name such as utf-8, latin-1, "
-            "cp1252 or utf-16"
+            f"unknown encoding {encoding!r}; give a Python codec name such as {TEXT_CODECS}"
         ) from None
+    if not codec._is_text_encoding or codec.incrementaldecoder is None:
+        raise ValueError(
+            f"encoding {encoding!r} is not a text encoding (it does not decode bytes to text); "
+            f"give a text codec such as {TEXT_CODECS}"
+        )
     if decode_errors not in DECODE_ERRORS:
         raise ValueError(
             f"unknown decode errors setting {decode_errors!r}; allowed: {', '.join(DECODE_ERRORS)}"
         )
+    try:
+        codec.incrementaldecoder(_HANDLERS[decode_errors]).decode(b"", True)
+    except UnicodeError as error:
+        if decode_errors == "strict":  # Python's codec "undefined" decodes nothing at all
+            raise ValueError(
+                f"encoding {encoding!r} decodes nothing ({error}); give a text codec such as "
+                f"{TEXT_CODECS}"
+            ) from None
+        raise ValueError(
+            f"encoding {encoding!r} decodes strictly only: it cannot {decode_errors} "
+            "undecodable bytes; use --decode-errors strict with it"
+        ) from None
 
 
 class Decoder:
@@ -85,6 +107,8 @@ class Decoder:
             text = self.decoder.decode(data, final)
         except UnicodeDecodeError as error:
             raise ValueError(self._undecodable_message(error)) from None
+        except ValueError as error:  # a codec's own complaint, e.g. punycode's (a UnicodeError)
+            raise ValueError(self._codec_message(error)) from None
         finally:
             self.undecodable += _active.count
         if not self.bytes_checked and "\0" in text:
@@ -109,6 +133,13 @@ class Decoder:
             f"{offset} (line {line}) cannot be decoded; name its encoding with --encoding, keep "
             "going with --decode-errors replace or skip, or convert the file first, e.g. "
             "`iconv -f latin1 -t utf-8 IN > OUT`"
+        )
+
+    def _codec_message(self, error: ValueError) -> str:
+        detail = " ".join(str(error).split()) or type(error).__name__
+        return (
+            f"{self.source} cannot be decoded as {self.encoding} ({detail}); name its encoding "
+            "with --encoding, or convert the file to UTF-8 first"
         )
 
 

@@ -6,6 +6,7 @@ Loading goes through the same ``load_checkpoint`` as ``--resume`` and never unpi
     sample_run("runs/charlm-lstm", prime="ROMEO:", length=500, temperature=0.8, seed=1)
     evaluate_run("runs/charlm-lstm")                       # the run's test split
     evaluate_run("runs/charlm-lstm", data="other.txt")     # a whole file or directory
+    evaluate_run("runs/charlm-lstm", data="other.txt", encoding="latin-1")  # read as Latin-1
 """
 
 from __future__ import annotations
@@ -127,6 +128,8 @@ def evaluate_run(
     split: str | None = None,
     checkpoint: str = "best",
     model=None,
+    encoding: str | None = None,
+    decode_errors: str | None = None,
 ) -> dict:
     """Nats and bits per character of a run's model (or of ``model``, the same weights
     elsewhere: an ONNX export, int8 or not) on held-out text.
@@ -134,7 +137,8 @@ def evaluate_run(
     Without ``data``: the run's own ``split`` (``val`` or ``test``, the default), cut from its
     recorded training text exactly as in training. With ``data``: the whole text of that file,
     directory or data set, which has no split, so ``split`` with ``data`` is a ValueError
-    (it was ignored); characters outside the vocabulary count as ``<unk>``.
+    (it was ignored); characters outside the vocabulary count as ``<unk>``. ``encoding`` and
+    ``decode_errors`` decode ``data`` (None: as the run's own); without it they are an error.
     The result's ``val_nats`` / ``val_bpc`` repeat ``nats`` / ``bpc`` under the names that
     ``train --json`` uses.
     """
@@ -142,6 +146,11 @@ def evaluate_run(
         raise ValueError(
             f"--split {split} picks a part of the run's own text; --data {data} is evaluated "
             "whole: give one or the other"
+        )
+    if data is None and (encoding, decode_errors) != (None, None):
+        raise ValueError(
+            "--encoding and --decode-errors say how the --data text is decoded; the run's own "
+            "text is read as in training: give --data PATH, or leave them out"
         )
     split = "test" if split is None else split
     if split not in SPLITS:
@@ -152,10 +161,7 @@ def evaluate_run(
         ids = corpus.val if split == "val" else corpus.test
         described = f"{split} split of {run.record['data']['source']}"
     else:
-        settings = run.config.data
-        stream, scan, _ = scan_corpus(data, None, settings.encoding, settings.decode_errors)
-        ids = token_file(stream, scan, run.vocab)
-        described = str(data)
+        ids, described = _other_text_ids(run, data, encoding, decode_errors), str(data)
     unknown = count_id(ids, run.vocab.unk_id)
     started = time.perf_counter()
     scored = run.model if model is None else model
@@ -176,3 +182,13 @@ def evaluate_run(
         "tokens_per_s": len(ids) / seconds if seconds > 0 else 0.0,
         "seconds": seconds,
     }
+
+
+def _other_text_ids(run: LoadedRun, data: str, encoding: str | None, decode_errors: str | None):
+    """The ids of the whole text ``data`` under the run's vocabulary (a token file), decoded
+    with ``encoding`` and ``decode_errors``, or the run's own where they are None."""
+    settings = run.config.data
+    encoding = settings.encoding if encoding is None else encoding
+    decode_errors = settings.decode_errors if decode_errors is None else decode_errors
+    stream, scan, _ = scan_corpus(data, None, encoding, decode_errors)
+    return token_file(stream, scan, run.vocab)

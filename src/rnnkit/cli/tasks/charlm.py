@@ -127,13 +127,19 @@ def summary_lines(summary: dict) -> list[str]:
 
 
 def evaluate(args: argparse.Namespace) -> int:
-    """``rnnkit evaluate RUN_DIR [--data PATH|NAME] [--split val|test]``: nats and bits per
-    character."""
+    """``rnnkit evaluate RUN_DIR [--data PATH|NAME [--encoding NAME] [--decode-errors E]]
+    [--split val|test]``: nats and bits per character."""
     from rnnkit.tasks.charlm_runs import evaluate_run
 
     model = backend_model(args)
     result = evaluate_run(
-        args.run_dir, data=args.data, split=args.split, checkpoint=args.checkpoint, model=model
+        args.run_dir,
+        data=args.data,
+        split=args.split,
+        checkpoint=args.checkpoint,
+        model=model,
+        encoding=args.encoding,
+        decode_errors=args.decode_errors,
     )
     return print_result(result, args.json, evaluation_lines)
 
