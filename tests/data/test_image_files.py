@@ -3,6 +3,7 @@
 import io
 import warnings
 
+import numpy as np
 import pytest
 from PIL import Image
 from tests.tasks.caption_fixtures import png_header
@@ -57,3 +58,43 @@ def test_a_truncated_image_is_damaged():
     # at the limit the size is allowed: PIL goes on, and finds no pixels
     with pytest.raises(ValueError, match=r"^edge.png is a damaged image"):
         open_image(png_header(8192, 8192), "edge.png", "RGB")
+
+
+def test_a_16_bit_grey_png_reads_as_its_8_bit_version():
+    """PIL's convert clipped every value above 255, so such an image came out nearly white."""
+    grey = np.arange(256, dtype=np.uint16).reshape(16, 16)  # every 8-bit level once
+    data = encoded(Image.fromarray(grey * 257))  # the same image in 16 bits: 255 -> 65535
+    assert Image.open(io.BytesIO(data)).mode == "I;16"
+    np.testing.assert_array_equal(open_image(data, "deep.png", "L"), grey)
+    rgba = np.asarray(open_image(data, "deep.png", "RGBA"))
+    np.testing.assert_array_equal(rgba[..., :3], np.repeat(grey[..., None], 3, axis=2))
+    assert (rgba[..., 3] == 255).all()
+    # between the levels: the nearest, as v * 255 / 65535 rounded
+    values = np.array([[0, 128, 129, 32767, 32768, 65407, 65408, 65535]], dtype=np.uint16)
+    read = open_image(encoded(Image.fromarray(values)), "deep.png", "L")
+    np.testing.assert_array_equal(read, np.round(values.astype(np.float64) * 255 / 65535))
+    # a transparent grey value (tRNS) stays transparent
+    buffer = io.BytesIO()
+    Image.fromarray(grey * 257).save(buffer, format="PNG", transparency=5 * 257)
+    rgba = np.asarray(open_image(buffer.getvalue(), "deep.png", "RGBA"))
+    assert rgba.reshape(-1, 4)[5].tolist() == [5, 5, 5, 0] and (rgba[..., 3] == 0).sum() == 1
+
+
+def test_a_32_bit_integer_image_is_read_as_16_bits_or_refused():
+    grey = np.arange(256, dtype=np.int32).reshape(16, 16)
+    tiff = encoded(Image.fromarray(grey * 257), "TIFF")
+    assert Image.open(io.BytesIO(tiff)).mode == "I"
+    np.testing.assert_array_equal(open_image(tiff, "deep.tif", "L"), grey)
+    tiff = encoded(Image.fromarray(np.array([[0, 70000], [-1, 5]], dtype=np.int32)), "TIFF")
+    with pytest.raises(ValueError) as error:
+        open_image(tiff, "wide.tif", "RGBA")
+    assert str(error.value) == (
+        "wide.tif is a 32-bit integer image with values from -1 to 70000; rnnkit reads 8- and "
+        "16-bit images (values 0-65535): save it as an 8- or 16-bit PNG"
+    )
+
+
+def test_a_truncated_16_bit_png_is_damaged():
+    data = encoded(Image.fromarray(np.arange(4096, dtype=np.uint16).reshape(64, 64) * 16))
+    with pytest.raises(ValueError, match=r"^cut.png is a damaged image PIL cannot decode \("):
+        open_image(data[: len(data) // 2], "cut.png", "L")

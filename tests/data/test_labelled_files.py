@@ -61,6 +61,25 @@ def test_bad_csv_ends_with_a_clear_error(tmp_path, content, message):
         read_labelled_csv(path)
 
 
+@pytest.mark.parametrize(
+    ("content", "line"),
+    [
+        ('text,label\n"unterminated,x\nb,y\n', 2),  # was: line 2 has 1 fields, but ... 2
+        ('text,label\n"two\nlines",a\nok,"b\r\nc,d\rtail', 4),  # after a closed one
+        ('text,label\nhi,a\nho,"', 3),  # at the very end
+        ('"text,label\nhi,a\n', 1),  # in the header
+    ],
+)
+def test_csv_with_a_quote_never_closed_names_the_line_it_opened_on(tmp_path, content, line):
+    path = write(tmp_path, "open.csv", content)
+    with pytest.raises(ValueError) as error:
+        read_labelled_csv(path)
+    assert str(error.value) == (
+        f"{path}: the quote opened on line {line} is never closed; end a quoted field with a "
+        'quote ("like, this"), and write a quote inside one as two ("")'
+    )
+
+
 def test_csv_that_is_not_utf8_names_the_line(tmp_path):
     path = write(tmp_path, "latin.csv", "text,label\nok,a\ncaf\u00e9,b\n", encoding="latin-1")
     with pytest.raises(ValueError, match="is not UTF-8 text: byte 0xe9 .* \\(line 3\\)"):

@@ -53,6 +53,8 @@ def test_time_and_value_with_header(tmp_path):
         ("t,v\n1,2\n\n" + "3,4\n" * 8, "line 3: an empty value is not a number"),
         ("t,v\n1,2\n   \n" + "3,4\n" * 8, "line 3: an empty value is not a number"),
         ("\n" + "2\n" * 9, "line 1: an empty value is not a number"),
+        # was "line 3: 1 column(s), but the file started with 2"
+        ('t,v\n1,2\n"3,4\n' + "5,6\n" * 8, "the quote opened on line 3 is never closed"),
     ],
 )
 def test_csv_errors_name_the_line(tmp_path, text, message):

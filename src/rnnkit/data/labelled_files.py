@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import csv
 import html
-import io
 from pathlib import Path
 
 import numpy as np
 
-from rnnkit.data.text_files import csv_field_limit, decode_text, read_text_file, split_lines
+from rnnkit.data.text_files import (
+    CsvReader,
+    csv_field_limit,
+    decode_text,
+    read_text_file,
+    split_lines,
+)
 
 CSV_COLUMNS = ("text", "label")
 
@@ -30,12 +35,13 @@ def read_labelled_csv(path: str | Path) -> tuple[list[str], list[str]]:
     column (in any order; other columns are ignored).
 
     Text is kept as written; a label loses surrounding whitespace. Errors: not UTF-8, no
-    header, a column missing, a row with a different number of fields from the header, an
-    empty text or label (naming the line), no rows, fewer than two distinct labels.
+    header, a column missing, a quote never closed, a row with a different number of fields
+    from the header, an empty text or label (naming the line), no rows, fewer than two
+    distinct labels.
     """
     path = Path(path)
     text = read_text_file(path)
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = CsvReader(text, str(path))
     with csv_field_limit(text):
         try:
             texts, labels = _read_labelled_rows(path, reader)

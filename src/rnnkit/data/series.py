@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
 import math
 from dataclasses import dataclass
@@ -42,7 +41,7 @@ import numpy as np
 
 from rnnkit.data.archives import file_sha256
 from rnnkit.data.corpora import dataset_path, fetched_card
-from rnnkit.data.text_files import csv_field_limit, decode_text
+from rnnkit.data.text_files import CsvReader, csv_field_limit, decode_text
 
 MIN_POINTS = 8  # a user's file needs at least this many values
 
@@ -277,7 +276,7 @@ def _csv_rows(path: Path) -> list[tuple[int, list[str]]]:
     """``(line, row)`` of each CSV row of a UTF-8 file (a leading byte-order mark dropped),
     ``line`` being where the row starts; a blank line (or one of spaces) is the row ``[]``."""
     text = decode_text(path.read_bytes(), str(path))
-    reader = csv.reader(io.StringIO(text, newline=""))  # rows end at \n, \r\n or \r only
+    reader = CsvReader(text, str(path))  # rows end at \n, \r\n or \r only
     rows, line = [], 1  # line: where the next row starts
     with csv_field_limit(text):
         try:

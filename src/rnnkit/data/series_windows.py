@@ -41,15 +41,19 @@ class Scaler:
     std: float
 
     @classmethod
-    def fit(cls, train_values: np.ndarray, transform: str = "none") -> Scaler:
+    def fit(
+        cls, train_values: np.ndarray, transform: str = "none", source: str = "the series"
+    ) -> Scaler:
+        """Fitted on ``train_values``; ``source`` (the series' file or name) names them in
+        the error when log meets a value <= 0."""
         if transform not in TRANSFORMS:
             raise ValueError(f"unknown transform {transform!r}; allowed: {', '.join(TRANSFORMS)}")
-        values = _apply(train_values, transform)
+        values = _apply(train_values, transform, source)
         std = float(values.std())
         return cls(transform, float(values.mean()), std if std > 0 else 1.0)
 
-    def scale(self, values: np.ndarray) -> np.ndarray:
-        return (_apply(values, self.transform) - self.mean) / self.std
+    def scale(self, values: np.ndarray, source: str = "the series") -> np.ndarray:
+        return (_apply(values, self.transform, source) - self.mean) / self.std
 
     def unscale(self, scaled: np.ndarray) -> np.ndarray:
         values = np.asarray(scaled, dtype=np.float64) * self.std + self.mean
@@ -63,11 +67,15 @@ class Scaler:
         return cls(values["transform"], float(values["mean"]), float(values["std"]))
 
 
-def _apply(values: np.ndarray, transform: str) -> np.ndarray:
+def _apply(values: np.ndarray, transform: str, source: str) -> np.ndarray:
     values = np.asarray(values, dtype=np.float64)
     if transform == "log":
-        if values.min() <= 0:
-            raise ValueError("transform log needs positive values; this series has values <= 0")
+        low = int(np.argmin(values))
+        if values[low] <= 0:
+            raise ValueError(
+                f"{source}: transform log needs values > 0, but point {low + 1} of the series is "
+                f"{values[low]:g}; use transform none, or shift the series above 0 first"
+            )
         return np.log(values)
     return values
 

@@ -17,6 +17,7 @@ translation, no Unicode normalisation.
 from __future__ import annotations
 
 import csv
+import io
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -92,6 +93,43 @@ def csv_field_limit(text: str) -> Iterator[None]:
         yield
     finally:
         csv.field_size_limit(old)
+
+
+class CsvReader:
+    """``csv.reader`` over a CSV ``text`` (rows end at \\n, \\r\\n or \\r only), ``line_num``
+    included, that stops at a quote never closed with a ValueError naming ``source`` and the
+    line the quote opened on. Python's reader (not strict) would give the rest of the file as
+    that one field, which then reads as a row of too few fields.
+
+    Only an open quote lets the text run out inside a row (a line's end closes anything
+    else), so a row given after the last line was read is one.
+    """
+
+    def __init__(self, text: str, source: str):
+        self.source, self.ended = source, False
+        self.reader = csv.reader(self._lines(text))
+
+    @property
+    def line_num(self) -> int:
+        return self.reader.line_num
+
+    def __iter__(self) -> Iterator[list[str]]:
+        return self
+
+    def __next__(self) -> list[str]:
+        row = next(self.reader)
+        if self.ended and row:
+            spanned = len(io.StringIO(row[-1], newline="").readlines()) or 1  # the open field's
+            raise ValueError(
+                f"{self.source}: the quote opened on line {self.line_num - spanned + 1} is "
+                'never closed; end a quoted field with a quote ("like, this"), and write a '
+                'quote inside one as two ("")'
+            )
+        return row
+
+    def _lines(self, text: str) -> Iterator[str]:
+        yield from io.StringIO(text, newline="")
+        self.ended = True
 
 
 def read_text_file(path: str | Path) -> str:

@@ -85,8 +85,11 @@ class ForecastTask:
         self.split = split_series(
             len(series.values), d.window, d.horizon, d.val_size, d.test_size, size_flags(config)
         )
-        self.scaler = Scaler.fit(series.values[: self.split.val_start], d.transform or "none")
-        self.scaled = self.scaler.scale(series.values)
+        source = series.card.get("file", series.name)  # a user's file as given, or the set
+        self.scaler = Scaler.fit(
+            series.values[: self.split.val_start], d.transform or "none", source
+        )
+        self.scaled = self.scaler.scale(series.values, source)
         self.train_origins = self.split.origins("train", self.window, self.horizon)
 
     def build_model(self) -> Forecaster:

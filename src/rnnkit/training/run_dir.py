@@ -46,7 +46,7 @@ def create_run_dir(path: str | Path, resumable: bool = True) -> Path:
     holds a run (continued with --resume, if the runs made here can be: ``resumable``) or
     other files (never written into)."""
     path = Path(path)
-    if path.is_dir() and (path / CONFIG).exists():
+    if path.is_dir() and holds_a_run(path):
         go_on = f"continue it with --resume {path} or " if resumable else ""
         raise ValueError(
             f"{path} already holds a run; {go_on}choose another --out (rnnkit never "
@@ -60,6 +60,19 @@ def create_run_dir(path: str | Path, resumable: bool = True) -> Path:
     make_folder(path, "--out", "the run")
     (path / CHECKPOINTS).mkdir(exist_ok=True)
     return path
+
+
+def holds_a_run(path: Path) -> bool:
+    """Whether the folder ``path`` looks like an rnnkit run: a ``checkpoints/`` folder, or a
+    config.json that is a JSON object naming a ``task``. A config.json of the user's own is
+    not enough."""
+    if (path / CHECKPOINTS).is_dir():
+        return True
+    try:
+        record = json.loads((path / CONFIG).read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # none, not a file, not UTF-8 or not JSON
+        return False
+    return isinstance(record, dict) and "task" in record
 
 
 def has_checkpoint(path: str | Path) -> bool:
