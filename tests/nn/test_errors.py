@@ -178,3 +178,27 @@ def test_cell_inputs():
         cell(torch.randn(2, 3), torch.zeros(2, 4))
     with pytest.raises(ValueError, match=r"expected state of shape \(2, 4\), got \(2, 5\)"):
         rn.GRUCell(3, 4)(torch.randn(2, 3), torch.zeros(2, 5))
+
+
+@pytest.mark.parametrize("impl", ["auto", "loop", "route"])
+@pytest.mark.parametrize("core", ["lstm", "peephole", "mingru"])
+def test_a_layer_names_both_dtypes_on_every_path(core, impl):
+    """Only the fused kernel said so; the loop and the routes gave torch's "mat1 and mat2
+    must have the same dtype, but got Double and Float", naming neither."""
+    from rnnkit.models.recurrent import build_recurrent
+
+    layer = build_recurrent(core, 3, 4, batch_first=False)
+    if hasattr(layer, "impl"):
+        layer.impl = impl
+    x = torch.randn(5, 2, 3, dtype=torch.float64)
+    with pytest.raises(
+        ValueError, match=r"input is torch.float64 but the weights are torch.float32"
+    ):
+        layer(x)
+    packed = torch.nn.utils.rnn.pack_padded_sequence(x, [5, 3])
+    with pytest.raises(ValueError, match=r"but the weights are torch.float32"):
+        layer(packed)
+    if impl == "loop":  # autocast casts the operands itself (torch's fused LSTM may refuse)
+        with torch.autocast("cpu", torch.bfloat16):
+            layer(x.to(torch.bfloat16))  # as a layer before it under autocast gives it
+    assert layer.double()(x)[0].dtype == torch.float64

@@ -42,7 +42,9 @@ def run_loop(layer, cells, input, state, lengths, return_states):
     ``impl="route"`` wherever there is one; ``impl="loop"`` is the readable step-by-step
     loop."""
     name = type(layer).__name__
-    batch = prepare_input(name, input, layer.input_size, layer.batch_first, lengths)
+    batch = prepare_input(
+        name, input, layer.input_size, layer.batch_first, lengths, layer.parameters()
+    )
     states = split_state(name, state, zero_states(cells, batch), batch)
     output, finals, steps = run_layers(
         cells,
@@ -126,7 +128,9 @@ class StandardLayer:
 
     def _forward_fused(self, input, state, lengths):
         name = type(self).__name__
-        batch = prepare_input(name, input, self.input_size, self.batch_first, lengths)
+        batch = prepare_input(
+            name, input, self.input_size, self.batch_first, lengths, self.parameters()
+        )
         if state is not None:
             # Check the shapes here, so that a wrong state is a ValueError that says what was
             # expected; the kernel then takes the state in torch's stacked layout.

@@ -352,7 +352,9 @@ class Recurrent(nn.Module):
         return flatten_weights(mode, self.cells, bidirectional=self.bidirectional)
 
     def _forward_fused(self, mode: str, input, state, lengths):
-        batch = prepare_input("Recurrent", input, self.input_size, self.batch_first, lengths)
+        batch = prepare_input(
+            "Recurrent", input, self.input_size, self.batch_first, lengths, self.parameters()
+        )
         if batch.x.is_cuda and not is_flat(self.cells):  # built on the GPU, or a weight replaced
             self.flatten_parameters()
         states = split_state("Recurrent", state, zero_states(self.cells, batch), batch)

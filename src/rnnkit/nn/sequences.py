@@ -41,9 +41,10 @@ def _shape(value) -> str:
 
 
 def prepare_input(
-    name: str, input, input_size: int | None, batch_first: bool, lengths=None
+    name: str, input, input_size: int | None, batch_first: bool, lengths=None, weights=None
 ) -> Batch:
-    """Check a layer's input and bring it to time-major padded form."""
+    """Check a layer's input (against ``weights``, its parameters, for the dtype) and bring it
+    to time-major padded form."""
     if isinstance(input, PackedSequence):
         if lengths is not None:
             raise ValueError(
@@ -52,6 +53,7 @@ def prepare_input(
             )
         x, seq_lengths = pad_packed_sequence(input)  # (T, N, D), original batch order
         _check_features(name, x, input_size)
+        check_dtype(name, x, weights)
         return Batch(x, seq_lengths, input, unbatched=False, batch_first=False)
     if not isinstance(input, Tensor) or input.dim() not in (2, 3):
         layout = "(N, T, D)" if batch_first else "(T, N, D)"
@@ -64,6 +66,7 @@ def prepare_input(
             f"{name}: expected a floating-point input tensor, got dtype {input.dtype} "
             "(embed token ids first, e.g. with torch.nn.Embedding or one-hot)"
         )
+    check_dtype(name, input, weights)
     unbatched = input.dim() == 2
     if unbatched:
         x = input.unsqueeze(1)  # (T, 1, D)
@@ -77,6 +80,19 @@ def prepare_input(
         if unbatched:
             raise ValueError(f"{name}: lengths= needs batched input (T, N, D), got (T, D)")
     return Batch(x, lengths, None, unbatched, batch_first)
+
+
+def check_dtype(name: str, x: Tensor, weights) -> None:
+    """A ValueError when ``x``'s dtype is not that of ``weights`` (a module's parameters; no
+    check without any), outside autocast, whose matmuls cast their operands: torch's own
+    error names neither ("mat1 and mat2 must have the same dtype")."""
+    weight = next(iter(weights), None) if weights is not None else None
+    if weight is None or x.dtype == weight.dtype or torch.is_autocast_enabled(x.device.type):
+        return
+    raise ValueError(
+        f"{name}: input is {x.dtype} but the weights are {weight.dtype}; pass input of the "
+        f"weights' dtype (input.to({weight.dtype})) or convert the layer (.to({x.dtype}))"
+    )
 
 
 def _check_features(name: str, x: Tensor, input_size: int | None) -> None:
