@@ -131,3 +131,41 @@ def test_a_batch_the_ranks_cannot_share_is_refused_before_the_run_directory(tmp_
     with pytest.raises(ValueError, match="a batch of 3 does not divide among 2 ranks"):
         charlm.train(config, tmp_path / "run")  # the char model's streams: even shares
     assert not (tmp_path / "run").exists()
+
+
+def test_what_ranks_cannot_share_is_refused_before_the_run_directory(tmp_path, monkeypatch):
+    """An epoch's shorter last batch of 1 row failed at that step on 2 ranks (after steps had
+    been trained, the run directory made), though the batch size divided; caption trains in
+    one process only, and was refused by the Trainer after its run directory was written."""
+    from types import SimpleNamespace
+
+    from rnnkit.data.buckets import LengthBuckets
+    from rnnkit.tasks.classify import load_data
+    from rnnkit.training.distributed import check_task
+    from tests.tasks import labelled_fixtures
+    from tests.tasks.caption_fixtures import write_shapes_folder
+
+    def bucketed(examples, batch):  # a task as LengthBuckets batches it
+        return SimpleNamespace(buckets=LengthBuckets([1] * examples, batch, 0))
+
+    config = SimpleNamespace(data=SimpleNamespace(batch_size=8))
+    for examples, ranks in ((16, 2), (18, 2), (20, 4), (8, 4), (14, 4)):
+        check_task(bucketed(examples, 8), config, World(ranks, 0), "classify")  # 0 or >= ranks
+    for examples, ranks in ((17, 2), (9, 2), (17, 4), (11, 4)):
+        with pytest.raises(ValueError, match=f"{examples} training examples end each epoch"):
+            check_task(bucketed(examples, 8), config, World(ranks, 0), "classify")
+    monkeypatch.setattr(lifecycle, "joined", lambda config: World(2, 0))  # rank 0 of 2
+    names = tmp_path / "names.csv"
+    labelled_fixtures.write_csv(names, labelled_fixtures.names())
+    batch = len(load_data(str(names)).splits["train"]) - 1  # an epoch ends with 1 row
+    out = tmp_path / "classify"
+    flags = ["--dataset", str(names), "--level", "char", "--max-steps", "2", "--device", "cpu"]
+    assert main(["train", "classify", *flags, "--batch-size", str(batch), "--out", str(out)]) == 2
+    assert not out.exists()
+    shapes = write_shapes_folder(tmp_path / "shapes")
+    out = tmp_path / "caption"
+    assert (
+        main(["train", "caption", "--dataset", str(shapes), "--max-steps", "1", "--out", str(out)])
+        == 2
+    )
+    assert not out.exists()

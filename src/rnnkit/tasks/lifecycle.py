@@ -137,8 +137,7 @@ def start(spec: TaskSpec, config, run_dir, here, *, again: bool, data, notes, re
     then make the run directory, or (``again``) clear the one an attempt that stopped before
     its first checkpoint left (``layout.clear_attempt``); config.json, the task's files, fit."""
     task = spec.prepare(config, data)
-    batch = getattr(getattr(config, "data", None), "batch_size", None)
-    distributed.check_batch_size(batch, here, getattr(task, "even_shares", False))
+    distributed.check_task(task, config, here, spec.name)
     seed_everything(config.trainer.seed)
     model = task.build_model()  # checks the model's configuration before anything is written
     baselines = {}
@@ -191,6 +190,7 @@ def resume(
     refuse_a_spent_stop(run_dir, checkpoint, config.trainer, max_steps, time_budget)
     new_stop = set_stop(config, max_steps, time_budget, device)
     task = spec.reopen(run_dir, record, config)
+    distributed.check_task(task, config, joined(config), spec.name)  # perhaps other ranks
     trainer = make_trainer(spec, task, task.build_model(), run_dir, config, reporter, callbacks)
     trainer.restore(checkpoint)
     record = resumption.with_stop(record, config) if new_stop else record

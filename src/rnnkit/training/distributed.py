@@ -124,6 +124,33 @@ def check_batch_size(rows: int | None, here: World, even: bool) -> None:
     )
 
 
+def check_task(task, config, here: World, name: str) -> None:
+    """Refuse, before a run directory is made, a task (``name``) that cannot train on
+    ``here``'s ranks: one that trains in one process only (``task.one_process``), a batch
+    size (``config.data.batch_size``) that :func:`check_batch_size` refuses, or, for a task
+    batched by ``rnnkit.data.buckets.LengthBuckets`` (``task.buckets``), the shorter batch
+    that ends each epoch of its training split when it has fewer rows than there are ranks
+    (it failed at that step, the run half trained)."""
+    if not here.distributed:
+        return
+    if getattr(task, "one_process", False):
+        raise ValueError(
+            f"{name} trains in one process only: its batches hold tensors with the batch on "
+            "different dimensions, which the ranks cannot share yet; run it without torchrun"
+        )
+    batch_size = getattr(getattr(config, "data", None), "batch_size", None)
+    check_batch_size(batch_size, here, getattr(task, "even_shares", False))
+    buckets = getattr(task, "buckets", None)
+    examples = 0 if buckets is None else len(buckets.lengths)
+    short = examples % buckets.batch_size if buckets is not None else 0
+    if 0 < short < here.size:
+        raise ValueError(
+            f"the {examples} training examples end each epoch with a batch of {short} "
+            f"(batch size {buckets.batch_size}), fewer than the {here.size} ranks; choose a "
+            f"batch size that leaves no remainder or at least {here.size}"
+        )
+
+
 def gather_state(value: Any, here: World, dim: int = 1) -> Any:
     """Every rank's carried state put back together on dimension ``dim`` (the batch
     dimension of a recurrent state ``(L, B, H)``), so rank 0 saves the whole of it."""
