@@ -135,11 +135,12 @@ def given_flags(args: argparse.Namespace, allowed: Iterable[str] = ()) -> list[s
 
 def guarded(call: Callable):
     """Run ``call``; a diverged loss or an OS error (disk full, no permission) becomes a
-    ValueError, which ``rnnkit`` prints as one line (the last checkpoint stays as it was)."""
+    ValueError, which ``rnnkit`` prints as one line (the last checkpoint stays as it was). A
+    closed stdout (``| head -1``) is not one: ``rnnkit`` ends quietly with 141 on it."""
     try:
         return call()
     except (FloatingPointError, OSError) as error:
-        if isinstance(error, FileNotFoundError):
+        if isinstance(error, (FileNotFoundError, BrokenPipeError)):
             raise
         raise ValueError(" ".join(str(error).split())) from None
 
