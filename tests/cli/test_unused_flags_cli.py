@@ -89,3 +89,23 @@ def test_a_one_hot_input_refuses_an_embedding_size(rnnkit, tmp_path):
     assert not out.exists()
     code, _, err = rnnkit(*args)
     assert code == 0, err
+
+
+@pytest.mark.parametrize(
+    "before",
+    [
+        ["--max-steps", "2"],
+        ["--json"],
+        ["--device", "cpu", "--time-budget", "1s"],
+        ["--resume", "elsewhere"],
+    ],  # fmt: skip
+)
+def test_trains_own_options_before_the_task_are_refused(rnnkit, tmp_path, before):
+    """``rnnkit train --max-steps 2 --json parity ...`` ran parity's 3,000 default steps and
+    printed text: options before TASK are train's (for --resume), and a task's run ignored
+    them; ``--resume RUN parity --out X`` started a new run in X."""
+    out = tmp_path / "run"
+    result = rnnkit("train", *before, "parity", "--hidden-size", "4", "--out", out)
+    flags = [word for word in before if word.startswith("--")]
+    assert_one_line_error(result, *flags, "came before the task parity")
+    assert not out.exists()

@@ -84,7 +84,19 @@ def _long_option(action: argparse.Action) -> str:
     return next((o for o in action.option_strings if o.startswith("--")), action.dest)
 
 
+RESUME_ONLY = {"resume_only": "--resume", "resume_max_steps": "--max-steps",
+               "resume_time_budget": "--time-budget", "resume_json": "--json",
+               "resume_device": "--device"}  # fmt: skip
+
+
 def train_command(args: argparse.Namespace) -> int:
+    before = [flag for dest, flag in RESUME_ONLY.items() if getattr(args, dest, None)]
+    if before:  # read as train's own (resume) options, which a task's run never used
+        raise ValueError(
+            f"{', '.join(before)} came before the task {args.train_task}: give a task's "
+            f"options after it (rnnkit train {args.train_task} {before[-1]} ...), or "
+            "rnnkit train --resume RUN_DIR with its options"
+        )
     cli = adapter(args.train_task)
     if args.resume:
         refuse_flags_on_resume(args)
