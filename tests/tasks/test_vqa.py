@@ -101,6 +101,10 @@ def test_predict_answers_about_a_test_scene_or_a_png(run, tmp_path, capsys):
             ["where is the seven ?", "--image", "HUGE"],
             "huge.png is 400,000,000 pixels; an image may have at most 67,108,864 pixels",
         ),
+        (  # it answered with torch, as if the flag were not there
+            ["is there a seven ?", "--image", "0", "--backend", "onnxruntime"],
+            "--backend onnxruntime runs exported graphs; a vqa run has none",
+        ),
     ],
 )
 def test_bad_inputs_end_with_one_line(run, tmp_path, capsys, argv, message):

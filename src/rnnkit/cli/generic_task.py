@@ -51,7 +51,8 @@ class GenericAdapter:
         result = lifecycle.evaluate(args.run_dir, args.split, args.checkpoint)
         return print_result(result, args.json, _score_lines)
 
-    def _predict(self, args: argparse.Namespace) -> int:
+    def refuse_predict_options(self, args: argparse.Namespace) -> None:
+        """``predict``'s --top and --backend, which this task's predictions do not take."""
         if args.top is not None:
             raise ValueError(f"--top applies to classifiers and taggers, not {self.spec.name}")
         if getattr(args, "backend", "torch") != "torch":
@@ -59,6 +60,9 @@ class GenericAdapter:
                 f"--backend {args.backend} runs exported graphs; a {self.spec.name} "
                 "run has none (rnnkit export)"
             )
+
+    def _predict(self, args: argparse.Namespace) -> int:
+        self.refuse_predict_options(args)
         result = lifecycle.predict(args.run_dir, args.inputs, args.checkpoint)
         return print_result(result, args.json, _prediction_lines)
 

@@ -27,8 +27,7 @@ def predict(args: argparse.Namespace) -> int:
     from rnnkit.tasks import lifecycle
     from rnnkit.tasks.vqa_predict import predict as answer
 
-    if args.top is not None:
-        raise ValueError("--top applies to classifiers and taggers, not vqa")
+    _GENERIC.refuse_predict_options(args)  # vqa has no export: --backend torch only
     png = None if args.attention_map is None else figure_path(args.attention_map, "--attention-map")
     opened = lifecycle.open_checkpoint(args.run_dir, args.checkpoint, "vqa")
     task, model = lifecycle.reopen_model(opened)
