@@ -199,3 +199,18 @@ def test_flags_the_decoding_would_ignore_are_refused(rnnkit, shapes, attention_r
     ):
         code, stdout, err = rnnkit("caption", attention_run, image, *allowed)
         assert code == 0 and stdout.startswith(f"{image}: "), err
+
+
+@pytest.mark.parametrize("bad, words", [("fake.png", "is not an image PIL can read"),
+                                        ("none.png", "no image file")])  # fmt: skip
+def test_a_bad_image_among_several_prints_nothing(
+    rnnkit, shapes, attention_run, tmp_path, bad, words
+):
+    """The first image's caption was printed, then the second failed: a partial result."""
+    (tmp_path / "fake.png").write_text("not an image at all\n", encoding="utf-8")
+    good = shapes / "red-circle-0.png"
+    for extra in (["--json"], [], ["--attention-png", tmp_path / "map.png"]):
+        result = rnnkit("caption", attention_run, good, tmp_path / bad, *extra)
+        assert_one_line_error(result, str(tmp_path / bad), words)
+        assert result[1] == ""
+    assert not (tmp_path / "map-red-circle-0.png").exists()

@@ -154,3 +154,19 @@ def test_a_folder_that_takes_no_new_entries_is_named():
 def test_why_unwritable_says_it_in_words(tmp_path, code, words):
     error = OSError(code, "raw text", str(tmp_path / ".plot.png.123.tmp"))
     assert why_unwritable(tmp_path / "plot.png", error) == words.format(folder=tmp_path)
+
+
+def test_a_leading_tilde_is_the_home_folder(tmp_path, monkeypatch):
+    """``--plot=~/x.png`` or a quoted "~/runs" reaches rnnkit unexpanded by the shell."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path.parent)
+    assert figure_path("~/fc.png", "--plot") == tmp_path / "fc.png"
+    assert figure_paths("~/map.png", ["a", "b"], "--attention-png") == [
+        tmp_path / "map-a.png",
+        tmp_path / "map-b.png",
+    ]
+    (tmp_path / "cat.png").write_bytes(PNG)  # an input, however named, is never drawn over
+    with pytest.raises(ValueError, match="an input of the command"):
+        figure_paths("~/cat.png", ["cat"], "--attention-png", inputs=[tmp_path / "cat.png"])
+    assert make_folder("~/out/run", "--out", "the run") == tmp_path / "out" / "run"
+    assert (tmp_path / "out" / "run").is_dir() and not (tmp_path.parent / "~").exists()

@@ -11,6 +11,7 @@ and --seed the sampling: the two are refused together. The --attention-png suffi
 format (.png, .svg, .pdf); a file already there is replaced only if it is a figure of that
 format, never if it is one of the images. With several images, map.png becomes map-cat.png,
 map-dog.png, ...; where two images share a name (a/x.png b/x.png): map-1-x.png, map-2-x.png.
+Every image is opened before the first is captioned: a missing or damaged one prints nothing.
 """
 
 from __future__ import annotations
@@ -68,11 +69,13 @@ def register(subparsers) -> None:
 
 
 def caption_command(args: argparse.Namespace) -> int:
-    from rnnkit.tasks.caption_runs import caption_file
+    from rnnkit.tasks.caption_runs import caption_file, check_image_file
 
     refuse_unused_decoding_flags(args, "caption", search=("beam", "length_penalty"))
     labels = [Path(image).stem for image in args.images]  # map-IMAGE.png
     pngs = figure_paths(args.attention_png, labels, "--attention-png", inputs=args.images)
+    for image in args.images:  # all opened before the first is captioned: no partial output
+        guarded(partial(check_image_file, image))
     model = backend_model(args)
     for image, png in zip(args.images, pngs, strict=True):
         draw = partial(

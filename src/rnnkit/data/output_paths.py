@@ -9,7 +9,9 @@ figure of the same format, recognised by its first bytes rather than its name, s
 again to the same name stays one command; any other file there (a corpus, notes, a PNG named
 .svg), or a file the command reads (the image being captioned), is refused and left as it
 was. Its folder must exist. A folder (``--out``,
-``--runs-dir``) is made with its parents; a file in its place is refused.
+``--runs-dir``) is made with its parents; a file in its place is refused. In both, a leading
+``~`` is the home folder (the shell leaves it in ``--out=~/x`` and in a quoted path): use the
+path returned.
 
 ``why_unwritable`` turns the OSError of a failed write into the reason, naming the path the
 user gave and the folder at fault, never a temporary file.
@@ -41,7 +43,7 @@ def figure_format(path: str | Path, option: str | None = None) -> str:
 def figure_path(path: str | Path, option: str | None = None) -> Path:
     """``path`` if a figure may be written there (module docstring), else a ValueError naming
     ``option`` and the path; nothing is written."""
-    path = Path(path)
+    path = Path(path).expanduser()
     if path.is_dir():
         raise ValueError(
             f"{_named(path, option)} is a folder; give a file name in it, such as "
@@ -73,7 +75,7 @@ def figure_paths(
     command reads) is refused."""
     if given is None:
         return [None] * len(labels)
-    path = Path(given)
+    path = Path(given).expanduser()
     if len(labels) == 1:
         paths = [path]
     else:
@@ -88,7 +90,7 @@ def figure_paths(
 def _refuse_an_input(path: Path, inputs, option: str) -> None:
     """A ValueError if ``path`` is one of the files ``inputs`` (the same file, however
     named: a link, another spelling of the path)."""
-    for given in map(Path, inputs):
+    for given in (Path(each).expanduser() for each in inputs):
         if path.exists() and given.exists() and os.path.samefile(path, given):
             raise ValueError(
                 f"{_named(path, option)} is {given}, an input of the command; rnnkit does not "
@@ -98,8 +100,9 @@ def _refuse_an_input(path: Path, inputs, option: str) -> None:
 
 def make_folder(path: str | Path, option: str, purpose: str) -> Path:
     """Make folder ``path`` and its parents for ``purpose`` ("the run"); a file in its place,
-    or a folder that cannot be made, is a ValueError naming ``option`` and the path."""
-    path = Path(path)
+    or a folder that cannot be made, is a ValueError naming ``option`` and the path; the
+    folder made (a leading ``~`` expanded) is returned."""
+    path = Path(path).expanduser()
     if (path.exists() or path.is_symlink()) and not path.is_dir():
         raise ValueError(f"{option} {path} is a file; give a directory for {purpose}")
     try:

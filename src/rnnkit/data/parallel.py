@@ -172,7 +172,7 @@ def load_parallel(
     else:
         direction = direction or FILE_DIRECTIONS[0]
         _check_choice("direction", direction, FILE_DIRECTIONS)
-        path = Path(dataset)
+        path = Path(dataset).expanduser()
         if not path.is_file():
             raise ValueError(
                 f"no data set or file named {dataset!r}; --dataset takes bible or the path of a "

@@ -66,7 +66,7 @@ def gradients_for_cells(
 
 def write_report(diagnoses: dict[str, Diagnosis], out: Path, title: str, settings: dict) -> dict:
     """Write ``gradients.png`` and ``gradients.json`` into ``out``; return the report."""
-    make_folder(out, "--out", f"{PLOT} and {REPORT}")
+    out = make_folder(out, "--out", f"{PLOT} and {REPORT}")  # a leading ~ expanded
     norms = {name: diagnosis.flow.norms for name, diagnosis in diagnoses.items()}
     thresholds = [diagnosis.threshold for diagnosis in diagnoses.values()]
     plot = plot_gradient_flow(norms, out / PLOT, title, thresholds[-1] if thresholds else None)

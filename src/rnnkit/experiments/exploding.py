@@ -232,7 +232,7 @@ def exploding_case(config: ExplodingConfig | None = None, out: str | Path | None
     model = LastStepRegressor(config.hidden_size, config.sigma)
     sigma_max = float(torch.linalg.matrix_norm(model.rnn.weight_hh_l0.detach().double(), ord=2))
     if out is not None:  # made where a stop is answered with a result, never left empty
-        make_folder(out, "--out", f"{PLOT_NAME} and {RESULT_NAME}")
+        out = make_folder(out, "--out", f"{PLOT_NAME} and {RESULT_NAME}")  # ~ expanded
     norms, runs, interrupted = measure_and_train(model, config)
     result = {
         "task": "exploding",

@@ -144,7 +144,8 @@ def run_experiment(
         raise ValueError(f"unknown experiment {config.task!r}; choose from {', '.join(TASKS)}")
     check_seq_lens(config.task, config.seq_lens)
     check_trainer_settings(config)
-    task_dir = Path(out_dir) / config.task
+    out_dir = Path(out_dir).expanduser()  # "--out=~/x": the shell leaves the ~ to rnnkit
+    task_dir = out_dir / config.task
     runs = [(cell, seq_len) for seq_len in config.seq_lens for cell in config.cells]
     for cell, seq_len in runs:
         _check_free(run_dir_of(task_dir, cell, seq_len))
@@ -164,7 +165,7 @@ def run_experiment(
     lengths = dict.fromkeys(result.seq_len for result in results)
     plots = [plot_seq_len(task_dir, config, seq_len, results) for seq_len in lengths]
     interrupted = bool(stop) or any(r.stop_reason == "interrupted" for r in results)
-    report = ExperimentReport(config.task, config, Path(out_dir), results, plots, interrupted)
+    report = ExperimentReport(config.task, config, out_dir, results, plots, interrupted)
     report.not_run = runs[len(results) :]
     return report
 

@@ -80,10 +80,11 @@ def export_run(
     check_quantize(fmt, quantize)
     if fmt == "onnx" and importlib.util.find_spec("onnxscript") is None:
         raise ValueError("ONNX export needs onnx and onnxscript: pip install 'rnnkit[export]'")
+    run_dir = layout.check_run_dir(run_dir)  # a leading ~ expanded
     task = lifecycle.task_of(run_dir)
     module = exporter(task, run_dir)
     run = module.load(run_dir, checkpoint)
-    out = Path(out) if out is not None else export_folder(run.run_dir, fmt, quantize)
+    out = Path(out).expanduser() if out is not None else export_folder(run.run_dir, fmt, quantize)
     if out.exists():
         raise ValueError(f"{out} exists; rnnkit never overwrites an export (choose --out)")
     if not out.parent.is_dir():

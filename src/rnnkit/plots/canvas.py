@@ -32,7 +32,7 @@ def save_png(figure, path: str | Path) -> Path:
     suffix names the format: .png as every figure of a run, or .svg or .pdf where the user
     names the file. A folder or a file other than a figure of that format (or an empty one) at
     ``path`` is a ValueError and stays as it was (``rnnkit.data.output_paths.figure_path``)."""
-    path = Path(path)
+    path = Path(path).expanduser()
     path.parent.mkdir(parents=True, exist_ok=True)
     fmt = figure_format(figure_path(path))
     buffer = BytesIO()

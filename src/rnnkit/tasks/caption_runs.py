@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnkit.data.captions import PARTS, read_rgb
+from rnnkit.data.image_files import open_image
 from rnnkit.data.vocab import Vocab
 from rnnkit.models.captioner import Captioner
 from rnnkit.tasks import encoder_decoder
@@ -43,10 +44,22 @@ def load_run(run_dir: str | Path, checkpoint: str = "best") -> LoadedRun:
 
 def read_image_file(path: str | Path, size: int) -> np.ndarray:
     """An image file as (size, size, 3) uint8 RGB (transparency on white)."""
-    path = Path(path)
+    path = _image_path(path)
+    return read_rgb(path.read_bytes(), str(path), size)
+
+
+def check_image_file(path: str | Path) -> None:
+    """Open and decode the image file ``path`` as :func:`caption_file` does, so that a
+    missing, unreadable or damaged one is a ValueError before any image is captioned."""
+    path = _image_path(path)
+    open_image(path.read_bytes(), str(path), "RGBA")
+
+
+def _image_path(path: str | Path) -> Path:
+    path = Path(path).expanduser()  # a quoted "~/cat.png" reaches rnnkit unexpanded
     if not path.is_file():
         raise ValueError(f"no image file {path}")
-    return read_rgb(path.read_bytes(), str(path), size)
+    return path
 
 
 def caption_file(

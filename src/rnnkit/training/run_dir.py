@@ -33,10 +33,11 @@ CHECKPOINT_NAMES = ("best", "last")
 def default_run_dir(prefix: str, root: str | Path = "runs") -> Path:
     """``runs/<prefix>-<YYYYmmdd-HHMMSS>``, with a counter if that exists already."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    path = Path(root) / f"{prefix}-{stamp}"
+    root = Path(root).expanduser()
+    path = root / f"{prefix}-{stamp}"
     counter = 2
     while path.exists():
-        path = Path(root) / f"{prefix}-{stamp}-{counter}"
+        path = root / f"{prefix}-{stamp}-{counter}"
         counter += 1
     return path
 
@@ -44,8 +45,9 @@ def default_run_dir(prefix: str, root: str | Path = "runs") -> Path:
 def create_run_dir(path: str | Path, resumable: bool = True) -> Path:
     """Make a fresh run directory; refuse a file, a folder that cannot be made, and one that
     holds a run (continued with --resume, if the runs made here can be: ``resumable``) or
-    other files (never written into)."""
-    path = Path(path)
+    other files (never written into). A leading ``~`` is the home folder (a quoted path, or
+    ``--out=~/x``, reaches rnnkit unexpanded by the shell); the path made is returned."""
+    path = Path(path).expanduser()
     if path.is_dir() and holds_a_run(path):
         go_on = f"continue it with --resume {path} or " if resumable else ""
         raise ValueError(
@@ -78,7 +80,7 @@ def holds_a_run(path: Path) -> bool:
 def has_checkpoint(path: str | Path) -> bool:
     """Whether the run in ``path`` has a ``last`` checkpoint to go on from (each evaluation
     writes one; a run stopped before its first has only its config.json and files)."""
-    return (Path(path) / CHECKPOINTS / "last.safetensors").is_file()
+    return (Path(path).expanduser() / CHECKPOINTS / "last.safetensors").is_file()
 
 
 def clear_attempt(path: str | Path) -> None:
@@ -95,8 +97,9 @@ def clear_attempt(path: str | Path) -> None:
 
 
 def check_run_dir(path: str | Path) -> Path:
-    """``path`` as a run directory, or a ValueError saying why it is not one."""
-    path = Path(path)
+    """``path`` as a run directory (a leading ``~`` expanded), or a ValueError saying why it
+    is not one."""
+    path = Path(path).expanduser()
     if not path.is_dir():
         raise ValueError(f"no run directory {path} (expected a folder written by rnnkit train)")
     if not (path / CONFIG).is_file():

@@ -1,0 +1,59 @@
+"""A leading ``~`` in a path rnnkit is given is the home folder, in every command: the shell
+leaves it in ``--out=~/x`` and in a quoted path, and rnnkit made a folder named ``~`` in the
+working directory instead (or refused ``~/RUN``: "no run directory")."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.tasks.seq2seq_fixtures import write_pairs
+
+SEQ2SEQ = ["--attention", "additive", "--max-words", "12", "--min-count", "1", "--batch-size",
+           "8", "--embedding-size", "8", "--hidden-size", "12"]  # fmt: skip
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """HOME pointed at an empty folder, and the working directory another one."""
+    (tmp_path / "home").mkdir()
+    (tmp_path / "work").mkdir()
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path / "work")
+    return tmp_path / "home"
+
+
+def test_seq2seq_data_out_run_dir_and_figure_under_home(rnnkit, home, tmp_path):
+    write_pairs(home / "pairs.tsv")
+    code, _, err = rnnkit(
+        "train", "seq2seq", "--dataset=~/pairs.tsv", *SEQ2SEQ, "--max-steps", "2", "--out=~/s2s"
+    )
+    assert code == 0, err
+    assert (home / "s2s" / "config.json").is_file()
+    code, stdout, err = rnnkit(
+        "translate", "~/s2s", "The red dog sees the cat.", "--attention-png", "~/map.png", "--json"
+    )
+    assert code == 0, err
+    assert json.loads(stdout)["translations"][0]["attention_png"] == str(home / "map.png")
+    assert (home / "map.png").is_file()
+    code, _, err = rnnkit("train", "--resume", "~/s2s", "--max-steps", "3")
+    assert code == 0, err
+    assert not (tmp_path / "work" / "~").exists()
+
+
+def test_out_run_dir_and_diagnose_out_under_home(rnnkit, home, tmp_path):
+    code, _, err = rnnkit(
+        "train", "parity", "--max-steps", "1", "--hidden-size", "4", "--examples", "50",
+        "--out=~/p9",
+    )  # fmt: skip
+    assert code == 0, err
+    assert (home / "p9" / "config.json").is_file()
+    code, stdout, err = rnnkit("evaluate", "~/p9", "--json")
+    assert code == 0, err
+    assert json.loads(stdout)["run_dir"] == str(home / "p9")
+    code, _, err = rnnkit("diagnose", "gradients", "--cells", "rnn", "--seq-len", "5",
+                          "--batch-size", "2", "--hidden-size", "4", "--out", "~/diag")  # fmt: skip
+    assert code == 0, err
+    assert (home / "diag" / "gradients.png").is_file()
+    assert not (tmp_path / "work" / "~").exists()
