@@ -4,13 +4,13 @@
     rnnkit export runs/quick --format pt2 --out quick-pt2   # torch.export programs
     rnnkit export runs/quick --quantize int8       # runs/quick/export-onnx-int8/, int8 weights
 
-Every task exports: a char model as a step graph (one token per stream) and a sequence graph
-(T tokens per stream) with the recurrent state as explicit inputs and outputs; a classifier,
-tagger or forecaster as its forward pass with a lengths input; seq2seq and caption as an
-encoder graph and a decoder-step graph. Batch and length are dynamic; export.json beside the
-graphs has their inputs and outputs, the state layout, the vocabulary, versions and the
-sha256 of the weights. docs/deploy.md streams text from them with only onnxruntime and numpy
-installed.
+Every task but parity and vqa exports (those two are refused): a char model as a step graph
+(one token per stream) and a sequence graph (T tokens per stream) with the recurrent state as
+explicit inputs and outputs; a classifier, tagger or forecaster as its forward pass with a
+lengths input; seq2seq and caption as an encoder graph and a decoder-step graph. Batch and
+length are dynamic; export.json beside the graphs has their inputs and outputs, the state
+layout, the vocabulary, versions and the sha256 of the weights. docs/deploy.md streams text
+from them with only onnxruntime and numpy installed.
 """
 
 from __future__ import annotations
