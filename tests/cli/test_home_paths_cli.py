@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from tests.cli.checks import assert_one_line_error
 from tests.tasks.seq2seq_fixtures import write_pairs
 
 SEQ2SEQ = ["--attention", "additive", "--max-words", "12", "--min-count", "1", "--batch-size",
@@ -57,3 +58,14 @@ def test_out_run_dir_and_diagnose_out_under_home(rnnkit, home, tmp_path):
     assert code == 0, err
     assert (home / "diag" / "gradients.png").is_file()
     assert not (tmp_path / "work" / "~").exists()
+
+
+def test_an_empty_out_is_refused(rnnkit, home, tmp_path):
+    """``--out ""`` read as the working folder: ``diagnose`` wrote gradients.png and .json
+    there, and a task's run fell back to a new runs/<task>-<time> without a word."""
+    work = tmp_path / "work"
+    result = rnnkit("train", "parity", "--max-steps", "1", "--hidden-size", "4", "--out", "")
+    assert_one_line_error(result, "--out is empty")
+    result = rnnkit("diagnose", "gradients", "--cells", "rnn", "--seq-len", "5", "--out", "")
+    assert_one_line_error(result, "--out is empty")
+    assert list(work.iterdir()) == []

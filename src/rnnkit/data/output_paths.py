@@ -101,7 +101,10 @@ def _refuse_an_input(path: Path, inputs, option: str) -> None:
 def make_folder(path: str | Path, option: str, purpose: str) -> Path:
     """Make folder ``path`` and its parents for ``purpose`` ("the run"); a file in its place,
     or a folder that cannot be made, is a ValueError naming ``option`` and the path; the
-    folder made (a leading ``~`` expanded) is returned."""
+    folder made (a leading ``~`` expanded) is returned. An empty ``path`` is refused: it
+    read as the working folder."""
+    if not str(path).strip():
+        raise ValueError(f"{option} is empty; give a folder for {purpose}")
     path = Path(path).expanduser()
     if (path.exists() or path.is_symlink()) and not path.is_dir():
         raise ValueError(f"{option} {path} is a file; give a directory for {purpose}")

@@ -59,12 +59,12 @@ def gradients_for_cells(
         "seed": seed,
         "dtype": "float64",
     }
-    out = Path(out) if out is not None else layout.default_run_dir("diagnose-gradients")
+    out = out if out is not None else layout.default_run_dir("diagnose-gradients")
     title = f"fresh cores, H={hidden_size}, T={seq_len}, loss at {loss_words(loss)}"
     return write_report(diagnoses, out, title, settings)
 
 
-def write_report(diagnoses: dict[str, Diagnosis], out: Path, title: str, settings: dict) -> dict:
+def write_report(diagnoses: dict[str, Diagnosis], out, title: str, settings: dict) -> dict:
     """Write ``gradients.png`` and ``gradients.json`` into ``out``; return the report."""
     out = make_folder(out, "--out", f"{PLOT} and {REPORT}")  # a leading ~ expanded
     norms = {name: diagnosis.flow.norms for name, diagnosis in diagnoses.items()}

@@ -69,7 +69,7 @@ def gradients_for_run(
     name, diagnosis, settings = diagnose_run(
         run_dir, seq_len=seq_len, batch_size=batch_size, loss=loss, checkpoint=checkpoint
     )
-    out = Path(out) if out is not None else Path(run_dir).expanduser() / "plots"
+    out = out if out is not None else Path(run_dir).expanduser() / "plots"
     title = (
         f"{name} run at step {settings['step']}, T={seq_len}, cross-entropy at {loss_words(loss)}"
     )

@@ -124,6 +124,7 @@ def train(
     ``data`` replaces loading the config's data set; ``notes`` are recorded in config.json
     as they are (e.g. the preset a config came from)."""
     config.validate()
+    layout.check_out(run_dir)
     here = joined(config)  # an unavailable device is refused before anything is read
     retry = restarted_attempt(run_dir)
     if retry and layout.has_checkpoint(retry):

@@ -42,6 +42,14 @@ def default_run_dir(prefix: str, root: str | Path = "runs") -> Path:
     return path
 
 
+def check_out(path: str | Path | None) -> None:
+    """A ValueError for an empty run directory (``--out ""``), which fell back to a new one
+    under runs/ without a word; None is that default, asked for."""
+    if path is not None and not str(path).strip():
+        raise ValueError("--out is empty; give a folder for the run, or leave --out out for a "
+                         "new one under runs/")  # fmt: skip
+
+
 def create_run_dir(path: str | Path, resumable: bool = True) -> Path:
     """Make a fresh run directory; refuse a file, a folder that cannot be made, and one that
     holds a run (continued with --resume, if the runs made here can be: ``resumable``) or
