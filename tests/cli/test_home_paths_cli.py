@@ -1,6 +1,7 @@
 """A leading ``~`` in a path rnnkit is given is the home folder, in every command: the shell
 leaves it in ``--out=~/x`` and in a quoted path, and rnnkit made a folder named ``~`` in the
-working directory instead (or refused ``~/RUN``: "no run directory")."""
+working directory instead (or refused ``~/RUN``: "no run directory"). The output figures' and
+seq2seq's --dataset's ``~`` are checked in tests/data (test_output_paths, test_parallel)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,6 @@ import json
 import pytest
 
 from tests.cli.checks import assert_one_line_error
-from tests.tasks.seq2seq_fixtures import write_pairs
-
-SEQ2SEQ = ["--attention", "additive", "--max-words", "12", "--min-count", "1", "--batch-size",
-           "8", "--embedding-size", "8", "--hidden-size", "12"]  # fmt: skip
 
 
 @pytest.fixture
@@ -25,24 +22,6 @@ def home(tmp_path, monkeypatch):
     return tmp_path / "home"
 
 
-def test_seq2seq_data_out_run_dir_and_figure_under_home(rnnkit, home, tmp_path):
-    write_pairs(home / "pairs.tsv")
-    code, _, err = rnnkit(
-        "train", "seq2seq", "--dataset=~/pairs.tsv", *SEQ2SEQ, "--max-steps", "2", "--out=~/s2s"
-    )
-    assert code == 0, err
-    assert (home / "s2s" / "config.json").is_file()
-    code, stdout, err = rnnkit(
-        "translate", "~/s2s", "The red dog sees the cat.", "--attention-png", "~/map.png", "--json"
-    )
-    assert code == 0, err
-    assert json.loads(stdout)["translations"][0]["attention_png"] == str(home / "map.png")
-    assert (home / "map.png").is_file()
-    code, _, err = rnnkit("train", "--resume", "~/s2s", "--max-steps", "3")
-    assert code == 0, err
-    assert not (tmp_path / "work" / "~").exists()
-
-
 def test_out_run_dir_and_diagnose_out_under_home(rnnkit, home, tmp_path):
     code, _, err = rnnkit(
         "train", "parity", "--max-steps", "1", "--hidden-size", "4", "--examples", "50",
@@ -53,6 +32,10 @@ def test_out_run_dir_and_diagnose_out_under_home(rnnkit, home, tmp_path):
     code, stdout, err = rnnkit("evaluate", "~/p9", "--json")
     assert code == 0, err
     assert json.loads(stdout)["run_dir"] == str(home / "p9")
+    code, _, err = rnnkit("train", "--resume", "~/p9", "--max-steps", "2")
+    assert code == 0, err
+    code, _, err = rnnkit("predict", "~/p9", "1011", "--json")
+    assert code == 0, err
     code, _, err = rnnkit("diagnose", "gradients", "--cells", "rnn", "--seq-len", "5",
                           "--batch-size", "2", "--hidden-size", "4", "--out", "~/diag")  # fmt: skip
     assert code == 0, err

@@ -97,6 +97,14 @@ def test_load_parallel_file_filter_and_reverse(tmp_path):
         load_parallel(str(tmp_path / "missing.tsv"))
 
 
+def test_a_leading_tilde_is_the_home_folder(tmp_path, monkeypatch):
+    """``--dataset=~/pairs.tsv`` (the shell leaves that ~) was "no data set or file named"."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    lines = [f"w{i} w{i}\tv{i}\n" for i in range(40)]
+    (tmp_path / "pairs.tsv").write_text("".join(lines), encoding="utf-8")
+    assert len(load_parallel("~/pairs.tsv", max_words=4).pairs) == 40
+
+
 def test_read_pairs_tsv_drops_a_bom_and_keeps_crlf(tmp_path):
     path = tmp_path / "pairs.tsv"
     path.write_bytes("\ufeffHello .\tHola .\r\nThe dog\tEl perro\r\n".encode())
