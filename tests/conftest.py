@@ -6,6 +6,22 @@ import torch
 
 from rnnkit.training.config import bf16_kernels
 
+# a tiny text for the char model's runs, in tests that train one through the command line or
+# the library (tests/tasks has its own, with a third speech)
+TEXT = (
+    "ROMEO:\nBut soft, what light through yonder window breaks?\n\n"
+    "JULIET:\nO Romeo, Romeo, wherefore art thou Romeo?\n\n"
+) * 40
+
+
+@pytest.fixture
+def text_file(tmp_path):
+    """``TEXT`` in a file of the test's folder."""
+    path = tmp_path / "tiny.txt"
+    path.write_text(TEXT, encoding="utf-8")
+    return path
+
+
 # bf16 autocast through torch's LSTM needs oneDNN bf16 (AVX-512 or newer); on an AVX2-only CPU
 # rnnkit refuses --precision bf16 (tests/training/test_config.py checks the message)
 needs_bf16_kernels = pytest.mark.skipif(

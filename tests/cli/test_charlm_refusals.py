@@ -9,7 +9,7 @@ import pytest
 
 from rnnkit.options import SEED_MAX
 from tests.cli.checks import assert_one_line_error
-from tests.cli.conftest import TEXT
+from tests.conftest import TEXT
 
 TINY = ["--preset", "smoke", "--threads", "1", "--hidden-size", "8", "--seq-len", "10"]
 LATIN1_LINE = "Fran\u00e7ais d\u00e9j\u00e0 vu, na\u00efve caf\u00e9\n"

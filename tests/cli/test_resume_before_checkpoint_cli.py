@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 
-from tests.cli.conftest import TEXT
+from tests.conftest import TEXT
 
 TINY = [
     "--preset", "smoke", "--hidden-size", "16", "--seq-len", "10", "--max-chars", "100000",

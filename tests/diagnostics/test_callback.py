@@ -20,20 +20,12 @@ from rnnkit.tasks.charlm_config import resolve_config
 from rnnkit.training.checkpoint import load_checkpoint
 from rnnkit.training.metrics import MetricsLogger, read_metrics
 
-TEXT = (
-    "ROMEO:\nBut soft, what light through yonder window breaks?\n\n"
-    "JULIET:\nO Romeo, Romeo, wherefore art thou Romeo?\n\n"
-) * 40
-
 
 @pytest.fixture
-def tiny_config(tmp_path):
-    path = tmp_path / "tiny.txt"
-    path.write_text(TEXT, encoding="utf-8")
-
+def tiny_config(text_file):
     def make(**overrides):
         values = {
-            "data.source": str(path),
+            "data.source": str(text_file),
             "data.max_chars": None,
             "data.seq_len": 10,
             "data.batch_size": 4,

@@ -12,23 +12,17 @@ from rnnkit.options import SEED_MAX
 from rnnkit.training.checkpoint import load_checkpoint, save_checkpoint
 from tests.cli.checks import assert_one_line_error
 
-TEXT = (
-    "ROMEO:\nBut soft, what light through yonder window breaks?\n\n"
-    "JULIET:\nO Romeo, Romeo, wherefore art thou Romeo?\n\n"
-) * 40
 TINY = ["--seq-len", "12", "--hidden-size", "6", "--batch-size", "2"]
 DIAGNOSE = "rnnkit diagnose: error:"  # how every diagnose error line starts
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture
-def run_dir(rnnkit, tmp_path):
+def run_dir(rnnkit, text_file, tmp_path):
     """A finished tiny charlm run (smoke preset, 6 steps)."""
-    text = tmp_path / "tiny.txt"
-    text.write_text(TEXT, encoding="utf-8")
     out = tmp_path / "run"
     flags = ["--preset", "smoke", "--hidden-size", "8", "--max-chars", "100000"]
-    code, _, err = rnnkit("train", "charlm", *flags, "--data", text, "--out", out, "--json")
+    code, _, err = rnnkit("train", "charlm", *flags, "--data", text_file, "--out", out, "--json")
     assert code == 0, err
     return out
 
@@ -80,13 +74,11 @@ def test_a_trained_run_is_diagnosed_on_its_validation_text(rnnkit, run_dir):
     assert torch.equal(before, torch.get_rng_state())  # building the model drew nothing
 
 
-def test_train_charlm_takes_diagnose_every(rnnkit, tmp_path):
-    text = tmp_path / "tiny.txt"
-    text.write_text(TEXT, encoding="utf-8")
+def test_train_charlm_takes_diagnose_every(rnnkit, text_file, tmp_path):
     flags = ["--preset", "smoke", "--hidden-size", "8", "--max-chars", "100000"]
     out = tmp_path / "run"
     code, _, err = rnnkit(
-        "train", "charlm", *flags, "--data", text, "--out", out, "--diagnose-every", "3"
+        "train", "charlm", *flags, "--data", text_file, "--out", out, "--diagnose-every", "3"
     )
     assert code == 0, err
     kinds = [json.loads(line)["kind"] for line in (out / "metrics.jsonl").read_text().splitlines()]
