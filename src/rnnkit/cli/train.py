@@ -55,7 +55,8 @@ def register(subparsers) -> None:
     train.add_argument(
         "--device", dest="resume_device", metavar=DEVICE_CHOICES, help="(default: the run's)"
     )
-    train.set_defaults(func=resume_command)
+    resume_only = {a.dest: _long_option(a) for a in train._actions if a.dest.startswith("resume_")}
+    train.set_defaults(func=resume_command, resume_flags=resume_only)  # train's own, not a task's
     train.error = lambda message: argparse.ArgumentParser.error(train, _hint(message))
     tasks = train.add_subparsers(dest="task", metavar="TASK")
     for name in task_names():
@@ -84,13 +85,8 @@ def _long_option(action: argparse.Action) -> str:
     return next((o for o in action.option_strings if o.startswith("--")), action.dest)
 
 
-RESUME_ONLY = {"resume_only": "--resume", "resume_max_steps": "--max-steps",
-               "resume_time_budget": "--time-budget", "resume_json": "--json",
-               "resume_device": "--device"}  # fmt: skip
-
-
 def train_command(args: argparse.Namespace) -> int:
-    before = [flag for dest, flag in RESUME_ONLY.items() if getattr(args, dest, None)]
+    before = [flag for dest, flag in args.resume_flags.items() if getattr(args, dest)]
     if before:  # read as train's own (resume) options, which a task's run never used
         raise ValueError(
             f"{', '.join(before)} came before the task {args.train_task}: give a task's "
