@@ -57,9 +57,10 @@ def restarted_attempt(run_dir: str | Path | None) -> Path | None:
     attempt of this same job made before a rank failed: the job goes on from its last
     checkpoint, or starts again in it when it has none yet. None otherwise."""
     again = int(os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")) > 0
-    if not again or run_dir is None or not (Path(run_dir).expanduser() / layout.CONFIG).exists():
+    if not again or run_dir is None:
         return None
-    return Path(run_dir).expanduser()
+    run_dir = Path(run_dir).expanduser()
+    return run_dir if (run_dir / layout.CONFIG).exists() else None
 
 
 def recorded_data(config, record: dict) -> None:
