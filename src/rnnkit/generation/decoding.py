@@ -43,3 +43,10 @@ class DecodingConfig:
     def longest(self, source_tokens: int = 0) -> int:
         """The most tokens an output of a source of ``source_tokens`` tokens may have."""
         return self.max_length + int(self.max_length_ratio * source_tokens)
+
+
+def search_penalty(beam_size: int, length_penalty: float) -> float:
+    """The length penalty a task's beam search runs with: its own, but 0 for a beam of one,
+    which the commands promise is greedy (``--beam 1``): under a penalty, a beam of one can set
+    an ended hypothesis aside and end with a longer one (``beam_search``)."""
+    return length_penalty if beam_size > 1 else 0.0

@@ -17,6 +17,7 @@ import torch
 
 from rnnkit.data.vocab import Vocab
 from rnnkit.generation.beam_search import beam_search
+from rnnkit.generation.decoding import search_penalty
 from rnnkit.generation.sampling import evaluating, generate
 from rnnkit.models.captioner import Captioner
 
@@ -117,8 +118,7 @@ def caption_ids(
                 [START_ID],
                 max_length,
                 beam_size=beam_size,
-                # a beam of one is greedy (see seq2seq_text.beam_translate)
-                length_penalty=length_penalty if beam_size > 1 else 0.0,
+                length_penalty=search_penalty(beam_size, length_penalty),
                 eos_id=END_ID,
                 state=state,
                 suppress_ids=NEVER_GENERATED,

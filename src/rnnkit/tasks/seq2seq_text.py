@@ -21,6 +21,7 @@ from rnnkit.data.buckets import sorted_chunks
 from rnnkit.data.parallel import BOS, EOS, ParallelData, build_vocab, detokenize, tokenize
 from rnnkit.data.vocab import Vocab
 from rnnkit.generation.beam_search import beam_search
+from rnnkit.generation.decoding import search_penalty
 from rnnkit.generation.sampling import evaluating, generate
 from rnnkit.models.seq2seq import DecoderSteps, Seq2Seq
 
@@ -127,9 +128,7 @@ def beam_translate(model: Seq2Seq, source: np.ndarray, decoding, beam_size: int)
             [model.bos_id],
             decoding.longest(len(source)),
             beam_size=beam_size,
-            # a beam of one is greedy, as the commands say: under a length penalty it can
-            # pass over an ended hypothesis for a longer one (beam_search)
-            length_penalty=decoding.length_penalty if beam_size > 1 else 0.0,
+            length_penalty=search_penalty(beam_size, decoding.length_penalty),
             eos_id=model.eos_id,
             state=model.encode(src, torch.tensor([len(source)])),
             suppress_ids=never_generated(model),
