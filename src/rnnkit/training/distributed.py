@@ -127,10 +127,10 @@ def check_batch_size(rows: int | None, here: World, even: bool) -> None:
 def check_task(task, config, here: World, name: str) -> None:
     """Refuse, before a run directory is made, a task (``name``) that cannot train on
     ``here``'s ranks: one that trains in one process only (``task.one_process``), a batch
-    size (``config.data.batch_size``) that :func:`check_batch_size` refuses, or, for a task
-    batched by ``rnnkit.data.buckets.LengthBuckets`` (``task.buckets``), the shorter batch
-    that ends each epoch of its training split when it has fewer rows than there are ranks
-    (it failed at that step, the run half trained)."""
+    size (``config.data.batch_size``; no config: none) that :func:`check_batch_size` refuses,
+    or, for a task batched by ``rnnkit.data.buckets.LengthBuckets`` (``task.buckets``), the
+    shorter batch that ends each epoch of its training split when it has fewer rows than
+    there are ranks (it failed at that step, the run half trained)."""
     if not here.distributed:
         return
     if getattr(task, "one_process", False):
@@ -141,8 +141,10 @@ def check_task(task, config, here: World, name: str) -> None:
     batch_size = getattr(getattr(config, "data", None), "batch_size", None)
     check_batch_size(batch_size, here, getattr(task, "even_shares", False))
     buckets = getattr(task, "buckets", None)
-    examples = 0 if buckets is None else len(buckets.lengths)
-    short = examples % buckets.batch_size if buckets is not None else 0
+    if buckets is None:
+        return
+    examples = len(buckets.lengths)
+    short = examples % buckets.batch_size
     if 0 < short < here.size:
         raise ValueError(
             f"the {examples} training examples end each epoch with a batch of {short} "

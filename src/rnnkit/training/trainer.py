@@ -74,12 +74,7 @@ class Trainer:
         self.task = task
         self.device = resolve_device(config.device, distributed.local_rank())
         self.world = distributed.world(self.device.type)
-        if self.world.distributed and getattr(task, "one_process", False):
-            raise ValueError(
-                f"{type(task).__name__} trains in one process only: its batches hold tensors "
-                "with the batch on different dimensions, which the ranks cannot share yet; run "
-                "it without torchrun"
-            )
+        distributed.check_task(task, None, self.world, type(task).__name__)  # as lifecycle does
         self.model = follow_model(model.to(self.device))
         self.trained = distributed.data_parallel(self.model, self.device, self.world)
         self.run_dir = Path(run_dir)
