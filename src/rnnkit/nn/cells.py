@@ -30,6 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from rnnkit.nn.sequences import check_dtype
 from rnnkit.nn.states import map_state
 from rnnkit.options import check_int
 
@@ -189,12 +190,7 @@ class RecurrentCell(nn.Module):
                 f"{name}: input has {input.shape[-1]} features, expected input_size="
                 f"{self.input_size}"
             )
-        weight = self.weight_ih.dtype  # under autocast the matmuls cast their operands
-        if input.dtype != weight and not torch.is_autocast_enabled(input.device.type):
-            raise ValueError(
-                f"{name}: input is {input.dtype} but the weights are {weight}; pass input of "
-                f"the weights' dtype (input.to({weight})) or convert the cell (.to({input.dtype}))"
-            )
+        check_dtype(name, input, (self.weight_ih,), "cell")
         unbatched = input.dim() == 1
         x = input.unsqueeze(0) if unbatched else input  # (N, D)
         if state is None:

@@ -82,16 +82,17 @@ def prepare_input(
     return Batch(x, lengths, None, unbatched, batch_first)
 
 
-def check_dtype(name: str, x: Tensor, weights) -> None:
+def check_dtype(name: str, x: Tensor, weights, module: str = "layer") -> None:
     """A ValueError when ``x``'s dtype is not that of ``weights`` (a module's parameters; no
     check without any), outside autocast, whose matmuls cast their operands: torch's own
-    error names neither ("mat1 and mat2 must have the same dtype")."""
+    error names neither ("mat1 and mat2 must have the same dtype"). ``module``: what to
+    convert instead, the layer or the cell."""
     weight = next(iter(weights), None) if weights is not None else None
     if weight is None or x.dtype == weight.dtype or torch.is_autocast_enabled(x.device.type):
         return
     raise ValueError(
         f"{name}: input is {x.dtype} but the weights are {weight.dtype}; pass input of the "
-        f"weights' dtype (input.to({weight.dtype})) or convert the layer (.to({x.dtype}))"
+        f"weights' dtype (input.to({weight.dtype})) or convert the {module} (.to({x.dtype}))"
     )
 
 
